@@ -1,0 +1,126 @@
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. Every setting papercord has is here, validated once at start;
+ * everything else receives the frozen `Config`.
+ */
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], {
+    errorMap: () => ({ message: 'expected true or false' }),
+  })
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const positiveInt = z.coerce
+  .number({ invalid_type_error: 'expected a whole number' })
+  .int('expected a whole number')
+  .positive('expected a number above 0');
+
+const nonNegativeNumber = z.coerce.number({ invalid_type_error: 'expected a number' }).min(0, 'expected 0 or more');
+
+const httpUrl = z
+  .string()
+  .url('expected a URL such as http://127.0.0.1:8080')
+  .refine((value) => /^https?:\/\//.test(value), 'expected an http:// or https:// URL')
+  .transform((value) => value.replace(/\/+$/, ''));
+
+const port = z.coerce
+  .number({ invalid_type_error: 'expected a port number' })
+  .int('expected a port number')
+  .min(0, 'expected a port from 0 to 65535')
+  .max(65535, 'expected a port from 0 to 65535');
+
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { errorMap: () => ({ message: `expected one of ${values.join(', ')}` }) });
+
+/** Empty strings count as unset, as they do in most .env files and compose files. */
+const optional = <T extends z.ZodTypeAny>(schema: T) =>
+  z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+
+const withDefault = <T extends z.ZodTypeAny>(schema: T, fallback: string) =>
+  z.preprocess((value) => (value === '' || value === undefined ? fallback : value), schema);
+
+export const configSchema = z.object({
+  // Storage and logging.
+  DATA_DIR: withDefault(z.string(), './data'),
+  LOG_LEVEL: withDefault(oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const), 'info'),
+
+  // Embeddings (transformers.js, with an offline fallback).
+  EMBEDDINGS: withDefault(oneOf(['auto', 'transformers', 'hashing'] as const), 'auto'),
+  EMBEDDING_MODEL: withDefault(z.string().min(1), 'Xenova/all-MiniLM-L6-v2'),
+  MODEL_CACHE_DIR: withDefault(z.string(), './models'),
+  ALLOW_REMOTE_MODELS: withDefault(booleanFlag, 'true'),
+  /** Where transformers.js downloads models from; a mirror or a loopback server in tests. */
+  MODEL_REMOTE_HOST: withDefault(httpUrl, 'https://huggingface.co'),
+  /** A model download that has not started by then is abandoned (offline machines must not hang). */
+  MODEL_LOAD_TIMEOUT_MS: withDefault(positiveInt, '15000'),
+
+  // Retrieval.
+  RERANKER: withDefault(oneOf(['auto', 'transformers', 'off'] as const), 'off'),
+  RERANK_MODEL: withDefault(z.string().min(1), 'Xenova/ms-marco-MiniLM-L-6-v2'),
+
+  // LLM backends.
+  LLM_PROVIDER: withDefault(oneOf(['none', 'openai', 'ollama'] as const), 'none'),
+  LLM_BASE_URL: optional(httpUrl),
+  LLM_API_KEY: optional(z.string()),
+  LLM_MODEL: optional(z.string().min(1)),
+  OLLAMA_BASE_URL: withDefault(httpUrl, 'http://127.0.0.1:11434'),
+  LLM_TIMEOUT_MS: withDefault(positiveInt, '30000'),
+
+  // Discord.
+  DISCORD_TOKEN: optional(z.string().min(1)),
+  DISCORD_GUILD_ID: optional(z.string().regex(/^\d{15,25}$/, 'expected a server (guild) id, a long number')),
+  DISCORD_API_BASE: withDefault(httpUrl, 'https://discord.com/api'),
+  ASK_COOLDOWN_SECONDS: withDefault(nonNegativeNumber, '10'),
+  MAX_CONCURRENT_ANSWERS: withDefault(positiveInt, '4'),
+
+  // Trending posts.
+  HF_API_BASE: withDefault(httpUrl, 'https://huggingface.co'),
+  ARXIV_API_BASE: withDefault(httpUrl, 'https://export.arxiv.org'),
+  ARXIV_CATEGORY: withDefault(z.string().regex(/^[a-z-]+(\.[A-Za-z-]+)?$/, 'expected an arXiv category such as cs.CL'), 'cs.CL'),
+  TRENDING_SOURCE: withDefault(oneOf(['hf', 'arxiv', 'seeds'] as const), 'hf'),
+  TRENDING_GRACE_HOURS: withDefault(nonNegativeNumber, '6'),
+
+  // Operations.
+  HEALTH_PORT: optional(port),
+  PLAYGROUND_PORT: withDefault(port, '3000'),
+  SHARDS: optional(positiveInt),
+  VECTOR_STORE: withDefault(oneOf(['hnsw', 'pgvector'] as const), 'hnsw'),
+  DATABASE_URL: optional(z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// connection URL')),
+});
+
+export type Config = Readonly<z.output<typeof configSchema>>;
+
+/** Variables whose values must never be printed, not even in a validation error. */
+const SECRET_VARIABLES = new Set(['DISCORD_TOKEN', 'LLM_API_KEY', 'DATABASE_URL']);
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Validates the environment. A bad value throws a ConfigError whose message is one line naming the variable
+ * and what is wrong, e.g. `LLM_TIMEOUT_MS: expected a whole number (got "soon")`.
+ */
+export function loadConfig(env: Record<string, string | undefined> = readEnvironment()): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0] ?? 'environment');
+    const raw = env[variable];
+    const shown = raw === undefined || SECRET_VARIABLES.has(variable) ? '' : ` (got ${JSON.stringify(raw)})`;
+    throw new ConfigError(`${variable}: ${issue.message}${shown}`);
+  }
+  return Object.freeze(parsed.data);
+}
+
+/** `process.env`, after loading `./.env` when present (values already in the environment win). */
+export function readEnvironment(envFile = '.env'): Record<string, string | undefined> {
+  if (existsSync(envFile)) {
+    const before = { ...process.env };
+    process.loadEnvFile(envFile);
+    Object.assign(process.env, before);
+  }
+  return process.env;
+}

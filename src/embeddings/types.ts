@@ -1,0 +1,17 @@
+import type { Embeddings } from '@langchain/core/embeddings';
+
+/**
+ * An embedder the library can use: a LangChain `Embeddings` plus what the library must record about it,
+ * so that an index built by one embedder is never searched with vectors from another.
+ */
+export interface PaperEmbedder {
+  /** LangChain interface used by vector stores and retrievers. Vectors are L2-normalized. */
+  readonly embeddings: Embeddings;
+  /** Stable identity recorded in the library manifest, e.g. `transformers:Xenova/all-MiniLM-L6-v2` or `hashing:v1`. */
+  readonly id: string;
+  readonly kind: 'transformers' | 'hashing';
+  readonly dimension: number;
+  /** Human-readable, for `stats` and `/about`. */
+  readonly description: string;
+  close(): Promise<void>;
+}

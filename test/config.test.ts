@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('loadConfig', () => {
+  it('given an empty environment, it should use the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config.DATA_DIR).toBe('./data');
+    expect(config.EMBEDDINGS).toBe('auto');
+    expect(config.EMBEDDING_MODEL).toBe('Xenova/all-MiniLM-L6-v2');
+    expect(config.ALLOW_REMOTE_MODELS).toBe(true);
+    expect(config.LLM_PROVIDER).toBe('none');
+    expect(config.DISCORD_API_BASE).toBe('https://discord.com/api');
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('given a bad number, it should fail with one line naming the variable and the value', () => {
+    expect(() => loadConfig({ LLM_TIMEOUT_MS: 'soon' })).toThrowError(
+      new ConfigError('LLM_TIMEOUT_MS: expected a whole number (got "soon")'),
+    );
+  });
+
+  it('given an unknown choice, it should list the allowed values', () => {
+    expect(() => loadConfig({ EMBEDDINGS: 'openai' })).toThrowError(
+      'EMBEDDINGS: expected one of auto, transformers, hashing (got "openai")',
+    );
+  });
+
+  it('given a bad secret, it should never print its value', () => {
+    let message = '';
+    try {
+      loadConfig({ DATABASE_URL: 'mysql://user:hunter2@db' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^DATABASE_URL: /);
+    expect(message).not.toContain('hunter2');
+  });
+
+  it('given booleans and empty strings, it should parse flags and treat empty as unset', () => {
+    const config = loadConfig({ ALLOW_REMOTE_MODELS: 'false', DISCORD_TOKEN: '', LLM_BASE_URL: 'http://127.0.0.1:8080/v1/' });
+    expect(config.ALLOW_REMOTE_MODELS).toBe(false);
+    expect(config.DISCORD_TOKEN).toBeUndefined();
+    expect(config.LLM_BASE_URL).toBe('http://127.0.0.1:8080/v1');
+  });
+});
