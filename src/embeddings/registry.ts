@@ -1,0 +1,70 @@
+import type { Config } from '../config.js';
+import { UserError, describeError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { HashingEmbeddings, type HashingOptions } from './hashing.js';
+import type { PaperEmbedder } from './types.js';
+
+export interface CreateEmbedderOptions {
+  /** Abandons a model load in progress (the load is also bounded by MODEL_LOAD_TIMEOUT_MS). */
+  signal?: AbortSignal;
+  /** A folder holding `<model id>/` directories, searched before the cache and the remote host (tests use it). */
+  localModelPath?: string;
+  /** Texts per transformers.js call; bigger is faster until memory runs out. */
+  batchSize?: number;
+  /** Tuning of the offline embedder (retrieval experiments); defaults are `DEFAULT_HASHING_OPTIONS`. */
+  hashing?: Partial<HashingOptions>;
+}
+
+type EmbedderFactory = (config: Config, logger: Logger, options: CreateEmbedderOptions) => Promise<PaperEmbedder>;
+
+/** Every embedder papercord can build, by the name `EMBEDDINGS` uses. Adding one is adding an entry. */
+export const EMBEDDER_FACTORIES: Readonly<Record<PaperEmbedder['kind'], EmbedderFactory>> = {
+  hashing: async (_config, _logger, options) => hashingEmbedder(options.hashing),
+  transformers: async () => {
+    throw new Error('the transformers.js embedder is not available yet');
+  },
+};
+
+/**
+ * Builds the embedder `EMBEDDINGS` asks for:
+ * - `hashing`: the offline embedder, always available;
+ * - `transformers`: the transformers.js model `EMBEDDING_MODEL`, or a one-line UserError saying what to do;
+ * - `auto`: the model when it loads, else one warning and the offline embedder.
+ */
+export async function createEmbedder(
+  config: Config,
+  logger: Logger,
+  options: CreateEmbedderOptions = {},
+): Promise<PaperEmbedder> {
+  if (config.EMBEDDINGS === 'hashing') return EMBEDDER_FACTORIES.hashing(config, logger, options);
+  try {
+    return await EMBEDDER_FACTORIES.transformers(config, logger, options);
+  } catch (error) {
+    if (options.signal?.aborted) throw error;
+    const reason = describeError(error);
+    if (config.EMBEDDINGS === 'transformers') {
+      throw new UserError(
+        `embedding model ${config.EMBEDDING_MODEL} could not be loaded (${reason}); ` +
+          'put the model in MODEL_CACHE_DIR, set ALLOW_REMOTE_MODELS=true with network access, or set EMBEDDINGS=hashing.',
+        { cause: error },
+      );
+    }
+    logger.warn(
+      `embedding model ${config.EMBEDDING_MODEL} could not be loaded (${reason}); using the offline hashing embedder. ` +
+        'Set MODEL_CACHE_DIR to a folder holding the model, or allow downloads, for better results.',
+    );
+    return EMBEDDER_FACTORIES.hashing(config, logger, options);
+  }
+}
+
+function hashingEmbedder(options: Partial<HashingOptions> = {}): PaperEmbedder {
+  const embeddings = new HashingEmbeddings(options);
+  return {
+    embeddings,
+    id: embeddings.id,
+    kind: 'hashing',
+    dimension: embeddings.dimension,
+    description: `offline hashing embedder (word, bigram and character n-gram features, ${embeddings.dimension} dimensions)`,
+    close: async () => {},
+  };
+}
