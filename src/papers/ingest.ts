@@ -1,0 +1,108 @@
+import { existsSync } from 'node:fs';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { UserError } from '../errors.js';
+import { paperId, type Paper } from './paper.js';
+import { parseSeedPage } from './seedPage.js';
+
+/** Files a directory source is read from; anything else in it is ignored. */
+const PAPER_FILE_EXTENSIONS = new Set(['.txt', '.json', '.jsonl']);
+
+/** The seed corpus shipped in the repository (`seeds/`), from `src/papers` or `dist/src/papers`. */
+export function seedsDirectory(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [path.resolve(here, '../../seeds'), path.resolve(here, '../../../seeds')];
+  return candidates.find((candidate) => existsSync(candidate)) ?? candidates[0];
+}
+
+/**
+ * Papers from `seeds` (the repository's seed pages) or a path: a seed-page text file, a JSON array or JSONL file
+ * of papers, or a directory of such files. All or nothing: one malformed file rejects the whole source.
+ */
+export async function loadPapersFromSource(source: 'seeds' | string): Promise<Paper[]> {
+  const location = source === 'seeds' ? seedsDirectory() : source;
+  const info = await stat(location).catch(() => undefined);
+  if (!info) throw new UserError(`${location}: no such file or directory`);
+  const files = info.isDirectory() ? await paperFilesIn(location) : [location];
+  if (files.length === 0) throw new UserError(`${location}: no .txt, .json or .jsonl paper files in this directory`);
+
+  const papers: Paper[] = [];
+  for (const file of files) {
+    papers.push(...(await readPaperFile(file, source === 'seeds' ? 'seeds' : file)));
+  }
+  return papers;
+}
+
+async function paperFilesIn(directory: string): Promise<string[]> {
+  const entries = await readdir(directory, { withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile() && PAPER_FILE_EXTENSIONS.has(path.extname(entry.name).toLowerCase()))
+    .map((entry) => path.join(directory, entry.name))
+    .sort();
+}
+
+/** `source` is recorded on papers that do not say where they came from. */
+async function readPaperFile(file: string, source: string): Promise<Paper[]> {
+  // Non-fatal decoding turns invalid UTF-8 into U+FFFD, which the parsers report as binary content.
+  const text = new TextDecoder('utf-8').decode(await readFile(file));
+  const extension = path.extname(file).toLowerCase();
+  if (extension === '.json') return parsePaperJson(text, file, source);
+  if (extension === '.jsonl') return parsePaperJsonLines(text, file, source);
+  return parseSeedPage(text, file).map((paper) => ({ ...paper, source }));
+}
+
+const paperInputSchema = z.object({
+  id: z.string().min(1).optional(),
+  title: z.string().trim().min(1, 'expected a non-empty title'),
+  abstract: z.string().trim().min(1, 'expected a non-empty abstract'),
+  source: z.string().min(1).optional(),
+  url: z.string().url().optional(),
+  publishedAt: z.string().datetime({ offset: true }).optional(),
+  authors: z.array(z.string()).optional(),
+  arxivId: z.string().min(1).optional(),
+  upvotes: z.number().int().nonnegative().optional(),
+  aiSummary: z.string().optional(),
+  keywords: z.array(z.string()).optional(),
+  githubRepo: z.string().optional(),
+  numComments: z.number().int().nonnegative().optional(),
+  thumbnail: z.string().optional(),
+  primaryCategory: z.string().optional(),
+});
+
+function toPaper(value: unknown, where: string, source: string): Paper {
+  const parsed = paperInputSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UserError(`${where}: ${issue.path.join('.') || 'paper'}: ${issue.message}; nothing from this file was ingested`);
+  }
+  const input = parsed.data;
+  return { ...input, id: input.id ?? paperId(input), source: input.source ?? source };
+}
+
+function parsePaperJson(text: string, file: string, source: string): Paper[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new UserError(`${file}: not valid JSON (${(error as Error).message}); nothing from this file was ingested`);
+  }
+  if (!Array.isArray(value)) throw new UserError(`${file}: expected a JSON array of papers; nothing from this file was ingested`);
+  return value.map((item, index) => toPaper(item, `${file}: paper ${index + 1}`, source));
+}
+
+function parsePaperJsonLines(text: string, file: string, source: string): Paper[] {
+  const papers: Paper[] = [];
+  text.split(/\r?\n/).forEach((line, index) => {
+    if (line.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      throw new UserError(`${file}:${index + 1}: not a JSON object; nothing from this file was ingested`);
+    }
+    papers.push(toPaper(value, `${file}:${index + 1}`, source));
+  });
+  return papers;
+}
