@@ -1,0 +1,128 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ChatPromptTemplate } from '@langchain/core/prompts';
+import type { Paper } from '../papers/paper.js';
+
+/**
+ * Prompt templates live in `prompts/*.md` so they can be read and tuned without touching code. Each file: an optional
+ * leading `<!-- … -->` comment (documentation, never sent), the system message, a line that is exactly `---`, then the
+ * human message. `{name}` placeholders are LangChain f-string variables.
+ *
+ * Everything users or paper authors wrote reaches the model inside tags (`<source>`, `<paper>`, `<question>`,
+ * `<history>`) after `neutralize`, so it cannot close the tag it sits in and pose as instructions.
+ */
+
+export const PROMPT_NAMES = ['answer', 'compare', 'summarize'] as const;
+export type PromptName = (typeof PROMPT_NAMES)[number];
+
+/** The placeholders each prompt file must use: exactly the keys of the values the code passes. */
+export const PROMPT_PLACEHOLDERS: Readonly<Record<PromptName, readonly string[]>> = {
+  answer: ['history', 'question', 'sources'],
+  compare: ['paper_ids', 'papers'],
+  summarize: ['paper'],
+};
+
+export type Prompts = Readonly<Record<PromptName, ChatPromptTemplate>>;
+
+export interface PromptFile {
+  system: string;
+  human: string;
+}
+
+/** `prompts/` at the repository root, from `src/answering` (tsx) or `dist/src/answering` (built). */
+export function defaultPromptsDir(): string {
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  const candidates = [join(here, '..', '..', 'prompts'), join(here, '..', '..', '..', 'prompts')];
+  return candidates.find((dir) => existsSync(join(dir, 'answer.md'))) ?? candidates[0]!;
+}
+
+/** Reads and checks every prompt once at start; a missing file or a placeholder mismatch fails loudly then. */
+export function loadPrompts(dir: string = defaultPromptsDir()): Prompts {
+  const entries = PROMPT_NAMES.map((name) => {
+    const path = join(dir, `${name}.md`);
+    if (!existsSync(path)) throw new Error(`prompt file ${path} is missing`);
+    const file = parsePromptFile(readFileSync(path, 'utf8'));
+    const found = [...placeholdersOf(file.system), ...placeholdersOf(file.human)].sort();
+    const expected = [...PROMPT_PLACEHOLDERS[name]].sort();
+    if (found.join(',') !== expected.join(',')) {
+      throw new Error(`prompt file ${path} uses placeholders {${found.join('} {')}}, expected {${expected.join('} {')}}`);
+    }
+    const template = ChatPromptTemplate.fromMessages([
+      ['system', file.system],
+      ['human', file.human],
+    ]);
+    return [name, template] as const;
+  });
+  return Object.freeze(Object.fromEntries(entries) as Record<PromptName, ChatPromptTemplate>);
+}
+
+export function parsePromptFile(text: string): PromptFile {
+  const body = text.replace(/^\s*<!--[\s\S]*?-->\s*/, '');
+  const lines = body.split(/\r?\n/);
+  const separator = lines.findIndex((line) => line.trim() === '---');
+  if (separator < 0) throw new Error('prompt file has no `---` line separating the system and human messages');
+  return {
+    system: lines.slice(0, separator).join('\n').trim(),
+    human: lines.slice(separator + 1).join('\n').trim(),
+  };
+}
+
+/** Distinct `{name}` placeholders of an f-string template, ignoring escaped `{{` and `}}`. */
+export function placeholdersOf(template: string): string[] {
+  const unescaped = template.replace(/\{\{|\}\}/g, '');
+  return [...new Set([...unescaped.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((match) => match[1]!))];
+}
+
+/** Makes text safe to place inside a tag: it can neither close the tag nor open a new one. */
+export function neutralize(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+export interface ChatTurn {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+export function formatSources(papers: readonly Paper[]): string {
+  return papers
+    .map(
+      (paper, index) =>
+        `<source n="${index + 1}" title="${neutralize(paper.title)}">\n${neutralize(paper.abstract)}\n</source>`,
+    )
+    .join('\n');
+}
+
+export function formatHistory(history: readonly ChatTurn[]): string {
+  return history.map((turn) => `${turn.role}: ${neutralize(turn.content)}`).join('\n');
+}
+
+export function formatPapers(papers: readonly Paper[]): string {
+  return papers
+    .map(
+      (paper, index) =>
+        `<paper n="${index + 1}" id="${neutralize(paper.id)}" title="${neutralize(paper.title)}">\n${neutralize(paper.abstract)}\n</paper>`,
+    )
+    .join('\n');
+}
+
+export function answerPromptValues(input: { sources: readonly Paper[]; question: string; history?: readonly ChatTurn[] }) {
+  return {
+    sources: formatSources(input.sources),
+    history: formatHistory(input.history ?? []),
+    question: neutralize(input.question),
+  };
+}
+
+export function comparePromptValues(papers: readonly Paper[]) {
+  return {
+    papers: formatPapers(papers),
+    paper_ids: papers.map((paper) => paper.id).join(', '),
+  };
+}
+
+export function summarizePromptValues(paper: Paper) {
+  return {
+    paper: `<paper title="${neutralize(paper.title)}">\n${neutralize(paper.abstract)}\n</paper>`,
+  };
+}
