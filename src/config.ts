@@ -84,6 +84,8 @@ export const configSchema = z.object({
 
   // Operations.
   HEALTH_PORT: optional(port),
+  /** Loopback unless a container or orchestrator must reach /healthz and /metrics (the image sets 0.0.0.0). */
+  HEALTH_HOST: withDefault(z.string().min(1), '127.0.0.1'),
   PLAYGROUND_PORT: withDefault(port, '3000'),
   SHARDS: optional(positiveInt),
   VECTOR_STORE: withDefault(oneOf(['hnsw', 'pgvector'] as const), 'hnsw'),
