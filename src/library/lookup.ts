@@ -1,0 +1,114 @@
+import MiniSearch from 'minisearch';
+import { UserError } from '../errors.js';
+import { normalizeTitle, type Paper } from '../papers/paper.js';
+import type { PaperLibrary } from './paperLibrary.js';
+
+/**
+ * Finding a paper by what a person types: an id, a title, the start of a title, a short name ("MrT5",
+ * "Mixture-of-Recursions") or an acronym the abstract introduces ("TDPO", "H-Net"). Used by autocomplete and by
+ * every command that takes a paper name.
+ */
+
+interface RankedPaper {
+  paper: Paper;
+  score: number;
+}
+
+interface TitleIndex {
+  /** The papers the index was built from; rebuilt when the library changes. */
+  papers: readonly Paper[];
+  search: MiniSearch<Paper>;
+}
+
+/** A top match at least this many times the score of the next is taken as the one meant. */
+const CLEAR_WINNER_RATIO = 2;
+
+const indexes = new WeakMap<PaperLibrary, TitleIndex>();
+
+/** Words, keeping hyphenated names whole as well as split ("h-net", "h", "net"). */
+function tokenize(text: string): string[] {
+  const tokens: string[] = [];
+  for (const word of text.normalize('NFKC').toLowerCase().split(/[^\p{L}\p{N}-]+/u)) {
+    const trimmed = word.replace(/^-+|-+$/g, '');
+    if (!trimmed) continue;
+    tokens.push(trimmed);
+    if (trimmed.includes('-')) tokens.push(...trimmed.split('-').filter(Boolean));
+  }
+  return tokens;
+}
+
+function titleIndexFor(library: PaperLibrary): TitleIndex {
+  const cached = indexes.get(library);
+  if (cached && cached.papers.length === library.size) return cached;
+  const papers = library.all();
+  const search = new MiniSearch<Paper>({
+    fields: ['title', 'abstract'],
+    idField: 'id',
+    tokenize,
+    searchOptions: { boost: { title: 4 }, prefix: true, fuzzy: (term) => (term.length >= 5 ? 0.2 : false) },
+  });
+  search.addAll(papers);
+  const index = { papers, search };
+  indexes.set(library, index);
+  return index;
+}
+
+/** The short name before a title's colon ("MrT5", "Mixture-of-Recursions"), normalized. */
+function shortName(title: string): string | undefined {
+  const colon = title.indexOf(':');
+  return colon > 0 ? normalizeTitle(title.slice(0, colon)) : undefined;
+}
+
+/**
+ * Papers having every word typed come first; papers having only some follow when `broaden` is set (autocomplete
+ * wants candidates) or when nothing has every word (a typo, an extra word).
+ */
+function rankPapers(library: PaperLibrary, query: string, limit: number, broaden: boolean): RankedPaper[] {
+  const wanted = normalizeTitle(query);
+  if (!wanted) return library.all().slice(0, limit).map((paper) => ({ paper, score: 0 }));
+  const { search } = titleIndexFor(library);
+  const results = search.search(query, { combineWith: 'AND' });
+  if (broaden || results.length === 0) {
+    const seen = new Set(results.map((result) => result.id));
+    const partial = search.search(query, { combineWith: 'OR' }).filter((result) => !seen.has(result.id));
+    // Shrunk so that partial matches rank below every full match.
+    const scale = results.length > 0 ? 1e-6 : 1;
+    results.push(...partial.map((result) => ({ ...result, score: result.score * scale })));
+  }
+  const ranked = results
+    .map((result) => ({ paper: library.get(String(result.id)), score: result.score }))
+    .filter((hit): hit is RankedPaper => hit.paper !== undefined)
+    .map((hit) => {
+      const title = normalizeTitle(hit.paper.title);
+      // Exact titles and short names beat anything that merely mentions the words.
+      if (title === wanted || shortName(hit.paper.title) === wanted) return { ...hit, score: hit.score + 1_000_000 };
+      if (title.startsWith(wanted)) return { ...hit, score: hit.score + 1_000 };
+      return hit;
+    })
+    .sort((a, b) => b.score - a.score);
+  return ranked.slice(0, limit);
+}
+
+/** Papers whose title (or abstract) matches what was typed so far, best first; the first papers when empty. */
+export function suggestPapers(library: PaperLibrary, query: string, limit = 25): Paper[] {
+  return rankPapers(library, query, limit, true).map((hit) => hit.paper);
+}
+
+/**
+ * The paper meant by `nameOrId`: an id (`t:…`, `arxiv:…`), an arXiv id, an exact title, or a name that clearly
+ * points at one paper. Throws a UserError listing the closest titles when it matches none or several.
+ */
+export function resolvePaper(library: PaperLibrary, nameOrId: string): Paper {
+  const wanted = nameOrId.trim();
+  if (library.size === 0) throw new UserError('the library is empty; add papers first with `papercord ingest`');
+  if (!wanted) throw new UserError('no paper named: give a title, a short name or an id');
+  const byId = library.get(wanted) ?? library.get(`arxiv:${wanted.replace(/^arxiv:/i, '').replace(/v\d+$/, '')}`);
+  if (byId) return byId;
+
+  const ranked = rankPapers(library, wanted, 5, false);
+  const [best, second] = ranked;
+  if (best && (!second || best.score >= CLEAR_WINNER_RATIO * second.score)) return best.paper;
+  if (!best) throw new UserError(`no paper in the library matches "${wanted}"`);
+  const titles = ranked.map((hit) => `"${hit.paper.title}"`).join(', ');
+  throw new UserError(`"${wanted}" matches several papers; did you mean one of: ${titles}?`);
+}
