@@ -2,6 +2,8 @@ import type { Config } from '../config.js';
 import { UserError, describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { HashingEmbeddings, type HashingOptions } from './hashing.js';
+import { modelLoadSettings } from './model-loading.js';
+import { TransformersEmbeddings } from './transformers.js';
 import type { PaperEmbedder } from './types.js';
 
 export interface CreateEmbedderOptions {
@@ -20,9 +22,7 @@ type EmbedderFactory = (config: Config, logger: Logger, options: CreateEmbedderO
 /** Every embedder papercord can build, by the name `EMBEDDINGS` uses. Adding one is adding an entry. */
 export const EMBEDDER_FACTORIES: Readonly<Record<PaperEmbedder['kind'], EmbedderFactory>> = {
   hashing: async (_config, _logger, options) => hashingEmbedder(options.hashing),
-  transformers: async () => {
-    throw new Error('the transformers.js embedder is not available yet');
-  },
+  transformers: transformersEmbedder,
 };
 
 /**
@@ -41,13 +41,14 @@ export async function createEmbedder(
     return await EMBEDDER_FACTORIES.transformers(config, logger, options);
   } catch (error) {
     if (options.signal?.aborted) throw error;
-    const reason = describeError(error);
+    const reason = oneLine(describeError(error));
     if (config.EMBEDDINGS === 'transformers') {
-      throw new UserError(
-        `embedding model ${config.EMBEDDING_MODEL} could not be loaded (${reason}); ` +
-          'put the model in MODEL_CACHE_DIR, set ALLOW_REMOTE_MODELS=true with network access, or set EMBEDDINGS=hashing.',
-        { cause: error },
-      );
+      const remedy = config.ALLOW_REMOTE_MODELS
+        ? `check that ${config.MODEL_REMOTE_HOST} is reachable (MODEL_REMOTE_HOST), put the model in MODEL_CACHE_DIR, or set EMBEDDINGS=hashing`
+        : 'put the model in MODEL_CACHE_DIR, set ALLOW_REMOTE_MODELS=true, or set EMBEDDINGS=hashing';
+      throw new UserError(`embedding model ${config.EMBEDDING_MODEL} could not be loaded (${reason}); ${remedy}.`, {
+        cause: error,
+      });
     }
     logger.warn(
       `embedding model ${config.EMBEDDING_MODEL} could not be loaded (${reason}); using the offline hashing embedder. ` +
@@ -55,6 +56,30 @@ export async function createEmbedder(
     );
     return EMBEDDER_FACTORIES.hashing(config, logger, options);
   }
+}
+
+async function transformersEmbedder(
+  config: Config,
+  logger: Logger,
+  options: CreateEmbedderOptions,
+): Promise<PaperEmbedder> {
+  const startedAt = performance.now();
+  const embeddings = await TransformersEmbeddings.load(modelLoadSettings(config, options), {
+    model: config.EMBEDDING_MODEL,
+    ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+  });
+  logger.debug(
+    { model: embeddings.model, dimension: embeddings.dimension, ms: Math.round(performance.now() - startedAt) },
+    'embedding model loaded',
+  );
+  return {
+    embeddings,
+    id: embeddings.id,
+    kind: 'transformers',
+    dimension: embeddings.dimension,
+    description: `${embeddings.model} via transformers.js (${embeddings.dimension} dimensions, mean pooling, normalized)`,
+    close: () => embeddings.close(),
+  };
 }
 
 function hashingEmbedder(options: Partial<HashingOptions> = {}): PaperEmbedder {
@@ -67,4 +92,8 @@ function hashingEmbedder(options: Partial<HashingOptions> = {}): PaperEmbedder {
     description: `offline hashing embedder (word, bigram and character n-gram features, ${embeddings.dimension} dimensions)`,
     close: async () => {},
   };
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
 }
