@@ -15,7 +15,7 @@ export interface VerifiedCitations {
 /** `[1]`, `[1, 2]`, `[1-3]`, `[1–3, 5]`; adjacent groups like `[1][2]` match one by one. */
 const CITATION_GROUP = /[ \t]*\[\s*(\d+(?:\s*[-–]\s*\d+)?(?:\s*[,;]\s*\d+(?:\s*[-–]\s*\d+)?)*)\s*\]/g;
 
-/** A range wider than this is a typo, not a citation; its bounds are checked, not every number in it. */
+/** A range wider than this (or backwards) is a typo, not a citation: it is dropped whole. */
 const MAX_RANGE = 50;
 
 export function verifyCitations(text: string, sourceCount: number): VerifiedCitations {
@@ -27,7 +27,11 @@ export function verifyCitations(text: string, sourceCount: number): VerifiedCita
     const valid: string[] = [];
     for (const item of list.split(/\s*[,;]\s*/)) {
       const [low, high = low] = item.split(/\s*[-–]\s*/).map(Number) as [number, number?];
-      const numbers = high - low >= 0 && high - low <= MAX_RANGE ? range(low, high) : [low, high];
+      if (high - low < 0 || high - low > MAX_RANGE) {
+        for (const n of [low, high]) if (!exists(n)) removed.add(n);
+        continue;
+      }
+      const numbers = range(low, high);
       const existing = numbers.filter(exists);
       for (const n of numbers) (exists(n) ? kept : removed).add(n);
       if (existing.length === numbers.length && numbers.length > 0) valid.push(item.replace(/\s+/g, ''));

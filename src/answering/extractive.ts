@@ -27,7 +27,7 @@ const GENERIC_WORDS = [
   'study', 'task', 'tasks', 'significant', 'significantly', 'large', 'language', 'llm', 'llms', 'lm', 'lms', 'well',
   'can', 'may', 'often', 'across', 'different', 'via', 'effective', 'effectively', 'key', 'further', 'including',
   'state', 'art', 'first', 'one', 'two', 'three', 'various', 'within', 'without', 'like', 'e.g', 'i.e', 'et', 'al',
-  'code', 'available', 'github', 'com', 'https', 'www',
+  'code', 'available', 'github', 'com', 'https', 'www', 'its', 'it\'s', 'learn', 'learning', 'data', 'training',
 ];
 const STOPWORDS = new Set(englishStopwords.map((word) => word.toLowerCase()));
 const GENERIC_STEMS = new Set(GENERIC_WORDS.map((word) => stemmer(word)));
@@ -172,18 +172,20 @@ const FACET_CUES: Record<keyof PaperFacets, RegExp[]> = {
     /\b(outperform\w*|state-of-the-art|surpass\w*|speed-?up|\d+(\.\d+)?\s?(%|x|×)|improv\w+ by|reduc\w+ by)/i,
     /\b(achiev\w*|results? (show|demonstrate)|we (show|find|demonstrate)|experiments (show|demonstrate)|competitive|matches|better)\b/i,
   ],
+  // Abstracts mostly name the limitations of earlier work; only phrases that point back at this paper count.
   limitations: [
-    /\b(limitation|future work|left for future|does not|do not|cannot|fails? to|only (applies|works)|trade-?off)\w*/i,
+    /\b(limitations? (of (our|this|the proposed)|include|remain)|future work|we leave|left for future|at the cost of|trade-?offs? between)/i,
+    /\b(our|this) (method|approach|model|work) (does not|cannot|is limited|requires)/i,
   ],
 };
 
 /** The order facets claim sentences in, so the most telling sentence goes to the facet with the strongest cue. */
-const FACET_ORDER: (keyof PaperFacets)[] = ['method', 'results', 'data', 'problem', 'limitations'];
+const FACET_ORDER: (keyof PaperFacets)[] = ['method', 'results', 'problem', 'data', 'limitations'];
 
 export function extractFacets(abstract: string): PaperFacets {
   const sentences = splitSentences(abstract);
   const used = new Set<number>();
-  const facets = {} as PaperFacets;
+  const facets: PaperFacets = { problem: '', method: '', data: '', results: '', limitations: '' };
   for (const facet of FACET_ORDER) {
     facets[facet] = pickSentence(sentences, FACET_CUES[facet], used) ?? '';
   }
@@ -212,7 +214,7 @@ function pickSentence(sentences: string[], cues: RegExp[], used: Set<number>): s
 export function shortTitle(title: string): string {
   const beforeColon = title.split(':')[0]!.trim();
   if (beforeColon.length > 0 && beforeColon.length <= 40) return beforeColon;
-  return title.length <= 50 ? title : `${title.slice(0, 50).replace(/\s+\S*$/, '')}…`;
+  return title.length <= 40 ? title : `${title.slice(0, 40).replace(/\s+\S*$/, '')}…`;
 }
 
 interface TermProfile {
@@ -244,9 +246,12 @@ export function keyTerms(papers: readonly Paper[], limit = 5): { shared: string[
     .sort((a, b) => b.weight - a.weight || a.stem.localeCompare(b.stem))
     .slice(0, limit)
     .map(({ stem }) => profiles[0]!.surfaces.get(stem)!);
+  // A paper's own name (`MrT5`) tells a reader nothing about what sets it apart.
+  const names = papers.map((paper) => new Set(analyze(shortTitle(paper.title)).map((term) => term.stem)));
   const distinct = profiles.map((profile, index) =>
     [...profile.counts.entries()]
       .filter(([stem]) => profiles.every((other, otherIndex) => otherIndex === index || !other.counts.has(stem)))
+      .filter(([stem]) => !(names[index]!.has(stem) && papers[index]!.title.includes(':')))
       .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
       .slice(0, limit)
       .map(([stem]) => profile.surfaces.get(stem)!),

@@ -1,0 +1,310 @@
+import { StringOutputParser } from '@langchain/core/output_parsers';
+import { OutputParserException } from '@langchain/core/output_parsers';
+import { RunnableLambda, RunnableSequence } from '@langchain/core/runnables';
+import { ZodError } from 'zod';
+import { UserError, describeError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { Paper } from '../papers/paper.js';
+import type { PaperRetriever } from '../retrieval/types.js';
+import { verifyCitations } from './citations.js';
+import { comparisonSchema, modelComparisonSchema, type Comparison, type ModelComparison } from './comparison.js';
+import { extractiveAnswer, extractiveComparison, keySentence } from './extractive.js';
+import { createChatBackend, deadline, type ChatBackend, type LlmConfig } from './llm.js';
+import {
+  answerPromptValues,
+  comparePromptValues,
+  loadPrompts,
+  summarizePromptValues,
+  type ChatTurn,
+  type Prompts,
+} from './prompts.js';
+
+export type { Comparison } from './comparison.js';
+export type { ChatTurn } from './prompts.js';
+
+export interface Citation {
+  /** The [n] used in the answer text. */
+  n: number;
+  id: string;
+  title: string;
+  url?: string;
+}
+
+export interface Answer {
+  answer: string;
+  /** Only sources the answer cites, each pointing at a paper given to the model. */
+  citations: Citation[];
+  abstained: boolean;
+  /** `extractive` or `<provider>/<model>`. */
+  model: string;
+  /** One line for the user when the answer is not what was configured, e.g. the model was unavailable. */
+  notice?: string;
+}
+
+export interface AskOptions {
+  /** Sources retrieved and given to the model. */
+  k?: number;
+  /** Earlier turns of a conversation (a Discord thread), oldest first. */
+  history?: ChatTurn[];
+  signal?: AbortSignal;
+  /** Receives the growing answer while the model writes it (citations are checked only in the final answer). */
+  onPartial?: (text: string) => void;
+}
+
+export interface AnswerServiceOptions {
+  retriever: PaperRetriever;
+  /** Finds a paper by id or (fuzzy) title; throws a UserError listing the closest titles when it cannot. */
+  resolvePaper: (nameOrId: string) => Paper;
+  config: LlmConfig;
+  logger?: Logger;
+  prompts?: Prompts;
+  /** Replaces the backend chosen by `config.LLM_PROVIDER`; `null` forces extractive answers. */
+  backend?: ChatBackend | null;
+  /** Default number of sources per answer. */
+  k?: number;
+}
+
+export const DEFAULT_ANSWER_K = 5;
+export const EXTRACTIVE_MODEL = 'extractive';
+export const MODEL_UNAVAILABLE_NOTICE = 'The language model was unavailable, so this answer is extractive.';
+export const UNCITED_ANSWER_NOTICE = "The language model's answer cited none of the sources, so this answer is extractive.";
+export const COMPARISON_UNAVAILABLE_NOTICE = 'The language model was unavailable, so this comparison is extractive.';
+export const MIN_COMPARED = 2;
+export const MAX_COMPARED = 4;
+
+/** Longest question echoed back in an abstention, so a pasted essay does not fill the reply. */
+const ECHOED_QUESTION_CHARS = 200;
+
+/** The model's output did not match the comparison schema: worth one more try, unlike a timeout or a 500. */
+class MalformedComparisonError extends Error {
+  override readonly name = 'MalformedComparisonError';
+}
+
+/**
+ * Answers questions from the library with checked citations, compares papers and writes TL;DRs, with the configured
+ * LLM when there is one and extractively otherwise, or whenever the LLM fails: a question always gets an answer.
+ */
+export class AnswerService {
+  private readonly retriever: PaperRetriever;
+  private readonly resolvePaper: (nameOrId: string) => Paper;
+  private readonly timeoutMs: number;
+  private readonly logger: Logger;
+  private readonly prompts: Prompts;
+  private readonly backend: ChatBackend | null;
+  private readonly k: number;
+
+  constructor(options: AnswerServiceOptions) {
+    this.retriever = options.retriever;
+    this.resolvePaper = options.resolvePaper;
+    this.timeoutMs = options.config.LLM_TIMEOUT_MS;
+    this.logger = options.logger ?? silentLogger();
+    this.prompts = options.prompts ?? loadPrompts();
+    this.backend = options.backend !== undefined ? options.backend : createChatBackend(options.config);
+    this.k = options.k ?? DEFAULT_ANSWER_K;
+  }
+
+  /** `extractive` or `<provider>/<model>`: what writes answers when the model is up. */
+  get modelLabel(): string {
+    return this.backend?.label ?? EXTRACTIVE_MODEL;
+  }
+
+  async ask(question: string, options: AskOptions = {}): Promise<Answer> {
+    const trimmed = question.trim();
+    if (!trimmed) throw new UserError('Ask a question, e.g. "how do byte-level models avoid very long sequences?"');
+    const history = options.history ?? [];
+    const sources = await this.retrieveSources(trimmed, history, options);
+    if (sources.length === 0) return abstention(trimmed);
+
+    if (!this.backend) return extractive(trimmed, sources);
+    let generated: string;
+    try {
+      generated = await this.generateAnswer(this.backend, trimmed, sources, history, options);
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      this.logger.warn({ err: describeError(error), model: this.backend.label }, 'LLM answer failed; answering extractively');
+      return { ...extractive(trimmed, sources), notice: MODEL_UNAVAILABLE_NOTICE };
+    }
+    const verified = verifyCitations(generated, sources.length);
+    if (verified.removed.length > 0) {
+      this.logger.warn({ removed: verified.removed, sources: sources.length }, 'removed citations of sources the model was not given');
+    }
+    if (verified.kept.length === 0) {
+      this.logger.warn({ model: this.backend.label }, 'LLM answer cited no source; answering extractively');
+      return { ...extractive(trimmed, sources), notice: UNCITED_ANSWER_NOTICE };
+    }
+    return {
+      answer: verified.text,
+      citations: citationsFor(verified.kept, sources),
+      abstained: false,
+      model: this.backend.label,
+    };
+  }
+
+  async compare(names: string[], options: { signal?: AbortSignal } = {}): Promise<Comparison> {
+    const papers = this.resolveCompared(names);
+    if (!this.backend) return { ...extractiveComparison(papers), model: EXTRACTIVE_MODEL };
+    const backend = this.backend;
+    const chain = RunnableSequence.from([
+      RunnableLambda.from(comparePromptValues),
+      this.prompts.compare,
+      backend.model.withStructuredOutput(modelComparisonSchema, { name: 'paper_comparison' }),
+    ]);
+
+    for (let attempt = 1; attempt <= 2; attempt += 1) {
+      try {
+        const output = await chain.invoke(papers, { signal: deadline(this.timeoutMs, options.signal) });
+        return { ...tieToPapers(output, papers), model: backend.label };
+      } catch (error) {
+        if (options.signal?.aborted) throw error;
+        const malformed = isMalformedOutput(error);
+        this.logger.warn({ err: describeError(error), attempt, model: backend.label }, 'LLM comparison failed');
+        if (!malformed) break;
+      }
+    }
+    return { ...extractiveComparison(papers), model: EXTRACTIVE_MODEL, notice: COMPARISON_UNAVAILABLE_NOTICE };
+  }
+
+  /** A one- or two-line TL;DR: the model's when configured, else the source's own summary, else the key sentence. */
+  async summarize(paper: Paper, options: { signal?: AbortSignal } = {}): Promise<string> {
+    const fallback = () => paper.aiSummary?.trim() || keySentence(paper.abstract);
+    if (!this.backend) return fallback();
+    const chain = RunnableSequence.from([
+      RunnableLambda.from(summarizePromptValues),
+      this.prompts.summarize,
+      this.backend.model,
+      new StringOutputParser(),
+    ]);
+    try {
+      const summary = await chain.invoke(paper, { signal: deadline(this.timeoutMs, options.signal) });
+      const cleaned = summary.replace(/^\s*(tl;?dr:?)\s*/i, '').trim();
+      return cleaned || fallback();
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      this.logger.warn({ err: describeError(error), paper: paper.id }, 'LLM summary failed; using the abstract');
+      return fallback();
+    }
+  }
+
+  /** Nothing to release: chat clients hold no connection between calls. Here so owners can close services alike. */
+  async close(): Promise<void> {}
+
+  private async retrieveSources(question: string, history: ChatTurn[], options: AskOptions): Promise<Paper[]> {
+    const k = options.k ?? this.k;
+    const first = await this.retriever.retrieve(question, { k, signal: options.signal });
+    if (!first.abstained && first.hits.length > 0) return first.hits.map((hit) => hit.paper);
+    // A follow-up such as "and what about its results?" only makes sense with the question before it.
+    const previous = [...history].reverse().find((turn) => turn.role === 'user');
+    if (!previous) return [];
+    const second = await this.retriever.retrieve(`${previous.content}\n${question}`, { k, signal: options.signal });
+    return second.abstained ? [] : second.hits.map((hit) => hit.paper);
+  }
+
+  private async generateAnswer(
+    backend: ChatBackend,
+    question: string,
+    sources: Paper[],
+    history: ChatTurn[],
+    options: AskOptions,
+  ): Promise<string> {
+    const chain = RunnableSequence.from([
+      RunnableLambda.from(answerPromptValues),
+      this.prompts.answer,
+      backend.model,
+      new StringOutputParser(),
+    ]);
+    const signal = deadline(this.timeoutMs, options.signal);
+    const stream = await chain.stream({ sources, question, history }, { signal });
+    let text = '';
+    for await (const chunk of abortable(stream, signal)) {
+      text += chunk;
+      if (chunk) options.onPartial?.(text);
+    }
+    return text.trim();
+  }
+
+  private resolveCompared(names: string[]): Paper[] {
+    const wanted = names.map((name) => name.trim()).filter(Boolean);
+    if (wanted.length < MIN_COMPARED || wanted.length > MAX_COMPARED) {
+      throw new UserError(`Name ${MIN_COMPARED} to ${MAX_COMPARED} papers to compare (got ${wanted.length}).`);
+    }
+    const papers = wanted.map((name) => this.resolvePaper(name));
+    papers.forEach((paper, index) => {
+      const earlier = papers.findIndex((other) => other.id === paper.id);
+      if (earlier < index) {
+        throw new UserError(`"${wanted[earlier]}" and "${wanted[index]}" are the same paper: ${paper.title}.`);
+      }
+    });
+    return papers;
+  }
+}
+
+function abstention(question: string): Answer {
+  const shown = question.length > ECHOED_QUESTION_CHARS ? `${question.slice(0, ECHOED_QUESTION_CHARS)}…` : question;
+  return { answer: `I found nothing in the library about “${shown}”.`, citations: [], abstained: true, model: EXTRACTIVE_MODEL };
+}
+
+function extractive(question: string, sources: Paper[]): Answer {
+  const { text, kept } = verifyCitations(extractiveAnswer(question, sources), sources.length);
+  return { answer: text, citations: citationsFor(kept, sources), abstained: false, model: EXTRACTIVE_MODEL };
+}
+
+function citationsFor(numbers: number[], sources: Paper[]): Citation[] {
+  return numbers.map((n) => {
+    const paper = sources[n - 1]!;
+    return { n, id: paper.id, title: paper.title, ...(paper.url ? { url: paper.url } : {}) };
+  });
+}
+
+/** Matches each entry the model wrote to the paper whose id it names, so no statement lands under the wrong paper. */
+function tieToPapers(output: ModelComparison, papers: Paper[]): Omit<Comparison, 'model'> {
+  const entries = papers.map((paper) => {
+    const entry = output.papers.find((candidate) => candidate.id.trim() === paper.id);
+    if (!entry) throw new MalformedComparisonError(`the model's comparison has no entry for paper ${paper.id}`);
+    return { ...entry, id: paper.id, title: paper.title, ...(paper.url ? { url: paper.url } : {}) };
+  });
+  if (output.papers.length !== papers.length) {
+    throw new MalformedComparisonError(`the model compared ${output.papers.length} papers, expected ${papers.length}`);
+  }
+  const cite = (text: string) => verifyCitations(text, papers.length).text;
+  const checked = {
+    papers: entries,
+    similarities: output.similarities.map(cite).filter(Boolean),
+    differences: output.differences.map(cite).filter(Boolean),
+    whenToUse: cite(output.whenToUse),
+  };
+  const parsed = comparisonSchema.omit({ model: true }).safeParse(checked);
+  if (!parsed.success) throw new MalformedComparisonError(`the model's comparison is incomplete: ${parsed.error.issues[0]!.message}`);
+  return parsed.data;
+}
+
+function isMalformedOutput(error: unknown): boolean {
+  return (
+    error instanceof MalformedComparisonError ||
+    error instanceof OutputParserException ||
+    error instanceof ZodError ||
+    error instanceof SyntaxError
+  );
+}
+
+/**
+ * Ends iteration with the signal's reason as soon as it aborts, even while the source is waiting for a chunk that
+ * never comes (a stream that stalls midway).
+ */
+async function* abortable<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  const aborted = new Promise<never>((_, reject) => {
+    const fail = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    if (signal.aborted) fail();
+    else signal.addEventListener('abort', fail, { once: true });
+  });
+  aborted.catch(() => undefined);
+  try {
+    while (true) {
+      const next = await Promise.race([iterator.next(), aborted]);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    void iterator.return?.()?.catch?.(() => undefined);
+  }
+}
