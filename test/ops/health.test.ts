@@ -62,7 +62,7 @@ describe('health server', () => {
     const response = await fetch(`${server.url}${HEALTHZ_PATH}`);
 
     expect(response.status).toBe(503);
-    expect((await response.json()).failing).toEqual(['gateway', 'library']);
+    expect(((await response.json()) as { failing: string[] }).failing).toEqual(['gateway', 'library']);
   });
 
   it('given recorded interactions, answers and LLM errors, it should expose them on /metrics in Prometheus format', async () => {
