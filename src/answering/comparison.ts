@@ -5,7 +5,10 @@ import { z } from 'zod';
  * service ties each entry back to its paper by id and adds what the library knows (title, url).
  */
 
-const statement = z.string().trim().min(1);
+/** Sent to the model as JSON Schema: OpenAI's strict structured outputs reject value-changing checks such as trim. */
+const statement = z.string().min(1);
+/** What users get: blank statements are as bad as missing ones. */
+const checkedStatement = z.string().trim().min(1);
 
 export const paperFacetsSchema = z.object({
   id: z.string().min(1).describe('The paper id exactly as given'),
@@ -24,10 +27,24 @@ export const modelComparisonSchema = z.object({
 });
 
 export const comparisonSchema = z.object({
-  papers: z.array(paperFacetsSchema.extend({ title: z.string().min(1), url: z.string().optional() })).min(2).max(4),
-  similarities: z.array(statement).min(1),
-  differences: z.array(statement).min(1),
-  whenToUse: statement,
+  papers: z
+    .array(
+      z.object({
+        id: z.string().min(1),
+        title: z.string().min(1),
+        url: z.string().optional(),
+        problem: checkedStatement,
+        method: checkedStatement,
+        data: checkedStatement,
+        results: checkedStatement,
+        limitations: checkedStatement,
+      }),
+    )
+    .min(2)
+    .max(4),
+  similarities: z.array(checkedStatement).min(1),
+  differences: z.array(checkedStatement).min(1),
+  whenToUse: checkedStatement,
   /** `extractive` or `<provider>/<model>`. */
   model: z.string().min(1),
   /** Set when the model failed and the comparison fell back to extractive. */
