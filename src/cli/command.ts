@@ -1,0 +1,59 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { Config } from '../config.js';
+import { UsageError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Services } from '../services.js';
+
+/** Where a command writes; the real process streams, or buffers in tests. */
+export interface CliOutput {
+  write(text: string): void;
+}
+
+export interface CommandContext {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Results only: `--json` output goes here and nothing else does. */
+  readonly stdout: CliOutput;
+  /** Notes for the person at the terminal (empty library, hints). */
+  readonly stderr: CliOutput;
+  /** Aborted on Ctrl-C; pass it to long work. */
+  readonly signal: AbortSignal;
+  /** Builds the services on first call (commands such as `help` never need them); the CLI closes them. */
+  services(): Promise<Services>;
+}
+
+/** One `papercord <name>` command, in `src/cli/commands/<name>.ts`, listed in `src/cli/commands/index.ts`. */
+export interface CliCommand {
+  readonly name: string;
+  /** One line for `papercord help`. */
+  readonly summary: string;
+  /** Synopsis and options, printed by `papercord help <name>` and after a usage error. */
+  readonly usage: string;
+  /** Resolves to the exit code (0 when omitted). */
+  run(args: string[], context: CommandContext): Promise<number | void>;
+}
+
+/** `node:util` parseArgs in strict mode, its errors turned into usage errors (exit 2). */
+export function parseCommandArgs<T extends ParseArgsConfig['options']>(
+  args: string[],
+  options: T,
+  allowPositionals = false,
+) {
+  try {
+    return parseArgs({ args, options, allowPositionals, strict: true });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message.replace(/\.\s*To specify.*$/s, '') : String(error));
+  }
+}
+
+/** A whole number within bounds, for options such as `-k`. */
+export function parseCount(value: string | undefined, option: string, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 1 || count > max) {
+    throw new UsageError(`${option} expects a whole number from 1 to ${max} (got "${value}")`);
+  }
+  return count;
+}
+
+export const EMPTY_LIBRARY_HINT = 'the library is empty; add papers with `papercord ingest` (from a checkout: `npm run cli -- ingest`)';

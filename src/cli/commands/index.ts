@@ -1,0 +1,11 @@
+import type { CliCommand } from '../command.js';
+import { ingestCommand } from './ingest.js';
+import { searchCommand } from './search.js';
+import { statsCommand } from './stats.js';
+
+/** Every `papercord` command. Adding one is adding its file and one line here. */
+export const COMMANDS: readonly CliCommand[] = [
+  ingestCommand,
+  searchCommand,
+  statsCommand,
+];

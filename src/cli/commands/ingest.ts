@@ -1,0 +1,26 @@
+import { loadPapersFromSource } from '../../papers/ingest.js';
+import { parseCommandArgs, type CliCommand } from '../command.js';
+
+export const ingestCommand: CliCommand = {
+  name: 'ingest',
+  summary: 'add papers to the library (the built-in seeds, a seed page, a JSON/JSONL file or a directory)',
+  usage: [
+    'papercord ingest [--source seeds|<path>] [--json]',
+    '',
+    '  --source   seeds (default): the seed pages shipped in seeds/;',
+    '             <path>: a captured papers page (.txt), papers as .json/.jsonl, or a directory of them',
+    '  --json     print {"new","existing","papers"} instead of a sentence',
+  ].join('\n'),
+  async run(args, context) {
+    const { values } = parseCommandArgs(args, { source: { type: 'string', default: 'seeds' }, json: { type: 'boolean', default: false } });
+    // Parse everything before touching the library: a malformed file adds nothing.
+    const papers = await loadPapersFromSource(values.source);
+    const { library } = await context.services();
+    const { added, existing } = await library.add(papers, { signal: context.signal });
+    if (values.json) {
+      context.stdout.write(`${JSON.stringify({ new: added.length, existing, papers: library.size })}\n`);
+    } else {
+      context.stdout.write(`${added.length} new, ${existing} already in the library (${library.size} papers in total)\n`);
+    }
+  },
+};

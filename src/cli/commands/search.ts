@@ -1,0 +1,42 @@
+import { UsageError, UserError } from '../../errors.js';
+import { EMPTY_LIBRARY_HINT, parseCommandArgs, parseCount, type CliCommand } from '../command.js';
+
+const DEFAULT_K = 5;
+const MAX_K = 100;
+
+export const searchCommand: CliCommand = {
+  name: 'search',
+  summary: 'find the papers closest in meaning to a query',
+  usage: [
+    'papercord search "<query>" [-k 5] [--json]',
+    '',
+    `  -k       how many papers (1 to ${MAX_K}, default ${DEFAULT_K})`,
+    '  --json   print [{"id","title","score"}], best first; score is cosine similarity',
+  ].join('\n'),
+  async run(args, context) {
+    const { values, positionals } = parseCommandArgs(
+      args,
+      { k: { type: 'string', short: 'k' }, json: { type: 'boolean', default: false } },
+      true,
+    );
+    const query = positionals.join(' ').trim();
+    if (!query) throw new UsageError('search needs a query');
+    const k = parseCount(values.k, '-k', DEFAULT_K, MAX_K);
+    const { library } = await context.services();
+    if (library.size === 0) throw new UserError(EMPTY_LIBRARY_HINT);
+
+    const hits = await library.vectorSearch(query, k);
+    if (values.json) {
+      const rows = hits.map((hit) => ({ id: hit.paper.id, title: hit.paper.title, score: round(hit.score) }));
+      context.stdout.write(`${JSON.stringify(rows)}\n`);
+      return;
+    }
+    hits.forEach((hit, index) => {
+      context.stdout.write(`${String(index + 1).padStart(2)}. ${hit.score.toFixed(3)}  ${hit.paper.title}  [${hit.paper.id}]\n`);
+    });
+  },
+};
+
+function round(score: number): number {
+  return Math.round(score * 10_000) / 10_000;
+}

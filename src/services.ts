@@ -1,0 +1,42 @@
+import type { Config } from './config.js';
+import { createEmbedder, type CreateEmbedderOptions } from './embeddings/registry.js';
+import type { PaperEmbedder } from './embeddings/types.js';
+import type { Logger } from './logger.js';
+import { PaperLibrary, type PaperLibraryOptions } from './library/paperLibrary.js';
+
+/**
+ * Everything the front ends (Discord bot, CLI) use, built once from the config in dependency order.
+ * Front ends receive this object; nothing below it reads the environment.
+ */
+export interface Services {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly embedder: PaperEmbedder;
+  readonly library: PaperLibrary;
+  /** Releases everything, in reverse order of creation. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export interface CreateServicesOptions {
+  /** Abandons start-up (a model load in progress). */
+  signal?: AbortSignal;
+  embedder?: CreateEmbedderOptions;
+  library?: Partial<Omit<PaperLibraryOptions, 'dataDir' | 'embedder' | 'logger'>>;
+}
+
+export async function createServices(config: Config, logger: Logger, options: CreateServicesOptions = {}): Promise<Services> {
+  const closers: Array<() => Promise<void>> = [];
+  const closeAll = async () => {
+    while (closers.length > 0) await closers.pop()!();
+  };
+  try {
+    const embedder = await createEmbedder(config, logger, { signal: options.signal, ...options.embedder });
+    closers.push(() => embedder.close());
+    const library = await PaperLibrary.open({ ...options.library, dataDir: config.DATA_DIR, embedder, logger });
+    closers.push(() => library.close());
+    return { config, logger, embedder, library, close: closeAll };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
