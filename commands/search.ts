@@ -1,0 +1,24 @@
+import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { checkLength, checkRange, INPUT_LIMITS } from '../src/discord/limits.js';
+import { renderPaperList } from '../src/discord/render.js';
+import { NO_MENTIONS } from '../src/discord/router.js';
+import type { BotServices } from '../src/discord/types.js';
+
+export const data = new SlashCommandBuilder()
+  .setName('search')
+  .setDescription('Find papers in the library')
+  .addStringOption((option) =>
+    option.setName('query').setDescription('What to look for').setRequired(true).setMaxLength(INPUT_LIMITS.searchQuery),
+  )
+  .addIntegerOption((option) =>
+    option.setName('k').setDescription('How many papers (1-10, default 5)').setMinValue(1).setMaxValue(10),
+  );
+
+export async function execute(interaction: ChatInputCommandInteraction, services: BotServices): Promise<void> {
+  const query = checkLength('search query', interaction.options.getString('query', true), INPUT_LIMITS.searchQuery);
+  const k = checkRange('k', interaction.options.getInteger('k') ?? 5, 1, 10);
+  await interaction.deferReply();
+  const { hits } = await services.retriever.retrieve(query, { k });
+  const embed = renderPaperList(`Papers for “${query}”`, hits, 'Nothing in the library matches that. Try other words.');
+  await interaction.editReply({ embeds: [embed], allowedMentions: NO_MENTIONS });
+}

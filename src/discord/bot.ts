@@ -1,0 +1,78 @@
+import { Client, Events, GatewayIntentBits } from 'discord.js';
+import type { Config } from '../config.js';
+import { UserError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { loadCommands } from './commandLoader.js';
+import { AnswerLimiter } from './limits.js';
+import { createMentionHandler } from './mentions.js';
+import { createInteractionRouter, NO_MENTIONS } from './router.js';
+import type { BotServices, CoreServices, SlashCommand } from './types.js';
+
+export type BotConfig = Pick<Config, 'DISCORD_TOKEN' | 'DISCORD_API_BASE' | 'ASK_COOLDOWN_SECONDS' | 'MAX_CONCURRENT_ANSWERS'>;
+
+export interface BotOptions {
+  /** Defaults to the modules listed in `commands/index.ts`. */
+  commands?: ReadonlyMap<string, SlashCommand>;
+  /** Extra services a command needs beyond the core (e.g. trending), merged into what commands receive. */
+  extraServices?: Record<string, unknown>;
+}
+
+export interface Bot {
+  readonly client: Client;
+  readonly services: BotServices;
+  /** Logs in and resolves once the gateway session is ready. */
+  start(): Promise<void>;
+  /** Closes the gateway connection; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The Discord front end: a discord.js client whose commands and mentions run over the core services.
+ * Intents: Guilds (slash commands), GuildMessages and MessageContent (privileged; only for answering mentions and
+ * follow-ups in the bot's threads). Nothing it sends can ping: `allowedMentions: { parse: [] }` is the client
+ * default and is repeated on every send.
+ */
+export function createBot(core: CoreServices, config: BotConfig, logger: Logger, options: BotOptions = {}): Bot {
+  const client = new Client({
+    intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent],
+    allowedMentions: NO_MENTIONS,
+    rest: { api: config.DISCORD_API_BASE },
+  });
+  const services: BotServices = {
+    ...core,
+    ...options.extraServices,
+    limiter: new AnswerLimiter({ cooldownSeconds: config.ASK_COOLDOWN_SECONDS, maxConcurrent: config.MAX_CONCURRENT_ANSWERS }),
+    logger,
+    startedAt: new Date(),
+  };
+  const commands = options.commands ?? loadCommands();
+  const route = createInteractionRouter(commands, services);
+  const answerMention = createMentionHandler(client, services);
+
+  client.on(Events.InteractionCreate, (interaction) => void route(interaction));
+  client.on(Events.MessageCreate, (message) => void answerMention(message));
+  client.on(Events.ShardDisconnect, (event, shardId) => logger.warn({ code: event.code, shardId }, 'gateway disconnected for good'));
+  client.on(Events.ShardResume, (shardId, replayed) => logger.info({ shardId, replayed }, 'gateway session resumed'));
+  client.on(Events.ShardError, (error, shardId) => logger.warn({ err: error.message, shardId }, 'gateway error'));
+  client.on(Events.Error, (error) => logger.error({ err: error }, 'discord client error'));
+
+  let stopped = false;
+  return {
+    client,
+    services,
+    async start() {
+      if (!config.DISCORD_TOKEN) {
+        throw new UserError('DISCORD_TOKEN is not set: create a bot at https://discord.com/developers/applications.');
+      }
+      const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+      await client.login(config.DISCORD_TOKEN);
+      await ready;
+      logger.info({ user: client.user?.tag, guilds: client.guilds.cache.size, commands: commands.size }, 'discord bot ready');
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await client.destroy();
+    },
+  };
+}

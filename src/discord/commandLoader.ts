@@ -1,0 +1,23 @@
+import { commandModules } from '../../commands/index.js';
+import type { SlashCommand } from './types.js';
+
+/**
+ * The commands by name, from the modules listed in `commands/index.ts` (no scanning of directories: what the bot
+ * can do is one readable list). Refuses a module without `data`/`execute` or a name used twice.
+ */
+export function loadCommands(modules: readonly SlashCommand[] = commandModules): Map<string, SlashCommand> {
+  const commands = new Map<string, SlashCommand>();
+  for (const module of modules) {
+    if (!module?.data?.name || typeof module.execute !== 'function') {
+      throw new Error('a command module must export `data` (a SlashCommandBuilder) and `execute`');
+    }
+    if (commands.has(module.data.name)) throw new Error(`two command modules are named /${module.data.name}`);
+    commands.set(module.data.name, module);
+  }
+  return commands;
+}
+
+/** The JSON Discord's bulk overwrite expects, for `npm run deploy-commands`. */
+export function commandPayloads(commands: ReadonlyMap<string, SlashCommand> = loadCommands()) {
+  return [...commands.values()].map((command) => command.data.toJSON());
+}

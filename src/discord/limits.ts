@@ -1,0 +1,101 @@
+import { UserError } from '../errors.js';
+
+/** Questions and paper names longer than these are refused with a message saying so. */
+export const INPUT_LIMITS = {
+  question: 500,
+  paperName: 200,
+  searchQuery: 300,
+} as const;
+
+export interface AnswerLimiterOptions {
+  /** Seconds a user waits between two expensive commands. */
+  cooldownSeconds: number;
+  /** Expensive commands running at once, across all users. */
+  maxConcurrent: number;
+  /** The clock, replaceable in tests. */
+  now?: () => number;
+  /** Assumed length of one answer until some have been measured, for the "try again in N s" estimate. */
+  initialAnswerSeconds?: number;
+}
+
+export const DEFAULT_LIMITER_OPTIONS = { now: () => Date.now(), initialAnswerSeconds: 5 } as const;
+
+/** A slot taken by one running command; release it when the command ends, however it ends. */
+export interface LimiterSlot {
+  release(): void;
+}
+
+/**
+ * Per-user cooldown and a global concurrency limit for commands that run the LLM. A refused user is told how long
+ * to wait: the rest of their cooldown, or, when every slot is busy, the typical answer time measured so far.
+ */
+export class AnswerLimiter {
+  private readonly options: Required<AnswerLimiterOptions>;
+  private readonly lastStartByUser = new Map<string, number>();
+  private running = 0;
+  /** Moving average of how long a slot is held, in ms. */
+  private typicalHoldMs: number;
+
+  constructor(options: AnswerLimiterOptions) {
+    this.options = { ...DEFAULT_LIMITER_OPTIONS, ...options };
+    this.typicalHoldMs = this.options.initialAnswerSeconds * 1000;
+  }
+
+  get active(): number {
+    return this.running;
+  }
+
+  /** Takes a slot for `userId` or throws a UserError saying when to try again. */
+  acquire(userId: string): LimiterSlot {
+    const now = this.options.now();
+    const cooldownMs = this.options.cooldownSeconds * 1000;
+    const lastStart = this.lastStartByUser.get(userId);
+    if (lastStart !== undefined && now - lastStart < cooldownMs) {
+      const waitSeconds = Math.ceil((cooldownMs - (now - lastStart)) / 1000);
+      throw new UserError(`You are asking quickly: try again in ${waitSeconds} s.`);
+    }
+    if (this.running >= this.options.maxConcurrent) {
+      const waitSeconds = Math.max(1, Math.ceil(this.typicalHoldMs / 1000));
+      throw new UserError(`I am busy answering others: try again in ${waitSeconds} s.`);
+    }
+    this.running += 1;
+    this.lastStartByUser.set(userId, now);
+    this.forgetExpiredCooldowns(now, cooldownMs);
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        this.running -= 1;
+        const heldMs = this.options.now() - now;
+        this.typicalHoldMs = 0.8 * this.typicalHoldMs + 0.2 * heldMs;
+      },
+    };
+  }
+
+  /** Keeps the per-user map from growing with every user the bot has ever seen. */
+  private forgetExpiredCooldowns(now: number, cooldownMs: number): void {
+    if (this.lastStartByUser.size < 1000) return;
+    for (const [userId, startedAt] of this.lastStartByUser) {
+      if (now - startedAt >= cooldownMs) this.lastStartByUser.delete(userId);
+    }
+  }
+}
+
+/** Refuses text longer than `limit` with a message giving both numbers. */
+export function checkLength(what: string, text: string, limit: number): string {
+  const trimmed = text.trim();
+  if (!trimmed) throw new UserError(`The ${what} is empty.`);
+  if (trimmed.length > limit) {
+    throw new UserError(`The ${what} is ${trimmed.length} characters long; the limit is ${limit}. Please shorten it.`);
+  }
+  return trimmed;
+}
+
+/** Refuses a number outside `[min, max]` (Discord enforces option ranges, but a bot must not trust the client). */
+export function checkRange(what: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new UserError(`${what} must be a whole number from ${min} to ${max} (got ${value}).`);
+  }
+  return value;
+}

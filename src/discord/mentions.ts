@@ -1,0 +1,81 @@
+import type { AnyThreadChannel, Client, Message } from 'discord.js';
+import type { ChatTurn } from '../answering/answerService.js';
+import { describeError, isUserError } from '../errors.js';
+import { answerAsMessages } from './answerFlow.js';
+import { checkLength, INPUT_LIMITS } from './limits.js';
+import { truncate } from './render.js';
+import { APOLOGY, NO_MENTIONS } from './router.js';
+import type { BotServices } from './types.js';
+
+export interface ThreadHistoryOptions {
+  /** Messages read back from the thread. */
+  maxMessages: number;
+  /** Turns handed to the answer service, newest kept. */
+  maxTurns: number;
+  /** Characters per turn; long answers are cut so the prompt stays small. */
+  maxTurnChars: number;
+}
+
+export const DEFAULT_THREAD_HISTORY: ThreadHistoryOptions = { maxMessages: 30, maxTurns: 8, maxTurnChars: 800 };
+
+const THREAD_NAME_CHARS = 100;
+
+/**
+ * Answers questions asked by mentioning the bot: the answer goes to a new thread on the question, and later
+ * messages in that thread are answered with the thread's earlier turns as context. Needs the MessageContent
+ * intent for follow-ups that do not mention the bot.
+ */
+export function createMentionHandler(client: Client, services: BotServices, history: ThreadHistoryOptions = DEFAULT_THREAD_HISTORY) {
+  return async (message: Message): Promise<void> => {
+    if (message.author.bot || !client.user || !message.inGuild()) return;
+    const channel = message.channel;
+    const inOwnThread = channel.isThread() && channel.ownerId === client.user.id;
+    const mentioned = message.mentions.users.has(client.user.id);
+    if (!inOwnThread && !mentioned) return;
+
+    let thread: AnyThreadChannel | undefined = inOwnThread ? channel : undefined;
+    try {
+      const question = checkLength('question', stripBotMention(message.content, client.user.id), INPUT_LIMITS.question);
+      const slot = services.limiter.acquire(message.author.id);
+      try {
+        if (!thread) {
+          thread = channel.isThread()
+            ? channel
+            : await message.startThread({ name: truncate(question.replace(/\s+/g, ' '), THREAD_NAME_CHARS) });
+        }
+        await thread.sendTyping().catch(() => undefined);
+        const turns = inOwnThread ? await threadHistory(thread, message, client.user.id, history) : [];
+        const messages = await answerAsMessages(services, question, { history: turns });
+        for (const embeds of messages) await thread.send({ embeds, allowedMentions: NO_MENTIONS });
+      } finally {
+        slot.release();
+      }
+    } catch (error) {
+      if (!isUserError(error)) services.logger.error({ err: error, message: message.id, channel: channel.id }, 'mention answer failed');
+      const content = isUserError(error) ? error.message : APOLOGY;
+      // A message has no ephemeral reply; answer where the question was, pinging nobody.
+      await (thread ?? channel)
+        .send({ content, allowedMentions: NO_MENTIONS })
+        .catch((sendError: unknown) => services.logger.warn({ err: describeError(sendError) }, 'could not report a mention error'));
+    }
+  };
+}
+
+/** The message text without the `<@bot>` mention that summoned the bot. */
+export function stripBotMention(content: string, botId: string): string {
+  return content.replace(new RegExp(`<@!?${botId}>`, 'g'), ' ').replace(/\s+/g, ' ').trim();
+}
+
+/** Earlier turns of the thread, oldest first: the question that opened it, then user messages and bot answers. */
+async function threadHistory(thread: AnyThreadChannel, current: Message, botId: string, options: ThreadHistoryOptions): Promise<ChatTurn[]> {
+  const fetched = await thread.messages.fetch({ limit: options.maxMessages, before: current.id });
+  const earlier = [...fetched.values()].sort((a, b) => a.createdTimestamp - b.createdTimestamp);
+  const starter = await thread.fetchStarterMessage().catch(() => null);
+  const turns: ChatTurn[] = [];
+  for (const message of starter ? [starter, ...earlier] : earlier) {
+    const fromBot = message.author.id === botId;
+    const text = fromBot ? message.embeds.map((embed) => embed.description ?? '').join('\n') : stripBotMention(message.content, botId);
+    if (text.trim()) turns.push({ role: fromBot ? 'assistant' : 'user', content: truncate(text.trim(), options.maxTurnChars) });
+  }
+  return turns.slice(-options.maxTurns);
+}

@@ -1,0 +1,28 @@
+import type { AutocompleteInteraction, ChatInputCommandInteraction } from 'discord.js';
+import type { Paper } from '../papers/paper.js';
+import { checkLength, INPUT_LIMITS } from './limits.js';
+import { truncate } from './render.js';
+import type { BotServices } from './types.js';
+
+/** Discord shows at most 25 choices, each name and value at most 100 characters. */
+const MAX_CHOICES = 25;
+const CHOICE_TEXT = 100;
+
+/** Suggests library titles for the paper option being typed; the value is the paper id, so the choice is exact. */
+export async function autocompletePapers(interaction: AutocompleteInteraction, services: BotServices): Promise<void> {
+  const typed = interaction.options.getFocused().slice(0, INPUT_LIMITS.paperName);
+  const choices = services.suggestPapers(typed, MAX_CHOICES).map((paper) => ({
+    name: truncate(paper.title, CHOICE_TEXT),
+    value: paper.id.length <= CHOICE_TEXT ? paper.id : truncate(paper.title, CHOICE_TEXT),
+  }));
+  await interaction.respond(choices.slice(0, MAX_CHOICES));
+}
+
+/** The paper named by a string option (an id from autocomplete, or a title typed freely). */
+export function paperOption(interaction: ChatInputCommandInteraction, services: BotServices, name: string, required: true): Paper;
+export function paperOption(interaction: ChatInputCommandInteraction, services: BotServices, name: string, required: false): Paper | undefined;
+export function paperOption(interaction: ChatInputCommandInteraction, services: BotServices, name: string, required: boolean): Paper | undefined {
+  const value = interaction.options.getString(name, required);
+  if (value === null) return undefined;
+  return services.resolvePaper(checkLength(`paper name in "${name}"`, value, INPUT_LIMITS.paperName));
+}

@@ -1,0 +1,206 @@
+import type { APIEmbed, APIEmbedField } from 'discord.js';
+import type { Answer, Comparison } from '../answering/answerService.js';
+import type { Paper } from '../papers/paper.js';
+import type { RetrievedPaper } from '../retrieval/types.js';
+
+/** Discord's limits on what one message may carry. https://discord.com/developers/docs/resources/message */
+export const DISCORD_LIMITS = {
+  content: 2000,
+  title: 256,
+  description: 4096,
+  fieldName: 256,
+  fieldValue: 1024,
+  fields: 25,
+  footer: 2048,
+  /** Sum of title, description, field names and values, footer and author over all embeds of a message. */
+  messageEmbedTotal: 6000,
+  embedsPerMessage: 10,
+} as const;
+
+/** Answer text per embed: under the 4,096 limit with room for the other parts of a 6,000-character message. */
+const ANSWER_CHUNK = 3500;
+const BRAND_COLOR = 0x5865f2;
+
+/** Cuts `text` to at most `max` characters, ending in an ellipsis when cut. */
+export function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return `${text.slice(0, Math.max(0, max - 1)).trimEnd()}…`;
+}
+
+/** Splits text into pieces of at most `max` characters, preferring paragraph, then sentence, then word breaks. */
+export function splitText(text: string, max: number): string[] {
+  const pieces: string[] = [];
+  let rest = text.trim();
+  while (rest.length > max) {
+    const window = rest.slice(0, max);
+    const breakAt = [window.lastIndexOf('\n\n'), window.lastIndexOf('. ') + 1, window.lastIndexOf(' ')].find(
+      (index) => index > max / 2,
+    );
+    const cut = breakAt ?? max;
+    pieces.push(rest.slice(0, cut).trim());
+    rest = rest.slice(cut).trim();
+  }
+  if (rest) pieces.push(rest);
+  return pieces;
+}
+
+/** The characters of an embed that count towards the 6,000 per message. */
+export function embedLength(embed: APIEmbed): number {
+  return (
+    (embed.title?.length ?? 0) +
+    (embed.description?.length ?? 0) +
+    (embed.footer?.text.length ?? 0) +
+    (embed.author?.name.length ?? 0) +
+    (embed.fields ?? []).reduce((sum, field) => sum + field.name.length + field.value.length, 0)
+  );
+}
+
+/** Groups embeds into messages that each respect the 6,000-character and 10-embed limits, order kept. */
+export function packEmbeds(embeds: APIEmbed[]): APIEmbed[][] {
+  const messages: APIEmbed[][] = [];
+  let current: APIEmbed[] = [];
+  let currentLength = 0;
+  for (const embed of embeds) {
+    const length = embedLength(embed);
+    if (current.length > 0 && (currentLength + length > DISCORD_LIMITS.messageEmbedTotal || current.length === DISCORD_LIMITS.embedsPerMessage)) {
+      messages.push(current);
+      current = [];
+      currentLength = 0;
+    }
+    current.push(embed);
+    currentLength += length;
+  }
+  if (current.length > 0) messages.push(current);
+  return messages;
+}
+
+function paperLink(title: string, url: string | undefined, max: number): string {
+  // Square brackets in a title would end the Markdown link early.
+  const safeTitle = truncate(title.replace(/[[\]]/g, ''), max);
+  return url ? `[${safeTitle}](${url})` : safeTitle;
+}
+
+/** Lines packed into fields of at most 1,024 characters, a line never split across two fields. */
+function linesToFields(name: string, lines: string[]): APIEmbedField[] {
+  const fields: APIEmbedField[] = [];
+  let value = '';
+  for (const line of lines.map((candidate) => truncate(candidate, DISCORD_LIMITS.fieldValue))) {
+    if (value && value.length + 1 + line.length > DISCORD_LIMITS.fieldValue) {
+      fields.push({ name: fields.length === 0 ? name : `${name} (continued)`, value });
+      value = '';
+    }
+    value = value ? `${value}\n${line}` : line;
+  }
+  if (value) fields.push({ name: fields.length === 0 ? name : `${name} (continued)`, value });
+  return fields;
+}
+
+function modelFooter(model: string, notice: string | undefined): APIEmbed['footer'] {
+  return { text: truncate(notice ? `Model: ${model} · ${notice}` : `Model: ${model}`, DISCORD_LIMITS.footer) };
+}
+
+/**
+ * An answer as messages of embeds: the answer text split across embeds when long, the numbered sources with links,
+ * the model in the footer. The first message edits the reply; the others are follow-ups.
+ */
+export function renderAnswer(question: string, answer: Answer): APIEmbed[][] {
+  const chunks = splitText(answer.answer, ANSWER_CHUNK);
+  const embeds: APIEmbed[] = chunks.map((chunk, index) => ({
+    color: BRAND_COLOR,
+    ...(index === 0 ? { title: truncate(question, DISCORD_LIMITS.title) } : {}),
+    description: chunk,
+  }));
+  if (embeds.length === 0) embeds.push({ color: BRAND_COLOR, title: truncate(question, DISCORD_LIMITS.title), description: '…' });
+  const sourceLines = answer.citations.map((citation) => `**[${citation.n}]** ${paperLink(citation.title, citation.url, 200)}`);
+  const last = embeds[embeds.length - 1]!;
+  const sourceFields = linesToFields('Sources', sourceLines).slice(0, DISCORD_LIMITS.fields);
+  const footer = modelFooter(answer.model, answer.notice);
+  const sourcesLength = sourceFields.reduce((sum, field) => sum + field.name.length + field.value.length, 0);
+  if (embedLength(last) + sourcesLength + (footer?.text.length ?? 0) <= DISCORD_LIMITS.messageEmbedTotal) {
+    last.fields = sourceFields;
+    last.footer = footer;
+  } else {
+    embeds.push({ color: BRAND_COLOR, fields: sourceFields, footer });
+  }
+  return packEmbeds(embeds);
+}
+
+/** The answer so far, while the model is still writing: one embed, the tail cut to fit. */
+export function renderPartialAnswer(question: string, partial: string): APIEmbed {
+  return {
+    color: BRAND_COLOR,
+    title: truncate(question, DISCORD_LIMITS.title),
+    description: truncate(partial || '…', ANSWER_CHUNK),
+    footer: { text: 'Writing…' },
+  };
+}
+
+const COMPARED_ASPECTS = [
+  ['Problem', 'problem'],
+  ['Method', 'method'],
+  ['Data', 'data'],
+  ['Results', 'results'],
+  ['Limitations', 'limitations'],
+] as const;
+
+/**
+ * Papers side by side: for each aspect, one inline field per paper, so Discord lays each aspect out as a row; then
+ * similarities, differences and when to use which. Values share the 6,000-character budget fairly.
+ */
+export function renderComparison(comparison: Comparison): APIEmbed[][] {
+  const papers = comparison.papers;
+  const headerLines = papers.map((paper, index) => `**${index + 1}.** ${paperLink(paper.title, paper.url, 150)}`);
+  const header: APIEmbed = {
+    color: BRAND_COLOR,
+    title: 'Comparison',
+    description: truncate(headerLines.join('\n'), DISCORD_LIMITS.description),
+    footer: modelFooter(comparison.model, comparison.notice),
+  };
+  const sideBySide: Array<{ name: string; text: string }> = [];
+  for (const [label, key] of COMPARED_ASPECTS) {
+    papers.forEach((paper, index) => sideBySide.push({ name: `${label} · ${index + 1}`, text: paper[key] }));
+  }
+  const summary: Array<{ name: string; text: string }> = [
+    { name: 'Similarities', text: comparison.similarities.map((line) => `• ${line}`).join('\n') },
+    { name: 'Differences', text: comparison.differences.map((line) => `• ${line}`).join('\n') },
+    { name: 'When to use which', text: comparison.whenToUse },
+  ];
+  const budget = DISCORD_LIMITS.messageEmbedTotal - embedLength(header) - 200;
+  const fieldsOf = (entries: Array<{ name: string; text: string }>, inline: boolean, perField: number): APIEmbedField[] =>
+    entries.map((entry) => ({ name: entry.name, value: truncate(entry.text.trim() || '—', perField), inline }));
+  const perSideField = Math.min(DISCORD_LIMITS.fieldValue, Math.floor((budget * 0.6) / sideBySide.length));
+  const perSummaryField = Math.min(DISCORD_LIMITS.fieldValue, Math.floor((budget * 0.4) / summary.length));
+  header.fields = [...fieldsOf(sideBySide, true, perSideField), ...fieldsOf(summary, false, perSummaryField)].slice(0, DISCORD_LIMITS.fields);
+  return packEmbeds([header]);
+}
+
+/** One paper: title linking to it, authors, date, TL;DR and the start of the abstract. */
+export function renderPaper(paper: Paper, tldr: string): APIEmbed {
+  const authors = paper.authors?.length ? paper.authors.join(', ') : 'Unknown';
+  const fields: APIEmbedField[] = [
+    { name: 'Authors', value: truncate(authors, DISCORD_LIMITS.fieldValue) },
+    { name: 'TL;DR', value: truncate(tldr || '—', DISCORD_LIMITS.fieldValue) },
+  ];
+  if (paper.publishedAt) fields.push({ name: 'Published', value: paper.publishedAt.slice(0, 10), inline: true });
+  if (paper.arxivId) fields.push({ name: 'arXiv', value: paper.arxivId, inline: true });
+  return {
+    color: BRAND_COLOR,
+    title: truncate(paper.title, DISCORD_LIMITS.title),
+    ...(paper.url ? { url: paper.url } : {}),
+    description: truncate(paper.abstract, 1500),
+    fields,
+    footer: { text: `id: ${paper.id}` },
+  };
+}
+
+/** A ranked list of papers: numbered links with the first words of each abstract. */
+export function renderPaperList(title: string, hits: RetrievedPaper[], emptyText: string): APIEmbed {
+  const lines = hits.map(
+    (hit, index) => `**${index + 1}.** ${paperLink(hit.paper.title, hit.paper.url, 200)}\n${truncate(hit.paper.abstract.replace(/\s+/g, ' '), 180)}`,
+  );
+  return {
+    color: BRAND_COLOR,
+    title: truncate(title, DISCORD_LIMITS.title),
+    description: truncate(lines.length ? lines.join('\n\n') : emptyText, DISCORD_LIMITS.description),
+  };
+}

@@ -1,0 +1,68 @@
+import { MessageFlags, type AutocompleteInteraction, type ChatInputCommandInteraction, type Interaction } from 'discord.js';
+import { describeError, isUserError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { BotServices, SlashCommand } from './types.js';
+
+/** What users see when a command fails because of a bug; the details go to the log, never to Discord. */
+export const APOLOGY = 'Sorry, something went wrong on my side. It has been logged; please try again later.';
+
+/** Every message the bot sends carries this: user and paper text must never ping anyone. */
+export const NO_MENTIONS = { parse: [] } as const;
+
+/**
+ * Routes chat-input commands and autocomplete to the command modules. The one place command errors are handled:
+ * a UserError is shown to its user as-is, ephemerally; anything else is logged with context and shown as an apology.
+ */
+export function createInteractionRouter(commands: ReadonlyMap<string, SlashCommand>, services: BotServices): (interaction: Interaction) => Promise<void> {
+  const logger = services.logger;
+  return async (interaction) => {
+    if (interaction.isChatInputCommand()) {
+      const command = commands.get(interaction.commandName);
+      if (!command) {
+        logger.warn({ command: interaction.commandName }, 'interaction for a command this bot does not have');
+        return;
+      }
+      try {
+        await command.execute(interaction, services);
+      } catch (error) {
+        await reportCommandError(interaction, error, logger);
+      }
+    } else if (interaction.isAutocomplete()) {
+      const command = commands.get(interaction.commandName);
+      try {
+        await command?.autocomplete?.(interaction, services);
+      } catch (error) {
+        await reportAutocompleteError(interaction, error, logger);
+      }
+    }
+  };
+}
+
+async function reportCommandError(interaction: ChatInputCommandInteraction, error: unknown, logger: Logger): Promise<void> {
+  const userFacing = isUserError(error);
+  if (!userFacing) {
+    logger.error(
+      { err: error, command: interaction.commandName, interaction: interaction.id, user: interaction.user.id, guild: interaction.guildId },
+      'command failed',
+    );
+  }
+  const content = userFacing ? error.message : APOLOGY;
+  try {
+    if (interaction.deferred && interaction.ephemeral) {
+      await interaction.editReply({ content, embeds: [], allowedMentions: NO_MENTIONS });
+    } else if (interaction.deferred || interaction.replied) {
+      // The public "thinking…" reply would otherwise stay forever; the error itself is for the user only.
+      if (interaction.deferred && !interaction.replied) await interaction.deleteReply().catch(() => undefined);
+      await interaction.followUp({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+    } else {
+      await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+    }
+  } catch (replyError) {
+    logger.warn({ err: describeError(replyError), command: interaction.commandName }, 'could not tell the user about an error');
+  }
+}
+
+async function reportAutocompleteError(interaction: AutocompleteInteraction, error: unknown, logger: Logger): Promise<void> {
+  logger.error({ err: error, command: interaction.commandName, interaction: interaction.id }, 'autocomplete failed');
+  if (!interaction.responded) await interaction.respond([]).catch(() => undefined);
+}

@@ -1,0 +1,41 @@
+import type {
+  AutocompleteInteraction,
+  ChatInputCommandInteraction,
+  RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from 'discord.js';
+import type { AnswerService } from '../answering/answerService.js';
+import type { PaperLibrary } from '../library/paperLibrary.js';
+import type { Logger } from '../logger.js';
+import type { Paper } from '../papers/paper.js';
+import type { PaperRetriever } from '../retrieval/types.js';
+import type { AnswerLimiter } from './limits.js';
+
+/**
+ * What the bot needs from the core, and nothing more: commands depend on this port, `src/main.ts` fills it from
+ * the real services, so the core never imports discord.js and the bot never builds a service.
+ */
+export interface CoreServices {
+  library: Pick<PaperLibrary, 'size' | 'get' | 'embedder'>;
+  retriever: PaperRetriever;
+  answers: Pick<AnswerService, 'ask' | 'compare' | 'summarize' | 'modelLabel'>;
+  /** Titles for autocomplete: best matches for what the user has typed so far. */
+  suggestPapers(query: string, limit: number): Paper[];
+  /** A paper by id or (fuzzy) title; throws a UserError naming the closest titles when none matches. */
+  resolvePaper(nameOrId: string): Paper;
+}
+
+/** What every command's `execute` receives: the core, plus what the bot itself owns. */
+export interface BotServices extends CoreServices {
+  /** Per-user cooldown and global concurrency for the expensive commands (/ask, /compare, mentions). */
+  limiter: AnswerLimiter;
+  logger: Logger;
+  /** When the bot started, for /about. */
+  startedAt: Date;
+}
+
+/** One slash command: a module in `commands/` exporting these, listed in `commands/index.ts`. */
+export interface SlashCommand {
+  data: { readonly name: string; toJSON(): RESTPostAPIChatInputApplicationCommandsJSONBody };
+  execute(interaction: ChatInputCommandInteraction, services: BotServices): Promise<void>;
+  autocomplete?(interaction: AutocompleteInteraction, services: BotServices): Promise<void>;
+}
