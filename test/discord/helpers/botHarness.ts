@@ -1,0 +1,85 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { AnswerService } from '../../../src/answering/answerService.js';
+import { loadConfig, type Config } from '../../../src/config.js';
+import { createBot, type Bot } from '../../../src/discord/bot.js';
+import type { CoreServices } from '../../../src/discord/types.js';
+import { resolvePaper, suggestPapers } from '../../../src/library/lookup.js';
+import { silentLogger, type Logger } from '../../../src/logger.js';
+import { loadPapersFromSource } from '../../../src/papers/ingest.js';
+import type { PaperRetriever } from '../../../src/retrieval/types.js';
+import { createServices, type Services } from '../../../src/services.js';
+import { DiscordEmulator } from '../emulator/discordEmulator.js';
+
+export const TEST_TOKEN = 'emulator-bot-token';
+
+export interface BotHarness {
+  emulator: DiscordEmulator;
+  bot: Bot;
+  services: Services;
+  config: Config;
+  close(): Promise<void>;
+}
+
+export interface BotHarnessOptions {
+  /** Environment overrides (LLM_PROVIDER, LLM_BASE_URL, ASK_COOLDOWN_SECONDS, …). */
+  env?: Record<string, string>;
+  logger?: Logger;
+  /** Gateway heartbeat in ms; short so that drops and resumes happen quickly. */
+  heartbeatIntervalMs?: number;
+}
+
+/**
+ * A real bot on real services (seed library on a temp DATA_DIR, hashing embedder) connected to a started emulator.
+ */
+export async function startBotHarness(options: BotHarnessOptions = {}): Promise<BotHarness> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'papercord-discord-'));
+  const emulator = new DiscordEmulator({ token: TEST_TOKEN, heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1_000 });
+  await emulator.start();
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    EMBEDDINGS: 'hashing',
+    LOG_LEVEL: 'silent',
+    DISCORD_TOKEN: TEST_TOKEN,
+    DISCORD_API_BASE: emulator.apiBase,
+    ASK_COOLDOWN_SECONDS: '0',
+    MAX_CONCURRENT_ANSWERS: '16',
+    LLM_PROVIDER: 'none',
+    ...options.env,
+  });
+  const logger = options.logger ?? silentLogger();
+  const services = await createServices(config, logger);
+  await services.library.add(await loadPapersFromSource('seeds'));
+  const bot = createBot(coreServicesForTests(services, config, logger), config, logger);
+  await bot.start();
+  return {
+    emulator,
+    bot,
+    services,
+    config,
+    async close() {
+      await bot.stop();
+      await services.close();
+      await emulator.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function coreServicesForTests(services: Services, config: Config, logger: Logger): CoreServices {
+  const retriever: PaperRetriever = {
+    async retrieve(query, retrieveOptions = {}) {
+      const hits = await services.library.vectorSearch(query, retrieveOptions.k ?? 5);
+      return { hits, abstained: hits.length === 0 };
+    },
+  };
+  const lookup = (nameOrId: string) => resolvePaper(services.library, nameOrId);
+  return {
+    library: services.library,
+    retriever,
+    answers: new AnswerService({ retriever, resolvePaper: lookup, config, logger }),
+    suggestPapers: (query, limit) => suggestPapers(services.library, query, limit),
+    resolvePaper: lookup,
+  };
+}
