@@ -169,7 +169,8 @@ async function guardedFetch(
     throw new ModelLoadError(`cannot reach ${guard.origin} (${networkErrorCode(error)})`, { cause: error });
   }
   clearTimeout(timer);
-  if (!response.body) {
+  // Error bodies (a 404 for an optional file) are often never read; watching them would only delay exit.
+  if (!response.ok || !response.body) {
     release();
     return response;
   }
@@ -180,6 +181,8 @@ async function guardedFetch(
       () => request.abort(new ModelLoadError(`download from ${guard.origin} stalled for ${guard.stallTimeoutMs} ms`)),
       guard.stallTimeoutMs,
     );
+    // An open socket keeps the process alive while bytes may still come; the timer alone must not.
+    timer.unref();
   };
   restartStallTimer();
   const watched = response.body.pipeThrough(
