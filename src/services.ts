@@ -1,8 +1,11 @@
+import { AnswerService } from './answering/answerService.js';
 import type { Config } from './config.js';
 import { createEmbedder, type CreateEmbedderOptions } from './embeddings/registry.js';
 import type { PaperEmbedder } from './embeddings/types.js';
 import type { Logger } from './logger.js';
 import { PaperLibrary, type PaperLibraryOptions } from './library/paperLibrary.js';
+import { resolvePaper } from './library/lookup.js';
+import type { PaperRetriever } from './retrieval/types.js';
 
 /**
  * Everything the front ends (Discord bot, CLI) use, built once from the config in dependency order.
@@ -13,6 +16,8 @@ export interface Services {
   readonly logger: Logger;
   readonly embedder: PaperEmbedder;
   readonly library: PaperLibrary;
+  /** Cited answers, comparisons and TL;DRs, with the configured LLM or extractively. */
+  readonly answers: AnswerService;
   /** Releases everything, in reverse order of creation. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -34,7 +39,16 @@ export async function createServices(config: Config, logger: Logger, options: Cr
     closers.push(() => embedder.close());
     const library = await PaperLibrary.open({ ...options.library, dataDir: config.DATA_DIR, embedder, logger });
     closers.push(() => library.close());
-    return { config, logger, embedder, library, close: closeAll };
+    // Interim retriever (vector search only) until the HybridRetriever lands.
+    const retriever: PaperRetriever = {
+      retrieve: async (query, retrieveOptions = {}) => {
+        const hits = await library.vectorSearch(query, retrieveOptions.k ?? 5);
+        return { hits, abstained: hits.length === 0 };
+      },
+    };
+    const answers = new AnswerService({ retriever, resolvePaper: (nameOrId) => resolvePaper(library, nameOrId), config, logger });
+    closers.push(() => answers.close());
+    return { config, logger, embedder, library, answers, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

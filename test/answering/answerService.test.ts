@@ -100,6 +100,14 @@ describe('AnswerService.ask with an OpenAI-compatible server', () => {
     expect(answer).toMatchObject({ model: 'extractive', notice: MODEL_UNAVAILABLE_NOTICE, abstained: false });
   });
 
+  it('given the ollama backend and a server that never answers, it should answer extractively', async () => {
+    server.script({ kind: 'hang' });
+    const config = llmConfig({ LLM_PROVIDER: 'ollama', OLLAMA_BASE_URL: server.baseURL.replace(/\/v1$/, '') });
+    const answer = await service(config).ask(BYTE_QUESTION);
+    expect(answer).toMatchObject({ model: 'extractive', notice: MODEL_UNAVAILABLE_NOTICE, abstained: false });
+    expect(server.requests[0]!.path).toBe('/api/chat');
+  });
+
   it('given the caller gives up, it should stop rather than answer', async () => {
     server.script({ kind: 'hang' });
     const controller = new AbortController();

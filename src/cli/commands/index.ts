@@ -1,10 +1,14 @@
 import type { CliCommand } from '../command.js';
+import { askCommand } from './ask.js';
+import { compareCommand } from './compare.js';
 import { ingestCommand } from './ingest.js';
 import { searchCommand } from './search.js';
 import { statsCommand } from './stats.js';
 
 /** Every `papercord` command. Adding one is adding its file and one line here. */
 export const COMMANDS: readonly CliCommand[] = [
+  askCommand,
+  compareCommand,
   ingestCommand,
   searchCommand,
   statsCommand,
