@@ -1,0 +1,39 @@
+import { describeError, UsageError } from '../src/errors.js';
+
+/** One `npm run bench -- <name> [args]` benchmark, in `bench/<name>.ts`. */
+export interface Benchmark {
+  readonly name: string;
+  readonly summary: string;
+  /** Resolves to the exit code (0 when omitted). Results on stdout, progress on stderr. */
+  run(args: string[]): Promise<number | void>;
+}
+
+/** Every benchmark; loaded only when chosen, so one benchmark's dependencies never slow another. Add one line. */
+const BENCHMARKS: Record<string, { summary: string; load: () => Promise<Benchmark> }> = {
+  index: { summary: 'HNSW against an exact scan: recall@10, latency, load vs rebuild, peak RSS', load: async () => (await import('./index.js')).indexBenchmark },
+};
+
+function usage(): string {
+  return ['usage: npm run bench -- <name> [options]', '', 'benchmarks:', ...Object.entries(BENCHMARKS).map(([name, { summary }]) => `  ${name.padEnd(10)}${summary}`)].join('\n');
+}
+
+async function runBenchmark(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  const entry = name === undefined ? undefined : BENCHMARKS[name];
+  if (!entry) {
+    process.stderr.write(`${name === undefined ? '' : `bench: unknown benchmark "${name}"\n\n`}${usage()}\n`);
+    return 2;
+  }
+  try {
+    return (await (await entry.load()).run(args)) ?? 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`bench ${name}: ${error.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`bench ${name}: ${error instanceof Error ? error.stack : describeError(error)}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await runBenchmark(process.argv.slice(2));

@@ -1,0 +1,59 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { UserError } from '../../src/errors.js';
+import { loadPapersFromSource } from '../../src/papers/ingest.js';
+import { paperId } from '../../src/papers/paper.js';
+
+const ABSTRACT =
+  'We study how language models learn to count. Our experiments on synthetic tasks show that a small transformer ' +
+  'learns a counting circuit after a sudden phase transition, and we explain why this happens.';
+
+let directory: string;
+beforeEach(async () => {
+  directory = await mkdtemp(path.join(tmpdir(), 'papercord-ingest-'));
+});
+afterEach(async () => {
+  await rm(directory, { recursive: true, force: true });
+});
+
+describe('loadPapersFromSource', () => {
+  it('given "seeds", it should read the 54 papers of the shipped seed page', async () => {
+    const papers = await loadPapersFromSource('seeds');
+
+    expect(papers).toHaveLength(54);
+    expect(papers.every((paper) => paper.source === 'seeds')).toBe(true);
+  });
+
+  it('given a JSONL file of papers, it should give them stable ids and record the file as their source', async () => {
+    const file = path.join(directory, 'papers.jsonl');
+    await writeFile(file, `${JSON.stringify({ title: 'Counting Circuits', abstract: ABSTRACT })}\n\n${JSON.stringify({ title: 'Other', abstract: ABSTRACT, arxivId: '2507.10524v2' })}\n`);
+
+    const papers = await loadPapersFromSource(file);
+
+    expect(papers.map((paper) => paper.id)).toEqual([paperId({ title: 'Counting Circuits' }), 'arxiv:2507.10524']);
+    expect(papers[0].source).toBe(file);
+  });
+
+  it('given a directory holding a good page and a malformed one, it should reject the whole source naming the bad file', async () => {
+    await writeFile(path.join(directory, 'a.txt'), `Counting Circuits\n\n${ABSTRACT}\n`);
+    await writeFile(path.join(directory, 'b.txt'), 'Counting Circuits\n\nLearned Tokenizers\n');
+
+    await expect(loadPapersFromSource(directory)).rejects.toThrow(`${path.join(directory, 'b.txt')}:1: the title "Counting Circuits" has no abstract`);
+  });
+
+  it('given a JSON paper without an abstract, it should reject the file naming the paper', async () => {
+    const file = path.join(directory, 'papers.json');
+    await writeFile(file, JSON.stringify([{ title: 'Counting Circuits', abstract: ABSTRACT }, { title: 'No Abstract' }]));
+
+    await expect(loadPapersFromSource(file)).rejects.toThrow(/papers\.json: paper 2: abstract/);
+  });
+
+  it('given a path that does not exist, it should say so', async () => {
+    const error = await loadPapersFromSource(path.join(directory, 'missing.txt')).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as Error).message).toMatch(/missing\.txt: no such file or directory/);
+  });
+});
