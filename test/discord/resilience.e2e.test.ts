@@ -1,0 +1,166 @@
+import type { APIEmbed } from 'discord.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startOpenAICompatibleServer, type OpenAICompatibleServer } from '../helpers/openaiServer.js';
+import type { InteractionRecord } from './emulator/discordEmulator.js';
+import { startBotHarness, type BotHarness } from './helpers/botHarness.js';
+
+const QUESTION = 'How do byte-level models avoid very long sequences?';
+
+function answered(record: InteractionRecord): boolean {
+  return ((record.original?.embeds[0] as APIEmbed | undefined)?.footer?.text ?? '').startsWith('Model:');
+}
+
+function footer(record: InteractionRecord): string {
+  return (record.original?.embeds[0] as APIEmbed).footer?.text ?? '';
+}
+
+describe('the bot when Discord misbehaves', () => {
+  let harness: BotHarness;
+
+  beforeAll(async () => {
+    harness = await startBotHarness({ heartbeatIntervalMs: 500 });
+  });
+
+  afterAll(async () => {
+    await harness?.close();
+  });
+
+  it('given the gateway drops mid-answer, it should resume the session, receive what was sent meanwhile and answer both', async () => {
+    const { emulator } = harness;
+    const first = emulator.dispatchCommand('ask', { options: { question: QUESTION } });
+    await emulator.waitForInteraction(first.id, (record) => record.callbackType === 5);
+    const identifiesBefore = emulator.gatewayStats.identifies;
+
+    emulator.dropConnection();
+    const sentWhileDown = emulator.dispatchCommand('ask', { options: { question: 'What is dynamic tokenization?' } });
+
+    await emulator.waitForInteraction(first.id, answered);
+    await emulator.waitForInteraction(sentWhileDown.id, answered);
+    expect(sentWhileDown.acknowledgedAt! - sentWhileDown.dispatchedAt).toBeLessThan(3000);
+    expect(emulator.gatewayStats.resumes).toBeGreaterThanOrEqual(1);
+    expect(emulator.gatewayStats.identifies).toBe(identifiesBefore);
+  });
+
+  it('given op 7 RECONNECT, it should reconnect, resume and keep answering', async () => {
+    const { emulator } = harness;
+    const resumesBefore = emulator.gatewayStats.resumes;
+    emulator.requestReconnect();
+    await new Promise<void>((resolve) => harness.bot.client.once('shardResume', () => resolve()));
+
+    const record = emulator.dispatchCommand('ask', { options: { question: QUESTION } });
+    await emulator.waitForInteraction(record.id, answered);
+    expect(emulator.gatewayStats.resumes).toBe(resumesBefore + 1);
+  });
+
+  it('given an INVALID_SESSION that cannot be resumed, it should identify again and keep answering', async () => {
+    const { emulator } = harness;
+    const identifiesBefore = emulator.gatewayStats.identifies;
+    emulator.invalidateSession(false);
+    await waitUntil(() => emulator.gatewayStats.identifies > identifiesBefore);
+
+    const record = emulator.dispatchCommand('search', { options: { query: 'byte-level models' } });
+    await emulator.waitForInteraction(record.id, (changed) => (changed.original?.embeds.length ?? 0) > 0);
+    expect(emulator.gatewayStats.identifies).toBe(identifiesBefore + 1);
+  });
+
+  it('given a 429 with retry_after on the edit route, it should wait it out and the answer should still arrive', async () => {
+    const { emulator } = harness;
+    emulator.rateLimit({ method: 'PATCH', route: /\/messages\/@original$/, times: 1, retryAfterSeconds: 1 });
+    const record = emulator.dispatchCommand('ask', { options: { question: QUESTION } });
+    await emulator.waitForInteraction(record.id, answered, 15_000);
+
+    const edits = emulator.requests.filter((request) => request.method === 'PATCH' && request.route.includes(record.token));
+    expect(edits.map((request) => request.status)).toEqual([429, 200]);
+    expect((record.original?.embeds[0] as APIEmbed).description).toMatch(/\[1\]/);
+  });
+});
+
+describe('the bot when the LLM streams or is down', () => {
+  let llm: OpenAICompatibleServer;
+  let harness: BotHarness;
+
+  beforeAll(async () => {
+    llm = await startOpenAICompatibleServer();
+    harness = await startBotHarness({
+      env: { LLM_PROVIDER: 'openai', LLM_BASE_URL: llm.baseURL, LLM_MODEL: 'test-model', LLM_API_KEY: 'sk-test', LLM_TIMEOUT_MS: '5000' },
+    });
+  });
+
+  afterEach(() => {
+    llm.script({ kind: 'text', content: 'OK' });
+  });
+
+  afterAll(async () => {
+    await harness?.close();
+    await llm?.close();
+  });
+
+  it('given the LLM answers 500, it should still answer, extractively, saying so in the footer', async () => {
+    llm.script({ kind: 'status', status: 500 });
+    const record = harness.emulator.dispatchCommand('ask', { options: { question: QUESTION } });
+    await harness.emulator.waitForInteraction(record.id, answered, 20_000);
+
+    expect(footer(record)).toMatch(/^Model: extractive · The language model was unavailable/);
+    expect((record.original?.embeds[0] as APIEmbed).description).toMatch(/\[1\]/);
+  });
+
+  it('given a streamed answer, it should show it growing in a few edits, then the final cited answer with the model', async () => {
+    const words = Array.from({ length: 300 }, (_, index) => `word${index}`).join(' ');
+    llm.script({ kind: 'text', content: `Byte-level models merge or delete tokens [1]. ${words} They also chunk dynamically [2].` });
+    const record = harness.emulator.dispatchCommand('ask', { options: { question: QUESTION } });
+    await harness.emulator.waitForInteraction(record.id, answered, 20_000);
+
+    expect(footer(record)).toBe('Model: openai/test-model');
+    expect((record.original?.embeds[0] as APIEmbed).description).toContain('merge or delete tokens [1]');
+    // 300 streamed chunks; edits are throttled to about one a second, so far fewer reach Discord.
+    expect(record.originalEdits.length).toBeLessThan(20);
+    expect(llm.requests.at(-1)?.body.stream).toBe(true);
+  });
+
+  it('given a follow-up in the bot\'s thread, it should send the thread\'s earlier turns to the model', async () => {
+    llm.script({ kind: 'text', content: 'MrT5 deletes byte tokens early [1].' });
+    const { emulator } = harness;
+    const opener = emulator.dispatchMessage(`${emulator.botMention} what does MrT5 do?`);
+    await emulator.waitForBotMessage(opener.id);
+    const requestsBefore = llm.requests.length;
+
+    emulator.dispatchMessage('does it work on raw bytes?', { channelId: opener.id });
+    await emulator.waitForBotMessage(opener.id, (message) => (message.embeds[0] as APIEmbed).title === 'does it work on raw bytes?');
+
+    const prompt = JSON.stringify(llm.requests.slice(requestsBefore).map((request) => request.body.messages));
+    expect(prompt).toContain('what does MrT5 do?');
+    expect(prompt).toContain('MrT5 deletes byte tokens early');
+  });
+});
+
+describe('the bot under load from one user', () => {
+  let harness: BotHarness;
+
+  beforeAll(async () => {
+    harness = await startBotHarness({ env: { ASK_COOLDOWN_SECONDS: '30', MAX_CONCURRENT_ANSWERS: '4' } });
+  });
+
+  afterAll(async () => {
+    await harness?.close();
+  });
+
+  it('given a second /ask inside the cooldown, it should refuse it ephemerally saying when to try again', async () => {
+    const { emulator } = harness;
+    const first = emulator.dispatchCommand('ask', { options: { question: QUESTION } });
+    await emulator.waitForInteraction(first.id, answered);
+    const second = emulator.dispatchCommand('ask', { options: { question: QUESTION } });
+    await emulator.waitForInteraction(second.id, (record) => record.callbackType !== undefined);
+
+    const data = second.callbackBody?.data as { content: string; flags: number };
+    expect(data.flags & 64).toBe(64);
+    expect(data.content).toMatch(/try again in (29|30) s/);
+  });
+});
+
+async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
