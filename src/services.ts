@@ -16,6 +16,8 @@ export interface Services {
   readonly logger: Logger;
   readonly embedder: PaperEmbedder;
   readonly library: PaperLibrary;
+  /** Finds papers for a query: what answers, /search and /similar use. */
+  readonly retriever: PaperRetriever;
   /** Cited answers, comparisons and TL;DRs, with the configured LLM or extractively. */
   readonly answers: AnswerService;
   /** Releases everything, in reverse order of creation. Safe to call twice. */
@@ -48,7 +50,7 @@ export async function createServices(config: Config, logger: Logger, options: Cr
     };
     const answers = new AnswerService({ retriever, resolvePaper: (nameOrId) => resolvePaper(library, nameOrId), config, logger });
     closers.push(() => answers.close());
-    return { config, logger, embedder, library, answers, close: closeAll };
+    return { config, logger, embedder, library, retriever, answers, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;
