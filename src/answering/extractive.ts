@@ -111,17 +111,26 @@ export function extractiveAnswer(question: string, sources: readonly Paper[], op
     sentence.score = (overlap / lengthPenalty) * rankPrior;
   }
 
+  // "How do … ?" is answered by what the papers do, not by the problem they start from.
+  if (/^\s*(how|what (method|technique|approach)s?)\b/i.test(question)) {
+    for (const sentence of sentences) if (FACET_CUES.method.some((cue) => cue.test(sentence.text))) sentence.score *= 1.5;
+  }
+
   const ranked = sentences.filter((sentence) => sentence.score > 0).sort((a, b) => b.score - a.score);
   // A question sharing no content word with any sentence still gets the best source's opening sentence.
   if (ranked.length === 0) ranked.push(sentences[0]!);
   const chosen: ScoredSentence[] = [];
   const perPaper = new Map<number, number>();
-  for (const sentence of ranked) {
-    if (chosen.length >= maxSentences) break;
-    if ((perPaper.get(sentence.n) ?? 0) >= maxSentencesPerPaper) continue;
-    if (chosen.some((other) => similarity(other.stems, sentence.stems) > 0.6)) continue;
-    chosen.push(sentence);
-    perPaper.set(sentence.n, (perPaper.get(sentence.n) ?? 0) + 1);
+  // First one sentence per paper, so the answer draws on several papers; then more from each, if they match well.
+  for (const cap of [1, maxSentencesPerPaper]) {
+    for (const sentence of ranked) {
+      if (chosen.length >= maxSentences) break;
+      if (chosen.includes(sentence) || (perPaper.get(sentence.n) ?? 0) >= cap) continue;
+      if (cap > 1 && sentence.score < ranked[0]!.score / 2) break;
+      if (chosen.some((other) => similarity(other.stems, sentence.stems) > 0.6)) continue;
+      chosen.push(sentence);
+      perPaper.set(sentence.n, (perPaper.get(sentence.n) ?? 0) + 1);
+    }
   }
   chosen.sort((a, b) => a.n - b.n || a.position - b.position);
   return chosen.map((sentence) => citeSentence(sentence.text, sentence.n)).join(' ');

@@ -1,0 +1,130 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { startOpenAICompatibleServer, type OpenAICompatibleServer } from '../helpers/openaiServer.js';
+
+const BYTE_QUESTION = 'how do byte-level models avoid very long sequences?';
+
+let dataDir: string;
+let server: OpenAICompatibleServer;
+
+async function papercord(args: string[], env: Record<string, string> = {}) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, {
+    stdout: { write: (text) => void (stdout += text) },
+    stderr: { write: (text) => void (stderr += text) },
+    logDestination: { write: () => undefined },
+    env: { DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'silent', ...env },
+  });
+  return { code, stdout, stderr };
+}
+
+function openaiEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  return { LLM_PROVIDER: 'openai', LLM_BASE_URL: server.baseURL, LLM_MODEL: 'test-model', LLM_TIMEOUT_MS: '500', ...overrides };
+}
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(path.join(tmpdir(), 'papercord-cli-answering-'));
+  server = await startOpenAICompatibleServer();
+  const ingest = await papercord(['ingest']);
+  expect(ingest.code).toBe(0);
+});
+afterAll(async () => {
+  await server.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('papercord ask', () => {
+  it('given no LLM, it should print the documented JSON, citing byte-level papers with every [n] resolving', async () => {
+    const { code, stdout } = await papercord(['ask', BYTE_QUESTION, '--json']);
+    expect(code).toBe(0);
+    const answer = JSON.parse(stdout) as {
+      answer: string;
+      citations: { n: number; id: string; title: string; url: string | null }[];
+      abstained: boolean;
+      model: string;
+    };
+    expect(Object.keys(answer)).toEqual(['answer', 'citations', 'abstained', 'model']);
+    expect(Object.keys(answer.citations[0]!)).toEqual(['n', 'id', 'title', 'url']);
+    expect(answer).toMatchObject({ abstained: false, model: 'extractive' });
+    expect(answer.citations.map((citation) => citation.title).join(' | ')).toMatch(
+      /MrT5|Hierarchical Autoregressive|Dynamic Chunking/,
+    );
+    const cited = [...answer.answer.matchAll(/\[(\d+)\]/g)].map((match) => Number(match[1]));
+    expect(cited.length).toBeGreaterThan(0);
+    for (const n of cited) expect(answer.citations.map((citation) => citation.n)).toContain(n);
+  });
+
+  it('given a model that cites [9] of five sources, it should print an answer without [9]', async () => {
+    server.script({ kind: 'text', content: 'MrT5 deletes byte tokens in its encoder [1]; H-Net chunks bytes [9].' });
+    const { code, stdout } = await papercord(['ask', BYTE_QUESTION, '--json'], openaiEnv());
+    expect(code).toBe(0);
+    const answer = JSON.parse(stdout) as { answer: string; citations: { n: number }[]; model: string };
+    expect(answer.answer).not.toContain('[9]');
+    expect(answer.citations.map((citation) => citation.n)).toEqual([1]);
+    expect(answer.model).toBe('openai/test-model');
+  });
+
+  it.each([
+    ['hangs', { kind: 'hang' } as const],
+    ['fails with 500', { kind: 'status', status: 500 } as const],
+  ])('given a model server that %s, it should still answer, extractively, with one line saying so', async (_, reply) => {
+    server.script(reply);
+    const { code, stdout, stderr } = await papercord(['ask', BYTE_QUESTION], openaiEnv());
+    expect(code).toBe(0);
+    expect(stdout).toContain('note: The language model was unavailable, so this answer is extractive.');
+    expect(stdout).toMatch(/\[1\]/);
+    expect(stdout).toMatch(/Sources\n {2}\[1\] /);
+    expect(`${stdout}${stderr}`).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('papercord compare', () => {
+  it('given MrT5 and Dynamic Chunking, it should fill every field for both papers in the JSON', async () => {
+    const { code, stdout } = await papercord(['compare', 'MrT5', 'Dynamic Chunking', '--json']);
+    expect(code).toBe(0);
+    const comparison = JSON.parse(stdout) as {
+      papers: Record<string, string>[];
+      similarities: string[];
+      differences: string[];
+      whenToUse: string;
+      model: string;
+    };
+    expect(comparison.papers.map((paper) => paper.title)).toEqual([
+      'MrT5: Dynamic Token Merging for Efficient Byte-level Language Models',
+      'Dynamic Chunking for End-to-End Hierarchical Sequence Modeling',
+    ]);
+    for (const paper of comparison.papers) {
+      for (const field of ['id', 'title', 'problem', 'method', 'data', 'results', 'limitations']) {
+        expect(paper[field]?.trim()).toBeTruthy();
+      }
+    }
+    expect(comparison.similarities.length).toBeGreaterThan(0);
+    expect(comparison.differences.length).toBeGreaterThan(0);
+    expect(comparison.whenToUse).toBeTruthy();
+  });
+
+  it('given no --json, it should print each paper then similarities, differences and when to use which', async () => {
+    const { code, stdout } = await papercord(['compare', 'MrT5', 'Dynamic Chunking']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^\[1\] MrT5: .*\n(.*\n)* {4}Method: {6}\S/);
+    expect(stdout).toMatch(/\nSimilarities\n {2}- .*\n\nDifferences\n {2}- (.*\n)*\nWhen to use which\n {2}\S/);
+  });
+
+  it('given a name matching no paper, it should exit 1 with one line naming it', async () => {
+    const { code, stdout, stderr } = await papercord(['compare', 'MrT5', 'sourdough starters']);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/^papercord: .*sourdough starters/);
+  });
+
+  it('given one paper, it should exit 2 with usage', async () => {
+    const { code, stderr } = await papercord(['compare', 'MrT5']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/compare needs 2 to 4 papers \(got 1\)[\s\S]*usage: papercord compare/);
+  });
+});
