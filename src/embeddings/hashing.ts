@@ -108,18 +108,20 @@ export class HashingEmbeddings extends Embeddings {
     const counts = new Map<string, number>();
     for (const feature of features) counts.set(feature, (counts.get(feature) ?? 0) + 1);
 
-    const block = new Float64Array(target.length);
+    const block = new Map<number, number>();
     for (const [feature, count] of counts) {
       const hash = fnv1a(`${prefix}:${feature}`, this.options.seed);
       const bucket = hash % target.length;
       // The sign comes from independent bits, so colliding features cancel on average instead of adding up.
       const sign = (mix32(hash) & 1) === 0 ? 1 : -1;
       // Sublinear tf: a word said five times is more important than once, not five times more.
-      block[bucket]! += sign * (1 + Math.log(count));
+      block.set(bucket, (block.get(bucket) ?? 0) + sign * (1 + Math.log(count)));
     }
-    const norm = Math.hypot(...block);
-    if (norm === 0) return;
-    for (let index = 0; index < target.length; index++) target[index]! += (weight * block[index]!) / norm;
+    let sumOfSquares = 0;
+    for (const value of block.values()) sumOfSquares += value * value;
+    if (sumOfSquares === 0) return;
+    const scale = weight / Math.sqrt(sumOfSquares);
+    for (const [bucket, value] of block) target[bucket]! += value * scale;
   }
 
   private charNgrams(words: readonly string[]): string[] {
