@@ -39,7 +39,7 @@ export const DEFAULT_INDEX_BENCH_OPTIONS: Readonly<IndexBenchOptions> = Object.f
   clusters: 256,
   clusterRank: 12,
   m: 16,
-  efConstruction: 200,
+  efConstruction: 100,
   efSearch: 64,
   seed: 42,
 });

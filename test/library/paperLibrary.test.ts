@@ -1,0 +1,256 @@
+import { spawn } from 'node:child_process';
+import { readFile, readdir, truncate, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/logger.js';
+import { PaperLibrary, type PaperLibraryOptions, type SaveStep } from '../../src/library/paperLibrary.js';
+import { loadPapersFromSource } from '../../src/papers/ingest.js';
+import { paperId, type Paper } from '../../src/papers/paper.js';
+import { countingEmbedder, recordingLogger, temporaryDirectory } from './support.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const ROUTER_QUERY = 'recursive transformer where a router picks how many times each token goes through the shared layers';
+
+const seeds = await loadPapersFromSource('seeds');
+
+function newPaper(title: string, extra: Partial<Paper> = {}): Paper {
+  return {
+    id: paperId({ title }),
+    title,
+    abstract: `${title}. We describe a method for sparse routing of tokens through expert layers and evaluate it at scale.`,
+    source: 'test',
+    ...extra,
+  };
+}
+
+let dataDir: { path: string; remove(): Promise<void> };
+const opened: PaperLibrary[] = [];
+
+async function openLibrary(options: Partial<PaperLibraryOptions> = {}): Promise<PaperLibrary> {
+  const library = await PaperLibrary.open({ dataDir: dataDir.path, embedder: countingEmbedder(), logger: silentLogger(), ...options });
+  opened.push(library);
+  return library;
+}
+
+async function currentGenerationDir(): Promise<string> {
+  const manifest = JSON.parse(await readFile(path.join(dataDir.path, 'library', 'current.json'), 'utf8')) as { generation: number };
+  return path.join(dataDir.path, 'library', `gen-${String(manifest.generation).padStart(6, '0')}`);
+}
+
+beforeEach(async () => {
+  dataDir = await temporaryDirectory('papercord-library-');
+});
+afterEach(async () => {
+  for (const library of opened.splice(0)) await library.close();
+  await dataDir.remove();
+});
+
+describe('PaperLibrary', () => {
+  it('given the seed papers, it should find Mixture-of-Recursions first for a description of it, with a cosine score', async () => {
+    const library = await openLibrary();
+    await library.add(seeds);
+
+    const [best] = await library.vectorSearch(ROUTER_QUERY, 5);
+
+    expect(best.paper.title).toMatch(/^Mixture-of-Recursions/);
+    expect(best.score).toBeGreaterThan(0);
+    expect(best.score).toBeLessThanOrEqual(1);
+    expect(library.lexicalSearch('MrT5 byte-level', 3)[0].paper.title).toMatch(/^MrT5/);
+  });
+
+  it('given a library reopened from disk, it should hold the same papers and answer the same without embedding them again', async () => {
+    const first = await openLibrary();
+    await first.add(seeds);
+    const before = (await first.vectorSearch(ROUTER_QUERY, 5)).map((hit) => hit.paper.id);
+    await first.close();
+
+    const embedder = countingEmbedder();
+    const reopened = await openLibrary({ embedder });
+
+    expect(reopened.size).toBe(54);
+    expect((await reopened.vectorSearch(ROUTER_QUERY, 5)).map((hit) => hit.paper.id)).toEqual(before);
+    expect(embedder.embeddings.embeddedDocuments).toBe(0);
+    expect(await reopened.stats()).toMatchObject({ papers: 54, vectors: 54, dimension: embedder.dimension, embedder: embedder.id });
+  });
+
+  it('given the same papers ingested twice and then one more, it should embed only the papers it did not have', async () => {
+    const embedder = countingEmbedder();
+    const library = await openLibrary({ embedder });
+
+    expect(await library.add(seeds)).toMatchObject({ existing: 0, added: { length: 54 } });
+    expect(await library.add(seeds)).toMatchObject({ existing: 54, added: [] });
+    const third = await library.add([...seeds, newPaper('Sparse Routing at Scale')]);
+
+    expect(third.existing).toBe(54);
+    expect(third.added.map((paper) => paper.title)).toEqual(['Sparse Routing at Scale']);
+    expect(embedder.embeddings.embeddedDocuments).toBe(55);
+    expect((await library.stats()).vectors).toBe(55);
+  });
+
+  it('given a paper already stored under another id, it should merge its metadata into the stored paper and keep the stored id', async () => {
+    const library = await openLibrary();
+    await library.add(seeds);
+    const stored = seeds.find((paper) => paper.title.startsWith('MrT5'))!;
+
+    const result = await library.add([
+      { ...stored, id: 'arxiv:2410.20771', arxivId: '2410.20771', source: 'hf', url: 'https://arxiv.org/abs/2410.20771', upvotes: 12, title: stored.title.toUpperCase() },
+    ]);
+
+    expect(result).toMatchObject({ added: [], existing: 1 });
+    expect(library.size).toBe(54);
+    expect(library.get(stored.id)).toMatchObject({ title: stored.title, source: 'seeds', url: 'https://arxiv.org/abs/2410.20771', upvotes: 12 });
+    await library.close();
+    expect((await openLibrary()).get(stored.id)?.upvotes).toBe(12);
+  });
+
+  it('given an index built by another embedder, it should say so and rebuild it for the configured one', async () => {
+    const first = await openLibrary();
+    await first.add(seeds);
+    await first.close();
+
+    const { logger, warnings } = recordingLogger();
+    const smaller = countingEmbedder({ dimension: 256 });
+    const library = await openLibrary({ embedder: smaller, logger });
+
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/built by embedder hashing:v1:1024:\S+ \(1024 dimensions\), now configured: hashing:v1:256:\S+ \(256 dimensions\); re-embedding 54 papers/);
+    expect(await library.stats()).toMatchObject({ papers: 54, vectors: 54, dimension: 256 });
+    expect((await library.vectorSearch(ROUTER_QUERY, 1))[0].paper.title).toMatch(/^Mixture-of-Recursions/);
+  });
+
+  it('given a truncated index file, it should warn once, rebuild from the stored papers, and load cleanly afterwards', async () => {
+    const first = await openLibrary();
+    await first.add(seeds);
+    await first.close();
+    await truncate(path.join(await currentGenerationDir(), 'hnswlib.index'), 1000);
+
+    const { logger, warnings } = recordingLogger();
+    const library = await openLibrary({ logger });
+
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/hnswlib\.index has 1000 bytes, the manifest says \d+\); rebuilding it from 54 stored papers/);
+    expect((await library.vectorSearch(ROUTER_QUERY, 1))[0].paper.title).toMatch(/^Mixture-of-Recursions/);
+    await library.close();
+
+    const again = recordingLogger();
+    await openLibrary({ logger: again.logger });
+    expect(again.warnings).toEqual([]);
+  });
+
+  it('given a corrupted lexical index of the same size, it should detect it by checksum and rebuild', async () => {
+    const first = await openLibrary();
+    await first.add(seeds);
+    await first.close();
+    const lexicalFile = path.join(await currentGenerationDir(), 'lexical.json');
+    const text = await readFile(lexicalFile, 'utf8');
+    await writeFile(lexicalFile, text.replace(/"/, "'"));
+
+    const { logger, warnings } = recordingLogger();
+    const library = await openLibrary({ logger });
+
+    expect(warnings).toEqual([expect.stringMatching(/lexical\.json does not match its checksum/)]);
+    expect(library.lexicalSearch('TDPO token-level preference', 1)[0].paper.title).toBe('Token-level Direct Preference Optimization');
+  });
+
+  it('given a damaged papers file, it should fall back to the previous generation with a warning', async () => {
+    const first = await openLibrary();
+    await first.add(seeds);
+    await first.add([newPaper('Sparse Routing at Scale')]);
+    await first.close();
+    await writeFile(path.join(await currentGenerationDir(), 'papers.jsonl'), '{"id":');
+
+    const { logger, warnings } = recordingLogger();
+    const library = await openLibrary({ logger });
+
+    expect(warnings).toEqual([expect.stringMatching(/papers are damaged .*falling back to generation 1 \(54 papers\)/)]);
+    expect(library.size).toBe(54);
+    await library.add([newPaper('Sparse Routing at Scale')]);
+    expect(library.size).toBe(55);
+  });
+
+  const steps: SaveStep[] = ['papers', 'vectors', 'lexical', 'manifest', 'commit', 'cleanup'];
+  it.each(steps)('given a save that fails after the "%s" step, it should leave a library that loads, old or new, never half', async (failingStep) => {
+    const first = await openLibrary();
+    await first.add(seeds);
+    await first.close();
+    const crashing = await openLibrary({
+      onSaveStep: (step) => {
+        if (step === failingStep) throw new Error(`simulated crash after ${step}`);
+      },
+    });
+
+    await expect(crashing.add([newPaper('Sparse Routing at Scale')])).rejects.toThrow('simulated crash');
+    const committed = failingStep === 'commit' || failingStep === 'cleanup';
+    expect(crashing.size).toBe(committed ? 55 : 54);
+    await crashing.close();
+
+    const { logger, warnings } = recordingLogger();
+    const reopened = await openLibrary({ logger });
+    expect(warnings).toEqual([]);
+    expect(reopened.size).toBe(committed ? 55 : 54);
+    expect((await reopened.stats()).vectors).toBe(reopened.size);
+    await reopened.add([newPaper('Another Routing Paper')]);
+    expect(reopened.size).toBe(committed ? 56 : 55);
+  });
+
+  it('given a process killed in the middle of a save, it should leave the previous library loadable', async () => {
+    const first = await openLibrary();
+    await first.add(seeds);
+    await first.close();
+    const script = path.join(dataDir.path, 'killed-save.mts');
+    await writeFile(
+      script,
+      [
+        `import { PaperLibrary } from ${JSON.stringify(path.join(REPO, 'src/library/paperLibrary.ts'))};`,
+        `import { countingEmbedder } from ${JSON.stringify(path.join(REPO, 'test/library/support.ts'))};`,
+        `import { silentLogger } from ${JSON.stringify(path.join(REPO, 'src/logger.ts'))};`,
+        `const library = await PaperLibrary.open({ dataDir: ${JSON.stringify(dataDir.path)}, embedder: countingEmbedder(), logger: silentLogger(),`,
+        `  onSaveStep: (step) => { if (step === 'vectors') process.kill(process.pid, 'SIGKILL'); } });`,
+        `await library.add([{ id: 't:killed', title: 'Killed Mid-Save', abstract: 'A paper whose save never finishes because the process is killed.', source: 'test' }]);`,
+      ].join('\n'),
+    );
+
+    const signal = await new Promise<NodeJS.Signals | null>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO, stdio: 'ignore' });
+      child.on('error', reject);
+      child.on('exit', (_code, killedBy) => resolve(killedBy));
+    });
+    expect(signal).toBe('SIGKILL');
+    expect(await readdir(path.join(dataDir.path, 'library'))).toContain('gen-000002');
+
+    const { logger, warnings } = recordingLogger();
+    const library = await openLibrary({ logger });
+    expect(warnings).toEqual([]);
+    expect(library.size).toBe(54);
+    expect(library.get('t:killed')).toBeUndefined();
+  });
+
+  it('given two adds at once and a search during them, it should keep both and never return a half-added paper', async () => {
+    const library = await openLibrary();
+    await library.add(seeds.slice(0, 20));
+
+    const searches: Array<Promise<unknown>> = [];
+    const adds = Promise.all([library.add(seeds.slice(20, 40)), library.add(seeds.slice(30))]);
+    for (let i = 0; i < 5; i++) searches.push(library.vectorSearch(ROUTER_QUERY, 60));
+    const [[a, b]] = await Promise.all([adds, Promise.all(searches)]);
+    const results = (await Promise.all(searches)) as Array<Array<{ paper: Paper }>>;
+
+    expect(a.added.length + b.added.length).toBe(34);
+    expect(b.existing).toBe(10);
+    expect(library.size).toBe(54);
+    for (const hits of results) expect(hits.every((hit) => library.get(hit.paper.id) !== undefined)).toBe(true);
+    await library.close();
+    expect((await openLibrary()).size).toBe(54);
+  });
+
+  it('given an aborted ingest, it should add nothing', async () => {
+    const library = await openLibrary();
+    const controller = new AbortController();
+    controller.abort();
+
+    await expect(library.add(seeds, { signal: controller.signal })).rejects.toThrow();
+    expect(library.size).toBe(0);
+    expect(await library.vectorSearch(ROUTER_QUERY, 5)).toEqual([]);
+  });
+});

@@ -1,0 +1,63 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Embeddings } from '@langchain/core/embeddings';
+import { pino } from 'pino';
+import type { PaperEmbedder } from '../../src/embeddings/types.js';
+import { HashingEmbeddings, type HashingOptions } from '../../src/embeddings/hashing.js';
+import type { Logger } from '../../src/logger.js';
+
+/** The real hashing embedder, counting the texts it embeds (to tell incremental ingest from re-embedding). */
+export class CountingEmbeddings extends Embeddings {
+  embeddedDocuments = 0;
+  private readonly inner: HashingEmbeddings;
+
+  constructor(options: Partial<HashingOptions> = {}) {
+    super({});
+    this.inner = new HashingEmbeddings(options);
+  }
+
+  get id(): string {
+    return this.inner.id;
+  }
+
+  get dimension(): number {
+    return this.inner.dimension;
+  }
+
+  async embedDocuments(documents: string[]): Promise<number[][]> {
+    this.embeddedDocuments += documents.length;
+    return this.inner.embedDocuments(documents);
+  }
+
+  async embedQuery(document: string): Promise<number[]> {
+    return this.inner.embedQuery(document);
+  }
+}
+
+export function countingEmbedder(options: Partial<HashingOptions> = {}): PaperEmbedder & { embeddings: CountingEmbeddings } {
+  const embeddings = new CountingEmbeddings(options);
+  return {
+    embeddings,
+    id: embeddings.id,
+    kind: 'hashing',
+    dimension: embeddings.dimension,
+    description: `hashing embedder, ${embeddings.dimension} dimensions (counting)`,
+    close: async () => {},
+  };
+}
+
+/** A logger that keeps warnings and errors so tests can check what a user would read. */
+export function recordingLogger(): { logger: Logger; warnings: string[] } {
+  const warnings: string[] = [];
+  const logger = pino(
+    { level: 'warn' },
+    { write: (line: string) => void warnings.push(String((JSON.parse(line) as { msg: string }).msg)) },
+  );
+  return { logger, warnings };
+}
+
+export async function temporaryDirectory(prefix: string): Promise<{ path: string; remove(): Promise<void> }> {
+  const directory = await mkdtemp(path.join(tmpdir(), prefix));
+  return { path: directory, remove: () => rm(directory, { recursive: true, force: true }) };
+}
