@@ -5,6 +5,7 @@ import type { PaperEmbedder } from './embeddings/types.js';
 import type { Logger } from './logger.js';
 import { PaperLibrary, type PaperLibraryOptions } from './library/paperLibrary.js';
 import { resolvePaper } from './library/lookup.js';
+import { openSharedVectors } from './library/vectorStores.js';
 import type { PaperRetriever } from './retrieval/types.js';
 
 /**
@@ -39,7 +40,9 @@ export async function createServices(config: Config, logger: Logger, options: Cr
   try {
     const embedder = await createEmbedder(config, logger, { signal: options.signal, ...options.embedder });
     closers.push(() => embedder.close());
-    const library = await PaperLibrary.open({ ...options.library, dataDir: config.DATA_DIR, embedder, logger });
+    const sharedVectors = await openSharedVectors(config, embedder, logger);
+    if (sharedVectors) closers.push(() => sharedVectors.close());
+    const library = await PaperLibrary.open({ ...options.library, dataDir: config.DATA_DIR, embedder, logger, sharedVectors });
     closers.push(() => library.close());
     // Interim retriever (vector search only) until the HybridRetriever lands.
     const retriever: PaperRetriever = {

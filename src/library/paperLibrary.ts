@@ -25,6 +25,7 @@ import {
   writeFileDurably,
   type LibraryManifest,
 } from './storage.js';
+import type { PaperVectorIndex } from './pgvectorStore.js';
 
 /** Steps of a save, in order; `onSaveStep` is called after each (tests throw from it to simulate a crash). */
 export type SaveStep = 'papers' | 'vectors' | 'lexical' | 'manifest' | 'commit' | 'cleanup';
@@ -40,6 +41,11 @@ export interface PaperLibraryOptions {
   efSearch?: number;
   /** Test hook, called after each step of a save. */
   onSaveStep?: (step: SaveStep) => void | Promise<void>;
+  /**
+   * Vectors kept outside the library directory and shared with other processes (`VECTOR_STORE=pgvector`): it is
+   * then the source of truth for which papers exist, and no HNSW files are written. Owned by the caller.
+   */
+  sharedVectors?: PaperVectorIndex;
 }
 
 export const DEFAULT_LIBRARY_OPTIONS = Object.freeze({ embedBatchSize: 32, efSearch: 128 });
@@ -90,7 +96,8 @@ export function paperEmbeddingText(paper: Paper): string {
  * the state before a write or after it.
  */
 export class PaperLibrary {
-  private readonly options: Required<Omit<PaperLibraryOptions, 'onSaveStep'>> & Pick<PaperLibraryOptions, 'onSaveStep'>;
+  private readonly options: Required<Omit<PaperLibraryOptions, 'onSaveStep' | 'sharedVectors'>> &
+    Pick<PaperLibraryOptions, 'onSaveStep' | 'sharedVectors'>;
   private readonly directory: string;
   private state: LibraryState;
   private writeQueue: Promise<unknown> = Promise.resolve();
@@ -106,6 +113,7 @@ export class PaperLibrary {
     const library = new PaperLibrary(options);
     await mkdir(library.directory, { recursive: true });
     await library.load();
+    if (library.options.sharedVectors) await library.syncSharedPapers();
     return library;
   }
 
@@ -138,6 +146,7 @@ export class PaperLibrary {
 
   /** Best first; score is cosine similarity (higher is closer). */
   async vectorSearch(query: string, k: number): Promise<RetrievedPaper[]> {
+    if (this.options.sharedVectors) return this.sharedVectorSearch(this.options.sharedVectors, query, k);
     const state = this.state;
     const store = state.vectors;
     if (!store || state.papers.size === 0 || k <= 0) return [];
@@ -162,7 +171,11 @@ export class PaperLibrary {
     const state = this.state;
     return {
       papers: state.papers.size,
-      vectors: state.vectors ? state.vectors.index.getCurrentCount() : 0,
+      vectors: this.options.sharedVectors
+        ? await this.options.sharedVectors.count()
+        : state.vectors
+          ? state.vectors.index.getCurrentCount()
+          : 0,
       embedder: this.embedder.id,
       embedderDescription: this.embedder.description,
       dimension: this.embedder.dimension,
@@ -178,6 +191,36 @@ export class PaperLibrary {
     this.closed = true;
     await this.writeQueue.catch(() => undefined);
     this.state = emptyState(this.state.generation);
+  }
+
+  private async sharedVectorSearch(shared: PaperVectorIndex, query: string, k: number): Promise<RetrievedPaper[]> {
+    if (k <= 0) return [];
+    const hits = await shared.search(await this.embedder.embeddings.embedQuery(query), k);
+    // A hit this process has not seen was added by another one since: take its papers before answering.
+    if (hits.some((hit) => !this.state.papers.has(hit.id))) await this.syncSharedPapers();
+    const papers = this.state.papers;
+    return hits
+      .map((hit) => ({ paper: papers.get(hit.id), score: hit.score }))
+      .filter((hit): hit is RetrievedPaper => hit.paper !== undefined);
+  }
+
+  /** Adds papers that other processes stored in the shared vector store to this process's view (and lexical index). */
+  private syncSharedPapers(): Promise<void> {
+    return this.serialized(async () => {
+      const shared = await this.options.sharedVectors!.papers();
+      const before = this.state;
+      const missing = shared.filter((paper) => !before.papers.has(paper.id));
+      if (missing.length === 0) return;
+      const papers = new Map(before.papers);
+      const titles = new Map(before.titles);
+      for (const paper of missing) {
+        papers.set(paper.id, paper);
+        titles.set(normalizeTitle(paper.title), paper.id);
+      }
+      before.lexical.add(missing);
+      this.state = { ...before, papers, titles };
+      this.options.logger.info({ papers: missing.length }, 'took papers added by other processes from the shared vector store');
+    });
   }
 
   private serialized<T>(work: () => Promise<T>): Promise<T> {
@@ -222,7 +265,10 @@ export class PaperLibrary {
     // From here the HNSW index and the lexical index are extended in place; readers still hold `before.papers`
     // and drop hits they do not know, so they see the old library until the new state is swapped in.
     let store = before.vectors;
-    if (added.length > 0) {
+    if (added.length > 0 && this.options.sharedVectors) {
+      // Committed to the shared store first: if the local save below fails, the next open syncs these back.
+      await this.options.sharedVectors.add(added, vectors, { signal });
+    } else if (added.length > 0) {
       store ??= this.newVectorStore();
       await store.addVectors(vectors, added.map(toDocument));
       this.tuneSearch(store);
@@ -272,7 +318,7 @@ export class PaperLibrary {
     state.papers = byId;
     state.titles = titles;
     const unique = [...byId.values()];
-    if (unique.length > 0) {
+    if (unique.length > 0 && !this.options.sharedVectors) {
       const store = this.newVectorStore();
       await store.addVectors(await this.embedPapers(unique, undefined), unique.map(toDocument));
       state.vectors = store;
@@ -434,7 +480,7 @@ export class PaperLibrary {
 
     state.lexical = LexicalIndex.fromJSON((await readVerifiedFile(directory, LEXICAL_FILE, manifest)).toString('utf8'));
     if (state.lexical.size !== byId.size) throw new Error(`${LEXICAL_FILE} indexes ${state.lexical.size} papers, the library has ${byId.size}`);
-    if (byId.size === 0) return state;
+    if (byId.size === 0 || this.options.sharedVectors) return state;
 
     // Checksums first: hnswlib would read a truncated index without complaint or crash on it.
     for (const name of VECTOR_FILES) await readVerifiedFile(directory, name, manifest);
