@@ -8,6 +8,11 @@ import { createMentionHandler } from './mentions.js';
 import { createInteractionRouter, NO_MENTIONS } from './router.js';
 import type { BotServices, CoreServices, SlashCommand } from './types.js';
 
+/** What `npm start` and `npm run deploy-commands` print, as one line, when there is no token. */
+export const MISSING_TOKEN_MESSAGE =
+  'papercord: DISCORD_TOKEN is not set. Create a bot at https://discord.com/developers/applications (Bot → Reset Token) ' +
+  'and put DISCORD_TOKEN=… in .env; to try papercord without Discord, use the CLI: npm run cli -- ask "your question"';
+
 export type BotConfig = Pick<Config, 'DISCORD_TOKEN' | 'DISCORD_API_BASE' | 'ASK_COOLDOWN_SECONDS' | 'MAX_CONCURRENT_ANSWERS'>;
 
 export interface BotOptions {

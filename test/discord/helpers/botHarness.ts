@@ -1,14 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { AnswerService } from '../../../src/answering/answerService.js';
 import { loadConfig, type Config } from '../../../src/config.js';
 import { createBot, type Bot } from '../../../src/discord/bot.js';
-import type { CoreServices } from '../../../src/discord/types.js';
-import { resolvePaper, suggestPapers } from '../../../src/library/lookup.js';
+import { coreServicesFrom } from '../../../src/discord/coreServices.js';
 import { silentLogger, type Logger } from '../../../src/logger.js';
 import { loadPapersFromSource } from '../../../src/papers/ingest.js';
-import type { PaperRetriever } from '../../../src/retrieval/types.js';
 import { createServices, type Services } from '../../../src/services.js';
 import { DiscordEmulator } from '../emulator/discordEmulator.js';
 
@@ -51,7 +48,7 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
   const logger = options.logger ?? silentLogger();
   const services = await createServices(config, logger);
   await services.library.add(await loadPapersFromSource('seeds'));
-  const bot = createBot(coreServicesForTests(services, config, logger), config, logger);
+  const bot = createBot(coreServicesFrom(services), config, logger);
   await bot.start();
   return {
     emulator,
@@ -64,22 +61,5 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
       await emulator.close();
       await rm(dataDir, { recursive: true, force: true });
     },
-  };
-}
-
-function coreServicesForTests(services: Services, config: Config, logger: Logger): CoreServices {
-  const retriever: PaperRetriever = {
-    async retrieve(query, retrieveOptions = {}) {
-      const hits = await services.library.vectorSearch(query, retrieveOptions.k ?? 5);
-      return { hits, abstained: hits.length === 0 };
-    },
-  };
-  const lookup = (nameOrId: string) => resolvePaper(services.library, nameOrId);
-  return {
-    library: services.library,
-    retriever,
-    answers: new AnswerService({ retriever, resolvePaper: lookup, config, logger }),
-    suggestPapers: (query, limit) => suggestPapers(services.library, query, limit),
-    resolvePaper: lookup,
   };
 }

@@ -1,0 +1,59 @@
+/**
+ * `npm run deploy-commands`: registers the slash commands with Discord (bulk overwrite). To DISCORD_GUILD_ID when
+ * set (immediate, for one server), else globally. Run it after changing a command's options; the bot never does.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { REST, Routes, type APIApplication, type RESTPutAPIApplicationCommandsResult } from 'discord.js';
+import { ConfigError, loadConfig, type Config } from '../src/config.js';
+import { commandPayloads } from '../src/discord/commandLoader.js';
+import { MISSING_TOKEN_MESSAGE } from '../src/discord/bot.js';
+
+export type DeployConfig = Pick<Config, 'DISCORD_TOKEN' | 'DISCORD_GUILD_ID' | 'DISCORD_API_BASE'>;
+
+export interface DeployResult {
+  applicationId: string;
+  /** `global` or the guild id. */
+  scope: string;
+  names: string[];
+}
+
+export async function deployCommands(config: DeployConfig & { DISCORD_TOKEN: string }): Promise<DeployResult> {
+  const rest = new REST({ api: config.DISCORD_API_BASE }).setToken(config.DISCORD_TOKEN);
+  const application = (await rest.get(Routes.oauth2CurrentApplication())) as APIApplication;
+  const route = config.DISCORD_GUILD_ID
+    ? Routes.applicationGuildCommands(application.id, config.DISCORD_GUILD_ID)
+    : Routes.applicationCommands(application.id);
+  const registered = (await rest.put(route, { body: commandPayloads() })) as RESTPutAPIApplicationCommandsResult;
+  return { applicationId: application.id, scope: config.DISCORD_GUILD_ID ?? 'global', names: registered.map((command) => command.name) };
+}
+
+async function run(): Promise<number> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`papercord: ${error.message}\n`);
+    return 1;
+  }
+  const token = config.DISCORD_TOKEN;
+  if (!token) {
+    process.stderr.write(`${MISSING_TOKEN_MESSAGE}\n`);
+    return 1;
+  }
+  const result = await deployCommands({ ...config, DISCORD_TOKEN: token });
+  const where = result.scope === 'global' ? 'globally (every server the bot is in)' : `to server ${result.scope}`;
+  process.stdout.write(`Registered ${result.names.length} commands ${where}: ${result.names.map((name) => `/${name}`).join(', ')}\n`);
+  return 0;
+}
+
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  run().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`papercord: could not register commands: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,106 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { APIEmbed } from 'discord.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { deployCommands } from '../../scripts/deploy-commands.js';
+import { loadConfig } from '../../src/config.js';
+import { silentLogger } from '../../src/logger.js';
+import { loadPapersFromSource } from '../../src/papers/ingest.js';
+import { createServices } from '../../src/services.js';
+import { DiscordEmulator } from './emulator/discordEmulator.js';
+
+const TSX = path.resolve('node_modules/.bin/tsx');
+const TOKEN = 'startup-test-token';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'papercord-start-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function startedEmulator(): Promise<DiscordEmulator> {
+  const emulator = new DiscordEmulator({ token: TOKEN, heartbeatIntervalMs: 1000 });
+  await emulator.start();
+  cleanups.push(() => emulator.close());
+  return emulator;
+}
+
+function npmStart(env: Record<string, string>): { child: ChildProcess; exited: Promise<{ code: number | null; stderr: string }> } {
+  const child = spawn(TSX, ['src/main.ts'], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
+  cleanups.push(async () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exited;
+  });
+  return { child, exited };
+}
+
+describe('npm start and npm run deploy-commands', () => {
+  it('given no DISCORD_TOKEN, npm start should exit 1 with one line on getting a token and trying the CLI', async () => {
+    const { exited } = npmStart({ DISCORD_TOKEN: '', DATA_DIR: await tempDir(), LOG_LEVEL: 'silent' });
+    const { code, stderr } = await exited;
+
+    expect(code).toBe(1);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toContain('https://discord.com/developers/applications');
+    expect(stderr).toContain('npm run cli -- ask');
+  });
+
+  it('given a token and DISCORD_API_BASE on 127.0.0.1, the started bot should defer /ask, then edit @original citing [1] with no pings', async () => {
+    const dataDir = await tempDir();
+    const config = loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'silent' });
+    const services = await createServices(config, silentLogger());
+    await services.library.add(await loadPapersFromSource('seeds'));
+    await services.close();
+    const emulator = await startedEmulator();
+
+    const { child, exited } = npmStart({
+      DISCORD_TOKEN: TOKEN,
+      DISCORD_API_BASE: emulator.apiBase,
+      DATA_DIR: dataDir,
+      EMBEDDINGS: 'hashing',
+      LOG_LEVEL: 'silent',
+      LLM_PROVIDER: 'none',
+    });
+    await new Promise<void>((resolve) => emulator.on('gateway', (op: number) => op === 2 && resolve()));
+    const record = emulator.dispatchCommand('ask', { options: { question: 'How do byte-level models avoid very long sequences?' } });
+    await emulator.waitForInteraction(record.id, (changed) => (changed.original?.embeds.length ?? 0) > 0, 20_000);
+
+    expect(record.callbackType).toBe(5);
+    expect(record.acknowledgedAt! - record.dispatchedAt).toBeLessThan(3000);
+    expect((record.original!.embeds[0] as APIEmbed).description).toMatch(/\[1\]/);
+    const edit = emulator.requests.find((request) => request.method === 'PATCH' && request.route.endsWith('/messages/@original'));
+    expect(edit?.body?.allowed_mentions).toEqual({ parse: [] });
+    expect(emulator.registeredCommands.size).toBe(0);
+
+    child.kill('SIGTERM');
+    expect((await exited).code).toBe(0);
+  });
+
+  it('given DISCORD_GUILD_ID, deploy-commands should overwrite that server\'s commands; without it, the global ones', async () => {
+    const emulator = await startedEmulator();
+    const base = { DISCORD_TOKEN: TOKEN, DISCORD_API_BASE: emulator.apiBase, DISCORD_GUILD_ID: undefined };
+
+    const toGuild = await deployCommands({ ...base, DISCORD_GUILD_ID: emulator.guildId });
+    const globally = await deployCommands(base);
+
+    const names = ['ask', 'search', 'paper', 'similar', 'compare', 'about'];
+    expect(toGuild).toMatchObject({ applicationId: emulator.applicationId, scope: emulator.guildId, names });
+    expect(globally.scope).toBe('global');
+    const ask = emulator.registeredCommands.get('global')!.find((command) => command.name === 'ask')!;
+    expect(ask.options).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'question', required: true, max_length: 500 })]),
+    );
+    const compare = emulator.registeredCommands.get(emulator.guildId)!.find((command) => command.name === 'compare')!;
+    expect((compare.options as Array<{ autocomplete?: boolean }>).every((option) => option.autocomplete)).toBe(true);
+  });
+});
