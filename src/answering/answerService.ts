@@ -305,6 +305,7 @@ async function* abortable<T>(source: AsyncIterable<T>, signal: AbortSignal): Asy
       yield next.value;
     }
   } finally {
-    void iterator.return?.()?.catch?.(() => undefined);
+    // Not awaited: a stalled source settles only once its own request, aborted by the same signal, does.
+    iterator.return?.().catch(() => undefined);
   }
 }
