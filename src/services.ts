@@ -7,6 +7,7 @@ import { PaperLibrary, type PaperLibraryOptions } from './library/paperLibrary.j
 import { resolvePaper } from './library/lookup.js';
 import { openSharedVectors } from './library/vectorStores.js';
 import type { PaperRetriever } from './retrieval/types.js';
+import { createTrendingService, type TrendingService } from './trending/trendingService.js';
 
 /**
  * Everything the front ends (Discord bot, CLI) use, built once from the config in dependency order.
@@ -21,6 +22,8 @@ export interface Services {
   readonly retriever: PaperRetriever;
   /** Cited answers, comparisons and TL;DRs, with the configured LLM or extractively. */
   readonly answers: AnswerService;
+  /** Trending digests from Hugging Face, arXiv or the seeds; fetched papers are added to the library. */
+  readonly trending: TrendingService;
   /** Releases everything, in reverse order of creation. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -53,7 +56,12 @@ export async function createServices(config: Config, logger: Logger, options: Cr
     };
     const answers = new AnswerService({ retriever, resolvePaper: (nameOrId) => resolvePaper(library, nameOrId), config, logger });
     closers.push(() => answers.close());
-    return { config, logger, embedder, library, retriever, answers, close: closeAll };
+    const trending = createTrendingService(config, logger, {
+      embedder,
+      library,
+      summarize: (paper, summarizeOptions) => answers.summarize(paper, summarizeOptions),
+    });
+    return { config, logger, embedder, library, retriever, answers, trending, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

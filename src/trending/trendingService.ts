@@ -2,7 +2,8 @@ import type { PaperEmbedder } from '../embeddings/types.js';
 import { describeError, UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Paper } from '../papers/paper.js';
-import { isIsoDate, type PaperSource, type SourceName } from '../papers/sources/index.js';
+import type { Config } from '../config.js';
+import { createSource, isIsoDate, SOURCE_NAMES, type PaperSource, type SourceName } from '../papers/sources/index.js';
 import { buildDigest, keySentenceSummary, type Digest, type Summarize } from './digest.js';
 
 export interface TrendingServiceOptions {
@@ -119,4 +120,14 @@ export class TrendingService {
       this.settings.logger.warn({ error: describeError(error) }, 'trending papers could not be added to the library');
     }
   }
+}
+
+/** The trending service of the app: every registered source, feeding `library`, TL;DRs from `summarize`. */
+export function createTrendingService(
+  config: Pick<Config, 'HF_API_BASE' | 'ARXIV_API_BASE' | 'ARXIV_CATEGORY' | 'TRENDING_SOURCE'>,
+  logger: Logger,
+  parts: Pick<TrendingServiceOptions, 'embedder' | 'library' | 'summarize'>,
+): TrendingService {
+  const sources = Object.fromEntries(SOURCE_NAMES.map((name) => [name, createSource(name, config, logger)]));
+  return new TrendingService({ ...parts, sources, defaultSource: config.TRENDING_SOURCE, logger });
 }
