@@ -1,3 +1,4 @@
+import { BaseCallbackHandler } from '@langchain/core/callbacks/base';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
@@ -100,11 +101,29 @@ export function llmErrorKind(error: unknown): LlmErrorKind {
   const status = (error as { status?: unknown }).status ?? (error as { response?: { status?: unknown } }).response?.status;
   if (status === 429) return 'rate_limited';
   if (typeof status === 'number') return 'http';
-  const code = (error as { code?: unknown }).code ?? (error.cause as { code?: unknown } | undefined)?.code;
-  if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|UND_ERR_)/.test(code)) {
-    return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' ? 'timeout' : 'network';
+  // Clients wrap the socket error: OpenAI's "Connection error." → fetch's "fetch failed" → { code: 'ECONNREFUSED' }.
+  for (let cause: unknown = error, depth = 0; cause instanceof Error && depth < 4; cause = cause.cause, depth += 1) {
+    const code = (cause as { code?: unknown }).code;
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ETIMEDOUT') return 'timeout';
+    if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|EPIPE|UND_ERR_)/.test(code)) {
+      return 'network';
+    }
   }
   if (/timed? ?out|timeout/i.test(error.message)) return 'timeout';
-  if (/fetch failed|ECONNREFUSED|network/i.test(error.message)) return 'network';
+  if (/fetch failed|connection error|ECONNREFUSED|network/i.test(error.message)) return 'network';
   return 'other';
+}
+
+/**
+ * A LangChain callback handler counting every failed LLM call in `papercord_llm_errors_total`. Attach it to the chat
+ * model (`model.callbacks = [handler]`): answering code catches LLM errors to fall back to extractive answers, so
+ * this is the one place that still sees each of them.
+ */
+export function llmErrorCallbacks(metrics: Pick<PapercordMetrics, 'recordLlmError'>, provider: string): BaseCallbackHandler {
+  const handler = BaseCallbackHandler.fromMethods({
+    handleLLMError: (error: unknown) => metrics.recordLlmError(provider, llmErrorKind(error)),
+  });
+  // Counted before the failing call returns, so a scrape right after a fallback answer already shows it.
+  handler.awaitHandlers = true;
+  return handler;
 }

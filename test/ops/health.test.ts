@@ -1,6 +1,8 @@
+import { ChatOpenAI } from '@langchain/openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HEALTHZ_PATH, METRICS_PATH, startHealthServer, type HealthServer } from '../../src/ops/health.js';
-import { createMetrics, llmErrorKind } from '../../src/ops/metrics.js';
+import { createMetrics, llmErrorCallbacks, llmErrorKind } from '../../src/ops/metrics.js';
+import { startOpenAICompatibleServer } from '../helpers/openaiServer.js';
 
 const servers: HealthServer[] = [];
 afterEach(async () => {
@@ -135,5 +137,26 @@ describe('llmErrorKind', () => {
     expect(llmErrorKind(serverError)).toBe('http');
     expect(llmErrorKind(refused)).toBe('network');
     expect(llmErrorKind('a string')).toBe('other');
+  });
+});
+
+describe('llmErrorCallbacks', () => {
+  it('given a chat model whose server answers 500 and then refuses connections, it should count each failure by kind', async () => {
+    const server = await startOpenAICompatibleServer();
+    const metrics = createMetrics({ defaultMetrics: false });
+    const model = new ChatOpenAI({ model: 'test', apiKey: 'not-needed', configuration: { baseURL: server.baseURL }, maxRetries: 0 });
+    model.callbacks = [llmErrorCallbacks(metrics, 'openai')];
+    try {
+      server.script({ kind: 'status', status: 500 });
+      await expect(model.invoke('hello')).rejects.toThrow();
+      await server.close();
+      await expect(model.invoke('hello')).rejects.toThrow();
+    } finally {
+      await server.close();
+    }
+
+    const text = await metrics.registry.metrics();
+    expect(sample(text, 'papercord_llm_errors_total{provider="openai",kind="http"}')).toBe(1);
+    expect(sample(text, 'papercord_llm_errors_total{provider="openai",kind="network"}')).toBe(1);
   });
 });
