@@ -4,6 +4,7 @@ import { compareCommand } from './compare.js';
 import { ingestCommand } from './ingest.js';
 import { searchCommand } from './search.js';
 import { statsCommand } from './stats.js';
+import { trendingCommand } from './trending.js';
 
 /** Every `papercord` command. Adding one is adding its file and one line here. */
 export const COMMANDS: readonly CliCommand[] = [
@@ -12,4 +13,5 @@ export const COMMANDS: readonly CliCommand[] = [
   ingestCommand,
   searchCommand,
   statsCommand,
+  trendingCommand,
 ];
