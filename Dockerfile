@@ -16,6 +16,7 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
+COPY commands ./commands
 COPY scripts ./scripts
 RUN npm run build \
     && npm prune --omit=dev --no-audit --no-fund
@@ -31,6 +32,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/commands ./dist/commands
 COPY --from=build /app/dist/scripts ./dist/scripts
 # Read at run time, found relative to the package root from dist/src.
 COPY prompts ./prompts

@@ -5,7 +5,7 @@
  * variables papercord reads. Renaming any of those without updating the deployment files fails here.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { dirname, join, posix, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { configSchema } from '../../src/config.js';
@@ -78,6 +78,25 @@ const configVariables = new Set(Object.keys(configSchema.shape));
 /** `dist/src/main.js` → `src/main.ts` (tsconfig: rootDir `.`, outDir `dist`). */
 const sourceOf = (compiled: string): string => compiled.replace(/^dist\//, '').replace(/\.js$/, '.ts');
 
+/** Every repository file `entry` (a `.ts` path) loads at run time through relative imports, itself included. */
+function localImportClosure(entry: string): Set<string> {
+  const seen = new Set<string>();
+  const pending = [entry];
+  while (pending.length > 0) {
+    const file = pending.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const source = read(file);
+    // Type-only imports vanish from the compiled JavaScript.
+    const specifiers = [...source.matchAll(/^\s*(?:import|export)\s+(?!type\s)(?:[^'";]*?\sfrom\s*)?['"](\.{1,2}\/[^'"]+)['"]/gm)];
+    for (const [, specifier] of specifiers) {
+      const target = relative(root, join(root, dirname(file), specifier!.replace(/\.js$/, '.ts')));
+      if (existsSync(join(root, target))) pending.push(target.split('\\').join('/'));
+    }
+  }
+  return seen;
+}
+
 function dockerignored(path: string): boolean {
   const patterns = read('.dockerignore')
     .split('\n')
@@ -129,6 +148,19 @@ describe('Dockerfile', () => {
       expect(runtimeDist, `${file} is run but ${topDirectory} is not copied into the runtime`).toContain(
         `/app/${topDirectory}`,
       );
+    }
+  });
+
+  it('given every file the bot, the CLI and the preload script import, it should be compiled in the build stage and shipped in the runtime', () => {
+    const buildCopies = of(buildStage, 'COPY').flatMap(copySources);
+    const runtimeCopies = of(runtimeStage, 'COPY').flatMap(copySources);
+    const entries = ['src/main.ts', sourceOf(Object.values(packageJson.bin)[0]!), 'scripts/preload-model.ts'];
+    const files = new Set(entries.flatMap((entry) => [...localImportClosure(entry)]));
+    expect(files.size).toBeGreaterThan(entries.length);
+    for (const file of files) {
+      const top = file.split('/')[0]!;
+      expect(buildCopies, `${file} is imported at run time but ${top}/ is not copied into the build stage`).toContain(top);
+      expect(runtimeCopies, `${file} is imported at run time but dist/${top} is not in the runtime image`).toContain(`/app/dist/${top}`);
     }
   });
 
