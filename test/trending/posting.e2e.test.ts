@@ -1,0 +1,186 @@
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { createBot, type Bot } from '../../src/discord/bot.js';
+import { coreServicesFrom } from '../../src/discord/coreServices.js';
+import { DiscordTrendingPoster } from '../../src/discord/trendingPoster.js';
+import { silentLogger } from '../../src/logger.js';
+import { createServices, type Services } from '../../src/services.js';
+import { TrendingRuntime } from '../../src/trending/runtime.js';
+import { DiscordEmulator } from '../discord/emulator/discordEmulator.js';
+import { FeedServer } from './feedServer.js';
+import { fakeClock, recordingLogger, tempDataDir } from './helpers.js';
+
+const TOKEN = 'trending-e2e-token';
+// 09:00 in Tokyo is 00:00 UTC: the scheduled minute of the day 2025-07-29 is 2025-07-29T00:00Z.
+const SCHEDULE = { time: '09:00', timezone: 'Asia/Tokyo' };
+
+let emulator: DiscordEmulator;
+let feed: FeedServer;
+
+beforeAll(async () => {
+  emulator = new DiscordEmulator({ token: TOKEN, heartbeatIntervalMs: 1_000 });
+  await emulator.start();
+  feed = await FeedServer.start();
+});
+afterAll(async () => {
+  await feed?.close();
+  await emulator?.close();
+});
+
+/** One run of the bot process: services, a real discord.js client on the emulator, the trending runtime. */
+interface BotProcess {
+  services: Services;
+  bot: Bot;
+  runtime: TrendingRuntime;
+  stop(): Promise<void>;
+}
+
+const running: BotProcess[] = [];
+const dataDirs: ReturnType<typeof tempDataDir>[] = [];
+afterEach(async () => {
+  for (const process of running.splice(0)) await process.stop();
+  dataDirs.splice(0).forEach((dir) => dir.cleanup());
+});
+
+async function bootBot(dataDir: string, now: () => Date, logger = silentLogger()): Promise<BotProcess> {
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    EMBEDDINGS: 'hashing',
+    LOG_LEVEL: 'silent',
+    DISCORD_TOKEN: TOKEN,
+    DISCORD_API_BASE: emulator.apiBase,
+    HF_API_BASE: feed.baseUrl,
+    TRENDING_SOURCE: 'hf',
+    TRENDING_GRACE_HOURS: '6',
+  });
+  const services = await createServices(config, logger);
+  const runtime = TrendingRuntime.open({ service: services.trending, dataDir, graceHours: config.TRENDING_GRACE_HOURS, logger, now });
+  const bot = createBot(coreServicesFrom(services), config, logger, { extraServices: { trending: runtime } });
+  await bot.start();
+  let stopped = false;
+  const process: BotProcess = {
+    services,
+    bot,
+    runtime,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await runtime.close();
+      await bot.stop();
+      await services.close();
+    },
+  };
+  running.push(process);
+  return process;
+}
+
+function newDataDir(): string {
+  const dir = tempDataDir();
+  dataDirs.push(dir);
+  return dir.dir;
+}
+
+/** A fresh channel per test, so posts of one test never count in another. */
+function newChannel(): string {
+  const channelId = String(BigInt(emulator.channelId) + BigInt(Math.floor(Math.random() * 1e9) + 1));
+  emulator.channels.set(channelId, { ...emulator.channels.get(emulator.channelId)!, id: channelId, name: `trending-${channelId.slice(-4)}` });
+  return channelId;
+}
+
+const botPostsIn = (channelId: string) => (emulator.messages.get(channelId) ?? []).filter((message) => message.author && (message.author as { id: string }).id === emulator.bot.id);
+const messagePostsTo = (channelId: string) =>
+  emulator.requests.filter((request) => request.method === 'POST' && request.route === `/channels/${channelId}/messages`);
+
+describe('trending posts on Discord', () => {
+  it('given a restart at the scheduled minute, it should post the day exactly once', async () => {
+    const dataDir = newDataDir();
+    const channelId = newChannel();
+    const clock = fakeClock('2025-07-28T12:00:00Z');
+    const first = await bootBot(dataDir, clock.now);
+    const { subscription } = first.runtime.subscribe({ guildId: emulator.guildId, channelId, ...SCHEDULE, thread: true });
+    await first.runtime.start(new DiscordTrendingPoster(first.bot.client, silentLogger()));
+
+    clock.set('2025-07-29T00:00:00.500Z');
+    expect(await first.runtime.schedule!.fire(subscription.id)).toMatchObject({ status: 'sent' });
+    await first.stop();
+
+    // Back up 30 seconds later, still within the scheduled minute: the catch-up and the cron tick both run.
+    clock.set('2025-07-29T00:00:30Z');
+    const second = await bootBot(dataDir, clock.now);
+    await second.runtime.start(new DiscordTrendingPoster(second.bot.client, silentLogger()));
+    expect(await second.runtime.schedule!.fire(subscription.id)).toEqual({ status: 'done-before' });
+
+    const posts = botPostsIn(channelId);
+    expect(posts).toHaveLength(1);
+    const [embed] = posts[0].embeds as { title: string; description: string; fields: { name: string; value: string }[] }[];
+    expect(embed.title).toBe('Trending papers · 2025-07-29');
+    expect(embed.description).toMatch(/^\*\*1\. \[Frame-Consistent Diffusion Transformers for Long Video Generation\]\(https:\/\/huggingface\.co\/papers\/2507\.20112\)\*\*\n▲ 131 · Jonas Weber, Yuki Sato\n> /);
+    expect(embed.fields[0].name).toBe("Today's themes");
+    const [request] = messagePostsTo(channelId);
+    expect(request.body).toMatchObject({ nonce: `pc${subscription.id}d20250729`, enforce_nonce: true, allowed_mentions: { parse: [] } });
+    // The discussion thread was opened on the post.
+    expect(emulator.channels.get(posts[0].id)).toMatchObject({ type: 11, name: 'Trending papers 2025-07-29' });
+  });
+
+  it('given a day missed while the bot was down, it should post it at start within the grace window', async () => {
+    const dataDir = newDataDir();
+    const channelId = newChannel();
+    const clock = fakeClock('2025-07-28T12:00:00Z');
+    const before = await bootBot(dataDir, clock.now);
+    before.runtime.subscribe({ guildId: emulator.guildId, channelId, ...SCHEDULE, count: 3 });
+    await before.stop();
+
+    clock.set('2025-07-29T02:30:00Z');
+    const after = await bootBot(dataDir, clock.now);
+    await after.runtime.start(new DiscordTrendingPoster(after.bot.client, silentLogger()));
+    const posts = botPostsIn(channelId);
+    expect(posts).toHaveLength(1);
+    expect((posts[0].embeds[0] as { description: string }).description.match(/^\*\*\d\. /gm)).toHaveLength(3);
+  });
+
+  it('given a deleted channel, it should disable the subscription with a log line and not retry', async () => {
+    const dataDir = newDataDir();
+    const channelId = newChannel();
+    const clock = fakeClock('2025-07-28T12:00:00Z');
+    const log = recordingLogger();
+    const process = await bootBot(dataDir, clock.now, log.logger);
+    const { subscription } = process.runtime.subscribe({ guildId: emulator.guildId, channelId, ...SCHEDULE });
+    await process.runtime.start(new DiscordTrendingPoster(process.bot.client, log.logger));
+    emulator.channels.delete(channelId);
+
+    clock.set('2025-07-29T00:00:01Z');
+    expect(await process.runtime.schedule!.fire(subscription.id)).toMatchObject({ status: 'disabled' });
+    expect(process.runtime.status(emulator.guildId).find((status) => status.subscription.id === subscription.id)).toMatchObject({
+      subscription: { enabled: false, disabledReason: expect.stringContaining('the channel was deleted') },
+      nextRunAt: undefined,
+    });
+    expect(log.lines().some((line) => String(line.msg).startsWith(`trending subscription ${subscription.id} disabled: Unknown Channel`))).toBe(true);
+    const touching = emulator.requests.filter((request) => request.route.startsWith(`/channels/${channelId}`));
+    expect(touching).toHaveLength(1);
+  });
+
+  it('given a crash between sending and recording the post, it should find the post instead of posting again', async () => {
+    const dataDir = newDataDir();
+    const channelId = newChannel();
+    const clock = fakeClock('2025-07-28T12:00:00Z');
+    const first = await bootBot(dataDir, clock.now);
+    const { subscription } = first.runtime.subscribe({ guildId: emulator.guildId, channelId, ...SCHEDULE });
+    await first.runtime.start(new DiscordTrendingPoster(first.bot.client, silentLogger()));
+    clock.set('2025-07-29T00:00:01Z');
+    await first.runtime.schedule!.fire(subscription.id);
+    await first.stop();
+    // What the database holds when the process dies after Discord accepted the message, before it was marked sent.
+    const db = new Database(path.join(dataDir, 'papercord.sqlite'));
+    db.prepare(`UPDATE trending_posts SET status = 'sending', message_id = NULL, claimed_at = '2025-07-29T00:00:02.000Z'`).run();
+    db.close();
+
+    clock.set('2025-07-29T00:30:00Z');
+    const second = await bootBot(dataDir, clock.now);
+    await second.runtime.start(new DiscordTrendingPoster(second.bot.client, silentLogger()));
+    const posts = botPostsIn(channelId);
+    expect(posts).toHaveLength(1);
+    expect(second.runtime.store.post(subscription.id, '2025-07-29')).toMatchObject({ status: 'sent', messageId: posts[0].id });
+  });
+});
