@@ -173,6 +173,8 @@ export class DiscordEmulator extends EventEmitter {
 
   constructor(options: DiscordEmulatorOptions) {
     super();
+    // Every pending waitFor* is a listener; hundreds at once are normal in the burst benchmark.
+    this.setMaxListeners(0);
     this.options = { ...DEFAULT_EMULATOR_OPTIONS, ...options };
     this.bot = { id: nextSnowflake(), username: this.options.botUsername, bot: true };
     this.channels.set(this.channelId, textChannelPayload(this.channelId, this.guildId));
