@@ -8,6 +8,7 @@ import type { PaperLibrary } from '../library/paperLibrary.js';
 import type { Logger } from '../logger.js';
 import type { Paper } from '../papers/paper.js';
 import type { PaperRetriever } from '../retrieval/types.js';
+import type { TrendingRuntime } from '../trending/runtime.js';
 import type { AnswerLimiter } from './limits.js';
 
 /**
@@ -31,6 +32,8 @@ export interface BotServices extends CoreServices {
   logger: Logger;
   /** When the bot started, for /about. */
   startedAt: Date;
+  /** `/trending`: digests and subscriptions (`TrendingRuntime`); absent when the bot runs without trending. */
+  trending?: Pick<TrendingRuntime, 'digest' | 'subscribe' | 'unsubscribe' | 'status'>;
 }
 
 /** One slash command: a module in `commands/` exporting these, listed in `commands/index.ts`. */

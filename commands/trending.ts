@@ -1,0 +1,159 @@
+import {
+  ChannelType,
+  MessageFlags,
+  PermissionFlagsBits,
+  SlashCommandBuilder,
+  type AutocompleteInteraction,
+  type ChatInputCommandInteraction,
+} from 'discord.js';
+import { UserError } from '../src/errors.js';
+import { NO_MENTIONS } from '../src/discord/router.js';
+import type { BotServices } from '../src/discord/types.js';
+import { formatDigestEmbed } from '../src/trending/format.js';
+import { isIsoDate } from '../src/papers/sources/index.js';
+import type { SubscriptionStatus } from '../src/trending/runtime.js';
+import { parseTopics, SUBSCRIPTION_LIMITS } from '../src/trending/subscriptions.js';
+
+/**
+ * `/trending now` is for everyone, so the command cannot carry `setDefaultMemberPermissions` (it applies to every
+ * subcommand); `subscribe`, `unsubscribe` and `status` check Manage Server at run time instead.
+ */
+export const data = new SlashCommandBuilder()
+  .setName('trending')
+  .setDescription("Today's trending ML papers, and a daily post of them")
+  .addSubcommand((subcommand) =>
+    subcommand
+      .setName('now')
+      .setDescription("Show a day's trending papers")
+      .addStringOption((option) =>
+        option.setName('date').setDescription('The day, YYYY-MM-DD (default: today)').setMinLength(10).setMaxLength(10),
+      ),
+  )
+  .addSubcommand((subcommand) =>
+    subcommand
+      .setName('subscribe')
+      .setDescription('Post the trending papers in a channel every day (Manage Server)')
+      .addChannelOption((option) =>
+        option
+          .setName('channel')
+          .setDescription('Where to post')
+          .setRequired(true)
+          .addChannelTypes(ChannelType.GuildText, ChannelType.GuildAnnouncement),
+      )
+      .addStringOption((option) =>
+        option.setName('time').setDescription('Time of day, 24-hour HH:MM, e.g. 09:30').setRequired(true).setMaxLength(5),
+      )
+      .addStringOption((option) =>
+        option
+          .setName('timezone')
+          .setDescription('Time zone, e.g. Europe/Paris')
+          .setRequired(true)
+          .setMaxLength(64)
+          .setAutocomplete(true),
+      )
+      .addStringOption((option) =>
+        option.setName('topics').setDescription('Only papers about these, comma-separated, e.g. agents, video').setMaxLength(400),
+      )
+      .addIntegerOption((option) =>
+        option
+          .setName('count')
+          .setDescription('How many papers (default 5)')
+          .setMinValue(SUBSCRIPTION_LIMITS.minCount)
+          .setMaxValue(SUBSCRIPTION_LIMITS.maxCount),
+      )
+      .addBooleanOption((option) => option.setName('thread').setDescription('Open a discussion thread on each post')),
+  )
+  .addSubcommand((subcommand) =>
+    subcommand
+      .setName('unsubscribe')
+      .setDescription('Stop the daily post (Manage Server)')
+      .addChannelOption((option) =>
+        option
+          .setName('channel')
+          .setDescription('Which channel (needed when several are subscribed)')
+          .addChannelTypes(ChannelType.GuildText, ChannelType.GuildAnnouncement),
+      ),
+  )
+  .addSubcommand((subcommand) => subcommand.setName('status').setDescription("This server's daily posts (Manage Server)"));
+
+function trendingOf(services: BotServices): NonNullable<BotServices['trending']> {
+  if (!services.trending) throw new UserError('Trending posts are not enabled on this bot.');
+  return services.trending;
+}
+
+function requireManageServer(interaction: ChatInputCommandInteraction): string {
+  if (!interaction.inGuild()) throw new UserError('Daily trending posts are set up in a server, not in direct messages.');
+  if (!interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) {
+    throw new UserError('You need the Manage Server permission to change or see trending subscriptions.');
+  }
+  return interaction.guildId;
+}
+
+const timestamp = (date: Date | undefined) => (date ? `<t:${Math.floor(date.getTime() / 1000)}:f>` : 'not scheduled');
+
+function describeStatus({ subscription, nextRunAt, lastPost }: SubscriptionStatus): string {
+  const parts = [
+    `<#${subscription.channelId}>`,
+    `${subscription.time} ${subscription.timezone}`,
+    `top ${subscription.count}`,
+    subscription.topics.length ? `topics: ${subscription.topics.join(', ')}` : 'all topics',
+  ];
+  if (subscription.thread) parts.push('with a thread');
+  parts.push(subscription.enabled ? `next: ${timestamp(nextRunAt)}` : `**disabled**: ${subscription.disabledReason ?? 'unknown reason'}`);
+  if (lastPost) parts.push(`last: ${lastPost.localDate} ${lastPost.status}`);
+  return parts.join(' · ');
+}
+
+export async function execute(interaction: ChatInputCommandInteraction, services: BotServices): Promise<void> {
+  const trending = trendingOf(services);
+  const subcommand = interaction.options.getSubcommand(true);
+  if (subcommand === 'now') {
+    const date = interaction.options.getString('date')?.trim();
+    if (date !== undefined && !isIsoDate(date)) throw new UserError(`"${date}" is not a date; use YYYY-MM-DD such as 2025-07-29`);
+    await interaction.deferReply();
+    const digest = await trending.digest({ date });
+    await interaction.editReply({ embeds: [formatDigestEmbed(digest, `papercord trending · ${digest.date}`)], allowedMentions: NO_MENTIONS });
+    return;
+  }
+
+  const guildId = requireManageServer(interaction);
+  let content: string;
+  if (subcommand === 'subscribe') {
+    const channel = interaction.options.getChannel('channel', true, [ChannelType.GuildText, ChannelType.GuildAnnouncement]);
+    const status = trending.subscribe({
+      guildId,
+      channelId: channel.id,
+      time: interaction.options.getString('time', true),
+      timezone: interaction.options.getString('timezone', true),
+      topics: parseTopics(interaction.options.getString('topics')),
+      count: interaction.options.getInteger('count') ?? undefined,
+      thread: interaction.options.getBoolean('thread') ?? undefined,
+    });
+    content = `Subscribed. ${describeStatus(status)}`;
+  } else if (subcommand === 'unsubscribe') {
+    const channelId = interaction.options.getChannel('channel')?.id;
+    const subscribed = trending.status(guildId);
+    if (!channelId && subscribed.length > 1) {
+      const channels = subscribed.map((status) => `<#${status.subscription.channelId}>`).join(', ');
+      throw new UserError(`Several channels get the daily post (${channels}); say which one with the channel option.`);
+    }
+    const removed = trending.unsubscribe(guildId, channelId);
+    if (removed.length === 0) {
+      throw new UserError(channelId ? `<#${channelId}> has no daily trending post.` : 'This server has no daily trending post.');
+    }
+    content = `Unsubscribed ${removed.map((subscription) => `<#${subscription.channelId}>`).join(', ')}: no more daily trending posts there.`;
+  } else {
+    const statuses = trending.status(guildId);
+    content = statuses.length
+      ? statuses.map(describeStatus).join('\n')
+      : 'This server has no daily trending post. Set one up with `/trending subscribe`.';
+  }
+  await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+}
+
+/** Time zones matching what has been typed, e.g. `paris` → Europe/Paris. */
+export async function autocomplete(interaction: AutocompleteInteraction): Promise<void> {
+  const typed = interaction.options.getFocused().toLowerCase().replace(/\s+/g, '_');
+  const zones = Intl.supportedValuesOf('timeZone').filter((zone) => zone.toLowerCase().includes(typed));
+  await interaction.respond(zones.slice(0, 25).map((zone) => ({ name: zone, value: zone })));
+}
