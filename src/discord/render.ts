@@ -80,18 +80,34 @@ function paperLink(title: string, url: string | undefined, max: number): string 
   return url ? `[${safeTitle}](${url})` : safeTitle;
 }
 
-/** Lines packed into fields of at most 1,024 characters, a line never split across two fields. */
-function linesToFields(name: string, lines: string[]): APIEmbedField[] {
+/**
+ * Lines packed into fields of at most 1,024 characters, a line never split across two fields, names and values
+ * together within `budget` characters; lines that do not fit are counted in a last "… and N more".
+ */
+function linesToFields(name: string, lines: string[], budget: number): APIEmbedField[] {
   const fields: APIEmbedField[] = [];
   let value = '';
-  for (const line of lines.map((candidate) => truncate(candidate, DISCORD_LIMITS.fieldValue))) {
-    if (value && value.length + 1 + line.length > DISCORD_LIMITS.fieldValue) {
-      fields.push({ name: fields.length === 0 ? name : `${name} (continued)`, value });
+  let used = 0;
+  const fieldName = () => (fields.length === 0 ? name : `${name} (continued)`);
+  const moreNote = (left: number) => `… and ${left} more`;
+  for (const [index, rawLine] of lines.entries()) {
+    const line = truncate(rawLine, DISCORD_LIMITS.fieldValue);
+    const startsField = !value || value.length + 1 + line.length > DISCORD_LIMITS.fieldValue;
+    const cost = line.length + (startsField ? fieldName().length + 20 : 1);
+    const reserve = index < lines.length - 1 ? moreNote(lines.length).length + 1 : 0;
+    if (used + cost + reserve > budget || (startsField && fields.length + 1 >= DISCORD_LIMITS.fields)) {
+      const note = moreNote(lines.length - index);
+      value = value && value.length + 1 + note.length <= DISCORD_LIMITS.fieldValue ? `${value}\n${note}` : value || note;
+      break;
+    }
+    if (startsField && value) {
+      fields.push({ name: fieldName(), value });
       value = '';
     }
     value = value ? `${value}\n${line}` : line;
+    used += cost;
   }
-  if (value) fields.push({ name: fields.length === 0 ? name : `${name} (continued)`, value });
+  if (value) fields.push({ name: fieldName(), value });
   return fields;
 }
 
@@ -113,8 +129,8 @@ export function renderAnswer(question: string, answer: Answer): APIEmbed[][] {
   if (embeds.length === 0) embeds.push({ color: BRAND_COLOR, title: truncate(question, DISCORD_LIMITS.title), description: '…' });
   const sourceLines = answer.citations.map((citation) => `**[${citation.n}]** ${paperLink(citation.title, citation.url, 200)}`);
   const last = embeds[embeds.length - 1]!;
-  const sourceFields = linesToFields('Sources', sourceLines).slice(0, DISCORD_LIMITS.fields);
   const footer = modelFooter(answer.model, answer.notice);
+  const sourceFields = linesToFields('Sources', sourceLines, DISCORD_LIMITS.messageEmbedTotal - (footer?.text.length ?? 0) - 100);
   const sourcesLength = sourceFields.reduce((sum, field) => sum + field.name.length + field.value.length, 0);
   if (embedLength(last) + sourcesLength + (footer?.text.length ?? 0) <= DISCORD_LIMITS.messageEmbedTotal) {
     last.fields = sourceFields;
@@ -165,7 +181,9 @@ export function renderComparison(comparison: Comparison): APIEmbed[][] {
     { name: 'Differences', text: comparison.differences.map((line) => `• ${line}`).join('\n') },
     { name: 'When to use which', text: comparison.whenToUse },
   ];
-  const budget = DISCORD_LIMITS.messageEmbedTotal - embedLength(header) - 200;
+  const names = [...sideBySide, ...summary].reduce((sum, entry) => sum + entry.name.length, 0);
+  // Truncation adds an ellipsis inside the limit, so a small margin covers rounding only.
+  const budget = DISCORD_LIMITS.messageEmbedTotal - embedLength(header) - names - 50;
   const fieldsOf = (entries: Array<{ name: string; text: string }>, inline: boolean, perField: number): APIEmbedField[] =>
     entries.map((entry) => ({ name: entry.name, value: truncate(entry.text.trim() || '—', perField), inline }));
   const perSideField = Math.min(DISCORD_LIMITS.fieldValue, Math.floor((budget * 0.6) / sideBySide.length));

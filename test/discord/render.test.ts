@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import type { Answer, Comparison } from '../../src/answering/answerService.js';
+import { AnswerLimiter } from '../../src/discord/limits.js';
+import { embedLength, renderAnswer, renderComparison, renderPaperList } from '../../src/discord/render.js';
+import { messageBodyProblems } from './emulator/payloads.js';
+
+/** Discord's own checks, as the emulator applies them, on every message a rendering produces. */
+function problemsOf(messages: ReturnType<typeof renderAnswer>) {
+  return messages.flatMap((embeds) => messageBodyProblems({ embeds: embeds as unknown as Record<string, unknown>[] }));
+}
+
+const sentence = (n: number) => `Byte-level models shorten sequences by merging tokens in stage ${n} of the encoder [${(n % 3) + 1}]. `;
+
+describe('rendering within Discord limits', () => {
+  it('given a 12,000-character answer, it should split it across embeds and messages Discord accepts, keeping every word', () => {
+    const text = Array.from({ length: 150 }, (_, index) => sentence(index)).join('');
+    const answer: Answer = {
+      answer: text,
+      citations: [1, 2, 3].map((n) => ({ n, id: `t:${n}`, title: `Paper ${n}`, url: `https://arxiv.org/abs/2401.0000${n}` })),
+      abstained: false,
+      model: 'openai/test-model',
+    };
+
+    const messages = renderAnswer('How do byte-level models stay short?', answer);
+
+    expect(text.length).toBeGreaterThan(12_000);
+    expect(messages.length).toBeGreaterThan(1);
+    expect(problemsOf(messages)).toEqual([]);
+    const shown = messages.flat().map((embed) => embed.description ?? '').join(' ');
+    expect(shown.replace(/\s+/g, ' ')).toBe(text.replace(/\s+/g, ' ').trim());
+    const last = messages.at(-1)!.at(-1)!;
+    expect(last.fields?.[0]?.value).toContain('**[3]** [Paper 3](https://arxiv.org/abs/2401.00003)');
+    expect(last.footer?.text).toBe('Model: openai/test-model');
+  });
+
+  it('given 60 citations with long titles, it should keep sources in at most 25 fields of at most 1,024 characters', () => {
+    const answer: Answer = {
+      answer: 'Short answer [1].',
+      citations: Array.from({ length: 60 }, (_, index) => ({ n: index + 1, id: `t:${index}`, title: 'A very long title '.repeat(20), url: `https://example.org/${index}` })),
+      abstained: false,
+      model: 'extractive',
+    };
+
+    const messages = renderAnswer('q', answer);
+
+    expect(problemsOf(messages)).toEqual([]);
+    expect(messages.flat().every((embed) => (embed.fields ?? []).length <= 25)).toBe(true);
+  });
+
+  it('given four papers with long facets, it should render them side by side in one message Discord accepts', () => {
+    const long = 'This aspect is described at great length. '.repeat(60);
+    const comparison: Comparison = {
+      papers: [1, 2, 3, 4].map((n) => ({ id: `t:${n}`, title: `Paper ${n} `.repeat(30), url: `https://arxiv.org/abs/${n}`, problem: long, method: long, data: long, results: long, limitations: long })),
+      similarities: [long, long],
+      differences: [long],
+      whenToUse: long,
+      model: 'extractive',
+    };
+
+    const messages = renderComparison(comparison);
+
+    expect(problemsOf(messages)).toEqual([]);
+    const fields = messages[0]![0]!.fields ?? [];
+    expect(fields.filter((field) => field.inline)).toHaveLength(20);
+    expect(fields.map((field) => field.name)).toContain('Results · 4');
+    expect(embedLength(messages[0]![0]!)).toBeLessThanOrEqual(6000);
+  });
+
+  it('given a title with square brackets, it should keep the link intact', () => {
+    const embed = renderPaperList('Papers', [{ paper: { id: 't:1', title: 'On [MASK] tokens', abstract: 'x', source: 'test', url: 'https://e.org/1' }, score: 1 }], 'none');
+    expect(embed.description).toContain('[On MASK tokens](https://e.org/1)');
+  });
+});
+
+describe('the answer limiter', () => {
+  it('given every slot busy, it should refuse with an estimate, and accept again once a slot is released', () => {
+    let now = 0;
+    const limiter = new AnswerLimiter({ cooldownSeconds: 0, maxConcurrent: 1, now: () => now, initialAnswerSeconds: 7 });
+
+    const slot = limiter.acquire('alice');
+    expect(() => limiter.acquire('bob')).toThrow('I am busy answering others: try again in 7 s.');
+    now += 2000;
+    slot.release();
+    expect(() => limiter.acquire('bob').release()).not.toThrow();
+  });
+
+  it('given a user inside their cooldown, it should say how many seconds remain; after it, accept', () => {
+    let now = 0;
+    const limiter = new AnswerLimiter({ cooldownSeconds: 10, maxConcurrent: 4, now: () => now });
+
+    limiter.acquire('alice').release();
+    now += 3500;
+    expect(() => limiter.acquire('alice')).toThrow('try again in 7 s');
+    expect(() => limiter.acquire('bob')).not.toThrow();
+    now += 7000;
+    expect(() => limiter.acquire('alice')).not.toThrow();
+  });
+});
