@@ -3,11 +3,16 @@
  * SIGINT/SIGTERM stop the bot and close the services. Commands are registered by `npm run deploy-commands`,
  * never here.
  */
+import { Status } from 'discord.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createBot, MISSING_TOKEN_MESSAGE } from './discord/bot.js';
+import { loadCommands } from './discord/commandLoader.js';
 import { coreServicesFrom } from './discord/coreServices.js';
 import { describeError, isUserError } from './errors.js';
 import { createLogger } from './logger.js';
+import { startHealthServer } from './ops/health.js';
+import { instrumentCommands } from './ops/instrument.js';
+import { createMetrics } from './ops/metrics.js';
 import { createServices } from './services.js';
 
 async function main(): Promise<number> {
@@ -28,13 +33,33 @@ async function main(): Promise<number> {
 
   const logger = createLogger(config);
   const shutdown = new AbortController();
-  const services = await createServices(config, logger, { signal: shutdown.signal });
-  const bot = createBot(coreServicesFrom(services), config, logger);
+  const metrics = createMetrics();
+  const services = await createServices(config, logger, { signal: shutdown.signal, metrics });
+  const bot = createBot(coreServicesFrom(services), config, logger, { commands: instrumentCommands(loadCommands(), metrics) });
+  let libraryOpen = true;
+  // Off unless HEALTH_PORT is set; up before login so an orchestrator sees "starting" (503) rather than nothing.
+  const health =
+    config.HEALTH_PORT === undefined
+      ? undefined
+      : await startHealthServer({
+          port: config.HEALTH_PORT,
+          host: config.HEALTH_HOST,
+          registry: metrics.registry,
+          checks: {
+            // The client stays "ready" through a reconnect; the shards say whether the gateway is connected now.
+            gateway: () => bot.client.isReady() && bot.client.ws.shards.every((shard) => shard.status === Status.Ready),
+            library: () => libraryOpen,
+          },
+          paperCount: () => services.library.size,
+          logger,
+        });
   const stop = async (signal: string) => {
     logger.info({ signal }, 'stopping');
     shutdown.abort();
     await bot.stop();
+    libraryOpen = false;
     await services.close();
+    await health?.close();
   };
 
   let stopping: Promise<void> | undefined;
@@ -54,6 +79,7 @@ async function main(): Promise<number> {
   } catch (error) {
     await bot.stop();
     await services.close();
+    await health?.close();
     if (isUserError(error)) {
       process.stderr.write(`papercord: ${error.message}\n`);
       return 1;

@@ -1,4 +1,5 @@
 import { AnswerService } from './answering/answerService.js';
+import { createChatBackend } from './answering/llm.js';
 import type { Config } from './config.js';
 import { createEmbedder, type CreateEmbedderOptions } from './embeddings/registry.js';
 import type { PaperEmbedder } from './embeddings/types.js';
@@ -6,6 +7,7 @@ import type { Logger } from './logger.js';
 import { PaperLibrary, type PaperLibraryOptions } from './library/paperLibrary.js';
 import { resolvePaper } from './library/lookup.js';
 import { openSharedVectors } from './library/vectorStores.js';
+import { llmErrorCallbacks, type PapercordMetrics } from './ops/metrics.js';
 import type { PaperRetriever } from './retrieval/types.js';
 import { createTrendingService, type TrendingService } from './trending/trendingService.js';
 
@@ -33,6 +35,8 @@ export interface CreateServicesOptions {
   signal?: AbortSignal;
   embedder?: CreateEmbedderOptions;
   library?: Partial<Omit<PaperLibraryOptions, 'dataDir' | 'embedder' | 'logger'>>;
+  /** The bot's Prometheus metrics: LLM failures and the library size are reported into them. */
+  metrics?: PapercordMetrics;
 }
 
 export async function createServices(config: Config, logger: Logger, options: CreateServicesOptions = {}): Promise<Services> {
@@ -54,7 +58,10 @@ export async function createServices(config: Config, logger: Logger, options: Cr
         return { hits, abstained: hits.length === 0 };
       },
     };
-    const answers = new AnswerService({ retriever, resolvePaper: (nameOrId) => resolvePaper(library, nameOrId), config, logger });
+    options.metrics?.setPaperCountSource(() => library.size);
+    const backend = createChatBackend(config);
+    if (backend && options.metrics) backend.model.callbacks = [llmErrorCallbacks(options.metrics, config.LLM_PROVIDER)];
+    const answers = new AnswerService({ retriever, resolvePaper: (nameOrId) => resolvePaper(library, nameOrId), config, logger, backend });
     closers.push(() => answers.close());
     const trending = createTrendingService(config, logger, {
       embedder,
