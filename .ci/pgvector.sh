@@ -7,7 +7,8 @@
 # machine's apt configuration is left as it was) against postgresql-server-dev-15.
 
 PGVECTOR_PG_BIN=/usr/lib/postgresql/15/bin
-PGVECTOR_PORT="${PGVECTOR_PORT:-55432}"
+# A free loopback port unless one is given: a cluster left running elsewhere must not make the tests skip.
+PGVECTOR_PORT="${PGVECTOR_PORT:-$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})" 2>/dev/null || echo 55432)}"
 
 pgvector_log() { echo "[pgvector] $*"; }
 
