@@ -117,6 +117,19 @@ describe('the bot when the LLM streams or is down', () => {
     expect(llm.requests.at(-1)?.body.stream).toBe(true);
   });
 
+  it('given a 9,000-character answer, it should deliver all of it: the reply edited, the rest as follow-ups Discord accepts', async () => {
+    const text = Array.from({ length: 175 }, (_, index) => `Point ${index}: byte-level models merge tokens early [1].`).join(' ');
+    llm.script({ kind: 'text', content: text });
+    const record = harness.emulator.dispatchCommand('ask', { options: { question: QUESTION } });
+    await harness.emulator.waitForInteraction(record.id, (changed) => changed.followUps.length > 0, 20_000);
+
+    const mine = harness.emulator.requests.filter((request) => request.route.includes(record.token));
+    expect(mine.every((request) => request.status < 300)).toBe(true);
+    const delivered = [record.original!, ...record.followUps].flatMap((message) => message.embeds.map((embed) => (embed as APIEmbed).description ?? ''));
+    expect(delivered.join(' ')).toContain('Point 0:');
+    expect(delivered.join(' ')).toContain('Point 174:');
+  });
+
   it('given a follow-up in the bot\'s thread, it should send the thread\'s earlier turns to the model', async () => {
     llm.script({ kind: 'text', content: 'MrT5 deletes byte tokens early [1].' });
     const { emulator } = harness;

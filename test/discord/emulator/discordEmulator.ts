@@ -85,6 +85,8 @@ export interface InteractionRecord {
   /** Every edit of the original, in order. */
   originalEdits: JsonObject[];
   followUps: EmulatedMessage[];
+  /** The bot deleted its reply (as it does before an ephemeral error after a public defer). */
+  originalDeleted?: boolean;
 }
 
 export type CommandOptionValue = string | number | boolean;
@@ -558,6 +560,15 @@ export class DiscordEmulator extends EventEmitter {
     this.#on('GET', new RegExp(`^/webhooks/${id}/${token}/messages/@original$`), ({ params }) => {
       const original = this.#interactionByToken(params[1]!)?.original;
       return original ? { status: 200, body: original } : discordError(404, 10008, 'Unknown Message');
+    }, { auth: false });
+    this.#on('DELETE', new RegExp(`^/webhooks/${id}/${token}/messages/@original$`), ({ params }) => {
+      const record = this.#interactionByToken(params[1]!);
+      if (!record?.original) return discordError(404, 10008, 'Unknown Message');
+      const channelMessages = this.messages.get(record.channelId) ?? [];
+      this.messages.set(record.channelId, channelMessages.filter((message) => message.id !== record.original!.id));
+      record.originalDeleted = true;
+      this.emit('interaction', record);
+      return { status: 204 };
     }, { auth: false });
     this.#on('POST', new RegExp(`^/webhooks/${id}/${token}$`), ({ params, body }) => this.#followUp(params[1]!, body ?? {}), { auth: false });
     this.#on('PATCH', new RegExp(`^/webhooks/${id}/${token}/messages/${id}$`), ({ params, body }) => this.#editFollowUp(params[1]!, params[2]!, body ?? {}), {

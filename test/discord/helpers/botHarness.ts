@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../../src/config.js';
-import { createBot, type Bot } from '../../../src/discord/bot.js';
+import { createBot, type Bot, type BotOptions } from '../../../src/discord/bot.js';
 import { coreServicesFrom } from '../../../src/discord/coreServices.js';
 import { silentLogger, type Logger } from '../../../src/logger.js';
 import { loadPapersFromSource } from '../../../src/papers/ingest.js';
@@ -25,6 +25,8 @@ export interface BotHarnessOptions {
   logger?: Logger;
   /** Gateway heartbeat in ms; short so that drops and resumes happen quickly. */
   heartbeatIntervalMs?: number;
+  /** Replaces the commands of `commands/index.ts`. */
+  commands?: BotOptions['commands'];
 }
 
 /**
@@ -48,7 +50,7 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
   const logger = options.logger ?? silentLogger();
   const services = await createServices(config, logger);
   await services.library.add(await loadPapersFromSource('seeds'));
-  const bot = createBot(coreServicesFrom(services), config, logger);
+  const bot = createBot(coreServicesFrom(services), config, logger, options.commands ? { commands: options.commands } : {});
   await bot.start();
   return {
     emulator,
