@@ -6,6 +6,7 @@ import type { APIEmbed } from 'discord.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deployCommands } from '../../scripts/deploy-commands.js';
 import { loadConfig } from '../../src/config.js';
+import { loadCommands } from '../../src/discord/commandLoader.js';
 import { silentLogger } from '../../src/logger.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import { createServices } from '../../src/services.js';
@@ -93,7 +94,8 @@ describe('npm start and npm run deploy-commands', () => {
     const toGuild = await deployCommands({ ...base, DISCORD_GUILD_ID: emulator.guildId });
     const globally = await deployCommands(base);
 
-    const names = ['ask', 'search', 'paper', 'similar', 'compare', 'about'];
+    const names = [...loadCommands().keys()];
+    expect(names).toEqual(expect.arrayContaining(['ask', 'search', 'paper', 'similar', 'compare', 'about']));
     expect(toGuild).toMatchObject({ applicationId: emulator.applicationId, scope: emulator.guildId, names });
     expect(globally.scope).toBe('global');
     const ask = emulator.registeredCommands.get('global')!.find((command) => command.name === 'ask')!;
