@@ -14,6 +14,8 @@ import { startHealthServer } from './ops/health.js';
 import { instrumentCommands } from './ops/instrument.js';
 import { createMetrics } from './ops/metrics.js';
 import { createServices } from './services.js';
+import { DiscordTrendingPoster } from './discord/trendingPoster.js';
+import { TrendingRuntime } from './trending/runtime.js';
 
 async function main(): Promise<number> {
   let config: Config;
@@ -35,7 +37,16 @@ async function main(): Promise<number> {
   const shutdown = new AbortController();
   const metrics = createMetrics();
   const services = await createServices(config, logger, { signal: shutdown.signal, metrics });
-  const bot = createBot(coreServicesFrom(services), config, logger, { commands: instrumentCommands(loadCommands(), metrics) });
+  const trending = TrendingRuntime.open({
+    service: services.trending,
+    dataDir: config.DATA_DIR,
+    graceHours: config.TRENDING_GRACE_HOURS,
+    logger,
+  });
+  const bot = createBot(coreServicesFrom(services), config, logger, {
+    commands: instrumentCommands(loadCommands(), metrics),
+    extraServices: { trending },
+  });
   let libraryOpen = true;
   // Off unless HEALTH_PORT is set; up before login so an orchestrator sees "starting" (503) rather than nothing.
   const health =
@@ -56,6 +67,7 @@ async function main(): Promise<number> {
   const stop = async (signal: string) => {
     logger.info({ signal }, 'stopping');
     shutdown.abort();
+    await trending.close();
     await bot.stop();
     libraryOpen = false;
     await services.close();
@@ -76,7 +88,12 @@ async function main(): Promise<number> {
       logger.warn('the library is empty: answers will find nothing until you run `npm run cli -- ingest seeds`');
     }
     await bot.start();
+    // Daily posts, and the catch-up of a day missed while down, run in the background: a slow feed never delays start.
+    trending
+      .start(new DiscordTrendingPoster(bot.client, logger))
+      .catch((error: unknown) => logger.error({ err: error }, 'trending schedule failed to start'));
   } catch (error) {
+    await trending.close();
     await bot.stop();
     await services.close();
     await health?.close();

@@ -148,6 +148,7 @@ export class TrendingScheduler {
     const now = this.now();
     const outcomes: PostOutcome[] = [];
     for (const subscription of this.settings.store.list({ enabledOnly: true })) {
+      if (this.closed) break;
       const scheduledAt = lastScheduledAt(subscription, now);
       // A subscription made after today's time starts tomorrow.
       if (!scheduledAt || scheduledAt.getTime() < Date.parse(subscription.createdAt)) continue;

@@ -99,6 +99,7 @@ export class TrendingService {
     const cached = this.cache.get(key);
     const now = this.settings.now().getTime();
     if (cached && now - cached.at < this.settings.cacheMs) return cached.papers;
+    for (const [staleKey, entry] of this.cache) if (now - entry.at >= this.settings.cacheMs) this.cache.delete(staleKey);
     const papers = source.fetchDay(day, { signal }).then(async (fetched) => {
       await this.feedLibrary(fetched, signal);
       return fetched;
