@@ -25,6 +25,8 @@ export interface IndexBenchOptions {
   clusters: number;
   /** Topic directions each cluster varies along (the intrinsic dimension of a cluster). */
   clusterRank: number;
+  /** Standard deviation of the per-coordinate noise added to every point (0.05 ≈ as long as the centroid). */
+  isotropicNoise: number;
   m: number;
   efConstruction: number;
   efSearch: number;
@@ -38,6 +40,7 @@ export const DEFAULT_INDEX_BENCH_OPTIONS: Readonly<IndexBenchOptions> = Object.f
   k: 10,
   clusters: 256,
   clusterRank: 12,
+  isotropicNoise: 0.02,
   m: 16,
   efConstruction: 100,
   efSearch: 64,
@@ -106,7 +109,7 @@ export function clusteredVectors(count: number, options: IndexBenchOptions, seed
       const direction = directions[cluster * clusterRank + r]!;
       for (let i = 0; i < dimension; i++) vector[i]! += weight * direction[i]!;
     }
-    for (let i = 0; i < dimension; i++) vector[i]! += 0.02 * noise();
+    for (let i = 0; i < dimension; i++) vector[i]! += options.isotropicNoise * noise();
     normalizeInPlace(vector);
   }
   return vectors;
