@@ -120,7 +120,10 @@ function paperTerms(paper: Paper): Map<string, number> {
       .map((word) => word.replace(/^-+|-+$/g, ''))
       .filter((word) => word.length >= 3 && !GENERIC_WORDS.has(word) && !/^\d+$/.test(word));
   for (const word of words(paper.abstract)) add(word, 1);
-  for (const word of words(paper.title)) add(word, 1.3);
+  const titleWords = words(paper.title);
+  for (const word of titleWords) add(word, 1.3);
+  // Adjacent title words name things better than single words ("kv cache", "video generation").
+  for (let i = 1; i < titleWords.length; i++) add(`${titleWords[i - 1]} ${titleWords[i]}`, 1.5);
   for (const keyword of paper.keywords ?? []) {
     const phrase = keyword.toLowerCase().trim();
     if (phrase && !GENERIC_WORDS.has(phrase)) add(phrase, 1.6);
