@@ -18,8 +18,8 @@ export type BotConfig = Pick<Config, 'DISCORD_TOKEN' | 'DISCORD_API_BASE' | 'ASK
 export interface BotOptions {
   /** Defaults to the modules listed in `commands/index.ts`. */
   commands?: ReadonlyMap<string, SlashCommand>;
-  /** Extra services a command needs beyond the core (e.g. trending), merged into what commands receive. */
-  extraServices?: Record<string, unknown>;
+  /** Services a command needs beyond the core (e.g. `trending`), passed through to what commands receive. */
+  extraServices?: Omit<Partial<BotServices>, keyof CoreServices | 'limiter' | 'logger' | 'startedAt'>;
 }
 
 export interface Bot {
