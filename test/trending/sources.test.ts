@@ -51,6 +51,19 @@ describe('Hugging Face daily papers', () => {
     expect(survey.numComments).toBeUndefined();
   });
 
+  it('given null or odd optional values, it should keep the paper without them', async () => {
+    const day = JSON.parse(await readFile(path.join(FIXTURES, 'hf', 'daily_papers_2025-07-29.json'), 'utf8'));
+    day[0].paper.githubRepo = '';
+    day[0].paper.ai_summary = null;
+    day[0].thumbnail = null;
+    feed.setDay('2025-07-27', JSON.stringify(day));
+    const [first] = (await source().fetchDay('2025-07-27')).filter((paper) => paper.arxivId === '2507.20534');
+    expect(first.title).toMatch(/^CodeRefine/);
+    expect(first.githubRepo).toBeUndefined();
+    expect(first.aiSummary).toBeUndefined();
+    expect(first.thumbnail).toBeUndefined();
+  });
+
   it('given a response that does not fit the schema, it should fail naming the field and return nothing', async () => {
     feed.setDay('2025-07-30', await readFile(path.join(FIXTURES, 'hf', 'daily_papers_malformed.json'), 'utf8'));
     const error = await source().fetchDay('2025-07-30').catch((caught: unknown) => caught);

@@ -23,10 +23,10 @@ const hfDailyItemSchema = z.object({
     authors: z.array(hfAuthorSchema),
     ai_summary: z.string().nullish(),
     ai_keywords: z.array(z.string()).nullish(),
-    githubRepo: z.string().url().nullish(),
+    githubRepo: z.string().nullish(),
   }),
   numComments: z.number().int().min(0).nullish(),
-  thumbnail: z.string().url().nullish(),
+  thumbnail: z.string().nullish(),
 });
 
 export const hfDailyPapersSchema = z.array(hfDailyItemSchema);
@@ -40,6 +40,8 @@ export interface HuggingFaceSourceOptions {
 }
 
 const collapse = (text: string) => text.replace(/\s+/g, ' ').trim();
+/** Optional links are kept only when they are web links; an odd value there is no reason to lose the day. */
+const webLink = (value: string | null | undefined) => (value && /^https?:\/\/\S+$/.test(value) ? value : undefined);
 
 export function paperFromHfItem(item: HfDailyItem): Paper {
   const { paper } = item;
@@ -58,9 +60,11 @@ export function paperFromHfItem(item: HfDailyItem): Paper {
   };
   if (paper.ai_summary) result.aiSummary = collapse(paper.ai_summary);
   if (paper.ai_keywords?.length) result.keywords = paper.ai_keywords.map(collapse);
-  if (paper.githubRepo) result.githubRepo = paper.githubRepo;
+  const githubRepo = webLink(paper.githubRepo);
+  if (githubRepo) result.githubRepo = githubRepo;
   if (item.numComments != null) result.numComments = item.numComments;
-  if (item.thumbnail) result.thumbnail = item.thumbnail;
+  const thumbnail = webLink(item.thumbnail);
+  if (thumbnail) result.thumbnail = thumbnail;
   return result;
 }
 
