@@ -9,6 +9,7 @@ import { normalizeTitle, type Paper } from '../papers/paper.js';
 import { LexicalIndex } from '../retrieval/lexical.js';
 import type { RetrievedPaper } from '../retrieval/types.js';
 import {
+  acquireWriteLock,
   CURRENT_MANIFEST,
   GENERATION_MANIFEST,
   MANIFEST_FORMAT,
@@ -39,6 +40,8 @@ export interface PaperLibraryOptions {
   embedBatchSize?: number;
   /** HNSW search breadth; higher is more exact and slower (the library is small, so exact enough matters). */
   efSearch?: number;
+  /** How long an add waits for another process's write to finish before giving up with a UserError. */
+  lockTimeoutMs?: number;
   /** Test hook, called after each step of a save. */
   onSaveStep?: (step: SaveStep) => void | Promise<void>;
   /**
@@ -48,7 +51,7 @@ export interface PaperLibraryOptions {
   sharedVectors?: PaperVectorIndex;
 }
 
-export const DEFAULT_LIBRARY_OPTIONS = Object.freeze({ embedBatchSize: 32, efSearch: 128 });
+export const DEFAULT_LIBRARY_OPTIONS = Object.freeze({ embedBatchSize: 32, efSearch: 128, lockTimeoutMs: 30_000 });
 
 export interface LibraryStats {
   papers: number;
@@ -101,6 +104,8 @@ export class PaperLibrary {
   private readonly directory: string;
   private state: LibraryState;
   private writeQueue: Promise<unknown> = Promise.resolve();
+  /** True while this library holds `write.lock` (a rebuild inside an add must not wait for itself). */
+  private holdingWriteLock = false;
   private closed = false;
 
   private constructor(options: PaperLibraryOptions) {
@@ -230,8 +235,41 @@ export class PaperLibrary {
     return result;
   }
 
-  private async addNow(incoming: readonly Paper[], signal: AbortSignal | undefined): Promise<AddResult> {
+  private async withWriteLock<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (this.holdingWriteLock) return work();
+    const lock = await acquireWriteLock(this.directory, { timeoutMs: this.options.lockTimeoutMs, signal });
+    this.holdingWriteLock = true;
+    try {
+      return await work();
+    } finally {
+      this.holdingWriteLock = false;
+      await lock.release();
+    }
+  }
+
+  /** The generation `current.json` names now; -1 when it cannot be read (load() then recovers). */
+  private async committedGeneration(): Promise<number> {
+    try {
+      return (await readManifest(path.join(this.directory, CURRENT_MANIFEST))).generation;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 0 : -1;
+    }
+  }
+
+  private addNow(incoming: readonly Paper[], signal: AbortSignal | undefined): Promise<AddResult> {
     signal?.throwIfAborted();
+    return this.withWriteLock(async () => {
+      // Another process (the bot, a CLI ingest) committed since this one loaded: start from its library, so
+      // neither overwrites the other's papers.
+      if ((await this.committedGeneration()) !== this.state.generation) {
+        this.options.logger.info('the library changed on disk since it was loaded; reloading it before adding');
+        await this.load();
+      }
+      return this.addToCurrent(incoming, signal);
+    }, signal);
+  }
+
+  private async addToCurrent(incoming: readonly Paper[], signal: AbortSignal | undefined): Promise<AddResult> {
     const before = this.state;
     const papers = new Map(before.papers);
     const titles = new Map(before.titles);
@@ -260,6 +298,7 @@ export class PaperLibrary {
     }
     if (added.length === 0 && !metadataChanged) return { added, existing };
 
+    if (added.length > 0) this.options.logger.info(`embedding ${added.length} new paper${added.length === 1 ? '' : 's'}`);
     const vectors = await this.embedPapers(added, signal);
     signal?.throwIfAborted();
     // From here the HNSW index and the lexical index are extended in place; readers still hold `before.papers`
@@ -410,7 +449,7 @@ export class PaperLibrary {
 
   private async rebuildAndSave(papers: readonly Paper[], generation: number): Promise<void> {
     const state = await this.buildState(papers, generation);
-    state.generation = await this.save(state);
+    state.generation = await this.withWriteLock(() => this.save(state));
     this.state = state;
   }
 

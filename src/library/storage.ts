@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 import { open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
+import { UserError } from '../errors.js';
 
 /**
  * On-disk layout of the library: `library/gen-NNNNNN/` directories, each a complete snapshot with its own
@@ -131,4 +134,73 @@ export async function bytesUnder(directory: string): Promise<number> {
     else if (entry.isFile()) total += (await stat(full)).size;
   }
   return total;
+}
+
+export const WRITE_LOCK = 'write.lock';
+
+export interface WriteLock {
+  release(): Promise<void>;
+}
+
+interface LockOwner {
+  pid: number;
+  hostname: string;
+  since: string;
+}
+
+/**
+ * Takes `<directory>/write.lock`, so that two processes (the bot and a CLI ingest) never write generations over
+ * each other. A lock left by a process that died (same host, pid gone) is taken over; a live owner is waited for
+ * up to `timeoutMs`, then a UserError names it.
+ */
+export async function acquireWriteLock(directory: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<WriteLock> {
+  const file = path.join(directory, WRITE_LOCK);
+  const deadline = Date.now() + options.timeoutMs;
+  const me: LockOwner = { pid: process.pid, hostname: os.hostname(), since: new Date().toISOString() };
+  for (;;) {
+    options.signal?.throwIfAborted();
+    try {
+      const handle = await open(file, 'wx');
+      try {
+        await handle.writeFile(JSON.stringify(me));
+      } finally {
+        await handle.close();
+      }
+      return { release: () => rm(file, { force: true }) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const owner = await readLockOwner(file);
+    if (owner && owner.hostname === me.hostname && !processIsAlive(owner.pid)) {
+      await rm(file, { force: true });
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      const who = owner ? `process ${owner.pid} on ${owner.hostname}, since ${owner.since}` : 'another process';
+      throw new UserError(`the library in ${directory} is being written by ${who}; try again when it has finished (or remove ${file} if that process is gone)`);
+    }
+    await delay(LOCK_RETRY_MS);
+  }
+}
+
+const LOCK_RETRY_MS = 50;
+
+async function readLockOwner(file: string): Promise<LockOwner | undefined> {
+  try {
+    const owner = JSON.parse(await readFile(file, 'utf8')) as Partial<LockOwner>;
+    return typeof owner.pid === 'number' && typeof owner.hostname === 'string' ? (owner as LockOwner) : undefined;
+  } catch {
+    // Being written right now, or already gone.
+    return undefined;
+  }
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

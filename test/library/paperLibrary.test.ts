@@ -224,6 +224,9 @@ describe('PaperLibrary', () => {
     expect(warnings).toEqual([]);
     expect(library.size).toBe(54);
     expect(library.get('t:killed')).toBeUndefined();
+    // The dead process's write lock does not block the next write.
+    await library.add([newPaper('Sparse Routing at Scale')]);
+    expect(library.size).toBe(55);
   });
 
   it('given two adds at once and a search during them, it should keep both and never return a half-added paper', async () => {
@@ -242,6 +245,48 @@ describe('PaperLibrary', () => {
     for (const hits of results) expect(hits.every((hit) => library.get(hit.paper.id) !== undefined)).toBe(true);
     await library.close();
     expect((await openLibrary()).size).toBe(54);
+  });
+
+  it('given two processes adding to the same library, it should keep the papers of both', async () => {
+    const bot = await openLibrary();
+    const cli = await openLibrary();
+
+    await cli.add(seeds.slice(0, 30));
+    await Promise.all([bot.add(seeds.slice(20, 40)), cli.add([newPaper('Sparse Routing at Scale')])]);
+
+    expect(bot.size).toBeGreaterThanOrEqual(40);
+    await bot.close();
+    await cli.close();
+    const reopened = await openLibrary();
+    expect(reopened.size).toBe(41);
+    expect((await reopened.stats()).vectors).toBe(41);
+  });
+
+  it('given another process writing for longer than the lock timeout, it should give up with a message naming it', async () => {
+    const first = await openLibrary();
+    await first.add(seeds.slice(0, 5));
+    let resume: () => void = () => {};
+    const paused = new Promise<void>((resolve) => (resume = resolve));
+    let reached: () => void = () => {};
+    const inSave = new Promise<void>((resolve) => (reached = resolve));
+    const slow = await openLibrary({
+      onSaveStep: async (step) => {
+        if (step !== 'papers') return;
+        reached();
+        await paused;
+      },
+    });
+    const slowAdd = slow.add([newPaper('Sparse Routing at Scale')]);
+    await inSave;
+
+    const impatient = await openLibrary({ lockTimeoutMs: 200 });
+    await expect(impatient.add([newPaper('Another Routing Paper')])).rejects.toThrow(
+      new RegExp(`is being written by process ${process.pid} on .*; try again when it has finished`),
+    );
+    resume();
+    await slowAdd;
+    await impatient.add([newPaper('Another Routing Paper')]);
+    expect(impatient.size).toBe(7);
   });
 
   it('given an aborted ingest, it should add nothing', async () => {
