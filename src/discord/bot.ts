@@ -70,7 +70,11 @@ export function createBot(core: CoreServices, config: BotConfig, logger: Logger,
         throw new UserError('DISCORD_TOKEN is not set: create a bot at https://discord.com/developers/applications.');
       }
       const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
-      await client.login(config.DISCORD_TOKEN);
+      try {
+        await client.login(config.DISCORD_TOKEN);
+      } catch (error) {
+        throw explainLoginError(error);
+      }
       await ready;
       logger.info({ user: client.user?.tag, guilds: client.guilds.cache.size, commands: commands.size }, 'discord bot ready');
     },
@@ -80,4 +84,20 @@ export function createBot(core: CoreServices, config: BotConfig, logger: Logger,
       await client.destroy();
     },
   };
+}
+
+/** Login failures a server owner can fix, as one line saying how; anything else unchanged. */
+function explainLoginError(error: unknown): unknown {
+  const name = error instanceof Error ? error.name : '';
+  const message = error instanceof Error ? error.message : '';
+  if (name.includes('TokenInvalid') || message === 'Authentication failed') {
+    return new UserError('Discord refused DISCORD_TOKEN: copy the bot token again from the Developer Portal (Bot → Reset Token).', { cause: error });
+  }
+  if (message === 'Used disallowed intents') {
+    return new UserError(
+      'Discord refused the Message Content intent: enable it in the Developer Portal (your application → Bot → Privileged Gateway Intents → Message Content Intent); papercord needs it to answer mentions.',
+      { cause: error },
+    );
+  }
+  return error;
 }

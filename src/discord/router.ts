@@ -19,7 +19,11 @@ export function createInteractionRouter(commands: ReadonlyMap<string, SlashComma
     if (interaction.isChatInputCommand()) {
       const command = commands.get(interaction.commandName);
       if (!command) {
+        // Registered commands and this build disagree: someone has not run deploy-commands since an update.
         logger.warn({ command: interaction.commandName }, 'interaction for a command this bot does not have');
+        await interaction
+          .reply({ content: `/${interaction.commandName} is not available in this version of the bot.`, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS })
+          .catch((error: unknown) => logger.warn({ err: describeError(error) }, 'could not answer an unknown command'));
         return;
       }
       try {

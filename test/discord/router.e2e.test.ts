@@ -73,4 +73,10 @@ describe('the one error handler', () => {
     expect(record.followUps[0]).toMatchObject({ content: 'That paper is not in the library.', flags: EPHEMERAL });
     expect(logLines.filter((line) => line.includes('"level":50'))).toHaveLength(errorsBefore);
   });
+
+  it('given a command the bot does not have (registered by an older version), it should say so ephemerally', async () => {
+    const record = await run('summarise-everything');
+
+    expect(record.callbackBody?.data).toMatchObject({ content: '/summarise-everything is not available in this version of the bot.', flags: EPHEMERAL });
+  });
 });

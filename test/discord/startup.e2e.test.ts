@@ -6,7 +6,10 @@ import type { APIEmbed } from 'discord.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deployCommands } from '../../scripts/deploy-commands.js';
 import { loadConfig } from '../../src/config.js';
+import { createBot } from '../../src/discord/bot.js';
 import { loadCommands } from '../../src/discord/commandLoader.js';
+import { coreServicesFrom } from '../../src/discord/coreServices.js';
+import { UserError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import { createServices } from '../../src/services.js';
@@ -104,5 +107,35 @@ describe('npm start and npm run deploy-commands', () => {
     );
     const compare = emulator.registeredCommands.get(emulator.guildId)!.find((command) => command.name === 'compare')!;
     expect((compare.options as Array<{ autocomplete?: boolean }>).every((option) => option.autocomplete)).toBe(true);
+  });
+});
+
+describe('logging in', () => {
+  async function startAgainst(server: DiscordEmulator, token: string): Promise<unknown> {
+    const dataDir = await tempDir();
+    const config = loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'silent', DISCORD_TOKEN: token, DISCORD_API_BASE: server.apiBase });
+    const services = await createServices(config, silentLogger());
+    cleanups.push(() => services.close());
+    const bot = createBot(coreServicesFrom(services), config, silentLogger());
+    cleanups.push(() => bot.stop());
+    return bot.start().then(() => undefined, (error: unknown) => error);
+  }
+
+  it('given an application without the Message Content intent, start should fail with one line on enabling it', async () => {
+    const server = new DiscordEmulator({ token: TOKEN, privilegedIntents: false });
+    await server.start();
+    cleanups.push(() => server.close());
+
+    const error = await startAgainst(server, TOKEN);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as Error).message).toContain('Privileged Gateway Intents → Message Content Intent');
+  });
+
+  it('given a token Discord refuses, start should fail with one line on copying it again', async () => {
+    const server = await startedEmulator();
+
+    const error = await startAgainst(server, 'not-the-token');
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as Error).message).toContain('Discord refused DISCORD_TOKEN');
   });
 });

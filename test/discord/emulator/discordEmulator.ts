@@ -32,12 +32,15 @@ export interface DiscordEmulatorOptions {
   /** Discord answers 404 Unknown interaction to a callback that comes later than this. */
   interactionAckTimeoutMs?: number;
   botUsername?: string;
+  /** Whether the application may use privileged intents (MessageContent…); Discord closes with 4014 otherwise. */
+  privilegedIntents?: boolean;
 }
 
 export const DEFAULT_EMULATOR_OPTIONS = {
   heartbeatIntervalMs: 41_250,
   interactionAckTimeoutMs: 3_000,
   botUsername: 'papercord',
+  privilegedIntents: true,
 } as const;
 
 /** One HTTP request the bot made, with what the emulator answered. */
@@ -140,6 +143,8 @@ interface RouteResult {
 type RouteHandler = (context: RouteContext) => RouteResult;
 
 const GATEWAY = { dispatch: 0, heartbeat: 1, identify: 2, resume: 6, reconnect: 7, invalidSession: 9, hello: 10, heartbeatAck: 11 };
+/** GuildMembers, GuildPresences, MessageContent: the intents an application must be granted in the portal. */
+const PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15);
 const EPHEMERAL_FLAG = 64;
 const LOADING_FLAG = 128;
 
@@ -354,6 +359,10 @@ export class DiscordEmulator extends EventEmitter {
   #identify(socket: WebSocket, data: JsonObject): GatewaySession | undefined {
     if (data.token !== this.options.token) {
       socket.close(4004, 'Authentication failed.');
+      return undefined;
+    }
+    if (!this.options.privilegedIntents && (Number(data.intents) & PRIVILEGED_INTENTS) !== 0) {
+      socket.close(4014, 'Disallowed intent(s).');
       return undefined;
     }
     const session: GatewaySession = { id: nextSnowflake(), sequence: 0, sent: [], socket };
