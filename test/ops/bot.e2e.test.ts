@@ -14,6 +14,7 @@ import { HEALTHZ_PATH, METRICS_PATH } from '../../src/ops/health.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import { createServices } from '../../src/services.js';
 import { DiscordEmulator } from '../discord/emulator/discordEmulator.js';
+import { startOpenAICompatibleServer } from '../helpers/openaiServer.js';
 
 const TSX = path.resolve('node_modules/.bin/tsx');
 const TOKEN = 'ops-test-token';
@@ -118,5 +119,54 @@ describe('health and metrics of the running bot', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     await expect(fetch(`${base}${HEALTHZ_PATH}`)).rejects.toThrow();
+  });
+});
+
+describe('stopping the running bot', () => {
+  it('given answers in flight when SIGTERM arrives, it should answer each of them once, exit 0, and leave a library that loads', async () => {
+    const { dataDir, papers } = await seededDataDir();
+    const emulator = new DiscordEmulator({ token: TOKEN, heartbeatIntervalMs: 1000 });
+    await emulator.start();
+    cleanups.push(() => emulator.close());
+    const llm = await startOpenAICompatibleServer();
+    cleanups.push(() => llm.close());
+    // The model never answers: each answer stays in flight until LLM_TIMEOUT_MS, then falls back to extractive.
+    llm.script({ kind: 'hang' });
+    const port = await freePort();
+
+    const { child, exited } = npmStart({
+      DISCORD_TOKEN: TOKEN,
+      DISCORD_API_BASE: emulator.apiBase,
+      DATA_DIR: dataDir,
+      EMBEDDINGS: 'hashing',
+      LOG_LEVEL: 'silent',
+      LLM_PROVIDER: 'openai',
+      LLM_BASE_URL: llm.baseURL,
+      LLM_TIMEOUT_MS: '3000',
+      ASK_COOLDOWN_SECONDS: '0',
+      HEALTH_PORT: String(port),
+      HEALTH_HOST: '127.0.0.1',
+    });
+    await pollUntil(`http://127.0.0.1:${port}${HEALTHZ_PATH}`, (status) => status === 200);
+
+    const questions = ['How do byte-level models avoid very long sequences?', 'What is retrieval augmented generation?'];
+    const asked = questions.map((question) => emulator.dispatchCommand('ask', { options: { question } }));
+    for (const record of asked) await emulator.waitForInteraction(record.id, (changed) => changed.callbackType === 5, 20_000);
+    const deadline = Date.now() + 20_000;
+    while (llm.requests.length < asked.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(llm.requests.length).toBe(asked.length);
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+
+    for (const record of asked) {
+      const answer = record.original?.embeds[0] as { description?: string } | undefined;
+      expect(answer?.description, record.id).toMatch(/\[1\]/);
+      // Once: one reply, no second copy sent as a follow-up by a retry after the restart began.
+      expect(record.followUps, record.id).toHaveLength(0);
+    }
+    const reopened = await createServices(loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'silent' }), silentLogger());
+    expect(reopened.library.size).toBe(papers);
+    await reopened.close();
   });
 });
