@@ -1,4 +1,4 @@
-import { Client, Events, GatewayIntentBits } from 'discord.js';
+import { Client, Events, GatewayIntentBits, MessageFlags } from 'discord.js';
 import type { Config } from '../config.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -20,14 +20,24 @@ export interface BotOptions {
   commands?: ReadonlyMap<string, SlashCommand>;
   /** Services a command needs beyond the core (e.g. `trending`), passed through to what commands receive. */
   extraServices?: Omit<Partial<BotServices>, keyof CoreServices | 'limiter' | 'logger' | 'startedAt'>;
+  /** On stop, how long answers already running may take to finish before the connection closes anyway. */
+  drainTimeoutMs?: number;
 }
+
+export const DEFAULT_BOT_OPTIONS = { drainTimeoutMs: 20_000 } as const;
+
+/** What users are told when they ask while the bot is shutting down. */
+export const STOPPING_MESSAGE = 'The bot is restarting; please try again in a minute.';
 
 export interface Bot {
   readonly client: Client;
   readonly services: BotServices;
   /** Logs in and resolves once the gateway session is ready. */
   start(): Promise<void>;
-  /** Closes the gateway connection; safe to call twice. */
+  /**
+   * Refuses new work, lets answers already running finish (up to `drainTimeoutMs`), then closes the gateway
+   * connection; safe to call twice.
+   */
   stop(): Promise<void>;
 }
 
@@ -54,14 +64,29 @@ export function createBot(core: CoreServices, config: BotConfig, logger: Logger,
   const route = createInteractionRouter(commands, services);
   const answerMention = createMentionHandler(client, services);
 
-  client.on(Events.InteractionCreate, (interaction) => void route(interaction));
-  client.on(Events.MessageCreate, (message) => void answerMention(message));
+  const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_BOT_OPTIONS.drainTimeoutMs;
+  const inFlight = new Set<Promise<void>>();
+  let stopping = false;
+  const track = (work: Promise<void>) => {
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
+  };
+
+  client.on(Events.InteractionCreate, (interaction) => {
+    if (!stopping) track(route(interaction));
+    else if (interaction.isChatInputCommand()) {
+      void interaction.reply({ content: STOPPING_MESSAGE, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS }).catch(() => undefined);
+    } else if (interaction.isAutocomplete()) void interaction.respond([]).catch(() => undefined);
+  });
+  client.on(Events.MessageCreate, (message) => {
+    if (!stopping) track(answerMention(message));
+  });
   client.on(Events.ShardDisconnect, (event, shardId) => logger.warn({ code: event.code, shardId }, 'gateway disconnected for good'));
   client.on(Events.ShardResume, (shardId, replayed) => logger.info({ shardId, replayed }, 'gateway session resumed'));
   client.on(Events.ShardError, (error, shardId) => logger.warn({ err: error.message, shardId }, 'gateway error'));
   client.on(Events.Error, (error) => logger.error({ err: error }, 'discord client error'));
 
-  let stopped = false;
+  let stopped: Promise<void> | undefined;
   return {
     client,
     services,
@@ -78,10 +103,20 @@ export function createBot(core: CoreServices, config: BotConfig, logger: Logger,
       await ready;
       logger.info({ user: client.user?.tag, guilds: client.guilds.cache.size, commands: commands.size }, 'discord bot ready');
     },
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await client.destroy();
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        if (inFlight.size > 0) {
+          logger.info({ inFlight: inFlight.size, drainTimeoutMs }, 'letting running answers finish before disconnecting');
+          let timer: NodeJS.Timeout | undefined;
+          const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), drainTimeoutMs)));
+          const outcome = await Promise.race([Promise.allSettled([...inFlight]), timedOut]);
+          clearTimeout(timer);
+          if (outcome === 'timeout') logger.warn({ inFlight: inFlight.size }, 'answers still running at shutdown were cut off');
+        }
+        await client.destroy();
+      })();
+      return stopped;
     },
   };
 }

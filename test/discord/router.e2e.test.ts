@@ -1,5 +1,6 @@
 import { SlashCommandBuilder } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STOPPING_MESSAGE } from '../../src/discord/bot.js';
 import { APOLOGY } from '../../src/discord/router.js';
 import type { SlashCommand } from '../../src/discord/types.js';
 import { UserError } from '../../src/errors.js';
@@ -20,6 +21,11 @@ const TEST_COMMANDS: SlashCommand[] = [
   }),
   command('bug-before-defer', async () => {
     throw new TypeError('cannot read properties of undefined');
+  }),
+  command('slow', async (interaction) => {
+    await interaction.deferReply();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await interaction.editReply({ content: 'done after a while' });
   }),
   command('refused-after-defer', async (interaction) => {
     await interaction.deferReply();
@@ -78,5 +84,21 @@ describe('the one error handler', () => {
     const record = await run('summarise-everything');
 
     expect(record.callbackBody?.data).toMatchObject({ content: '/summarise-everything is not available in this version of the bot.', flags: EPHEMERAL });
+  });
+});
+
+describe('stopping the bot', () => {
+  it('given an answer running when stop is called, it should finish it, and refuse new commands meanwhile', async () => {
+    const { emulator, bot } = harness;
+    const running = emulator.dispatchCommand('slow');
+    await emulator.waitForInteraction(running.id, (record) => record.callbackType === 5);
+
+    const stopped = bot.stop();
+    const refused = emulator.dispatchCommand('slow');
+    await emulator.waitForInteraction(refused.id, (record) => record.callbackType !== undefined);
+    await stopped;
+
+    expect(running.original?.content).toBe('done after a while');
+    expect(refused.callbackBody?.data).toMatchObject({ content: STOPPING_MESSAGE, flags: EPHEMERAL });
   });
 });
