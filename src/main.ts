@@ -12,7 +12,6 @@ import { describeError, isUserError } from './errors.js';
 import { createLogger } from './logger.js';
 import { startHealthServer } from './ops/health.js';
 import { instrumentCommands } from './ops/instrument.js';
-import { InFlightWork } from './ops/lifecycle.js';
 import { createMetrics } from './ops/metrics.js';
 import { createServices } from './services.js';
 import { DiscordTrendingPoster } from './discord/trendingPoster.js';
@@ -37,7 +36,6 @@ async function main(): Promise<number> {
   const logger = createLogger(config);
   const shutdown = new AbortController();
   const metrics = createMetrics();
-  const inFlight = new InFlightWork();
   const services = await createServices(config, logger, { signal: shutdown.signal, metrics });
   const trending = TrendingRuntime.open({
     service: services.trending,
@@ -46,7 +44,7 @@ async function main(): Promise<number> {
     logger,
   });
   const bot = createBot(coreServicesFrom(services), config, logger, {
-    commands: instrumentCommands(loadCommands(), metrics, { inFlight }),
+    commands: instrumentCommands(loadCommands(), metrics),
     extraServices: { trending },
   });
   let libraryOpen = true;
@@ -69,9 +67,6 @@ async function main(): Promise<number> {
   const stop = async (signal: string) => {
     logger.info({ signal }, 'stopping');
     shutdown.abort();
-    // Answers already accepted are finished (bounded) while the gateway is still up; new ones are refused politely.
-    const unfinished = await inFlight.drain();
-    if (unfinished > 0) logger.warn({ unfinished }, 'stopped with answers still running');
     await trending.close();
     await bot.stop();
     libraryOpen = false;

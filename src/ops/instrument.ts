@@ -1,5 +1,4 @@
 import { isUserError } from '../errors.js';
-import type { InFlightWork } from './lifecycle.js';
 import type { PapercordMetrics } from './metrics.js';
 
 /** Anything shaped like a slash command module; kept structural so ops code never imports discord.js. */
@@ -11,8 +10,6 @@ export interface ExecutableCommand {
 export interface InstrumentOptions {
   /** Commands whose run time is an answer's latency (`papercord_answer_latency_seconds`). */
   answerCommands?: readonly string[];
-  /** Tracks each run so shutdown can wait for it; runs are refused once it drains. */
-  inFlight?: InFlightWork;
 }
 
 export const DEFAULT_INSTRUMENT_OPTIONS = Object.freeze({ answerCommands: Object.freeze(['ask', 'compare']) });
@@ -20,7 +17,6 @@ export const DEFAULT_INSTRUMENT_OPTIONS = Object.freeze({ answerCommands: Object
 /**
  * The same commands, each counted in `papercord_interactions_total` by how it ended (`ok`, `user_error`, `error`)
  * and, for answering commands, timed. Errors pass through unchanged to the bot's one error handler.
- * With `inFlight`, each run is tracked for a graceful shutdown.
  */
 export function instrumentCommands<C extends ExecutableCommand>(
   commands: ReadonlyMap<string, C>,
@@ -33,8 +29,7 @@ export function instrumentCommands<C extends ExecutableCommand>(
     const execute = async (...args: Parameters<C['execute']>): Promise<void> => {
       const endAnswer = answerCommands.has(name) ? metrics.startAnswerTimer() : undefined;
       try {
-        if (options.inFlight) await options.inFlight.run(() => command.execute(...args));
-        else await command.execute(...args);
+        await command.execute(...args);
         metrics.recordInteraction(name, 'ok');
       } catch (error) {
         metrics.recordInteraction(name, isUserError(error) ? 'user_error' : 'error');
