@@ -23,6 +23,12 @@ export interface LexicalTuning {
   /** BM25+ lower bound for a matching term; 0 is classic BM25. */
   d: number;
   titleBoost: number;
+  /** Unknown query terms at least this long also match index terms they begin (`hypernet` → `hypernetwork`); 0 is off. */
+  prefixMinLength: number;
+  /** Unknown query terms at least this long also match index terms within `fuzziness` edits; 0 is off. */
+  fuzzyMinLength: number;
+  /** Edit distance as a fraction of the term length (minisearch's `fuzzy`). */
+  fuzziness: number;
 }
 
 /**
@@ -30,10 +36,10 @@ export interface LexicalTuning {
  * not scores), so old `lexical.json` files stay valid. Tokenization changes, however, need a rebuild:
  * bump LEXICAL_FORMAT when touching `tokenize` or `processTerm`.
  */
-export const DEFAULT_LEXICAL_TUNING: Readonly<LexicalTuning> = Object.freeze({ k1: 1.2, b: 0.75, d: 0, titleBoost: 0.2 });
+export const DEFAULT_LEXICAL_TUNING: Readonly<LexicalTuning> = Object.freeze({ k1: 1.2, b: 0.75, d: 0, titleBoost: 0.2, prefixMinLength: 3, fuzzyMinLength: 5, fuzziness: 0.2 });
 
 /** Recorded in the JSON so an index tokenized differently is rejected instead of silently mis-searched. */
-export const LEXICAL_FORMAT = 'papercord-lexical/2';
+export const LEXICAL_FORMAT = 'papercord-lexical/3';
 
 const STOPWORDS = new Set<string>([
   ...stopword.eng,
@@ -65,12 +71,16 @@ const SHORTHAND: Readonly<Record<string, string>> = Object.freeze({
  * names written with or without hyphens meet.
  */
 export function tokenize(text: string): string[] {
+  return splitWords(text, true);
+}
+
+function splitWords(text: string, joinCompounds: boolean): string[] {
   const tokens: string[] = [];
   for (const chunk of text.normalize('NFKC').toLowerCase().split(/[^\p{L}\p{N}\-/]+/u)) {
     if (!chunk) continue;
     const words = chunk.split(/[-/]+/).filter(Boolean);
     for (const word of words) tokens.push(...expandShorthand(word));
-    if (words.length > 1 && chunk.includes('-')) tokens.push(words.join(''));
+    if (joinCompounds && words.length > 1 && chunk.includes('-')) tokens.push(words.join(''));
   }
   return tokens;
 }
@@ -88,14 +98,37 @@ export function processTerm(term: string): string | null {
   return stemmer(lower);
 }
 
-/** The query's content terms as the index sees them (for abstention: how much of a query the library covers). */
+/** Content terms in order: tokenized, stopwords dropped, stemmed. */
+export function analyze(text: string): string[] {
+  const terms: string[] = [];
+  for (const token of tokenize(text)) {
+    const term = processTerm(token);
+    if (term) terms.push(term);
+  }
+  return terms;
+}
+
+/**
+ * The query's distinct content terms, each word once (`t-reg` gives `t`, `reg`, not also `treg`): what
+ * abstention weighs to decide how much of a query the library covers.
+ */
 export function queryTerms(query: string): string[] {
   const terms = new Set<string>();
-  for (const token of tokenize(query)) {
+  for (const token of splitWords(query, false)) {
     const term = processTerm(token);
     if (term) terms.add(term);
   }
   return [...terms];
+}
+
+/** Reads term statistics minisearch keeps but does not publish (its members are protected, not private). */
+class TermStatistics extends MiniSearch<Paper> {
+  static documentFrequency(search: MiniSearch<Paper>, term: string): number {
+    const internals = search as unknown as TermStatistics;
+    const fieldId = internals._fieldIds['text'];
+    if (fieldId === undefined) return 0;
+    return internals._index.get(term)?.get(fieldId)?.size ?? 0;
+  }
 }
 
 interface SerializedLexicalIndex {
@@ -131,9 +164,11 @@ export class LexicalIndex {
       storeFields: [],
       idField: 'id',
       extractField: (paper, field) =>
-        field === 'text' ? `${paper.title}\n${paper.abstract}` : (paper as unknown as Record<string, string>)[field],
-      tokenize,
-      processTerm,
+        // minisearch reads the id field through this too.
+        field === 'id' ? paper.id : field === 'title' ? paper.title : `${paper.title}\n${paper.abstract}`,
+      tokenize: (text) => analyze(text),
+      // `tokenize` already produced final terms.
+      processTerm: (term) => term,
       // Terms that are not in the vocabulary produce no warnings; the default logger would use console.
       logger: () => undefined,
     };
@@ -153,23 +188,57 @@ export class LexicalIndex {
     this.search_.addAll([...fresh.values()]);
   }
 
-  /** Best first; scores are BM25 sums over query terms. */
-  search(query: string, k: number, tuning: Partial<LexicalTuning> = {}): LexicalHit[] {
-    const { k1, b, d, titleBoost } = { ...DEFAULT_LEXICAL_TUNING, ...tuning };
-    const options: SearchOptions = {
+  /**
+   * Best first; scores are BM25 sums over query terms. Query terms the library has never seen (chat shorthand,
+   * truncated names: `hypernet`, `seq`) are retried as prefixes and with small typos; terms it knows are matched
+   * exactly, so precise queries keep plain BM25 ranking.
+   */
+  search(
+    query: string,
+    k: number,
+    tuning: Partial<LexicalTuning> = {},
+    expansion: ReadonlyMap<string, number> = new Map(),
+  ): LexicalHit[] {
+    const { k1, b, d, titleBoost, prefixMinLength, fuzzyMinLength, fuzziness } = { ...DEFAULT_LEXICAL_TUNING, ...tuning };
+    const exact: SearchOptions = {
       combineWith: 'OR',
       boost: { title: titleBoost, text: 1 },
       bm25: { k: k1, b, d },
     };
+    const terms = queryTerms(query);
+    const unknown = new Set(terms.filter((term) => this.documentFrequency(term) === 0));
+    const loose = (minLength: number) => (term: string) => minLength > 0 && unknown.has(term) && term.length >= minLength;
+    const expansionTerms = [...expansion.keys()].filter((term) => !terms.includes(term));
+    const results = this.search_.search(
+      {
+        combineWith: 'OR',
+        queries: [
+          query,
+          // Expansion terms are already index terms: no analysis, each weighted by the caller.
+          ...(expansionTerms.length > 0
+            ? [{ queries: expansionTerms, tokenize: (text: string) => text.split(' '), boostTerm: (term: string) => expansion.get(term) ?? 0 }]
+            : []),
+        ],
+      },
+      {
+        ...exact,
+        prefix: loose(prefixMinLength),
+        fuzzy: (term) => (loose(fuzzyMinLength)(term) ? fuzziness : false),
+      },
+    );
     return (
-      this.search_
-        .search(query, options)
+      results
         // minisearch multiplies each score by the number of matched query terms; plain BM25 ranks better on
         // SciFact without it, so it is divided back out.
         .map((result) => ({ id: String(result.id), score: result.score / Math.max(1, result.queryTerms.length) }))
         .sort((left, right) => right.score - left.score)
         .slice(0, k)
     );
+  }
+
+  /** Documents containing an (analyzed) term; 0 for terms the library has never seen. */
+  documentFrequency(term: string): number {
+    return TermStatistics.documentFrequency(this.search_, term);
   }
 
   toJSON(): string {
