@@ -60,9 +60,10 @@ export async function runDiscordBench(options: Partial<DiscordBenchOptions> = {}
         user: { id: String(100_000_000_000_000_000n + BigInt(index)), username: `reader${index}` },
       }),
     );
+    // Settled: answered, failed with a follow-up, or refused at once (busy) with an ephemeral reply.
     await Promise.all(
       records.map((record) =>
-        emulator.waitForInteraction(record.id, (changed) => isAnswered(changed) || changed.followUps.length > 0, 120_000).catch(() => record),
+        emulator.waitForInteraction(record.id, (changed) => isAnswered(changed) || changed.followUps.length > 0 || changed.callbackType === 4, 120_000).catch(() => record),
       ),
     );
     const totalSeconds = (performance.now() - started) / 1000;
