@@ -8,6 +8,7 @@ import { PaperLibrary, type PaperLibraryOptions } from './library/paperLibrary.j
 import { resolvePaper } from './library/lookup.js';
 import { openSharedVectors } from './library/vectorStores.js';
 import { llmErrorCallbacks, type PapercordMetrics } from './ops/metrics.js';
+import { HybridRetriever } from './retrieval/hybrid.js';
 import type { PaperRetriever } from './retrieval/types.js';
 import { createTrendingService, type TrendingService } from './trending/trendingService.js';
 
@@ -51,13 +52,7 @@ export async function createServices(config: Config, logger: Logger, options: Cr
     if (sharedVectors) closers.push(() => sharedVectors.close());
     const library = await PaperLibrary.open({ ...options.library, dataDir: config.DATA_DIR, embedder, logger, sharedVectors });
     closers.push(() => library.close());
-    // Interim retriever (vector search only) until the HybridRetriever lands.
-    const retriever: PaperRetriever = {
-      retrieve: async (query, retrieveOptions = {}) => {
-        const hits = await library.vectorSearch(query, retrieveOptions.k ?? 5);
-        return { hits, abstained: hits.length === 0 };
-      },
-    };
+    const retriever: PaperRetriever = new HybridRetriever(library, { logger });
     options.metrics?.setPaperCountSource(() => library.size);
     const backend = createChatBackend(config);
     if (backend && options.metrics) backend.model.callbacks = [llmErrorCallbacks(options.metrics, config.LLM_PROVIDER)];

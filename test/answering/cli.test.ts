@@ -58,6 +58,17 @@ describe('papercord ask', () => {
     for (const n of cited) expect(answer.citations.map((citation) => citation.n)).toContain(n);
   });
 
+  it('given a question the library cannot answer, it should abstain with no sources', async () => {
+    const { code, stdout } = await papercord(['ask', 'best recipe for sourdough bread', '--json']);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toEqual({
+      answer: 'I found nothing in the library about “best recipe for sourdough bread”.',
+      citations: [],
+      abstained: true,
+      model: 'extractive',
+    });
+  });
+
   it('given a model that cites [9] of five sources, it should print an answer without [9]', async () => {
     server.script({ kind: 'text', content: 'MrT5 deletes byte tokens in its encoder [1]; H-Net chunks bytes [9].' });
     const { code, stdout } = await papercord(['ask', BYTE_QUESTION, '--json'], openaiEnv());

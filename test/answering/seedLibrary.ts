@@ -8,9 +8,10 @@ import { PaperLibrary } from '../../src/library/paperLibrary.js';
 import { silentLogger } from '../../src/logger.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import type { Paper } from '../../src/papers/paper.js';
-import type { PaperRetriever, RetrievalResult } from '../../src/retrieval/types.js';
+import { HybridRetriever } from '../../src/retrieval/hybrid.js';
+import type { PaperRetriever } from '../../src/retrieval/types.js';
 
-/** The seed corpus in a real library (hashing embedder, HNSW + lexical index) in a temp dir. */
+/** The seed corpus in a real library (hashing embedder, HNSW + lexical index) in a temp dir, with the real retriever. */
 export interface SeedLibrary {
   library: PaperLibrary;
   retriever: PaperRetriever;
@@ -28,23 +29,13 @@ export async function openSeedLibrary(): Promise<SeedLibrary> {
   await library.add(await loadPapersFromSource('seeds'));
   return {
     library,
-    retriever: lexicalRetriever(library),
+    retriever: new HybridRetriever(library),
     resolvePaper: (nameOrId) => resolvePaper(library, nameOrId),
     paper: (titleStart) => library.all().find((paper) => paper.title.startsWith(titleStart))!,
     close: async () => {
       await library.close();
       await embedder.close();
       await rm(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** The library's own lexical search as a retriever, abstaining when nothing matches. */
-function lexicalRetriever(library: PaperLibrary): PaperRetriever {
-  return {
-    async retrieve(query, options = {}): Promise<RetrievalResult> {
-      const hits = library.lexicalSearch(query, options.k ?? 5);
-      return { hits, abstained: hits.length === 0 };
     },
   };
 }
