@@ -5,7 +5,7 @@
  */
 import { Status } from 'discord.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { createBot, MISSING_TOKEN_MESSAGE } from './discord/bot.js';
+import { createBot } from './discord/bot.js';
 import { loadCommands } from './discord/commandLoader.js';
 import { coreServicesFrom } from './discord/coreServices.js';
 import { describeError, isUserError } from './errors.js';
@@ -14,6 +14,7 @@ import { startHealthServer } from './ops/health.js';
 import { instrumentCommands } from './ops/instrument.js';
 import { createMetrics } from './ops/metrics.js';
 import { createServices } from './services.js';
+import { PLAYGROUND_NOTICE, runPlayground } from './playground/main.js';
 import { DiscordTrendingPoster } from './discord/trendingPoster.js';
 import { TrendingRuntime } from './trending/runtime.js';
 
@@ -29,8 +30,9 @@ async function main(): Promise<number> {
     throw error;
   }
   if (!config.DISCORD_TOKEN) {
-    process.stderr.write(`${MISSING_TOKEN_MESSAGE}\n`);
-    return 1;
+    // Issue 8: with no token, the real bot runs against the local Discord stand-in instead of exiting.
+    process.stderr.write(`${PLAYGROUND_NOTICE}\n`);
+    return runPlayground(config);
   }
 
   const logger = createLogger(config);

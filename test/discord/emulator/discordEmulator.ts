@@ -97,6 +97,8 @@ export type CommandOptionValue = string | number | boolean;
 export interface DispatchCommandOptions {
   /** Option values by name; integers are sent as INTEGER options, other numbers as NUMBER. */
   options?: Record<string, CommandOptionValue>;
+  /** A subcommand (`/trending now`): the options are sent nested under it, as Discord does. */
+  subcommand?: string;
   user?: EmulatedUser;
   channelId?: string;
 }
@@ -450,7 +452,12 @@ export class DiscordEmulator extends EventEmitter {
       type: kind === 'command' ? 2 : 4,
       token: record.token,
       version: 1,
-      data: { id: (registered?.id as string | undefined) ?? nextSnowflake(), name: commandName, type: 1, options: commandOptions },
+      data: {
+        id: (registered?.id as string | undefined) ?? nextSnowflake(),
+        name: commandName,
+        type: 1,
+        options: options.subcommand ? [{ name: options.subcommand, type: 1, options: commandOptions }] : commandOptions,
+      },
       guild_id: this.guildId,
       channel_id: channelId,
       channel: this.channels.get(channelId) ?? textChannelPayload(channelId, this.guildId),

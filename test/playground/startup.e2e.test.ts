@@ -1,0 +1,74 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const TSX = path.resolve('node_modules/.bin/tsx');
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+/** Runs `entry` as `npm start` / `npm run playground` do, resolving with the first URL printed on stdout. */
+async function startProcess(entry: string, env: Record<string, string>) {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'papercord-playground-start-'));
+  const child = spawn(TSX, [entry], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'silent', PLAYGROUND_PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  cleanups.push(async () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exited;
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const printed = /papercord playground: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout);
+      if (printed) resolve(printed[1]!);
+    });
+    void exited.then((code) => reject(new Error(`exited ${code} before printing a URL: ${stderr}`)));
+  });
+  return { child, exited, url, stderr: () => stderr };
+}
+
+describe('starting the playground', () => {
+  it('given no DISCORD_TOKEN, npm start should say so in one line, print the playground URL and serve the page on the seed library', async () => {
+    const started = await startProcess('src/main.ts', { DISCORD_TOKEN: '' });
+
+    const page = await fetch(started.url);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('papercord playground');
+    const info = (await (await fetch(`${started.url}api/commands`)).json()) as { commands: Array<{ name: string }> };
+    expect(info.commands.map((command) => command.name)).toEqual(expect.arrayContaining(['ask', 'compare', 'paper', 'trending']));
+    const choices = (await (await fetch(`${started.url}api/autocomplete?command=paper&focused=paper&options=${encodeURIComponent('{"paper":"vision"}')}`)).json()) as {
+      choices: unknown[];
+    };
+    expect(choices.choices.length).toBeGreaterThan(0);
+    expect(started.stderr().trim().split('\n')).toHaveLength(1);
+    expect(started.stderr()).toContain('DISCORD_TOKEN is not set, so the local playground is starting');
+
+    started.child.kill('SIGTERM');
+    expect(await started.exited).toBe(0);
+  });
+
+  it('given a DISCORD_TOKEN, npm run playground should still log the bot in to the stand-in, not to Discord', async () => {
+    const started = await startProcess('src/playground/main.ts', { DISCORD_TOKEN: 'a-real-looking-token', DISCORD_API_BASE: 'http://127.0.0.1:9/api' });
+
+    // Autocomplete is answered by the bot itself: it is connected, though DISCORD_API_BASE points nowhere.
+    const choices = (await (await fetch(`${started.url}api/autocomplete?command=compare&focused=paper_a&options=${encodeURIComponent('{"paper_a":"vision"}')}`)).json()) as {
+      choices: Array<{ name: string }>;
+    };
+    expect(choices.choices.length).toBeGreaterThan(0);
+    expect(started.stderr()).not.toContain('a-real-looking-token');
+
+    started.child.kill('SIGTERM');
+    expect(await started.exited).toBe(0);
+  });
+});
