@@ -1,6 +1,7 @@
 import { stemmer } from 'stemmer';
 import { eng as englishStopwords } from 'stopword';
 import type { Paper } from '../papers/paper.js';
+import { analyze as analyzeForSearch, queryTerms } from '../retrieval/lexical.js';
 
 /**
  * The answer and comparison papercord gives with no language model, and whenever the model fails: sentences taken
@@ -37,7 +38,10 @@ export interface Term {
   surface: string;
 }
 
-/** Content words of `text`, stemmed; `compounds` keeps hyphenated words such as `byte-level` whole. */
+/**
+ * Content words of `text` with the word each stem came from, for key terms shown to users; `compounds` keeps
+ * hyphenated words such as `byte-level` whole.
+ */
 export function analyze(text: string, options: { compounds?: boolean } = {}): Term[] {
   const pattern = options.compounds ? /[\p{L}\p{N}]+(?:[-‐][\p{L}\p{N}]+)*/gu : /[\p{L}\p{N}]+/gu;
   const terms: Term[] = [];
@@ -93,10 +97,11 @@ export function extractiveAnswer(question: string, sources: readonly Paper[], op
       n: index + 1,
       position,
       score: 0,
-      stems: new Set(analyze(text).map((term) => term.stem)),
+      // The retriever's analyzer, so a sentence matches the question the way its paper matched it.
+      stems: new Set(analyzeForSearch(text)),
     })),
   );
-  const questionStems = new Set(analyze(question).map((term) => term.stem));
+  const questionStems = new Set(queryTerms(question));
   const documentFrequency = new Map<string, number>();
   for (const sentence of sentences) {
     for (const stem of sentence.stems) documentFrequency.set(stem, (documentFrequency.get(stem) ?? 0) + 1);
