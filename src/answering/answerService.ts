@@ -124,6 +124,10 @@ export class AnswerService {
       this.logger.warn({ err: describeError(error), model: this.backend.label }, 'LLM answer failed; answering extractively');
       return { ...extractive(trimmed, sources), notice: MODEL_UNAVAILABLE_NOTICE };
     }
+    if (!generated) {
+      this.logger.warn({ model: this.backend.label }, 'LLM answer was empty; answering extractively');
+      return { ...extractive(trimmed, sources), notice: MODEL_UNAVAILABLE_NOTICE };
+    }
     const verified = verifyCitations(generated, sources.length);
     if (verified.removed.length > 0) {
       this.logger.warn({ removed: verified.removed, sources: sources.length }, 'removed citations of sources the model was not given');

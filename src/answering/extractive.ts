@@ -126,12 +126,16 @@ export function extractiveAnswer(question: string, sources: readonly Paper[], op
   if (ranked.length === 0) ranked.push(sentences[0]!);
   const chosen: ScoredSentence[] = [];
   const perPaper = new Map<number, number>();
-  // First one sentence per paper, so the answer draws on several papers; then more from each, if they match well.
-  for (const cap of [1, maxSentencesPerPaper]) {
+  // First one sentence per paper, so the answer draws on several papers; then more from each. Sentences far below
+  // the best one are left out: a weakly related paper is not worth citing.
+  const passes = [
+    { cap: 1, minShare: 0.35 },
+    { cap: maxSentencesPerPaper, minShare: 0.5 },
+  ];
+  for (const { cap, minShare } of passes) {
     for (const sentence of ranked) {
-      if (chosen.length >= maxSentences) break;
+      if (chosen.length >= maxSentences || sentence.score < ranked[0]!.score * minShare) break;
       if (chosen.includes(sentence) || (perPaper.get(sentence.n) ?? 0) >= cap) continue;
-      if (cap > 1 && sentence.score < ranked[0]!.score / 2) break;
       if (chosen.some((other) => similarity(other.stems, sentence.stems) > 0.6)) continue;
       chosen.push(sentence);
       perPaper.set(sentence.n, (perPaper.get(sentence.n) ?? 0) + 1);

@@ -96,6 +96,7 @@ describe('AnswerService.ask with an OpenAI-compatible server', () => {
     ['a 500', { kind: 'status', status: 500 }],
     ['a hanging response', { kind: 'hang' }],
     ['a stream that stalls midway', { kind: 'stall', partial: 'Byte-level models' }],
+    ['an empty completion', { kind: 'text', content: '' }],
   ] as const)('given %s, it should answer extractively with one line saying the model was unavailable', async (_, reply) => {
     server.script(reply);
     const answer = await service().ask(BYTE_QUESTION);
