@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config.js';
 import { UserError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
+import { evaluateQuestions, readQuestions } from '../../src/retrieval/evaluate.js';
 import type { Paper } from '../../src/papers/paper.js';
 import { createServices, type Services } from '../../src/services.js';
 
@@ -58,9 +59,12 @@ describe.skipIf(!serverUrl)('library with VECTOR_STORE=pgvector (real PostgreSQL
     await admin.end();
   });
 
+  let onPostgres: Services;
+  let onHnsw: Services;
+
   it('given the seed library, it should give the same top papers on pgvector as on HNSW, for vector and lexical search', async () => {
-    const onPostgres = await startProcess('pgvector');
-    const onHnsw = await startProcess('hnsw');
+    onPostgres = await startProcess('pgvector');
+    onHnsw = await startProcess('hnsw');
     await onPostgres.library.add(seeds);
     await onHnsw.library.add(seeds);
 
@@ -72,6 +76,20 @@ describe.skipIf(!serverUrl)('library with VECTOR_STORE=pgvector (real PostgreSQL
     }
     const stats = await onPostgres.library.stats();
     expect(stats.vectors).toBe(seeds.length);
+  });
+
+  it('given the dev question set, hybrid retrieval and eval should give the same results on pgvector as on HNSW', async () => {
+    const questions = await readQuestions('bench/data/dev-queries-with-unanswerable.jsonl');
+    const [fromPostgres, fromHnsw] = await Promise.all([
+      evaluateQuestions(onPostgres.retriever, onPostgres.library.all(), questions),
+      evaluateQuestions(onHnsw.retriever, onHnsw.library.all(), questions),
+    ]);
+
+    expect(questions.length).toBeGreaterThan(20);
+    expect(fromPostgres.outcomes.map((outcome) => [outcome.question.id, outcome.abstained, outcome.titles.slice(0, 5)])).toEqual(
+      fromHnsw.outcomes.map((outcome) => [outcome.question.id, outcome.abstained, outcome.titles.slice(0, 5)]),
+    );
+    expect(fromPostgres.metrics).toEqual(fromHnsw.metrics);
   });
 
   it('given a second bot process on another machine, it should see the papers the first one ingested, without re-embedding or HNSW files', async () => {
