@@ -97,13 +97,24 @@ function localImportClosure(entry: string): Set<string> {
   return seen;
 }
 
+/** Last matching line wins, as in Docker: `!path` lets back in what an earlier line excluded. */
 function dockerignored(path: string): boolean {
   const patterns = read('.dockerignore')
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'));
-  return patterns.some((pattern) => path === pattern || path.startsWith(`${pattern}/`));
+  let ignored = false;
+  for (const pattern of patterns) {
+    const negated = pattern.startsWith('!');
+    const body = negated ? pattern.slice(1) : pattern;
+    if (path === body || path.startsWith(`${body}/`)) ignored = !negated;
+  }
+  return ignored;
 }
+
+/** Whether `file` lies in one of the copied paths (`src`, `test/discord/emulator`, …). */
+const coveredBy = (copied: readonly string[], file: string): boolean =>
+  copied.some((source) => file === source || file.startsWith(`${source}/`));
 
 describe('Dockerfile', () => {
   it('given the build stage, it should start from node 20 slim and install with the lockfile and .npmrc', () => {
@@ -134,7 +145,7 @@ describe('Dockerfile', () => {
       if (inApp === 'node_modules') continue; // made by `npm ci`, checked above
       const original = inApp.startsWith('dist/') ? inApp.slice('dist/'.length) : inApp;
       expect(existsSync(join(root, original)), `${source} comes from ${original}, which does not exist`).toBe(true);
-      expect(buildCopies, `${original} is not copied into the build stage`).toContain(original.split('/')[0]);
+      expect(coveredBy(buildCopies, original), `${original} is not copied into the build stage`).toBe(true);
     }
   });
 
@@ -157,10 +168,23 @@ describe('Dockerfile', () => {
     const entries = ['src/main.ts', sourceOf(Object.values(packageJson.bin)[0]!), 'scripts/preload-model.ts'];
     const files = new Set(entries.flatMap((entry) => [...localImportClosure(entry)]));
     expect(files.size).toBeGreaterThan(entries.length);
+    const shipped = runtimeCopies.filter((source) => source.startsWith('/app/dist/')).map((source) => source.slice('/app/dist/'.length));
     for (const file of files) {
-      const top = file.split('/')[0]!;
-      expect(buildCopies, `${file} is imported at run time but ${top}/ is not copied into the build stage`).toContain(top);
-      expect(runtimeCopies, `${file} is imported at run time but dist/${top} is not in the runtime image`).toContain(`/app/dist/${top}`);
+      expect(coveredBy(buildCopies, file), `${file} is imported at run time but not copied into the build stage`).toBe(true);
+      expect(coveredBy(shipped, file), `${file} is imported at run time but its compiled file is not in the runtime image`).toBe(true);
+      expect(dockerignored(file), `${file} is imported at run time but .dockerignore excludes it`).toBe(false);
+    }
+  });
+
+  it('given the files read at run time beside the code, it should ship each of them in the runtime image', () => {
+    // Found from dist/src through paths relative to the package root: prompts/*.md, seeds/, the playground page.
+    const assets = ['prompts', 'seeds', 'src/playground/public'];
+    const runtimeCopies = of(runtimeStage, 'COPY')
+      .filter((instruction) => instruction.flags.from === undefined)
+      .flatMap(copySources);
+    for (const asset of assets) {
+      expect(statSync(join(root, asset)).isDirectory(), `${asset} is gone; update the Dockerfile`).toBe(true);
+      expect(runtimeCopies, `${asset} is read at run time but not copied into the image`).toContain(asset);
     }
   });
 
