@@ -138,11 +138,14 @@ function renderMessage(message) {
   if (message.loading) {
     body.append(element('div', 'thinking', [`${message.author.username} is thinking`, element('span', 'dots', ['…'])]));
   }
-  if (message.content) body.append(element('div', 'message-content', [renderMarkdown(message.content, { users: state.users })]));
-  if (message.edited && !message.loading) body.append(element('span', 'edited', ['(edited)']));
+  if (message.content) {
+    const content = element('div', 'message-content', [renderMarkdown(message.content, { users: state.users })]);
+    if (message.edited) content.append(element('span', 'edited', [' (edited)']));
+    body.append(content);
+  }
   for (const embed of message.embeds ?? []) body.append(renderEmbed(embed));
   if (message.thread) {
-    const open = element('button', 'thread-chip', ['🧵 ', element('span', 'thread-name', [message.thread.name]), ` · ${threadCount(message.thread.id)} messages`]);
+    const open = element('button', 'thread-chip', [element('span', 'thread-icon', ['Thread']), ' ', element('span', 'thread-name', [message.thread.name]), ` · ${threadCount(message.thread.id)} messages`]);
     open.type = 'button';
     open.addEventListener('click', () => {
       state.openThread = message.thread.id;
@@ -154,7 +157,7 @@ function renderMessage(message) {
     const dismiss = element('button', 'dismiss', ['Dismiss message']);
     dismiss.type = 'button';
     dismiss.addEventListener('click', () => node.remove());
-    body.append(element('div', 'ephemeral-note', ['👁 Only you can see this · ', dismiss]));
+    body.append(element('div', 'ephemeral-note', ['Only you can see this · ', dismiss]));
   }
   node.append(element('div', 'message-row', [avatar, body]));
   return node;
@@ -361,6 +364,8 @@ function updateSuggestions() {
   const segment = parsed.segments.find((candidate) => caret >= candidate.start && caret <= candidate.end);
   const parameter = segment && parsed.parameters.find((candidate) => candidate.name === segment.option);
   if (segment && parameter?.autocomplete && (!segment.implicit || text.slice(segment.start, segment.end).trim())) {
+    // Choices for what was typed before are stale: picking one would fill the wrong option.
+    showSuggestions([], '');
     autocompleteTimer = setTimeout(() => fetchChoices(parsed, segment, text), 150);
     return;
   }
@@ -388,6 +393,7 @@ async function fetchChoices(parsed, segment, text) {
     choices.map((choice) => ({
       label: choice.name,
       apply: () => {
+        if (composer.value !== text) return;
         state.picks.set(segment.option, { name: choice.name, value: String(choice.value) });
         const before = text.slice(0, segment.start).replace(/\s*$/, segment.implicit ? ' ' : ' ');
         const prefix = segment.implicit ? `${before}${segment.option}: ` : before;

@@ -1,0 +1,170 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { coreServicesFrom } from '../../src/discord/coreServices.js';
+import { silentLogger } from '../../src/logger.js';
+import { loadPapersFromSource } from '../../src/papers/ingest.js';
+import { paperId, type Paper } from '../../src/papers/paper.js';
+import { playgroundTrending } from '../../src/playground/main.js';
+import { startPlayground, type Playground } from '../../src/playground/server.js';
+import { createServices, type Services } from '../../src/services.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = path.resolve('artifacts');
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) console.log(`playground browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium; .ci/run does it)`);
+
+const LINKED_PAPERS: Paper[] = [
+  {
+    title: 'Byte Latent Transformer: Patches Scale Better Than Tokens',
+    abstract:
+      'Byte-level language models avoid very long sequences by grouping bytes into dynamically sized patches, so that the transformer runs over far fewer positions than bytes while matching tokenizer-based models.',
+    url: 'https://arxiv.org/abs/2412.09871',
+  },
+].map((paper) => ({ ...paper, id: paperId(paper), source: 'test' }));
+
+let dataDir: string;
+let services: Services;
+let playground: Playground;
+let browser: Browser;
+let page: Page;
+
+describe.skipIf(!hasChromium)('the playground in a browser', () => {
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'papercord-playground-'));
+    const config = loadConfig({
+      DATA_DIR: dataDir,
+      EMBEDDINGS: 'hashing',
+      LOG_LEVEL: 'silent',
+      LLM_PROVIDER: 'none',
+      ASK_COOLDOWN_SECONDS: '0',
+      TRENDING_SOURCE: 'seeds',
+    });
+    services = await createServices(config, silentLogger());
+    // The seed pages carry no links; papers from the feeds do, and answers link their sources.
+    await services.library.add([...(await loadPapersFromSource('seeds')), ...LINKED_PAPERS]);
+    playground = await startPlayground({
+      services: coreServicesFrom(services),
+      config,
+      logger: silentLogger(),
+      port: 0,
+      extraServices: { trending: playgroundTrending(services) },
+    });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    await mkdir(ARTIFACTS, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await playground?.close();
+    await services?.close();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  beforeEach(async () => {
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(playground.url);
+    await page.locator('body[data-ready="true"]').waitFor();
+    await page.locator('#connection.ok').waitFor();
+  });
+
+  afterEach(async (context) => {
+    if (context.task.result?.state === 'fail') {
+      await page.screenshot({ path: path.join(ARTIFACTS, `failed-${context.task.name.slice(6, 40).replace(/\W+/g, '-')}.png`) });
+    }
+    await page.close();
+  });
+
+  async function send(text: string): Promise<void> {
+    await page.locator('#composer').fill(text);
+    await page.locator('#composer').press('Enter');
+  }
+
+  /** The bot's reply to the command typed as `invocation`. */
+  const replyTo = (invocation: string) =>
+    page.locator('#messages .message.from-bot').filter({ has: page.locator('.interaction-command', { hasText: invocation }) });
+
+  it('given a question typed as /ask, it should show the answer the bot sent, citing [1] with a link to the source', async () => {
+    const question = 'How do byte-level models avoid very long sequences?';
+    await send(`/ask ${question}`);
+
+    const reply = replyTo(`/ask ${question}`);
+    await reply.locator('.embed-field-name', { hasText: 'Sources' }).waitFor({ timeout: 20_000 });
+    await expect(reply.locator('.embed-title').textContent()).resolves.toBe(question);
+    await expect(reply.locator('.embed-description').textContent()).resolves.toMatch(/\[1\]/);
+    const sources = reply.locator('.embed-field', { hasText: 'Sources' });
+    await expect(sources.locator('strong', { hasText: '[1]' }).count()).resolves.toBe(1);
+    const links = await sources.locator('a').evaluateAll((anchors) => anchors.map((anchor) => (anchor as HTMLAnchorElement).href));
+    expect(links.length).toBeGreaterThan(0);
+    expect(links).toContain('https://arxiv.org/abs/2412.09871');
+    expect(await reply.locator('.thinking').count()).toBe(0);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'playground-ask.png') });
+  });
+
+  it('given two papers picked by autocomplete, /compare should show them side by side in inline fields', async () => {
+    const composer = page.locator('#composer');
+    await composer.fill('/compare ');
+    await composer.pressSequentially('SEED of Vision');
+    const firstChoice = page.locator('#suggestions .suggestion', { hasText: 'Planting a SEED of Vision' });
+    await firstChoice.click();
+    await expect(composer.inputValue()).resolves.toMatch(/paper_a: Planting a SEED of Vision.* paper_b: $/);
+    await composer.pressSequentially('Mixture-of-Recursions');
+    await page.locator('#suggestions .suggestion', { hasText: 'Mixture-of-Recursions' }).first().click();
+    await composer.press('Enter');
+
+    const reply = page.locator('#messages .message.from-bot', { has: page.locator('.embed-title', { hasText: 'Comparison' }) });
+    await reply.waitFor({ timeout: 20_000 });
+    const header = await reply.locator('.embed-description').textContent();
+    expect(header).toContain('Planting a SEED of Vision');
+    expect(header).toContain('Mixture-of-Recursions');
+    const [left, right] = await Promise.all(
+      ['Problem · 1', 'Problem · 2'].map((name) => reply.locator('.embed-field.inline', { hasText: name }).boundingBox()),
+    );
+    expect(left && right && Math.abs(left.y - right.y) < 2 && right.x > left.x).toBe(true);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'playground-compare.png') });
+  });
+
+  it('given /ask with no question, it should show the bot\'s error only to the user', async () => {
+    await send('/ask');
+
+    const reply = replyTo('/ask').filter({ hasText: 'question is empty' });
+    await reply.waitFor({ timeout: 10_000 });
+    await expect(reply.getAttribute('class')).resolves.toContain('ephemeral');
+    await expect(reply.locator('.ephemeral-note').textContent()).resolves.toContain('Only you can see this');
+  });
+
+  it('given a mention carrying HTML, it should show the text as typed and the bot\'s answer in a new thread', async () => {
+    await send('@papercord <img src=x onerror="document.title=1"> what does **LoRA** tuning change?');
+
+    const asked = page.locator('#messages .message:not(.from-bot)').last();
+    await asked.waitFor();
+    await expect(asked.locator('.message-content').textContent()).resolves.toBe('@papercord <img src=x onerror="document.title=1"> what does LoRA tuning change?');
+    expect(await asked.locator('img').count()).toBe(0);
+    await expect(asked.locator('strong').textContent()).resolves.toBe('LoRA');
+    const threadAnswer = page.locator('#thread-panel .message.from-bot .embed');
+    await threadAnswer.first().waitFor({ timeout: 20_000 });
+    await expect(page.locator('#thread-title').textContent()).resolves.toContain('what does **LoRA** tuning change?');
+    expect(await page.title()).toBe('papercord playground');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'playground-thread.png') });
+  });
+
+  it('given a paper picked by autocomplete, /paper should show its card with the title linking to the paper', async () => {
+    const composer = page.locator('#composer');
+    await composer.fill('/paper ');
+    await composer.pressSequentially('Byte Latent');
+    await page.locator('#suggestions .suggestion', { hasText: 'Byte Latent Transformer' }).first().click();
+    await composer.press('Enter');
+
+    const title = replyTo('/paper paper: Byte Latent Transformer').locator('.embed-title a');
+    await title.waitFor({ timeout: 20_000 });
+    await expect(title.textContent()).resolves.toBe('Byte Latent Transformer: Patches Scale Better Than Tokens');
+    await expect(title.getAttribute('href')).resolves.toBe('https://arxiv.org/abs/2412.09871');
+  });
+});
