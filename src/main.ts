@@ -61,7 +61,12 @@ async function main(): Promise<number> {
           checks: {
             // The client stays "ready" through a reconnect; the shards say whether the gateway is connected now.
             gateway: () => bot.client.isReady() && bot.client.ws.shards.every((shard) => shard.status === Status.Ready),
-            library: () => libraryOpen,
+            library: async () => {
+              if (!libraryOpen) return false;
+              // With VECTOR_STORE=pgvector the library is only usable while PostgreSQL answers (a throw fails the check).
+              await services.sharedVectors?.ping();
+              return true;
+            },
           },
           paperCount: () => services.library.size,
           logger,

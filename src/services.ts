@@ -6,6 +6,7 @@ import type { PaperEmbedder } from './embeddings/types.js';
 import type { Logger } from './logger.js';
 import { PaperLibrary, type PaperLibraryOptions } from './library/paperLibrary.js';
 import { resolvePaper } from './library/lookup.js';
+import type { PaperVectorIndex } from './library/pgvectorStore.js';
 import { openSharedVectors } from './library/vectorStores.js';
 import { llmErrorCallbacks, type PapercordMetrics } from './ops/metrics.js';
 import { HybridRetriever } from './retrieval/hybrid.js';
@@ -21,6 +22,8 @@ export interface Services {
   readonly logger: Logger;
   readonly embedder: PaperEmbedder;
   readonly library: PaperLibrary;
+  /** The shared vector store behind the library with VECTOR_STORE=pgvector; undefined for the local HNSW index. */
+  readonly sharedVectors?: PaperVectorIndex;
   /** Finds papers for a query: what answers, /search and /similar use. */
   readonly retriever: PaperRetriever;
   /** Cited answers, comparisons and TL;DRs, with the configured LLM or extractively. */
@@ -63,7 +66,7 @@ export async function createServices(config: Config, logger: Logger, options: Cr
       library,
       summarize: (paper, summarizeOptions) => answers.summarize(paper, summarizeOptions),
     });
-    return { config, logger, embedder, library, retriever, answers, trending, close: closeAll };
+    return { config, logger, embedder, library, sharedVectors, retriever, answers, trending, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

@@ -34,6 +34,8 @@ export interface PaperVectorIndex {
   /** Every stored paper, in the order they were added (by any process). */
   papers(): Promise<Paper[]>;
   count(): Promise<number>;
+  /** Resolves when the store answers a trivial query; for /healthz. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -104,6 +106,9 @@ export class PgVectorIndex implements PaperVectorIndex {
         dimensions: embedder.dimension,
         distanceStrategy: 'cosine',
       });
+      // PGVectorStore keeps one client checked out for its lifetime; unlike idle pool clients, its errors (a database
+      // restart, an administrator ending the session) would be unhandled 'error' events that end the process.
+      store.client?.on('error', (error) => logger.warn({ err: describeError(error) }, 'PostgreSQL connection lost'));
       const index = new PgVectorIndex(store, pool, tableName, embedder);
       await index.checkCompatible();
       if (settings.hnswIndex) await index.ensureHnswIndex();
@@ -133,6 +138,10 @@ export class PgVectorIndex implements PaperVectorIndex {
     // Two processes adding the same paper at once would both see it missing; the lock makes "check, then insert"
     // one step across every process sharing the database.
     const lockHolder = await this.pool.connect();
+    let lockLost: unknown;
+    // Idle between its two queries: a dropped connection would otherwise be an unhandled 'error' event.
+    const onLockLost = (error: unknown) => (lockLost = error);
+    lockHolder.on('error', onLockLost);
     try {
       await lockHolder.query('SELECT pg_advisory_lock($1)', [ADD_LOCK_KEY]);
       const keys = papers.map((paper) => rowKey(paper.id));
@@ -156,7 +165,9 @@ export class PgVectorIndex implements PaperVectorIndex {
       return wanted.length;
     } finally {
       await lockHolder.query('SELECT pg_advisory_unlock($1)', [ADD_LOCK_KEY]).catch(() => undefined);
-      lockHolder.release();
+      lockHolder.off('error', onLockLost);
+      // A broken connection is discarded rather than handed to the next query.
+      lockHolder.release(lockLost instanceof Error ? lockLost : undefined);
     }
   }
 
@@ -179,6 +190,11 @@ export class PgVectorIndex implements PaperVectorIndex {
     this.assertOpen();
     const result = await this.pool.query<{ count: string }>(`SELECT count(*) AS count FROM ${this.tableName}`);
     return Number(result.rows[0]!.count);
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
+    await this.pool.query('SELECT 1');
   }
 
   /** The LangChain store, for LangChain retrievers (`asRetriever()`). */

@@ -14,6 +14,8 @@ import type { PaperEmbedder } from '../../src/embeddings/types.js';
 import { UserError } from '../../src/errors.js';
 import { PaperLibrary, paperEmbeddingText } from '../../src/library/paperLibrary.js';
 import { PgVectorIndex, rowKey } from '../../src/library/pgvectorStore.js';
+import { HEALTHZ_PATH, startHealthServer } from '../../src/ops/health.js';
+import { createMetrics } from '../../src/ops/metrics.js';
 import { silentLogger } from '../../src/logger.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import type { Paper } from '../../src/papers/paper.js';
@@ -151,6 +153,35 @@ describe.skipIf(!databaseUrl)('pgvector library store (real PostgreSQL)', () => 
     const reopened = open(table);
     await expect(reopened).rejects.toThrow(UserError);
     await expect(reopened).rejects.toThrow(`holds 64-dimension vectors, the embedder ${embedder.id} makes ${embedder.dimension}`);
+  });
+
+  it('given the database goes away under a running bot, /healthz should turn 503 naming the library', async () => {
+    const database = `papercord_gone_${process.pid}_${Date.now().toString(36)}`;
+    await admin.query(`CREATE DATABASE ${database}`);
+    const index = await PgVectorIndex.open({
+      connectionString: Object.assign(new URL(databaseUrl!), { pathname: `/${database}` }).href,
+      embedder,
+      logger,
+    });
+    const health = await startHealthServer({
+      port: 0,
+      host: '127.0.0.1',
+      registry: createMetrics({ defaultMetrics: false }).registry,
+      checks: { library: async () => (await index.ping(), true) },
+    });
+    try {
+      expect((await fetch(`${health.url}${HEALTHZ_PATH}`)).status).toBe(200);
+
+      await admin.query(`DROP DATABASE ${database} WITH (FORCE)`);
+      const response = await fetch(`${health.url}${HEALTHZ_PATH}`);
+
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({ failing: ['library'], library: false });
+    } finally {
+      await health.close();
+      await index.close().catch(() => undefined);
+      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    }
   });
 
   it('given paper ids, it should derive the same well-formed UUID row key every time', () => {
