@@ -12,8 +12,10 @@ import { paperId, type Paper } from '../../src/papers/paper.js';
 import { playgroundTrending } from '../../src/playground/main.js';
 import { startPlayground, type Playground } from '../../src/playground/server.js';
 import { createServices, type Services } from '../../src/services.js';
+import { startOpenAICompatibleServer, type OpenAICompatibleServer } from '../helpers/openaiServer.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const ARTIFACTS = path.resolve('artifacts');
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.log(`playground browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium; .ci/run does it)`);
@@ -56,7 +58,7 @@ describe.skipIf(!hasChromium)('the playground in a browser', () => {
     });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: CHROMIUM_ARGS,
     });
     await mkdir(ARTIFACTS, { recursive: true });
   });
@@ -101,7 +103,7 @@ describe.skipIf(!hasChromium)('the playground in a browser', () => {
     await expect(reply.locator('.embed-description').textContent()).resolves.toMatch(/\[1\]/);
     const sources = reply.locator('.embed-field', { hasText: 'Sources' });
     await expect(sources.locator('strong', { hasText: '[1]' }).count()).resolves.toBe(1);
-    const links = await sources.locator('a').evaluateAll((anchors) => anchors.map((anchor) => (anchor as HTMLAnchorElement).href));
+    const links = await sources.locator('a').evaluateAll((anchors) => anchors.map((anchor) => anchor.getAttribute('href')));
     expect(links.length).toBeGreaterThan(0);
     expect(links).toContain('https://arxiv.org/abs/2412.09871');
     expect(await reply.locator('.thinking').count()).toBe(0);
@@ -166,5 +168,63 @@ describe.skipIf(!hasChromium)('the playground in a browser', () => {
     await title.waitFor({ timeout: 20_000 });
     await expect(title.textContent()).resolves.toBe('Byte Latent Transformer: Patches Scale Better Than Tokens');
     await expect(title.getAttribute('href')).resolves.toBe('https://arxiv.org/abs/2412.09871');
+  });
+});
+
+describe.skipIf(!hasChromium)('the playground with a streaming language model', () => {
+  let llm: OpenAICompatibleServer;
+  let llmDataDir: string;
+  let llmServices: Services;
+  let llmPlayground: Playground;
+  let llmBrowser: Browser;
+
+  beforeAll(async () => {
+    llm = await startOpenAICompatibleServer();
+    llmDataDir = await mkdtemp(path.join(tmpdir(), 'papercord-playground-llm-'));
+    const config = loadConfig({
+      DATA_DIR: llmDataDir,
+      EMBEDDINGS: 'hashing',
+      LOG_LEVEL: 'silent',
+      ASK_COOLDOWN_SECONDS: '0',
+      LLM_PROVIDER: 'openai',
+      LLM_BASE_URL: llm.baseURL,
+      LLM_MODEL: 'test-model',
+      LLM_API_KEY: 'sk-test',
+    });
+    llmServices = await createServices(config, silentLogger());
+    await llmServices.library.add(await loadPapersFromSource('seeds'));
+    llmPlayground = await startPlayground({ services: coreServicesFrom(llmServices), config, logger: silentLogger(), port: 0 });
+    llmBrowser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  });
+
+  afterAll(async () => {
+    await llmBrowser?.close();
+    await llmPlayground?.close();
+    await llmServices?.close();
+    await llm?.close();
+    if (llmDataDir) await rm(llmDataDir, { recursive: true, force: true });
+  });
+
+  it('given a long streamed answer, it should edit the one reply in place and show the rest as follow-ups of the same command', async () => {
+    const text = Array.from({ length: 175 }, (_, index) => `Point ${index}: byte-level models merge tokens early [1].`).join(' ');
+    llm.script({ kind: 'text', content: text });
+    const llmPage = await llmBrowser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await llmPage.goto(llmPlayground.url);
+      await llmPage.locator('#connection.ok').waitFor();
+      await llmPage.locator('#composer').fill('/ask How do byte-level models avoid long sequences?');
+      await llmPage.locator('#composer').press('Enter');
+
+      const replies = llmPage.locator('#messages .message.from-bot');
+      await replies.locator('.embed-footer', { hasText: 'Model: openai/test-model' }).first().waitFor({ timeout: 20_000 });
+      await llmPage.locator('#messages', { hasText: 'Point 174:' }).waitFor({ timeout: 20_000 });
+      const record = [...llmPlayground.emulator.interactions.values()].find((candidate) => candidate.commandName === 'ask')!;
+      expect(record.originalEdits.length).toBeGreaterThan(0);
+      expect(await replies.count()).toBe(1 + record.followUps.length);
+      expect(await replies.locator('.interaction-command', { hasText: '/ask How do byte-level models' }).count()).toBe(await replies.count());
+      expect(await llmPage.locator('#messages .thinking').count()).toBe(0);
+    } finally {
+      await llmPage.close();
+    }
   });
 });
