@@ -13,6 +13,7 @@ PGVECTOR_PORT="${PGVECTOR_PORT:-$(node -e "const s=require('net').createServer()
 pgvector_log() { echo "[pgvector] $*"; }
 
 pgvector_install() {
+  export DEBIAN_FRONTEND=noninteractive
   if [ ! -x "$PGVECTOR_PG_BIN/initdb" ]; then
     apt-get update -q >/dev/null && apt-get install -y -q postgresql-15 >/dev/null || return 1
   fi
@@ -20,6 +21,7 @@ pgvector_install() {
   apt-get install -y -q postgresql-15-pgvector >/dev/null 2>&1 && return 0
 
   pgvector_log "no postgresql-15-pgvector package; building pgvector from Debian's source package"
+  apt-get update -q >/dev/null 2>&1
   apt-get install -y -q postgresql-server-dev-15 dpkg-dev make gcc >/dev/null || return 1
   local work
   work="$(mktemp -d)"
