@@ -42,7 +42,7 @@ export interface PlaygroundOptions {
 export const DEFAULT_PLAYGROUND_OPTIONS = { autocompleteTimeoutMs: 5_000 } as const;
 
 export interface Playground {
-  /** `http://127.0.0.1:<port>/` */
+  /** `http://127.0.0.1:<port>` (the page is at its root). */
   readonly url: string;
   readonly emulator: DiscordEmulator;
   readonly bot: Bot;
@@ -243,7 +243,7 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
       await handler(request, response, url);
     }
 
-    const url = `http://${HOST}:${actualPort}/`;
+    const url = `http://${HOST}:${actualPort}`;
     logger.info({ url, commands: definitions.length }, 'playground ready');
     return { url, emulator, bot, close };
   } catch (error) {

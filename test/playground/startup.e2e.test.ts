@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,8 +13,8 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
 });
 
-/** Runs `entry` as `npm start` / `npm run playground` do, resolving with the first URL printed on stdout. */
-async function startProcess(entry: string, env: Record<string, string>) {
+/** Runs `entry` as `npm start` / `npm run playground` do; `printedUrl` is the URL it prints on stdout. */
+async function spawnProcess(entry: string, env: Record<string, string>) {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'papercord-playground-start-'));
   const child = spawn(TSX, [entry], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'silent', PLAYGROUND_PORT: '0', ...env },
@@ -27,15 +29,20 @@ async function startProcess(entry: string, env: Record<string, string>) {
     await exited;
     await rm(dataDir, { recursive: true, force: true });
   });
-  const url = await new Promise<string>((resolve, reject) => {
+  const printedUrl = new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
-      const printed = /papercord playground: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout);
+      const printed = /papercord playground: (http:\/\/127\.0\.0\.1:\d+)\n/.exec(stdout);
       if (printed) resolve(printed[1]!);
     });
     void exited.then((code) => reject(new Error(`exited ${code} before printing a URL: ${stderr}`)));
   });
-  return { child, exited, url, stderr: () => stderr };
+  return { child, exited, printedUrl, stderr: () => stderr };
+}
+
+async function startProcess(entry: string, env: Record<string, string>) {
+  const started = await spawnProcess(entry, env);
+  return { ...started, url: await started.printedUrl };
 }
 
 describe('starting the playground', () => {
@@ -45,9 +52,9 @@ describe('starting the playground', () => {
     const page = await fetch(started.url);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('papercord playground');
-    const info = (await (await fetch(`${started.url}api/commands`)).json()) as { commands: Array<{ name: string }> };
+    const info = (await (await fetch(`${started.url}/api/commands`)).json()) as { commands: Array<{ name: string }> };
     expect(info.commands.map((command) => command.name)).toEqual(expect.arrayContaining(['ask', 'compare', 'paper', 'trending']));
-    const choices = (await (await fetch(`${started.url}api/autocomplete?command=paper&focused=paper&options=${encodeURIComponent('{"paper":"vision"}')}`)).json()) as {
+    const choices = (await (await fetch(`${started.url}/api/autocomplete?command=paper&focused=paper&options=${encodeURIComponent('{"paper":"vision"}')}`)).json()) as {
       choices: unknown[];
     };
     expect(choices.choices.length).toBeGreaterThan(0);
@@ -62,7 +69,7 @@ describe('starting the playground', () => {
     const started = await startProcess('src/playground/main.ts', { DISCORD_TOKEN: 'a-real-looking-token', DISCORD_API_BASE: 'http://127.0.0.1:9/api' });
 
     // Autocomplete is answered by the bot itself: it is connected, though DISCORD_API_BASE points nowhere.
-    const choices = (await (await fetch(`${started.url}api/autocomplete?command=compare&focused=paper_a&options=${encodeURIComponent('{"paper_a":"vision"}')}`)).json()) as {
+    const choices = (await (await fetch(`${started.url}/api/autocomplete?command=compare&focused=paper_a&options=${encodeURIComponent('{"paper_a":"vision"}')}`)).json()) as {
       choices: Array<{ name: string }>;
     };
     expect(choices.choices.length).toBeGreaterThan(0);
@@ -70,5 +77,18 @@ describe('starting the playground', () => {
 
     started.child.kill('SIGTERM');
     expect(await started.exited).toBe(0);
+  });
+
+  it('given PLAYGROUND_PORT is taken, it should exit 1 with one line naming the variable', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+    const port = String((blocker.address() as AddressInfo).port);
+
+    const started = await spawnProcess('src/playground/main.ts', { PLAYGROUND_PORT: port });
+    started.printedUrl.catch(() => undefined);
+
+    expect(await started.exited).toBe(1);
+    expect(started.stderr().trim()).toBe(`papercord: PLAYGROUND_PORT ${port} is already in use on 127.0.0.1; set PLAYGROUND_PORT to a free port (e.g. ${Number(port) + 1}).`);
   });
 });
