@@ -140,14 +140,15 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
           user: { id: emulator.user.id, username: emulator.user.username },
           channel: { id: emulator.channelId, name: String(emulator.channels.get(emulator.channelId)?.name ?? 'papers') },
         }),
-      'GET /api/events': async (request, response) => {
+      'GET /api/events': async (_request, response) => {
         response.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive' });
         writeEvent(response, 'snapshot', feed.snapshot());
         const forward = (event: FeedEvent) => writeEvent(response, event.type, event.type === 'upsert' ? event.message : event);
         feed.on('event', forward);
         streams.add(response);
         const keepAlive = setInterval(() => response.write(': keep-alive\n\n'), KEEPALIVE_MS).unref();
-        request.on('close', () => {
+        // The response, not the request: a GET request counts as closed once read, long before the page leaves.
+        response.on('close', () => {
           clearInterval(keepAlive);
           feed.off('event', forward);
           streams.delete(response);

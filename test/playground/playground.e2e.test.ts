@@ -115,6 +115,8 @@ describe.skipIf(!hasChromium)('the playground in a browser', () => {
     await composer.fill('/compare ');
     await composer.pressSequentially('SEED of Vision');
     const firstChoice = page.locator('#suggestions .suggestion', { hasText: 'Planting a SEED of Vision' });
+    await firstChoice.waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'playground-autocomplete.png') });
     await firstChoice.click();
     await expect(composer.inputValue()).resolves.toMatch(/paper_a: Planting a SEED of Vision.* paper_b: $/);
     await composer.pressSequentially('Mixture-of-Recursions');
