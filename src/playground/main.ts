@@ -41,7 +41,8 @@ async function ensurePapers(services: Services, logger: Logger): Promise<void> {
 
 /** Runs until SIGINT/SIGTERM; prints `papercord playground: <url>` on stdout once the page is served. */
 export async function runPlayground(config: Config): Promise<number> {
-  const logger = createLogger(config);
+  // Someone at a terminal trying papercord out: readable lines rather than the bot's JSON log.
+  const logger = createLogger(config, { human: true });
   const services = await createServices(config, logger);
   let playground;
   try {
