@@ -29,6 +29,8 @@ export interface LexicalTuning {
   fuzzyMinLength: number;
   /** Edit distance as a fraction of the term length (minisearch's `fuzzy`). */
   fuzziness: number;
+  /** Drop FILLER_WORDS from queries. */
+  dropFiller: boolean;
 }
 
 /**
@@ -36,7 +38,7 @@ export interface LexicalTuning {
  * not scores), so old `lexical.json` files stay valid. Tokenization changes, however, need a rebuild:
  * bump LEXICAL_FORMAT when touching `tokenize` or `processTerm`.
  */
-export const DEFAULT_LEXICAL_TUNING: Readonly<LexicalTuning> = Object.freeze({ k1: 1.2, b: 0.75, d: 0, titleBoost: 0.2, prefixMinLength: 3, fuzzyMinLength: 5, fuzziness: 0.2 });
+export const DEFAULT_LEXICAL_TUNING: Readonly<LexicalTuning> = Object.freeze({ k1: 1.2, b: 0.75, d: 0, titleBoost: 0.2, prefixMinLength: 3, fuzzyMinLength: 5, fuzziness: 0.2, dropFiller: true });
 
 /** Recorded in the JSON so an index tokenized differently is rejected instead of silently mis-searched. */
 export const LEXICAL_FORMAT = 'papercord-lexical/3';
@@ -47,6 +49,20 @@ const STOPWORDS = new Set<string>([
   'whats', 'thru', 'via', 'vs', 'versus', 'any', 'anything', 'paper', 'papers', 'way', 'ways', 'does', 'do', 'can',
 ]);
 
+/**
+ * Words of chat questions that say nothing about the topic ("why do … just … so the model … any fix better…").
+ * Unknown to a small library, they would otherwise weigh as much as its rarest terms and pull coverage down.
+ */
+export const FILLER_WORDS = [
+  'why', 'how', 'what', 'whats', 'which', 'when', 'who', 'whose', 'does', 'do', 'did', 'done', 'can', 'could', 'should',
+  'would', 'will', 'just', 'so', 'etc', 'eg', 'ie', 'don', 'dont', 'per', 'instead', 'rather', 'every', 'once', 'better',
+  'best', 'good', 'bad', 'use', 'using', 'used', 'pick', 'need', 'needed', 'needs', 'thing', 'things', 'stuff', 'work',
+  'works', 'working', 'get', 'gets', 'got', 'way', 'ways', 'really', 'actually', 'kind', 'sort', 'lot', 'lots', 'huge',
+  'tiny', 'weird', 'cool', 'nice', 'anyone', 'anything', 'something', 'someone', 'paper', 'papers', 'work', 'know',
+  'explain', 'explained', 'simply', 'tell', 'give', 'show', 'find', 'look', 'looking', 'want', 'try', 'tips', 'help',
+  'make', 'makes', 'making', 'difference', 'differ', 'differences', 'compare', 'vs', 'versus', 'whole', 'own', 'one',
+  'thru', 'w', 'wo', 'via', 'ok', 'okay', 'yes', 'no', 'not', 'agree', 'mean', 'means', 'idea', 'ideas',
+];
 /** Chat shorthand expanded before stemming, so `w/o retraining` and `long ctx` match abstracts' wording. */
 const SHORTHAND: Readonly<Record<string, string>> = Object.freeze({
   ctx: 'context',
@@ -65,6 +81,17 @@ const SHORTHAND: Readonly<Record<string, string>> = Object.freeze({
   cot: 'chain-of-thought',
   end2end: 'end-to-end',
 });
+
+/** Stems of FILLER_WORDS. Search drops them from queries (never from papers); abstention ignores them. */
+export const FILLER_TERMS: ReadonlySet<string> = new Set(FILLER_WORDS.flatMap((word) => queryTerms(word)));
+
+/** `text` without FILLER_WORDS, for embedders that weigh every word alike (the hashing embedder). */
+export function withoutFillerWords(text: string): string {
+  const kept = text.split(/\s+/).filter((word) => !FILLER_WORDS_SET.has(word.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '')));
+  return kept.length > 0 ? kept.join(' ') : text;
+}
+
+const FILLER_WORDS_SET: ReadonlySet<string> = new Set(FILLER_WORDS);
 
 /**
  * Words: runs of letters/digits, plus every hyphenated compound joined (`t-reg` → `t`, `reg`, `treg`) so that
@@ -199,9 +226,13 @@ export class LexicalIndex {
     tuning: Partial<LexicalTuning> = {},
     expansion: ReadonlyMap<string, number> = new Map(),
   ): LexicalHit[] {
-    const { k1, b, d, titleBoost, prefixMinLength, fuzzyMinLength, fuzziness } = { ...DEFAULT_LEXICAL_TUNING, ...tuning };
+    const { k1, b, d, titleBoost, prefixMinLength, fuzzyMinLength, fuzziness, dropFiller } = {
+      ...DEFAULT_LEXICAL_TUNING,
+      ...tuning,
+    };
     const exact: SearchOptions = {
       combineWith: 'OR',
+      tokenize: dropFiller ? (text) => analyze(text).filter((term) => !FILLER_TERMS.has(term)) : analyze,
       boost: { title: titleBoost, text: 1 },
       bm25: { k: k1, b, d },
     };
