@@ -144,7 +144,7 @@ describe.skipIf(!hasChromium)('the playground in a browser', () => {
     await expect(reply.locator('.ephemeral-note').textContent()).resolves.toContain('Only you can see this');
   });
 
-  it('given a mention carrying HTML, it should show the text as typed and the bot\'s answer in a new thread', async () => {
+  it('given a mention carrying HTML, it should show the text as typed, answer in a new thread, and answer a follow-up there', async () => {
     await send('@papercord <img src=x onerror="document.title=1"> what does **LoRA** tuning change?');
 
     const asked = page.locator('#messages .message:not(.from-bot)').last();
@@ -156,6 +156,11 @@ describe.skipIf(!hasChromium)('the playground in a browser', () => {
     await threadAnswer.first().waitFor({ timeout: 20_000 });
     await expect(page.locator('#thread-title').textContent()).resolves.toContain('what does **LoRA** tuning change?');
     expect(await page.title()).toBe('papercord playground');
+
+    await page.locator('#thread-composer').fill('And which paper works on raw bytes?');
+    await page.locator('#thread-composer').press('Enter');
+    await page.locator('#thread-panel .message:not(.from-bot)', { hasText: 'And which paper works on raw bytes?' }).waitFor();
+    await expect.poll(() => threadAnswer.count(), { timeout: 20_000 }).toBe(2);
     await page.screenshot({ path: path.join(ARTIFACTS, 'playground-thread.png') });
   });
 
