@@ -10,6 +10,7 @@ import type { PaperVectorIndex } from './library/pgvectorStore.js';
 import { openSharedVectors } from './library/vectorStores.js';
 import { llmErrorCallbacks, type PapercordMetrics } from './ops/metrics.js';
 import { HybridRetriever } from './retrieval/hybrid.js';
+import { createReranker } from './retrieval/rerank.js';
 import type { PaperRetriever } from './retrieval/types.js';
 import { createTrendingService, type TrendingService } from './trending/trendingService.js';
 
@@ -55,7 +56,9 @@ export async function createServices(config: Config, logger: Logger, options: Cr
     if (sharedVectors) closers.push(() => sharedVectors.close());
     const library = await PaperLibrary.open({ ...options.library, dataDir: config.DATA_DIR, embedder, logger, sharedVectors });
     closers.push(() => library.close());
-    const retriever: PaperRetriever = new HybridRetriever(library, { logger });
+    const reranker = await createReranker(config, logger, { signal: options.signal });
+    if (reranker) closers.push(() => reranker.close());
+    const retriever: PaperRetriever = new HybridRetriever(library, { reranker, logger });
     options.metrics?.setPaperCountSource(() => library.size);
     const backend = createChatBackend(config);
     if (backend && options.metrics) backend.model.callbacks = [llmErrorCallbacks(options.metrics, config.LLM_PROVIDER)];

@@ -1,6 +1,7 @@
 import type { CliCommand } from '../command.js';
 import { askCommand } from './ask.js';
 import { compareCommand } from './compare.js';
+import { evalCommand } from './eval.js';
 import { ingestCommand } from './ingest.js';
 import { searchCommand } from './search.js';
 import { statsCommand } from './stats.js';
@@ -10,6 +11,7 @@ import { trendingCommand } from './trending.js';
 export const COMMANDS: readonly CliCommand[] = [
   askCommand,
   compareCommand,
+  evalCommand,
   ingestCommand,
   searchCommand,
   statsCommand,
