@@ -1,3 +1,4 @@
+import { definedOnly } from '../util/options.js';
 import { stemmer } from 'stemmer';
 import { eng as englishStopwords } from 'stopword';
 import type { Paper } from '../papers/paper.js';
@@ -89,7 +90,7 @@ interface ScoredSentence {
  * `sources` are in retrieval order; source i is cited as [i + 1].
  */
 export function extractiveAnswer(question: string, sources: readonly Paper[], options: ExtractiveOptions = {}): string {
-  const { maxSentences, maxSentencesPerPaper } = { ...DEFAULT_EXTRACTIVE_OPTIONS, ...options };
+  const { maxSentences, maxSentencesPerPaper } = { ...DEFAULT_EXTRACTIVE_OPTIONS, ...definedOnly(options) };
   if (sources.length === 0) return '';
   const sentences: ScoredSentence[] = sources.flatMap((paper, index) =>
     splitSentences(paper.abstract).map((text, position) => ({

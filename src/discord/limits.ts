@@ -1,3 +1,4 @@
+import { definedOnly } from '../util/options.js';
 import { UserError } from '../errors.js';
 
 /** Questions and paper names longer than these are refused with a message saying so. */
@@ -37,7 +38,7 @@ export class AnswerLimiter {
   private typicalHoldMs: number;
 
   constructor(options: AnswerLimiterOptions) {
-    this.options = { ...DEFAULT_LIMITER_OPTIONS, ...options };
+    this.options = { ...DEFAULT_LIMITER_OPTIONS, ...definedOnly(options) };
     this.typicalHoldMs = this.options.initialAnswerSeconds * 1000;
   }
 

@@ -1,3 +1,4 @@
+import { definedOnly } from '../util/options.js';
 import { Embeddings } from '@langchain/core/embeddings';
 import { stemmer } from 'stemmer';
 import { eng as englishStopwords } from 'stopword';
@@ -60,7 +61,7 @@ export class HashingEmbeddings extends Embeddings {
 
   constructor(options: Partial<HashingOptions> = {}) {
     super({});
-    this.options = Object.freeze({ ...DEFAULT_HASHING_OPTIONS, ...options });
+    this.options = Object.freeze({ ...DEFAULT_HASHING_OPTIONS, ...definedOnly(options) });
     validateOptions(this.options);
   }
 

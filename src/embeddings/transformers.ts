@@ -1,3 +1,4 @@
+import { definedOnly } from '../util/options.js';
 import { Embeddings } from '@langchain/core/embeddings';
 import type { DataType, FeatureExtractionPipeline } from '@huggingface/transformers';
 import { loadTransformersModel, type ModelLoadSettings } from './model-loading.js';
@@ -47,7 +48,7 @@ export class TransformersEmbeddings extends Embeddings {
 
   /** Loads the model (downloading it when allowed and missing) and measures its dimension. */
   static async load(settings: ModelLoadSettings, options: TransformersEmbeddingsOptions): Promise<TransformersEmbeddings> {
-    const resolved = { ...DEFAULT_TRANSFORMERS_EMBEDDINGS_OPTIONS, ...options };
+    const resolved = { ...DEFAULT_TRANSFORMERS_EMBEDDINGS_OPTIONS, ...definedOnly(options) };
     if (!Number.isInteger(resolved.batchSize) || resolved.batchSize < 1) {
       throw new RangeError(`batchSize must be a whole number above 0 (got ${resolved.batchSize})`);
     }

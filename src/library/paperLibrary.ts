@@ -1,3 +1,4 @@
+import { definedOnly } from '../util/options.js';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Document } from '@langchain/core/documents';
@@ -109,7 +110,7 @@ export class PaperLibrary {
   private closed = false;
 
   private constructor(options: PaperLibraryOptions) {
-    this.options = { ...DEFAULT_LIBRARY_OPTIONS, ...options };
+    this.options = { ...DEFAULT_LIBRARY_OPTIONS, ...definedOnly(options) };
     this.directory = path.join(options.dataDir, 'library');
     this.state = emptyState(0);
   }

@@ -1,3 +1,4 @@
+import { definedOnly } from '../util/options.js';
 import { createHash } from 'node:crypto';
 import { Document } from '@langchain/core/documents';
 import { PGVectorStore } from '@langchain/community/vectorstores/pgvector';
@@ -85,7 +86,7 @@ export class PgVectorIndex implements PaperVectorIndex {
 
   /** Connects, creates the extension, table and index when missing, and checks the table fits the embedder. */
   static async open(options: PgVectorIndexOptions): Promise<PgVectorIndex> {
-    const settings = { ...DEFAULT_PGVECTOR_OPTIONS, ...options };
+    const settings = { ...DEFAULT_PGVECTOR_OPTIONS, ...definedOnly(options) };
     const { embedder, logger, tableName } = settings;
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(tableName)) {
       throw new UserError(`pgvector table name ${JSON.stringify(tableName)} must be lower-case letters, digits and _`);

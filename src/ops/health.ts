@@ -1,3 +1,4 @@
+import { definedOnly } from '../util/options.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -50,7 +51,7 @@ export interface HealthServer {
 
 /** Serves `/healthz` (200 or 503 with the failing checks) and `/metrics` (Prometheus text) on node:http. */
 export async function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
-  const settings = { ...DEFAULT_HEALTH_SERVER_OPTIONS, logger: silentLogger(), ...options };
+  const settings = { ...DEFAULT_HEALTH_SERVER_OPTIONS, logger: silentLogger(), ...definedOnly(options) };
   const { registry, logger } = settings;
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {

@@ -1,3 +1,4 @@
+import { definedOnly } from '../util/options.js';
 import { BaseCallbackHandler } from '@langchain/core/callbacks/base';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -40,7 +41,7 @@ export const ANSWER_LATENCY_BUCKETS_SECONDS: readonly number[] = Object.freeze([
 ]);
 
 export function createMetrics(options: MetricsOptions = {}): PapercordMetrics {
-  const settings = { ...DEFAULT_METRICS_OPTIONS, ...options };
+  const settings = { ...DEFAULT_METRICS_OPTIONS, ...definedOnly(options) };
   const registry = new Registry();
   if (settings.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'papercord_' });
 

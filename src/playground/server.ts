@@ -3,6 +3,7 @@
  * 127.0.0.1 that looks like a Discord text channel. What the page types becomes INTERACTION_CREATE or
  * MESSAGE_CREATE; what the page shows is built from the REST requests the bot really made.
  */
+import { definedOnly } from '../util/options.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -101,7 +102,7 @@ export function publicDirectory(): string {
 export async function startPlayground(options: PlaygroundOptions): Promise<Playground> {
   const { services, config, logger, port, commands = loadCommands(), extraServices, autocompleteTimeoutMs } = {
     ...DEFAULT_PLAYGROUND_OPTIONS,
-    ...options,
+    ...definedOnly(options),
   };
   const emulator = new DiscordEmulator({ token: PLAYGROUND_TOKEN });
   await emulator.start();

@@ -1,3 +1,4 @@
+import { definedOnly } from '../util/options.js';
 import type { PaperEmbedder } from '../embeddings/types.js';
 import type { Logger } from '../logger.js';
 import type { Paper } from '../papers/paper.js';
@@ -96,7 +97,7 @@ export class HybridRetriever implements PaperRetriever {
 
   constructor(library: RetrievalLibrary, options: Partial<HybridRetrieverOptions> = {}) {
     this.library = library;
-    this.options = { ...DEFAULT_HYBRID_OPTIONS, ...options };
+    this.options = { ...DEFAULT_HYBRID_OPTIONS, ...definedOnly(options) };
   }
 
   async retrieve(query: string, options: RetrieveOptions = {}): Promise<RetrievalResult> {

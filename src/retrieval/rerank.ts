@@ -1,3 +1,4 @@
+import { definedOnly } from '../util/options.js';
 import type { PreTrainedModel, PreTrainedTokenizer } from '@huggingface/transformers';
 import type { Config } from '../config.js';
 import { modelLoadSettings, loadTransformersModel } from '../embeddings/model-loading.js';
@@ -50,7 +51,7 @@ export class CrossEncoderReranker implements Reranker {
     settings: Parameters<typeof loadTransformersModel>[0],
     options: Pick<CrossEncoderOptions, 'model'> & Partial<CrossEncoderOptions>,
   ): Promise<CrossEncoderReranker> {
-    const resolved: CrossEncoderOptions = { ...DEFAULT_CROSS_ENCODER_OPTIONS, ...options };
+    const resolved: CrossEncoderOptions = { ...DEFAULT_CROSS_ENCODER_OPTIONS, ...definedOnly(options) };
     let tokenizer: PreTrainedTokenizer | undefined;
     const model = await loadTransformersModel(settings, async (transformers) => {
       tokenizer = await transformers.AutoTokenizer.from_pretrained(resolved.model);

@@ -1,3 +1,4 @@
+import { definedOnly } from '../util/options.js';
 import type { PaperEmbedder } from '../embeddings/types.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -100,7 +101,7 @@ export function keySentenceSummary(paper: Paper): string {
  * day. A failing `summarize` falls back to the key sentence, so one bad LLM call does not lose the post.
  */
 export async function buildDigest(options: BuildDigestOptions): Promise<Digest> {
-  const settings = { ...DEFAULT_DIGEST_OPTIONS, ...options };
+  const settings = { ...DEFAULT_DIGEST_OPTIONS, ...definedOnly(options) };
   const { signal, embedder, logger } = settings;
   const ranked = rankPapers(settings.papers);
   const candidates = ranked.slice(0, Math.max(settings.maxThemePapers, settings.count));

@@ -1,3 +1,4 @@
+import { definedOnly } from '../util/options.js';
 import { Cron } from 'croner';
 import { describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -91,7 +92,7 @@ export class TrendingScheduler {
   private closed = false;
 
   constructor(options: TrendingSchedulerOptions) {
-    this.settings = { ...DEFAULT_SCHEDULER_OPTIONS, ...options };
+    this.settings = { ...DEFAULT_SCHEDULER_OPTIONS, ...definedOnly(options) };
     this.now = options.now ?? (() => new Date());
   }
 

@@ -1,3 +1,4 @@
+import { definedOnly } from '../util/options.js';
 import { eng } from 'stopword';
 import type { Paper } from '../papers/paper.js';
 
@@ -178,7 +179,7 @@ function labelClusters(papers: readonly Paper[], assignment: readonly number[], 
  * for fewer than `minPapers` papers. Themes come out largest first.
  */
 export function findThemes(papers: readonly Paper[], vectors: readonly number[][], options: ThemeOptions = {}): Theme[] {
-  const settings = { ...DEFAULT_THEME_OPTIONS, ...options };
+  const settings = { ...DEFAULT_THEME_OPTIONS, ...definedOnly(options) };
   if (papers.length !== vectors.length) {
     throw new Error(`findThemes: ${papers.length} papers but ${vectors.length} vectors`);
   }

@@ -1,3 +1,4 @@
+import { definedOnly } from '../util/options.js';
 import type { PaperEmbedder } from '../embeddings/types.js';
 import { describeError, UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -51,7 +52,7 @@ export class TrendingService {
   private readonly cache = new Map<string, { at: number; papers: Promise<Paper[]> }>();
 
   constructor(options: TrendingServiceOptions) {
-    this.settings = { ...DEFAULT_TRENDING_OPTIONS, ...options };
+    this.settings = { ...DEFAULT_TRENDING_OPTIONS, ...definedOnly(options) };
   }
 
   get defaultSource(): SourceName {

@@ -38,6 +38,18 @@ describe('buildDigest', () => {
     });
   });
 
+  it('given a request that leaves count and topics unset (as /trending now does), it should use the defaults', async () => {
+    const digest = await buildDigest({
+      date: '2025-07-29',
+      papers: day,
+      count: undefined,
+      topics: undefined,
+      embedder,
+      summarize: keySentence,
+    });
+    expect(digest.papers).toHaveLength(Math.min(5, day.length));
+  });
+
   it('given no AI summary, it should use the key sentence of the abstract as the TL;DR', async () => {
     const digest = await buildDigest({ date: '2025-07-29', papers: day, count: 6, embedder, summarize: keySentence });
     for (const paper of digest.papers) expect(paper.tldr.length).toBeGreaterThan(20);

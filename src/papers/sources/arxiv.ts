@@ -1,3 +1,4 @@
+import { definedOnly } from '../../util/options.js';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { Logger } from '../../logger.js';
 import { paperId, type Paper } from '../paper.js';
@@ -94,7 +95,7 @@ export class ArxivSource implements PaperSource {
   private readonly settings: Required<Omit<ArxivSourceOptions, 'logger' | 'http'>> & ArxivSourceOptions;
 
   constructor(options: ArxivSourceOptions) {
-    this.settings = { ...DEFAULT_ARXIV_OPTIONS, ...options };
+    this.settings = { ...DEFAULT_ARXIV_OPTIONS, ...definedOnly(options) };
   }
 
   async fetchDay(date: string, options: FetchDayOptions = {}): Promise<Paper[]> {

@@ -1,3 +1,4 @@
+import { definedOnly } from '../../util/options.js';
 import type { Logger } from '../../logger.js';
 import { describeError, UserError } from '../../errors.js';
 
@@ -73,7 +74,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * SourceError naming the URL, the attempts made and the last cause. An abort from `signal` is rethrown as is.
  */
 export async function fetchWithRetry(url: string, options: FetchWithRetryOptions = {}): Promise<Response> {
-  const settings = { ...DEFAULT_FETCH_OPTIONS, ...options };
+  const settings = { ...DEFAULT_FETCH_OPTIONS, ...definedOnly(options) };
   const fetchImpl = settings.fetch ?? fetch;
   const random = settings.random ?? Math.random;
   let lastProblem = '';
