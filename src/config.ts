@@ -88,6 +88,8 @@ export const configSchema = z.object({
   HEALTH_HOST: withDefault(z.string().min(1), '127.0.0.1'),
   PLAYGROUND_PORT: withDefault(port, '3000'),
   SHARDS: optional(positiveInt),
+  /** Set in each shard process by discord.js's ShardingManager (never by hand): which shard of SHARDS this one is. */
+  SHARD_ID: optional(z.coerce.number().int().min(0)),
   VECTOR_STORE: withDefault(oneOf(['hnsw', 'pgvector'] as const), 'hnsw'),
   DATABASE_URL: optional(z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// connection URL')),
 });
@@ -106,7 +108,9 @@ export class ConfigError extends Error {
  * and what is wrong, e.g. `LLM_TIMEOUT_MS: expected a whole number (got "soon")`.
  */
 export function loadConfig(env: Record<string, string | undefined> = readEnvironment()): Config {
-  const parsed = configSchema.safeParse(env);
+  // In a shard process, discord.js's ShardingManager sets SHARDS to the shard's id and SHARD_COUNT to the count.
+  const sharded = env.SHARDING_MANAGER === 'true';
+  const parsed = configSchema.safeParse({ ...env, SHARDS: sharded ? env.SHARD_COUNT : env.SHARDS, SHARD_ID: sharded ? env.SHARDS : undefined });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const variable = String(issue.path[0] ?? 'environment');

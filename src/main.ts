@@ -3,13 +3,15 @@
  * SIGINT/SIGTERM stop the bot and close the services. Commands are registered by `npm run deploy-commands`,
  * never here.
  */
+import { fileURLToPath } from 'node:url';
 import { Status } from 'discord.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createBot } from './discord/bot.js';
 import { loadCommands } from './discord/commandLoader.js';
 import { coreServicesFrom } from './discord/coreServices.js';
 import { describeError, isUserError } from './errors.js';
-import { createLogger } from './logger.js';
+import { createLogger, type Logger } from './logger.js';
+import { createShardFleet } from './discord/sharding.js';
 import { startHealthServer } from './ops/health.js';
 import { instrumentCommands } from './ops/instrument.js';
 import { createMetrics } from './ops/metrics.js';
@@ -34,8 +36,10 @@ async function main(): Promise<number> {
     process.stderr.write(`${PLAYGROUND_NOTICE}\n`);
     return runPlayground(config);
   }
+  if (config.SHARDS !== undefined && config.SHARD_ID === undefined) return superviseShards(config, createLogger(config));
 
-  const logger = createLogger(config);
+  // In a shard process every log line says which shard wrote it.
+  const logger = config.SHARD_ID === undefined ? createLogger(config) : createLogger(config).child({ shardId: config.SHARD_ID });
   const shutdown = new AbortController();
   const metrics = createMetrics();
   const services = await createServices(config, logger, { signal: shutdown.signal, metrics });
@@ -55,7 +59,8 @@ async function main(): Promise<number> {
     config.HEALTH_PORT === undefined
       ? undefined
       : await startHealthServer({
-          port: config.HEALTH_PORT,
+          // Each shard process serves its own: HEALTH_PORT for shard 0, HEALTH_PORT + 1 for shard 1, …
+          port: config.HEALTH_PORT === 0 ? 0 : config.HEALTH_PORT + (config.SHARD_ID ?? 0),
           host: config.HEALTH_HOST,
           registry: metrics.registry,
           checks: {
@@ -88,6 +93,8 @@ async function main(): Promise<number> {
         stopping ??= stop(signal).finally(resolve);
       });
     }
+    // A shard whose manager is gone (killed, crashed) stops as on SIGTERM instead of running on unsupervised.
+    if (config.SHARD_ID !== undefined) process.once('disconnect', () => (stopping ??= stop('manager gone').finally(resolve)));
   });
 
   try {
@@ -96,9 +103,12 @@ async function main(): Promise<number> {
     }
     await bot.start();
     // Daily posts, and the catch-up of a day missed while down, run in the background: a slow feed never delays start.
-    trending
-      .start(new DiscordTrendingPoster(bot.client, logger))
-      .catch((error: unknown) => logger.error({ err: error }, 'trending schedule failed to start'));
+    // With shards, only shard 0 posts them (the day's SQLite claim would also stop a second post).
+    if ((config.SHARD_ID ?? 0) === 0) {
+      trending
+        .start(new DiscordTrendingPoster(bot.client, logger))
+        .catch((error: unknown) => logger.error({ err: error }, 'trending schedule failed to start'));
+    }
   } catch (error) {
     await trending.close();
     await bot.stop();
@@ -116,6 +126,31 @@ async function main(): Promise<number> {
   }
   await stopped;
   return 0;
+}
+
+/**
+ * With SHARDS set, this process only supervises: discord.js forks one process per shard, each running this same
+ * file as a bot (it finds itself a shard from the environment the manager sets). Config was validated here, once.
+ */
+async function superviseShards(config: Config, logger: Logger): Promise<number> {
+  const fleet = createShardFleet(config, logger, { shardFile: fileURLToPath(import.meta.url), execArgv: process.execArgv });
+  let stopping: Promise<number> | undefined;
+  const stopped = new Promise<number>((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        logger.info({ signal }, 'stopping shards');
+        stopping ??= fleet.stop();
+        void stopping.then(resolve);
+      });
+    }
+  });
+  try {
+    await fleet.start();
+  } catch (error) {
+    process.stderr.write(`papercord: the shards could not start: ${describeError(error)}\n`);
+    return 1;
+  }
+  return stopped;
 }
 
 main().then(

@@ -34,6 +34,14 @@ export interface DiscordEmulatorOptions {
   botUsername?: string;
   /** Whether the application may use privileged intents (MessageContent…); Discord closes with 4014 otherwise. */
   privilegedIntents?: boolean;
+  /** The shard count `/gateway/bot` recommends. */
+  shards?: number;
+  /**
+   * How many recorded requests, gateway payloads, interactions, messages per channel and replayable dispatches per
+   * session are kept; older ones are forgotten. Unbounded by default (tests assert on the whole history); a soak
+   * sets it so that memory measures the bot, not the emulator's records.
+   */
+  historyLimit?: number;
 }
 
 export const DEFAULT_EMULATOR_OPTIONS = {
@@ -41,6 +49,8 @@ export const DEFAULT_EMULATOR_OPTIONS = {
   interactionAckTimeoutMs: 3_000,
   botUsername: 'papercord',
   privilegedIntents: true,
+  shards: 1,
+  historyLimit: Number.POSITIVE_INFINITY,
 } as const;
 
 /** One HTTP request the bot made, with what the emulator answered. */
@@ -78,6 +88,8 @@ export interface InteractionRecord {
   kind: InteractionKind;
   commandName: string;
   channelId: string;
+  /** The shard whose gateway session received it (0 for a bot that does not shard). */
+  shardId?: number;
   dispatchedAt: number;
   acknowledgedAt?: number;
   /** 4 reply, 5 deferred reply, 8 autocomplete result. */
@@ -123,6 +135,8 @@ export interface RateLimitRule {
 
 interface GatewaySession {
   id: string;
+  /** `[shard id, shard count]` from IDENTIFY; `[0, 1]` when the bot did not shard. */
+  shard: readonly [number, number];
   sequence: number;
   /** Every dispatch of the session, for replay on RESUME. */
   sent: Array<{ s: number; t: string; d: unknown }>;
@@ -145,6 +159,11 @@ interface RouteResult {
 type RouteHandler = (context: RouteContext) => RouteResult;
 
 const GATEWAY = { dispatch: 0, heartbeat: 1, identify: 2, resume: 6, reconnect: 7, invalidSession: 9, hello: 10, heartbeatAck: 11 };
+/** The shard a guild's events go to, as Discord assigns it: `(guild_id >> 22) % shard count`. */
+export function shardOfGuild(guildId: string, shardCount: number): number {
+  return Number((BigInt(guildId) >> 22n) % BigInt(shardCount));
+}
+
 /** GuildMembers, GuildPresences, MessageContent: the intents an application must be granted in the portal. */
 const PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15);
 const EPHEMERAL_FLAG = 64;
@@ -176,6 +195,10 @@ export class DiscordEmulator extends EventEmitter {
   #port = 0;
   #sessions = new Map<string, GatewaySession>();
   #activeSession: GatewaySession | undefined;
+  /** The connected session of each shard id, for bots that shard. */
+  #shardSessions = new Map<number, GatewaySession>();
+  /** Every guild the bot is in: the default one first, then those of `addGuild`. */
+  #guildIds: string[] = [];
   #rateLimits: RateLimitRule[] = [];
   #routes: Array<{ method: string; pattern: RegExp; handler: RouteHandler }> = [];
   readonly #joinedAt = new Date().toISOString();
@@ -186,6 +209,7 @@ export class DiscordEmulator extends EventEmitter {
     this.setMaxListeners(0);
     this.options = { ...DEFAULT_EMULATOR_OPTIONS, ...options };
     this.bot = { id: nextSnowflake(), username: this.options.botUsername, bot: true };
+    this.#guildIds.push(this.guildId);
     this.channels.set(this.channelId, textChannelPayload(this.channelId, this.guildId));
     this.messages.set(this.channelId, []);
     this.#defineRoutes();
@@ -271,15 +295,42 @@ export class DiscordEmulator extends EventEmitter {
     const author = options.author ?? this.user;
     const channelId = options.channelId ?? this.channelId;
     const message = this.#storeMessage(channelId, author, { content }, { type: 0 });
-    this.#dispatch('MESSAGE_CREATE', {
-      ...message,
-      member: memberPayload(author, this.#joinedAt),
-    });
+    this.#dispatch(
+      'MESSAGE_CREATE',
+      {
+        ...message,
+        member: memberPayload(author, this.#joinedAt),
+      },
+      this.#guildOf(channelId),
+    );
     return message;
   }
 
   get botMention(): string {
     return `<@${this.bot.id}>`;
+  }
+
+  /**
+   * Adds a server the bot is in, with one text channel. `onShard: [id, count]` picks a guild id whose events
+   * Discord would send to that shard. Add guilds before the bot connects: READY lists the guilds of each shard.
+   */
+  addGuild(options: { onShard?: readonly [number, number] } = {}): { guildId: string; channelId: string } {
+    const [shardId, shardCount] = options.onShard ?? [0, 1];
+    let guildId = nextSnowflake();
+    // The shard is decided by the timestamp bits: step back a millisecond at a time until it matches.
+    for (let stepBack = 1; shardOfGuild(guildId, shardCount) !== shardId; stepBack += 1) guildId = nextSnowflake(Date.now() - stepBack);
+    const channelId = nextSnowflake();
+    this.#guildIds.push(guildId);
+    this.channels.set(channelId, textChannelPayload(channelId, guildId));
+    this.messages.set(channelId, []);
+    return { guildId, channelId };
+  }
+
+  /** The `[shard id, shard count]` of every session identified so far, in order. */
+  get identifiedShards(): Array<readonly [number, number]> {
+    return this.gatewayPayloads
+      .filter((payload) => payload.op === GATEWAY.identify)
+      .map((payload) => shardPair((payload.d as JsonObject | null)?.shard));
   }
 
   // ---- Waiting for the bot ---------------------------------------------------------------------------------------
@@ -343,6 +394,7 @@ export class DiscordEmulator extends EventEmitter {
       const payload = JSON.parse(String(raw)) as { op: number; d: JsonObject | number | null };
       const recordedData = payload.d && typeof payload.d === 'object' ? { ...payload.d, token: undefined } : payload.d;
       this.gatewayPayloads.push({ op: payload.op, d: recordedData, at: Date.now() });
+      this.#forgetBeyondLimit(this.gatewayPayloads);
       this.emit('gateway', payload.op);
       if (payload.op === GATEWAY.heartbeat) {
         socket.send(JSON.stringify({ op: GATEWAY.heartbeatAck, d: null }));
@@ -367,13 +419,16 @@ export class DiscordEmulator extends EventEmitter {
       socket.close(4014, 'Disallowed intent(s).');
       return undefined;
     }
-    const session: GatewaySession = { id: nextSnowflake(), sequence: 0, sent: [], socket };
+    const shard = shardPair(data.shard);
+    const session: GatewaySession = { id: nextSnowflake(), shard, sequence: 0, sent: [], socket };
     this.#sessions.set(session.id, session);
     this.#activeSession = session;
+    this.#shardSessions.set(shard[0], session);
+    const guildIds = this.#guildIds.filter((guildId) => shardOfGuild(guildId, shard[1]) === shard[0]);
     this.#send(session, 'READY', {
       v: 10,
       user: userPayload(this.bot),
-      guilds: [{ id: this.guildId, unavailable: true }],
+      guilds: guildIds.map((id) => ({ id, unavailable: true })),
       session_id: session.id,
       resume_gateway_url: this.gatewayUrl,
       shard: data.shard ?? [0, 1],
@@ -382,7 +437,7 @@ export class DiscordEmulator extends EventEmitter {
       presences: [],
       relationships: [],
     });
-    this.#send(session, 'GUILD_CREATE', guildPayload(this.guildId, this.#guildChannels(), this.bot, this.#joinedAt));
+    for (const guildId of guildIds) this.#send(session, 'GUILD_CREATE', guildPayload(guildId, this.#guildChannels(guildId), this.bot, this.#joinedAt));
     return session;
   }
 
@@ -394,6 +449,7 @@ export class DiscordEmulator extends EventEmitter {
     }
     session.socket = socket;
     this.#activeSession = session;
+    this.#shardSessions.set(session.shard[0], session);
     const since = Number(data.seq ?? 0);
     for (const event of session.sent.filter((sent) => sent.s > since)) {
       socket.send(JSON.stringify({ op: GATEWAY.dispatch, ...event }));
@@ -402,21 +458,35 @@ export class DiscordEmulator extends EventEmitter {
     return session;
   }
 
-  #guildChannels(): JsonObject[] {
-    return [...this.channels.values()].filter((channel) => channel.type === 0);
+  #guildChannels(guildId: string): JsonObject[] {
+    return [...this.channels.values()].filter((channel) => channel.type === 0 && channel.guild_id === guildId);
   }
 
-  /** Sends a dispatch to the active session; while the bot is disconnected it is kept for replay on RESUME. */
-  #dispatch(eventName: string, data: unknown): void {
-    const session = this.#activeSession;
-    if (!session) throw new Error('emulator: no bot is connected to the gateway yet');
+  /** The guild a channel (or thread) belongs to; the default guild for channels the emulator never saw. */
+  #guildOf(channelId: string): string {
+    const guildId = this.channels.get(channelId)?.guild_id;
+    return typeof guildId === 'string' ? guildId : this.guildId;
+  }
+
+  /**
+   * Sends a guild's dispatch to the session of the shard that guild is on (the active session for a bot that does
+   * not shard); while the bot is disconnected it is kept for replay on RESUME.
+   */
+  #dispatch(eventName: string, data: unknown, guildId = this.guildId): GatewaySession {
+    const active = this.#activeSession;
+    if (!active) throw new Error('emulator: no bot is connected to the gateway yet');
+    const shardCount = active.shard[1];
+    const session = shardCount === 1 ? active : this.#shardSessions.get(shardOfGuild(guildId, shardCount));
+    if (!session) throw new Error(`emulator: shard ${shardOfGuild(guildId, shardCount)} of guild ${guildId} has not connected`);
     this.#send(session, eventName, data);
+    return session;
   }
 
   #send(session: GatewaySession, eventName: string, data: unknown): void {
     session.sequence += 1;
     const event = { s: session.sequence, t: eventName, d: data };
     session.sent.push(event);
+    this.#forgetBeyondLimit(session.sent);
     session.socket?.send(JSON.stringify({ op: GATEWAY.dispatch, ...event }));
   }
 
@@ -428,6 +498,7 @@ export class DiscordEmulator extends EventEmitter {
   ): InteractionRecord {
     const user = options.user ?? this.user;
     const channelId = options.channelId ?? this.channelId;
+    const guildId = this.#guildOf(channelId);
     const record: InteractionRecord = {
       id: nextSnowflake(),
       token: `interaction-token-${nextSnowflake()}`,
@@ -439,6 +510,7 @@ export class DiscordEmulator extends EventEmitter {
       followUps: [],
     };
     this.interactions.set(record.id, record);
+    this.#forgetOldInteractions();
     const commandOptions = Object.entries(options.options ?? {}).map(([name, value]) => ({
       name,
       type: typeof value === 'string' ? 3 : typeof value === 'boolean' ? 5 : Number.isInteger(value) ? 4 : 10,
@@ -446,7 +518,7 @@ export class DiscordEmulator extends EventEmitter {
       ...(name === focused ? { focused: true } : {}),
     }));
     const registered = [...this.registeredCommands.values()].flat().find((command) => command.name === commandName);
-    this.#dispatch('INTERACTION_CREATE', {
+    const session = this.#dispatch('INTERACTION_CREATE', {
       id: record.id,
       application_id: this.applicationId,
       type: kind === 'command' ? 2 : 4,
@@ -458,18 +530,19 @@ export class DiscordEmulator extends EventEmitter {
         type: 1,
         options: options.subcommand ? [{ name: options.subcommand, type: 1, options: commandOptions }] : commandOptions,
       },
-      guild_id: this.guildId,
+      guild_id: guildId,
       channel_id: channelId,
-      channel: this.channels.get(channelId) ?? textChannelPayload(channelId, this.guildId),
+      channel: this.channels.get(channelId) ?? textChannelPayload(channelId, guildId),
       member: memberPayload(user, this.#joinedAt),
       app_permissions: '2248473465835073',
       locale: 'en-US',
       guild_locale: 'en-US',
       entitlements: [],
-      authorizing_integration_owners: { '0': this.guildId },
+      authorizing_integration_owners: { '0': guildId },
       context: 0,
       attachment_size_limit: 10_485_760,
-    });
+    }, guildId);
+    record.shardId = session.shard[0];
     return record;
   }
 
@@ -494,6 +567,7 @@ export class DiscordEmulator extends EventEmitter {
     }
     const recorded: RecordedRequest = { method, route, query, body, status: result.status, at: Date.now() };
     this.requests.push(recorded);
+    this.#forgetBeyondLimit(this.requests);
     const headers: Record<string, string> = { ...result.headers };
     if (result.body === undefined) {
       response.writeHead(result.status, headers).end();
@@ -547,7 +621,7 @@ export class DiscordEmulator extends EventEmitter {
       status: 200,
       body: {
         url: this.gatewayUrl,
-        shards: 1,
+        shards: this.options.shards,
         session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 },
       },
     });
@@ -718,7 +792,7 @@ export class DiscordEmulator extends EventEmitter {
     }
     const message = this.#storeMessage(channelId, this.bot, body, { type: body.message_reference ? 19 : 0 });
     // Discord echoes the bot's own messages on the gateway; a bot must not answer itself.
-    this.#dispatch('MESSAGE_CREATE', message);
+    this.#dispatch('MESSAGE_CREATE', message, this.#guildOf(channelId));
     return { status: 200, body: message };
   }
 
@@ -740,7 +814,7 @@ export class DiscordEmulator extends EventEmitter {
     const thread: JsonObject = {
       id: messageId,
       type: 11,
-      guild_id: this.guildId,
+      guild_id: this.#guildOf(channelId),
       parent_id: channelId,
       owner_id: this.bot.id,
       name,
@@ -761,7 +835,7 @@ export class DiscordEmulator extends EventEmitter {
     this.channels.set(messageId, thread);
     this.messages.set(messageId, []);
     starter.thread = thread;
-    this.#dispatch('THREAD_CREATE', { ...thread, newly_created: true });
+    this.#dispatch('THREAD_CREATE', { ...thread, newly_created: true }, this.#guildOf(channelId));
     return { status: 201, body: thread };
   }
 
@@ -777,7 +851,7 @@ export class DiscordEmulator extends EventEmitter {
     const message: EmulatedMessage = {
       id: nextSnowflake(),
       channel_id: channelId,
-      guild_id: this.guildId,
+      guild_id: this.#guildOf(channelId),
       author: userPayload(author),
       content,
       embeds: Array.isArray(body.embeds) ? (body.embeds as JsonObject[]) : [],
@@ -799,6 +873,7 @@ export class DiscordEmulator extends EventEmitter {
     if (!meta.ephemeral) {
       const channelMessages = this.messages.get(channelId) ?? [];
       channelMessages.push(message);
+      this.#forgetBeyondLimit(channelMessages);
       this.messages.set(channelId, channelMessages);
       const channel = this.channels.get(channelId);
       if (channel) channel.last_message_id = message.id;
@@ -806,4 +881,21 @@ export class DiscordEmulator extends EventEmitter {
     }
     return message;
   }
+
+  #forgetBeyondLimit(history: unknown[]): void {
+    const excess = history.length - this.options.historyLimit;
+    if (excess > 0) history.splice(0, excess);
+  }
+
+  #forgetOldInteractions(): void {
+    // A Map iterates in insertion order: the first keys are the oldest interactions.
+    for (const id of this.interactions.keys()) {
+      if (this.interactions.size <= this.options.historyLimit) break;
+      this.interactions.delete(id);
+    }
+  }
+}
+
+function shardPair(value: unknown): readonly [number, number] {
+  return Array.isArray(value) && value.length === 2 ? [Number(value[0]), Number(value[1])] : [0, 1];
 }
