@@ -11,6 +11,7 @@ export interface Benchmark {
 /** Every benchmark; loaded only when chosen, so one benchmark's dependencies never slow another. Add one line. */
 const BENCHMARKS: Record<string, { summary: string; load: () => Promise<Benchmark> }> = {
   index: { summary: 'HNSW against an exact scan: recall@10, latency, load vs rebuild, peak RSS', load: async () => (await import('./index.js')).indexBenchmark },
+  eval: { summary: 'retrieval ablation (lexical, dense, hybrid) on SciFact train and the dev questions with abstention', load: async () => (await import('./eval.js')).evalBenchmark },
   discord: { summary: '200 /ask at once through the Discord emulator: acknowledged within 3 s, answered, ack p50/p99', load: async () => (await import('./discord.js')).discordBenchmark },
 };
 

@@ -232,7 +232,7 @@ export class LexicalIndex {
     };
     const exact: SearchOptions = {
       combineWith: 'OR',
-      tokenize: dropFiller ? (text) => analyze(text).filter((term) => !FILLER_TERMS.has(term)) : analyze,
+      tokenize: dropFiller ? (text) => [...new Set(analyze(text).filter((term) => !FILLER_TERMS.has(term)))] : analyze,
       boost: { title: titleBoost, text: 1 },
       bm25: { k: k1, b, d },
     };

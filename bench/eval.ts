@@ -1,0 +1,107 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config.js';
+import { createEmbedder } from '../src/embeddings/registry.js';
+import type { PaperEmbedder } from '../src/embeddings/types.js';
+import { PaperLibrary } from '../src/library/paperLibrary.js';
+import { silentLogger } from '../src/logger.js';
+import { loadPapersFromSource } from '../src/papers/ingest.js';
+import type { Paper } from '../src/papers/paper.js';
+import { readBeirCorpus, readBeirQueries, readQrels } from '../src/retrieval/beir.js';
+import { evaluateBeir, evaluateQuestions, readQuestions } from '../src/retrieval/evaluate.js';
+import { HybridRetriever, type HybridRetrieverOptions } from '../src/retrieval/hybrid.js';
+import type { Benchmark } from './main.js';
+
+/**
+ * Retrieval ablation with the offline default embedder: lexical only, dense only and the default hybrid, on a
+ * BEIR benchmark (SciFact train by default) and on the dev questions with unanswerable ones over the seed library.
+ *
+ *   npm run bench -- eval [--scifact ../shared/eval/scifact] [--questions bench/data/dev-queries-with-unanswerable.jsonl]
+ *                         [--dense-weight 0.05 ...]
+ */
+
+type Variant = { name: string; options: Partial<HybridRetrieverOptions> };
+
+function variants(denseWeights: readonly number[]): Variant[] {
+  return [
+    { name: 'lexical (BM25)', options: { denseWeight: { hashing: 0, transformers: 0 } } },
+    { name: 'dense (HNSW)', options: { denseWeight: { hashing: 1, transformers: 1 } } },
+    { name: 'hybrid (default)', options: {} },
+    ...denseWeights.map((weight) => ({
+      name: `hybrid dense=${weight}`,
+      options: { denseWeight: { hashing: weight, transformers: weight } },
+    })),
+  ];
+}
+
+export const evalBenchmark: Benchmark = {
+  name: 'eval',
+  summary: 'retrieval ablation (lexical, dense, hybrid) on SciFact and the dev questions, abstention included',
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        scifact: { type: 'string', default: '../shared/eval/scifact' },
+        questions: { type: 'string', default: 'bench/data/dev-queries-with-unanswerable.jsonl' },
+        /** Extra hybrid variants, e.g. `--dense-weight 0.05 --dense-weight 0.3`, for tuning. */
+        'dense-weight': { type: 'string', multiple: true, default: [] },
+      },
+    });
+    const VARIANTS = variants(values['dense-weight']!.map(Number));
+    const logger = silentLogger();
+    const embedder = await createEmbedder(loadConfig({ EMBEDDINGS: 'hashing' }), logger);
+    try {
+      const directory = values.scifact!;
+      const [corpus, queries, qrels] = await Promise.all([
+        readBeirCorpus(path.join(directory, 'corpus.jsonl.gz')),
+        readBeirQueries(path.join(directory, 'queries-train.jsonl')),
+        readQrels(path.join(directory, 'qrels-train.tsv')),
+      ]);
+      await withLibrary(embedder, corpus, async (library, indexMs) => {
+        process.stdout.write(`SciFact train: ${corpus.length} documents indexed in ${(indexMs / 1000).toFixed(1)} s, ${qrels.size} judged queries\n`);
+        process.stdout.write('variant            nDCG@10  R@10    R@100   MRR@10  ms/query\n');
+        for (const variant of VARIANTS) {
+          const retriever = new HybridRetriever(library, { ...variant.options, abstention: false });
+          const { metrics } = await evaluateBeir(retriever, queries, qrels);
+          process.stdout.write(
+            `${variant.name.padEnd(18)} ${[metrics['ndcg@10'], metrics['recall@10'], metrics['recall@100'], metrics['mrr@10']].map((value) => value.toFixed(4)).join('  ')}  ${metrics.ms_per_query.toFixed(1)}\n`,
+          );
+        }
+      });
+
+      const questions = await readQuestions(values.questions!);
+      await withLibrary(embedder, await loadPapersFromSource('seeds'), async (library) => {
+        process.stdout.write(`\nDev questions: ${questions.length} over the ${library.size}-paper seed library\n`);
+        process.stdout.write('variant            R@5     MRR@10  nDCG@10 abstention false-abstention\n');
+        for (const variant of VARIANTS) {
+          const retriever = new HybridRetriever(library, variant.options);
+          const { metrics } = await evaluateQuestions(retriever, library.all(), questions);
+          process.stdout.write(
+            `${variant.name.padEnd(18)} ${[metrics['recall@5'], metrics['mrr@10'], metrics['ndcg@10']].map((value) => value.toFixed(4)).join('  ')}  ${metrics.abstention.toFixed(3)}      ${metrics.false_abstention.toFixed(3)}\n`,
+          );
+        }
+      });
+    } finally {
+      await embedder.close();
+    }
+  },
+};
+
+async function withLibrary(
+  embedder: PaperEmbedder,
+  papers: readonly Paper[],
+  use: (library: PaperLibrary, indexMs: number) => Promise<void>,
+): Promise<void> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'papercord-bench-eval-'));
+  const library = await PaperLibrary.open({ dataDir, embedder, logger: silentLogger() });
+  try {
+    const startedAt = performance.now();
+    await library.add(papers);
+    await use(library, performance.now() - startedAt);
+  } finally {
+    await library.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
