@@ -1,6 +1,6 @@
 import type { APIEmbed, APIEmbedField } from 'discord.js';
 import type { Answer, Comparison } from '../answering/answerService.js';
-import type { Paper } from '../papers/paper.js';
+import { paperLinkUrl, type Paper } from '../papers/paper.js';
 import type { RetrievedPaper } from '../retrieval/types.js';
 
 /** Discord's limits on what one message may carry. https://discord.com/developers/docs/resources/message */
@@ -77,7 +77,7 @@ export function packEmbeds(embeds: APIEmbed[]): APIEmbed[][] {
 function paperLink(title: string, url: string | undefined, max: number): string {
   // Square brackets in a title would end the Markdown link early.
   const safeTitle = truncate(title.replace(/[[\]]/g, ''), max);
-  return url ? `[${safeTitle}](${url})` : safeTitle;
+  return `[${safeTitle}](${paperLinkUrl({ title, url })})`;
 }
 
 /**
@@ -204,7 +204,7 @@ export function renderPaper(paper: Paper, tldr: string): APIEmbed {
   return {
     color: BRAND_COLOR,
     title: truncate(paper.title, DISCORD_LIMITS.title),
-    ...(paper.url ? { url: paper.url } : {}),
+    url: paperLinkUrl(paper),
     description: truncate(paper.abstract, 1500),
     fields,
     footer: { text: `id: ${paper.id}` },

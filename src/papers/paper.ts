@@ -39,3 +39,13 @@ export function paperId(paper: { title: string; arxivId?: string }): string {
   const digest = createHash('sha256').update(normalizeTitle(paper.title)).digest('hex');
   return `t:${digest.slice(0, 16)}`;
 }
+
+/**
+ * Where a reader can open the paper: its own URL, else its arXiv page, else an arXiv title search (seed pages are
+ * captured without links, and a search by exact title finds the paper almost always).
+ */
+export function paperLinkUrl(paper: { title: string; url?: string | null; arxivId?: string }): string {
+  if (paper.url) return paper.url;
+  if (paper.arxivId) return `https://arxiv.org/abs/${paper.arxivId}`;
+  return `https://arxiv.org/search/?searchtype=title&query=${encodeURIComponent(paper.title)}`;
+}

@@ -1,3 +1,4 @@
+import { paperLinkUrl } from '../papers/paper.js';
 import type { Digest, DigestPaper } from './digest.js';
 
 /** First three authors, then "et al.": enough to recognize a group without a wall of names. */
@@ -54,7 +55,7 @@ export interface DigestEmbed {
 export function formatDigestEmbed(digest: Digest, footer: string): DigestEmbed {
   const blocks = digest.papers.map((paper, index) => {
     const title = escapeMarkdown(paper.title);
-    const heading = paper.url ? `**${index + 1}. [${title}](${paper.url})**` : `**${index + 1}. ${title}**`;
+    const heading = `**${index + 1}. [${title}](${paperLinkUrl({ title: paper.title, url: paper.url })})**`;
     const meta = [votes(paper), escapeMarkdown(shortAuthors(paper.authors))].filter(Boolean).join(' · ');
     return [heading, meta, `> ${escapeMarkdown(paper.tldr)}`].filter(Boolean).join('\n');
   });

@@ -86,6 +86,14 @@ describe('slash commands against the emulated Discord', () => {
     expect(fieldValues(embed)).toMatch(/TL;DR: \S+/);
   });
 
+  it('given /paper on a seed paper captured without a link, it should link an arXiv title search', async () => {
+    const record = await run('paper', { paper: 'Zero-Shot Tokenizer Transfer' });
+
+    const embed = firstEmbed(record);
+    expect(embed.title).toBe('Zero-Shot Tokenizer Transfer');
+    expect(embed.url).toBe('https://arxiv.org/search/?searchtype=title&query=Zero-Shot%20Tokenizer%20Transfer');
+  });
+
   it('given /similar, it should list other papers close to it, never the paper itself', async () => {
     const record = await run('similar', { paper: 'MrT5: Dynamic Token Merging for Efficient Byte-level Language Models', k: 4 });
 
