@@ -26,9 +26,12 @@ pgvector_install() {
   local work
   work="$(mktemp -d)"
   mkdir -p "$work/lists/partial"
-  cat >"$work/sources.list" <<'EOF'
-deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] <debian-mirror-of-this-machine> trixie main
-EOF
+  # The machine's own Debian mirror (the one its bookworm packages come from), asked for a newer release's sources.
+  local mirror
+  mirror="$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null)"
+  [ -n "$mirror" ] || mirror="$(awk '$1 == "deb" && $0 ~ /bookworm/ { print $2; exit }' /etc/apt/sources.list 2>/dev/null)"
+  [ -n "$mirror" ] || return 1
+  echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" >"$work/sources.list"
   local apt_options=(-o "Dir::Etc::SourceList=$work/sources.list" -o "Dir::Etc::SourceParts=/dev/null"
     -o "Dir::State::Lists=$work/lists")
   (
