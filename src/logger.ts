@@ -33,7 +33,7 @@ export function createLogger(config: Pick<Config, 'LOG_LEVEL'>, options: LoggerO
   const destination =
     options.destination ??
     (options.human
-      ? pretty({ destination: 2, sync: true, colorize: false, ignore: 'pid,hostname,app', translateTime: false })
+      ? pretty({ destination: 2, sync: true, colorize: false, ignore: 'pid,hostname,app,time' })
       : pino.destination({ dest: 2, sync: true }));
   return pino(
     {
