@@ -1,0 +1,122 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { createEmbedder } from '../../src/embeddings/registry.js';
+import type { PaperEmbedder } from '../../src/embeddings/types.js';
+import { PaperLibrary } from '../../src/library/paperLibrary.js';
+import { silentLogger } from '../../src/logger.js';
+import { loadPapersFromSource } from '../../src/papers/ingest.js';
+import { HybridRetriever } from '../../src/retrieval/hybrid.js';
+import { LibraryRetriever } from '../../src/retrieval/langchain.js';
+import type { Reranker } from '../../src/retrieval/rerank.js';
+
+/** The seed library for real: hashing embedder, HNSW and lexical index on disk in a temp dir. */
+let dataDir: string;
+let embedder: PaperEmbedder;
+let library: PaperLibrary;
+let retriever: HybridRetriever;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(path.join(tmpdir(), 'papercord-retrieval-'));
+  embedder = await createEmbedder(loadConfig({ EMBEDDINGS: 'hashing' }), silentLogger());
+  library = await PaperLibrary.open({ dataDir, embedder, logger: silentLogger() });
+  await library.add(await loadPapersFromSource('seeds'));
+  retriever = new HybridRetriever(library);
+});
+
+afterAll(async () => {
+  await library?.close();
+  await embedder?.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+async function titles(query: string, k = 5): Promise<string[]> {
+  const { hits } = await retriever.retrieve(query, { k });
+  return hits.map((hit) => hit.paper.title);
+}
+
+describe('HybridRetriever over the seed library', () => {
+  it.each([
+    ['recursive transformer where a router decides how many times each token goes thru the shared layers?', 'Mixture-of-Recursions'],
+    ['byt5 variant w/ a learned delete gate that shrinks the input seq inside the encoder', 'MrT5'],
+    ['can a hypernet generate embeddings for any new tokenizer w/o retraining the LM?', 'Zero-Shot Tokenizer Transfer'],
+    ['anything on attention sinks?', 'Active-Dormant Attention Heads'],
+  ])('given the question "%s", it should rank %s first', async (question, titleStart) => {
+    const [first] = await titles(question);
+    expect(first).toMatch(new RegExp(`^${titleStart}`));
+  });
+
+  it('given a comparison of two papers by their short names, it should return both in the top 2', async () => {
+    const top = await titles('TDPO vs T-REG whats the difference', 2);
+    expect(top).toEqual(
+      expect.arrayContaining([
+        'Token-level Direct Preference Optimization',
+        'T-REG: Preference Optimization with Token-Level Reward Regularization',
+      ]),
+    );
+  });
+
+  it.each([
+    'best way to get a crispy crust on sourdough bread at home?',
+    'reinforcement learning for quadruped robot locomotion on rough terrain',
+    'diffusion models for protein folding structure prediction',
+    'is a verbal contract legally binding in the uk?',
+  ])('given the off-topic question "%s", it should abstain with no sources', async (question) => {
+    const result = await retriever.retrieve(question, { k: 5 });
+    expect(result).toEqual({ hits: [], abstained: true });
+  });
+
+  it('given k, it should return at most k papers, best first', async () => {
+    const { hits } = await retriever.retrieve('tokenizers for language models', { k: 3 });
+    expect(hits).toHaveLength(3);
+    expect(hits[0]!.score).toBeGreaterThanOrEqual(hits[1]!.score);
+    expect(hits[1]!.score).toBeGreaterThanOrEqual(hits[2]!.score);
+  });
+
+  it('given an aborted signal, it should reject instead of searching', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('user pressed Ctrl-C'));
+    await expect(retriever.retrieve('attention sinks', { signal: controller.signal })).rejects.toThrow('user pressed Ctrl-C');
+  });
+
+  it('given a reranker, it should return papers in the reranker\'s order', async () => {
+    const reversing: Reranker = {
+      id: 'test:reverse',
+      rerank: async (_query, hits) => [...hits].reverse().map((hit, index) => ({ paper: hit.paper, score: hits.length - index })),
+      close: async () => undefined,
+    };
+    const plain = await retriever.retrieve('tokenizer transfer', { k: 3 });
+    const reranked = await new HybridRetriever(library, { reranker: reversing, rerankDepth: 3 }).retrieve('tokenizer transfer', { k: 3 });
+    expect(reranked.hits.map((hit) => hit.paper.id)).toEqual(plain.hits.map((hit) => hit.paper.id).reverse());
+  });
+
+  it('given an empty library, it should abstain', async () => {
+    const emptyDir = await mkdtemp(path.join(tmpdir(), 'papercord-retrieval-empty-'));
+    const empty = await PaperLibrary.open({ dataDir: emptyDir, embedder, logger: silentLogger() });
+    try {
+      expect(await new HybridRetriever(empty).retrieve('attention sinks')).toEqual({ hits: [], abstained: true });
+    } finally {
+      await empty.close();
+      await rm(emptyDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('LibraryRetriever (LangChain)', () => {
+  it('given a question, it should return Documents numbered for citation with id, title, url and score', async () => {
+    const documents = await new LibraryRetriever({ retriever, k: 2 }).invoke('anything on attention sinks?');
+
+    expect(documents).toHaveLength(2);
+    expect(documents.map((document) => document.metadata.n)).toEqual([1, 2]);
+    expect(documents[0]!.metadata).toMatchObject({ title: expect.stringMatching(/^Active-Dormant Attention Heads/) });
+    expect(documents[0]!.metadata.id).toBe(library.all().find((paper) => paper.title === documents[0]!.metadata.title)!.id);
+    expect(documents[0]!.pageContent).toContain('attention sink');
+    expect(typeof documents[0]!.metadata.score).toBe('number');
+  });
+
+  it('given an off-topic question, it should return no documents', async () => {
+    expect(await new LibraryRetriever({ retriever }).invoke('how long should i rest a steak after grilling')).toEqual([]);
+  });
+});
