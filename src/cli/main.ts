@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { realpathSync } from 'node:fs';
+import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, readEnvironment, type Config } from '../config.js';
 import { UsageError, describeError, isUserError } from '../errors.js';
@@ -84,11 +85,22 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   } catch (error) {
     if (error instanceof UsageError) return fail(`${error.message}\n\nusage: ${command.usage}`, error.exitCode);
     if (isUserError(error)) return fail(error.message, error.exitCode);
-    if (io.signal?.aborted) return fail('interrupted', 130);
+    if (io.signal?.aborted) {
+      const signal = io.signal.reason instanceof Interrupted ? io.signal.reason.signal : 'SIGINT';
+      return fail(`interrupted (${signal})`, 128 + constants.signals[signal]);
+    }
     logger.debug({ err: error, command: name }, 'command failed');
     return fail(`unexpected error: ${describeError(error)} (LOG_LEVEL=debug shows the details)`, 1);
   } finally {
     if (services) await (await services.catch(() => undefined))?.close();
+  }
+}
+
+/** Why a run was aborted; the exit status is 128 + the signal's number, as shells report it (130, 143). */
+export class Interrupted extends Error {
+  override readonly name = 'Interrupted';
+  constructor(readonly signal: 'SIGINT' | 'SIGTERM') {
+    super(`interrupted by ${signal}`);
   }
 }
 
@@ -104,7 +116,8 @@ function invokedDirectly(): boolean {
 
 if (invokedDirectly()) {
   const interrupt = new AbortController();
-  process.once('SIGINT', () => interrupt.abort(new Error('interrupted')));
+  // Ctrl-C, or a supervisor stopping us: the command aborts (an ingest commits nothing half-way); a second signal kills.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => interrupt.abort(new Interrupted(signal)));
   const stdout: CliOutput = { write: (text) => void process.stdout.write(text) };
   const stderr: CliOutput = { write: (text) => void process.stderr.write(text) };
   const code = await main(process.argv.slice(2), { stdout, stderr, env: readEnvironment(), signal: interrupt.signal });

@@ -15,7 +15,6 @@ import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import { createServices } from '../../src/services.js';
 import { DiscordEmulator, shardOfGuild, type InteractionRecord } from '../discord/emulator/discordEmulator.js';
 
-const TSX = path.resolve('node_modules/.bin/tsx');
 const TOKEN = 'sharding-test-token';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -66,7 +65,8 @@ async function seededDataDir(): Promise<{ dataDir: string; papers: number }> {
 }
 
 function npmStart(env: Record<string, string>) {
-  const child = spawn(TSX, ['src/main.ts'], {
+  // As `npm start` runs it: node with the tsx loader, which the manager passes on to the shard processes.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
