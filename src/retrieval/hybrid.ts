@@ -33,13 +33,8 @@ export interface AbstentionOptions {
   minCoverage: number;
   /** By embedder: cosine scales differ between the hashing embedder and a sentence encoder. */
   minDenseSimilarity: Readonly<Record<PaperEmbedder['kind'], number>>;
-  /** How many of the best hits may provide the coverage. */
+  /** How many of the best hits together provide the coverage. */
   depth: number;
-  /**
-   * Weight of a query word no paper contains, relative to the rarest word the library has. Below 1, a question's
-   * own wording ("plugging pictures into an llm") counts less than the topic words the library does know.
-   */
-  unknownTermWeight: number;
 }
 
 export interface HybridRetrieverOptions {
@@ -67,7 +62,6 @@ export const DEFAULT_ABSTENTION: Readonly<AbstentionOptions> = Object.freeze({
   // measured here (no model offline); all-MiniLM-L6-v2 puts unrelated texts mostly below 0.3.
   minDenseSimilarity: Object.freeze({ hashing: 0.21, transformers: 0.35 }),
   depth: 2,
-  unknownTermWeight: 1,
 });
 
 export const DEFAULT_HYBRID_OPTIONS: Readonly<HybridRetrieverOptions> = Object.freeze({
@@ -94,7 +88,7 @@ export interface ExplainedRetrievalResult extends RetrievalResult {
 export class HybridRetriever implements PaperRetriever {
   private readonly library: RetrievalLibrary;
   private readonly options: HybridRetrieverOptions;
-  private statistics: { librarySize: number; stats: TermStatistics } | undefined;
+  private readonly statistics = new TermStatistics();
 
   constructor(library: RetrievalLibrary, options: Partial<HybridRetrieverOptions> = {}) {
     this.library = library;
@@ -174,8 +168,7 @@ export class HybridRetriever implements PaperRetriever {
   private coverage(terms: readonly string[], hits: readonly RetrievedPaper[]): number {
     const stats = this.termStatistics();
     const topical = terms.filter((term) => !FILLER_TERMS.has(term));
-    const unknownWeight = (this.options.abstention || DEFAULT_ABSTENTION).unknownTermWeight;
-    const weights = topical.map((term) => stats.idf(term) * (stats.knows(term) ? 1 : unknownWeight));
+    const weights = topical.map((term) => stats.idf(term));
     const total = weights.reduce((sum, weight) => sum + weight, 0);
     if (total === 0) return 0;
     const vocabulary = new Set(hits.flatMap((hit) => analyze(`${hit.paper.title}\n${hit.paper.abstract}`)));
@@ -183,12 +176,17 @@ export class HybridRetriever implements PaperRetriever {
     return covered / total;
   }
 
-  /** Document frequencies of the library, rebuilt when its size changes (papers are only ever added). */
+  /**
+   * Document frequencies of the library, brought up to date when it has grown: papers are only ever added, and
+   * `all()` lists them in the order they were, so only the new ones are analyzed.
+   */
   private termStatistics(): TermStatistics {
-    if (this.statistics?.librarySize !== this.library.size) {
-      this.statistics = { librarySize: this.library.size, stats: TermStatistics.of(this.library.all()) };
+    if (this.statistics.documents !== this.library.size) {
+      const papers = this.library.all();
+      if (papers.length < this.statistics.documents) this.statistics.clear();
+      this.statistics.add(papers.slice(this.statistics.documents));
     }
-    return this.statistics.stats;
+    return this.statistics;
   }
 }
 
@@ -200,28 +198,39 @@ function matches(term: string, vocabulary: ReadonlySet<string>): boolean {
   return false;
 }
 
+/** How many papers contain each analyzed term. */
 export class TermStatistics {
-  private constructor(
-    private readonly documentFrequency: ReadonlyMap<string, number>,
-    private readonly documents: number,
-  ) {}
+  private readonly documentFrequency = new Map<string, number>();
+  private count = 0;
 
   static of(papers: readonly Paper[]): TermStatistics {
-    const frequency = new Map<string, number>();
-    for (const paper of papers) {
-      for (const term of new Set(analyze(`${paper.title}\n${paper.abstract}`))) frequency.set(term, (frequency.get(term) ?? 0) + 1);
-    }
-    return new TermStatistics(frequency, papers.length);
+    const statistics = new TermStatistics();
+    statistics.add(papers);
+    return statistics;
   }
 
-  knows(term: string): boolean {
-    return this.documentFrequency.has(term);
+  get documents(): number {
+    return this.count;
+  }
+
+  add(papers: readonly Paper[]): void {
+    for (const paper of papers) {
+      for (const term of new Set(analyze(`${paper.title}\n${paper.abstract}`))) {
+        this.documentFrequency.set(term, (this.documentFrequency.get(term) ?? 0) + 1);
+      }
+    }
+    this.count += papers.length;
+  }
+
+  clear(): void {
+    this.documentFrequency.clear();
+    this.count = 0;
   }
 
   /** BM25's IDF; a term no paper has gets the IDF of a term in half a paper, the rarest there is. */
   idf(term: string): number {
     const frequency = this.documentFrequency.get(term) ?? 0;
-    return Math.log(1 + (this.documents - frequency + 0.5) / (frequency + 0.5));
+    return Math.log(1 + (this.count - frequency + 0.5) / (frequency + 0.5));
   }
 }
 

@@ -220,43 +220,22 @@ export class LexicalIndex {
    * truncated names: `hypernet`, `seq`) are retried as prefixes and with small typos; terms it knows are matched
    * exactly, so precise queries keep plain BM25 ranking.
    */
-  search(
-    query: string,
-    k: number,
-    tuning: Partial<LexicalTuning> = {},
-    expansion: ReadonlyMap<string, number> = new Map(),
-  ): LexicalHit[] {
+  search(query: string, k: number, tuning: Partial<LexicalTuning> = {}): LexicalHit[] {
     const { k1, b, d, titleBoost, prefixMinLength, fuzzyMinLength, fuzziness, dropFiller } = {
       ...DEFAULT_LEXICAL_TUNING,
       ...tuning,
     };
-    const exact: SearchOptions = {
+    const unknown = new Set(queryTerms(query).filter((term) => this.documentFrequency(term) === 0));
+    const loose = (minLength: number) => (term: string) => minLength > 0 && unknown.has(term) && term.length >= minLength;
+    const results = this.search_.search(query, {
       combineWith: 'OR',
-      tokenize: dropFiller ? (text) => [...new Set(analyze(text).filter((term) => !FILLER_TERMS.has(term)))] : analyze,
+      // Each term once: a word repeated in a question is not more important.
+      tokenize: (text) => [...new Set(analyze(text).filter((term) => !(dropFiller && FILLER_TERMS.has(term))))],
       boost: { title: titleBoost, text: 1 },
       bm25: { k: k1, b, d },
-    };
-    const terms = queryTerms(query);
-    const unknown = new Set(terms.filter((term) => this.documentFrequency(term) === 0));
-    const loose = (minLength: number) => (term: string) => minLength > 0 && unknown.has(term) && term.length >= minLength;
-    const expansionTerms = [...expansion.keys()].filter((term) => !terms.includes(term));
-    const results = this.search_.search(
-      {
-        combineWith: 'OR',
-        queries: [
-          query,
-          // Expansion terms are already index terms: no analysis, each weighted by the caller.
-          ...(expansionTerms.length > 0
-            ? [{ queries: expansionTerms, tokenize: (text: string) => text.split(' '), boostTerm: (term: string) => expansion.get(term) ?? 0 }]
-            : []),
-        ],
-      },
-      {
-        ...exact,
-        prefix: loose(prefixMinLength),
-        fuzzy: (term) => (loose(fuzzyMinLength)(term) ? fuzziness : false),
-      },
-    );
+      prefix: loose(prefixMinLength),
+      fuzzy: (term) => (loose(fuzzyMinLength)(term) ? fuzziness : false),
+    });
     return (
       results
         // minisearch multiplies each score by the number of matched query terms; plain BM25 ranks better on

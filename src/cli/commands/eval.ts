@@ -122,15 +122,16 @@ async function evaluateQuestionSet(file: string, json: boolean, context: Command
     context.stdout.write(`${JSON.stringify(metrics)}\n`);
     return;
   }
-  const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
   const answerable = outcomes.filter((outcome) => Object.keys(outcome.question.relevant).length > 0).length;
+  const rate = (value: number, of: number, kind: string) =>
+    of === 0 ? `n/a (no ${kind} questions)` : `${(value * 100).toFixed(1)}% of ${of} ${kind}`;
   context.stdout.write(
     table([
       ['Recall@5', metrics['recall@5'].toFixed(4)],
       ['MRR@10', metrics['mrr@10'].toFixed(4)],
       ['nDCG@10', metrics['ndcg@10'].toFixed(4)],
-      ['abstention', `${percent(metrics.abstention)} of ${outcomes.length - answerable} unanswerable`],
-      ['false abstention', `${percent(metrics.false_abstention)} of ${answerable} answerable`],
+      ['abstention', rate(metrics.abstention, outcomes.length - answerable, 'unanswerable')],
+      ['false abstention', rate(metrics.false_abstention, answerable, 'answerable')],
       ['queries', String(metrics.queries)],
     ]),
   );
