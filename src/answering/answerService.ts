@@ -5,7 +5,7 @@ import { ZodError } from 'zod';
 import { UserError, describeError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { Paper } from '../papers/paper.js';
-import type { PaperRetriever } from '../retrieval/types.js';
+import type { PaperRetriever, RetrievedPaper } from '../retrieval/types.js';
 import { verifyCitations } from './citations.js';
 import { comparisonSchema, modelComparisonSchema, type Comparison, type ModelComparison } from './comparison.js';
 import { extractiveAnswer, extractiveComparison, keySentence } from './extractive.js';
@@ -112,21 +112,24 @@ export class AnswerService {
     const trimmed = question.trim();
     if (!trimmed) throw new UserError('Ask a question, e.g. "how do byte-level models avoid very long sequences?"');
     const history = options.history ?? [];
-    const sources = await this.retrieveSources(trimmed, history, options);
+    const hits = await this.retrieveSources(trimmed, history, options);
+    const sources = hits.map((hit) => hit.paper);
+    // The extractive answer leaves out papers retrieved much worse than the best one.
+    const scores = hits.map((hit) => hit.score);
     if (sources.length === 0) return abstention(trimmed);
 
-    if (!this.backend) return extractive(trimmed, sources);
+    if (!this.backend) return extractive(trimmed, sources, scores);
     let generated: string;
     try {
       generated = await this.generateAnswer(this.backend, trimmed, sources, history, options);
     } catch (error) {
       if (options.signal?.aborted) throw error;
       this.logger.warn({ err: describeError(error), model: this.backend.label }, 'LLM answer failed; answering extractively');
-      return { ...extractive(trimmed, sources), notice: MODEL_UNAVAILABLE_NOTICE };
+      return { ...extractive(trimmed, sources, scores), notice: MODEL_UNAVAILABLE_NOTICE };
     }
     if (!generated) {
       this.logger.warn({ model: this.backend.label }, 'LLM answer was empty; answering extractively');
-      return { ...extractive(trimmed, sources), notice: MODEL_UNAVAILABLE_NOTICE };
+      return { ...extractive(trimmed, sources, scores), notice: MODEL_UNAVAILABLE_NOTICE };
     }
     const verified = verifyCitations(generated, sources.length);
     if (verified.removed.length > 0) {
@@ -134,7 +137,7 @@ export class AnswerService {
     }
     if (verified.kept.length === 0) {
       this.logger.warn({ model: this.backend.label }, 'LLM answer cited no source; answering extractively');
-      return { ...extractive(trimmed, sources), notice: UNCITED_ANSWER_NOTICE };
+      return { ...extractive(trimmed, sources, scores), notice: UNCITED_ANSWER_NOTICE };
     }
     return {
       answer: verified.text,
@@ -192,15 +195,15 @@ export class AnswerService {
   /** Nothing to release: chat clients hold no connection between calls. Here so owners can close services alike. */
   async close(): Promise<void> {}
 
-  private async retrieveSources(question: string, history: ChatTurn[], options: AskOptions): Promise<Paper[]> {
+  private async retrieveSources(question: string, history: ChatTurn[], options: AskOptions): Promise<RetrievedPaper[]> {
     const k = options.k ?? this.k;
     const first = await this.retriever.retrieve(question, { k, signal: options.signal });
-    if (!first.abstained && first.hits.length > 0) return first.hits.map((hit) => hit.paper);
+    if (!first.abstained && first.hits.length > 0) return first.hits;
     // A follow-up such as "and what about its results?" only makes sense with the question before it.
     const previous = [...history].reverse().find((turn) => turn.role === 'user');
     if (!previous) return [];
     const second = await this.retriever.retrieve(`${previous.content}\n${question}`, { k, signal: options.signal });
-    return second.abstained ? [] : second.hits.map((hit) => hit.paper);
+    return second.abstained ? [] : second.hits;
   }
 
   private async generateAnswer(
@@ -247,8 +250,8 @@ function abstention(question: string): Answer {
   return { answer: `I found nothing in the library about “${shown}”.`, citations: [], abstained: true, model: EXTRACTIVE_MODEL };
 }
 
-function extractive(question: string, sources: Paper[]): Answer {
-  const { text, kept } = verifyCitations(extractiveAnswer(question, sources), sources.length);
+function extractive(question: string, sources: Paper[], scores: number[]): Answer {
+  const { text, kept } = verifyCitations(extractiveAnswer(question, sources, { scores }), sources.length);
   return { answer: text, citations: citationsFor(kept, sources), abstained: false, model: EXTRACTIVE_MODEL };
 }
 
