@@ -65,6 +65,8 @@ export interface AnswerServiceOptions {
 }
 
 export const DEFAULT_ANSWER_K = 5;
+/** Candidates an extractive answer chooses its sources from, as a multiple of k. */
+const EXTRACTIVE_POOL_FACTOR = 2;
 export const EXTRACTIVE_MODEL = 'extractive';
 export const MODEL_UNAVAILABLE_NOTICE = 'The language model was unavailable, so this answer is extractive.';
 export const UNCITED_ANSWER_NOTICE = "The language model's answer cited none of the sources, so this answer is extractive.";
@@ -112,7 +114,9 @@ export class AnswerService {
     const trimmed = question.trim();
     if (!trimmed) throw new UserError('Ask a question, e.g. "how do byte-level models avoid very long sequences?"');
     const history = options.history ?? [];
-    const hits = await this.retrieveSources(trimmed, history, options);
+    // With no model, the extractive answer picks its papers by their sentences from a wider pool of candidates.
+    const pool = this.backend ? options.k : (options.k ?? this.k) * EXTRACTIVE_POOL_FACTOR;
+    const hits = await this.retrieveSources(trimmed, history, { ...options, k: pool });
     const sources = hits.map((hit) => hit.paper);
     // The extractive answer leaves out papers retrieved much worse than the best one.
     const scores = hits.map((hit) => hit.score);

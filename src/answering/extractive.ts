@@ -194,10 +194,18 @@ export function extractiveAnswer(question: string, sources: readonly Paper[], op
   const related = relatedStems(questionStems, documentFrequency.keys());
   const asksHow = /^\s*(how|what (method|technique|approach)s?|ways?)\b/i.test(question);
 
+  // `byte-level` in the question is one idea: a sentence on "byte-pair encoding" shares a word with it, not the idea.
+  const compoundOf = new Map<string, string>();
+  for (const [compound] of question.toLowerCase().matchAll(/[\p{L}\p{N}]+(?:-[\p{L}\p{N}]+)+/gu)) {
+    const joined = analyzeForSearch(compound.replace(/-/g, ''))[0];
+    if (!joined) continue;
+    for (const part of analyzeForSearch(compound.replace(/-/g, ' '))) compoundOf.set(part, joined);
+  }
   for (const sentence of sentences) {
     let overlap = 0;
     for (const stem of questionStems) {
-      if (sentence.stems.has(stem)) overlap += idf(stem);
+      const compound = compoundOf.get(stem);
+      if (sentence.stems.has(stem)) overlap += (compound && !sentence.stems.has(compound) ? 0.5 : 1) * idf(stem);
       else {
         const alternative = related.get(stem)!.find((word) => sentence.stems.has(word));
         if (alternative) overlap += 0.5 * idf(alternative);
@@ -217,7 +225,7 @@ export function extractiveAnswer(question: string, sources: readonly Paper[], op
           ? 0.6
           : 1;
     sentence.score =
-      (overlap / lengthPenalty) * (0.6 + 0.4 * weights[sentence.n - 1]!) * (0.6 + 0.4 * information) * (boilerplate ? 0.5 : 1) * method;
+      (overlap / lengthPenalty) * (0.3 + 0.7 * weights[sentence.n - 1]!) * (0.6 + 0.4 * information) * (boilerplate ? 0.5 : 1) * method;
   }
 
   // A paper retrieved much worse than the best one is cited only when the question names it ("TDPO vs T-REG") or
@@ -230,7 +238,7 @@ export function extractiveAnswer(question: string, sources: readonly Paper[], op
       index === 0 ||
       named[index]! ||
       weights[index]! >= minRelativeScore ||
-      (weights[index]! >= minRelativeScore / 2 && bestOfPaper[index]! >= 0.8 * topSentence),
+      (weights[index]! >= minRelativeScore / 2 && bestOfPaper[index]! >= 0.5 * topSentence),
   );
   const ranked = sentences.filter((sentence) => sentence.score > 0 && citable[sentence.n - 1]).sort((a, b) => b.score - a.score);
   // A question sharing no content word with any sentence still gets the best source's key sentence.
