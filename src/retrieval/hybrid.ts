@@ -194,7 +194,11 @@ export class HybridRetriever implements PaperRetriever {
 function matches(term: string, vocabulary: ReadonlySet<string>): boolean {
   if (vocabulary.has(term)) return true;
   if (term.length < 4) return false;
-  for (const word of vocabulary) if (word.startsWith(term)) return true;
+  for (const word of vocabulary) {
+    if (word.startsWith(term)) return true;
+    // Porter stems one word two ways (multiply → multipli, multiplication → multipl).
+    if (word.length >= 5 && term.startsWith(word) && term.length - word.length <= 2) return true;
+  }
   return false;
 }
 

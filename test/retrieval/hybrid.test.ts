@@ -58,6 +58,12 @@ describe('HybridRetriever over the seed library', () => {
     );
   });
 
+  it('given a word the abstracts use in another form (multiply, multiplication), it should answer rather than abstain', async () => {
+    const result = await retriever.retrieve('teaching small transformers to add and multiply numbers', { k: 3 });
+    expect(result.abstained).toBe(false);
+    expect(result.hits.map((hit) => hit.paper.title)).toContain('Teaching Arithmetic to Small Transformers');
+  });
+
   it.each([
     'best way to get a crispy crust on sourdough bread at home?',
     'reinforcement learning for quadruped robot locomotion on rough terrain',
