@@ -2,6 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { UsageError } from '../src/errors.js';
 import { parseCommandArgs } from '../src/cli/command.js';
 import { loadConfig } from '../src/config.js';
@@ -21,8 +23,8 @@ import type { Benchmark } from './main.js';
  * The soak: mixed Discord traffic (/ask, /search, /paper, /similar, /compare, autocomplete, mentions) at a fixed
  * rate for minutes, through the loopback emulator to the real bot on real services (seed library, hashing embedder,
  * extractive answers), in this process. An error is an interaction Discord would drop (not acknowledged within 3 s),
- * one never answered, or one answered with the apology for a bug. RSS is taken after a warm-up and at the end; the
- * emulator keeps a bounded history so that the growth measured is the bot's.
+ * one never answered, or one answered with the apology for a bug. RSS is taken after a full GC, once after a
+ * warm-up and once at the end; the emulator keeps a bounded history so that the growth measured is the bot's.
  */
 export interface SoakResult {
   minutes: number;
@@ -75,6 +77,16 @@ type Operation = (user: EmulatedUser, turn: number) => Promise<Outcome>;
 function percentile(sorted: readonly number[], fraction: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)]!;
+}
+
+/**
+ * RSS after a full garbage collection: without one, where in its GC cycle the heap happens to be swings RSS by more
+ * than the growth being measured.
+ */
+function settledRss(): number {
+  v8.setFlagsFromString('--expose-gc');
+  (vm.runInNewContext('gc') as () => void)();
+  return process.memoryUsage().rss;
 }
 
 const megabytes = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
@@ -188,10 +200,10 @@ export async function runSoak(options: Partial<SoakOptions> = {}, progress: (lin
 
     progress(`warming up for ${settings.warmupSeconds} s at ${settings.ratePerSecond} requests/s`);
     await drive(settings.warmupSeconds * 1000, settings.ratePerSecond, startOne);
-    const rssStart = process.memoryUsage().rss;
+    const rssStart = settledRss();
     progress(`soaking for ${settings.minutes} min at ${settings.ratePerSecond} requests/s (RSS ${megabytes(rssStart)} MB)`);
     const outcomes = await drive(settings.minutes * 60_000, settings.ratePerSecond, startOne);
-    const rssEnd = process.memoryUsage().rss;
+    const rssEnd = settledRss();
 
     const latencies = outcomes.map((outcome) => outcome.latencyMs).sort((a, b) => a - b);
     const failures = outcomes.filter((outcome) => !outcome.ok);
