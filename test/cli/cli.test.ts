@@ -90,7 +90,15 @@ describe('papercord search', () => {
     expect(code).toBe(0);
     const lines = stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^ 1\. 0\.\d{3} {2}MrT5: Dynamic Token Merging .* \[t:[0-9a-f]{16}\]$/);
+    expect(lines[0]).toMatch(/^ 1\. [01]\.\d{3} {2}MrT5: Dynamic Token Merging .* \[t:[0-9a-f]{16}\]$/);
+  });
+
+  it('given a query on a topic the library does not cover, it should say nothing is relevant rather than list the least-bad papers', async () => {
+    const text = await papercord(seeded(), ['search', 'best recipe for sourdough bread']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toBe('Nothing in the library is relevant to "best recipe for sourdough bread".\n');
+    const json = await papercord(seeded(), ['search', 'best recipe for sourdough bread', '--json']);
+    expect(JSON.parse(json.stdout)).toEqual([]);
   });
 
   it('given an empty library, it should say so and how to ingest, exit 1', async () => {

@@ -6,12 +6,12 @@ const MAX_K = 100;
 
 export const searchCommand: CliCommand = {
   name: 'search',
-  summary: 'find the papers closest in meaning to a query',
+  summary: 'find the papers that best match a query (hybrid lexical + vector retrieval, as /search)',
   usage: [
     'papercord search "<query>" [-k 5] [--json]',
     '',
     `  -k       how many papers (1 to ${MAX_K}, default ${DEFAULT_K})`,
-    '  --json   print [{"id","title","score"}], best first; score is cosine similarity',
+    '  --json   print [{"id","title","score"}], best first (score: fused relevance, higher is better); [] when nothing in the library is relevant',
   ].join('\n'),
   async run(args, context) {
     const { values, positionals } = parseCommandArgs(
@@ -22,13 +22,17 @@ export const searchCommand: CliCommand = {
     const query = positionals.join(' ').trim();
     if (!query) throw new UsageError('search needs a query');
     const k = parseCount(values.k, '-k', DEFAULT_K, MAX_K);
-    const { library } = await context.services();
+    const { library, retriever } = await context.services();
     if (library.size === 0) throw new UserError(EMPTY_LIBRARY_HINT);
 
-    const hits = await library.vectorSearch(query, k);
+    const { hits, abstained } = await retriever.retrieve(query, { k, signal: context.signal });
     if (values.json) {
       const rows = hits.map((hit) => ({ id: hit.paper.id, title: hit.paper.title, score: round(hit.score) }));
       context.stdout.write(`${JSON.stringify(rows)}\n`);
+      return;
+    }
+    if (abstained) {
+      context.stdout.write(`Nothing in the library is relevant to "${query}".\n`);
       return;
     }
     hits.forEach((hit, index) => {
