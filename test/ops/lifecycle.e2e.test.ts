@@ -1,11 +1,13 @@
 /**
- * SIGTERM in the middle of everything: the real bot (`npm start`) answering against the loopback Discord emulator
- * while a second process (`npm run cli -- ingest`) adds thousands of papers to the same DATA_DIR, then both stopped.
- * Both embed with transformers.js on the fixture model, so the ingest is real asynchronous work a signal can cut into.
+ * SIGTERM in the middle of everything: the real bot (`npm start`) answering against the loopback Discord emulator and
+ * fetching a trending day into the library, while a second process (`npm run cli -- ingest`) adds thousands of papers
+ * to the same DATA_DIR; then both are stopped. Both embed with transformers.js on the fixture model, so the ingest is
+ * real asynchronous work a signal can cut into.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer, type ServerResponse } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -18,10 +20,13 @@ import { DiscordEmulator, type InteractionRecord } from '../discord/emulator/dis
 import { createFixtureModelFolder } from '../embeddings/fixtureModel.js';
 import { startOpenAICompatibleServer } from '../helpers/openaiServer.js';
 import { FIXTURE_MODEL_ID } from '../../scripts/make-fixture-model.js';
+import { FIXTURES } from '../trending/feedServer.js';
 
 const TOKEN = 'lifecycle-test-token';
 /** Enough that embedding them takes seconds: the SIGTERM lands while the ingest is under way. */
 const INGESTED_PAPERS = 3_000;
+/** The papers of `hf/daily_papers_2025-07-29.json`, none of them a seed. */
+const TRENDING_PAPER_IDS = ['2507.20534', '2507.21001', '2507.19876', '2507.20112', '2507.18840', '2507.21345'].map((id) => `arxiv:${id}`);
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -72,12 +77,40 @@ async function writeManyPapers(file: string): Promise<void> {
   await writeFile(file, `${lines.join('\n')}\n`);
 }
 
+/** A Hugging Face daily-papers feed that holds every request until `release()`: a fetch still under way at SIGTERM. */
+async function startHeldFeed(): Promise<{ baseUrl: string; requests: () => number; release(): void; close(): Promise<void> }> {
+  const body = await readFile(path.join(FIXTURES, 'hf', 'daily_papers_2025-07-29.json'), 'utf8');
+  const held: ServerResponse[] = [];
+  let released = false;
+  let requests = 0;
+  const answer = (response: ServerResponse) => response.writeHead(200, { 'content-type': 'application/json' }).end(body);
+  const server = createHttpServer((_request, response) => {
+    requests += 1;
+    if (released) answer(response);
+    else held.push(response);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests: () => requests,
+    release() {
+      released = true;
+      for (const response of held.splice(0)) answer(response);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 function answerText(record: InteractionRecord): string {
   return (record.original?.embeds[0] as { description?: string } | undefined)?.description ?? '';
 }
 
 describe('SIGTERM in the middle of ingest and answers', () => {
-  it('given an ingest and answers in flight, it should exit 143 (CLI) and 0 (bot), answer each interaction once, and leave a library that loads with every paper complete', async () => {
+  it('given a CLI ingest, a trending fetch and answers in flight, it should exit 143 (CLI) and 0 (bot), answer each interaction once, add the fetched day whole and none of the cut ingest, and leave a library that loads', async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'papercord-lifecycle-'));
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
     const model = await createFixtureModelFolder();
@@ -102,8 +135,11 @@ describe('SIGTERM in the middle of ingest and answers', () => {
     cleanups.push(() => emulator.close());
     const llm = await startOpenAICompatibleServer();
     cleanups.push(() => llm.close());
-    // The model never answers: each answer stays in flight until LLM_TIMEOUT_MS, then falls back to extractive.
-    llm.script({ kind: 'hang' });
+    // The model never answers the three questions: each stays in flight until LLM_TIMEOUT_MS, then falls back to
+    // extractive. It answers the TL;DRs of the trending papers that come later.
+    llm.script({ kind: 'hang' }, { kind: 'hang' }, { kind: 'hang' }, { kind: 'text', content: 'A short summary of the paper.' });
+    const feed = await startHeldFeed();
+    cleanups.push(() => feed.close());
     const healthPort = await freePort();
     const bot = run(['src/main.ts'], {
       ...env,
@@ -114,6 +150,8 @@ describe('SIGTERM in the middle of ingest and answers', () => {
       LLM_TIMEOUT_MS: '3000',
       ASK_COOLDOWN_SECONDS: '0',
       HEALTH_PORT: String(healthPort),
+      TRENDING_SOURCE: 'hf',
+      HF_API_BASE: feed.baseUrl,
     });
     await until(async () => (await fetch(`http://127.0.0.1:${healthPort}${HEALTHZ_PATH}`).catch(() => undefined))?.status === 200, 'the bot to be ready');
 
@@ -124,9 +162,13 @@ describe('SIGTERM in the middle of ingest and answers', () => {
       emulator.dispatchCommand('ask', { options: { question }, user: { id: String(200_000_000_000_000_000n + BigInt(index)), username: `reader${index}` } }),
     );
     await until(() => llm.requests.length >= asked.length, 'every answer to reach the model');
+    const trending = emulator.dispatchCommand('trending', { subcommand: 'now', options: { date: '2025-07-29' } });
+    await until(() => feed.requests() > 0, 'the bot to fetch the trending day');
 
     ingest.child.kill('SIGTERM');
     bot.child.kill('SIGTERM');
+    // The feed answers only now: the bot, already stopping, must still finish adding the day's papers and answer.
+    feed.release();
     expect(await ingest.exited, ingest.stderr()).toBe(143);
     expect(ingest.stderr()).toMatch(/^papercord: interrupted \(SIGTERM\)$/m);
     expect(await bot.exited, bot.stderr()).toBe(0);
@@ -137,12 +179,18 @@ describe('SIGTERM in the middle of ingest and answers', () => {
       expect(callbacks.map((request) => request.status), record.id).toEqual([204]);
       expect(record.followUps, record.id).toHaveLength(0);
     }
+    const digest = trending.original?.embeds[0] as { title?: string } | undefined;
+    expect(digest?.title).toMatch(/2025-07-29/);
+    expect(emulator.requests.filter((request) => request.route === `/interactions/${trending.id}/${trending.token}/callback`)).toHaveLength(1);
 
     const reopened = await createServices(loadConfig({ ...env, LOG_LEVEL: 'silent' }), silentLogger());
     const stats = await reopened.library.stats();
+    const trendingInLibrary = TRENDING_PAPER_IDS.filter((id) => reopened.library.get(id) !== undefined);
     await reopened.close();
-    // All of the ingest or none of it, never part: the abort came before its one commit.
-    expect(stats.papers).toBe(seedPapers);
+    // The bot's fetch is whole: every paper of the day is in, with its vector. The CLI's ingest is all or nothing, and
+    // the abort came before its one commit.
+    expect(trendingInLibrary).toEqual(TRENDING_PAPER_IDS);
+    expect(stats.papers).toBe(seedPapers + TRENDING_PAPER_IDS.length);
     expect(stats.vectors).toBe(stats.papers);
   });
 });
