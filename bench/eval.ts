@@ -79,7 +79,7 @@ export const evalBenchmark: Benchmark = {
           const retriever = new HybridRetriever(library, variant.options);
           const { metrics } = await evaluateQuestions(retriever, library.all(), questions);
           process.stdout.write(
-            `${variant.name.padEnd(18)} ${[metrics['recall@5'], metrics['mrr@10'], metrics['ndcg@10']].map((value) => value.toFixed(4)).join('  ')}  ${metrics.abstention.toFixed(3)}      ${metrics.false_abstention.toFixed(3)}\n`,
+            `${variant.name.padEnd(18)} ${[metrics['recall@5'], metrics['mrr@10'], metrics['ndcg@10']].map((value) => value.toFixed(4)).join('  ')}  ${(metrics.abstention?.toFixed(3) ?? "n/a  ")}      ${(metrics.false_abstention?.toFixed(3) ?? "n/a")}\n`,
           );
         }
       });

@@ -115,10 +115,10 @@ export interface QuestionSetMetrics {
   'recall@5': number;
   'mrr@10': number;
   'ndcg@10': number;
-  /** Share of unanswerable questions on which the retriever abstained (higher is better). */
-  abstention: number;
-  /** Share of answerable questions on which it abstained (lower is better). */
-  false_abstention: number;
+  /** Share of unanswerable questions on which the retriever abstained (higher is better); null when the set has none. */
+  abstention: number | null;
+  /** Share of answerable questions on which it abstained (lower is better); null when the set has none. */
+  false_abstention: number | null;
   queries: number;
 }
 
@@ -169,7 +169,9 @@ export async function evaluateQuestions(
   if (answerable.length > 0 && missingTitles.size === new Set(answerable.flatMap((o) => Object.keys(o.question.relevant))).size) {
     throw new UserError('none of the relevant titles are in the library; ingest the papers the question set is about first');
   }
-  const share = (items: readonly QuestionOutcome[]) => round(mean(items.map((outcome) => (outcome.abstained ? 1 : 0))));
+  // A rate over no questions is unknown, not 0% (which would read as "never abstains").
+  const share = (items: readonly QuestionOutcome[]) =>
+    items.length === 0 ? null : round(mean(items.map((outcome) => (outcome.abstained ? 1 : 0))));
   return {
     metrics: {
       'recall@5': round(mean(answerable.map((outcome) => outcome['recall@5']))),

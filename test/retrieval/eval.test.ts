@@ -112,6 +112,21 @@ describe('papercord eval on a question set', () => {
     });
   });
 
+  it('given a question set without unanswerable questions, it should report the abstention rate as unknown, not 0', async () => {
+    const dataDir = path.join(root, 'seeded');
+    expect((await papercord(dataDir, ['ingest'])).code).toBe(0);
+    const questions = path.join(root, 'answerable-only.jsonl');
+    await writeFile(
+      questions,
+      JSON.stringify({ id: 'a', query: 'byt5 variant w/ a learned delete gate', kind: 'single', relevant: { 'MrT5: Dynamic Token Merging for Efficient Byte-level Language Models': 2 } }),
+    );
+
+    const { code, stdout } = await papercord(dataDir, ['eval', '--queries', questions, '--json']);
+
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ abstention: null, false_abstention: 0, queries: 1 });
+  });
+
   it('given --run without a corpus, it should fail as a usage error', async () => {
     const { code } = await papercord(path.join(root, 'unused'), ['eval', '--queries', 'q.jsonl', '--run', 'out.tsv']);
     expect(code).toBe(2);

@@ -123,8 +123,8 @@ async function evaluateQuestionSet(file: string, json: boolean, context: Command
     return;
   }
   const answerable = outcomes.filter((outcome) => Object.keys(outcome.question.relevant).length > 0).length;
-  const rate = (value: number, of: number, kind: string) =>
-    of === 0 ? `n/a (no ${kind} questions)` : `${(value * 100).toFixed(1)}% of ${of} ${kind}`;
+  const rate = (value: number | null, of: number, kind: string) =>
+    value === null ? `n/a (no ${kind} questions)` : `${(value * 100).toFixed(1)}% of ${of} ${kind}`;
   context.stdout.write(
     table([
       ['Recall@5', metrics['recall@5'].toFixed(4)],
