@@ -41,7 +41,12 @@ const GENERIC_WORDS = [
   'state', 'art', 'first', 'one', 'two', 'three', 'various', 'within', 'without', 'like', 'e.g', 'i.e', 'et', 'al',
   'code', 'available', 'github', 'com', 'https', 'www', 'its', 'it\'s', 'learn', 'learning', 'data', 'training',
 ];
-const STOPWORDS = new Set(englishStopwords.map((word) => word.toLowerCase()));
+const STOPWORDS = new Set([
+  ...englishStopwords.map((word) => word.toLowerCase()),
+  // Function words the list lacks; inside a key phrase they read as fragments ("phenomena during").
+  'during', 'while', 'whereas', 'within', 'without', 'across', 'towards', 'toward', 'upon', 'via', 'among', 'beyond',
+  'despite', 'thus', 'hence', 'therefore', 'moreover', 'furthermore', 'additionally', 'respectively', 'e.g', 'i.e',
+]);
 const GENERIC_STEMS = new Set(GENERIC_WORDS.map((word) => stemmer(word)));
 
 export interface Term {
@@ -341,7 +346,7 @@ const FACET_CUES: Record<keyof PaperFacets, RegExp[]> = {
   ],
   // Abstracts mostly name the limitations of earlier work; only phrases that point back at this paper count.
   limitations: [
-    /\b(limitations? (of (our|this|the proposed)|include|remain)|future work|we leave|left for future|at the cost of|trade-?offs? between)/i,
+    /\b(limitations? (of (our|this|the proposed)|include|remain)|we leave|(is|are) left (to|for) future|future work (is needed|should|will)|at the cost of|trade-?offs? between|remaining gap|(additional|extra) (processing )?(overhead|cost))/i,
     /\b(our|this) (method|approach|model|work) (does not|cannot|is limited|requires)/i,
   ],
 };
@@ -349,19 +354,74 @@ const FACET_CUES: Record<keyof PaperFacets, RegExp[]> = {
 /** The order facets claim sentences in, so the most telling sentence goes to the facet with the strongest cue. */
 const FACET_ORDER: (keyof PaperFacets)[] = ['method', 'results', 'problem', 'data', 'limitations'];
 
+/** Words and phrases that point at the abstract's own shortcomings rather than those of earlier work. */
+const OWN_LIMITATION = /\b(limitations?|future work|we leave|left for future|at the cost of|trade-?offs?|cannot|can ?not|fails? to|does not|do not|is limited|remains? (challenging|open|difficult)|only (applies|works)|requires? (more|additional|extra|large))/i;
+/** Earlier work, whose shortcomings are the paper's problem, not its limitations. */
+const EARLIER_WORK = /\b(existing|prior|previous|current|conventional|standard|traditional|typical(ly)?|most|many|recent) (methods?|approaches|models?|works?|techniques?|systems?|tokeni[sz]ers?|llms?|lms?)\b|\b(they|these (methods|approaches|models))\b/i;
+
+/**
+ * How well a sentence fits each facet: its cue phrases (the first, stronger list counts double) and where it sits
+ * in the abstract, which opens with the problem, turns to the method and closes with results.
+ */
+function facetScore(facet: keyof PaperFacets, sentence: string, position: number, count: number): number {
+  const [strong, weak] = FACET_CUES[facet];
+  const cue = (strong!.test(sentence) ? 2 : 0) + (weak!.test(sentence) ? 1 : 0);
+  const at = count <= 1 ? 0 : position / (count - 1);
+  const numbers = /\d+(\.\d+)?\s?(%|x\b|×|points?|times)|\bby up to\b/i.test(sentence);
+  switch (facet) {
+    case 'problem':
+      return cue === 0 && position > 1 ? 0 : cue + 1.5 * (1 - at) - (FACET_CUES.method[0]!.test(sentence) ? 1.5 : 0);
+    case 'method':
+      return cue === 0 ? 0 : cue + (MECHANISM.test(sentence) ? 0.5 : 0) + (at > 0.1 && at < 0.75 ? 0.5 : 0);
+    case 'data':
+      return cue === 0 ? 0 : cue + (/\b[A-Z][\w-]*[A-Z0-9]\w*\b/.test(sentence) ? 0.5 : 0) + 0.5 * at;
+    case 'results':
+      return cue === 0 && !numbers ? 0 : cue + (numbers ? 1.5 : 0) + at;
+    case 'limitations':
+      if (EARLIER_WORK.test(sentence) || at < 0.4) return 0;
+      return (cue > 0 ? cue + 1 : 0) + (OWN_LIMITATION.test(sentence) ? 1 : 0) + (/\bhowever\b|\balthough\b/i.test(sentence) && OWN_LIMITATION.test(sentence) ? 0.5 : 0);
+  }
+}
+
+/** The least score a sentence needs to stand for a facet; below it, the facet is "Not stated in the abstract." */
+const FACET_MIN_SCORE: Record<keyof PaperFacets, number> = { problem: 1, method: 1, data: 1, results: 1.5, limitations: 2 };
+
+/**
+ * The most on-point sentence of the abstract for each facet, no sentence used twice: every (facet, sentence) pair is
+ * scored and the best pairs claim their sentences first, so a sentence goes to the facet it fits best.
+ */
 export function extractFacets(abstract: string): PaperFacets {
   const sentences = splitSentences(abstract);
-  const used = new Set<number>();
   const facets: PaperFacets = { problem: '', method: '', data: '', results: '', limitations: '' };
-  for (const facet of FACET_ORDER) {
-    facets[facet] = pickSentence(sentences, FACET_CUES[facet], used) ?? '';
+  const candidates = FACET_ORDER.flatMap((facet, facetRank) =>
+    sentences.map((sentence, position) => ({
+      facet,
+      position,
+      // Ties go to the facet that matters most to a reader (method, then results…).
+      score: facetScore(facet, sentence, position, sentences.length) - facetRank * 0.01,
+    })),
+  )
+    .filter((candidate) => candidate.score >= FACET_MIN_SCORE[candidate.facet])
+    .sort((a, b) => b.score - a.score);
+  const used = new Set<number>();
+  for (const { facet, position } of candidates) {
+    if (facets[facet] || used.has(position)) continue;
+    facets[facet] = sentences[position]!;
+    used.add(position);
   }
-  // Abstracts open with the problem more often than they name it.
+  // Abstracts open with the problem more often than they name it; a method is what every paper has.
+  const unused = (preferred: number) => (used.has(preferred) ? sentences.findIndex((_, index) => !used.has(index)) : preferred);
   if (!facets.problem && sentences.length > 0) {
-    const opening = used.has(0) ? undefined : sentences[0];
-    facets.problem = opening ?? sentences[0]!;
+    const index = unused(0);
+    if (index >= 0) {
+      facets.problem = sentences[index]!;
+      used.add(index);
+    }
   }
-  if (!facets.method) facets.method = sentences.find((_, index) => !used.has(index)) ?? sentences[0] ?? NOT_STATED;
+  if (!facets.method && sentences.length > 0) {
+    const index = unused(Math.min(1, sentences.length - 1));
+    facets.method = index >= 0 ? sentences[index]! : sentences[0]!;
+  }
   for (const facet of FACET_ORDER) if (!facets[facet]) facets[facet] = NOT_STATED;
   return facets;
 }
@@ -384,45 +444,147 @@ export function shortTitle(title: string): string {
   return title.length <= 40 ? title : `${title.slice(0, 40).replace(/\s+\S*$/, '')}…`;
 }
 
+interface Phrase {
+  /** Stems joined by spaces: `byte-level` and `byte level` are one phrase. */
+  key: string;
+  surface: string;
+  words: number;
+}
+
+/** Words that may not open or close a phrase: "model", "results", "method" say nothing on a phrase's edge. */
+const isEdgeWord = (stem: string) => !GENERIC_STEMS.has(stem);
+
+/**
+ * Technical phrases of one to three content words within a clause (`token deletion`, `dynamic chunking`,
+ * `byte-level`), neither opening nor closing on a generic word, hyphenated compounds kept as written.
+ */
+function phrasesOf(text: string): Phrase[] {
+  const phrases: Phrase[] = [];
+  for (const clause of text.normalize('NFKC').split(/[.,;:!?()[\]{}"“”'‘’]+|\s[-–—]+\s/)) {
+    const words: { stem: string; surface: string; compound: boolean }[][] = [];
+    let run: { stem: string; surface: string; compound: boolean }[] = [];
+    for (const match of clause.matchAll(/[\p{L}\p{N}]+(?:[-‐][\p{L}\p{N}]+)*/gu)) {
+      const surface = match[0];
+      const lower = surface.toLowerCase();
+      if (STOPWORDS.has(lower) || lower.length < 2 || /^\d+$/.test(lower)) {
+        if (run.length > 0) words.push(run);
+        run = [];
+        continue;
+      }
+      const parts = lower.split(/[-‐]/).filter(Boolean);
+      run.push({ stem: parts.map((part) => stemmer(part)).join(' '), surface: lower, compound: parts.length > 1 });
+    }
+    if (run.length > 0) words.push(run);
+    for (const sequence of words) {
+      for (let start = 0; start < sequence.length; start += 1) {
+        for (let length = 1; length <= 3 && start + length <= sequence.length; length += 1) {
+          const slice = sequence.slice(start, start + length);
+          const stems = slice.flatMap((word) => word.stem.split(' '));
+          if (stems.every((stem) => GENERIC_STEMS.has(stem))) continue;
+          if (length > 1 && (!isEdgeWord(slice[0]!.stem.split(' ')[0]!) || !isEdgeWord(slice.at(-1)!.stem.split(' ').at(-1)!))) continue;
+          const wordCount = stems.length;
+          if (wordCount > 3) continue;
+          phrases.push({ key: stems.join(' '), surface: slice.map((word) => word.surface).join(' '), words: wordCount });
+        }
+      }
+    }
+  }
+  return phrases;
+}
+
 interface TermProfile {
   counts: Map<string, number>;
+  /** Occurrences in the abstract alone: a run of title words (`efficient byte-level`) is not yet a phrase. */
+  inAbstract: Map<string, number>;
   surfaces: Map<string, string>;
+  words: Map<string, number>;
 }
 
 function termProfile(paper: Paper): TermProfile {
   const counts = new Map<string, number>();
   const surfaces = new Map<string, string>();
+  const words = new Map<string, number>();
+  const inAbstract = new Map<string, number>();
   const add = (text: string, weight: number) => {
-    for (const term of analyze(text, { compounds: true })) {
-      if (term.stem.split('-').every((part) => GENERIC_STEMS.has(part))) continue;
-      counts.set(term.stem, (counts.get(term.stem) ?? 0) + weight);
-      if (!surfaces.has(term.stem)) surfaces.set(term.stem, term.surface);
+    for (const phrase of phrasesOf(text)) {
+      counts.set(phrase.key, (counts.get(phrase.key) ?? 0) + weight);
+      if (weight === 1) inAbstract.set(phrase.key, (inAbstract.get(phrase.key) ?? 0) + 1);
+      if (!surfaces.has(phrase.key)) surfaces.set(phrase.key, phrase.surface);
+      words.set(phrase.key, phrase.words);
     }
   };
   add(paper.title, 3);
   add(paper.abstract, 1);
-  return { counts, surfaces };
+  return { counts, inAbstract, surfaces, words };
 }
 
-/** Key terms all papers share and those only one of them has, by weighted frequency (title words count thrice). */
+/**
+ * The best phrases by weight, a phrase of several words counting for more than its words alone, leaving out any
+ * phrase that repeats one already chosen (`deletion` after `token deletion`).
+ */
+function bestPhrases(candidates: { key: string; weight: number; words: number }[], limit: number): string[] {
+  const ranked = candidates
+    .map((candidate) => ({ ...candidate, value: candidate.weight * (1 + 0.75 * (candidate.words - 1)) }))
+    .sort((a, b) => b.value - a.value || a.key.localeCompare(b.key));
+  const chosen: string[] = [];
+  for (const { key } of ranked) {
+    if (chosen.length >= limit) break;
+    const stems = key.split(' ');
+    // Phrases sharing a word are variations on one idea (`token-level direct` after `direct preference optimization`).
+    const overlaps = chosen.some((other) => other.split(' ').some((stem) => stems.includes(stem)));
+    if (!overlaps) chosen.push(key);
+  }
+  return chosen;
+}
+
+/**
+ * Key phrases all papers share and those only one of them has, by weighted frequency (title words count thrice);
+ * multi-word technical phrases (`token deletion`, `byte-level`) are preferred over the single words they contain.
+ */
 export function keyTerms(papers: readonly Paper[], limit = 5): { shared: string[]; distinct: string[][] } {
   const profiles = papers.map(termProfile);
-  const sharedStems = [...profiles[0]!.counts.keys()].filter((stem) => profiles.every((profile) => profile.counts.has(stem)));
-  const shared = sharedStems
-    .map((stem) => ({ stem, weight: Math.min(...profiles.map((profile) => profile.counts.get(stem)!)) }))
-    .sort((a, b) => b.weight - a.weight || a.stem.localeCompare(b.stem))
-    .slice(0, limit)
-    .map(({ stem }) => profiles[0]!.surfaces.get(stem)!);
+  const isPhrase = (profile: TermProfile, key: string) =>
+    profile.words.get(key) === 1 || (profile.inAbstract.get(key) ?? 0) >= 1;
+  const sharedKeys = [...profiles[0]!.counts.keys()].filter((key) =>
+    profiles.every((profile) => profile.counts.has(key) && isPhrase(profile, key)),
+  );
   // A paper's own name (`MrT5`) tells a reader nothing about what sets it apart.
   const names = papers.map((paper) => new Set(analyze(shortTitle(paper.title)).map((term) => term.stem)));
-  const distinct = profiles.map((profile, index) =>
-    [...profile.counts.entries()]
-      .filter(([stem]) => profiles.every((other, otherIndex) => otherIndex === index || !other.counts.has(stem)))
-      .filter(([stem]) => !(names[index]!.has(stem) && papers[index]!.title.includes(':')))
-      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-      .slice(0, limit)
-      .map(([stem]) => profile.surfaces.get(stem)!),
+  const distinctKeys = profiles.map((profile, index) =>
+    bestPhrases(
+      [...profile.counts.entries()]
+        .filter(([key]) => profiles.every((other, otherIndex) => otherIndex === index || !other.counts.has(key)))
+        .filter(([key]) => !(papers[index]!.title.includes(':') && key.split(' ').every((stem) => names[index]!.has(stem))))
+        // Said once in the abstract alone, a phrase is more likely an aside than what the paper is about.
+        .filter(([key, weight]) => weight >= 2 && isPhrase(profile, key))
+        .map(([key, weight]) => ({ key, weight, words: profile.words.get(key)! })),
+      limit,
+    ),
   );
+  const sharedCandidates = sharedKeys.map((key) => ({
+    key,
+    weight: Math.min(...profiles.map((profile) => profile.counts.get(key)!)),
+    words: profiles[0]!.words.get(key)!,
+  }));
+  // Phrases the papers share say more than the single words they share (`sequence length` over `sequence`).
+  const sharedPhrases = bestPhrases(sharedCandidates.filter((candidate) => candidate.words > 1), limit);
+  // A word both papers use inside different phrases (`dynamic` in `dynamic token merging` and `dynamic chunking`)
+  // is shared in spelling only.
+  const inDistinctPhrases = new Set(
+    distinctKeys.flat().filter((key) => key.includes(' ')).flatMap((key) => key.split(' ')),
+  );
+  const shared = bestPhrases(
+    sharedCandidates.filter((candidate) =>
+      candidate.words > 1
+        ? sharedPhrases.includes(candidate.key)
+        : // A single word said once by one of them is a passing mention, not common ground.
+          candidate.weight >= 2 && !inDistinctPhrases.has(candidate.key),
+    ),
+    limit,
+  )
+    .sort((a, b) => Number(sharedPhrases.includes(b)) - Number(sharedPhrases.includes(a)))
+    .map((key) => profiles[0]!.surfaces.get(key)!);
+  const distinct = distinctKeys.map((keys, index) => keys.map((key) => profiles[index]!.surfaces.get(key)!));
   return { shared, distinct };
 }
 
