@@ -40,6 +40,10 @@ const GENERIC_WORDS = [
   'can', 'may', 'often', 'across', 'different', 'via', 'effective', 'effectively', 'key', 'further', 'including',
   'state', 'art', 'first', 'one', 'two', 'three', 'various', 'within', 'without', 'like', 'e.g', 'i.e', 'et', 'al',
   'code', 'available', 'github', 'com', 'https', 'www', 'its', 'it\'s', 'learn', 'learning', 'data', 'training',
+  // Verbs and adjectives of academic prose: they report, they do not name a topic.
+  'better', 'increase', 'increases', 'decrease', 'gain', 'gained', 'enable', 'enables', 'allow', 'allows', 'lead',
+  'leads', 'remain', 'remains', 'provide', 'provides', 'obtain', 'yield', 'yields', 'make', 'makes', 'combine',
+  'combining', 'find', 'finds', 'found', 'domain', 'domains', 'setting', 'settings', 'strong', 'high', 'low',
 ];
 const STOPWORDS = new Set([
   ...englishStopwords.map((word) => word.toLowerCase()),
