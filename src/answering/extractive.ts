@@ -265,6 +265,13 @@ export function extractiveAnswer(question: string, sources: readonly Paper[], op
     { cap: 1, minShare: 0.35 },
     { cap: maxSentencesPerPaper, minShare: 0.5 },
   ];
+  // The best-retrieved paper always speaks: its best sentence opens the selection even when another paper words the
+  // question more closely.
+  const bestOfFirst = ranked.find((sentence) => sentence.n === 1);
+  if (bestOfFirst) {
+    chosen.push(bestOfFirst);
+    perPaper.set(1, 1);
+  }
   for (const { cap, minShare } of passes) {
     while (chosen.length < maxSentences) {
       let best: { sentence: ScoredSentence; value: number } | undefined;
