@@ -201,9 +201,10 @@ export async function runSoak(options: Partial<SoakOptions> = {}, progress: (lin
     progress(`warming up for ${settings.warmupSeconds} s at ${settings.ratePerSecond} requests/s`);
     await drive(settings.warmupSeconds * 1000, settings.ratePerSecond, startOne);
     const rssStart = settledRss();
-    progress(`soaking for ${settings.minutes} min at ${settings.ratePerSecond} requests/s (RSS ${megabytes(rssStart)} MB)`);
+    progress(`soaking for ${settings.minutes} min at ${settings.ratePerSecond} requests/s (RSS ${megabytes(rssStart)} MB, JS heap ${megabytes(process.memoryUsage().heapUsed)} MB)`);
     const outcomes = await drive(settings.minutes * 60_000, settings.ratePerSecond, startOne);
     const rssEnd = settledRss();
+    progress(`done (RSS ${megabytes(rssEnd)} MB, JS heap ${megabytes(process.memoryUsage().heapUsed)} MB)`);
 
     const latencies = outcomes.map((outcome) => outcome.latencyMs).sort((a, b) => a - b);
     const failures = outcomes.filter((outcome) => !outcome.ok);
