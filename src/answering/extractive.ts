@@ -201,7 +201,7 @@ export function extractiveAnswer(question: string, sources: readonly Paper[], op
   }
   const idf = (stem: string) => Math.log(1 + sentences.length / (documentFrequency.get(stem) ?? 1));
   const related = relatedStems(questionStems, documentFrequency.keys());
-  const asksHow = /^\s*(how|what (method|technique|approach)s?|ways?)\b/i.test(question);
+  const asksHow = /^\s*(how|(what|which) (methods?|techniques?|approach(es)?)|ways?)\b/i.test(question);
 
   // `byte-level` in the question is one idea: a sentence on "byte-pair encoding" shares a word with it, not the idea.
   const compoundOf = new Map<string, string>();
