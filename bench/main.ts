@@ -18,7 +18,7 @@ const BENCHMARKS: Record<string, { summary: string; load: () => Promise<Benchmar
 };
 
 function usage(): string {
-  return ['usage: npm run bench -- <name> [options]', '', 'benchmarks:', ...Object.entries(BENCHMARKS).map(([name, { summary }]) => `  ${name.padEnd(10)}${summary}`)].join('\n');
+  return ['usage: npm run bench -- <name> [options]', '', 'benchmarks:', ...Object.entries(BENCHMARKS).map(([name, { summary }]) => `  ${name.padEnd(12)}${summary}`)].join('\n');
 }
 
 async function runBenchmark(argv: string[]): Promise<number> {
