@@ -5,6 +5,8 @@ import { ZodError } from 'zod';
 import { UserError, describeError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { Paper } from '../papers/paper.js';
+import type { Document } from '@langchain/core/documents';
+import { LibraryRetriever, type PaperDocumentMetadata } from '../retrieval/langchain.js';
 import type { PaperRetriever, RetrievedPaper } from '../retrieval/types.js';
 import { verifyCitations } from './citations.js';
 import { comparisonSchema, modelComparisonSchema, type Comparison, type ModelComparison } from './comparison.js';
@@ -200,14 +202,18 @@ export class AnswerService {
   async close(): Promise<void> {}
 
   private async retrieveSources(question: string, history: ChatTurn[], options: AskOptions): Promise<RetrievedPaper[]> {
-    const k = options.k ?? this.k;
-    const first = await this.retriever.retrieve(question, { k, signal: options.signal });
-    if (!first.abstained && first.hits.length > 0) return first.hits;
+    // The first step of the answer pipeline is the library's LangChain retriever; an abstention is no documents.
+    const retriever = new LibraryRetriever({ retriever: this.retriever, k: options.k ?? this.k });
+    const first = await retriever.invoke(question, { signal: options.signal });
+    if (first.length > 0) return this.papersOf(first);
     // A follow-up such as "and what about its results?" only makes sense with the question before it.
     const previous = [...history].reverse().find((turn) => turn.role === 'user');
     if (!previous) return [];
-    const second = await this.retriever.retrieve(`${previous.content}\n${question}`, { k, signal: options.signal });
-    return second.abstained ? [] : second.hits;
+    return this.papersOf(await retriever.invoke(`${previous.content}\n${question}`, { signal: options.signal }));
+  }
+
+  private papersOf(documents: readonly Document<PaperDocumentMetadata>[]): RetrievedPaper[] {
+    return documents.map((document) => ({ paper: this.resolvePaper(document.metadata.id), score: document.metadata.score }));
   }
 
   private async generateAnswer(
