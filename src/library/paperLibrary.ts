@@ -348,16 +348,8 @@ export class PaperLibrary {
 
   /** Builds every index from papers alone (first load of a moved library, corruption, another embedder). */
   private async buildState(papers: readonly Paper[], generation: number): Promise<LibraryState> {
-    const state = emptyState(generation);
-    const byId = new Map<string, Paper>();
-    const titles = new Map<string, string>();
-    for (const paper of papers) {
-      byId.set(paper.id, paper);
-      titles.set(normalizeTitle(paper.title), paper.id);
-    }
-    state.papers = byId;
-    state.titles = titles;
-    const unique = [...byId.values()];
+    const state = stateWithPapers(generation, papers);
+    const unique = [...state.papers.values()];
     if (unique.length > 0 && !this.options.sharedVectors) {
       const store = this.newVectorStore();
       await store.addVectors(await this.embedPapers(unique, undefined), unique.map(toDocument));
@@ -508,15 +500,8 @@ export class PaperLibrary {
   }
 
   private async readIndexes(directory: string, manifest: LibraryManifest, papers: readonly Paper[]): Promise<LibraryState> {
-    const state = emptyState(manifest.generation);
-    const byId = new Map<string, Paper>();
-    const titles = new Map<string, string>();
-    for (const paper of papers) {
-      byId.set(paper.id, paper);
-      titles.set(normalizeTitle(paper.title), paper.id);
-    }
-    state.papers = byId;
-    state.titles = titles;
+    const state = stateWithPapers(manifest.generation, papers);
+    const byId = state.papers;
 
     state.lexical = LexicalIndex.fromJSON((await readVerifiedFile(directory, LEXICAL_FILE, manifest)).toString('utf8'));
     if (state.lexical.size !== byId.size) throw new Error(`${LEXICAL_FILE} indexes ${state.lexical.size} papers, the library has ${byId.size}`);
@@ -538,6 +523,17 @@ export class PaperLibrary {
 
 function emptyState(generation: number): LibraryState {
   return { generation, papers: new Map(), titles: new Map(), vectors: undefined, lexical: LexicalIndex.create() };
+}
+
+/** A state holding `papers` by id and by normalized title, its indexes still empty. */
+function stateWithPapers(generation: number, papers: readonly Paper[]): LibraryState {
+  const byId = new Map<string, Paper>();
+  const titles = new Map<string, string>();
+  for (const paper of papers) {
+    byId.set(paper.id, paper);
+    titles.set(normalizeTitle(paper.title), paper.id);
+  }
+  return { ...emptyState(generation), papers: byId, titles };
 }
 
 function toDocument(paper: Paper): Document {
