@@ -167,7 +167,7 @@ async function drive(durationMs: number, ratePerSecond: number, start: (turn: nu
 export async function runSoak(options: Partial<SoakOptions> = {}, progress: (line: string) => void = () => {}): Promise<SoakResult & { problems: string[] }> {
   const settings = { ...DEFAULT_SOAK_OPTIONS, ...options };
   const dataDir = await mkdtemp(path.join(tmpdir(), 'papercord-soak-'));
-  const emulator = new DiscordEmulator({ token: TOKEN, heartbeatIntervalMs: 10_000, historyLimit: 1_000 });
+  const emulator = new DiscordEmulator({ token: TOKEN, heartbeatIntervalMs: 10_000, historyLimit: 100 });
   const logger = silentLogger();
   const metrics = createMetrics();
   let services: Awaited<ReturnType<typeof createServices>> | undefined;
