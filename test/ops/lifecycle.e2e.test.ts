@@ -50,9 +50,9 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
   }
 }
 
-function run(args: string[], env: Record<string, string>): { child: ChildProcess; exited: Promise<number | null>; stderr: () => string } {
-  // As `npm start` and `npm run cli` run them: one node process with the tsx loader, no supervising tsx parent.
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+/** `npm start` or `npm run cli -- …`, as a supervisor runs them: the SIGTERM goes to npm, which must pass it on. */
+function npm(args: string[], env: Record<string, string>): { child: ChildProcess; exited: Promise<number | null>; stderr: () => string } {
+  const child = spawn('npm', ['--silent', ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -60,7 +60,8 @@ function run(args: string[], env: Record<string, string>): { child: ChildProcess
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   cleanups.push(async () => {
-    if (child.exitCode === null) child.kill('SIGKILL');
+    // SIGKILL would stop npm alone and leave the program it runs behind.
+    if (child.exitCode === null) child.kill('SIGTERM');
     await exited;
   });
   return { child, exited, stderr: () => stderr };
@@ -141,7 +142,7 @@ describe('SIGTERM in the middle of ingest and answers', () => {
     const feed = await startHeldFeed();
     cleanups.push(() => feed.close());
     const healthPort = await freePort();
-    const bot = run(['src/main.ts'], {
+    const bot = npm(['start'], {
       ...env,
       DISCORD_TOKEN: TOKEN,
       DISCORD_API_BASE: emulator.apiBase,
@@ -155,7 +156,7 @@ describe('SIGTERM in the middle of ingest and answers', () => {
     });
     await until(async () => (await fetch(`http://127.0.0.1:${healthPort}${HEALTHZ_PATH}`).catch(() => undefined))?.status === 200, 'the bot to be ready');
 
-    const ingest = run(['src/cli/main.ts', 'ingest', '--source', papersFile], env);
+    const ingest = npm(['run', 'cli', '--', 'ingest', '--source', papersFile], env);
     await until(() => /embedding \d+ new papers/.test(ingest.stderr()), 'the ingest to start embedding');
     const questions = ['How do byte-level models avoid very long sequences?', 'What is retrieval augmented generation?', 'Which papers learn tokenization end to end?'];
     const asked = questions.map((question, index) =>
