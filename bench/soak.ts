@@ -204,7 +204,8 @@ export async function runSoak(options: Partial<SoakOptions> = {}, progress: (lin
     progress(`soaking for ${settings.minutes} min at ${settings.ratePerSecond} requests/s (RSS ${megabytes(rssStart)} MB, JS heap ${megabytes(process.memoryUsage().heapUsed)} MB)`);
     const outcomes = await drive(settings.minutes * 60_000, settings.ratePerSecond, startOne);
     const rssEnd = settledRss();
-    progress(`done (RSS ${megabytes(rssEnd)} MB, JS heap ${megabytes(process.memoryUsage().heapUsed)} MB)`);
+    // Mention threads stay in the client's cache until Discord archives them (24 h) and the sweeper drops them (4 h later).
+    progress(`done (RSS ${megabytes(rssEnd)} MB, JS heap ${megabytes(process.memoryUsage().heapUsed)} MB, ${bot.client.channels.cache.size} channels and threads cached)`);
 
     const latencies = outcomes.map((outcome) => outcome.latencyMs).sort((a, b) => a - b);
     const failures = outcomes.filter((outcome) => !outcome.ok);
