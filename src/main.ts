@@ -99,7 +99,7 @@ async function main(): Promise<number> {
 
   try {
     if (services.library.size === 0) {
-      logger.warn('the library is empty: answers will find nothing until you run `npm run cli -- ingest seeds`');
+      logger.warn('the library is empty: answers will find nothing until you run `npm run cli -- ingest`');
     }
     await bot.start();
     // Daily posts, and the catch-up of a day missed while down, run in the background: a slow feed never delays start.
