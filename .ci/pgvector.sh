@@ -51,7 +51,8 @@ pgvector_install() {
 pgvector_start() {
   PGVECTOR_DIR="$(mktemp -d /tmp/papercord-pg.XXXXXX)"
   chown postgres:postgres "$PGVECTOR_DIR"
-  local as_postgres=(runuser -u postgres --)
+  # From /: the postgres user cannot enter the CI checkout's private temp directory.
+  local as_postgres=(env -C / runuser -u postgres --)
   "${as_postgres[@]}" "$PGVECTOR_PG_BIN/initdb" -D "$PGVECTOR_DIR/data" -U postgres --auth=trust >/dev/null || return 1
   "${as_postgres[@]}" "$PGVECTOR_PG_BIN/pg_ctl" -D "$PGVECTOR_DIR/data" -l "$PGVECTOR_DIR/server.log" -w \
     -o "-c listen_addresses=127.0.0.1 -p $PGVECTOR_PORT -k $PGVECTOR_DIR -c fsync=off" start >/dev/null || return 1
