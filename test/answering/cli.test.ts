@@ -2,24 +2,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { startOpenAICompatibleServer, type OpenAICompatibleServer } from '../helpers/openaiServer.js';
+import { runPapercord } from '../support/cli.js';
 
 const BYTE_QUESTION = 'how do byte-level models avoid very long sequences?';
 
 let dataDir: string;
 let server: OpenAICompatibleServer;
 
-async function papercord(args: string[], env: Record<string, string> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: { write: (text) => void (stdout += text) },
-    stderr: { write: (text) => void (stderr += text) },
-    logDestination: { write: () => undefined },
-    env: { DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'silent', ...env },
-  });
-  return { code, stdout, stderr };
+function papercord(args: string[], env: Record<string, string> = {}) {
+  return runPapercord(args, { DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env });
 }
 
 function openaiEnv(overrides: Record<string, string> = {}): Record<string, string> {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { runPapercord } from '../support/cli.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ROUTER_QUERY = 'recursive transformer where a router picks how many times each token goes through the shared layers';
@@ -12,16 +12,8 @@ const ROUTER_QUERY = 'recursive transformer where a router picks how many times 
 let root: string;
 
 /** Runs the CLI in-process with captured output; each test picks its own data directory. */
-async function papercord(dataDir: string, args: string[], env: Record<string, string> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: { write: (text) => void (stdout += text) },
-    stderr: { write: (text) => void (stderr += text) },
-    logDestination: { write: () => undefined },
-    env: { DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'warn', ...env },
-  });
-  return { code, stdout, stderr };
+function papercord(dataDir: string, args: string[], env: Record<string, string> = {}) {
+  return runPapercord(args, { DATA_DIR: dataDir, ...env });
 }
 
 /** Runs the real entry point as a user would (`npm run cli` runs the same file with tsx). */

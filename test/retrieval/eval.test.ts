@@ -4,23 +4,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { runPapercord } from '../support/cli.js';
 
 const BEIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/beir-tiny');
 const beirArgs = ['--corpus', path.join(BEIR, 'corpus.jsonl'), '--queries', path.join(BEIR, 'queries.jsonl'), '--qrels', path.join(BEIR, 'qrels.tsv')];
 
 let root: string;
 
-async function papercord(dataDir: string, args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: { write: (text) => void (stdout += text) },
-    stderr: { write: (text) => void (stderr += text) },
-    logDestination: { write: () => undefined },
-    env: { DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'warn' },
-  });
-  return { code, stdout, stderr };
+function papercord(dataDir: string, args: string[]) {
+  return runPapercord(args, { DATA_DIR: dataDir });
 }
 
 /** Temp directories `eval` made under the system temp dir, to check it leaves none behind. */

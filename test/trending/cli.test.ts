@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { runPapercord } from '../support/cli.js';
 import { FeedServer } from './feedServer.js';
 import { tempDataDir } from './helpers.js';
 
@@ -16,16 +16,8 @@ afterAll(async () => {
 });
 
 /** `papercord …` in-process, against the loopback feeds, offline embedder, temp DATA_DIR. */
-async function run(argv: string[], env: Record<string, string> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    stdout: { write: (text) => void (stdout += text) },
-    stderr: { write: (text) => void (stderr += text) },
-    logDestination: { write: () => undefined },
-    env: { DATA_DIR: data.dir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'warn', HF_API_BASE: feed.baseUrl, ARXIV_API_BASE: feed.baseUrl, ...env },
-  });
-  return { code, stdout, stderr };
+function run(argv: string[], env: Record<string, string> = {}) {
+  return runPapercord(argv, { DATA_DIR: data.dir, HF_API_BASE: feed.baseUrl, ARXIV_API_BASE: feed.baseUrl, ...env });
 }
 
 const papercord = (args: string[], env: Record<string, string> = {}) => run(['trending', ...args], env);

@@ -1,0 +1,23 @@
+import { main } from '../../src/cli/main.js';
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `papercord <argv>` in-process with captured output, on the offline hashing embedder.
+ * `env` names the data directory (`DATA_DIR`) and anything else the test needs; log lines are discarded.
+ */
+export async function runPapercord(argv: string[], env: Record<string, string>): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, {
+    stdout: { write: (text) => void (stdout += text) },
+    stderr: { write: (text) => void (stderr += text) },
+    logDestination: { write: () => undefined },
+    env: { EMBEDDINGS: 'hashing', LOG_LEVEL: 'warn', ...env },
+  });
+  return { code, stdout, stderr };
+}
