@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { APIEmbed } from 'discord.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { deployCommands } from '../../scripts/deploy-commands.js';
 import { loadConfig } from '../../src/config.js';
 import { createBot } from '../../src/discord/bot.js';
@@ -11,17 +10,14 @@ import { loadCommands } from '../../src/discord/commandLoader.js';
 import { coreServicesFrom } from '../../src/discord/coreServices.js';
 import { UserError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
-import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import { createServices } from '../../src/services.js';
+import { cleanupsAfterEach, seededDataDir, startProcess, type StartedProcess } from '../support/processes.js';
 import { DiscordEmulator } from './emulator/discordEmulator.js';
 
 const TSX = path.resolve('node_modules/.bin/tsx');
 const TOKEN = 'startup-test-token';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
+const cleanups = cleanupsAfterEach();
 
 async function tempDir(): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'papercord-start-'));
@@ -36,27 +32,15 @@ async function startedEmulator(): Promise<DiscordEmulator> {
   return emulator;
 }
 
-function npmStart(env: Record<string, string>): { child: ChildProcess; exited: Promise<{ code: number | null; stderr: string }> } {
-  const child = spawn(TSX, ['src/main.ts'], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
-  cleanups.push(async () => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-    await exited;
-  });
-  return { child, exited };
+function npmStart(env: Record<string, string>): StartedProcess {
+  return startProcess(TSX, ['src/main.ts'], { env, cleanups, stopSignal: 'SIGKILL' });
 }
 
 describe('npm start and npm run deploy-commands', () => {
   // Without a token, npm start now serves the playground (issue 8): test/playground/startup.e2e.test.ts.
 
   it('given a token and DISCORD_API_BASE on 127.0.0.1, the started bot should defer /ask, then edit @original citing [1] with no pings', async () => {
-    const dataDir = await tempDir();
-    const config = loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'silent' });
-    const services = await createServices(config, silentLogger());
-    await services.library.add(await loadPapersFromSource('seeds'));
-    await services.close();
+    const { dataDir } = await seededDataDir('papercord-start-', cleanups);
     const emulator = await startedEmulator();
 
     const { child, exited } = npmStart({
@@ -79,7 +63,7 @@ describe('npm start and npm run deploy-commands', () => {
     expect(emulator.registeredCommands.size).toBe(0);
 
     child.kill('SIGTERM');
-    expect((await exited).code).toBe(0);
+    expect(await exited).toBe(0);
   });
 
   it('given DISCORD_GUILD_ID, deploy-commands should overwrite that server\'s commands; without it, the global ones', async () => {

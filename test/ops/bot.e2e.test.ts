@@ -2,80 +2,47 @@
  * `npm start` with HEALTH_PORT, as a container runs it: the real bot process against the loopback Discord emulator,
  * probed over HTTP the way the Dockerfile HEALTHCHECK and Prometheus do.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/logger.js';
 import { HEALTHZ_PATH, METRICS_PATH } from '../../src/ops/health.js';
-import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import { createServices } from '../../src/services.js';
 import { DiscordEmulator } from '../discord/emulator/discordEmulator.js';
 import { startOpenAICompatibleServer } from '../helpers/openaiServer.js';
+import { cleanupsAfterEach, freePort, pollUntil, seededDataDir, startProcess, type StartedProcess } from '../support/processes.js';
 
 const TSX = path.resolve('node_modules/.bin/tsx');
 const TOKEN = 'ops-test-token';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls `url` until `accept` says yes; bounded, so a broken server fails the test instead of hanging it. */
-async function pollUntil(url: string, accept: (status: number) => boolean, timeoutMs = 30_000): Promise<Response> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const response = await fetch(url).catch(() => undefined);
-    if (response && accept(response.status)) return response;
-    await response?.text();
-    if (Date.now() > deadline) throw new Error(`${url} did not reach the expected status within ${timeoutMs} ms (last: ${response?.status ?? 'no answer'})`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const cleanups = cleanupsAfterEach();
 
 function sample(exposition: string, series: string): number | undefined {
   const line = exposition.split('\n').find((candidate) => candidate.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-async function seededDataDir(): Promise<{ dataDir: string; papers: number }> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'papercord-ops-'));
-  cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-  const services = await createServices(loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'silent' }), silentLogger());
-  await services.library.add(await loadPapersFromSource('seeds'));
-  const papers = services.library.size;
-  await services.close();
-  return { dataDir, papers };
+function npmStart(env: Record<string, string>): StartedProcess {
+  return startProcess(TSX, ['src/main.ts'], { env, cleanups, stopSignal: 'SIGKILL' });
 }
 
-function npmStart(env: Record<string, string>): { child: ChildProcess; exited: Promise<number | null> } {
-  const child = spawn(TSX, ['src/main.ts'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'ignore', 'ignore'],
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  cleanups.push(async () => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-    await exited;
-  });
-  return { child, exited };
+/** The bot against `emulator` over the seeded library, with no cooldown and health served on `healthPort`. */
+function botEnv(emulator: DiscordEmulator, dataDir: string, healthPort: number): Record<string, string> {
+  return {
+    DISCORD_TOKEN: TOKEN,
+    DISCORD_API_BASE: emulator.apiBase,
+    DATA_DIR: dataDir,
+    EMBEDDINGS: 'hashing',
+    LOG_LEVEL: 'silent',
+    ASK_COOLDOWN_SECONDS: '0',
+    HEALTH_PORT: String(healthPort),
+    HEALTH_HOST: '127.0.0.1',
+  };
 }
 
 describe('health and metrics of the running bot', () => {
   it('given HEALTH_PORT, the bot should report healthy, count answered commands, turn 503 when the gateway is gone, and close the port on SIGTERM', async () => {
-    const { dataDir, papers } = await seededDataDir();
+    const { dataDir, papers } = await seededDataDir('papercord-ops-', cleanups);
     const emulator = new DiscordEmulator({ token: TOKEN, heartbeatIntervalMs: 1000 });
     await emulator.start();
     let emulatorClosed = false;
@@ -85,20 +52,10 @@ describe('health and metrics of the running bot', () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
 
-    const { child, exited } = npmStart({
-      DISCORD_TOKEN: TOKEN,
-      DISCORD_API_BASE: emulator.apiBase,
-      DATA_DIR: dataDir,
-      EMBEDDINGS: 'hashing',
-      LOG_LEVEL: 'silent',
-      LLM_PROVIDER: 'none',
-      ASK_COOLDOWN_SECONDS: '0',
-      HEALTH_PORT: String(port),
-      HEALTH_HOST: '127.0.0.1',
-    });
+    const { child, exited } = npmStart({ ...botEnv(emulator, dataDir, port), LLM_PROVIDER: 'none' });
 
     const healthy = await pollUntil(`${base}${HEALTHZ_PATH}`, (status) => status === 200);
-    expect(await healthy.json()).toEqual({ status: 'ok', failing: [], gateway: true, library: true, papers });
+    expect(await healthy!.json()).toEqual({ status: 'ok', failing: [], gateway: true, library: true, papers });
 
     const asked = emulator.dispatchCommand('ask', { options: { question: 'How do byte-level models avoid very long sequences?' } });
     await emulator.waitForInteraction(asked.id, (changed) => (changed.original?.embeds.length ?? 0) > 0, 20_000);
@@ -114,7 +71,7 @@ describe('health and metrics of the running bot', () => {
     await emulator.close();
     emulatorClosed = true;
     const unhealthy = await pollUntil(`${base}${HEALTHZ_PATH}`, (status) => status === 503);
-    expect(await unhealthy.json()).toMatchObject({ status: 'unavailable', failing: ['gateway'], library: true });
+    expect(await unhealthy!.json()).toMatchObject({ status: 'unavailable', failing: ['gateway'], library: true });
 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
@@ -124,7 +81,7 @@ describe('health and metrics of the running bot', () => {
 
 describe('stopping the running bot', () => {
   it('given answers in flight when SIGTERM arrives, it should answer each of them once, exit 0, and leave a library that loads', async () => {
-    const { dataDir, papers } = await seededDataDir();
+    const { dataDir, papers } = await seededDataDir('papercord-ops-', cleanups);
     const emulator = new DiscordEmulator({ token: TOKEN, heartbeatIntervalMs: 1000 });
     await emulator.start();
     cleanups.push(() => emulator.close());
@@ -134,19 +91,7 @@ describe('stopping the running bot', () => {
     llm.script({ kind: 'hang' });
     const port = await freePort();
 
-    const { child, exited } = npmStart({
-      DISCORD_TOKEN: TOKEN,
-      DISCORD_API_BASE: emulator.apiBase,
-      DATA_DIR: dataDir,
-      EMBEDDINGS: 'hashing',
-      LOG_LEVEL: 'silent',
-      LLM_PROVIDER: 'openai',
-      LLM_BASE_URL: llm.baseURL,
-      LLM_TIMEOUT_MS: '3000',
-      ASK_COOLDOWN_SECONDS: '0',
-      HEALTH_PORT: String(port),
-      HEALTH_HOST: '127.0.0.1',
-    });
+    const { child, exited } = npmStart({ ...botEnv(emulator, dataDir, port), LLM_PROVIDER: 'openai', LLM_BASE_URL: llm.baseURL, LLM_TIMEOUT_MS: '3000' });
     await pollUntil(`http://127.0.0.1:${port}${HEALTHZ_PATH}`, (status) => status === 200);
 
     const questions = ['How do byte-level models avoid very long sequences?', 'What is retrieval augmented generation?'];

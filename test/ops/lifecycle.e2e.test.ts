@@ -4,13 +4,12 @@
  * to the same DATA_DIR; then both are stopped. Both embed with transformers.js on the fixture model, so the ingest is
  * real asynchronous work a signal can cut into.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type ServerResponse } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/logger.js';
 import { HEALTHZ_PATH } from '../../src/ops/health.js';
@@ -19,6 +18,7 @@ import { createServices } from '../../src/services.js';
 import { DiscordEmulator, type InteractionRecord } from '../discord/emulator/discordEmulator.js';
 import { createFixtureModelFolder } from '../embeddings/fixtureModel.js';
 import { startOpenAICompatibleServer } from '../helpers/openaiServer.js';
+import { cleanupsAfterEach, freePort, startProcess, type StartedProcess } from '../support/processes.js';
 import { FIXTURE_MODEL_ID } from '../../scripts/make-fixture-model.js';
 import { FIXTURES } from '../trending/feedServer.js';
 
@@ -28,19 +28,7 @@ const INGESTED_PAPERS = 3_000;
 /** The papers of `hf/daily_papers_2025-07-29.json`, none of them a seed. */
 const TRENDING_PAPER_IDS = ['2507.20534', '2507.21001', '2507.19876', '2507.20112', '2507.18840', '2507.21345'].map((id) => `arxiv:${id}`);
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
+const cleanups = cleanupsAfterEach();
 
 async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -51,20 +39,9 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
 }
 
 /** `npm start` or `npm run cli -- …`, as a supervisor runs them: the SIGTERM goes to npm, which must pass it on. */
-function npm(args: string[], env: Record<string, string>): { child: ChildProcess; exited: Promise<number | null>; stderr: () => string } {
-  const child = spawn('npm', ['--silent', ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  cleanups.push(async () => {
-    // SIGKILL would stop npm alone and leave the program it runs behind.
-    if (child.exitCode === null) child.kill('SIGTERM');
-    await exited;
-  });
-  return { child, exited, stderr: () => stderr };
+function npm(args: string[], env: Record<string, string>): StartedProcess {
+  // SIGKILL would stop npm alone and leave the program it runs behind.
+  return startProcess('npm', ['--silent', ...args], { env, cleanups, stopSignal: 'SIGTERM' });
 }
 
 async function writeManyPapers(file: string): Promise<void> {

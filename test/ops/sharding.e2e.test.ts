@@ -2,25 +2,18 @@
  * `npm start` with SHARDS=2: discord.js's ShardingManager forks one bot process per shard, against the loopback
  * Discord emulator, over one shared library.
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/logger.js';
 import { HEALTHZ_PATH } from '../../src/ops/health.js';
-import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import { createServices } from '../../src/services.js';
 import { DiscordEmulator, shardOfGuild, type InteractionRecord } from '../discord/emulator/discordEmulator.js';
+import { cleanupsAfterEach, freePort, pollUntil, seededDataDir, startProcess, type StartedProcess } from '../support/processes.js';
 
 const TOKEN = 'sharding-test-token';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
+const cleanups = cleanupsAfterEach();
 
 async function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -33,52 +26,15 @@ async function canListen(port: number): Promise<boolean> {
 /** A free port whose successor is free too: shard 0 serves health on it, shard 1 on the next. */
 async function twoFreePorts(): Promise<number> {
   for (;;) {
-    const port = await new Promise<number>((resolve) => {
-      const probe = createServer().listen(0, '127.0.0.1', () => {
-        const { port: chosen } = probe.address() as { port: number };
-        probe.close(() => resolve(chosen));
-      });
-    });
+    const port = await freePort();
     if (port < 65535 && (await canListen(port + 1))) return port;
   }
 }
 
-async function pollUntil(url: string, accept: (status: number | undefined) => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const response = await fetch(url).catch(() => undefined);
-    await response?.text();
-    if (accept(response?.status)) return;
-    if (Date.now() > deadline) throw new Error(`${url} did not reach the expected state within ${timeoutMs} ms (last: ${response?.status ?? 'no answer'})`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function seededDataDir(): Promise<{ dataDir: string; papers: number }> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'papercord-shards-'));
-  cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-  const services = await createServices(loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'silent' }), silentLogger());
-  await services.library.add(await loadPapersFromSource('seeds'));
-  const papers = services.library.size;
-  await services.close();
-  return { dataDir, papers };
-}
-
-function npmStart(env: Record<string, string>) {
+function npmStart(env: Record<string, string>): StartedProcess {
   // As `npm start` runs it: node with the tsx loader, which the manager passes on to the shard processes.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  cleanups.push(async () => {
-    // The manager's process group would outlive a SIGKILL of the manager alone; SIGTERM stops the shards too.
-    if (child.exitCode === null) child.kill('SIGTERM');
-    await exited;
-  });
-  return { child, exited, stderr: () => stderr };
+  // The manager's process group would outlive a SIGKILL of the manager alone; SIGTERM stops the shards too.
+  return startProcess(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env, cleanups, stopSignal: 'SIGTERM' });
 }
 
 function citedAnswer(record: InteractionRecord): string | undefined {
@@ -87,7 +43,7 @@ function citedAnswer(record: InteractionRecord): string | undefined {
 
 describe('sharding', () => {
   it('given SHARDS=2 and two servers on different shards, it should identify shards [0,2] and [1,2], answer /ask in each server from its own shard and the shared library, and stop both shards with exit 0 on SIGTERM', async () => {
-    const { dataDir, papers } = await seededDataDir();
+    const { dataDir, papers } = await seededDataDir('papercord-shards-', cleanups);
     const emulator = new DiscordEmulator({ token: TOKEN, heartbeatIntervalMs: 1_000, shards: 2 });
     const servers = [emulator.addGuild({ onShard: [0, 2] }), emulator.addGuild({ onShard: [1, 2] })];
     await emulator.start();
@@ -106,7 +62,7 @@ describe('sharding', () => {
       HEALTH_PORT: String(healthPort),
       HEALTH_HOST: '127.0.0.1',
     });
-    for (const port of [healthPort, healthPort + 1]) await pollUntil(`http://127.0.0.1:${port}${HEALTHZ_PATH}`, (status) => status === 200);
+    for (const port of [healthPort, healthPort + 1]) await pollUntil(`http://127.0.0.1:${port}${HEALTHZ_PATH}`, (status) => status === 200, 60_000);
 
     expect(emulator.identifiedShards.map((shard) => [...shard]).sort()).toEqual([
       [0, 2],

@@ -1,0 +1,95 @@
+/**
+ * Running the real bot and CLI processes in end-to-end tests: a cleanup list emptied after each test,
+ * free loopback ports, a seeded DATA_DIR, child processes that cannot outlive their test, and polling until they answer.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { silentLogger } from '../../src/logger.js';
+import { loadPapersFromSource } from '../../src/papers/ingest.js';
+import { createServices } from '../../src/services.js';
+
+export type Cleanup = () => Promise<void>;
+
+/** A list a test pushes its cleanups onto; after each test they run, the last pushed first. Call at a test file's top level. */
+export function cleanupsAfterEach(): Cleanup[] {
+  const cleanups: Cleanup[] = [];
+  afterEach(async () => {
+    while (cleanups.length > 0) await cleanups.pop()!();
+  });
+  return cleanups;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** A temp DATA_DIR holding the seed papers (hashing embedder), removed by `cleanups`. */
+export async function seededDataDir(prefix: string, cleanups: Cleanup[]): Promise<{ dataDir: string; papers: number }> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), prefix));
+  cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+  const services = await createServices(loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'silent' }), silentLogger());
+  await services.library.add(await loadPapersFromSource('seeds'));
+  const papers = services.library.size;
+  await services.close();
+  return { dataDir, papers };
+}
+
+export interface StartedProcess {
+  child: ChildProcess;
+  /** The exit code (null when a signal ended it). */
+  exited: Promise<number | null>;
+  /** Everything the process wrote to stderr so far. */
+  stderr: () => string;
+}
+
+export interface StartProcessOptions {
+  /** Variables on top of PATH and HOME; nothing else of the test's environment is passed on. */
+  env: Record<string, string>;
+  cleanups: Cleanup[];
+  /**
+   * How the cleanup stops the process if the test did not: SIGKILL for a single process; SIGTERM where it would leave
+   * children behind (npm, the shard manager).
+   */
+  stopSignal: 'SIGKILL' | 'SIGTERM';
+}
+
+/** Starts `command` from the repository root with only the given environment; the cleanup stops it and waits for its exit. */
+export function startProcess(command: string, args: string[], options: StartProcessOptions): StartedProcess {
+  const child = spawn(command, args, {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  options.cleanups.push(async () => {
+    if (child.exitCode === null) child.kill(options.stopSignal);
+    await exited;
+  });
+  return { child, exited, stderr: () => stderr };
+}
+
+/**
+ * Polls `url` until `accept` says yes to its status (undefined: nothing answers) and returns that response, if any;
+ * bounded, so a broken server fails the test instead of hanging it.
+ */
+export async function pollUntil(url: string, accept: (status: number | undefined) => boolean, timeoutMs = 30_000): Promise<Response | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await fetch(url).catch(() => undefined);
+    if (accept(response?.status)) return response;
+    await response?.text();
+    if (Date.now() > deadline) throw new Error(`${url} did not reach the expected status within ${timeoutMs} ms (last: ${response?.status ?? 'no answer'})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
