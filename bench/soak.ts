@@ -1,22 +1,14 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { UsageError } from '../src/errors.js';
 import { parseCommandArgs } from '../src/cli/command.js';
-import { loadConfig } from '../src/config.js';
-import { createBot } from '../src/discord/bot.js';
 import { loadCommands } from '../src/discord/commandLoader.js';
-import { coreServicesFrom } from '../src/discord/coreServices.js';
 import { APOLOGY } from '../src/discord/router.js';
-import { silentLogger } from '../src/logger.js';
 import { instrumentCommands } from '../src/ops/instrument.js';
 import { createMetrics } from '../src/ops/metrics.js';
-import { loadPapersFromSource } from '../src/papers/ingest.js';
-import { createServices } from '../src/services.js';
-import { DiscordEmulator, type EmulatedUser, type InteractionRecord, type JsonObject } from '../test/discord/emulator/discordEmulator.js';
+import type { DiscordEmulator, EmulatedUser, InteractionRecord, JsonObject } from '../test/discord/emulator/discordEmulator.js';
+import { startBotHarness } from '../test/discord/helpers/botHarness.js';
 import type { Benchmark } from './main.js';
 
 /**
@@ -54,7 +46,6 @@ export const DEFAULT_SOAK_OPTIONS: SoakOptions = { minutes: 2, ratePerSecond: 5,
 /** Discord drops an interaction not acknowledged within this. */
 const ACK_DEADLINE_MS = 3_000;
 const LOADING_FLAG = 128;
-const TOKEN = 'soak-bot-token';
 
 const QUESTIONS = [
   'How do byte-level models avoid very long sequences?',
@@ -166,29 +157,16 @@ async function drive(durationMs: number, ratePerSecond: number, start: (turn: nu
 
 export async function runSoak(options: Partial<SoakOptions> = {}, progress: (line: string) => void = () => {}): Promise<SoakResult & { problems: string[] }> {
   const settings = { ...DEFAULT_SOAK_OPTIONS, ...options };
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'papercord-soak-'));
-  const emulator = new DiscordEmulator({ token: TOKEN, heartbeatIntervalMs: 10_000, historyLimit: 100 });
-  const logger = silentLogger();
   const metrics = createMetrics();
-  let services: Awaited<ReturnType<typeof createServices>> | undefined;
-  let bot: ReturnType<typeof createBot> | undefined;
+  progress('starting the emulator and the bot on the seed library');
+  const harness = await startBotHarness({
+    heartbeatIntervalMs: 10_000,
+    historyLimit: 100,
+    metrics,
+    commands: instrumentCommands(loadCommands(), metrics),
+  });
+  const { emulator, bot, services } = harness;
   try {
-    progress('starting the emulator and the bot on the seed library');
-    await emulator.start();
-    const config = loadConfig({
-      DATA_DIR: dataDir,
-      EMBEDDINGS: 'hashing',
-      LOG_LEVEL: 'silent',
-      DISCORD_TOKEN: TOKEN,
-      DISCORD_API_BASE: emulator.apiBase,
-      ASK_COOLDOWN_SECONDS: '0',
-      MAX_CONCURRENT_ANSWERS: '16',
-      LLM_PROVIDER: 'none',
-    });
-    services = await createServices(config, logger, { metrics });
-    await services.library.add(await loadPapersFromSource('seeds'));
-    bot = createBot(coreServicesFrom(services), config, logger, { commands: instrumentCommands(loadCommands(), metrics) });
-    await bot.start();
 
     const titles = services.library.all().map((paper) => paper.title);
     const mix = operations(emulator, titles, settings.answerTimeoutMs);
@@ -221,10 +199,7 @@ export async function runSoak(options: Partial<SoakOptions> = {}, progress: (lin
       problems: [...new Set(failures.map((failure) => failure.problem ?? 'unknown'))],
     };
   } finally {
-    await bot?.stop();
-    await services?.close();
-    await emulator.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await harness.close();
   }
 }
 

@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../../../src/config.js';
 import { createBot, type Bot, type BotOptions } from '../../../src/discord/bot.js';
 import { coreServicesFrom } from '../../../src/discord/coreServices.js';
 import { silentLogger, type Logger } from '../../../src/logger.js';
+import type { PapercordMetrics } from '../../../src/ops/metrics.js';
 import { loadPapersFromSource } from '../../../src/papers/ingest.js';
 import { createServices, type Services } from '../../../src/services.js';
 import { DiscordEmulator } from '../emulator/discordEmulator.js';
@@ -27,6 +28,10 @@ export interface BotHarnessOptions {
   heartbeatIntervalMs?: number;
   /** Replaces the commands of `commands/index.ts`. */
   commands?: BotOptions['commands'];
+  /** Bounds the emulator's records (a soak measures the bot's memory, not the emulator's); unbounded by default. */
+  historyLimit?: number;
+  /** Prometheus metrics the services report into, as in the bot's own process. */
+  metrics?: PapercordMetrics;
 }
 
 /**
@@ -34,34 +39,40 @@ export interface BotHarnessOptions {
  */
 export async function startBotHarness(options: BotHarnessOptions = {}): Promise<BotHarness> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'papercord-discord-'));
-  const emulator = new DiscordEmulator({ token: TEST_TOKEN, heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1_000 });
-  await emulator.start();
-  const config = loadConfig({
-    DATA_DIR: dataDir,
-    EMBEDDINGS: 'hashing',
-    LOG_LEVEL: 'silent',
-    DISCORD_TOKEN: TEST_TOKEN,
-    DISCORD_API_BASE: emulator.apiBase,
-    ASK_COOLDOWN_SECONDS: '0',
-    MAX_CONCURRENT_ANSWERS: '16',
-    LLM_PROVIDER: 'none',
-    ...options.env,
+  const emulator = new DiscordEmulator({
+    token: TEST_TOKEN,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1_000,
+    ...(options.historyLimit === undefined ? {} : { historyLimit: options.historyLimit }),
   });
-  const logger = options.logger ?? silentLogger();
-  const services = await createServices(config, logger);
-  await services.library.add(await loadPapersFromSource('seeds'));
-  const bot = createBot(coreServicesFrom(services), config, logger, options.commands ? { commands: options.commands } : {});
-  await bot.start();
-  return {
-    emulator,
-    bot,
-    services,
-    config,
-    async close() {
-      await bot.stop();
-      await services.close();
-      await emulator.close();
-      await rm(dataDir, { recursive: true, force: true });
-    },
+  let services: Services | undefined;
+  let bot: Bot | undefined;
+  const close = async () => {
+    await bot?.stop();
+    await services?.close();
+    await emulator.close();
+    await rm(dataDir, { recursive: true, force: true });
   };
+  try {
+    await emulator.start();
+    const config = loadConfig({
+      DATA_DIR: dataDir,
+      EMBEDDINGS: 'hashing',
+      LOG_LEVEL: 'silent',
+      DISCORD_TOKEN: TEST_TOKEN,
+      DISCORD_API_BASE: emulator.apiBase,
+      ASK_COOLDOWN_SECONDS: '0',
+      MAX_CONCURRENT_ANSWERS: '16',
+      LLM_PROVIDER: 'none',
+      ...options.env,
+    });
+    const logger = options.logger ?? silentLogger();
+    services = await createServices(config, logger, options.metrics ? { metrics: options.metrics } : {});
+    await services.library.add(await loadPapersFromSource('seeds'));
+    bot = createBot(coreServicesFrom(services), config, logger, options.commands ? { commands: options.commands } : {});
+    await bot.start();
+    return { emulator, bot, services, config, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
 }
