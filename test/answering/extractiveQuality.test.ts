@@ -1,16 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AnswerService } from '../../src/answering/answerService.js';
+import type { AnswerService } from '../../src/answering/answerService.js';
 import { extractFacets, extractiveAnswer, keyTerms, NOT_STATED } from '../../src/answering/extractive.js';
-import { loadConfig } from '../../src/config.js';
 import type { Paper } from '../../src/papers/paper.js';
-import { openSeedLibrary, type SeedLibrary } from './seedLibrary.js';
+import { openExtractiveAnswers, type SeedLibrary } from './seedLibrary.js';
 
 let seeds: SeedLibrary;
 let answers: AnswerService;
 
 beforeAll(async () => {
-  seeds = await openSeedLibrary();
-  answers = new AnswerService({ retriever: seeds.retriever, resolvePaper: seeds.resolvePaper, config: loadConfig({}) });
+  ({ seeds, answers } = await openExtractiveAnswers());
 });
 afterAll(() => seeds.close());
 

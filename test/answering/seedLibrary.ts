@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { AnswerService } from '../../src/answering/answerService.js';
 import { loadConfig } from '../../src/config.js';
 import { createEmbedder } from '../../src/embeddings/registry.js';
 import { resolvePaper } from '../../src/library/lookup.js';
@@ -38,4 +39,10 @@ export async function openSeedLibrary(): Promise<SeedLibrary> {
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The seed library with an answer service over it and no LLM configured, so that every answer is extractive. */
+export async function openExtractiveAnswers(): Promise<{ seeds: SeedLibrary; answers: AnswerService }> {
+  const seeds = await openSeedLibrary();
+  return { seeds, answers: new AnswerService({ retriever: seeds.retriever, resolvePaper: seeds.resolvePaper, config: loadConfig({}) }) };
 }
