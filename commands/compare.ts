@@ -1,6 +1,6 @@
 import { SlashCommandBuilder, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import { checkLength, INPUT_LIMITS } from '../src/discord/limits.js';
-import { autocompletePapers } from '../src/discord/paperOptions.js';
+import { autocompletePapers, declarePaperOption } from '../src/discord/paperOptions.js';
 import { renderComparison } from '../src/discord/render.js';
 import { NO_MENTIONS } from '../src/discord/router.js';
 import type { BotServices } from '../src/discord/types.js';
@@ -10,12 +10,7 @@ const PAPER_OPTIONS = ['paper_a', 'paper_b', 'paper_c', 'paper_d'] as const;
 export const data = new SlashCommandBuilder().setName('compare').setDescription('Compare two to four papers side by side');
 PAPER_OPTIONS.forEach((name, index) =>
   data.addStringOption((option) =>
-    option
-      .setName(name)
-      .setDescription(index < 2 ? 'A paper (start typing for suggestions)' : 'Another paper (optional)')
-      .setRequired(index < 2)
-      .setAutocomplete(true)
-      .setMaxLength(INPUT_LIMITS.paperName),
+    declarePaperOption(option, name, index < 2 ? 'A paper (start typing for suggestions)' : 'Another paper (optional)', index < 2),
   ),
 );
 

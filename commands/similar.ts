@@ -1,6 +1,6 @@
 import { SlashCommandBuilder, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
-import { checkRange, INPUT_LIMITS } from '../src/discord/limits.js';
-import { autocompletePapers, paperOption } from '../src/discord/paperOptions.js';
+import { checkRange } from '../src/discord/limits.js';
+import { autocompletePapers, declarePaperOption, paperOption } from '../src/discord/paperOptions.js';
 import { renderPaperList } from '../src/discord/render.js';
 import { NO_MENTIONS } from '../src/discord/router.js';
 import type { BotServices } from '../src/discord/types.js';
@@ -8,14 +8,7 @@ import type { BotServices } from '../src/discord/types.js';
 export const data = new SlashCommandBuilder()
   .setName('similar')
   .setDescription('Papers in the library most like a given one')
-  .addStringOption((option) =>
-    option
-      .setName('paper')
-      .setDescription('Title or id (start typing for suggestions)')
-      .setRequired(true)
-      .setAutocomplete(true)
-      .setMaxLength(INPUT_LIMITS.paperName),
-  )
+  .addStringOption((option) => declarePaperOption(option, 'paper', 'Title or id (start typing for suggestions)', true))
   .addIntegerOption((option) =>
     option.setName('k').setDescription('How many papers (1-10, default 5)').setMinValue(1).setMaxValue(10),
   );

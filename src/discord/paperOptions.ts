@@ -1,4 +1,4 @@
-import type { AutocompleteInteraction, ChatInputCommandInteraction } from 'discord.js';
+import type { AutocompleteInteraction, ChatInputCommandInteraction, SlashCommandStringOption } from 'discord.js';
 import type { Paper } from '../papers/paper.js';
 import { checkLength, INPUT_LIMITS } from './limits.js';
 import { truncate } from './render.js';
@@ -16,6 +16,11 @@ export async function autocompletePapers(interaction: AutocompleteInteraction, s
     value: paper.id.length <= CHOICE_TEXT ? paper.id : truncate(paper.title, CHOICE_TEXT),
   }));
   await interaction.respond(choices.slice(0, MAX_CHOICES));
+}
+
+/** Declares a string option naming one paper: autocompleted from the library, no longer than `paperOption` accepts. */
+export function declarePaperOption(option: SlashCommandStringOption, name: string, description: string, required: boolean): SlashCommandStringOption {
+  return option.setName(name).setDescription(description).setRequired(required).setAutocomplete(true).setMaxLength(INPUT_LIMITS.paperName);
 }
 
 /** The paper named by a string option (an id from autocomplete, or a title typed freely). */
