@@ -56,4 +56,19 @@ export function parseCount(value: string | undefined, option: string, fallback: 
   return count;
 }
 
+/** The arguments of `ask` and `search`: `"<text>" [-k N] [--json]`, the words joined into one text. */
+export function parseTextQuery(
+  args: string[],
+  options: { missingText: string; defaultK: number; maxK: number },
+): { text: string; k: number; json: boolean } {
+  const { values, positionals } = parseCommandArgs(
+    args,
+    { k: { type: 'string', short: 'k' }, json: { type: 'boolean', default: false } },
+    true,
+  );
+  const text = positionals.join(' ').trim();
+  if (!text) throw new UsageError(options.missingText);
+  return { text, k: parseCount(values.k, '-k', options.defaultK, options.maxK), json: values.json };
+}
+
 export const EMPTY_LIBRARY_HINT = 'the library is empty; add papers with `papercord ingest` (from a checkout: `npm run cli -- ingest`)';

@@ -1,6 +1,6 @@
 import type { Answer } from '../../answering/answerService.js';
-import { UsageError, UserError } from '../../errors.js';
-import { EMPTY_LIBRARY_HINT, parseCommandArgs, parseCount, type CliCommand } from '../command.js';
+import { UserError } from '../../errors.js';
+import { EMPTY_LIBRARY_HINT, parseTextQuery, type CliCommand } from '../command.js';
 
 const DEFAULT_K = 5;
 const MAX_K = 20;
@@ -15,19 +15,12 @@ export const askCommand: CliCommand = {
     '  --json   print {"answer","citations":[{"n","id","title","url"}],"abstained","model"}',
   ].join('\n'),
   async run(args, context) {
-    const { values, positionals } = parseCommandArgs(
-      args,
-      { k: { type: 'string', short: 'k' }, json: { type: 'boolean', default: false } },
-      true,
-    );
-    const question = positionals.join(' ').trim();
-    if (!question) throw new UsageError('ask needs a question');
-    const k = parseCount(values.k, '-k', DEFAULT_K, MAX_K);
+    const { text: question, k, json } = parseTextQuery(args, { missingText: 'ask needs a question', defaultK: DEFAULT_K, maxK: MAX_K });
     const { library, answers } = await context.services();
     if (library.size === 0) throw new UserError(EMPTY_LIBRARY_HINT);
 
     const answer = await answers.ask(question, { k, signal: context.signal });
-    if (values.json) {
+    if (json) {
       // The notice is for the person at the terminal; stdout keeps the documented shape.
       if (answer.notice) context.stderr.write(`${answer.notice}\n`);
       context.stdout.write(`${JSON.stringify(answerJson(answer))}\n`);

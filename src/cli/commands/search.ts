@@ -1,5 +1,5 @@
-import { UsageError, UserError } from '../../errors.js';
-import { EMPTY_LIBRARY_HINT, parseCommandArgs, parseCount, type CliCommand } from '../command.js';
+import { UserError } from '../../errors.js';
+import { EMPTY_LIBRARY_HINT, parseTextQuery, type CliCommand } from '../command.js';
 
 const DEFAULT_K = 5;
 const MAX_K = 100;
@@ -14,19 +14,12 @@ export const searchCommand: CliCommand = {
     '  --json   print [{"id","title","score"}], best first (score: fused relevance, higher is better); [] when nothing in the library is relevant',
   ].join('\n'),
   async run(args, context) {
-    const { values, positionals } = parseCommandArgs(
-      args,
-      { k: { type: 'string', short: 'k' }, json: { type: 'boolean', default: false } },
-      true,
-    );
-    const query = positionals.join(' ').trim();
-    if (!query) throw new UsageError('search needs a query');
-    const k = parseCount(values.k, '-k', DEFAULT_K, MAX_K);
+    const { text: query, k, json } = parseTextQuery(args, { missingText: 'search needs a query', defaultK: DEFAULT_K, maxK: MAX_K });
     const { library, retriever } = await context.services();
     if (library.size === 0) throw new UserError(EMPTY_LIBRARY_HINT);
 
     const { hits, abstained } = await retriever.retrieve(query, { k, signal: context.signal });
-    if (values.json) {
+    if (json) {
       const rows = hits.map((hit) => ({ id: hit.paper.id, title: hit.paper.title, score: round(hit.score) }));
       context.stdout.write(`${JSON.stringify(rows)}\n`);
       return;
