@@ -57,7 +57,8 @@ describe('slash commands against the emulated Discord', () => {
     const record = await run('ask', { question: 'How can byte-level models merge tokens to shorten sequences?', k: 3 });
 
     expect(record.callbackType).toBe(5);
-    expect(record.acknowledgedAt! - record.dispatchedAt).toBeLessThan(3000);
+    // The emulator, like Discord, refuses an acknowledgement that comes after 3 s (10062): accepted means in time.
+    expect(record.acknowledgedAt).toBeDefined();
     const embed = firstEmbed(record);
     expect(embed.description).toMatch(/\[1\]/);
     expect(fieldValues(embed)).toMatch(/Sources: \*\*\[1\]\*\* /);

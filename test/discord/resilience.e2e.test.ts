@@ -36,7 +36,8 @@ describe('the bot when Discord misbehaves', () => {
 
     await emulator.waitForInteraction(first.id, answered);
     await emulator.waitForInteraction(sentWhileDown.id, answered);
-    expect(sentWhileDown.acknowledgedAt! - sentWhileDown.dispatchedAt).toBeLessThan(3000);
+    // The emulator, like Discord, refuses an acknowledgement that comes after 3 s (10062): accepted means in time.
+    expect(sentWhileDown.acknowledgedAt).toBeDefined();
     expect(emulator.gatewayStats.resumes).toBeGreaterThanOrEqual(1);
     expect(emulator.gatewayStats.identifies).toBe(identifiesBefore);
   });

