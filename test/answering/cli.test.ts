@@ -108,6 +108,21 @@ describe('papercord compare', () => {
     expect(comparison.similarities.length).toBeGreaterThan(0);
     expect(comparison.differences.length).toBeGreaterThan(0);
     expect(comparison.whenToUse).toBeTruthy();
+    expect(Object.keys(comparison)).toEqual(['papers', 'similarities', 'differences', 'whenToUse', 'model']);
+    for (const paper of comparison.papers) {
+      expect(Object.keys(paper)).toEqual(['id', 'title', 'url', 'problem', 'method', 'data', 'results', 'limitations']);
+      expect(paper.url).toBeNull();
+    }
+  });
+
+  it('given a model server that fails, it should print the documented JSON on stdout and the notice on stderr', async () => {
+    server.script({ kind: 'status', status: 500 });
+    const { code, stdout, stderr } = await papercord(['compare', 'MrT5', 'Dynamic Chunking', '--json'], openaiEnv());
+    expect(code).toBe(0);
+    const comparison = JSON.parse(stdout) as Record<string, unknown>;
+    expect(Object.keys(comparison)).toEqual(['papers', 'similarities', 'differences', 'whenToUse', 'model']);
+    expect(comparison.model).toBe('extractive');
+    expect(stderr).toContain('The language model was unavailable, so this comparison is extractive.');
   });
 
   it('given no --json, it should print each paper then similarities, differences and when to use which', async () => {

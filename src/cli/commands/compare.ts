@@ -20,12 +20,34 @@ export const compareCommand: CliCommand = {
 
     const comparison = await answers.compare(positionals, { signal: context.signal });
     if (values.json) {
-      context.stdout.write(`${JSON.stringify(comparison)}\n`);
+      // The notice is for the person at the terminal; stdout keeps the documented shape.
+      if (comparison.notice) context.stderr.write(`${comparison.notice}\n`);
+      context.stdout.write(`${JSON.stringify(comparisonJson(comparison))}\n`);
       return;
     }
     context.stdout.write(renderComparison(comparison));
   },
 };
+
+/** The documented `--json` shape: every key present, in order, `url` null for papers captured without a link. */
+export function comparisonJson(comparison: Comparison) {
+  return {
+    papers: comparison.papers.map(({ id, title, url, problem, method, data, results, limitations }) => ({
+      id,
+      title,
+      url: url ?? null,
+      problem,
+      method,
+      data,
+      results,
+      limitations,
+    })),
+    similarities: comparison.similarities,
+    differences: comparison.differences,
+    whenToUse: comparison.whenToUse,
+    model: comparison.model,
+  };
+}
 
 const FACETS = [
   ['problem', 'Problem'],
