@@ -7,6 +7,7 @@ import {
   type ChatInputCommandInteraction,
 } from 'discord.js';
 import { UserError } from '../src/errors.js';
+import { DISCORD_LIMITS, truncate } from '../src/discord/render.js';
 import { NO_MENTIONS } from '../src/discord/router.js';
 import type { BotServices } from '../src/discord/types.js';
 import { formatDigestEmbed } from '../src/trending/format.js';
@@ -145,10 +146,26 @@ export async function execute(interaction: ChatInputCommandInteraction, services
   } else {
     const statuses = trending.status(guildId);
     content = statuses.length
-      ? statuses.map(describeStatus).join('\n')
+      ? fitLines(statuses.map(describeStatus), DISCORD_LIMITS.content)
       : 'This server has no daily trending post. Set one up with `/trending subscribe`.';
   }
-  await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+  // Ten 80-character topics make one line long: a reply over 2,000 characters would be refused whole.
+  await interaction.reply({ content: truncate(content, DISCORD_LIMITS.content), flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+}
+
+/** Whole lines (each cut to fit) up to `max` characters, the rest counted in a last "… and N more". */
+function fitLines(lines: string[], max: number): string {
+  const kept: string[] = [];
+  for (const [index, line] of lines.entries()) {
+    const more = index < lines.length - 1 ? `\n… and ${lines.length - index - 1} more`.length : 0;
+    const room = max - kept.join('\n').length - (kept.length ? 1 : 0) - more;
+    if (room < Math.min(line.length, 200)) {
+      kept.push(`… and ${lines.length - index} more`);
+      break;
+    }
+    kept.push(truncate(line, room));
+  }
+  return kept.join('\n');
 }
 
 /** Time zones matching what has been typed, e.g. `paris` → Europe/Paris. */

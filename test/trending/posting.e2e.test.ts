@@ -1,5 +1,6 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { PermissionFlagsBits } from 'discord.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createBot, type Bot } from '../../src/discord/bot.js';
@@ -159,6 +160,23 @@ describe('trending posts on Discord', () => {
     expect(log.lines().some((line) => String(line.msg).startsWith(`trending subscription ${subscription.id} disabled: Unknown Channel`))).toBe(true);
     const touching = emulator.requests.filter((request) => request.route.startsWith(`/channels/${channelId}`));
     expect(touching).toHaveLength(1);
+  });
+
+  it('given four subscriptions with ten long topics each, /trending status should still answer, within 2,000 characters', async () => {
+    const dataDir = newDataDir();
+    const clock = fakeClock('2025-07-28T12:00:00Z');
+    const process = await bootBot(dataDir, clock.now);
+    const topics = Array.from({ length: 10 }, (_, index) => `${'long topic about multimodal agents '.repeat(2)}${index}`.slice(0, 80));
+    const channels = [newChannel(), newChannel(), newChannel(), newChannel()];
+    for (const channelId of channels) process.runtime.subscribe({ guildId: emulator.guildId, channelId, ...SCHEDULE, topics });
+
+    const manager = { ...emulator.user, permissions: String(2248473465835073n | PermissionFlagsBits.ManageGuild) };
+    const record = emulator.dispatchCommand('trending', { subcommand: 'status', user: manager });
+    const answered = await emulator.waitForInteraction(record.id, (changed) => changed.callbackType === 4);
+    const content = String((answered.callbackBody?.data as { content?: string } | undefined)?.content ?? '');
+    expect(content.length).toBeLessThanOrEqual(2000);
+    expect(content).toContain(`<#${channels[0]}> · 09:00 Asia/Tokyo`);
+    expect(content).toMatch(/…\n… and 1 more$/);
   });
 
   it('given a crash between sending and recording the post, it should find the post instead of posting again', async () => {

@@ -10,6 +10,8 @@ export interface EmulatedUser {
   id: string;
   username: string;
   bot?: boolean;
+  /** The member's permission bits in the guild, as a decimal string; an ordinary member's by default. */
+  permissions?: string;
 }
 
 export function userPayload(user: EmulatedUser): JsonObject {
@@ -34,7 +36,7 @@ export function memberPayload(user: EmulatedUser, joinedAt: string): JsonObject 
     mute: false,
     flags: 0,
     // Everything short of administrator: the bot's permission checks see an ordinary member.
-    permissions: '2248473465835073',
+    permissions: user.permissions ?? '2248473465835073',
   };
 }
 
