@@ -42,10 +42,13 @@ export function paperId(paper: { title: string; arxivId?: string }): string {
 
 /**
  * Where a reader can open the paper: its own URL, else its arXiv page, else an arXiv title search (seed pages are
- * captured without links, and a search by exact title finds the paper almost always).
+ * captured without links, and a search by exact title finds the paper almost always). The URL goes inside Markdown
+ * links, `[title](url)`, which end at the first ")": parentheses are percent-encoded, which leaves the URL's meaning alone.
  */
 export function paperLinkUrl(paper: { title: string; url?: string | null; arxivId?: string }): string {
-  if (paper.url) return paper.url;
+  if (paper.url) return paper.url.replace(/\(/g, '%28').replace(/\)/g, '%29');
   if (paper.arxivId) return `https://arxiv.org/abs/${paper.arxivId}`;
-  return `https://arxiv.org/search/?searchtype=title&query=${encodeURIComponent(paper.title)}`;
+  // encodeURIComponent leaves ! ' ( ) * as they are; a title such as "Retrofitting (Large) Language Models" has them.
+  const query = encodeURIComponent(paper.title).replace(/[!'()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `https://arxiv.org/search/?searchtype=title&query=${query}`;
 }

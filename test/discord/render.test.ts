@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Answer, Comparison } from '../../src/answering/answerService.js';
 import { AnswerLimiter } from '../../src/discord/limits.js';
 import { embedLength, renderAnswer, renderComparison, renderPaperList } from '../../src/discord/render.js';
+import { formatDigestEmbed } from '../../src/trending/format.js';
 import { messageBodyProblems } from './emulator/payloads.js';
 
 /** Discord's own checks, as the emulator applies them, on every message a rendering produces. */
@@ -69,6 +70,29 @@ describe('rendering within Discord limits', () => {
   it('given a title with square brackets, it should keep the link intact', () => {
     const embed = renderPaperList('Papers', [{ paper: { id: 't:1', title: 'On [MASK] tokens', abstract: 'x', source: 'test', url: 'https://e.org/1' }, score: 1 }], 'none');
     expect(embed.description).toContain('[On MASK tokens](https://e.org/1)');
+  });
+});
+
+describe('paper links in Markdown', () => {
+  // The playground's parser and many Markdown renderers end a link's URL at its first ")".
+  const MARKDOWN_LINK = /\[([^\]\n]+)\]\((https?:\/\/[^\s)]+)\)/;
+
+  it('given a paper without a URL whose title has parentheses, it should link to a search for the whole title', () => {
+    const title = 'Retrofitting (Large) Language Models with Dynamic Tokenization';
+    const embed = renderPaperList('Papers', [{ paper: { id: 't:1', title, abstract: 'x', source: 'seeds' }, score: 1 }], 'none');
+    const [, text, url] = MARKDOWN_LINK.exec(embed.description ?? '') ?? [];
+    expect(text).toBe(title);
+    expect(new URL(url!).searchParams.get('query')).toBe(title);
+  });
+
+  it("given a trending paper whose title has parentheses and an apostrophe, the digest should link to the whole title", () => {
+    const title = "Let's Predict (Sentence by Sentence)";
+    const embed = formatDigestEmbed(
+      { date: '2025-07-29', papers: [{ id: 't:2', title, upvotes: 3, url: null, tldr: 'A TL;DR.', authors: [] }], themes: [] },
+      'footer',
+    );
+    const [, , url] = MARKDOWN_LINK.exec(embed.description) ?? [];
+    expect(new URL(url!).searchParams.get('query')).toBe(title);
   });
 });
 
