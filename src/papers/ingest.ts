@@ -58,7 +58,12 @@ const paperInputSchema = z.object({
   title: z.string().trim().min(1, 'expected a non-empty title'),
   abstract: z.string().trim().min(1, 'expected a non-empty abstract'),
   source: z.string().min(1).optional(),
-  url: z.string().url().optional(),
+  // Discord refuses an embed whose link is not http(s) (javascript:, file:): the paper could never be shown.
+  url: z
+    .string()
+    .url()
+    .refine((value) => /^https?:\/\//i.test(value), 'expected an http:// or https:// link')
+    .optional(),
   publishedAt: z.string().datetime({ offset: true }).optional(),
   authors: z.array(z.string()).optional(),
   arxivId: z.string().min(1).optional(),

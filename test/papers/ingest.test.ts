@@ -50,6 +50,13 @@ describe('loadPapersFromSource', () => {
     await expect(loadPapersFromSource(file)).rejects.toThrow(/papers\.json: paper 2: abstract/);
   });
 
+  it('given a JSON paper linking to a javascript: URL, it should reject the file naming the paper and the link', async () => {
+    const file = path.join(directory, 'papers.json');
+    await writeFile(file, JSON.stringify([{ title: 'Counting Circuits', abstract: ABSTRACT, url: 'javascript:alert(1)' }]));
+
+    await expect(loadPapersFromSource(file)).rejects.toThrow(/papers\.json: paper 1: url: expected an http:\/\/ or https:\/\/ link/);
+  });
+
   it('given a path that does not exist, it should say so', async () => {
     const error = await loadPapersFromSource(path.join(directory, 'missing.txt')).catch((caught: unknown) => caught);
 
