@@ -27,11 +27,13 @@ const THREAD_NAME_CHARS = 100;
  */
 export function createMentionHandler(client: Client, services: BotServices, history: ThreadHistoryOptions = DEFAULT_THREAD_HISTORY) {
   return async (message: Message): Promise<void> => {
-    if (message.author.bot || !client.user || !message.inGuild()) return;
+    if (message.author.bot || message.system || !client.user || !message.inGuild()) return;
     const channel = message.channel;
     const inOwnThread = channel.isThread() && channel.ownerId === client.user.id;
     const mentioned = message.mentions.users.has(client.user.id);
     if (!inOwnThread && !mentioned) return;
+    // In its own thread the bot reads every message: a picture or a sticker alone asks nothing, so it gets no reply.
+    if (!mentioned && !stripBotMention(message.content, client.user.id)) return;
 
     let thread: AnyThreadChannel | undefined = inOwnThread ? channel : undefined;
     try {

@@ -195,4 +195,18 @@ describe('slash commands against the emulated Discord', () => {
     const history = harness.emulator.requests.find((request) => request.method === 'GET' && request.route === `/channels/${threadId}/messages`);
     expect(history?.status).toBe(200);
   });
+
+  it('given a message without text in its thread (a picture, a sticker), it should not answer it, and answer the next question', async () => {
+    const question = harness.emulator.dispatchMessage(`${harness.emulator.botMention} what does MrT5 do?`);
+    const threadId = question.id;
+    const answer = await harness.emulator.waitForBotMessage(threadId);
+
+    harness.emulator.dispatchMessage('', { channelId: threadId });
+    harness.emulator.dispatchMessage('does it work on raw bytes?', { channelId: threadId });
+    await harness.emulator.waitForBotMessage(threadId, (message) => message.id !== answer.id && (message.embeds as APIEmbed[]).length > 0);
+
+    const botReplies = (harness.emulator.messages.get(threadId) ?? []).filter((message) => (message.author as { id: string }).id === harness.emulator.bot.id);
+    expect(botReplies.map((message) => message.content ?? '')).not.toContain('The question is empty.');
+    expect(botReplies).toHaveLength(2);
+  });
 });
