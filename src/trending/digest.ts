@@ -97,6 +97,15 @@ export function keySentenceSummary(paper: Paper): string {
 }
 
 /**
+ * A topic as whole words, plural allowed: "GAN" finds "GANs" but not "organizes", "RL" not "world", as a substring
+ * test would.
+ */
+export function topicPattern(topic: string): RegExp {
+  const escaped = topic.trim().replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+');
+  return new RegExp(`(?<![\\p{L}\\p{N}])${escaped}(?:s|es)?(?![\\p{L}\\p{N}])`, 'iu');
+}
+
+/**
  * The day's digest: papers ranked and topic-filtered, the top `count` with TL;DRs, and the themes of the (filtered)
  * day. A failing `summarize` falls back to the key sentence, so one bad LLM call does not lose the post.
  */
@@ -113,11 +122,11 @@ export async function buildDigest(options: BuildDigestOptions): Promise<Digest> 
   const topics = settings.topics.map((topic) => topic.trim()).filter(Boolean);
   if (topics.length) {
     const topicVectors = await embedder.embeddings.embedDocuments(topics);
+    const patterns = topics.map(topicPattern);
     kept = kept.filter(({ paper, vector }) => {
-      const haystack = [paper.title, paper.abstract, ...(paper.keywords ?? [])].join('\n').toLowerCase();
+      const haystack = [paper.title, paper.abstract, ...(paper.keywords ?? [])].join('\n');
       return topics.some(
-        (topic, index) =>
-          haystack.includes(topic.toLowerCase()) || dot(vector, topicVectors[index]) >= settings.topicSimilarity,
+        (_, index) => patterns[index]!.test(haystack) || dot(vector, topicVectors[index]) >= settings.topicSimilarity,
       );
     });
   }
