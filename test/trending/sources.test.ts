@@ -83,7 +83,7 @@ describe('arXiv listing', () => {
   it('given an Atom feed, it should ask for the category newest first and parse the entries', async () => {
     const papers = await source().fetchDay('2025-07-29', { limit: 4 });
     const request = feed.requests.at(-1)!;
-    expect(request.searchParams.get('search_query')).toBe('cat:cs.CL');
+    expect(request.searchParams.get('search_query')).toBe('cat:cs.CL AND submittedDate:[202507220000 TO 202507292359]');
     expect(request.searchParams.get('sortBy')).toBe('submittedDate');
     expect(request.searchParams.get('sortOrder')).toBe('descending');
     expect(request.searchParams.get('max_results')).toBe('4');
@@ -102,6 +102,12 @@ describe('arXiv listing', () => {
       '1e10 Tokens Later: Scaling Laws for Byte-Level Language Models',
     );
     expect(papers.find((paper) => paper.arxivId === '2507.19001')!.abstract).toContain('needles & report');
+  });
+
+  it('given a day months back, it should ask for the submissions up to that day, not the newest of today', async () => {
+    await source().fetchDay('2025-03-03');
+    // The week before crosses the end of February.
+    expect(feed.requests.at(-1)!.searchParams.get('search_query')).toBe('cat:cs.CL AND submittedDate:[202502240000 TO 202503032359]');
   });
 
   it('given a day, it should leave out papers submitted after it', async () => {

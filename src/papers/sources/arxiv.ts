@@ -86,9 +86,19 @@ export function parseArxivFeed(xml: string, where: string): Paper[] {
   return papers;
 }
 
+/** Days before the asked one that the query reaches back, past a weekend or a holiday without submissions. */
+const SUBMITTED_WINDOW_DAYS = 7;
+
+/** `YYYYMMDD0000 TO YYYYMMDD2359` (GMT, as the arXiv API reads it): the week up to the end of `date`. */
+export function submittedDateRange(date: string): string {
+  const end = Date.parse(`${date}T00:00:00Z`);
+  const compact = (time: number) => new Date(time).toISOString().slice(0, 10).replace(/-/g, '');
+  return `${compact(end - SUBMITTED_WINDOW_DAYS * 86_400_000)}0000 TO ${compact(end)}2359`;
+}
+
 /**
  * The newest submissions of one arXiv category. arXiv has no per-day listing in its API, so "the papers of a day"
- * are the newest `max_results` submitted up to the end of that day (UTC): no upvotes, ranked by recency.
+ * are the newest `max_results` submitted in the week up to the end of that day (UTC): no upvotes, ranked by recency.
  */
 export class ArxivSource implements PaperSource {
   readonly name = 'arxiv' as const;
@@ -99,13 +109,14 @@ export class ArxivSource implements PaperSource {
   }
 
   async fetchDay(date: string, options: FetchDayOptions = {}): Promise<Paper[]> {
+    // Without a date range the feed is the newest submissions of now, all after a day a week back: nothing for it.
     const query = new URLSearchParams({
-      search_query: `cat:${this.settings.category}`,
+      search_query: `cat:${this.settings.category} AND submittedDate:[${submittedDateRange(date)}]`,
       sortBy: 'submittedDate',
       sortOrder: 'descending',
       max_results: String(options.limit ?? this.settings.maxResults),
     });
-    const url = `${this.settings.baseUrl}/api/query?${query.toString().replace('%3A', ':')}`;
+    const url = `${this.settings.baseUrl}/api/query?${query.toString().replaceAll('%3A', ':')}`;
     const response = await fetchWithRetry(url, {
       ...this.settings.http,
       headers: { accept: 'application/atom+xml' },
