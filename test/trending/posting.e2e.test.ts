@@ -179,6 +179,25 @@ describe('trending posts on Discord', () => {
     expect(content).toMatch(/…\n… and 1 more$/);
   });
 
+  it.each([
+    ['utc', 'UTC'],
+    ['kolkata', 'Asia/Kolkata'],
+    ['kyiv', 'Europe/Kyiv'],
+    ['paris', 'Europe/Paris'],
+  ])('given "%s" typed as the time zone, it should offer %s', async (typed, zone) => {
+    const process = await bootBot(newDataDir(), fakeClock('2025-07-28T12:00:00Z').now);
+    const record = emulator.dispatchAutocomplete('trending', {
+      subcommand: 'subscribe',
+      options: { time: '09:00', timezone: typed },
+      focused: 'timezone',
+    });
+    const answered = await emulator.waitForInteraction(record.id, (changed) => changed.callbackType === 8);
+    const choices = (answered.callbackBody?.data as { choices: { value: string }[] }).choices.map((choice) => choice.value);
+    expect(choices).toContain(zone);
+    // What is offered is accepted when the command runs.
+    expect(process.runtime.subscribe({ guildId: emulator.guildId, channelId: newChannel(), time: '09:00', timezone: zone }).subscription.enabled).toBe(true);
+  });
+
   it('given a crash between sending and recording the post, it should find the post instead of posting again', async () => {
     const dataDir = newDataDir();
     const channelId = newChannel();
