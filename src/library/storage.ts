@@ -166,12 +166,18 @@ export async function acquireWriteLock(directory: string, options: { timeoutMs: 
       } finally {
         await handle.close();
       }
-      return { release: () => rm(file, { force: true }) };
+      heldLocks.add(file);
+      return {
+        release: async () => {
+          heldLocks.delete(file);
+          await rm(file, { force: true });
+        },
+      };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const owner = await readLockOwner(file);
-    if (owner && owner.hostname === me.hostname && !processIsAlive(owner.pid)) {
+    if (owner && owner.hostname === me.hostname && !ownerIsAlive(owner.pid, file)) {
       await rm(file, { force: true });
       continue;
     }
@@ -184,6 +190,17 @@ export async function acquireWriteLock(directory: string, options: { timeoutMs: 
 }
 
 const LOCK_RETRY_MS = 50;
+
+/** Lock files this process holds now. */
+const heldLocks = new Set<string>();
+
+/**
+ * A lock naming this very process, which does not hold it, was left by an earlier run that had the same pid: in a
+ * container restarted after a crash, node is pid 1 again on the same hostname, and would otherwise wait for itself.
+ */
+function ownerIsAlive(pid: number, file: string): boolean {
+  return pid === process.pid ? heldLocks.has(file) : processIsAlive(pid);
+}
 
 async function readLockOwner(file: string): Promise<LockOwner | undefined> {
   try {

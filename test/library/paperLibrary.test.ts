@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import { readFile, readdir, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -287,6 +288,15 @@ describe('PaperLibrary', () => {
     await slowAdd;
     await impatient.add([newPaper('Another Routing Paper')]);
     expect(impatient.size).toBe(7);
+  });
+
+  it('given a lock left by a crashed earlier run with the same pid (a restarted container), it should take the lock over', async () => {
+    const library = await openLibrary({ lockTimeoutMs: 200 });
+    const lock = { pid: process.pid, hostname: os.hostname(), since: '2025-07-28T12:00:00.000Z' };
+    await writeFile(path.join(dataDir.path, 'library', 'write.lock'), JSON.stringify(lock));
+
+    await library.add([newPaper('Sparse Routing at Scale')]);
+    expect(library.size).toBe(1);
   });
 
   it('given an aborted ingest, it should add nothing', async () => {
