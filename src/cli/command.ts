@@ -40,10 +40,40 @@ export function parseCommandArgs<T extends ParseArgsConfig['options']>(
   allowPositionals = false,
 ) {
   try {
-    return parseArgs({ args, options, allowPositionals, strict: true });
+    return parseArgs({ args: joinNegativeValues(args, options), options, allowPositionals, strict: true });
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message.replace(/\.\s*To specify.*$/s, '') : String(error));
+    throw new UsageError(error instanceof Error ? usageMessage(error.message) : String(error));
   }
+}
+
+/**
+ * `-k -1` is a value out of range, not a missing one: parseArgs would call it ambiguous, so it is passed on as
+ * `--k=-1` and the option's own check names the range.
+ */
+function joinNegativeValues(args: string[], options: ParseArgsConfig['options']): string[] {
+  const takesValue = (arg: string) =>
+    Object.entries(options ?? {}).find(
+      ([name, option]) => option.type === 'string' && (arg === `--${name}` || (option.short !== undefined && arg === `-${option.short}`)),
+    )?.[0];
+  const joined: string[] = [];
+  for (let index = 0; index < args.length; index += 1) {
+    const name = takesValue(args[index]);
+    const next = args[index + 1];
+    if (name !== undefined && next !== undefined && /^-\d/.test(next)) {
+      joined.push(`--${name}=${next}`);
+      index += 1;
+    } else {
+      joined.push(args[index]);
+    }
+  }
+  return joined;
+}
+
+/** parseArgs messages, shortened to one line a user reads: "-k needs a value" for "Option '-k, --k <value>' argument missing". */
+function usageMessage(message: string): string {
+  const missing = /^Option '(-[^,' ]+)[^']*' argument missing/.exec(message);
+  if (missing) return `${missing[1]} needs a value`;
+  return message.replace(/\.\s*To specify.*$/s, '').replace(/\s*\n\s*/g, ' ');
 }
 
 /** A whole number within bounds, for options such as `-k`. */

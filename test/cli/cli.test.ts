@@ -106,6 +106,9 @@ describe('papercord search', () => {
     [['search', 'x', '-k', '0'], /-k expects a whole number from 1 to 100 \(got "0"\)/],
     [['search', 'x', '--bogus'], /Unknown option '--bogus'/],
     [['frobnicate'], /unknown command "frobnicate"/],
+    [['search', 'x', '-k', '-1'], /^papercord: -k expects a whole number from 1 to 100 \(got "-1"\)\n\n/],
+    [['search', 'x', '-k'], /^papercord: -k needs a value\n\n/],
+    [['ingest', '--source'], /^papercord: --source needs a value\n\n/],
   ])('given bad arguments %j, it should print the problem and usage and exit 2', async (args, problem) => {
     const result = await papercord(seeded(), args);
 
