@@ -145,4 +145,10 @@ describe('papercord compare', () => {
     expect(code).toBe(2);
     expect(stderr).toMatch(/compare needs 2 to 4 papers \(got 1\)[\s\S]*usage: papercord compare/);
   });
+
+  it('given five papers, it should exit 2 with usage, as for one', async () => {
+    const { code, stderr } = await papercord(['compare', 'MrT5', 'H-Net', 'TDPO', 'T-REG', 'Dynamic Chunking']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/compare needs 2 to 4 papers \(got 5\)[\s\S]*usage: papercord compare/);
+  });
 });
