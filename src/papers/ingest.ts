@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
 import { paperId, type Paper } from './paper.js';
-import { parseSeedPage } from './seedPage.js';
+import { findBinaryLine, parseSeedPage } from './seedPage.js';
 
 /** Files a directory source is read from; anything else in it is ignored. */
 const PAPER_FILE_EXTENSIONS = new Set(['.txt', '.json', '.jsonl']);
@@ -48,8 +48,15 @@ async function readPaperFile(file: string, source: string): Promise<Paper[]> {
   // Non-fatal decoding turns invalid UTF-8 into U+FFFD, which the parsers report as binary content.
   const text = new TextDecoder('utf-8').decode(await readFile(file));
   const extension = path.extname(file).toLowerCase();
-  if (extension === '.json') return parsePaperJson(text, file, source);
-  if (extension === '.jsonl') return parsePaperJsonLines(text, file, source);
+  if (extension === '.json' || extension === '.jsonl') {
+    // Checked before parsing: JSON.parse would quote the raw bytes back, and an empty JSONL file would add nothing silently.
+    const binaryAt = findBinaryLine(text);
+    if (binaryAt !== undefined) throw new UserError(`${file}:${binaryAt}: binary content, not JSON; nothing from this file was ingested`);
+    if (text.trim() === '') throw new UserError(`${file}: the file is empty; nothing from this file was ingested`);
+    // Editors on Windows save JSON with a byte-order mark, which JSON.parse refuses.
+    const json = text.replace(/^\uFEFF/, '');
+    return extension === '.json' ? parsePaperJson(json, file, source) : parsePaperJsonLines(json, file, source);
+  }
   return parseSeedPage(text, file).map((paper) => ({ ...paper, source }));
 }
 

@@ -105,7 +105,7 @@ function shorten(line: string, max = 60): string {
 }
 
 /** Line of the first NUL, undecodable byte (U+FFFD) or run of control characters, if any. */
-function findBinaryLine(text: string): number | undefined {
+export function findBinaryLine(text: string): number | undefined {
   const match = /[\u0000\uFFFD]|[\u0001-\u0008\u000E-\u001F]{2,}/.exec(text);
   if (!match) return undefined;
   return text.slice(0, match.index).split('\n').length;

@@ -57,6 +57,28 @@ describe('loadPapersFromSource', () => {
     await expect(loadPapersFromSource(file)).rejects.toThrow(/papers\.json: paper 1: url: expected an http:\/\/ or https:\/\/ link/);
   });
 
+  it.each([
+    ['an empty JSONL file', 'papers.jsonl', '', /papers\.jsonl: the file is empty; nothing from this file was ingested/],
+    ['an empty JSON file', 'papers.json', '\n', /papers\.json: the file is empty/],
+    ['a binary file named .json', 'papers.json', '\u007fELF\u0002\u0001\u0001\u0000\u0000', /papers\.json:1: binary content, not JSON/],
+  ])('given %s, it should reject it with one readable line naming the file', async (_case, name, content, problem) => {
+    const file = path.join(directory, name);
+    await writeFile(file, content);
+
+    const error = await loadPapersFromSource(file).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as Error).message).toMatch(problem);
+    expect((error as Error).message).not.toMatch(/\u0000|ELF/);
+  });
+
+  it('given a JSON file saved with a byte-order mark, it should read its papers', async () => {
+    const file = path.join(directory, 'papers.json');
+    await writeFile(file, `\uFEFF${JSON.stringify([{ title: 'Counting Circuits', abstract: ABSTRACT }])}`);
+
+    expect((await loadPapersFromSource(file)).map((paper) => paper.title)).toEqual(['Counting Circuits']);
+  });
+
   it('given a path that does not exist, it should say so', async () => {
     const error = await loadPapersFromSource(path.join(directory, 'missing.txt')).catch((caught: unknown) => caught);
 
