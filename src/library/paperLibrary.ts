@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Document } from '@langchain/core/documents';
 import { HNSWLib } from '@langchain/community/vectorstores/hnswlib';
 import type { PaperEmbedder } from '../embeddings/types.js';
-import { describeError } from '../errors.js';
+import { UserError, describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { normalizeTitle, type Paper } from '../papers/paper.js';
 import { LexicalIndex } from '../retrieval/lexical.js';
@@ -94,6 +94,20 @@ export function paperEmbeddingText(paper: Paper): string {
   return `${paper.title}\n\n${paper.abstract}`;
 }
 
+/** DATA_DIR pointing at a file or a folder we may not write is the user's to fix, so it is said in their terms. */
+function unusableDataDir(dataDir: string, error: NodeJS.ErrnoException): Error {
+  const reasons: Record<string, string> = {
+    ENOTDIR: 'a file is in the way, not a folder',
+    EEXIST: 'a file is in the way, not a folder',
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    EROFS: 'read-only file system',
+  };
+  const reason = error.code === undefined ? undefined : reasons[error.code];
+  if (!reason) return error;
+  return new UserError(`DATA_DIR ${dataDir} cannot hold the library (${reason}); set DATA_DIR to a folder papercord can write`, { cause: error });
+}
+
 /**
  * The local paper library: papers, their HNSW vector index (LangChain `HNSWLib`) and a lexical index, persisted
  * under `<dataDir>/library/` in generations committed atomically. Writes are queued one at a time; readers see
@@ -117,7 +131,9 @@ export class PaperLibrary {
 
   static async open(options: PaperLibraryOptions): Promise<PaperLibrary> {
     const library = new PaperLibrary(options);
-    await mkdir(library.directory, { recursive: true });
+    await mkdir(library.directory, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+      throw unusableDataDir(options.dataDir, error);
+    });
     await library.load();
     if (library.options.sharedVectors) await library.syncSharedPapers();
     return library;

@@ -156,6 +156,19 @@ describe('papercord (entry point)', () => {
     });
   });
 
+  it('given a DATA_DIR that is a file, it should say so in one line and exit 1, not report an unexpected error', async () => {
+    const file = path.join(root, 'not-a-folder');
+    await writeFile(file, 'x');
+
+    const result = await papercord(file, ['stats']);
+
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `papercord: DATA_DIR ${file} cannot hold the library (a file is in the way, not a folder); set DATA_DIR to a folder papercord can write\n`,
+    });
+  });
+
   it('given the real process, it should print JSON on stdout and exit 0, and exit 2 on bad arguments', async () => {
     const stats = await spawnPapercord(seeded(), ['stats', '--json']);
     expect(stats.code).toBe(0);
