@@ -85,6 +85,15 @@ export interface ExplainedRetrievalResult extends RetrievalResult {
   signals: RetrievalSignals;
 }
 
+/**
+ * Discord mentions (`@everyone`, `@here`, `<@123>`, `<@&123>`, `<#123>`) address people, not the topic. Words the
+ * library has never seen weigh the most in coverage, so "@here what is MrT5?" used to be abstained on.
+ */
+function withoutChatMentions(query: string): string {
+  const stripped = query.replace(/<(?:@[!&]?|#)\d+>|(?<![\w@])@(?:everyone|here)\b/g, ' ').replace(/\s+/g, ' ').trim();
+  return stripped || query;
+}
+
 export class HybridRetriever implements PaperRetriever {
   private readonly library: RetrievalLibrary;
   private readonly options: HybridRetrieverOptions;
@@ -100,7 +109,8 @@ export class HybridRetriever implements PaperRetriever {
     return { hits, abstained };
   }
 
-  async retrieveExplained(query: string, options: RetrieveOptions = {}): Promise<ExplainedRetrievalResult> {
+  async retrieveExplained(rawQuery: string, options: RetrieveOptions = {}): Promise<ExplainedRetrievalResult> {
+    const query = withoutChatMentions(rawQuery);
     const k = options.k ?? 5;
     const terms = queryTerms(query);
     const nothing = (coverage: number, denseSimilarity: number): ExplainedRetrievalResult => ({

@@ -72,6 +72,7 @@ export const FILLER_WORDS = [
   'explain', 'explained', 'simply', 'tell', 'give', 'show', 'find', 'look', 'looking', 'want', 'try', 'tips', 'help',
   'make', 'makes', 'making', 'difference', 'differ', 'differences', 'compare', 'vs', 'versus', 'whole', 'own', 'one',
   'thru', 'w', 'wo', 'via', 'ok', 'okay', 'yes', 'no', 'not', 'agree', 'mean', 'means', 'idea', 'ideas',
+  'hey', 'hi', 'hello', 'thanks', 'thx', 'please', 'pls', 'plz',
 ];
 /** Chat shorthand expanded before stemming, so `w/o retraining` and `long ctx` match abstracts' wording. */
 const SHORTHAND: Readonly<Record<string, string>> = Object.freeze({

@@ -48,6 +48,20 @@ describe('HybridRetriever over the seed library', () => {
     expect(first).toMatch(new RegExp(`^${titleStart}`));
   });
 
+  it.each([
+    ['@everyone what is MrT5?'],
+    ['hey @here can someone explain what MrT5 does'],
+    ['<@123456789012345678> <#223456789012345678> MrT5 in one line?'],
+  ])('given a question with Discord mentions (%s), it should answer about MrT5 rather than abstain', async (question) => {
+    const { hits, abstained } = await retriever.retrieve(question, { k: 3 });
+    expect(abstained).toBe(false);
+    expect(hits[0]?.paper.title).toMatch(/^MrT5/);
+  });
+
+  it('given an off-topic question with @everyone, it should still abstain', async () => {
+    expect(await retriever.retrieve('@everyone best recipe for sourdough bread', { k: 3 })).toMatchObject({ hits: [], abstained: true });
+  });
+
   it('given a comparison of two papers by their short names, it should return both in the top 2', async () => {
     const top = await titles('TDPO vs T-REG whats the difference', 2);
     expect(top).toEqual(
