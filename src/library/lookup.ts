@@ -12,6 +12,8 @@ import type { PaperLibrary } from './paperLibrary.js';
 interface RankedPaper {
   paper: Paper;
   score: number;
+  /** Has only some of the words typed. */
+  partial?: boolean;
 }
 
 interface TitleIndex {
@@ -73,11 +75,11 @@ function rankPapers(library: PaperLibrary, query: string, limit: number, broaden
     const partial = search.search(query, { combineWith: 'OR' }).filter((result) => !seen.has(result.id));
     // Shrunk so that partial matches rank below every full match.
     const scale = results.length > 0 ? 1e-6 : 1;
-    results.push(...partial.map((result) => ({ ...result, score: result.score * scale })));
+    results.push(...partial.map((result) => ({ ...result, score: result.score * scale, partial: true })));
   }
   const ranked = results
-    .map((result) => ({ paper: library.get(String(result.id)), score: result.score }))
-    .filter((hit): hit is RankedPaper => hit.paper !== undefined)
+    .map((result) => ({ paper: library.get(String(result.id)), score: result.score, partial: result.partial === true }))
+    .filter((hit): hit is typeof hit & RankedPaper => hit.paper !== undefined)
     .map((hit) => {
       const title = normalizeTitle(hit.paper.title);
       // Exact titles and short names beat anything that merely mentions the words.
@@ -110,5 +112,7 @@ export function resolvePaper(library: PaperLibrary, nameOrId: string): Paper {
   if (best && (!second || best.score >= CLEAR_WINNER_RATIO * second.score)) return best.paper;
   if (!best) throw new UserError(`no paper in the library matches "${wanted}"`);
   const titles = ranked.map((hit) => `"${hit.paper.title}"`).join(', ');
+  // Papers sharing a word or two with a name are not what it "matches"; say that nothing does, and offer them.
+  if (best.partial) throw new UserError(`no paper in the library matches "${wanted}"; the closest titles: ${titles}`);
   throw new UserError(`"${wanted}" matches several papers; did you mean one of: ${titles}?`);
 }

@@ -71,6 +71,13 @@ describe('resolvePaper', () => {
     expect(error.message).toContain('"Making LLaMA SEE and Draw with SEED Tokenizer"');
   });
 
+  it('given a name that shares only some words with titles, it should say nothing matches (not "several") and offer the closest', () => {
+    const message = thrown(() => resolvePaper(library, 'nothing-matches-this')).message;
+
+    expect(message).toMatch(/^no paper in the library matches "nothing-matches-this"; the closest titles: "/);
+    expect(message).not.toMatch(/several/);
+  });
+
   it('given a name nothing matches, it should say so', () => {
     expect(thrown(() => resolvePaper(library, 'xyzzy quux')).message).toBe('no paper in the library matches "xyzzy quux"');
   });
