@@ -84,6 +84,7 @@ describe('papercord trending', () => {
     expect(stdout).toBe('');
     expect(stderr.trim().split('\n')).toHaveLength(1);
     expect(stderr).toMatch(new RegExp(`^papercord: GET ${base}/api/daily_papers\\?date=2025-07-29 failed after \\d attempts: ECONNREFUSED`));
+    expect(stderr).toContain('`--source seeds` works offline');
   }, 30_000);
 
   it('given a malformed feed, it should say which field is wrong and exit 1', async () => {

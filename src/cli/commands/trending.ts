@@ -1,5 +1,5 @@
-import { UsageError } from '../../errors.js';
-import { isIsoDate, SOURCE_NAMES, type SourceName } from '../../papers/sources/index.js';
+import { UsageError, UserError } from '../../errors.js';
+import { isIsoDate, SourceError, SOURCE_NAMES, type SourceName } from '../../papers/sources/index.js';
 import { formatDigestText } from '../../trending/format.js';
 import { parseTopics } from '../../trending/subscriptions.js';
 import { parseCommandArgs, parseCount, type CliCommand } from '../command.js';
@@ -36,13 +36,15 @@ export const trendingCommand: CliCommand = {
     }
     const count = parseCount(values.count, '--count', DEFAULT_COUNT, MAX_COUNT);
     const { trending } = await context.services();
-    const digest = await trending.digest({
-      date: values.date,
-      source: source as SourceName,
-      count,
-      topics: parseTopics(values.topics),
-      signal: context.signal,
-    });
+    const digest = await trending
+      .digest({ date: values.date, source: source as SourceName, count, topics: parseTopics(values.topics), signal: context.signal })
+      .catch((error: unknown) => {
+        // Offline (as on many a laptop), the one source that still works is worth naming.
+        if (error instanceof SourceError && source !== 'seeds') {
+          throw new UserError(`${error.message} (no network? \`--source seeds\` works offline)`, { cause: error });
+        }
+        throw error;
+      });
     if (values.json) {
       const output = {
         date: digest.date,
