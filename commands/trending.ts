@@ -11,7 +11,7 @@ import { DISCORD_LIMITS, truncate } from '../src/discord/render.js';
 import { NO_MENTIONS } from '../src/discord/router.js';
 import type { BotServices } from '../src/discord/types.js';
 import { formatDigestEmbed } from '../src/trending/format.js';
-import { isIsoDate } from '../src/papers/sources/index.js';
+import { isIsoDate, SourceError } from '../src/papers/sources/index.js';
 import type { SubscriptionStatus } from '../src/trending/runtime.js';
 import { parseTopics, SUBSCRIPTION_LIMITS } from '../src/trending/subscriptions.js';
 
@@ -112,7 +112,10 @@ export async function execute(interaction: ChatInputCommandInteraction, services
     const date = interaction.options.getString('date')?.trim();
     if (date !== undefined && !isIsoDate(date)) throw new UserError(`"${date}" is not a date; use YYYY-MM-DD such as 2025-07-29`);
     await interaction.deferReply();
-    const digest = await trending.digest({ date });
+    const digest = await trending.digest({ date }).catch((error: unknown) => {
+      if (error instanceof SourceError) throw new UserError(`Could not fetch the trending papers just now (${error.message}). Try again later.`, { cause: error });
+      throw error;
+    });
     await interaction.editReply({ embeds: [formatDigestEmbed(digest, `papercord trending · ${digest.date}`)], allowedMentions: NO_MENTIONS });
     return;
   }

@@ -198,6 +198,18 @@ describe('trending posts on Discord', () => {
     expect(process.runtime.subscribe({ guildId: emulator.guildId, channelId: newChannel(), time: '09:00', timezone: zone }).subscription.enabled).toBe(true);
   });
 
+  it('given the feed refuses the day, /trending now should answer with one readable line, not an apology', async () => {
+    await bootBot(newDataDir(), fakeClock('2025-07-28T12:00:00Z').now);
+    // 404 is not retried, so the failure is immediate.
+    feed.failNext({ status: 404, body: 'not found' });
+
+    const record = emulator.dispatchCommand('trending', { subcommand: 'now', options: { date: '2025-07-28' } });
+    const answered = await emulator.waitForInteraction(record.id, (changed) => changed.followUps.length > 0 || changed.originalEdits.length > 0);
+    const sent = JSON.stringify([...answered.originalEdits, ...answered.followUps]);
+    expect(sent).toMatch(/Could not fetch the trending papers just now \(GET http:\/\/127\.0\.0\.1:\d+\/api\/daily_papers\?date=2025-07-28 failed: HTTP 404\)\. Try again later\./);
+    expect(sent).not.toMatch(/Sorry|something went wrong/i);
+  });
+
   it('given a crash between sending and recording the post, it should find the post instead of posting again', async () => {
     const dataDir = newDataDir();
     const channelId = newChannel();
