@@ -248,7 +248,9 @@ export class AnswerService {
     papers.forEach((paper, index) => {
       const earlier = papers.findIndex((other) => other.id === paper.id);
       if (earlier < index) {
-        throw new UserError(`"${wanted[earlier]}" and "${wanted[index]}" are the same paper: ${paper.title}.`);
+        // Discord autocomplete sends ids, which mean nothing to the person who picked the titles.
+        const named = [wanted[earlier], wanted[index]].every((name) => name === paper.id) ? '' : ` ("${wanted[earlier]}" and "${wanted[index]}")`;
+        throw new UserError(`The same paper is named twice${named}: ${paper.title}. Pick ${MIN_COMPARED} to ${MAX_COMPARED} different papers.`);
       }
     });
     return papers;

@@ -204,7 +204,8 @@ describe('AnswerService.compare with an OpenAI-compatible server', () => {
   it.each([
     [['MrT5'], /2 to 4 papers to compare \(got 1\)/],
     [['MrT5', 'a', 'b', 'c', 'd'], /2 to 4 papers to compare \(got 5\)/],
-    [['MrT5', 'MrT5: Dynamic Token Merging'], /same paper/],
+    [['MrT5', 'MrT5: Dynamic Token Merging'], /^The same paper is named twice \("MrT5" and "MrT5: Dynamic Token Merging"\): MrT5: /],
+    [['t:da54a3dc67692bc3', 't:da54a3dc67692bc3'], /^The same paper is named twice: MrT5: Dynamic Token Merging for Efficient Byte-level Language Models\. Pick 2 to 4 different papers\.$/],
     [['MrT5', 'sourdough starters'], /sourdough/],
   ])('given %j, it should refuse with a message the user can act on', async (given, message) => {
     await expect(service().compare(given)).rejects.toSatisfy(
