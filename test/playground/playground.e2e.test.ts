@@ -176,6 +176,20 @@ describe.skipIf(!hasChromium)('the playground in a browser', () => {
     await expect(title.textContent()).resolves.toBe('Byte Latent Transformer: Patches Scale Better Than Tokens');
     await expect(title.getAttribute('href')).resolves.toBe('https://arxiv.org/abs/2412.09871');
   });
+
+  it('given a phone-width window, the channel should get the width and an answer should fit it', async () => {
+    await page.setViewportSize({ width: 375, height: 800 });
+    await send('/ask which models merge or delete byte tokens on the fly?');
+    const reply = replyTo('/ask which models merge or delete byte tokens on the fly?');
+    await reply.locator('.embed-field-name', { hasText: 'Sources' }).waitFor({ timeout: 20_000 });
+
+    const messages = await page.locator('#messages').boundingBox();
+    expect(messages!.width).toBeGreaterThanOrEqual(360);
+    const embed = await reply.locator('.embed').boundingBox();
+    expect(embed!.x + embed!.width).toBeLessThanOrEqual(375);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'playground-phone.png') });
+  });
 });
 
 describe.skipIf(!hasChromium)('the playground with a streaming language model', () => {
