@@ -53,7 +53,7 @@ export class AnswerLimiter {
     const lastStart = this.lastStartByUser.get(userId);
     if (lastStart !== undefined && now - lastStart < cooldownMs) {
       const waitSeconds = Math.ceil((cooldownMs - (now - lastStart)) / 1000);
-      throw new UserError(`You are asking quickly: try again in ${waitSeconds} s.`);
+      throw new UserError(`You are asking too often: try again in ${waitSeconds} s.`);
     }
     if (this.running >= this.options.maxConcurrent) {
       const waitSeconds = Math.max(1, Math.ceil(this.typicalHoldMs / 1000));

@@ -114,7 +114,7 @@ describe('the answer limiter', () => {
 
     limiter.acquire('alice').release();
     now += 3500;
-    expect(() => limiter.acquire('alice')).toThrow('try again in 7 s');
+    expect(() => limiter.acquire('alice')).toThrow('You are asking too often: try again in 7 s.');
     expect(() => limiter.acquire('bob')).not.toThrow();
     now += 7000;
     expect(() => limiter.acquire('alice')).not.toThrow();
