@@ -198,6 +198,17 @@ describe('trending posts on Discord', () => {
     expect(process.runtime.subscribe({ guildId: emulator.guildId, channelId: newChannel(), time: '09:00', timezone: zone }).subscription.enabled).toBe(true);
   });
 
+  it('given a member without Manage Server, /trending status should tell them privately which permission they lack', async () => {
+    await bootBot(newDataDir(), fakeClock('2025-07-28T12:00:00Z').now);
+    const member = { ...emulator.user, permissions: String(2248473465835073n & ~PermissionFlagsBits.ManageGuild) };
+
+    const record = emulator.dispatchCommand('trending', { subcommand: 'status', user: member });
+    const answered = await emulator.waitForInteraction(record.id, (changed) => changed.callbackType === 4);
+    const data = answered.callbackBody?.data as { content?: string; flags?: number } | undefined;
+    expect(data?.content).toBe('You need the Manage Server permission to change or see trending subscriptions.');
+    expect((data?.flags ?? 0) & 64).toBe(64);
+  });
+
   it('given the feed refuses the day, /trending now should answer with one readable line, not an apology', async () => {
     await bootBot(newDataDir(), fakeClock('2025-07-28T12:00:00Z').now);
     // 404 is not retried, so the failure is immediate.
