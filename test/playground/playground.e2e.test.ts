@@ -187,7 +187,7 @@ describe.skipIf(!hasChromium)('the playground in a browser', () => {
     expect(messages!.width).toBeGreaterThanOrEqual(360);
     const embed = await reply.locator('.embed').boundingBox();
     expect(embed!.x + embed!.width).toBeLessThanOrEqual(375);
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    expect(await page.locator('html').evaluate((root) => root.scrollWidth)).toBeLessThanOrEqual(375);
     await page.screenshot({ path: path.join(ARTIFACTS, 'playground-phone.png') });
   });
 });
