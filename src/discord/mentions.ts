@@ -1,6 +1,7 @@
-import type { AnyThreadChannel, Client, Message } from 'discord.js';
+import { DiscordAPIError, RESTJSONErrorCodes, type AnyThreadChannel, type Client, type Message } from 'discord.js';
 import type { ChatTurn } from '../answering/answerService.js';
 import { describeError, isUserError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import { answerAsMessages } from './answerFlow.js';
 import { checkLength, INPUT_LIMITS } from './limits.js';
 import { truncate } from './render.js';
@@ -22,10 +23,12 @@ const THREAD_NAME_CHARS = 100;
 
 /**
  * Answers questions asked by mentioning the bot: the answer goes to a new thread on the question, and later
- * messages in that thread are answered with the thread's earlier turns as context. Needs the MessageContent
- * intent for follow-ups that do not mention the bot.
+ * messages in that thread are answered with the thread's earlier turns as context. In the bot's other threads (the
+ * discussion thread of a daily trending post) members talk among themselves: only a mention is answered there.
+ * Needs the MessageContent intent for follow-ups that do not mention the bot.
  */
 export function createMentionHandler(client: Client, services: BotServices, history: ThreadHistoryOptions = DEFAULT_THREAD_HISTORY) {
+  const threadKinds = new ThreadKinds(services.logger);
   return async (message: Message): Promise<void> => {
     if (message.author.bot || message.system || !client.user || !message.inGuild()) return;
     const channel = message.channel;
@@ -34,6 +37,8 @@ export function createMentionHandler(client: Client, services: BotServices, hist
     if (!inOwnThread && !mentioned) return;
     // In its own thread the bot reads every message: a picture or a sticker alone asks nothing, so it gets no reply.
     if (!mentioned && !stripBotMention(message.content, client.user.id)) return;
+    const inConversation = inOwnThread && (await threadKinds.isConversation(channel, client.user.id));
+    if (!mentioned && !inConversation) return;
 
     let thread: AnyThreadChannel | undefined = inOwnThread ? channel : undefined;
     try {
@@ -46,7 +51,8 @@ export function createMentionHandler(client: Client, services: BotServices, hist
             : await message.startThread({ name: truncate(question.replace(/\s+/g, ' '), THREAD_NAME_CHARS) });
         }
         await thread.sendTyping().catch(() => undefined);
-        const turns = inOwnThread ? await threadHistory(thread, message, client.user.id, history) : [];
+        // Chatter in a discussion thread was not addressed to the bot: only a conversation's turns are context.
+        const turns = inConversation ? await threadHistory(thread, message, client.user.id, history) : [];
         const messages = await answerAsMessages(services, question, { history: turns });
         for (const embeds of messages) await thread.send({ embeds, allowedMentions: NO_MENTIONS });
       } finally {
@@ -61,6 +67,46 @@ export function createMentionHandler(client: Client, services: BotServices, hist
         .catch((sendError: unknown) => services.logger.warn({ err: describeError(sendError) }, 'could not report a mention error'));
     }
   };
+}
+
+/** Threads looked up so far; beyond this many the oldest are forgotten (and looked up again if they come back). */
+const KNOWN_THREADS_LIMIT = 1_000;
+
+/**
+ * Tells the bot's two kinds of threads apart: a conversation, opened on a member's message that mentioned the bot,
+ * and a discussion thread opened on the bot's own post. Both are owned by the bot; the author of the thread's
+ * starter message differs, and it is still on Discord after a restart. Each thread costs one request per process.
+ * A thread whose starter is gone (deleted) counts as a discussion: the bot then answers only when mentioned.
+ */
+export class ThreadKinds {
+  private readonly conversations = new Map<string, Promise<boolean>>();
+
+  constructor(private readonly logger: Logger) {}
+
+  isConversation(thread: AnyThreadChannel, botId: string): Promise<boolean> {
+    let known = this.conversations.get(thread.id);
+    if (!known) {
+      known = this.lookUp(thread, botId);
+      this.conversations.set(thread.id, known);
+      if (this.conversations.size > KNOWN_THREADS_LIMIT) this.conversations.delete(this.conversations.keys().next().value!);
+    }
+    return known;
+  }
+
+  private async lookUp(thread: AnyThreadChannel, botId: string): Promise<boolean> {
+    try {
+      // The starter lives in the parent channel, which discord.js must know to fetch it.
+      if (!thread.parent && thread.parentId) await thread.guild.channels.fetch(thread.parentId);
+      const starter = await thread.fetchStarterMessage();
+      return starter !== null && starter.author.id !== botId;
+    } catch (error) {
+      if (error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.UnknownMessage) return false;
+      // Not known for sure: ask again on the thread's next message.
+      this.conversations.delete(thread.id);
+      this.logger.warn({ err: describeError(error), thread: thread.id }, 'could not read the starter message of a thread; answering mentions only');
+      return false;
+    }
+  }
 }
 
 /** The message text without the `<@bot>` mention that summoned the bot. */

@@ -9,7 +9,8 @@ import { DiscordTrendingPoster } from '../../src/discord/trendingPoster.js';
 import { silentLogger } from '../../src/logger.js';
 import { createServices, type Services } from '../../src/services.js';
 import { TrendingRuntime } from '../../src/trending/runtime.js';
-import { DiscordEmulator } from '../discord/emulator/discordEmulator.js';
+import { DiscordEmulator, type EmulatedMessage, type EmulatedUser } from '../discord/emulator/discordEmulator.js';
+import { nextSnowflake } from '../discord/emulator/snowflake.js';
 import { FeedServer } from './feedServer.js';
 import { fakeClock, recordingLogger, tempDataDir } from './helpers.js';
 
@@ -219,6 +220,37 @@ describe('trending posts on Discord', () => {
     const sent = JSON.stringify([...answered.originalEdits, ...answered.followUps]);
     expect(sent).toMatch(/Could not fetch the trending papers just now \(GET http:\/\/127\.0\.0\.1:\d+\/api\/daily_papers\?date=2025-07-28 failed: HTTP 404\)\. Try again later\./);
     expect(sent).not.toMatch(/Sorry|something went wrong/i);
+  });
+
+  it('given members chatting in the discussion thread of a post, it should answer only a mention there, and every follow-up in a mention thread, also after a restart', async () => {
+    const dataDir = newDataDir();
+    const channelId = newChannel();
+    const asker: EmulatedUser = { id: nextSnowflake(), username: 'asker' };
+    const chatter: EmulatedUser = { id: nextSnowflake(), username: 'chatter' };
+    const clock = fakeClock('2025-07-28T12:00:00Z');
+    const first = await bootBot(dataDir, clock.now);
+    const { subscription } = first.runtime.subscribe({ guildId: emulator.guildId, channelId, ...SCHEDULE, thread: true });
+    await first.runtime.start(new DiscordTrendingPoster(first.bot.client, silentLogger()));
+    clock.set('2025-07-29T00:00:01Z');
+    await first.runtime.schedule!.fire(subscription.id);
+    const discussionId = botPostsIn(channelId)[0]!.id;
+    const question = emulator.dispatchMessage(`${emulator.botMention} what makes long videos consistent across frames?`, { channelId, author: asker });
+    await emulator.waitForBotMessage(question.id);
+    await first.stop();
+
+    const second = await bootBot(dataDir, clock.now);
+    emulator.dispatchMessage('did anyone try the video one?', { channelId: discussionId, author: chatter });
+    emulator.dispatchMessage(`${emulator.botMention} which paper generates long videos?`, { channelId: discussionId, author: chatter });
+    emulator.dispatchMessage('and how long are the videos?', { channelId: question.id, author: asker });
+    await emulator.waitForBotMessage(discussionId);
+    await emulator.waitForBotMessage(question.id, (message) => message.embeds[0]?.title === 'and how long are the videos?');
+    // Stopping lets every message handler still running finish: whatever the bot would have said, it has said.
+    await second.stop();
+
+    const titles = (messages: EmulatedMessage[]) => messages.map((message) => message.content || String(message.embeds[0]?.title));
+    // The chatter's first line neither got a reply nor spent the chatter's cooldown.
+    expect(titles(botPostsIn(discussionId))).toEqual(['which paper generates long videos?']);
+    expect(titles(botPostsIn(question.id))).toEqual(['what makes long videos consistent across frames?', 'and how long are the videos?']);
   });
 
   it('given a crash between sending and recording the post, it should find the post instead of posting again', async () => {

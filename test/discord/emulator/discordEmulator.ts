@@ -437,7 +437,9 @@ export class DiscordEmulator extends EventEmitter {
       presences: [],
       relationships: [],
     });
-    for (const guildId of guildIds) this.#send(session, 'GUILD_CREATE', guildPayload(guildId, this.#guildChannels(guildId), this.bot, this.#joinedAt));
+    for (const guildId of guildIds) {
+      this.#send(session, 'GUILD_CREATE', guildPayload(guildId, this.#guildChannels(guildId), this.bot, this.#joinedAt, this.#guildThreads(guildId)));
+    }
     return session;
   }
 
@@ -460,6 +462,13 @@ export class DiscordEmulator extends EventEmitter {
 
   #guildChannels(guildId: string): JsonObject[] {
     return [...this.channels.values()].filter((channel) => channel.type === 0 && channel.guild_id === guildId);
+  }
+
+  /** The guild's active threads: Discord lists them in GUILD_CREATE, so a restarted bot knows its threads. */
+  #guildThreads(guildId: string): JsonObject[] {
+    return [...this.channels.values()].filter(
+      (channel) => channel.type === 11 && channel.guild_id === guildId && !(channel.thread_metadata as JsonObject | undefined)?.archived,
+    );
   }
 
   /** The guild a channel (or thread) belongs to; the default guild for channels the emulator never saw. */

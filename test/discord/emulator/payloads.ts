@@ -57,7 +57,7 @@ export function textChannelPayload(channelId: string, guildId: string): JsonObje
   };
 }
 
-export function guildPayload(guildId: string, channels: JsonObject[], bot: EmulatedUser, joinedAt: string): JsonObject {
+export function guildPayload(guildId: string, channels: JsonObject[], bot: EmulatedUser, joinedAt: string, threads: JsonObject[] = []): JsonObject {
   return {
     id: guildId,
     name: 'papercord emulator',
@@ -103,7 +103,7 @@ export function guildPayload(guildId: string, channels: JsonObject[], bot: Emula
     voice_states: [],
     members: [memberPayload(bot, joinedAt)],
     channels,
-    threads: [],
+    threads,
     presences: [],
     stage_instances: [],
     guild_scheduled_events: [],
