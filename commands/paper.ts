@@ -1,4 +1,5 @@
 import { SlashCommandBuilder, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
+import { acquireIfModelRuns } from '../src/discord/limits.js';
 import { autocompletePapers, declarePaperOption, paperOption } from '../src/discord/paperOptions.js';
 import { renderPaper } from '../src/discord/render.js';
 import { NO_MENTIONS } from '../src/discord/router.js';
@@ -11,9 +12,14 @@ export const data = new SlashCommandBuilder()
 
 export async function execute(interaction: ChatInputCommandInteraction, services: BotServices): Promise<void> {
   const paper = paperOption(interaction, services, 'paper', true);
-  await interaction.deferReply();
-  const tldr = await services.answers.summarize(paper, { signal: AbortSignal.timeout(60_000) });
-  await interaction.editReply({ embeds: [renderPaper(paper, tldr)], allowedMentions: NO_MENTIONS });
+  const slot = acquireIfModelRuns(services, interaction.user.id);
+  try {
+    await interaction.deferReply();
+    const tldr = await services.answers.summarize(paper, { signal: AbortSignal.timeout(60_000) });
+    await interaction.editReply({ embeds: [renderPaper(paper, tldr)], allowedMentions: NO_MENTIONS });
+  } finally {
+    slot.release();
+  }
 }
 
 export function autocomplete(interaction: AutocompleteInteraction, services: BotServices): Promise<void> {

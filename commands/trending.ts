@@ -7,6 +7,7 @@ import {
   type ChatInputCommandInteraction,
 } from 'discord.js';
 import { UserError } from '../src/errors.js';
+import { acquireIfModelRuns } from '../src/discord/limits.js';
 import { DISCORD_LIMITS, truncate } from '../src/discord/render.js';
 import { NO_MENTIONS } from '../src/discord/router.js';
 import type { BotServices } from '../src/discord/types.js';
@@ -111,12 +112,17 @@ export async function execute(interaction: ChatInputCommandInteraction, services
   if (subcommand === 'now') {
     const date = interaction.options.getString('date')?.trim();
     if (date !== undefined && !isIsoDate(date)) throw new UserError(`"${date}" is not a date; use YYYY-MM-DD such as 2025-07-29`);
-    await interaction.deferReply();
-    const digest = await trending.digest({ date }).catch((error: unknown) => {
-      if (error instanceof SourceError) throw new UserError(`Could not fetch the trending papers just now (${error.message}). Try again later.`, { cause: error });
-      throw error;
-    });
-    await interaction.editReply({ embeds: [formatDigestEmbed(digest, `papercord trending · ${digest.date}`)], allowedMentions: NO_MENTIONS });
+    const slot = acquireIfModelRuns(services, interaction.user.id);
+    try {
+      await interaction.deferReply();
+      const digest = await trending.digest({ date }).catch((error: unknown) => {
+        if (error instanceof SourceError) throw new UserError(`Could not fetch the trending papers just now (${error.message}). Try again later.`, { cause: error });
+        throw error;
+      });
+      await interaction.editReply({ embeds: [formatDigestEmbed(digest, `papercord trending · ${digest.date}`)], allowedMentions: NO_MENTIONS });
+    } finally {
+      slot.release();
+    }
     return;
   }
 

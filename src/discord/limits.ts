@@ -1,5 +1,7 @@
 import { definedOnly } from '../util/options.js';
+import { EXTRACTIVE_MODEL } from '../answering/answerService.js';
 import { UserError } from '../errors.js';
+import type { BotServices } from './types.js';
 
 /** Questions and paper names longer than these are refused with a message saying so. */
 export const INPUT_LIMITS = {
@@ -81,6 +83,17 @@ export class AnswerLimiter {
       if (now - startedAt >= cooldownMs) this.lastStartByUser.delete(userId);
     }
   }
+}
+
+const NOTHING_TO_RELEASE: LimiterSlot = { release: () => undefined };
+
+/**
+ * A limiter slot for a command that calls the language model only when one is configured (/paper and /trending now
+ * write a TL;DR per paper): with a model each run can cost money, so it is limited like /ask; without one it is
+ * cheap and unlimited.
+ */
+export function acquireIfModelRuns(services: Pick<BotServices, 'answers' | 'limiter'>, userId: string): LimiterSlot {
+  return services.answers.modelLabel === EXTRACTIVE_MODEL ? NOTHING_TO_RELEASE : services.limiter.acquire(userId);
 }
 
 /** Refuses text longer than `limit` with a message giving both numbers. */

@@ -27,7 +27,7 @@ export interface CoreServices {
 
 /** What every command's `execute` receives: the core, plus what the bot itself owns. */
 export interface BotServices extends CoreServices {
-  /** Per-user cooldown and global concurrency for the expensive commands (/ask, /compare, mentions). */
+  /** Per-user cooldown and global concurrency for the expensive commands (/ask, /compare, mentions; /paper and /trending now with an LLM). */
   limiter: AnswerLimiter;
   logger: Logger;
   /** When the bot started, for /about. */

@@ -11,6 +11,7 @@ import { createServices, type Services } from '../../src/services.js';
 import { TrendingRuntime } from '../../src/trending/runtime.js';
 import { DiscordEmulator, type EmulatedMessage, type EmulatedUser } from '../discord/emulator/discordEmulator.js';
 import { nextSnowflake } from '../discord/emulator/snowflake.js';
+import { startOpenAICompatibleServer } from '../helpers/openaiServer.js';
 import { FeedServer } from './feedServer.js';
 import { fakeClock, recordingLogger, tempDataDir } from './helpers.js';
 
@@ -46,7 +47,7 @@ afterEach(async () => {
   dataDirs.splice(0).forEach((dir) => dir.cleanup());
 });
 
-async function bootBot(dataDir: string, now: () => Date, logger = silentLogger()): Promise<BotProcess> {
+async function bootBot(dataDir: string, now: () => Date, logger = silentLogger(), env: Record<string, string> = {}): Promise<BotProcess> {
   const config = loadConfig({
     DATA_DIR: dataDir,
     EMBEDDINGS: 'hashing',
@@ -56,6 +57,7 @@ async function bootBot(dataDir: string, now: () => Date, logger = silentLogger()
     HF_API_BASE: feed.baseUrl,
     TRENDING_SOURCE: 'hf',
     TRENDING_GRACE_HOURS: '6',
+    ...env,
   });
   const services = await createServices(config, logger);
   const runtime = TrendingRuntime.open({ service: services.trending, dataDir, graceHours: config.TRENDING_GRACE_HOURS, logger, now });
@@ -251,6 +253,28 @@ describe('trending posts on Discord', () => {
     // The chatter's first line neither got a reply nor spent the chatter's cooldown.
     expect(titles(botPostsIn(discussionId))).toEqual(['which paper generates long videos?']);
     expect(titles(botPostsIn(question.id))).toEqual(['what makes long videos consistent across frames?', 'and how long are the videos?']);
+  });
+
+  it('given a language model writing the TL;DRs, /trending now twice in a row should tell the member privately to wait the second time', async () => {
+    const llm = await startOpenAICompatibleServer();
+    try {
+      llm.script({ kind: 'text', content: 'A model-written TL;DR.' });
+      const env = { LLM_PROVIDER: 'openai', LLM_BASE_URL: llm.baseURL, LLM_MODEL: 'test-model', LLM_API_KEY: 'sk-test', ASK_COOLDOWN_SECONDS: '60' };
+      await bootBot(newDataDir(), fakeClock('2025-07-29T12:00:00Z').now, silentLogger(), env);
+      const member = { id: nextSnowflake(), username: 'curious' };
+
+      const first = emulator.dispatchCommand('trending', { subcommand: 'now', options: { date: '2025-07-29' }, user: member });
+      await emulator.waitForInteraction(first.id, (changed) => (changed.original?.embeds.length ?? 0) > 0, 20_000);
+      const second = emulator.dispatchCommand('trending', { subcommand: 'now', options: { date: '2025-07-29' }, user: member });
+      await emulator.waitForInteraction(second.id, (changed) => changed.callbackType !== undefined);
+
+      expect((first.original?.embeds[0] as { description: string }).description).toContain('A model-written TL;DR.');
+      const data = second.callbackBody?.data as { content?: string; flags?: number } | undefined;
+      expect(data?.content).toMatch(/^You are asking too often: try again in \d+ s\.$/);
+      expect((data?.flags ?? 0) & 64).toBe(64);
+    } finally {
+      await llm.close();
+    }
   });
 
   it('given a crash between sending and recording the post, it should find the post instead of posting again', async () => {
