@@ -168,7 +168,7 @@ export async function runSoak(options: Partial<SoakOptions> = {}, progress: (lin
   const { emulator, bot, services } = harness;
   try {
 
-    const titles = services.library.all().map((paper) => paper.title);
+    const titles = (await services.library.all()).map((paper) => paper.title);
     const mix = operations(emulator, titles, settings.answerTimeoutMs);
     const users: EmulatedUser[] = Array.from({ length: settings.users }, (_, index) => ({
       id: String(300_000_000_000_000_000n + BigInt(index)),

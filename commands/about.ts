@@ -5,14 +5,16 @@ import type { BotServices } from '../src/discord/types.js';
 export const data = new SlashCommandBuilder().setName('about').setDescription('What this bot knows and runs on');
 
 export async function execute(interaction: ChatInputCommandInteraction, services: BotServices): Promise<void> {
-  await interaction.reply({
+  await interaction.deferReply();
+  const library = await services.describeLibrary();
+  await interaction.editReply({
     embeds: [
       {
         title: 'papercord',
         description: 'A self-hosted research assistant for ML papers. Answers cite the library with [n].',
         fields: [
-          { name: 'Library', value: `${services.library.size} papers`, inline: true },
-          { name: 'Embedder', value: services.library.embedder.description, inline: true },
+          { name: 'Library', value: `${library.papers} papers`, inline: true },
+          { name: 'Embedder', value: library.embedderDescription, inline: true },
           { name: 'Model', value: services.answers.modelLabel, inline: true },
           { name: 'Uptime', value: formatUptime(Date.now() - services.startedAt.getTime()), inline: true },
         ],

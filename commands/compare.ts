@@ -18,11 +18,11 @@ export async function execute(interaction: ChatInputCommandInteraction, services
   const names = PAPER_OPTIONS.map((name) => interaction.options.getString(name))
     .filter((value): value is string => value !== null)
     .map((value) => checkLength('paper name', value, INPUT_LIMITS.paperName));
-  // Resolving first turns an unknown title into an immediate, ephemeral "did you mean" before any work starts.
-  const papers = names.map((name) => services.resolvePaper(name));
+  await interaction.deferReply();
+  // Resolved before taking a slot: an unknown title gets its "did you mean" (to this user only) and costs no cooldown.
+  const papers = await Promise.all(names.map((name) => services.resolvePaper(name)));
   const slot = services.limiter.acquire(interaction.user.id);
   try {
-    await interaction.deferReply();
     const comparison = await services.answers.compare(
       papers.map((paper) => paper.id),
       { signal: AbortSignal.timeout(14 * 60 * 1000) },

@@ -1,6 +1,6 @@
 import { SlashCommandBuilder, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import { acquireIfModelRuns } from '../src/discord/limits.js';
-import { autocompletePapers, declarePaperOption, paperOption } from '../src/discord/paperOptions.js';
+import { autocompletePapers, declarePaperOption, paperName, paperOption } from '../src/discord/paperOptions.js';
 import { renderPaper } from '../src/discord/render.js';
 import { NO_MENTIONS } from '../src/discord/router.js';
 import type { BotServices } from '../src/discord/types.js';
@@ -11,10 +11,11 @@ export const data = new SlashCommandBuilder()
   .addStringOption((option) => declarePaperOption(option, 'paper', 'Title or id (start typing for suggestions)', true));
 
 export async function execute(interaction: ChatInputCommandInteraction, services: BotServices): Promise<void> {
-  const paper = paperOption(interaction, services, 'paper', true);
+  paperName(interaction, 'paper');
   const slot = acquireIfModelRuns(services, interaction.user.id);
   try {
     await interaction.deferReply();
+    const paper = await paperOption(interaction, services, 'paper');
     const tldr = await services.answers.summarize(paper, { signal: AbortSignal.timeout(60_000) });
     await interaction.editReply({ embeds: [renderPaper(paper, tldr)], allowedMentions: NO_MENTIONS });
   } finally {

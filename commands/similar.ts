@@ -1,6 +1,6 @@
 import { SlashCommandBuilder, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import { checkRange } from '../src/discord/limits.js';
-import { autocompletePapers, declarePaperOption, paperOption } from '../src/discord/paperOptions.js';
+import { autocompletePapers, declarePaperOption, paperName, paperOption } from '../src/discord/paperOptions.js';
 import { renderPaperList } from '../src/discord/render.js';
 import { NO_MENTIONS } from '../src/discord/router.js';
 import type { BotServices } from '../src/discord/types.js';
@@ -14,9 +14,10 @@ export const data = new SlashCommandBuilder()
   );
 
 export async function execute(interaction: ChatInputCommandInteraction, services: BotServices): Promise<void> {
-  const paper = paperOption(interaction, services, 'paper', true);
+  paperName(interaction, 'paper');
   const k = checkRange('k', interaction.options.getInteger('k') ?? 5, 1, 10);
   await interaction.deferReply();
+  const paper = await paperOption(interaction, services, 'paper');
   // The paper itself is the best match for its own text: ask for one more and leave it out.
   const { hits } = await services.retriever.retrieve(`${paper.title}\n\n${paper.abstract}`, { k: k + 1 });
   const similar = hits.filter((hit) => hit.paper.id !== paper.id).slice(0, k);

@@ -74,6 +74,8 @@ export const configSchema = z.object({
   DISCORD_API_BASE: withDefault(httpUrl, 'https://discord.com/api'),
   ASK_COOLDOWN_SECONDS: withDefault(nonNegativeNumber, '10'),
   MAX_CONCURRENT_ANSWERS: withDefault(positiveInt, '4'),
+  /** Library worker threads of the bot (retrieval, answers, ingest); 0 does that work on the thread that talks to Discord. */
+  WORKER_THREADS: withDefault(z.coerce.number({ invalid_type_error: 'expected a whole number from 0 to 16' }).int('expected a whole number from 0 to 16').min(0, 'expected a whole number from 0 to 16').max(16, 'expected a whole number from 0 to 16'), '1'),
 
   // Trending posts.
   HF_API_BASE: withDefault(httpUrl, 'https://huggingface.co'),

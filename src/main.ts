@@ -8,14 +8,13 @@ import { Status } from 'discord.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createBot } from './discord/bot.js';
 import { loadCommands } from './discord/commandLoader.js';
-import { coreServicesFrom } from './discord/coreServices.js';
+import { openBotBackend } from './discord/coreServices.js';
 import { describeError, isUserError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { createShardFleet } from './discord/sharding.js';
 import { startHealthServer } from './ops/health.js';
 import { instrumentCommands } from './ops/instrument.js';
 import { createMetrics } from './ops/metrics.js';
-import { createServices } from './services.js';
 import { PLAYGROUND_NOTICE, runPlayground } from './playground/main.js';
 import { DiscordTrendingPoster } from './discord/trendingPoster.js';
 import { TrendingRuntime } from './trending/runtime.js';
@@ -42,14 +41,15 @@ async function main(): Promise<number> {
   const logger = config.SHARD_ID === undefined ? createLogger(config) : createLogger(config).child({ shardId: config.SHARD_ID });
   const shutdown = new AbortController();
   const metrics = createMetrics();
-  const services = await createServices(config, logger, { signal: shutdown.signal, metrics });
+  // The library and every CPU-heavy step live in worker threads (WORKER_THREADS): this thread only talks to Discord.
+  const backend = await openBotBackend(config, logger, { signal: shutdown.signal, metrics });
   const trending = TrendingRuntime.open({
-    service: services.trending,
+    service: backend.trending,
     dataDir: config.DATA_DIR,
     graceHours: config.TRENDING_GRACE_HOURS,
     logger,
   });
-  const bot = createBot(coreServicesFrom(services), config, logger, {
+  const bot = createBot(backend.core, config, logger, {
     commands: instrumentCommands(loadCommands(), metrics),
     extraServices: { trending },
   });
@@ -69,11 +69,11 @@ async function main(): Promise<number> {
             library: async () => {
               if (!libraryOpen) return false;
               // With VECTOR_STORE=pgvector the library is only usable while PostgreSQL answers (a throw fails the check).
-              await services.sharedVectors?.ping();
+              await backend.ping();
               return true;
             },
           },
-          paperCount: () => services.library.size,
+          paperCount: () => backend.paperCount(),
           logger,
         });
   const stop = async (signal: string) => {
@@ -82,7 +82,7 @@ async function main(): Promise<number> {
     await trending.close();
     await bot.stop();
     libraryOpen = false;
-    await services.close();
+    await backend.close();
     await health?.close();
   };
 
@@ -98,7 +98,7 @@ async function main(): Promise<number> {
   });
 
   try {
-    if (services.library.size === 0) {
+    if ((await backend.paperCount()) === 0) {
       logger.warn('the library is empty: answers will find nothing until you run `npm run cli -- ingest`');
     }
     await bot.start();
@@ -112,7 +112,7 @@ async function main(): Promise<number> {
   } catch (error) {
     await trending.close();
     await bot.stop();
-    await services.close();
+    await backend.close();
     await health?.close();
     if (isUserError(error)) {
       process.stderr.write(`papercord: ${error.message}\n`);

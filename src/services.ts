@@ -4,10 +4,8 @@ import type { Config } from './config.js';
 import { createEmbedder, type CreateEmbedderOptions } from './embeddings/registry.js';
 import type { PaperEmbedder } from './embeddings/types.js';
 import type { Logger } from './logger.js';
-import { PaperLibrary, type PaperLibraryOptions } from './library/paperLibrary.js';
-import { resolvePaper } from './library/lookup.js';
-import type { PaperVectorIndex } from './library/pgvectorStore.js';
-import { openSharedVectors } from './library/vectorStores.js';
+import type { Library } from './library/library.js';
+import { openLibrary, type LocalLibraryOptions } from './library/vectorStores.js';
 import { llmErrorCallbacks, type PapercordMetrics } from './ops/metrics.js';
 import { HybridRetriever } from './retrieval/hybrid.js';
 import { createReranker } from './retrieval/rerank.js';
@@ -22,9 +20,8 @@ export interface Services {
   readonly config: Config;
   readonly logger: Logger;
   readonly embedder: PaperEmbedder;
-  readonly library: PaperLibrary;
-  /** The shared vector store behind the library with VECTOR_STORE=pgvector; undefined for the local HNSW index. */
-  readonly sharedVectors?: PaperVectorIndex;
+  /** The local library under DATA_DIR, or the one in PostgreSQL with VECTOR_STORE=pgvector. */
+  readonly library: Library;
   /** Finds papers for a query: what answers, /search and /similar use. */
   readonly retriever: PaperRetriever;
   /** Cited answers, comparisons and TL;DRs, with the configured LLM or extractively. */
@@ -39,9 +36,10 @@ export interface CreateServicesOptions {
   /** Abandons start-up (a model load in progress). */
   signal?: AbortSignal;
   embedder?: CreateEmbedderOptions;
-  library?: Partial<Omit<PaperLibraryOptions, 'dataDir' | 'embedder' | 'logger'>>;
+  /** Options of the local library (VECTOR_STORE=hnsw). */
+  library?: LocalLibraryOptions;
   /** The bot's Prometheus metrics: LLM failures and the library size are reported into them. */
-  metrics?: PapercordMetrics;
+  metrics?: Pick<PapercordMetrics, 'recordLlmError' | 'setPaperCountSource'>;
 }
 
 export async function createServices(config: Config, logger: Logger, options: CreateServicesOptions = {}): Promise<Services> {
@@ -52,24 +50,22 @@ export async function createServices(config: Config, logger: Logger, options: Cr
   try {
     const embedder = await createEmbedder(config, logger, { signal: options.signal, ...options.embedder });
     closers.push(() => embedder.close());
-    const sharedVectors = await openSharedVectors(config, embedder, logger);
-    if (sharedVectors) closers.push(() => sharedVectors.close());
-    const library = await PaperLibrary.open({ ...options.library, dataDir: config.DATA_DIR, embedder, logger, sharedVectors });
+    const library = await openLibrary(config, embedder, logger, options.library);
     closers.push(() => library.close());
     const reranker = await createReranker(config, logger, { signal: options.signal });
     if (reranker) closers.push(() => reranker.close());
     const retriever: PaperRetriever = new HybridRetriever(library, { reranker, logger });
-    options.metrics?.setPaperCountSource(() => library.size);
+    options.metrics?.setPaperCountSource(() => library.count());
     const backend = createChatBackend(config);
     if (backend && options.metrics) backend.model.callbacks = [llmErrorCallbacks(options.metrics, config.LLM_PROVIDER)];
-    const answers = new AnswerService({ retriever, resolvePaper: (nameOrId) => resolvePaper(library, nameOrId), config, logger, backend });
+    const answers = new AnswerService({ retriever, resolvePaper: (nameOrId) => library.resolve(nameOrId), config, logger, backend });
     closers.push(() => answers.close());
     const trending = createTrendingService(config, logger, {
       embedder,
       library,
       summarize: (paper, summarizeOptions) => answers.summarize(paper, summarizeOptions),
     });
-    return { config, logger, embedder, library, sharedVectors, retriever, answers, trending, close: closeAll };
+    return { config, logger, embedder, library, retriever, answers, trending, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

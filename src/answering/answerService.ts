@@ -56,7 +56,7 @@ export interface AskOptions {
 export interface AnswerServiceOptions {
   retriever: PaperRetriever;
   /** Finds a paper by id or (fuzzy) title; throws a UserError listing the closest titles when it cannot. */
-  resolvePaper: (nameOrId: string) => Paper;
+  resolvePaper: (nameOrId: string) => Paper | Promise<Paper>;
   config: LlmConfig;
   logger?: Logger;
   prompts?: Prompts;
@@ -90,7 +90,7 @@ class MalformedComparisonError extends Error {
  */
 export class AnswerService {
   private readonly retriever: PaperRetriever;
-  private readonly resolvePaper: (nameOrId: string) => Paper;
+  private readonly resolvePaper: (nameOrId: string) => Paper | Promise<Paper>;
   private readonly timeoutMs: number;
   private readonly logger: Logger;
   private readonly prompts: Prompts;
@@ -154,7 +154,7 @@ export class AnswerService {
   }
 
   async compare(names: string[], options: { signal?: AbortSignal } = {}): Promise<Comparison> {
-    const papers = this.resolveCompared(names);
+    const papers = await this.resolveCompared(names);
     if (!this.backend) return { ...extractiveComparison(papers), model: EXTRACTIVE_MODEL };
     const backend = this.backend;
     const chain = RunnableSequence.from([
@@ -212,8 +212,8 @@ export class AnswerService {
     return this.papersOf(await retriever.invoke(`${previous.content}\n${question}`, { signal: options.signal }));
   }
 
-  private papersOf(documents: readonly Document<PaperDocumentMetadata>[]): RetrievedPaper[] {
-    return documents.map((document) => ({ paper: this.resolvePaper(document.metadata.id), score: document.metadata.score }));
+  private papersOf(documents: readonly Document<PaperDocumentMetadata>[]): Promise<RetrievedPaper[]> {
+    return Promise.all(documents.map(async (document) => ({ paper: await this.resolvePaper(document.metadata.id), score: document.metadata.score })));
   }
 
   private async generateAnswer(
@@ -239,12 +239,13 @@ export class AnswerService {
     return text.trim();
   }
 
-  private resolveCompared(names: string[]): Paper[] {
+  private async resolveCompared(names: string[]): Promise<Paper[]> {
     const wanted = names.map((name) => name.trim()).filter(Boolean);
     if (wanted.length < MIN_COMPARED || wanted.length > MAX_COMPARED) {
       throw new UserError(`Name ${MIN_COMPARED} to ${MAX_COMPARED} papers to compare (got ${wanted.length}).`);
     }
-    const papers = wanted.map((name) => this.resolvePaper(name));
+    const papers: Paper[] = [];
+    for (const name of wanted) papers.push(await this.resolvePaper(name));
     papers.forEach((paper, index) => {
       const earlier = papers.findIndex((other) => other.id === paper.id);
       if (earlier < index) {

@@ -1,14 +1,80 @@
-import { resolvePaper, suggestPapers } from '../library/lookup.js';
-import type { Services } from '../services.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { PapercordMetrics } from '../ops/metrics.js';
+import { createServices, type Services } from '../services.js';
+import type { TrendingService } from '../trending/trendingService.js';
+import { LibraryWorkerPool } from '../workers/workerPool.js';
 import type { CoreServices } from './types.js';
 
-/** The bot's view of the core services: the same objects the CLI uses, with paper lookup bound to the library. */
+/**
+ * The bot's view of the core services, computed in the bot's own thread (the playground, `WORKER_THREADS=0`): the
+ * same objects the CLI uses.
+ */
 export function coreServicesFrom(services: Services): CoreServices {
   return {
-    library: services.library,
     retriever: services.retriever,
     answers: services.answers,
-    suggestPapers: (query, limit) => suggestPapers(services.library, query, limit),
-    resolvePaper: (nameOrId) => resolvePaper(services.library, nameOrId),
+    suggestPapers: async (query, limit) => services.library.suggest(query, limit),
+    resolvePaper: async (nameOrId) => services.library.resolve(nameOrId),
+    describeLibrary: async () => ({ papers: await services.library.count(), embedderDescription: services.embedder.description }),
+  };
+}
+
+/** The bot's view of the core services, computed in library worker threads so that the bot's thread stays free. */
+export function coreServicesFromPool(pool: LibraryWorkerPool): CoreServices {
+  return {
+    retriever: pool.retriever,
+    answers: pool.answers,
+    suggestPapers: (query, limit) => pool.suggestPapers(query, limit),
+    resolvePaper: (nameOrId) => pool.resolvePaper(nameOrId),
+    describeLibrary: () => pool.describe(),
+  };
+}
+
+/** Everything the bot process uses from the core, wherever it runs. */
+export interface BotBackend {
+  core: CoreServices;
+  /** Makes digests for `/trending now` and the daily posts. */
+  trending: Pick<TrendingService, 'digest'>;
+  /** Papers in the library now (health, metrics). */
+  paperCount(): Promise<number>;
+  /** Resolves while the library can be read (a shared database answers); for /healthz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface BotBackendOptions {
+  signal?: AbortSignal;
+  metrics?: PapercordMetrics;
+}
+
+/**
+ * With `WORKER_THREADS` ≥ 1 (the default) the library lives in worker threads and this thread holds none of it;
+ * with 0, services are built here, as the CLI builds them.
+ */
+export async function openBotBackend(config: Config, logger: Logger, options: BotBackendOptions = {}): Promise<BotBackend> {
+  if (config.WORKER_THREADS === 0) {
+    const services = await createServices(config, logger, options);
+    return {
+      core: coreServicesFrom(services),
+      trending: services.trending,
+      paperCount: async () => services.library.count(),
+      ping: () => services.library.ping(),
+      close: () => services.close(),
+    };
+  }
+  const pool = await LibraryWorkerPool.open({
+    config,
+    logger,
+    threads: config.WORKER_THREADS,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+  });
+  options.metrics?.setPaperCountSource(async () => (await pool.describe()).papers);
+  return {
+    core: coreServicesFromPool(pool),
+    trending: pool.trending,
+    paperCount: async () => (await pool.describe()).papers,
+    ping: () => pool.ping(),
+    close: () => pool.close(),
   };
 }

@@ -11,7 +11,7 @@ const CHOICE_TEXT = 100;
 /** Suggests library titles for the paper option being typed; the value is the paper id, so the choice is exact. */
 export async function autocompletePapers(interaction: AutocompleteInteraction, services: BotServices): Promise<void> {
   const typed = interaction.options.getFocused().slice(0, INPUT_LIMITS.paperName);
-  const choices = services.suggestPapers(typed, MAX_CHOICES).map((paper) => ({
+  const choices = (await services.suggestPapers(typed, MAX_CHOICES)).map((paper) => ({
     name: truncate(paper.title, CHOICE_TEXT),
     value: paper.id.length <= CHOICE_TEXT ? paper.id : truncate(paper.title, CHOICE_TEXT),
   }));
@@ -23,11 +23,15 @@ export function declarePaperOption(option: SlashCommandStringOption, name: strin
   return option.setName(name).setDescription(description).setRequired(required).setAutocomplete(true).setMaxLength(INPUT_LIMITS.paperName);
 }
 
-/** The paper named by a string option (an id from autocomplete, or a title typed freely). */
-export function paperOption(interaction: ChatInputCommandInteraction, services: BotServices, name: string, required: true): Paper;
-export function paperOption(interaction: ChatInputCommandInteraction, services: BotServices, name: string, required: false): Paper | undefined;
-export function paperOption(interaction: ChatInputCommandInteraction, services: BotServices, name: string, required: boolean): Paper | undefined {
-  const value = interaction.options.getString(name, required);
-  if (value === null) return undefined;
-  return services.resolvePaper(checkLength(`paper name in "${name}"`, value, INPUT_LIMITS.paperName));
+/**
+ * The paper named by a string option (an id from autocomplete, or a title typed freely). Looking it up may wait
+ * for a worker, so commands acknowledge the interaction first.
+ */
+export function paperOption(interaction: ChatInputCommandInteraction, services: BotServices, name: string): Promise<Paper> {
+  return services.resolvePaper(paperName(interaction, name));
+}
+
+/** The option's text, checked: a too-long name is refused at once, before the interaction is acknowledged. */
+export function paperName(interaction: ChatInputCommandInteraction, name: string): string {
+  return checkLength(`paper name in "${name}"`, interaction.options.getString(name, true), INPUT_LIMITS.paperName);
 }

@@ -4,7 +4,6 @@ import type {
   RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import type { AnswerService } from '../answering/answerService.js';
-import type { PaperLibrary } from '../library/paperLibrary.js';
 import type { Logger } from '../logger.js';
 import type { Paper } from '../papers/paper.js';
 import type { PaperRetriever } from '../retrieval/types.js';
@@ -16,13 +15,14 @@ import type { AnswerLimiter } from './limits.js';
  * the real services, so the core never imports discord.js and the bot never builds a service.
  */
 export interface CoreServices {
-  library: Pick<PaperLibrary, 'size' | 'get' | 'embedder'>;
   retriever: PaperRetriever;
   answers: Pick<AnswerService, 'ask' | 'compare' | 'summarize' | 'modelLabel'>;
   /** Titles for autocomplete: best matches for what the user has typed so far. */
-  suggestPapers(query: string, limit: number): Paper[];
-  /** A paper by id or (fuzzy) title; throws a UserError naming the closest titles when none matches. */
-  resolvePaper(nameOrId: string): Paper;
+  suggestPapers(query: string, limit: number): Promise<Paper[]>;
+  /** A paper by id or (fuzzy) title; rejects with a UserError naming the closest titles when none matches. */
+  resolvePaper(nameOrId: string): Promise<Paper>;
+  /** For /about: papers in the library and the embedder that indexed them. */
+  describeLibrary(): Promise<{ papers: number; embedderDescription: string }>;
 }
 
 /** What every command's `execute` receives: the core, plus what the bot itself owns. */

@@ -9,7 +9,7 @@ import type { PaperLibrary } from './paperLibrary.js';
  * every command that takes a paper name.
  */
 
-interface RankedPaper {
+export interface RankedPaper {
   paper: Paper;
   score: number;
   /** Has only some of the words typed. */
@@ -77,18 +77,25 @@ function rankPapers(library: PaperLibrary, query: string, limit: number, broaden
     const scale = results.length > 0 ? 1e-6 : 1;
     results.push(...partial.map((result) => ({ ...result, score: result.score * scale, partial: true })));
   }
-  const ranked = results
+  const found = results
     .map((result) => ({ paper: library.get(String(result.id)), score: result.score, partial: result.partial === true }))
-    .filter((hit): hit is typeof hit & RankedPaper => hit.paper !== undefined)
+    .filter((hit): hit is typeof hit & RankedPaper => hit.paper !== undefined);
+  return rankByTitle(wanted, found).slice(0, limit);
+}
+
+/**
+ * Text matches reordered so that exact titles and short names beat anything that merely mentions the words, and
+ * titles starting with what was typed come next. `wanted` is the normalized query.
+ */
+export function rankByTitle(wanted: string, found: readonly RankedPaper[]): RankedPaper[] {
+  return found
     .map((hit) => {
       const title = normalizeTitle(hit.paper.title);
-      // Exact titles and short names beat anything that merely mentions the words.
       if (title === wanted || shortName(hit.paper.title) === wanted) return { ...hit, score: hit.score + 1_000_000 };
       if (title.startsWith(wanted)) return { ...hit, score: hit.score + 1_000 };
       return hit;
     })
     .sort((a, b) => b.score - a.score);
-  return ranked.slice(0, limit);
 }
 
 /** Papers whose title (or abstract) matches what was typed so far, best first; the first papers when empty. */
@@ -102,12 +109,26 @@ export function suggestPapers(library: PaperLibrary, query: string, limit = 25):
  */
 export function resolvePaper(library: PaperLibrary, nameOrId: string): Paper {
   const wanted = nameOrId.trim();
-  if (library.size === 0) throw new UserError('the library is empty; add papers first with `papercord ingest`');
-  if (!wanted) throw new UserError('no paper named: give a title, a short name or an id');
-  const byId = library.get(wanted) ?? library.get(`arxiv:${wanted.replace(/^arxiv:/i, '').replace(/v\d+$/, '')}`);
-  if (byId) return byId;
+  if (library.size === 0) throw new UserError(EMPTY_LIBRARY_MESSAGE);
+  if (!wanted) throw new UserError(NO_NAME_MESSAGE);
+  for (const id of idsMeant(wanted)) {
+    const byId = library.get(id);
+    if (byId) return byId;
+  }
 
-  const ranked = rankPapers(library, wanted, 5, false);
+  return chooseResolved(wanted, rankPapers(library, wanted, 5, false));
+}
+
+export const EMPTY_LIBRARY_MESSAGE = 'the library is empty; add papers first with `papercord ingest`';
+export const NO_NAME_MESSAGE = 'no paper named: give a title, a short name or an id';
+
+/** Ids a typed name can be, in order: itself (`t:…`, `arxiv:…`), then as an arXiv id without its version. */
+export function idsMeant(wanted: string): string[] {
+  return [wanted, `arxiv:${wanted.replace(/^arxiv:/i, '').replace(/v\d+$/, '')}`];
+}
+
+/** The one paper `ranked` (best first, from `rankByTitle`) clearly points at; a UserError listing them otherwise. */
+export function chooseResolved(wanted: string, ranked: readonly RankedPaper[]): Paper {
   const [best, second] = ranked;
   if (best && (!second || best.score >= CLEAR_WINNER_RATIO * second.score)) return best.paper;
   if (!best) throw new UserError(`no paper in the library matches "${wanted}"`);

@@ -27,7 +27,8 @@ import {
   writeFileDurably,
   type LibraryManifest,
 } from './storage.js';
-import type { PaperVectorIndex } from './pgvectorStore.js';
+import type { AddResult, Library, LibraryStats, TermStatistics } from './library.js';
+import { resolvePaper, suggestPapers } from './lookup.js';
 
 /** Steps of a save, in order; `onSaveStep` is called after each (tests throw from it to simulate a crash). */
 export type SaveStep = 'papers' | 'vectors' | 'lexical' | 'manifest' | 'commit' | 'cleanup';
@@ -45,34 +46,11 @@ export interface PaperLibraryOptions {
   lockTimeoutMs?: number;
   /** Test hook, called after each step of a save. */
   onSaveStep?: (step: SaveStep) => void | Promise<void>;
-  /**
-   * Vectors kept outside the library directory and shared with other processes (`VECTOR_STORE=pgvector`): it is
-   * then the source of truth for which papers exist, and no HNSW files are written. Owned by the caller.
-   */
-  sharedVectors?: PaperVectorIndex;
 }
 
 export const DEFAULT_LIBRARY_OPTIONS = Object.freeze({ embedBatchSize: 32, efSearch: 128, lockTimeoutMs: 30_000 });
 
-export interface LibraryStats {
-  papers: number;
-  vectors: number;
-  /** Embedder id, e.g. `hashing:v1:1024:…`. */
-  embedder: string;
-  embedderDescription: string;
-  dimension: number;
-  /** Everything under `<dataDir>/library/`, both kept generations included. */
-  bytesOnDisk: number;
-  generation: number;
-  directory: string;
-}
-
-export interface AddResult {
-  /** Papers that were not in the library, now embedded and indexed. */
-  added: Paper[];
-  /** Papers that were already there (by id or by title); their new metadata is merged into the stored paper. */
-  existing: number;
-}
+export type { AddResult, LibraryStats } from './library.js';
 
 /** Files of the HNSWLib save, beside papers.jsonl and lexical.json in a generation directory. */
 const VECTOR_FILES = ['hnswlib.index', 'docstore.json', 'args.json'] as const;
@@ -113,9 +91,8 @@ function unusableDataDir(dataDir: string, error: NodeJS.ErrnoException): Error {
  * under `<dataDir>/library/` in generations committed atomically. Writes are queued one at a time; readers see
  * the state before a write or after it.
  */
-export class PaperLibrary {
-  private readonly options: Required<Omit<PaperLibraryOptions, 'onSaveStep' | 'sharedVectors'>> &
-    Pick<PaperLibraryOptions, 'onSaveStep' | 'sharedVectors'>;
+export class PaperLibrary implements Library {
+  private readonly options: Required<Omit<PaperLibraryOptions, 'onSaveStep'>> & Pick<PaperLibraryOptions, 'onSaveStep'>;
   private readonly directory: string;
   private state: LibraryState;
   private writeQueue: Promise<unknown> = Promise.resolve();
@@ -135,7 +112,6 @@ export class PaperLibrary {
       throw unusableDataDir(options.dataDir, error);
     });
     await library.load();
-    if (library.options.sharedVectors) await library.syncSharedPapers();
     return library;
   }
 
@@ -168,7 +144,6 @@ export class PaperLibrary {
 
   /** Best first; score is cosine similarity (higher is closer). */
   async vectorSearch(query: string, k: number): Promise<RetrievedPaper[]> {
-    if (this.options.sharedVectors) return this.sharedVectorSearch(this.options.sharedVectors, query, k);
     const state = this.state;
     const store = state.vectors;
     if (!store || state.papers.size === 0 || k <= 0) return [];
@@ -189,15 +164,44 @@ export class PaperLibrary {
       .filter((hit): hit is RetrievedPaper => hit.paper !== undefined);
   }
 
+  count(): number {
+    return this.state.papers.size;
+  }
+
+  /** From the lexical index that ranks: the papers holding each term, and how many papers it indexes. */
+  termStatistics(terms: readonly string[]): TermStatistics {
+    const lexical = this.state.lexical;
+    return { documents: lexical.size, frequencies: new Map(terms.map((term) => [term, lexical.documentFrequency(term)])) };
+  }
+
+  suggest(query: string, limit: number): Paper[] {
+    return suggestPapers(this, query, limit);
+  }
+
+  resolve(nameOrId: string): Paper {
+    return resolvePaper(this, nameOrId);
+  }
+
+  /**
+   * Takes what another process or thread committed since this library was loaded (a CLI ingest while the bot runs,
+   * papers a worker added): reloads when `current.json` names another generation. One small read when nothing changed.
+   */
+  refresh(): Promise<void> {
+    return this.serialized(async () => {
+      if ((await this.committedGeneration()) !== this.state.generation) await this.load();
+    });
+  }
+
+  /** The library is in memory and on local disk: readable while it is open. */
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error('the paper library is closed');
+  }
+
   async stats(): Promise<LibraryStats> {
     const state = this.state;
     return {
       papers: state.papers.size,
-      vectors: this.options.sharedVectors
-        ? await this.options.sharedVectors.count()
-        : state.vectors
-          ? state.vectors.index.getCurrentCount()
-          : 0,
+      vectors: state.vectors ? state.vectors.index.getCurrentCount() : 0,
       embedder: this.embedder.id,
       embedderDescription: this.embedder.description,
       dimension: this.embedder.dimension,
@@ -213,36 +217,6 @@ export class PaperLibrary {
     this.closed = true;
     await this.writeQueue.catch(() => undefined);
     this.state = emptyState(this.state.generation);
-  }
-
-  private async sharedVectorSearch(shared: PaperVectorIndex, query: string, k: number): Promise<RetrievedPaper[]> {
-    if (k <= 0) return [];
-    const hits = await shared.search(await this.embedder.embeddings.embedQuery(query), k);
-    // A hit this process has not seen was added by another one since: take its papers before answering.
-    if (hits.some((hit) => !this.state.papers.has(hit.id))) await this.syncSharedPapers();
-    const papers = this.state.papers;
-    return hits
-      .map((hit) => ({ paper: papers.get(hit.id), score: hit.score }))
-      .filter((hit): hit is RetrievedPaper => hit.paper !== undefined);
-  }
-
-  /** Adds papers that other processes stored in the shared vector store to this process's view (and lexical index). */
-  private syncSharedPapers(): Promise<void> {
-    return this.serialized(async () => {
-      const shared = await this.options.sharedVectors!.papers();
-      const before = this.state;
-      const missing = shared.filter((paper) => !before.papers.has(paper.id));
-      if (missing.length === 0) return;
-      const papers = new Map(before.papers);
-      const titles = new Map(before.titles);
-      for (const paper of missing) {
-        papers.set(paper.id, paper);
-        titles.set(normalizeTitle(paper.title), paper.id);
-      }
-      before.lexical.add(missing);
-      this.state = { ...before, papers, titles };
-      this.options.logger.info({ papers: missing.length }, 'took papers added by other processes from the shared vector store');
-    });
   }
 
   private serialized<T>(work: () => Promise<T>): Promise<T> {
@@ -321,10 +295,7 @@ export class PaperLibrary {
     // From here the HNSW index and the lexical index are extended in place; readers still hold `before.papers`
     // and drop hits they do not know, so they see the old library until the new state is swapped in.
     let store = before.vectors;
-    if (added.length > 0 && this.options.sharedVectors) {
-      // Committed to the shared store first: if the local save below fails, the next open syncs these back.
-      await this.options.sharedVectors.add(added, vectors, { signal });
-    } else if (added.length > 0) {
+    if (added.length > 0) {
       store ??= this.newVectorStore();
       await store.addVectors(vectors, added.map(toDocument));
       this.tuneSearch(store);
@@ -366,7 +337,7 @@ export class PaperLibrary {
   private async buildState(papers: readonly Paper[], generation: number): Promise<LibraryState> {
     const state = stateWithPapers(generation, papers);
     const unique = [...state.papers.values()];
-    if (unique.length > 0 && !this.options.sharedVectors) {
+    if (unique.length > 0) {
       const store = this.newVectorStore();
       await store.addVectors(await this.embedPapers(unique, undefined), unique.map(toDocument));
       state.vectors = store;
@@ -521,7 +492,7 @@ export class PaperLibrary {
 
     state.lexical = LexicalIndex.fromJSON((await readVerifiedFile(directory, LEXICAL_FILE, manifest)).toString('utf8'));
     if (state.lexical.size !== byId.size) throw new Error(`${LEXICAL_FILE} indexes ${state.lexical.size} papers, the library has ${byId.size}`);
-    if (byId.size === 0 || this.options.sharedVectors) return state;
+    if (byId.size === 0) return state;
 
     // Checksums first: hnswlib would read a truncated index without complaint or crash on it.
     for (const name of VECTOR_FILES) await readVerifiedFile(directory, name, manifest);

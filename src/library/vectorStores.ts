@@ -2,25 +2,29 @@ import type { Config } from '../config.js';
 import type { PaperEmbedder } from '../embeddings/types.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { PgVectorIndex, type PaperVectorIndex } from './pgvectorStore.js';
+import type { Library } from './library.js';
+import { PaperLibrary, type PaperLibraryOptions } from './paperLibrary.js';
+import { PostgresLibrary } from './postgresLibrary.js';
 
-type SharedVectorFactory = (config: Config, embedder: PaperEmbedder, logger: Logger) => Promise<PaperVectorIndex | undefined>;
+export type LocalLibraryOptions = Partial<Omit<PaperLibraryOptions, 'dataDir' | 'embedder' | 'logger'>>;
+
+type LibraryFactory = (config: Config, embedder: PaperEmbedder, logger: Logger, options: LocalLibraryOptions) => Promise<Library>;
 
 /**
- * Where the library keeps vectors, by the name `VECTOR_STORE` uses. `hnsw` is the library's own HNSW files
- * (nothing to open here); the others are shared stores passed to `PaperLibrary` as `sharedVectors`.
+ * Where the library lives, by the name `VECTOR_STORE` uses: `hnsw` is the local library under `DATA_DIR` (its own
+ * HNSW files), `pgvector` is everything (papers, lexical index, vectors) in PostgreSQL, shared by every process.
  */
-export const VECTOR_STORE_FACTORIES: Readonly<Record<Config['VECTOR_STORE'], SharedVectorFactory>> = {
-  hnsw: async () => undefined,
+export const LIBRARY_STORES: Readonly<Record<Config['VECTOR_STORE'], LibraryFactory>> = {
+  hnsw: (config, embedder, logger, options) => PaperLibrary.open({ ...options, dataDir: config.DATA_DIR, embedder, logger }),
   pgvector: async (config, embedder, logger) => {
     if (!config.DATABASE_URL) {
       throw new UserError('VECTOR_STORE=pgvector needs DATABASE_URL, e.g. postgres://papercord:secret@127.0.0.1:5432/papercord');
     }
-    return PgVectorIndex.open({ connectionString: config.DATABASE_URL, embedder, logger });
+    return PostgresLibrary.open({ connectionString: config.DATABASE_URL, embedder, logger });
   },
 };
 
-/** The shared vector store `VECTOR_STORE` asks for, or undefined for the library's own HNSW index. */
-export function openSharedVectors(config: Config, embedder: PaperEmbedder, logger: Logger): Promise<PaperVectorIndex | undefined> {
-  return VECTOR_STORE_FACTORIES[config.VECTOR_STORE](config, embedder, logger);
+/** The library `VECTOR_STORE` asks for. */
+export function openLibrary(config: Config, embedder: PaperEmbedder, logger: Logger, options: LocalLibraryOptions = {}): Promise<Library> {
+  return LIBRARY_STORES[config.VECTOR_STORE](config, embedder, logger, options);
 }

@@ -34,7 +34,7 @@ export function playgroundTrending(services: Pick<Services, 'trending'>): NonNul
 
 /** Seeds an empty library, so that a fresh clone has papers to answer from. */
 async function ensurePapers(services: Services, logger: Logger): Promise<void> {
-  if (services.library.size > 0) return;
+  if ((await services.library.count()) > 0) return;
   logger.info('the library is empty: adding the seed papers (as `npm run cli -- ingest` does)');
   await services.library.add(await loadPapersFromSource('seeds'));
 }

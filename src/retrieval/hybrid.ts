@@ -1,7 +1,7 @@
 import { definedOnly } from '../util/options.js';
 import type { PaperEmbedder } from '../embeddings/types.js';
 import type { Logger } from '../logger.js';
-import type { Paper } from '../papers/paper.js';
+import { inverseDocumentFrequency, type Library } from '../library/library.js';
 import { FILLER_TERMS, analyze, queryTerms, withoutFillerWords } from './lexical.js';
 import type { Reranker } from './rerank.js';
 import type { PaperRetriever, RetrievalResult, RetrievedPaper, RetrieveOptions } from './types.js';
@@ -11,14 +11,10 @@ import type { PaperRetriever, RetrievalResult, RetrievedPaper, RetrieveOptions }
  * cross-encoder, with an abstention decision for questions the library cannot answer.
  */
 
-/** What the retriever needs from the library; `PaperLibrary` provides it. */
-export interface RetrievalLibrary {
-  readonly size: number;
+/** What the retriever needs from the library; both library stores (`Library`) provide it. */
+export type RetrievalLibrary = Pick<Library, 'vectorSearch' | 'lexicalSearch' | 'termStatistics'> & {
   readonly embedder: Pick<PaperEmbedder, 'kind'>;
-  all(): Paper[];
-  vectorSearch(query: string, k: number): Promise<RetrievedPaper[]>;
-  lexicalSearch(query: string, k: number): RetrievedPaper[];
-}
+};
 
 /**
  * The library answers a query when either signal says so (and abstains when both say no):
@@ -97,7 +93,6 @@ function withoutChatMentions(query: string): string {
 export class HybridRetriever implements PaperRetriever {
   private readonly library: RetrievalLibrary;
   private readonly options: HybridRetrieverOptions;
-  private readonly statistics = new TermStatistics();
 
   constructor(library: RetrievalLibrary, options: Partial<HybridRetrieverOptions> = {}) {
     this.library = library;
@@ -118,7 +113,7 @@ export class HybridRetriever implements PaperRetriever {
       abstained: true,
       signals: { coverage, denseSimilarity, queryTerms: terms },
     });
-    if (this.library.size === 0 || k <= 0) return nothing(0, 0);
+    if (k <= 0) return nothing(0, 0);
     options.signal?.throwIfAborted();
 
     const { fused: ranked, denseSimilarity } = await this.fuse(query, Math.max(k, this.options.candidates));
@@ -131,11 +126,13 @@ export class HybridRetriever implements PaperRetriever {
     }
 
     const abstention = this.options.abstention;
+    // An empty library finds nothing, whether or not abstention is on.
+    if (fused.length === 0) return nothing(0, denseSimilarity);
     if (!abstention) {
       return { hits: fused.slice(0, k), abstained: false, signals: { coverage: 1, denseSimilarity, queryTerms: terms } };
     }
-    if (terms.length === 0 || fused.length === 0) return nothing(0, denseSimilarity);
-    const coverage = this.coverage(terms, fused.slice(0, abstention.depth));
+    if (terms.length === 0) return nothing(0, denseSimilarity);
+    const coverage = await this.coverage(terms, fused.slice(0, abstention.depth));
     const closeEnough = denseSimilarity >= abstention.minDenseSimilarity[this.library.embedder.kind];
     if (coverage < abstention.minCoverage && !closeEnough) {
       this.options.logger?.debug(
@@ -150,7 +147,7 @@ export class HybridRetriever implements PaperRetriever {
   /** Weighted sum of min-max-normalized lexical and dense scores over both candidate lists. */
   private async fuse(query: string, candidates: number): Promise<{ fused: RetrievedPaper[]; denseSimilarity: number }> {
     const denseWeight = this.options.denseWeight[this.library.embedder.kind];
-    const lexical = this.library.lexicalSearch(query, candidates);
+    const lexical = await this.library.lexicalSearch(query, candidates);
     // The hashing embedder weighs "why", "just", "any fix" like topic words; a sentence encoder needs them.
     const denseQuery = this.library.embedder.kind === 'hashing' ? withoutFillerWords(query) : query;
     const dense = denseWeight > 0 || this.options.abstention ? await this.library.vectorSearch(denseQuery, candidates) : [];
@@ -175,28 +172,16 @@ export class HybridRetriever implements PaperRetriever {
    * IDF-weighted share of the query's topical terms that the top hits contain between them (a comparison names
    * two papers, each found by a different hit).
    */
-  private coverage(terms: readonly string[], hits: readonly RetrievedPaper[]): number {
-    const stats = this.termStatistics();
+  private async coverage(terms: readonly string[], hits: readonly RetrievedPaper[]): Promise<number> {
     const topical = terms.filter((term) => !FILLER_TERMS.has(term));
-    const weights = topical.map((term) => stats.idf(term));
+    // From the library's own lexical index (the one that ranks), so ranking and abstention never disagree on a term.
+    const statistics = await this.library.termStatistics(topical);
+    const weights = topical.map((term) => inverseDocumentFrequency(statistics, term));
     const total = weights.reduce((sum, weight) => sum + weight, 0);
     if (total === 0) return 0;
     const vocabulary = new Set(hits.flatMap((hit) => analyze(`${hit.paper.title}\n${hit.paper.abstract}`)));
     const covered = topical.reduce((sum, term, index) => sum + (matches(term, vocabulary) ? weights[index]! : 0), 0);
     return covered / total;
-  }
-
-  /**
-   * Document frequencies of the library, brought up to date when it has grown: papers are only ever added, and
-   * `all()` lists them in the order they were, so only the new ones are analyzed.
-   */
-  private termStatistics(): TermStatistics {
-    if (this.statistics.documents !== this.library.size) {
-      const papers = this.library.all();
-      if (papers.length < this.statistics.documents) this.statistics.clear();
-      this.statistics.add(papers.slice(this.statistics.documents));
-    }
-    return this.statistics;
   }
 }
 
@@ -210,42 +195,6 @@ function matches(term: string, vocabulary: ReadonlySet<string>): boolean {
     if (word.length >= 5 && term.startsWith(word) && term.length - word.length <= 2) return true;
   }
   return false;
-}
-
-/** How many papers contain each analyzed term. */
-export class TermStatistics {
-  private readonly documentFrequency = new Map<string, number>();
-  private count = 0;
-
-  static of(papers: readonly Paper[]): TermStatistics {
-    const statistics = new TermStatistics();
-    statistics.add(papers);
-    return statistics;
-  }
-
-  get documents(): number {
-    return this.count;
-  }
-
-  add(papers: readonly Paper[]): void {
-    for (const paper of papers) {
-      for (const term of new Set(analyze(`${paper.title}\n${paper.abstract}`))) {
-        this.documentFrequency.set(term, (this.documentFrequency.get(term) ?? 0) + 1);
-      }
-    }
-    this.count += papers.length;
-  }
-
-  clear(): void {
-    this.documentFrequency.clear();
-    this.count = 0;
-  }
-
-  /** BM25's IDF; a term no paper has gets the IDF of a term in half a paper, the rarest there is. */
-  idf(term: string): number {
-    const frequency = this.documentFrequency.get(term) ?? 0;
-    return Math.log(1 + (this.count - frequency + 0.5) / (frequency + 0.5));
-  }
 }
 
 function minMaxNormalize(scores: readonly number[]): number[] {

@@ -6,7 +6,8 @@ import { SubscriptionStore, type PostRecord, type Subscription, type Subscriptio
 import type { DigestRequest, TrendingService } from './trendingService.js';
 
 export interface TrendingRuntimeOptions {
-  service: TrendingService;
+  /** What makes digests: the service itself, or the worker pool's proxy of it. */
+  service: Pick<TrendingService, 'digest'>;
   /** `DATA_DIR`: subscriptions live in `<dataDir>/papercord.sqlite`. */
   dataDir: string;
   /** `TRENDING_GRACE_HOURS`. */

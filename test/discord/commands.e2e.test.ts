@@ -116,13 +116,12 @@ describe('slash commands against the emulated Discord', () => {
     expect(fieldValues(embed)).toContain('When to use which');
   });
 
-  it('given /about, it should answer at once with the library size, embedder, model and uptime', async () => {
+  it('given /about, it should acknowledge at once, then show the library size, embedder, model and uptime', async () => {
     const record = await run('about');
 
-    expect(record.callbackType).toBe(4);
-    const embeds = (record.callbackBody?.data as { embeds: APIEmbed[] }).embeds;
-    const text = fieldValues(embeds[0]!);
-    expect(text).toContain(`Library: ${harness.services.library.size} papers`);
+    expect(record.callbackType).toBe(5);
+    const text = fieldValues(firstEmbed(record));
+    expect(text).toContain(`Library: ${await harness.services.library.count()} papers`);
     expect(text).toMatch(/Embedder: \S+/);
     expect(text).toContain('Model: extractive');
     expect(text).toMatch(/Uptime: \d+ min/);
@@ -138,13 +137,15 @@ describe('slash commands against the emulated Discord', () => {
     expect(choices[0]).toEqual({ name: 'Zero-Shot Tokenizer Transfer', value: 't:5ca4a9099e1f41a7' });
   });
 
-  it('given an unknown paper, it should reply only to the user, naming what did not match', async () => {
+  it('given an unknown paper, it should acknowledge at once, then tell only the user what did not match and leave no public reply', async () => {
     const record = await run('paper', { paper: 'qwxz plorb' });
 
-    expect(record.callbackType).toBe(4);
-    const data = record.callbackBody?.data as { content: string; flags: number };
-    expect(data.flags & EPHEMERAL).toBe(EPHEMERAL);
-    expect(data.content).toContain('qwxz plorb');
+    // Looking a paper up is work for a library worker: the interaction is acknowledged before it.
+    expect(record.callbackType).toBe(5);
+    const [followUp] = record.followUps;
+    expect(followUp!.flags & EPHEMERAL).toBe(EPHEMERAL);
+    expect(followUp!.content).toContain('qwxz plorb');
+    expect(record.originalDeleted).toBe(true);
   });
 
   it('given a question over the length limit, it should refuse ephemerally with both numbers', async () => {

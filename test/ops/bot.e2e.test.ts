@@ -111,7 +111,7 @@ describe('stopping the running bot', () => {
       expect(record.followUps, record.id).toHaveLength(0);
     }
     const reopened = await createServices(loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'silent' }), silentLogger());
-    expect(reopened.library.size).toBe(papers);
+    expect(await reopened.library.count()).toBe(papers);
     await reopened.close();
   });
 });

@@ -103,7 +103,7 @@ describe('SIGTERM in the middle of ingest and answers', () => {
     };
     const seeded = await createServices(loadConfig({ ...env, LOG_LEVEL: 'silent' }), silentLogger());
     await seeded.library.add(await loadPapersFromSource('seeds'));
-    const seedPapers = seeded.library.size;
+    const seedPapers = await seeded.library.count();
     await seeded.close();
     const papersFile = path.join(dataDir, 'many.jsonl');
     await writeManyPapers(papersFile);

@@ -82,7 +82,7 @@ describe('sharding', () => {
     expect(await exited, stderr()).toBe(0);
     for (const port of [healthPort, healthPort + 1]) await pollUntil(`http://127.0.0.1:${port}${HEALTHZ_PATH}`, (status) => status === undefined, 5_000);
     const reopened = await createServices(loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'silent' }), silentLogger());
-    expect(reopened.library.size).toBe(papers);
+    expect(await reopened.library.count()).toBe(papers);
     await reopened.close();
   });
 

@@ -14,6 +14,7 @@ import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import { evaluateQuestions, readQuestions } from '../../src/retrieval/evaluate.js';
 import type { Paper } from '../../src/papers/paper.js';
 import { createServices, type Services } from '../../src/services.js';
+import { startBotHarness, type BotHarness } from '../discord/helpers/botHarness.js';
 
 const serverUrl = process.env.PGVECTOR_TEST_URL;
 if (!serverUrl) {
@@ -68,11 +69,11 @@ describe.skipIf(!serverUrl)('library with VECTOR_STORE=pgvector (real PostgreSQL
     await onPostgres.library.add(seeds);
     await onHnsw.library.add(seeds);
 
-    expect(onPostgres.library.size).toBe(onHnsw.library.size);
+    expect(await onPostgres.library.count()).toBe(await onHnsw.library.count());
     for (const query of QUERIES) {
       const ids = (hits: Array<{ paper: Paper }>) => hits.map((hit) => hit.paper.id);
       expect(ids(await onPostgres.library.vectorSearch(query, 10)), query).toEqual(ids(await onHnsw.library.vectorSearch(query, 10)));
-      expect(ids(onPostgres.library.lexicalSearch(query, 10)), query).toEqual(ids(onHnsw.library.lexicalSearch(query, 10)));
+      expect(ids(await onPostgres.library.lexicalSearch(query, 10)), query).toEqual(ids(await onHnsw.library.lexicalSearch(query, 10)));
     }
     const stats = await onPostgres.library.stats();
     expect(stats.vectors).toBe(seeds.length);
@@ -81,8 +82,8 @@ describe.skipIf(!serverUrl)('library with VECTOR_STORE=pgvector (real PostgreSQL
   it('given the dev question set, hybrid retrieval and eval should give the same results on pgvector as on HNSW', async () => {
     const questions = await readQuestions('bench/data/dev-queries-with-unanswerable.jsonl');
     const [fromPostgres, fromHnsw] = await Promise.all([
-      evaluateQuestions(onPostgres.retriever, onPostgres.library.all(), questions),
-      evaluateQuestions(onHnsw.retriever, onHnsw.library.all(), questions),
+      evaluateQuestions(onPostgres.retriever, await onPostgres.library.all(), questions),
+      evaluateQuestions(onHnsw.retriever, await onHnsw.library.all(), questions),
     ]);
 
     expect(questions.length).toBeGreaterThan(20);
@@ -92,15 +93,14 @@ describe.skipIf(!serverUrl)('library with VECTOR_STORE=pgvector (real PostgreSQL
     expect(fromPostgres.metrics).toEqual(fromHnsw.metrics);
   });
 
-  it('given a second bot process on another machine, it should see the papers the first one ingested, without re-embedding or HNSW files', async () => {
+  it('given a second bot process on another machine, it should see the papers the first one ingested, with no library files of its own', async () => {
     const second = await startProcess('pgvector');
 
-    expect(second.library.size).toBe(seeds.length);
+    expect(await second.library.count()).toBe(seeds.length);
     const [best] = await second.library.vectorSearch(`${seeds[3]!.title}\n\n${seeds[3]!.abstract}`, 1);
     expect(best!.paper).toEqual(seeds[3]);
-    const libraryDir = path.join(opened.at(-1)!.dataDir, 'library');
-    const files = (await readdir(libraryDir, { recursive: true })).map(String);
-    expect(files.some((file) => file.endsWith('hnswlib.index'))).toBe(false);
+    const files = (await readdir(opened.at(-1)!.dataDir, { recursive: true })).map(String);
+    expect(files.filter((file) => file.startsWith('library'))).toEqual([]);
   });
 
   it('given a paper added by one running process, it should be found by another process that was already running', async () => {
@@ -118,8 +118,47 @@ describe.skipIf(!serverUrl)('library with VECTOR_STORE=pgvector (real PostgreSQL
     const hits = await alreadyRunning.library.vectorSearch('zebrafish swimming locomotion', 3);
 
     expect(hits[0]!.paper).toEqual(newPaper);
-    expect(alreadyRunning.library.get(newPaper.id)).toEqual(newPaper);
-    expect(alreadyRunning.library.lexicalSearch('zebrafish', 1)[0]!.paper.id).toBe(newPaper.id);
+    expect(await alreadyRunning.library.get(newPaper.id)).toEqual(newPaper);
+    expect((await alreadyRunning.library.lexicalSearch('zebrafish', 1))[0]!.paper.id).toBe(newPaper.id);
+  });
+});
+
+describe.skipIf(!serverUrl)('the bot with VECTOR_STORE=pgvector (real PostgreSQL, emulated Discord, library worker threads)', () => {
+  const database = `papercord_bot_${process.pid}_${Date.now().toString(36)}`;
+  const databaseUrl = serverUrl ? Object.assign(new URL(serverUrl), { pathname: `/${database}` }).href : '';
+  const admin = new pg.Pool({ connectionString: serverUrl, max: 1 });
+  let harness: BotHarness;
+
+  beforeAll(async () => {
+    await admin.query(`CREATE DATABASE ${database}`);
+    harness = await startBotHarness({ env: { VECTOR_STORE: 'pgvector', DATABASE_URL: databaseUrl, WORKER_THREADS: '2' } });
+  });
+
+  afterAll(async () => {
+    await harness?.close();
+    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await admin.end();
+  });
+
+  it('given /ask, it should answer from the papers in PostgreSQL, citing [1], computed in a worker thread', async () => {
+    const record = harness.emulator.dispatchCommand('ask', { options: { question: 'How can byte-level models merge tokens to shorten sequences?' } });
+    const answered = await harness.emulator.waitForInteraction(record.id, (changed) => (changed.original?.embeds.length ?? 0) > 0);
+
+    expect(answered.callbackType).toBe(5);
+    const embed = answered.original!.embeds[0] as { description?: string; fields?: Array<{ value: string }> };
+    expect(embed.description).toContain('[1]');
+    expect(JSON.stringify(embed.fields)).toContain('MrT5');
+  });
+
+  it('given a paper added by another process after the bot started, autocomplete and /paper should find it at once', async () => {
+    await harness.services.library.add([
+      { id: 'arxiv:2601.00002', arxivId: '2601.00002', title: 'Axolotl Regeneration Atlases', abstract: 'A single-cell atlas of limb regeneration in axolotls.', source: 'arxiv' },
+    ]);
+
+    const suggestion = harness.emulator.dispatchAutocomplete('paper', { options: { paper: 'axolotl reg' }, focused: 'paper' });
+    await harness.emulator.waitForInteraction(suggestion.id, (changed) => changed.callbackType === 8);
+    const choices = (suggestion.callbackBody?.data as { choices: Array<{ name: string; value: string }> }).choices;
+    expect(choices[0]).toEqual({ name: 'Axolotl Regeneration Atlases', value: 'arxiv:2601.00002' });
   });
 });
 

@@ -39,7 +39,7 @@ export async function seededDataDir(prefix: string, cleanups: Cleanup[]): Promis
   cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
   const services = await createServices(loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'silent' }), silentLogger());
   await services.library.add(await loadPapersFromSource('seeds'));
-  const papers = services.library.size;
+  const papers = await services.library.count();
   await services.close();
   return { dataDir, papers };
 }

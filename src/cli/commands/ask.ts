@@ -17,7 +17,7 @@ export const askCommand: CliCommand = {
   async run(args, context) {
     const { text: question, k, json } = parseTextQuery(args, { missingText: 'ask needs a question', defaultK: DEFAULT_K, maxK: MAX_K });
     const { library, answers } = await context.services();
-    if (library.size === 0) throw new UserError(EMPTY_LIBRARY_HINT);
+    if ((await library.count()) === 0) throw new UserError(EMPTY_LIBRARY_HINT);
 
     const answer = await answers.ask(question, { k, signal: context.signal });
     if (json) {

@@ -16,7 +16,7 @@ export const compareCommand: CliCommand = {
     const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean', default: false } }, true);
     if (positionals.length < 2 || positionals.length > 4) throw new UsageError(`compare needs 2 to 4 papers (got ${positionals.length})`);
     const { library, answers } = await context.services();
-    if (library.size === 0) throw new UserError(EMPTY_LIBRARY_HINT);
+    if ((await library.count()) === 0) throw new UserError(EMPTY_LIBRARY_HINT);
 
     const comparison = await answers.compare(positionals, { signal: context.signal });
     if (values.json) {

@@ -111,9 +111,9 @@ async function evaluateQuestionSet(file: string, json: boolean, context: Command
   const questions = await readQuestions(file);
   if (questions.length === 0) throw new UserError(`${file} holds no questions`);
   const { library, retriever } = await context.services();
-  if (library.size === 0) throw new UserError(EMPTY_LIBRARY_HINT);
+  if ((await library.count()) === 0) throw new UserError(EMPTY_LIBRARY_HINT);
 
-  const { metrics, outcomes, missingTitles } = await evaluateQuestions(retriever, library.all(), questions, {
+  const { metrics, outcomes, missingTitles } = await evaluateQuestions(retriever, await library.all(), questions, {
     signal: context.signal,
   });
   for (const title of missingTitles) context.stderr.write(`note: "${title}" is not in the library (counted as not found)\n`);

@@ -17,10 +17,11 @@ export const ingestCommand: CliCommand = {
     const papers = await loadPapersFromSource(values.source);
     const { library } = await context.services();
     const { added, existing } = await library.add(papers, { signal: context.signal });
+    const total = await library.count();
     if (values.json) {
-      context.stdout.write(`${JSON.stringify({ new: added.length, existing, papers: library.size })}\n`);
+      context.stdout.write(`${JSON.stringify({ new: added.length, existing, papers: total })}\n`);
     } else {
-      context.stdout.write(`${added.length} new, ${existing} already in the library (${library.size} papers in total)\n`);
+      context.stdout.write(`${added.length} new, ${existing} already in the library (${total} papers in total)\n`);
     }
   },
 };

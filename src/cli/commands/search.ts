@@ -16,7 +16,7 @@ export const searchCommand: CliCommand = {
   async run(args, context) {
     const { text: query, k, json } = parseTextQuery(args, { missingText: 'search needs a query', defaultK: DEFAULT_K, maxK: MAX_K });
     const { library, retriever } = await context.services();
-    if (library.size === 0) throw new UserError(EMPTY_LIBRARY_HINT);
+    if ((await library.count()) === 0) throw new UserError(EMPTY_LIBRARY_HINT);
 
     const { hits, abstained } = await retriever.retrieve(query, { k, signal: context.signal });
     if (json) {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../../src/config.js';
 import { createBot, type Bot, type BotOptions } from '../../../src/discord/bot.js';
-import { coreServicesFrom } from '../../../src/discord/coreServices.js';
+import { openBotBackend, type BotBackend } from '../../../src/discord/coreServices.js';
 import { silentLogger, type Logger } from '../../../src/logger.js';
 import type { PapercordMetrics } from '../../../src/ops/metrics.js';
 import { loadPapersFromSource } from '../../../src/papers/ingest.js';
@@ -15,7 +15,13 @@ export const TEST_TOKEN = 'emulator-bot-token';
 export interface BotHarness {
   emulator: DiscordEmulator;
   bot: Bot;
+  /**
+   * Services on the test's own thread, on the bot's DATA_DIR: what a test adds here is a commit by another thread,
+   * which the bot's library workers take before their next read.
+   */
   services: Services;
+  /** What the bot runs on: library worker threads (WORKER_THREADS, 1 unless `env` says otherwise). */
+  backend: BotBackend;
   config: Config;
   close(): Promise<void>;
 }
@@ -34,23 +40,46 @@ export interface BotHarnessOptions {
   metrics?: PapercordMetrics;
 }
 
+/** A bot and the emulator it is connected to, on a library it was given. */
+export type BotOnLibrary = Omit<BotHarness, 'services'>;
+
 /**
  * A real bot on real services (seed library on a temp DATA_DIR, hashing embedder) connected to a started emulator.
  */
 export async function startBotHarness(options: BotHarnessOptions = {}): Promise<BotHarness> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'papercord-discord-'));
+  let services: Services | undefined;
+  let started: BotOnLibrary | undefined;
+  const close = async () => {
+    await started?.close();
+    await services?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const config = loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'silent', ...options.env });
+    services = await createServices(config, options.logger ?? silentLogger());
+    await services.library.add(await loadPapersFromSource('seeds'));
+    started = await startBotOnLibrary(dataDir, options);
+    return { ...started, services, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** A real bot, as `npm start` runs it, on the library already in `dataDir` (which is left as it is). */
+export async function startBotOnLibrary(dataDir: string, options: BotHarnessOptions = {}): Promise<BotOnLibrary> {
   const emulator = new DiscordEmulator({
     token: TEST_TOKEN,
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1_000,
     ...(options.historyLimit === undefined ? {} : { historyLimit: options.historyLimit }),
   });
-  let services: Services | undefined;
+  let backend: BotBackend | undefined;
   let bot: Bot | undefined;
   const close = async () => {
     await bot?.stop();
-    await services?.close();
+    await backend?.close();
     await emulator.close();
-    await rm(dataDir, { recursive: true, force: true });
   };
   try {
     await emulator.start();
@@ -66,11 +95,10 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
       ...options.env,
     });
     const logger = options.logger ?? silentLogger();
-    services = await createServices(config, logger, options.metrics ? { metrics: options.metrics } : {});
-    await services.library.add(await loadPapersFromSource('seeds'));
-    bot = createBot(coreServicesFrom(services), config, logger, options.commands ? { commands: options.commands } : {});
+    backend = await openBotBackend(config, logger, options.metrics ? { metrics: options.metrics } : {});
+    bot = createBot(backend.core, config, logger, options.commands ? { commands: options.commands } : {});
     await bot.start();
-    return { emulator, bot, services, config, close };
+    return { emulator, bot, backend, config, close };
   } catch (error) {
     await close();
     throw error;

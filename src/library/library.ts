@@ -1,0 +1,69 @@
+import type { PaperEmbedder } from '../embeddings/types.js';
+import type { Paper } from '../papers/paper.js';
+import type { RetrievedPaper } from '../retrieval/types.js';
+
+/**
+ * What the front ends and the retriever use from a paper library, whichever store holds it: the local library
+ * under `DATA_DIR` (`PaperLibrary`) or PostgreSQL (`PostgresLibrary`, `VECTOR_STORE=pgvector`). Methods that a local
+ * library answers from memory may answer synchronously; callers always `await`.
+ */
+export interface Library {
+  readonly embedder: PaperEmbedder;
+  /** Papers in the library now. */
+  count(): number | Promise<number>;
+  get(id: string): Paper | undefined | Promise<Paper | undefined>;
+  /** Adds papers, embedding only the new ones (matched by id and by normalized title). */
+  add(papers: readonly Paper[], options?: { signal?: AbortSignal }): Promise<AddResult>;
+  /** Best first; score is cosine similarity (higher is closer). */
+  vectorSearch(query: string, k: number): Promise<RetrievedPaper[]>;
+  /** Best first; score is BM25 over title and abstract. */
+  lexicalSearch(query: string, k: number): RetrievedPaper[] | Promise<RetrievedPaper[]>;
+  /** Document frequencies from the lexical index that ranks: the one source of term statistics. */
+  termStatistics(terms: readonly string[]): TermStatistics | Promise<TermStatistics>;
+  /** Titles matching what was typed so far (autocomplete), best first; the first papers when nothing is typed. */
+  suggest(query: string, limit: number): Paper[] | Promise<Paper[]>;
+  /** The paper meant by an id, title or short name; a UserError naming the closest titles when none or several match. */
+  resolve(nameOrId: string): Paper | Promise<Paper>;
+  /** Every paper, in the order added; reads the whole library (question-set eval only). */
+  all(): Paper[] | Promise<Paper[]>;
+  /** Takes commits made since it was opened by other threads or processes; a no-op for a store read live. */
+  refresh(): Promise<void>;
+  stats(): Promise<LibraryStats>;
+  /** Resolves when the store can be read; for /healthz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface AddResult {
+  /** Papers that were not in the library, now embedded and indexed. */
+  added: Paper[];
+  /** Papers that were already there (by id or by title); their new metadata is merged into the stored paper. */
+  existing: number;
+}
+
+export interface TermStatistics {
+  /** Papers in the index. */
+  documents: number;
+  /** Papers holding each analyzed term; terms no paper holds are absent or 0. */
+  frequencies: ReadonlyMap<string, number>;
+}
+
+export interface LibraryStats {
+  papers: number;
+  vectors: number;
+  /** Embedder id, e.g. `hashing:v1:1024:…`. */
+  embedder: string;
+  embedderDescription: string;
+  dimension: number;
+  /** Bytes the library takes: files under `<dataDir>/library/`, or the PostgreSQL tables and indexes. */
+  bytesOnDisk: number;
+  generation: number;
+  /** Where the library lives: a directory, or `postgres:<table>`. */
+  directory: string;
+}
+
+/** BM25's IDF; a term no paper has gets the IDF of a term in half a paper, the rarest there is. */
+export function inverseDocumentFrequency(statistics: TermStatistics, term: string): number {
+  const frequency = statistics.frequencies.get(term) ?? 0;
+  return Math.log(1 + (statistics.documents - frequency + 0.5) / (frequency + 0.5));
+}

@@ -1,0 +1,233 @@
+/**
+ * The library in PostgreSQL (`VECTOR_STORE=pgvector`) against a real PostgreSQL with pgvector: `.ci/run` starts one
+ * and exports PGVECTOR_TEST_URL (`source .ci/pgvector.sh` does the same on a developer machine, as root). Without
+ * it these tests skip and say why, except under CI, where a missing server fails the suite.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { createEmbedder } from '../../src/embeddings/registry.js';
+import type { PaperEmbedder } from '../../src/embeddings/types.js';
+import { UserError } from '../../src/errors.js';
+import { PaperLibrary } from '../../src/library/paperLibrary.js';
+import { PostgresLibrary } from '../../src/library/postgresLibrary.js';
+import { silentLogger } from '../../src/logger.js';
+import { HEALTHZ_PATH, startHealthServer } from '../../src/ops/health.js';
+import { createMetrics } from '../../src/ops/metrics.js';
+import { loadPapersFromSource } from '../../src/papers/ingest.js';
+import type { Paper } from '../../src/papers/paper.js';
+import { analyze } from '../../src/retrieval/lexical.js';
+
+const serverUrl = process.env.PGVECTOR_TEST_URL;
+if (!serverUrl) {
+  process.stderr.write('PostgreSQL library tests skipped: PGVECTOR_TEST_URL is not set (`.ci/run` sets it after starting PostgreSQL with pgvector)\n');
+}
+
+const logger = silentLogger();
+const QUERIES = [
+  'byte-level models that merge tokens to shorten sequences',
+  'token-level preference optimization',
+  'learning tokenization end to end with dynamic chunking',
+  'swapping a tokenizer without retraining the model',
+  'in-context learning emerges from data distribution',
+  'hypernet for tokenizer transfer',
+];
+
+let tableCounter = 0;
+/** Tables of its own per test, so tests never see each other's rows. */
+const freshTable = () => `pctest_${process.pid}_${Date.now().toString(36)}_${tableCounter++}`;
+
+describe('PostgreSQL under CI', () => {
+  it.runIf(process.env.CI === 'true' && !serverUrl)('given CI=true, PGVECTOR_TEST_URL should be set, so the PostgreSQL suite never silently skips', () => {
+    expect.fail('PGVECTOR_TEST_URL is not set under CI: .ci/run could not start PostgreSQL with pgvector');
+  });
+});
+
+describe.skipIf(!serverUrl)('library in PostgreSQL (real PostgreSQL with pgvector)', () => {
+  let embedder: PaperEmbedder;
+  let seeds: Paper[];
+  let local: PaperLibrary;
+  let localDir: string;
+  let shared: PostgresLibrary;
+  const admin = new pg.Pool({ connectionString: serverUrl, max: 1 });
+  const tables: string[] = [];
+  const opened: PostgresLibrary[] = [];
+
+  const open = async (tableName: string, overrides: Partial<Parameters<typeof PostgresLibrary.open>[0]> = {}) => {
+    tables.push(tableName);
+    const library = await PostgresLibrary.open({ connectionString: serverUrl!, embedder, logger, tableName, ...overrides });
+    opened.push(library);
+    return library;
+  };
+
+  beforeAll(async () => {
+    embedder = await createEmbedder(loadConfig({ EMBEDDINGS: 'hashing' }), logger);
+    seeds = await loadPapersFromSource('seeds');
+    localDir = await mkdtemp(path.join(tmpdir(), 'papercord-pglocal-'));
+    local = await PaperLibrary.open({ dataDir: localDir, embedder, logger });
+    await local.add(seeds);
+    shared = await open(freshTable());
+    await shared.add(seeds);
+  });
+
+  afterAll(async () => {
+    for (const library of opened) await library.close();
+    for (const table of new Set(tables)) {
+      for (const name of [table, `${table}_terms`, `${table}_totals`]) await admin.query(`DROP TABLE IF EXISTS ${name}`);
+    }
+    await admin.end();
+    await local?.close();
+    await rm(localDir, { recursive: true, force: true });
+    await embedder?.close();
+  });
+
+  it('given the seed library in PostgreSQL and locally, lexical search should rank the same papers with the same BM25 scores', async () => {
+    for (const query of QUERIES) {
+      const fromPostgres = await shared.lexicalSearch(query, 10);
+      const fromLocal = local.lexicalSearch(query, 10);
+      expect(fromPostgres.map((hit) => hit.paper.id), query).toEqual(fromLocal.map((hit) => hit.paper.id));
+      fromPostgres.forEach((hit, rank) => expect(hit.score, `${query} #${rank + 1}`).toBeCloseTo(fromLocal[rank]!.score, 6));
+    }
+  });
+
+  it('given the seed library in PostgreSQL and locally, vector search should return the same papers with the same cosine', async () => {
+    for (const query of QUERIES) {
+      const fromPostgres = await shared.vectorSearch(query, 5);
+      const fromLocal = await local.vectorSearch(query, 5);
+      expect(fromPostgres.map((hit) => hit.paper.id), query).toEqual(fromLocal.map((hit) => hit.paper.id));
+      fromPostgres.forEach((hit, rank) => expect(hit.score, `${query} #${rank + 1}`).toBeCloseTo(fromLocal[rank]!.score, 4));
+    }
+  });
+
+  it('given a term in the library, its document frequency should come from the one term table and match the local index', async () => {
+    const terms = [...new Set(analyze('byte tokenizer merging the a hnet preference zebrafish'))];
+    const fromPostgres = await shared.termStatistics(terms);
+    const fromLocal = local.termStatistics(terms);
+
+    expect(fromPostgres.documents).toBe(seeds.length);
+    for (const term of terms) expect(fromPostgres.frequencies.get(term) ?? 0, term).toBe(fromLocal.frequencies.get(term));
+    expect(fromLocal.frequencies.get('byte')).toBeGreaterThan(0);
+  });
+
+  it('given names people type, it should suggest and resolve the same papers as the local library', async () => {
+    for (const typed of ['MrT5', 'Mixture-of-Rec', 'zero shot tok', 'TDPO']) {
+      expect((await shared.suggest(typed, 5))[0]?.title, typed).toBe(local.suggest(typed, 5)[0]?.title);
+    }
+    for (const name of ['MrT5', 'Mixture-of-Recursions', seeds[7]!.title.toLowerCase(), seeds[3]!.id]) {
+      expect((await shared.resolve(name)).id, name).toBe(local.resolve(name).id);
+    }
+    await expect(shared.resolve('xyzzy quux')).rejects.toThrow('no paper in the library matches "xyzzy quux"');
+    expect(await shared.suggest('', 3)).toEqual(seeds.slice(0, 3));
+  });
+
+  it('given the same papers again, from another source with more metadata, it should keep one row each and merge what is new', async () => {
+    const again = seeds.slice(0, 5).map((paper) => ({ ...paper, id: `other:${paper.id}`, url: `https://example.org/${paper.id}`, upvotes: 7 }));
+    const { added, existing } = await shared.add(again);
+
+    expect(added).toEqual([]);
+    expect(existing).toBe(5);
+    expect(await shared.count()).toBe(seeds.length);
+    expect(await shared.get(seeds[0]!.id)).toMatchObject({ id: seeds[0]!.id, url: `https://example.org/${seeds[0]!.id}`, upvotes: 7 });
+    expect((await shared.termStatistics(['byte'])).frequencies.get('byte')).toBe(local.termStatistics(['byte']).frequencies.get('byte'));
+  });
+
+  it('given two processes adding overlapping papers at once, each paper should be stored once and the term counts should add up', async () => {
+    const table = freshTable();
+    const [first, second] = [await open(table), await open(table)];
+    const half = Math.floor(seeds.length / 2);
+
+    const [byFirst, bySecond] = await Promise.all([first.add(seeds.slice(0, half + 10)), second.add(seeds.slice(half - 10))]);
+
+    expect(byFirst.added.length + bySecond.added.length).toBe(seeds.length);
+    expect(await second.count()).toBe(seeds.length);
+    expect(new Set((await second.all()).map((paper) => paper.id))).toEqual(new Set(seeds.map((paper) => paper.id)));
+    const terms = ['byte', 'token', 'model', 'merg'];
+    expect(await first.termStatistics(terms)).toEqual(local.termStatistics(terms));
+  });
+
+  it('given a process that was already running, it should find a paper another process adds, with no reload and no copy of its own', async () => {
+    const table = freshTable();
+    const writer = await open(table);
+    await writer.add(seeds.slice(0, 10));
+    const alreadyRunning = await open(table);
+    const newPaper: Paper = {
+      id: 'arxiv:2601.00001',
+      arxivId: '2601.00001',
+      title: 'Zebrafish Locomotion Transformers',
+      abstract: 'We model zebrafish swimming bouts with a transformer over pose sequences and predict locomotion.',
+      source: 'arxiv',
+    };
+
+    await writer.add([newPaper]);
+
+    expect((await alreadyRunning.vectorSearch('zebrafish swimming locomotion', 1))[0]!.paper).toEqual(newPaper);
+    expect((await alreadyRunning.lexicalSearch('zebrafish', 1))[0]!.paper).toEqual(newPaper);
+    expect(await alreadyRunning.get(newPaper.id)).toEqual(newPaper);
+    expect(await alreadyRunning.count()).toBe(11);
+  });
+
+  it('given a search wider than pgvector\'s default ef_search of 40, it should still return k papers', async () => {
+    const hits = await shared.vectorSearch(QUERIES[0]!, 50);
+    expect(hits).toHaveLength(50);
+  });
+
+  it('given a library built by an embedder of another dimension, it should refuse to open, naming both', async () => {
+    const table = freshTable();
+    const small = await createEmbedder(loadConfig({ EMBEDDINGS: 'hashing' }), logger, { hashing: { dimension: 64 } });
+    const built = await open(table, { embedder: small });
+    await built.add(seeds.slice(0, 2));
+    await small.close();
+
+    const reopened = open(table);
+    await expect(reopened).rejects.toThrow(UserError);
+    await expect(reopened).rejects.toThrow(`embedded by ${small.id} (64 dimensions), the configured embedder is ${embedder.id} (${embedder.dimension} dimensions)`);
+  });
+
+  it('given the database goes away under a running bot, /healthz should turn 503 naming the library', async () => {
+    const database = `papercord_gone_${process.pid}_${Date.now().toString(36)}`;
+    await admin.query(`CREATE DATABASE ${database}`);
+    const library = await PostgresLibrary.open({ connectionString: Object.assign(new URL(serverUrl!), { pathname: `/${database}` }).href, embedder, logger });
+    const health = await startHealthServer({
+      port: 0,
+      host: '127.0.0.1',
+      registry: createMetrics({ defaultMetrics: false }).registry,
+      checks: { library: async () => (await library.ping(), true) },
+    });
+    try {
+      expect((await fetch(`${health.url}${HEALTHZ_PATH}`)).status).toBe(200);
+
+      await admin.query(`DROP DATABASE ${database} WITH (FORCE)`);
+      const response = await fetch(`${health.url}${HEALTHZ_PATH}`);
+
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({ failing: ['library'], library: false });
+    } finally {
+      await health.close();
+      await library.close().catch(() => undefined);
+      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    }
+  });
+});
+
+describe('library in PostgreSQL without a server', () => {
+  it('given a DATABASE_URL where nothing listens, it should fail with a one-line UserError, not hang', async () => {
+    const closedPort = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => resolve(port));
+      });
+    });
+    const embedder = await createEmbedder(loadConfig({ EMBEDDINGS: 'hashing' }), logger);
+    try {
+      const opening = PostgresLibrary.open({ connectionString: `postgres://papercord@127.0.0.1:${closedPort}/papercord`, embedder, logger });
+      await expect(opening).rejects.toThrow(UserError);
+      await expect(opening).rejects.toThrow(/could not open the PostgreSQL library .*check DATABASE_URL/);
+    } finally {
+      await embedder.close();
+    }
+  });
+});
