@@ -279,6 +279,13 @@ export class PostgresLibrary implements Library {
     await this.query('SELECT 1');
   }
 
+  /** Drops the library's tables, then closes: for throwaway libraries (eval, tests), never the one users share. */
+  async drop(): Promise<void> {
+    const { papers, terms, totals } = this.tables;
+    await this.query(`DROP TABLE IF EXISTS ${papers}, ${terms}, ${totals}`);
+    await this.close();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -30,15 +30,17 @@ export async function evaluateBeir(
   queries: readonly BeirQuery[],
   qrels: ReadonlyMap<string, Judgments>,
   options: { signal?: AbortSignal } = {},
-): Promise<{ metrics: BeirMetrics; rankings: RankedQuery[] }> {
+): Promise<{ metrics: BeirMetrics; rankings: RankedQuery[]; msPerQueryP50: number }> {
   const judged = queries.filter((query) => qrels.has(query.id));
   if (judged.length === 0) throw new UserError('no query has judgments in the qrels file (do the query ids match?)');
-  const perQuery = { ndcg: [] as number[], recall10: [] as number[], recall100: [] as number[], mrr: [] as number[] };
+  const perQuery = { ndcg: [] as number[], recall10: [] as number[], recall100: [] as number[], mrr: [] as number[], ms: [] as number[] };
   const rankings: RankedQuery[] = [];
   const startedAt = performance.now();
   for (const query of judged) {
     options.signal?.throwIfAborted();
+    const queryStartedAt = performance.now();
     const { hits } = await retriever.retrieve(query.text, { k: 100, signal: options.signal });
+    perQuery.ms.push(performance.now() - queryStartedAt);
     const ranking = hits.map((hit) => hit.paper.id);
     const judgments = qrels.get(query.id)!;
     perQuery.ndcg.push(ndcgAtK(ranking, judgments, 10));
@@ -58,7 +60,14 @@ export async function evaluateBeir(
       queries: judged.length,
     },
     rankings,
+    msPerQueryP50: Math.round(median(perQuery.ms) * 10) / 10,
   };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 /** TREC run format: `qid Q0 docid rank score papercord`, one line per retrieved document. */

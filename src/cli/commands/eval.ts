@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createEmbedder } from '../../embeddings/registry.js';
 import { UsageError, UserError } from '../../errors.js';
+import type { Config } from '../../config.js';
+import type { PaperEmbedder } from '../../embeddings/types.js';
+import type { Library } from '../../library/library.js';
 import { PaperLibrary } from '../../library/paperLibrary.js';
+import { PostgresLibrary } from '../../library/postgresLibrary.js';
+import type { Logger } from '../../logger.js';
 import { readBeirCorpus, readBeirQueries, readQrels } from '../../retrieval/beir.js';
 import { evaluateBeir, evaluateQuestions, formatTrecRun, readQuestions } from '../../retrieval/evaluate.js';
 import { HybridRetriever } from '../../retrieval/hybrid.js';
@@ -75,8 +80,8 @@ async function evaluateBenchmark(files: BenchmarkFiles, context: CommandContext)
     closers.push(() => embedder.close());
     const reranker = await createReranker(config, logger, { signal });
     if (reranker) closers.push(() => reranker.close());
-    const library = await PaperLibrary.open({ dataDir, embedder, logger });
-    closers.push(() => library.close());
+    const { library, dispose } = await openThrowawayLibrary(config, dataDir, embedder, logger);
+    closers.push(dispose);
 
     context.stderr.write(`indexing ${papers.length} documents with ${embedder.description}…\n`);
     const { existing } = await library.add(papers, { signal });
@@ -84,7 +89,7 @@ async function evaluateBenchmark(files: BenchmarkFiles, context: CommandContext)
       context.stderr.write(`note: ${existing} documents repeat another's id or title and were merged into it\n`);
     }
     const retriever = new HybridRetriever(library, { abstention: false, reranker, logger });
-    const { metrics, rankings } = await evaluateBeir(retriever, queries, qrels, { signal });
+    const { metrics, rankings, msPerQueryP50 } = await evaluateBeir(retriever, queries, qrels, { signal });
     if (files.run) await writeFile(files.run, formatTrecRun(rankings));
 
     if (files.json) {
@@ -96,7 +101,7 @@ async function evaluateBenchmark(files: BenchmarkFiles, context: CommandContext)
           ['Recall@10', metrics['recall@10'].toFixed(4)],
           ['Recall@100', metrics['recall@100'].toFixed(4)],
           ['MRR@10', metrics['mrr@10'].toFixed(4)],
-          ['ms/query', metrics.ms_per_query.toFixed(1)],
+          ['ms/query', `${metrics.ms_per_query.toFixed(1)} mean, ${msPerQueryP50.toFixed(1)} median`],
           ['queries', String(metrics.queries)],
         ]),
       );
@@ -105,6 +110,26 @@ async function evaluateBenchmark(files: BenchmarkFiles, context: CommandContext)
   } finally {
     while (closers.length > 0) await closers.pop()!();
   }
+}
+
+/**
+ * Where the benchmark's library is built, in the store `VECTOR_STORE` names: a temp directory, or tables of their
+ * own in DATABASE_URL (dropped afterwards), never the user's library.
+ */
+async function openThrowawayLibrary(
+  config: Config,
+  dataDir: string,
+  embedder: PaperEmbedder,
+  logger: Logger,
+): Promise<{ library: Library; dispose(): Promise<void> }> {
+  if (config.VECTOR_STORE === 'hnsw') {
+    const library = await PaperLibrary.open({ dataDir, embedder, logger });
+    return { library, dispose: () => library.close() };
+  }
+  if (!config.DATABASE_URL) throw new UserError('VECTOR_STORE=pgvector needs DATABASE_URL, e.g. postgres://papercord:secret@127.0.0.1:5432/papercord');
+  const tableName = `papercord_eval_${process.pid}_${Date.now().toString(36)}`;
+  const library = await PostgresLibrary.open({ connectionString: config.DATABASE_URL, embedder, logger, tableName });
+  return { library, dispose: () => library.drop() };
 }
 
 async function evaluateQuestionSet(file: string, json: boolean, context: CommandContext): Promise<void> {
