@@ -55,13 +55,16 @@ export const evalBenchmark: Benchmark = {
           multiple: true,
           default: ['bench/data/dev-queries-with-unanswerable.jsonl', 'bench/data/loose-questions-tune.jsonl'],
         },
+        /** Only these variants (by name), e.g. `--variant 'no expansion'`; all by default. */
+        variant: { type: 'string', multiple: true, default: [] },
         /** Skips SciFact (question sets only). */
         'no-scifact': { type: 'boolean', default: false },
         /** Extra hybrid variants, e.g. `--dense-weight 0.05 --dense-weight 0.3`, for tuning. */
         'dense-weight': { type: 'string', multiple: true, default: [] },
       },
     });
-    const VARIANTS = variants(values['dense-weight']!.map(Number));
+    const wanted = values.variant!;
+    const VARIANTS = variants(values['dense-weight']!.map(Number)).filter((variant) => wanted.length === 0 || wanted.includes(variant.name));
     const logger = silentLogger();
     const embedder = await createEmbedder(loadConfig({ EMBEDDINGS: 'hashing' }), logger);
     try {
