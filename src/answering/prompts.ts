@@ -13,7 +13,7 @@ import type { Paper } from '../papers/paper.js';
  * `<history>`) after `neutralize`, so it cannot close the tag it sits in and pose as instructions.
  */
 
-export const PROMPT_NAMES = ['answer', 'compare', 'summarize'] as const;
+export const PROMPT_NAMES = ['answer', 'compare', 'summarize', 'rewrite'] as const;
 export type PromptName = (typeof PROMPT_NAMES)[number];
 
 /** The placeholders each prompt file must use: exactly the keys of the values the code passes. */
@@ -21,6 +21,7 @@ export const PROMPT_PLACEHOLDERS: Readonly<Record<PromptName, readonly string[]>
   answer: ['history', 'question', 'sources'],
   compare: ['paper_ids', 'papers'],
   summarize: ['paper'],
+  rewrite: ['question'],
 };
 
 export type Prompts = Readonly<Record<PromptName, ChatPromptTemplate>>;
@@ -119,6 +120,19 @@ export function comparePromptValues(papers: readonly Paper[]) {
     papers: formatPapers(papers),
     paper_ids: papers.map((paper) => paper.id).join(', '),
   };
+}
+
+export function rewritePromptValues(question: string) {
+  return { question: neutralize(question) };
+}
+
+/** The search queries of a rewrite: one a line, list markers and quotes stripped, at most `max`. */
+export function parseRewrittenQueries(text: string, max = 3): string[] {
+  const queries = text
+    .split(/\r?\n/)
+    .map((line) => line.replace(/^\s*(?:[-*•]|\d+[.)])\s*/, '').replace(/^["'“]+|["'”]+$/g, '').trim())
+    .filter((line) => line.length > 0 && line.length <= 300);
+  return [...new Set(queries)].slice(0, max);
 }
 
 export function summarizePromptValues(paper: Paper) {

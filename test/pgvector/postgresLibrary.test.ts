@@ -1,7 +1,7 @@
 /**
  * The library in PostgreSQL (`VECTOR_STORE=pgvector`) against a real PostgreSQL with pgvector: `.ci/run` starts one
  * and exports PGVECTOR_TEST_URL (`source .ci/pgvector.sh` does the same on a developer machine, as root). Without
- * it these tests skip and say why, except under CI, where a missing server fails the suite.
+ * it these tests skip and say why; under CI=true a missing server fails the suite (`missingService`).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -21,11 +21,13 @@ import { createMetrics } from '../../src/ops/metrics.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import type { Paper } from '../../src/papers/paper.js';
 import { analyze } from '../../src/retrieval/lexical.js';
+import { missingService } from '../support/services.js';
 
 const serverUrl = process.env.PGVECTOR_TEST_URL;
-if (!serverUrl) {
-  process.stderr.write('PostgreSQL library tests skipped: PGVECTOR_TEST_URL is not set (`.ci/run` sets it after starting PostgreSQL with pgvector)\n');
-}
+const withoutPostgres = missingService(
+  'PostgreSQL with pgvector',
+  serverUrl ? undefined : 'PGVECTOR_TEST_URL is not set (`.ci/run` sets it after starting PostgreSQL with pgvector)',
+);
 
 const logger = silentLogger();
 const QUERIES = [
@@ -41,13 +43,7 @@ let tableCounter = 0;
 /** Tables of its own per test, so tests never see each other's rows. */
 const freshTable = () => `pctest_${process.pid}_${Date.now().toString(36)}_${tableCounter++}`;
 
-describe('PostgreSQL under CI', () => {
-  it.runIf(process.env.CI === 'true' && !serverUrl)('given CI=true, PGVECTOR_TEST_URL should be set, so the PostgreSQL suite never silently skips', () => {
-    expect.fail('PGVECTOR_TEST_URL is not set under CI: .ci/run could not start PostgreSQL with pgvector');
-  });
-});
-
-describe.skipIf(!serverUrl)('library in PostgreSQL (real PostgreSQL with pgvector)', () => {
+describe.skipIf(withoutPostgres)('library in PostgreSQL (real PostgreSQL with pgvector)', () => {
   let embedder: PaperEmbedder;
   let seeds: Paper[];
   let local: PaperLibrary;

@@ -12,7 +12,8 @@ export const askCommand: CliCommand = {
     'papercord ask "<question>" [-k 5] [--json]',
     '',
     `  -k       how many papers to answer from (1 to ${MAX_K}, default ${DEFAULT_K})`,
-    '  --json   print {"answer","citations":[{"n","id","title","url"}],"abstained","model"}',
+    '  --json   print {"answer","citations":[{"n","id","title","url"}],"confidence","abstained","model"}',
+    '           confidence: high, low (nothing clearly matches; answered from the closest papers) or none (abstained)',
   ].join('\n'),
   async run(args, context) {
     const { text: question, k, json } = parseTextQuery(args, { missingText: 'ask needs a question', defaultK: DEFAULT_K, maxK: MAX_K });
@@ -34,6 +35,7 @@ export function answerJson(answer: Answer) {
   return {
     answer: answer.answer,
     citations: answer.citations.map(({ n, id, title, url }) => ({ n, id, title, url: url ?? null })),
+    confidence: answer.confidence,
     abstained: answer.abstained,
     model: answer.model,
   };

@@ -38,6 +38,8 @@ export interface BotHarnessOptions {
   historyLimit?: number;
   /** Prometheus metrics the services report into, as in the bot's own process. */
   metrics?: PapercordMetrics;
+  /** The clock the bot's cooldowns are measured on. */
+  now?: BotOptions['now'];
 }
 
 /** A bot and the emulator it is connected to, on a library it was given. */
@@ -96,7 +98,10 @@ export async function startBotOnLibrary(dataDir: string, options: BotHarnessOpti
     });
     const logger = options.logger ?? silentLogger();
     backend = await openBotBackend(config, logger, options.metrics ? { metrics: options.metrics } : {});
-    bot = createBot(backend.core, config, logger, options.commands ? { commands: options.commands } : {});
+    bot = createBot(backend.core, config, logger, {
+      ...(options.commands ? { commands: options.commands } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
     await bot.start();
     return { emulator, bot, backend, config, close };
   } catch (error) {
