@@ -63,6 +63,8 @@ const MAX_FUZZY = 6;
  * 100,000-paper vocabulary would match thousands).
  */
 const MAX_EXPANSIONS = 50;
+/** A query term held by at most this share of papers makes the papers holding it candidates (see `candidateTerms`). */
+const RARE_TERM_SHARE = 0.05;
 
 interface PaperRow {
   paper: Paper;
@@ -72,6 +74,8 @@ export class PostgresLibrary implements Library {
   private closed = false;
   /** `fuzzystrmatch` is installed: misspelled query words are matched as the local index matches them. */
   private fuzzy = false;
+  /** Papers in the library as of the last query that read the totals (it only grows). */
+  private paperCountHint = 0;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -225,7 +229,7 @@ export class PostgresLibrary implements Library {
          FROM matched JOIN idf ON idf.term = matched.lexeme, params p
          GROUP BY matched.seq ORDER BY score DESC, matched.seq LIMIT $7::int)
        SELECT p.paper, scored.score FROM scored JOIN ${papers} p USING (seq) ORDER BY scored.score DESC, scored.seq`,
-      [weighted.map((entry) => entry.term), weighted.map((entry) => entry.weight), orQuery(weighted.map((entry) => entry.term)), k1, b, titleBoost, k],
+      [weighted.map((entry) => entry.term), weighted.map((entry) => entry.weight), orQuery(this.candidateTerms(weighted, k)), k1, b, titleBoost, k],
     );
     return result.rows.map((row) => ({ paper: row.paper, score: row.score }));
   }
@@ -341,46 +345,65 @@ export class PostgresLibrary implements Library {
    * dropped) at 1; a query word no paper has is replaced by the known terms it begins (prefix weight) and those
    * within a small edit distance (fuzzy weight, with `fuzzystrmatch`), so `hypernet` finds `hypernetwork`.
    */
-  private async weightedQueryTerms(query: string): Promise<Array<{ term: string; weight: number }>> {
+  /**
+   * The terms whose papers are scored. Every matching paper is scored exactly, but a paper is a candidate only if it
+   * holds one of the query's rarer terms (in at most RARE_TERM_SHARE of papers), unless those give fewer than `k`
+   * papers: reading the term positions of every paper that says "model" or "cell" is what made a query slow, and
+   * such a paper outranks the rare-term papers only when those are few.
+   */
+  private candidateTerms(weighted: ReadonlyArray<{ term: string; papers: number }>, k: number): string[] {
+    const all = [...new Set(weighted.map((entry) => entry.term))];
+    const rare = weighted.filter((entry) => entry.papers <= RARE_TERM_SHARE * this.paperCountHint);
+    const rarePapers = rare.reduce((sum, entry) => sum + entry.papers, 0);
+    if (rare.length === 0 || rarePapers < k) return all;
+    return [...new Set(rare.map((entry) => entry.term))];
+  }
+
+  private async weightedQueryTerms(query: string): Promise<Array<{ term: string; weight: number; papers: number }>> {
     const { prefixMinLength, fuzzyMinLength, fuzziness, dropFiller } = DEFAULT_LEXICAL_TUNING;
     const terms = [...new Set(analyze(query).filter((term) => !(dropFiller && FILLER_TERMS.has(term))))];
     if (terms.length === 0) return [];
     const words = queryTerms(query);
-    const known = await this.query<{ term: string }>(`SELECT term FROM ${this.tables.terms} WHERE term = ANY($1::text[])`, [[...terms, ...words]]);
-    const knownTerms = new Set(known.rows.map((row) => row.term));
+    const known = await this.query<{ term: string; papers: number; total: string }>(
+      `SELECT term, papers, (SELECT papers FROM ${this.tables.totals}) AS total FROM ${this.tables.terms} WHERE term = ANY($1::text[])`,
+      [[...terms, ...words]],
+    );
+    const knownTerms = new Map(known.rows.map((row) => [row.term, row.papers]));
+    if (known.rows[0]) this.paperCountHint = Number(known.rows[0].total);
     const unknown = new Set(words.filter((word) => !knownTerms.has(word)));
-    const weighted: Array<{ term: string; weight: number }> = [];
+    const weighted: Array<{ term: string; weight: number; papers: number }> = [];
     for (const term of terms) {
-      if (knownTerms.has(term)) weighted.push({ term, weight: 1 });
+      const papers = knownTerms.get(term);
+      if (papers !== undefined) weighted.push({ term, weight: 1, papers });
       if (!unknown.has(term)) continue;
       const prefixed = prefixMinLength > 0 && term.length >= prefixMinLength ? await this.prefixExpansions(term) : [];
-      for (const expansion of prefixed) {
+      for (const { term: expansion, papers } of prefixed) {
         const weight = (PREFIX_WEIGHT * expansion.length) / (expansion.length + 0.3 * (expansion.length - term.length));
-        weighted.push({ term: expansion, weight });
+        weighted.push({ term: expansion, weight, papers });
       }
       const maxDistance = Math.min(MAX_FUZZY, Math.round(term.length * fuzziness));
       if (fuzzyMinLength > 0 && term.length >= fuzzyMinLength && maxDistance > 0 && this.fuzzy) {
-        const prefixes = new Set(prefixed);
-        for (const { term: near, distance } of await this.fuzzyExpansions(term, maxDistance)) {
+        const prefixes = new Set(prefixed.map((entry) => entry.term));
+        for (const { term: near, distance, papers } of await this.fuzzyExpansions(term, maxDistance)) {
           // A term found both ways counts once, as a prefix.
-          if (!prefixes.has(near)) weighted.push({ term: near, weight: (FUZZY_WEIGHT * near.length) / (near.length + distance) });
+          if (!prefixes.has(near)) weighted.push({ term: near, weight: (FUZZY_WEIGHT * near.length) / (near.length + distance), papers });
         }
       }
     }
     return weighted;
   }
 
-  private async prefixExpansions(word: string): Promise<string[]> {
-    const result = await this.query<{ term: string }>(
-      `SELECT term FROM ${this.tables.terms} WHERE term LIKE $1 AND term <> $2 ORDER BY papers DESC LIMIT $3`,
+  private async prefixExpansions(word: string): Promise<Array<{ term: string; papers: number }>> {
+    const result = await this.query<{ term: string; papers: number }>(
+      `SELECT term, papers FROM ${this.tables.terms} WHERE term LIKE $1 AND term <> $2 ORDER BY papers DESC LIMIT $3`,
       [`${word.replace(/[\\%_]/g, (char) => `\\${char}`)}%`, word, MAX_EXPANSIONS],
     );
-    return result.rows.map((row) => row.term);
+    return result.rows;
   }
 
-  private async fuzzyExpansions(word: string, maxDistance: number): Promise<Array<{ term: string; distance: number }>> {
-    const result = await this.query<{ term: string; distance: number }>(
-      `SELECT term, distance FROM (
+  private async fuzzyExpansions(word: string, maxDistance: number): Promise<Array<{ term: string; distance: number; papers: number }>> {
+    const result = await this.query<{ term: string; distance: number; papers: number }>(
+      `SELECT term, distance, papers FROM (
          SELECT term, papers, levenshtein_less_equal(term, $1, $2) AS distance FROM ${this.tables.terms}
          WHERE length(term) BETWEEN $3 AND $4) near
        WHERE distance BETWEEN 1 AND $2 ORDER BY papers DESC LIMIT $5`,
