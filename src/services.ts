@@ -4,6 +4,9 @@ import type { Config } from './config.js';
 import { createEmbedder, type CreateEmbedderOptions } from './embeddings/registry.js';
 import type { PaperEmbedder } from './embeddings/types.js';
 import type { Logger } from './logger.js';
+import { ArxivFullTextFetcher } from './fulltext/fetcher.js';
+import { FullTextService } from './fulltext/service.js';
+import { FullTextStore } from './fulltext/store.js';
 import { PaperLibrary, type PaperLibraryOptions } from './library/paperLibrary.js';
 import { resolvePaper } from './library/lookup.js';
 import type { PaperVectorIndex } from './library/pgvectorStore.js';
@@ -27,6 +30,8 @@ export interface Services {
   readonly sharedVectors?: PaperVectorIndex;
   /** Finds papers for a query: what answers, /search and /similar use. */
   readonly retriever: PaperRetriever;
+  /** Papers' full text (arXiv HTML, else PDF): fetched in the background or on demand, chunked and searched. */
+  readonly fullText: FullTextService;
   /** Cited answers, comparisons and TL;DRs, with the configured LLM or extractively. */
   readonly answers: AnswerService;
   /** Trending digests from Hugging Face, arXiv or the seeds; fetched papers are added to the library. */
@@ -62,14 +67,31 @@ export async function createServices(config: Config, logger: Logger, options: Cr
     options.metrics?.setPaperCountSource(() => library.size);
     const backend = createChatBackend(config);
     if (backend && options.metrics) backend.model.callbacks = [llmErrorCallbacks(options.metrics, config.LLM_PROVIDER)];
-    const answers = new AnswerService({ retriever, resolvePaper: (nameOrId) => resolvePaper(library, nameOrId), config, logger, backend });
+    const fullTextStore = FullTextStore.open(config.DATA_DIR);
+    closers.push(async () => fullTextStore.close());
+    const fullText = new FullTextService({
+      config,
+      embedder,
+      store: fullTextStore,
+      fetcher: new ArxivFullTextFetcher({ htmlBase: config.ARXIV_HTML_BASE, pdfBase: config.ARXIV_PDF_BASE, logger }),
+      logger,
+    });
+    closers.push(() => fullText.close());
+    const answers = new AnswerService({
+      retriever,
+      resolvePaper: (nameOrId) => resolvePaper(library, nameOrId),
+      config,
+      logger,
+      backend,
+      fullText,
+    });
     closers.push(() => answers.close());
     const trending = createTrendingService(config, logger, {
       embedder,
       library,
       summarize: (paper, summarizeOptions) => answers.summarize(paper, summarizeOptions),
     });
-    return { config, logger, embedder, library, sharedVectors, retriever, answers, trending, close: closeAll };
+    return { config, logger, embedder, library, sharedVectors, retriever, fullText, answers, trending, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

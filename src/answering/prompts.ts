@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ChatPromptTemplate } from '@langchain/core/prompts';
 import type { Paper } from '../papers/paper.js';
+import type { PaperPassages } from '../fulltext/service.js';
 
 /**
  * Prompt templates live in `prompts/*.md` so they can be read and tuned without touching code. Each file: an optional
@@ -93,6 +94,24 @@ export function formatSources(papers: readonly Paper[]): string {
     .join('\n');
 }
 
+/**
+ * Sources with passages of their full text: each passage carries the citation to use (`[2, §4.1]`, `[2, p. 7]`, or
+ * `[2]` for the abstract) and its section, inside the source's tag, neutralized like everything a paper says.
+ */
+export function formatPassageSources(sources: readonly PaperPassages[]): string {
+  return sources
+    .map((source, index) => {
+      const n = index + 1;
+      const passages = source.passages.map((passage) => {
+        const cite = passage.label ? `[${n}, ${passage.label}]` : `[${n}]`;
+        const where = passage.section ? ` section="${neutralize(passage.section)}"` : passage.label ? '' : ' section="Abstract"';
+        return `<passage cite="${neutralize(cite)}"${where}>\n${neutralize(passage.text)}\n</passage>`;
+      });
+      return `<source n="${n}" title="${neutralize(source.paper.title)}">\n${passages.join('\n')}\n</source>`;
+    })
+    .join('\n');
+}
+
 export function formatHistory(history: readonly ChatTurn[]): string {
   return history.map((turn) => `${turn.role}: ${neutralize(turn.content)}`).join('\n');
 }
@@ -109,6 +128,14 @@ export function formatPapers(papers: readonly Paper[]): string {
 export function answerPromptValues(input: { sources: readonly Paper[]; question: string; history?: readonly ChatTurn[] }) {
   return {
     sources: formatSources(input.sources),
+    history: formatHistory(input.history ?? []),
+    question: neutralize(input.question),
+  };
+}
+
+export function passagePromptValues(input: { sources: readonly PaperPassages[]; question: string; history?: readonly ChatTurn[] }) {
+  return {
+    sources: formatPassageSources(input.sources),
     history: formatHistory(input.history ?? []),
     question: neutralize(input.question),
   };

@@ -1,0 +1,148 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runPapercord } from '../support/cli.js';
+import { ArxivServer, fixturePapers, ingestJson, type FixturePaper } from './arxivServer.js';
+
+interface AskJson {
+  answer: string;
+  citations: Array<{ n: number; id: string; title: string; url: string | null; section: string | null; page: number | null }>;
+  abstained: boolean;
+  model: string;
+}
+
+/** A fixture paper served as a page that is HTML but not a LaTeXML paper, with no PDF either. */
+const NOT_LATEXML: FixturePaper = {
+  arxivId: '2502.19999',
+  title: 'Quiet Gradients: Noise-Free Optimizer Statistics for Tiny Batches',
+  authors: ['R. Example'],
+  abstract: 'Small batches make optimizer statistics noisy. We smooth the second-moment estimate of Adam across steps to keep updates stable with tiny batches.',
+  sections: [],
+};
+
+describe('full text from arXiv in the CLI', () => {
+  let arxiv: ArxivServer;
+  let dir: string;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    arxiv = await ArxivServer.start(fixturePapers());
+    arxiv.addPaper(NOT_LATEXML, { html: '<!DOCTYPE html><html><body><h1>No HTML for this paper</h1><p>Please see the PDF.</p></body></html>' });
+    dir = await mkdtemp(path.join(tmpdir(), 'papercord-fulltext-'));
+    const papers = path.join(dir, 'papers.json');
+    await writeFile(papers, ingestJson([...fixturePapers(), NOT_LATEXML]));
+    env = {
+      DATA_DIR: path.join(dir, 'data'),
+      ARXIV_API_BASE: arxiv.baseUrl,
+      ARXIV_HTML_BASE: arxiv.htmlBase,
+      ARXIV_PDF_BASE: arxiv.pdfBase,
+      FULL_TEXT: 'on',
+    };
+    const ingest = await runPapercord(['ingest', '--source', papers], env);
+    expect(ingest.code, ingest.stderr).toBe(0);
+  });
+
+  afterAll(async () => {
+    await arxiv?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('given a question answered only in §3 of a paper, it should answer with the fact and cite that section', async () => {
+    const run = await runPapercord(['ask', 'Where in the encoder are the adapter banks added?', '--paper', '2502.11001', '--json'], env);
+    expect(run.code, run.stderr).toBe(0);
+    const answer = JSON.parse(run.stdout) as AskJson;
+    expect(answer.answer).toContain('every second transformer block');
+    expect(answer.answer).toMatch(/\[1, §3\]/);
+    const cited = answer.citations.find((citation) => citation.section?.startsWith('3 '));
+    expect(cited).toMatchObject({ n: 1, id: 'arxiv:2502.11001', section: '3 Method', page: null });
+    expect(arxiv.requests).toContain('/html/2502.11001');
+  });
+
+  it('given math in a paragraph, it should answer with its LaTeX alt text, never the MathML inside', async () => {
+    const run = await runPapercord(['ask', 'what weight does the load-balancing loss have?', '--paper', 'SMA-ASR', '--json'], env);
+    const answer = JSON.parse(run.stdout) as AskJson;
+    expect(answer.answer).toContain('\\lambda = 0.01');
+    expect(answer.answer).not.toContain('MATHML_ONLY');
+    expect(answer.citations.map((citation) => citation.section)).toContain('3.2 Utterance-level routing');
+  });
+
+  it('given the full text is cached, it should not fetch it again', async () => {
+    const before = arxiv.requests.filter((request) => request === '/html/2502.11001').length;
+    const run = await runPapercord(['ask', 'Which datasets was it trained on?', '--paper', '2502.11001', '--json'], env);
+    const answer = JSON.parse(run.stdout) as AskJson;
+    expect(answer.answer).toContain('FLEURS');
+    expect(answer.citations, answer.answer).toContainEqual(expect.objectContaining({ section: '4.1 Data' }));
+    expect(arxiv.requests.filter((request) => request === '/html/2502.11001').length).toBe(before);
+  });
+
+  it('given FULL_TEXT=off, it should answer from the abstract and say so', async () => {
+    const run = await runPapercord(['ask', 'How many experts does each adapter bank hold?', '--paper', '2502.11004', '--json'], { ...env, FULL_TEXT: 'off' });
+    expect(run.code, run.stderr).toBe(0);
+    const answer = JSON.parse(run.stdout) as AskJson;
+    expect(answer.citations.every((citation) => citation.section === null)).toBe(true);
+    expect(run.stderr).toContain('Full text is off (FULL_TEXT=off), so this answer draws on the abstract only.');
+    expect(arxiv.requests).not.toContain('/html/2502.11004');
+    const text = await runPapercord(['ask', 'what does it scale?', '--paper', '2502.11004'], { ...env, FULL_TEXT: 'off' });
+    expect(text.stdout).toContain('note: Full text is off');
+  });
+
+  it('given fulltext --json, it should print the outline with the source', async () => {
+    const run = await runPapercord(['fulltext', '2502.11003', '--json'], env);
+    expect(run.code, run.stderr).toBe(0);
+    const outline = JSON.parse(run.stdout) as { id: string; title: string; source: string; sections: Array<{ heading: string; chars: number }> };
+    expect(outline).toMatchObject({ id: 'arxiv:2502.11003', source: 'html' });
+    expect(outline.title).toMatch(/^RowPrune/);
+    expect(outline.sections.map((section) => section.heading)).toEqual([
+      'Abstract',
+      '1 Introduction',
+      '2 Related Work',
+      '3 Approach',
+      '3.1 Row retrieval',
+      '3.2 Schema preservation',
+      '4 Experimental Setup',
+      '5 Results',
+      '6 Limitations',
+    ]);
+    expect(outline.sections.find((section) => section.heading === '5 Results')!.chars).toBeGreaterThan(300);
+    const text = await runPapercord(['fulltext', 'RowPrune'], env);
+    expect(text.stdout).toMatch(/source: html/);
+    expect(text.stdout).toMatch(/\n\s+3\.1 Row retrieval\s+\d+ chars/);
+  });
+
+  it('given arXiv answers 429, it should fall back to the abstract with a note, and fetch once arXiv answers again', async () => {
+    arxiv.script('/html/2502.11005', { status: 429, headers: { 'retry-after': '0' } });
+    const limited = await runPapercord(['fulltext', '2502.11005', '--json'], env);
+    expect(limited.code).toBe(0);
+    expect(JSON.parse(limited.stdout)).toMatchObject({ source: 'abstract', sections: [{ heading: 'Abstract' }] });
+    expect(limited.stderr).toContain('HTTP 429');
+    const later = await runPapercord(['fulltext', '2502.11005', '--json'], env);
+    expect(JSON.parse(later.stdout)).toMatchObject({ source: 'html' });
+  });
+
+  it('given arXiv never answers, it should fall back to the abstract within FULL_TEXT_TIMEOUT_MS', async () => {
+    arxiv.script('/html/2502.11002', { hang: true });
+    const run = await runPapercord(['ask', 'What does CurDist do with failing teacher solutions?', '--paper', '2502.11002', '--json'], {
+      ...env,
+      FULL_TEXT_TIMEOUT_MS: '300',
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const answer = JSON.parse(run.stdout) as AskJson;
+    expect(answer.citations.every((citation) => citation.section === null)).toBe(true);
+    expect(run.stderr).toMatch(/The full text of this paper is not available \((not fetched within 300 ms|arXiv did not answer within 300 ms)\)/);
+  });
+
+  it('given a page that is not a LaTeXML paper and no PDF, it should say so and use the abstract', async () => {
+    const run = await runPapercord(['fulltext', 'Quiet Gradients', '--json'], env);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ id: 'arxiv:2502.19999', source: 'abstract' });
+    expect(run.stderr).toContain('not a LaTeXML rendering');
+  });
+
+  it('given an open question naming a paper, it should find the paper and cite the section', async () => {
+    const run = await runPapercord(['ask', 'What peak learning rate did BlockFP8 training use?', '--json'], env);
+    const answer = JSON.parse(run.stdout) as AskJson;
+    expect(answer.answer).toContain('3e-4');
+    expect(answer.citations).toContainEqual(expect.objectContaining({ id: 'arxiv:2502.11004', section: '4 Experimental Setup' }));
+  });
+});
