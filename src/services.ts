@@ -8,7 +8,7 @@ import { ArxivFullTextFetcher } from './fulltext/fetcher.js';
 import { FullTextService } from './fulltext/service.js';
 import { FullTextStore } from './fulltext/store.js';
 import { PaperLibrary, type PaperLibraryOptions } from './library/paperLibrary.js';
-import { resolvePaper } from './library/lookup.js';
+import { paperNamedIn, resolvePaper } from './library/lookup.js';
 import type { PaperVectorIndex } from './library/pgvectorStore.js';
 import { openSharedVectors } from './library/vectorStores.js';
 import { llmErrorCallbacks, type PapercordMetrics } from './ops/metrics.js';
@@ -84,6 +84,7 @@ export async function createServices(config: Config, logger: Logger, options: Cr
       logger,
       backend,
       fullText,
+      namedPaper: (question) => paperNamedIn(library, question),
     });
     closers.push(() => answers.close());
     const trending = createTrendingService(config, logger, {

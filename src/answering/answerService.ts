@@ -73,6 +73,8 @@ export interface AnswerServiceOptions {
   backend?: ChatBackend | null;
   /** Default number of sources per answer. */
   k?: number;
+  /** The one paper a question names by its short name, if any: its full text alone then answers. */
+  namedPaper?: (question: string) => Paper | undefined;
   /** Full text of papers: answers draw on the passages of the retrieved papers that best match the question. */
   fullText?: Pick<FullTextService, 'enabled' | 'ensure' | 'passages' | 'timeoutMs'>;
 }
@@ -113,6 +115,7 @@ export class AnswerService {
   private readonly backend: ChatBackend | null;
   private readonly k: number;
   private readonly fullText: AnswerServiceOptions['fullText'];
+  private readonly namedPaper: AnswerServiceOptions['namedPaper'];
 
   constructor(options: AnswerServiceOptions) {
     this.retriever = options.retriever;
@@ -123,6 +126,7 @@ export class AnswerService {
     this.backend = options.backend !== undefined ? options.backend : createChatBackend(options.config);
     this.k = options.k ?? DEFAULT_ANSWER_K;
     this.fullText = options.fullText;
+    this.namedPaper = options.namedPaper;
   }
 
   /** `extractive` or `<provider>/<model>`: what writes answers when the model is up. */
@@ -138,6 +142,11 @@ export class AnswerService {
       const paper = this.resolvePaper(options.paper);
       // With passage options given, an answer always comes back (from the abstract at worst).
       return (await this.askFromPassages(trimmed, [{ paper, score: 1 }], history, options, { limit: PAPER_PASSAGES, perPaper: PAPER_PASSAGES }))!;
+    }
+    // "What learning rate did MrT5 use?" is about MrT5's body: only its chunks are searched, when it has full text.
+    const named = this.fullText?.enabled ? this.namedPaper?.(trimmed) : undefined;
+    if (named && (await this.fullText!.ensure(named, { signal: options.signal, budgetMs: this.fullText!.timeoutMs })).state === 'ready') {
+      return (await this.askFromPassages(trimmed, [{ paper: named, score: 1 }], history, options, { limit: PAPER_PASSAGES, perPaper: PAPER_PASSAGES }))!;
     }
     // With no model, the extractive answer picks its papers by their sentences from a wider pool of candidates.
     const pool = this.backend ? options.k : (options.k ?? this.k) * EXTRACTIVE_POOL_FACTOR;
