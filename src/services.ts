@@ -5,6 +5,7 @@ import { createEmbedder, type CreateEmbedderOptions } from './embeddings/registr
 import type { PaperEmbedder } from './embeddings/types.js';
 import type { Logger } from './logger.js';
 import { ArxivFullTextFetcher } from './fulltext/fetcher.js';
+import { localPdfs, pdfBytesToDocument } from './fulltext/pdfDocument.js';
 import { FullTextService } from './fulltext/service.js';
 import { FullTextStore } from './fulltext/store.js';
 import { PaperLibrary, type PaperLibraryOptions } from './library/paperLibrary.js';
@@ -73,7 +74,8 @@ export async function createServices(config: Config, logger: Logger, options: Cr
       config,
       embedder,
       store: fullTextStore,
-      fetcher: new ArxivFullTextFetcher({ htmlBase: config.ARXIV_HTML_BASE, pdfBase: config.ARXIV_PDF_BASE, logger }),
+      fetcher: new ArxivFullTextFetcher({ htmlBase: config.ARXIV_HTML_BASE, pdfBase: config.ARXIV_PDF_BASE, readPdf: pdfBytesToDocument, logger }),
+      localPdf: localPdfs(config.DATA_DIR),
       logger,
     });
     closers.push(() => fullText.close());

@@ -52,8 +52,11 @@ export interface FullTextServiceOptions {
   embedder: PaperEmbedder;
   store: FullTextStore;
   fetcher: ArxivFullTextFetcher;
-  /** A PDF added locally or from Discord for this paper, read into a document; undefined when there is none. */
-  localPdf?: (paper: Paper, signal: AbortSignal) => Promise<FullTextDocument | undefined>;
+  /** PDFs added locally or from Discord (kept under DATA_DIR): read before anything is fetched. */
+  localPdf?: {
+    has(paper: Paper): boolean;
+    read(paper: Paper, signal: AbortSignal): Promise<FullTextDocument | undefined>;
+  };
   logger?: Logger;
   /** Most papers waiting for a background fetch; more are dropped (they are fetched on demand when asked about). */
   queueLimit?: number;
@@ -230,7 +233,7 @@ export class FullTextService {
   }
 
   private fetchable(paper: Paper): boolean {
-    return Boolean(paper.arxivId) || Boolean(this.options.localPdf);
+    return Boolean(paper.arxivId) || (this.options.localPdf?.has(paper) ?? false);
   }
 
   /** One fetch per paper at a time, shared by every question and the background worker waiting for it. */
@@ -245,7 +248,7 @@ export class FullTextService {
   private async fetchAndStore(paper: Paper, polite: boolean): Promise<FullTextStatus> {
     const signal = this.closing.signal;
     try {
-      let document = await this.options.localPdf?.(paper, signal);
+      let document = this.options.localPdf?.has(paper) ? await this.options.localPdf.read(paper, signal) : undefined;
       let url: string | null = null;
       if (document) document = { ...document, source: 'local-pdf' };
       else if (paper.arxivId) {

@@ -144,7 +144,11 @@ export class FullTextStore {
   outline(paperId: string): OutlineEntry[] | undefined {
     const stored = this.get(paperId);
     if (!stored) return undefined;
-    return stored.document.sections.map((section) => ({ heading: sectionHeading(section), level: section.level, chars: sectionChars(section) }));
+    return stored.document.sections.map((section) => ({
+      heading: sectionHeading(section) || `Page ${section.page ?? '?'}`,
+      level: section.level,
+      chars: sectionChars(section),
+    }));
   }
 
   /** The chunks of these papers only (an index lookup per paper), in paper order then reading order. */

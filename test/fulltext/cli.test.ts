@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeImageOnlyPdf, makePaperPdf } from '../helpers/pdfFixtures.js';
 import { runPapercord } from '../support/cli.js';
 import { ArxivServer, fixturePapers, ingestJson, type FixturePaper } from './arxivServer.js';
 
@@ -21,6 +22,30 @@ const NOT_LATEXML: FixturePaper = {
   sections: [],
 };
 
+/** Papers arXiv has no HTML for: served as PDFs the suite generates. */
+const PDF_ONLY: FixturePaper = {
+  arxivId: '2502.12001',
+  title: 'PatchMix: Mixing Image Patches Across Batches for Robust Vision Transformers',
+  authors: ['Ines Duarte', 'Olaf Berg'],
+  abstract: 'Vision transformers overfit to local texture. PatchMix swaps image patches between examples of a batch during training and mixes their labels, which makes models more robust to corruptions.',
+  sections: [],
+};
+const UNHEADED: FixturePaper = {
+  arxivId: '2502.12002',
+  title: 'A Field Report on Annotator Disagreement in Sarcasm Labelling',
+  authors: ['Quinn Avery'],
+  abstract: 'We report on a year of sarcasm annotation with crowd workers and the disagreements we saw between them.',
+  sections: [],
+};
+const SCANNED: FixturePaper = {
+  arxivId: '2502.12003',
+  title: 'Handwritten Notes on Kernel Machines, Scanned',
+  authors: ['Old Author'],
+  abstract: 'Lecture notes on kernel machines, support vectors and the kernel trick, scanned from paper.',
+  sections: [],
+};
+const FILLER = 'The annotation campaign ran in several rounds, and each round followed the same protocol of instructions, a qualification test and paid batches of short social media posts to label.';
+
 describe('full text from arXiv in the CLI', () => {
   let arxiv: ArxivServer;
   let dir: string;
@@ -29,9 +54,33 @@ describe('full text from arXiv in the CLI', () => {
   beforeAll(async () => {
     arxiv = await ArxivServer.start(fixturePapers());
     arxiv.addPaper(NOT_LATEXML, { html: '<!DOCTYPE html><html><body><h1>No HTML for this paper</h1><p>Please see the PDF.</p></body></html>' });
+    for (const paper of [PDF_ONLY, UNHEADED, SCANNED]) arxiv.addPaper(paper, { html: false });
+    arxiv.setPdf(
+      PDF_ONLY.arxivId,
+      await makePaperPdf({
+        title: PDF_ONLY.title,
+        authors: PDF_ONLY.authors,
+        abstract: PDF_ONLY.abstract,
+        arxivStamp: `${PDF_ONLY.arxivId}v1`,
+        sections: [
+          { heading: '1 Introduction', paragraphs: ['Vision transformers split an image into patches and attend between them; they are known to rely on local texture cues.'] },
+          { heading: '2 Method', paragraphs: ['PatchMix replaces a random 30% of the patches of each image with patches from another image of the same batch, and mixes the labels in proportion.'] },
+          { heading: '3 Experiments', paragraphs: ['We train ViT-B/16 for 300 epochs on ImageNet-1k with a batch size of 1024, and evaluate robustness on ImageNet-C.'] },
+        ],
+      }),
+    );
+    arxiv.setPdf(
+      UNHEADED.arxivId,
+      await makePaperPdf({
+        title: UNHEADED.title,
+        authors: UNHEADED.authors,
+        leadParagraphs: [...Array.from({ length: 30 }, () => FILLER), 'Annotators agreed on only 41% of posts that quoted another user, far less than on posts without quotes.'],
+      }),
+    );
+    arxiv.setPdf(SCANNED.arxivId, await makeImageOnlyPdf());
     dir = await mkdtemp(path.join(tmpdir(), 'papercord-fulltext-'));
     const papers = path.join(dir, 'papers.json');
-    await writeFile(papers, ingestJson([...fixturePapers(), NOT_LATEXML]));
+    await writeFile(papers, ingestJson([...fixturePapers(), NOT_LATEXML, PDF_ONLY, UNHEADED, SCANNED]));
     env = {
       DATA_DIR: path.join(dir, 'data'),
       ARXIV_API_BASE: arxiv.baseUrl,
@@ -144,5 +193,36 @@ describe('full text from arXiv in the CLI', () => {
     const answer = JSON.parse(run.stdout) as AskJson;
     expect(answer.answer).toContain('3e-4');
     expect(answer.citations).toContainEqual(expect.objectContaining({ id: 'arxiv:2502.11004', section: '4 Experimental Setup' }));
+  });
+
+  it('given a paper with no HTML rendering, it should fall back to the PDF, with headings and pages', async () => {
+    const outline = await runPapercord(['fulltext', PDF_ONLY.arxivId, '--json'], env);
+    expect(outline.code, outline.stderr).toBe(0);
+    expect(JSON.parse(outline.stdout)).toMatchObject({
+      id: `arxiv:${PDF_ONLY.arxivId}`,
+      source: 'pdf',
+      sections: [{ heading: 'Abstract' }, { heading: '1 Introduction' }, { heading: '2 Method' }, { heading: '3 Experiments' }],
+    });
+    expect(arxiv.requests).toEqual(expect.arrayContaining([`/html/${PDF_ONLY.arxivId}`, `/pdf/${PDF_ONLY.arxivId}`]));
+    const run = await runPapercord(['ask', 'How many epochs and what batch size were used?', '--paper', 'PatchMix', '--json'], env);
+    const answer = JSON.parse(run.stdout) as AskJson;
+    expect(answer.answer).toContain('300 epochs');
+    expect(answer.answer).toContain('[1, §3]');
+    expect(answer.citations).toContainEqual(expect.objectContaining({ section: '3 Experiments', page: 1 }));
+  });
+
+  it('given a PDF with no headings to recover, it should cite the page', async () => {
+    const run = await runPapercord(['ask', 'How often did annotators agree on posts quoting another user?', '--paper', UNHEADED.arxivId, '--json'], env);
+    const answer = JSON.parse(run.stdout) as AskJson;
+    expect(answer.answer).toContain('41%');
+    expect(answer.answer).toContain('[1, p. 2]');
+    expect(answer.citations).toContainEqual(expect.objectContaining({ section: null, page: 2 }));
+  });
+
+  it('given a scanned PDF without text, it should fall back to the abstract with a note', async () => {
+    const run = await runPapercord(['fulltext', SCANNED.arxivId, '--json'], env);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ source: 'abstract' });
+    expect(run.stderr).toMatch(/the PDF could not be read \(.*(no text|text layer|scan).*\)/i);
   });
 });
