@@ -91,7 +91,14 @@ export async function createServices(config: Config, logger: Logger, options: Cr
     closers.push(() => answers.close());
     const trending = createTrendingService(config, logger, {
       embedder,
-      library,
+      // Papers of the daily feed get their full text fetched in the background (once the bot starts the queue).
+      library: {
+        add: async (papers, addOptions) => {
+          const result = await library.add(papers, addOptions);
+          fullText.enqueue(papers.map((paper) => library.get(paper.id) ?? paper));
+          return result;
+        },
+      },
       summarize: (paper, summarizeOptions) => answers.summarize(paper, summarizeOptions),
     });
     return { config, logger, embedder, library, sharedVectors, retriever, fullText, answers, trending, close: closeAll };

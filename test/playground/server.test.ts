@@ -16,7 +16,7 @@ let playground: Playground;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'papercord-playground-api-'));
-  const config = loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'silent', ASK_COOLDOWN_SECONDS: '0' });
+  const config = loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', FULL_TEXT: 'off', LOG_LEVEL: 'silent', ASK_COOLDOWN_SECONDS: '0' });
   services = await createServices(config, silentLogger());
   await services.library.add(await loadPapersFromSource('seeds'));
   playground = await startPlayground({ services: coreServicesFrom(services), config, logger: silentLogger(), port: 0 });
