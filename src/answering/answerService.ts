@@ -10,6 +10,7 @@ import { LibraryRetriever, type PaperDocumentMetadata } from '../retrieval/langc
 import type { PaperRetriever, RetrievedPaper } from '../retrieval/types.js';
 import type { FullTextService, PaperPassages } from '../fulltext/service.js';
 import { FULL_TEXT_OFF_NOTE } from '../fulltext/service.js';
+import { BODY_CELLS_NOTICE, BODY_FACETS, bodyCell, bodyFacets } from '../fulltext/compareBody.js';
 import { verifyCitations, verifySectionCitations } from './citations.js';
 import { comparisonSchema, modelComparisonSchema, type Comparison, type ModelComparison } from './comparison.js';
 import { extractiveAnswer, extractiveComparison, keySentence } from './extractive.js';
@@ -76,7 +77,7 @@ export interface AnswerServiceOptions {
   /** The one paper a question names by its short name, if any: its full text alone then answers. */
   namedPaper?: (question: string) => Paper | undefined;
   /** Full text of papers: answers draw on the passages of the retrieved papers that best match the question. */
-  fullText?: Pick<FullTextService, 'enabled' | 'ensure' | 'passages' | 'timeoutMs'>;
+  fullText?: Pick<FullTextService, 'enabled' | 'ensure' | 'passages' | 'timeoutMs' | 'document'>;
 }
 
 export const DEFAULT_ANSWER_K = 5;
@@ -191,10 +192,30 @@ export class AnswerService {
 
   async compare(names: string[], options: { signal?: AbortSignal } = {}): Promise<Comparison> {
     const papers = this.resolveCompared(names);
-    if (!this.backend) return { ...extractiveComparison(papers), model: EXTRACTIVE_MODEL };
+    // With every paper's full text stored, the data, results and limitations come from their bodies.
+    const documents = papers.map((paper) => this.fullText?.document(paper.id));
+    const bodies = documents.every((document) => document !== undefined) ? documents.map((document) => bodyFacets(document!)) : undefined;
+    const extractiveWithBody = (): Omit<Comparison, 'model'> => {
+      const comparison = extractiveComparison(papers);
+      if (!bodies) return comparison;
+      let used = false;
+      const withBody = comparison.papers.map((entry, index) => {
+        const cells: Partial<Record<(typeof BODY_FACETS)[number], string>> = {};
+        for (const facet of BODY_FACETS) {
+          const statement = bodies[index]![facet];
+          if (statement) {
+            cells[facet] = bodyCell(statement);
+            used = true;
+          }
+        }
+        return { ...entry, ...cells };
+      });
+      return used ? { ...comparison, papers: withBody, notice: BODY_CELLS_NOTICE } : comparison;
+    };
+    if (!this.backend) return { ...extractiveWithBody(), model: EXTRACTIVE_MODEL };
     const backend = this.backend;
     const chain = RunnableSequence.from([
-      RunnableLambda.from(comparePromptValues),
+      RunnableLambda.from((input: Paper[]) => comparePromptValues(input, bodies)),
       this.prompts.compare,
       backend.model.withStructuredOutput(modelComparisonSchema, { name: 'paper_comparison' }),
     ]);
@@ -202,7 +223,9 @@ export class AnswerService {
     for (let attempt = 1; attempt <= 2; attempt += 1) {
       try {
         const output = await chain.invoke(papers, { signal: deadline(this.timeoutMs, options.signal) });
-        return { ...tieToPapers(output, papers), model: backend.label };
+        const tied = { ...tieToPapers(output, papers), model: backend.label };
+        const fromBody = tied.papers.some((entry) => BODY_FACETS.some((facet) => /\(from (§|p\. )[^)]+\)\s*$/.test(entry[facet])));
+        return fromBody ? { ...tied, notice: BODY_CELLS_NOTICE } : tied;
       } catch (error) {
         if (options.signal?.aborted) throw error;
         const malformed = isMalformedOutput(error);
@@ -210,7 +233,8 @@ export class AnswerService {
         if (!malformed) break;
       }
     }
-    return { ...extractiveComparison(papers), model: EXTRACTIVE_MODEL, notice: COMPARISON_UNAVAILABLE_NOTICE };
+    const fallback = extractiveWithBody();
+    return { ...fallback, model: EXTRACTIVE_MODEL, notice: [COMPARISON_UNAVAILABLE_NOTICE, fallback.notice].filter(Boolean).join(' ') };
   }
 
   /** A one- or two-line TL;DR: the model's when configured, else the source's own summary, else the key sentence. */

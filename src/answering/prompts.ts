@@ -116,12 +116,21 @@ export function formatHistory(history: readonly ChatTurn[]): string {
   return history.map((turn) => `${turn.role}: ${neutralize(turn.content)}`).join('\n');
 }
 
-export function formatPapers(papers: readonly Paper[]): string {
+/** A sentence of a paper's body a comparison may use, and the section it is from. */
+export interface BodyExcerpt {
+  text: string;
+  label: string;
+}
+
+export function formatPapers(papers: readonly Paper[], bodies?: ReadonlyArray<Readonly<Record<string, BodyExcerpt | undefined>>>): string {
   return papers
-    .map(
-      (paper, index) =>
-        `<paper n="${index + 1}" id="${neutralize(paper.id)}" title="${neutralize(paper.title)}">\n${neutralize(paper.abstract)}\n</paper>`,
-    )
+    .map((paper, index) => {
+      const excerpts = Object.entries(bodies?.[index] ?? {})
+        .filter((entry): entry is [string, BodyExcerpt] => entry[1] !== undefined)
+        .map(([facet, excerpt]) => `<section facet="${neutralize(facet)}" cite="${neutralize(excerpt.label)}">${neutralize(excerpt.text)}</section>`);
+      const body = excerpts.length > 0 ? `\n${excerpts.join('\n')}` : '';
+      return `<paper n="${index + 1}" id="${neutralize(paper.id)}" title="${neutralize(paper.title)}">\n${neutralize(paper.abstract)}${body}\n</paper>`;
+    })
     .join('\n');
 }
 
@@ -141,9 +150,9 @@ export function passagePromptValues(input: { sources: readonly PaperPassages[]; 
   };
 }
 
-export function comparePromptValues(papers: readonly Paper[]) {
+export function comparePromptValues(papers: readonly Paper[], bodies?: ReadonlyArray<Readonly<Record<string, BodyExcerpt | undefined>>>) {
   return {
-    papers: formatPapers(papers),
+    papers: formatPapers(papers, bodies),
     paper_ids: papers.map((paper) => paper.id).join(', '),
   };
 }

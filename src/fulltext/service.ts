@@ -105,6 +105,11 @@ export class FullTextService {
     return this.options.store.get(paperId)?.source;
   }
 
+  /** The stored document, without fetching; undefined when the paper has no full text (or full text is off). */
+  document(paperId: string): FullTextDocument | undefined {
+    return this.enabled ? this.options.store.get(paperId)?.document : undefined;
+  }
+
   /** What is known without fetching: ready, a recorded failure, or nothing yet (undefined). */
   known(paper: Paper): FullTextStatus | undefined {
     if (!this.enabled) return { state: 'off' };

@@ -225,4 +225,18 @@ describe('full text from arXiv in the CLI', () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ source: 'abstract' });
     expect(run.stderr).toMatch(/the PDF could not be read \(.*(no text|text layer|scan).*\)/i);
   });
+
+  it('given two papers with full text, compare should take data, results and limitations from their bodies and say so', async () => {
+    for (const id of ['2502.11001', '2502.11003']) expect((await runPapercord(['fulltext', id], env)).code).toBe(0);
+    const run = await runPapercord(['compare', 'SMA-ASR', 'RowPrune', '--json'], env);
+    expect(run.code, run.stderr).toBe(0);
+    const comparison = JSON.parse(run.stdout) as { papers: Array<Record<string, string>> };
+    expect(comparison.papers[0]!.data).toMatch(/FLEURS.*\(from §4\.1\)$/);
+    expect(comparison.papers[1]!.results).toMatch(/\d+\.\d%.*\(from §5\)$/);
+    expect(comparison.papers[1]!.limitations).toMatch(/single table.*\(from §6\)$/);
+    expect(comparison.papers[0]!.method).not.toContain('(from');
+    expect(run.stderr).toContain('Cells ending in “(from §…)” come from the papers’ full text');
+    const abstractsOnly = await runPapercord(['compare', 'SMA-ASR', 'RowPrune', '--json'], { ...env, FULL_TEXT: 'off' });
+    expect(abstractsOnly.stdout).not.toContain('(from §');
+  });
 });
