@@ -31,7 +31,7 @@ const SECTION_LEVELS: ReadonlyArray<[string, number]> = [
 /** Never read: code, styling, navigation and embedded media. */
 const SKIPPED_TAGS = new Set(['script', 'style', 'noscript', 'template', 'nav', 'header', 'footer', 'button', 'svg', 'iframe', 'object', 'embed', 'img', 'head']);
 /** LaTeXML parts that are not the paper's prose. */
-const SKIPPED_CLASSES = ['ltx_bibliography', 'ltx_page_header', 'ltx_page_footer', 'ltx_page_logo', 'ltx_authors', 'ltx_dates', 'ltx_TOC', 'ltx_note_outer', 'ltx_keywords', 'ltx_classification'];
+const SKIPPED_CLASSES = ['ltx_bibliography', 'ltx_page_header', 'ltx_page_footer', 'ltx_page_logo', 'ltx_authors', 'ltx_dates', 'ltx_TOC', 'ltx_note_outer', 'ltx_note_mark', 'ltx_keywords', 'ltx_classification'];
 /** Elements whose text is a separate line of the paragraph, not run on with the words around it. */
 const BLOCK_TAGS = new Set(['p', 'div', 'li', 'tr', 'br', 'table', 'figure', 'figcaption', 'ul', 'ol', 'dl', 'dd', 'dt', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'section', 'blockquote', 'pre']);
 

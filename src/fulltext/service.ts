@@ -83,6 +83,9 @@ export class FullTextService {
   private worker: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private started = false;
+  /** The background worker is fetching a paper. */
+  private busy = false;
+  private idleWaiters: Array<() => void> = [];
 
   constructor(options: FullTextServiceOptions) {
     this.options = options;
@@ -174,6 +177,13 @@ export class FullTextService {
     return this.queue.length;
   }
 
+  /** Resolves once the background queue is empty and its last fetch has finished. */
+  async idle(): Promise<void> {
+    while (this.queue.length > 0 || this.busy) {
+      await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    }
+  }
+
   /**
    * The best passages of these papers for the question: BM25 over their chunks (the question's words that only
    * name a paper left out, since every part of that paper would match them) fused with the cosine of chunk and
@@ -233,6 +243,7 @@ export class FullTextService {
   async close(): Promise<void> {
     this.closing.abort();
     this.wake?.();
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
     await this.worker?.catch(() => undefined);
     await Promise.allSettled([...this.inFlight.values()]);
   }
@@ -318,14 +329,20 @@ export class FullTextService {
     while (!signal.aborted) {
       const paper = this.queue.shift();
       if (!paper) {
+        for (const resolve of this.idleWaiters.splice(0)) resolve();
         await new Promise<void>((resolve) => (this.wake = resolve));
         this.wake = undefined;
         continue;
       }
       this.queued.delete(paper.id);
       if (this.known(paper)) continue;
-      const status = await this.fetchOnce(paper, true);
-      this.logger.debug({ paper: paper.id, status }, 'background full text');
+      this.busy = true;
+      try {
+        const status = await this.fetchOnce(paper, true);
+        this.logger.debug({ paper: paper.id, status }, 'background full text');
+      } finally {
+        this.busy = false;
+      }
     }
   }
 }

@@ -140,6 +140,11 @@ export interface CannedResponse {
 
 export class ArxivServer {
   readonly requests: string[] = [];
+  /** Most requests the server was answering at the same moment. */
+  maxConcurrent = 0;
+  private active = 0;
+  /** Every answer waits this long first, so that overlapping requests would overlap here. */
+  responseDelayMs = 0;
   private readonly html = new Map<string, string>();
   private readonly pdf = new Map<string, Uint8Array>();
   private readonly metadata = new Map<string, FixturePaper>();
@@ -182,6 +187,14 @@ export class ArxivServer {
   }
 
   private handle(request: IncomingMessage, response: ServerResponse): void {
+    this.active += 1;
+    this.maxConcurrent = Math.max(this.maxConcurrent, this.active);
+    response.on('close', () => (this.active -= 1));
+    if (this.responseDelayMs > 0) setTimeout(() => this.answer(request, response), this.responseDelayMs);
+    else this.answer(request, response);
+  }
+
+  private answer(request: IncomingMessage, response: ServerResponse): void {
     const url = new URL(request.url ?? '/', this.baseUrl);
     this.requests.push(url.pathname + url.search);
     const canned = this.scripted.get(url.pathname)?.shift();
