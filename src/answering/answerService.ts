@@ -90,6 +90,8 @@ export const COMPARISON_UNAVAILABLE_NOTICE = 'The language model was unavailable
 export const MIN_COMPARED = 2;
 export const MAX_COMPARED = 4;
 
+/** Share of the best passage's score a passage needs to be quoted in an extractive answer. */
+const EXTRACTIVE_PASSAGE_SHARE = 0.6;
 /** Papers of a question whose full text is fetched on demand when missing (the rest answer from what is stored). */
 const ON_DEMAND_PAPERS = 3;
 /** Passages given for a question about one paper. */
@@ -406,7 +408,11 @@ function passageAnswer(text: string, sources: readonly PaperPassages[], model: s
  * passages that match best; their `[i]` then become `[n, §x]` of the paper and section they come from.
  */
 function extractiveFromPassages(question: string, sources: readonly PaperPassages[]): Answer {
-  const flat = sources.flatMap((source, index) => source.passages.map((passage) => ({ n: index + 1, paper: source.paper, passage })));
+  // Passages far below the best one would only add sentences that share a word with the question.
+  const best = Math.max(...sources.flatMap((source) => source.passages.map((passage) => passage.score)));
+  const flat = sources
+    .flatMap((source, index) => source.passages.map((passage) => ({ n: index + 1, paper: source.paper, passage })))
+    .filter(({ passage }, position) => position === 0 || passage.score >= EXTRACTIVE_PASSAGE_SHARE * best);
   const pseudo: Paper[] = flat.map(({ paper, passage }) => ({ ...paper, abstract: passage.text }));
   const text = extractiveAnswer(question, pseudo, { scores: flat.map(({ passage }) => passage.score) });
   const mapped = text.replace(/\[(\d+)\]/g, (match, index: string) => {

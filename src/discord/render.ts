@@ -127,10 +127,12 @@ export function renderAnswer(question: string, answer: Answer): APIEmbed[][] {
     description: chunk,
   }));
   if (embeds.length === 0) embeds.push({ color: BRAND_COLOR, title: truncate(question, DISCORD_LIMITS.title), description: '…' });
-  const sourceLines = answer.citations.map((citation) => {
-    // A section citation names the section after the link, so "[1, §3]" in the text can be found in the paper.
-    const place = citation.section ? ` · §${citation.section}` : citation.page ? ` · p. ${citation.page}` : '';
-    return `**[${citation.n}]** ${paperLink(citation.title, citation.url, 200)}${truncate(place, 120)}`;
+  // One line per paper; a section citation names its sections after the link, so "[1, §3]" can be found in the paper.
+  const sourceLines = [...new Set(answer.citations.map((citation) => citation.n))].map((n) => {
+    const cited = answer.citations.filter((citation) => citation.n === n);
+    const places = cited.map((citation) => (citation.section ? `§${citation.section}` : citation.page ? `p. ${citation.page}` : '')).filter(Boolean);
+    const place = places.length > 0 ? ` · ${places.join('; ')}` : '';
+    return `**[${n}]** ${paperLink(cited[0]!.title, cited[0]!.url, 200)}${truncate(place, 300)}`;
   });
   const last = embeds[embeds.length - 1]!;
   const footer = modelFooter(answer.model, answer.notice);

@@ -80,8 +80,8 @@ function renderSection(section: FixtureSection, id: string, depth: number): stri
   const tag = section.number ? `<span class="ltx_tag ltx_tag_${kind}">${escape(section.number)} </span>` : '';
   const paragraphs = section.paragraphs
     .map((text, index) => {
-      // A citation inside the first sentence, where papers put them.
-      const cited = withMath(text).replace(/^(\S+ \S+)/, '$1 <cite class="ltx_cite ltx_citemacro_citep">(<a href="#bib.bib1" class="ltx_ref">Doe et al., 2023</a>)</cite>');
+      // A citation at the end of the first sentence, where papers put them.
+      const cited = withMath(text).replace(/\.(\s|$)/, ' <cite class="ltx_cite ltx_citemacro_citep">(<a href="#bib.bib1" class="ltx_ref">Doe et al., 2023</a>)</cite>.$1');
       return `<div id="${id}.p${index + 1}" class="ltx_para"><p id="${id}.p${index + 1}.1" class="ltx_p">${cited}</p></div>`;
     })
     .join('\n');

@@ -56,9 +56,12 @@ export function renderAnswer(answer: Answer): string {
   if (answer.notice) lines.push(`note: ${answer.notice}`, '');
   if (answer.citations.length > 0) {
     lines.push('Sources');
-    for (const citation of answer.citations) {
-      const place = [citation.section ? `§${citation.section}` : '', citation.page ? `p. ${citation.page}` : ''].filter(Boolean).join(', ');
-      lines.push(`  [${citation.n}] ${citation.title}${place ? ` (${place})` : ''}`, `      ${citation.url ?? citation.id}`);
+    // One entry per paper, naming every place of it the answer cites.
+    const numbers = [...new Set(answer.citations.map((citation) => citation.n))];
+    for (const n of numbers) {
+      const cited = answer.citations.filter((citation) => citation.n === n);
+      const places = cited.map((citation) => (citation.section ? `§${citation.section}` : citation.page ? `p. ${citation.page}` : '')).filter(Boolean);
+      lines.push(`  [${n}] ${cited[0]!.title}${places.length > 0 ? ` (${places.join('; ')})` : ''}`, `      ${cited[0]!.url ?? cited[0]!.id}`);
     }
     lines.push('');
   }
