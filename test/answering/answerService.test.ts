@@ -12,8 +12,10 @@ import { startOpenAICompatibleServer, type OpenAICompatibleServer } from '../hel
 import { openSeedLibrary, type SeedLibrary } from './seedLibrary.js';
 
 const BYTE_QUESTION = 'how do byte-level models avoid very long sequences?';
-/** Short, so a hanging server costs the suite little; the service must still answer after it. */
-const TIMEOUT_MS = 400;
+/** Generous, so a model that answers is never cut off by a busy machine. */
+const TIMEOUT_MS = 30_000;
+/** Short, for the tests whose subject is a server that never answers: nothing but the timeout can end them. */
+const HANG_TIMEOUT_MS = '400';
 
 let seeds: SeedLibrary;
 let server: OpenAICompatibleServer;
@@ -99,7 +101,7 @@ describe('AnswerService.ask with an OpenAI-compatible server', () => {
     ['an empty completion', { kind: 'text', content: '' }],
   ] as const)('given %s, it should answer extractively with one line saying the model was unavailable', async (_, reply) => {
     server.script(reply);
-    const answer = await service().ask(BYTE_QUESTION);
+    const answer = await service(llmConfig({ LLM_TIMEOUT_MS: HANG_TIMEOUT_MS })).ask(BYTE_QUESTION);
     expect(answer.model).toBe('extractive');
     expect(answer.notice).toBe(MODEL_UNAVAILABLE_NOTICE);
     expect(answer.abstained).toBe(false);
@@ -118,10 +120,24 @@ describe('AnswerService.ask with an OpenAI-compatible server', () => {
 
   it('given the ollama backend and a server that never answers, it should answer extractively', async () => {
     server.script({ kind: 'hang' });
-    const config = llmConfig({ LLM_PROVIDER: 'ollama', OLLAMA_BASE_URL: server.baseURL.replace(/\/v1$/, '') });
+    const config = llmConfig({
+      LLM_PROVIDER: 'ollama',
+      OLLAMA_BASE_URL: server.baseURL.replace(/\/v1$/, ''),
+      LLM_TIMEOUT_MS: HANG_TIMEOUT_MS,
+    });
     const answer = await service(config).ask(BYTE_QUESTION);
     expect(answer).toMatchObject({ model: 'extractive', notice: MODEL_UNAVAILABLE_NOTICE, abstained: false });
     expect(server.requests[0]!.path).toBe('/api/chat');
+  });
+
+  it('given the ollama backend and an Ollama server that answers, it should give its cited answer', async () => {
+    server.script({ kind: 'text', content: 'MrT5 deletes byte tokens in its encoder [1].' });
+    const config = llmConfig({ LLM_PROVIDER: 'ollama', LLM_MODEL: 'qwen2.5', OLLAMA_BASE_URL: server.baseURL.replace(/\/v1$/, '') });
+    const answer = await service(config).ask(BYTE_QUESTION);
+    expect(answer).toMatchObject({ answer: 'MrT5 deletes byte tokens in its encoder [1].', model: 'ollama/qwen2.5', abstained: false });
+    expect(answer.notice).toBeUndefined();
+    expect(answer.citations.map((citation) => citation.n)).toEqual([1]);
+    expect(server.requests[0]).toMatchObject({ path: '/api/chat', body: { model: 'qwen2.5' } });
   });
 
   it('given the caller gives up, it should stop rather than answer', async () => {

@@ -32,6 +32,8 @@ export interface BotHarnessOptions {
   historyLimit?: number;
   /** Prometheus metrics the services report into, as in the bot's own process. */
   metrics?: PapercordMetrics;
+  /** The clock the bot's cooldowns are measured on. */
+  now?: BotOptions['now'];
 }
 
 /**
@@ -70,7 +72,10 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
     const logger = options.logger ?? silentLogger();
     services = await createServices(config, logger, options.metrics ? { metrics: options.metrics } : {});
     await services.library.add(await loadPapersFromSource('seeds'));
-    bot = createBot(coreServicesFrom(services), config, logger, options.commands ? { commands: options.commands } : {});
+    bot = createBot(coreServicesFrom(services), config, logger, {
+      ...(options.commands ? { commands: options.commands } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
     await bot.start();
     return { emulator, bot, services, config, close };
   } catch (error) {
