@@ -81,7 +81,7 @@ describe('the playground server', () => {
     const channel = await postCommand({ name: 'trending', subcommand: 'subscribe', options: { channel: 'general', time: '09:00', timezone: 'UTC' } });
 
     expect(unknown).toMatchObject({ status: 400 });
-    expect(JSON.parse(unknown.body).error).toBe('/ask has no option "temperature" (options: question, k).');
+    expect(JSON.parse(unknown.body).error).toBe('/ask has no option "temperature" (options: question, k, paper).');
     expect(JSON.parse(notANumber.body).error).toBe('k must be a whole number (got "five").');
     expect(JSON.parse(channel.body).error).toContain('cannot send the option channel');
     expect(playground.emulator.interactions.size).toBe(dispatched);
