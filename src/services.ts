@@ -13,7 +13,7 @@ import { paperNamedIn, resolvePaper } from './library/lookup.js';
 import type { PaperVectorIndex } from './library/pgvectorStore.js';
 import { openSharedVectors } from './library/vectorStores.js';
 import { llmErrorCallbacks, type PapercordMetrics } from './ops/metrics.js';
-import { HybridRetriever } from './retrieval/hybrid.js';
+import { HybridRetriever, hybridOptionsFromSettings } from './retrieval/hybrid.js';
 import { createReranker } from './retrieval/rerank.js';
 import type { PaperRetriever } from './retrieval/types.js';
 import { createTrendingService, type TrendingService } from './trending/trendingService.js';
@@ -64,7 +64,7 @@ export async function createServices(config: Config, logger: Logger, options: Cr
     closers.push(() => library.close());
     const reranker = await createReranker(config, logger, { signal: options.signal });
     if (reranker) closers.push(() => reranker.close());
-    const retriever: PaperRetriever = new HybridRetriever(library, { reranker, logger });
+    const retriever: PaperRetriever = new HybridRetriever(library, { ...hybridOptionsFromSettings(config), reranker, logger });
     options.metrics?.setPaperCountSource(() => library.size);
     const backend = createChatBackend(config);
     if (backend && options.metrics) backend.model.callbacks = [llmErrorCallbacks(options.metrics, config.LLM_PROVIDER)];

@@ -7,7 +7,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import type { Paper } from '../papers/paper.js';
 import type { Document } from '@langchain/core/documents';
 import { LibraryRetriever, type PaperDocumentMetadata } from '../retrieval/langchain.js';
-import type { PaperRetriever, RetrievedPaper } from '../retrieval/types.js';
+import { LOW_CONFIDENCE_LEAD, type PaperRetriever, type RetrievalConfidence, type RetrievedPaper } from '../retrieval/types.js';
 import type { FullTextService, PaperPassages } from '../fulltext/service.js';
 import { FULL_TEXT_OFF_NOTE } from '../fulltext/service.js';
 import { BODY_CELLS_NOTICE, BODY_FACETS, bodyCell, bodyFacets } from '../fulltext/compareBody.js';
@@ -20,6 +20,8 @@ import {
   comparePromptValues,
   passagePromptValues,
   loadPrompts,
+  parseRewrittenQueries,
+  rewritePromptValues,
   summarizePromptValues,
   type ChatTurn,
   type Prompts,
@@ -44,6 +46,9 @@ export interface Answer {
   answer: string;
   /** Only sources the answer cites, each pointing at a paper given to the model. */
   citations: Citation[];
+  /** Retrieval's confidence: `low` answers say they are unsure; `none` is an abstention. */
+  confidence: RetrievalConfidence;
+  /** True exactly when confidence is `none`. */
   abstained: boolean;
   /** `extractive` or `<provider>/<model>`. */
   model: string;
@@ -153,16 +158,18 @@ export class AnswerService {
     }
     // With no model, the extractive answer picks its papers by their sentences from a wider pool of candidates.
     const pool = this.backend ? options.k : (options.k ?? this.k) * EXTRACTIVE_POOL_FACTOR;
-    const hits = await this.retrieveSources(trimmed, history, { ...options, k: pool });
+    const { hits, confidence } = await this.retrieveSources(trimmed, history, { ...options, k: pool });
+    if (hits.length === 0) return abstention(trimmed);
+    // With full text, the passages of these papers answer; when none of them has any, their abstracts do, as before.
+    const fromPassages = this.fullText?.enabled ? await this.askFromPassages(trimmed, hits, history, options) : undefined;
+    const answer = fromPassages ?? (await this.answerFrom(trimmed, hits, history, options));
+    return confidence === 'low' ? unsure(answer) : answer;
+  }
+
+  private async answerFrom(trimmed: string, hits: RetrievedPaper[], history: ChatTurn[], options: AskOptions): Promise<Answer> {
     const sources = hits.map((hit) => hit.paper);
     // The extractive answer leaves out papers retrieved much worse than the best one.
     const scores = hits.map((hit) => hit.score);
-    if (sources.length === 0) return abstention(trimmed);
-    if (this.fullText?.enabled) {
-      const fromPassages = await this.askFromPassages(trimmed, hits, history, options);
-      if (fromPassages) return fromPassages;
-    }
-
     if (!this.backend) return extractive(trimmed, sources, scores);
     let generated: string;
     try {
@@ -187,6 +194,7 @@ export class AnswerService {
     return {
       answer: verified.text,
       citations: citationsFor(verified.kept, sources),
+      confidence: 'high',
       abstained: false,
       model: this.backend.label,
     };
@@ -315,16 +323,54 @@ export class AnswerService {
     }
     return withNotice(answer.answer);
   }
-
-  private async retrieveSources(question: string, history: ChatTurn[], options: AskOptions): Promise<RetrievedPaper[]> {
+  private async retrieveSources(question: string, history: ChatTurn[], options: AskOptions): Promise<RetrievedSources> {
     // The first step of the answer pipeline is the library's LangChain retriever; an abstention is no documents.
     const retriever = new LibraryRetriever({ retriever: this.retriever, k: options.k ?? this.k });
-    const first = await retriever.invoke(question, { signal: options.signal });
-    if (first.length > 0) return this.papersOf(first);
-    // A follow-up such as "and what about its results?" only makes sense with the question before it.
-    const previous = [...history].reverse().find((turn) => turn.role === 'user');
-    if (!previous) return [];
-    return this.papersOf(await retriever.invoke(`${previous.content}\n${question}`, { signal: options.signal }));
+    let documents = await retriever.invoke(question, { signal: options.signal });
+    if (documents.length === 0) {
+      // A follow-up such as "and what about its results?" only makes sense with the question before it.
+      const previous = [...history].reverse().find((turn) => turn.role === 'user');
+      if (previous) documents = await retriever.invoke(`${previous.content}\n${question}`, { signal: options.signal });
+    }
+    const first: RetrievedSources = { hits: this.papersOf(documents), confidence: documents[0]?.metadata.confidence ?? 'none' };
+    if (first.confidence !== 'low' || !this.backend) return first;
+    return this.retrieveRewritten(this.backend, question, first, options);
+  }
+
+  /**
+   * Nothing clearly matched: the model rewrites the question into search queries in the papers' own terms
+   * (LangChain's MultiQueryRetriever idea) and each is searched. When any of them matches clearly, the papers of
+   * those that do are fused by reciprocal rank; otherwise, or when the model fails, the first pass stands.
+   */
+  private async retrieveRewritten(
+    backend: ChatBackend,
+    question: string,
+    first: RetrievedSources,
+    options: AskOptions,
+  ): Promise<RetrievedSources> {
+    const chain = RunnableSequence.from([
+      RunnableLambda.from(rewritePromptValues),
+      this.prompts.rewrite,
+      backend.model,
+      new StringOutputParser(),
+    ]);
+    let queries: string[];
+    try {
+      queries = parseRewrittenQueries(await chain.invoke(question, { signal: deadline(this.timeoutMs, options.signal) }));
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      this.logger.warn({ err: describeError(error), model: backend.label }, 'LLM query rewrite failed; using the first retrieval');
+      return first;
+    }
+    const k = options.k ?? this.k;
+    const matched: RetrievedPaper[][] = [];
+    for (const query of queries) {
+      const result = await this.retriever.retrieve(query, { k, signal: options.signal });
+      if (result.confidence === 'high') matched.push(result.hits);
+    }
+    this.logger.debug({ queries, matched: matched.length }, 'rewrote a low-confidence question');
+    if (matched.length === 0) return first;
+    return { hits: reciprocalRankFusion(matched).slice(0, k), confidence: 'high' };
   }
 
   private papersOf(documents: readonly Document<PaperDocumentMetadata>[]): RetrievedPaper[] {
@@ -367,12 +413,45 @@ export class AnswerService {
 
 function abstention(question: string): Answer {
   const shown = question.length > ECHOED_QUESTION_CHARS ? `${question.slice(0, ECHOED_QUESTION_CHARS)}…` : question;
-  return { answer: `I found nothing in the library about “${shown}”.`, citations: [], abstained: true, model: EXTRACTIVE_MODEL };
+  return {
+    answer: `I found nothing in the library about “${shown}”.`,
+    citations: [],
+    confidence: 'none',
+    abstained: true,
+    model: EXTRACTIVE_MODEL,
+  };
+}
+
+interface RetrievedSources {
+  hits: RetrievedPaper[];
+  confidence: RetrievalConfidence;
+}
+
+/** Papers of several rankings by the sum of 1 / (60 + rank), the usual RRF constant; scores are rescaled to the best. */
+function reciprocalRankFusion(rankings: readonly RetrievedPaper[][]): RetrievedPaper[] {
+  const fused = new Map<string, RetrievedPaper>();
+  for (const ranking of rankings) {
+    ranking.forEach((hit, index) => {
+      const entry = fused.get(hit.paper.id) ?? { paper: hit.paper, score: 0 };
+      entry.score += 1 / (60 + index + 1);
+      fused.set(hit.paper.id, entry);
+    });
+  }
+  const ranked = [...fused.values()].sort((left, right) => right.score - left.score);
+  const best = ranked[0]?.score ?? 1;
+  return ranked.map((hit) => ({ paper: hit.paper, score: hit.score / best }));
+}
+
+/** A `low` answer opens by saying nothing clearly matched and which of the closest papers it drew on. */
+function unsure(answer: Answer): Answer {
+  const cited = [...new Set(answer.citations.map((citation) => citation.n))].map((n) => `[${n}]`);
+  const list = cited.length <= 1 ? cited.join('') : `${cited.slice(0, -1).join(', ')} and ${cited.at(-1)}`;
+  return { ...answer, confidence: 'low', answer: `${LOW_CONFIDENCE_LEAD} ${list}, and this answer draws on them.\n\n${answer.answer}` };
 }
 
 function extractive(question: string, sources: Paper[], scores: number[]): Answer {
   const { text, kept } = verifyCitations(extractiveAnswer(question, sources, { scores }), sources.length);
-  return { answer: text, citations: citationsFor(kept, sources), abstained: false, model: EXTRACTIVE_MODEL };
+  return { answer: text, citations: citationsFor(kept, sources), confidence: 'high', abstained: false, model: EXTRACTIVE_MODEL };
 }
 
 function citationsFor(numbers: number[], sources: Paper[]): Citation[] {
@@ -400,7 +479,7 @@ function passageAnswer(text: string, sources: readonly PaperPassages[], model: s
       page: passage?.page ?? null,
     };
   });
-  return { answer: { answer: verified.text, citations, abstained: false, model }, removed: verified.removed };
+  return { answer: { answer: verified.text, citations, confidence: 'high', abstained: false, model }, removed: verified.removed };
 }
 
 /**

@@ -14,7 +14,7 @@ import type { PaperPassages } from '../fulltext/service.js';
  * `<history>`) after `neutralize`, so it cannot close the tag it sits in and pose as instructions.
  */
 
-export const PROMPT_NAMES = ['answer', 'compare', 'summarize'] as const;
+export const PROMPT_NAMES = ['answer', 'compare', 'summarize', 'rewrite'] as const;
 export type PromptName = (typeof PROMPT_NAMES)[number];
 
 /** The placeholders each prompt file must use: exactly the keys of the values the code passes. */
@@ -22,6 +22,7 @@ export const PROMPT_PLACEHOLDERS: Readonly<Record<PromptName, readonly string[]>
   answer: ['history', 'question', 'sources'],
   compare: ['paper_ids', 'papers'],
   summarize: ['paper'],
+  rewrite: ['question'],
 };
 
 export type Prompts = Readonly<Record<PromptName, ChatPromptTemplate>>;
@@ -155,6 +156,19 @@ export function comparePromptValues(papers: readonly Paper[], bodies?: ReadonlyA
     papers: formatPapers(papers, bodies),
     paper_ids: papers.map((paper) => paper.id).join(', '),
   };
+}
+
+export function rewritePromptValues(question: string) {
+  return { question: neutralize(question) };
+}
+
+/** The search queries of a rewrite: one a line, list markers and quotes stripped, at most `max`. */
+export function parseRewrittenQueries(text: string, max = 3): string[] {
+  const queries = text
+    .split(/\r?\n/)
+    .map((line) => line.replace(/^\s*(?:[-*•]|\d+[.)])\s*/, '').replace(/^["'“]+|["'”]+$/g, '').trim())
+    .filter((line) => line.length > 0 && line.length <= 300);
+  return [...new Set(queries)].slice(0, max);
 }
 
 export function summarizePromptValues(paper: Paper) {

@@ -228,10 +228,12 @@ export function renderPaper(paper: Paper, tldr: string, outline?: PaperOutline):
 }
 
 /** A ranked list of papers: numbered links with the first words of each abstract. */
-export function renderPaperList(title: string, hits: RetrievedPaper[], emptyText: string): APIEmbed {
+export function renderPaperList(title: string, hits: RetrievedPaper[], emptyText: string, options: { lead?: string } = {}): APIEmbed {
   const lines = hits.map(
     (hit, index) => `**${index + 1}.** ${paperLink(hit.paper.title, hit.paper.url, 200)}\n${truncate(hit.paper.abstract.replace(/\s+/g, ' '), 180)}`,
   );
+  // A lead such as "the closest papers are:" says how to read the list before it starts.
+  if (lines.length > 0 && options.lead) lines.unshift(options.lead);
   return {
     color: BRAND_COLOR,
     title: truncate(title, DISCORD_LIMITS.title),

@@ -1,6 +1,5 @@
 import type { Answer } from '../../answering/answerService.js';
-import { UserError } from '../../errors.js';
-import { UsageError } from '../../errors.js';
+import { UsageError, UserError } from '../../errors.js';
 import { EMPTY_LIBRARY_HINT, parseCommandArgs, parseCount, type CliCommand } from '../command.js';
 
 const DEFAULT_K = 5;
@@ -14,7 +13,8 @@ export const askCommand: CliCommand = {
     '',
     `  -k        how many papers to answer from (1 to ${MAX_K}, default ${DEFAULT_K})`,
     '  --paper   answer from this one paper (its full text when there is one): an id, a title or a short name',
-    '  --json    print {"answer","citations":[{"n","id","title","url","section","page"}],"abstained","model"}',
+    '  --json    print {"answer","citations":[{"n","id","title","url","section","page"}],"confidence","abstained","model"}',
+    '            confidence: high, low (nothing clearly matches; answered from the closest papers) or none (abstained)',
   ].join('\n'),
   async run(args, context) {
     const { values, positionals } = parseCommandArgs(
@@ -46,6 +46,7 @@ export function answerJson(answer: Answer) {
   return {
     answer: answer.answer,
     citations: answer.citations.map(({ n, id, title, url, section, page }) => ({ n, id, title, url: url ?? null, section: section ?? null, page: page ?? null })),
+    confidence: answer.confidence,
     abstained: answer.abstained,
     model: answer.model,
   };
