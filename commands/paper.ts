@@ -17,7 +17,8 @@ export async function execute(interaction: ChatInputCommandInteraction, services
     await interaction.deferReply();
     const paper = await paperOption(interaction, services, 'paper');
     const tldr = await services.answers.summarize(paper, { signal: AbortSignal.timeout(60_000) });
-    await interaction.editReply({ embeds: [renderPaper(paper, tldr)], allowedMentions: NO_MENTIONS });
+    const outline = await services.paperOutline?.(paper.id);
+    await interaction.editReply({ embeds: [renderPaper(paper, tldr, outline)], allowedMentions: NO_MENTIONS });
   } finally {
     slot.release();
   }

@@ -93,6 +93,16 @@ export const configSchema = z.object({
   TRENDING_SOURCE: withDefault(oneOf(['hf', 'arxiv', 'seeds'] as const), 'hf'),
   TRENDING_GRACE_HOURS: withDefault(nonNegativeNumber, '6'),
 
+  // Full text of papers (arXiv's LaTeXML HTML rendering, else the PDF).
+  /** `{ARXIV_HTML_BASE}/{id}` is a paper's HTML rendering. */
+  ARXIV_HTML_BASE: withDefault(httpUrl, 'https://arxiv.org/html'),
+  /** `{ARXIV_PDF_BASE}/{id}` is a paper's PDF, fetched when there is no HTML rendering. */
+  ARXIV_PDF_BASE: withDefault(httpUrl, 'https://arxiv.org/pdf'),
+  /** `off`: nothing is fetched and answers draw on abstracts only. */
+  FULL_TEXT: withDefault(oneOf(['on', 'off'] as const), 'on'),
+  /** How long a question may wait for a paper's full text before it is answered from the abstract. */
+  FULL_TEXT_TIMEOUT_MS: withDefault(positiveInt, '8000'),
+
   // Operations.
   HEALTH_PORT: optional(port),
   /** Loopback unless a container or orchestrator must reach /healthz and /metrics (the image sets 0.0.0.0). */

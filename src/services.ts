@@ -4,7 +4,12 @@ import type { Config } from './config.js';
 import { createEmbedder, type CreateEmbedderOptions } from './embeddings/registry.js';
 import type { PaperEmbedder } from './embeddings/types.js';
 import type { Logger } from './logger.js';
+import { ArxivFullTextFetcher } from './fulltext/fetcher.js';
+import { localPdfs, pdfBytesToDocument } from './fulltext/pdfDocument.js';
+import { FullTextService } from './fulltext/service.js';
+import { FullTextStore } from './fulltext/store.js';
 import type { Library } from './library/library.js';
+import { paperNamedIn } from './library/lookup.js';
 import { openLibrary, type LocalLibraryOptions } from './library/vectorStores.js';
 import { llmErrorCallbacks, type PapercordMetrics } from './ops/metrics.js';
 import { HybridRetriever, hybridOptionsFromSettings } from './retrieval/hybrid.js';
@@ -24,6 +29,8 @@ export interface Services {
   readonly library: Library;
   /** Finds papers for a query: what answers, /search and /similar use. */
   readonly retriever: PaperRetriever;
+  /** Papers' full text (arXiv HTML, else PDF): fetched in the background or on demand, chunked and searched. */
+  readonly fullText: FullTextService;
   /** Cited answers, comparisons and TL;DRs, with the configured LLM or extractively. */
   readonly answers: AnswerService;
   /** Trending digests from Hugging Face, arXiv or the seeds; fetched papers are added to the library. */
@@ -58,14 +65,40 @@ export async function createServices(config: Config, logger: Logger, options: Cr
     options.metrics?.setPaperCountSource(() => library.count());
     const backend = createChatBackend(config);
     if (backend && options.metrics) backend.model.callbacks = [llmErrorCallbacks(options.metrics, config.LLM_PROVIDER)];
-    const answers = new AnswerService({ retriever, resolvePaper: (nameOrId) => library.resolve(nameOrId), config, logger, backend });
+    const fullTextStore = FullTextStore.open(config.DATA_DIR);
+    closers.push(async () => fullTextStore.close());
+    const fullText = new FullTextService({
+      config,
+      embedder,
+      store: fullTextStore,
+      fetcher: new ArxivFullTextFetcher({ htmlBase: config.ARXIV_HTML_BASE, pdfBase: config.ARXIV_PDF_BASE, readPdf: pdfBytesToDocument, logger }),
+      localPdf: localPdfs(config.DATA_DIR),
+      logger,
+    });
+    closers.push(() => fullText.close());
+    const answers = new AnswerService({
+      retriever,
+      resolvePaper: (nameOrId) => library.resolve(nameOrId),
+      config,
+      logger,
+      backend,
+      fullText,
+      namedPaper: (question) => paperNamedIn(library, question),
+    });
     closers.push(() => answers.close());
     const trending = createTrendingService(config, logger, {
       embedder,
-      library,
+      // Papers of the daily feed get their full text fetched in the background (once the bot starts the queue).
+      library: {
+        add: async (papers, addOptions) => {
+          const result = await library.add(papers, addOptions);
+          fullText.enqueue(await Promise.all(papers.map(async (paper) => (await library.get(paper.id)) ?? paper)));
+          return result;
+        },
+      },
       summarize: (paper, summarizeOptions) => answers.summarize(paper, summarizeOptions),
     });
-    return { config, logger, embedder, library, retriever, answers, trending, close: closeAll };
+    return { config, logger, embedder, library, retriever, fullText, answers, trending, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

@@ -4,6 +4,8 @@ import type { PapercordMetrics } from '../ops/metrics.js';
 import { createServices, type Services } from '../services.js';
 import type { TrendingService } from '../trending/trendingService.js';
 import { LibraryWorkerPool } from '../workers/workerPool.js';
+import type { FullTextService } from '../fulltext/service.js';
+import type { PaperOutline } from './render.js';
 import type { CoreServices } from './types.js';
 
 /**
@@ -17,6 +19,7 @@ export function coreServicesFrom(services: Services): CoreServices {
     suggestPapers: async (query, limit) => services.library.suggest(query, limit),
     resolvePaper: async (nameOrId) => services.library.resolve(nameOrId),
     describeLibrary: async () => ({ papers: await services.library.count(), embedderDescription: services.embedder.description }),
+    paperOutline: async (paperId) => outlineOf(services.fullText, paperId),
   };
 }
 
@@ -28,7 +31,15 @@ export function coreServicesFromPool(pool: LibraryWorkerPool): CoreServices {
     suggestPapers: (query, limit) => pool.suggestPapers(query, limit),
     resolvePaper: (nameOrId) => pool.resolvePaper(nameOrId),
     describeLibrary: () => pool.describe(),
+    paperOutline: (paperId) => pool.paperOutline(paperId),
   };
+}
+
+/** The stored full text's outline of a paper, as /paper shows it; undefined without one. */
+export function outlineOf(fullText: Pick<FullTextService, 'outline' | 'source'>, paperId: string): PaperOutline | undefined {
+  const sections = fullText.outline(paperId);
+  const source = fullText.source(paperId);
+  return sections && source ? { source, sections } : undefined;
 }
 
 /** Everything the bot process uses from the core, wherever it runs. */
@@ -40,6 +51,8 @@ export interface BotBackend {
   paperCount(): Promise<number>;
   /** Resolves while the library can be read (a shared database answers); for /healthz. */
   ping(): Promise<void>;
+  /** Starts background work that only the bot does (fetching full text of new papers). */
+  startBackgroundWork(): void;
   close(): Promise<void>;
 }
 
@@ -60,6 +73,7 @@ export async function openBotBackend(config: Config, logger: Logger, options: Bo
       trending: services.trending,
       paperCount: async () => services.library.count(),
       ping: () => services.library.ping(),
+      startBackgroundWork: () => services.fullText.start(),
       close: () => services.close(),
     };
   }
@@ -75,6 +89,8 @@ export async function openBotBackend(config: Config, logger: Logger, options: Bo
     trending: pool.trending,
     paperCount: async () => (await pool.describe()).papers,
     ping: () => pool.ping(),
+    // Each worker thread started its own when it opened its services.
+    startBackgroundWork: () => undefined,
     close: () => pool.close(),
   };
 }

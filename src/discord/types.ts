@@ -9,6 +9,7 @@ import type { Paper } from '../papers/paper.js';
 import type { PaperRetriever } from '../retrieval/types.js';
 import type { TrendingRuntime } from '../trending/runtime.js';
 import type { AnswerLimiter } from './limits.js';
+import type { PaperOutline } from './render.js';
 
 /**
  * What the bot needs from the core, and nothing more: commands depend on this port, `src/main.ts` fills it from
@@ -23,6 +24,8 @@ export interface CoreServices {
   resolvePaper(nameOrId: string): Promise<Paper>;
   /** For /about: papers in the library and the embedder that indexed them. */
   describeLibrary(): Promise<{ papers: number; embedderDescription: string }>;
+  /** A stored full text's outline (for /paper); absent when the bot runs without full text, undefined for a paper without one. */
+  paperOutline?(paperId: string): Promise<PaperOutline | undefined>;
 }
 
 /** What every command's `execute` receives: the core, plus what the bot itself owns. */

@@ -1,6 +1,7 @@
 import MiniSearch from 'minisearch';
 import { UserError } from '../errors.js';
 import { normalizeTitle, type Paper } from '../papers/paper.js';
+import type { Library } from './library.js';
 import type { PaperLibrary } from './paperLibrary.js';
 
 /**
@@ -136,4 +137,18 @@ export function chooseResolved(wanted: string, ranked: readonly RankedPaper[]): 
   // Papers sharing a word or two with a name are not what it "matches"; say that nothing does, and offer them.
   if (best.partial) throw new UserError(`no paper in the library matches "${wanted}"; the closest titles: ${titles}`);
   throw new UserError(`"${wanted}" matches several papers; did you mean one of: ${titles}?`);
+}
+
+/**
+ * The one paper a question names by its short name ("what learning rate did MrT5 use?"), among the papers the
+ * question matches lexically; undefined when it names none or several.
+ */
+export async function paperNamedIn(library: Pick<Library, 'lexicalSearch'>, question: string): Promise<Paper | undefined> {
+  const asked = ` ${normalizeTitle(question)} `;
+  const named = new Map<string, Paper>();
+  for (const hit of await library.lexicalSearch(question, 10)) {
+    const name = shortName(hit.paper.title);
+    if (name && name.length >= 3 && asked.includes(` ${name} `)) named.set(hit.paper.id, hit.paper);
+  }
+  return named.size === 1 ? [...named.values()][0] : undefined;
 }

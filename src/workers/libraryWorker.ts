@@ -59,6 +59,11 @@ const OPERATIONS: { [Name in OperationName]: Handler<Name> } = {
   resolve: async (services, { nameOrId }) => services.library.resolve(nameOrId),
   digest: (services, { request }, { signal }) => services.trending.digest({ ...request, signal }),
   add: (services, { papers }, { signal }) => services.library.add(papers, { signal }),
+  outline: async (services, { paperId }) => {
+    const sections = services.fullText.outline(paperId);
+    const source = services.fullText.source(paperId);
+    return sections && source ? { source, sections } : null;
+  },
 };
 
 let opening: Promise<Services> | undefined;
@@ -74,7 +79,10 @@ function servicesOfThisThread(): Promise<Services> {
       recordLlmError: (provider: string, kind: LlmErrorReport['kind']) => metricsChannel.postMessage({ provider, kind } satisfies LlmErrorReport),
       setPaperCountSource: () => undefined,
     };
-    return createServices(config, logger, { metrics });
+    const services = await createServices(config, logger, { metrics });
+    // Only the bot runs library workers: each fetches, in the background, the full text of the papers its adds bring.
+    services.fullText.start();
+    return services;
   })();
   // A failed open (a bad DATABASE_URL) is reported to this task; the next task tries again.
   opening.catch(() => (opening = undefined));

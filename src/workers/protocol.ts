@@ -4,6 +4,8 @@ import type { Paper } from '../papers/paper.js';
 import type { RetrievalResult } from '../retrieval/types.js';
 import type { Digest } from '../trending/digest.js';
 import type { DigestRequest } from '../trending/trendingService.js';
+import type { FullTextSource } from '../fulltext/document.js';
+import type { OutlineEntry } from '../fulltext/store.js';
 import type { AddResult } from '../library/library.js';
 import type { LlmErrorKind } from '../ops/metrics.js';
 
@@ -23,6 +25,8 @@ export interface WorkerOperations {
   resolve: { args: { nameOrId: string }; result: Paper };
   digest: { args: { request: Omit<DigestRequest, 'signal'> }; result: Digest };
   add: { args: { papers: Paper[] }; result: AddResult };
+  /** A stored full text's outline, for /paper; null for a paper without one. */
+  outline: { args: { paperId: string }; result: { source: FullTextSource; sections: OutlineEntry[] } | null };
 }
 
 export type OperationName = keyof WorkerOperations;

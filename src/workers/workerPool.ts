@@ -6,6 +6,8 @@ import type { Answer, AskOptions } from '../answering/answerService.js';
 import type { Comparison } from '../answering/comparison.js';
 import type { Config } from '../config.js';
 import { UserError } from '../errors.js';
+import type { FullTextSource } from '../fulltext/document.js';
+import type { OutlineEntry } from '../fulltext/store.js';
 import type { AddResult } from '../library/library.js';
 import type { Logger } from '../logger.js';
 import type { PapercordMetrics } from '../ops/metrics.js';
@@ -51,7 +53,7 @@ export interface LibraryWorkerPoolOptions {
 export const DEFAULT_WORKER_POOL_OPTIONS = Object.freeze({ tasksPerThread: 4 });
 
 /** Operations answered ahead of queued heavy work: each is one indexed lookup. */
-const URGENT: ReadonlySet<OperationName> = new Set(['describe', 'ping', 'suggest', 'resolve']);
+const URGENT: ReadonlySet<OperationName> = new Set(['describe', 'ping', 'suggest', 'resolve', 'outline']);
 
 interface RunOptions {
   signal?: AbortSignal;
@@ -174,6 +176,10 @@ export class LibraryWorkerPool {
 
   resolvePaper(nameOrId: string): Promise<Paper> {
     return this.run('resolve', { nameOrId });
+  }
+
+  async paperOutline(paperId: string): Promise<{ source: FullTextSource; sections: OutlineEntry[] } | undefined> {
+    return (await this.run('outline', { paperId })) ?? undefined;
   }
 
   add(papers: Paper[], options: { signal?: AbortSignal } = {}): Promise<AddResult> {
