@@ -65,6 +65,8 @@ const MAX_FUZZY = 6;
 const MAX_EXPANSIONS = 50;
 /** A query term held by at most this share of papers makes the papers holding it candidates (see `candidateTerms`). */
 const RARE_TERM_SHARE = 0.05;
+/** Libraries this large take their BM25 candidates from the rarer query terms only. */
+const PRUNE_FROM = 1_000;
 
 interface PaperRow {
   paper: Paper;
@@ -346,17 +348,22 @@ export class PostgresLibrary implements Library {
    * within a small edit distance (fuzzy weight, with `fuzzystrmatch`), so `hypernet` finds `hypernetwork`.
    */
   /**
-   * The terms whose papers are scored. Every matching paper is scored exactly, but a paper is a candidate only if it
-   * holds one of the query's rarer terms (in at most RARE_TERM_SHARE of papers), unless those give fewer than `k`
-   * papers: reading the term positions of every paper that says "model" or "cell" is what made a query slow, and
-   * such a paper outranks the rare-term papers only when those are few.
+   * The terms whose papers are candidates (every candidate is scored on all query terms): the rarer ones, those in at
+   * most RARE_TERM_SHARE of papers, then the next rarest until they hold `k` papers. Reading the term positions of
+   * every paper that says "model" or "cell" is what made a query slow, and a paper holding only such words rarely
+   * outranks one holding a rare word of the query. A library under PRUNE_FROM papers scores every paper holding any
+   * query term, exactly as the local index does.
    */
   private candidateTerms(weighted: ReadonlyArray<{ term: string; papers: number }>, k: number): string[] {
-    const all = [...new Set(weighted.map((entry) => entry.term))];
-    const rare = weighted.filter((entry) => entry.papers <= RARE_TERM_SHARE * this.paperCountHint);
-    const rarePapers = rare.reduce((sum, entry) => sum + entry.papers, 0);
-    if (rare.length === 0 || rarePapers < k) return all;
-    return [...new Set(rare.map((entry) => entry.term))];
+    if (this.paperCountHint < PRUNE_FROM) return [...new Set(weighted.map((entry) => entry.term))];
+    const chosen = new Set<string>();
+    let papers = 0;
+    for (const entry of [...weighted].sort((left, right) => left.papers - right.papers)) {
+      if (papers >= k && entry.papers > RARE_TERM_SHARE * this.paperCountHint) break;
+      chosen.add(entry.term);
+      papers += entry.papers;
+    }
+    return [...chosen];
   }
 
   private async weightedQueryTerms(query: string): Promise<Array<{ term: string; weight: number; papers: number }>> {

@@ -46,13 +46,7 @@ const OPERATIONS: { [Name in OperationName]: Handler<Name> } = {
   }),
   ping: async (services) => (await services.library.ping(), null),
   retrieve: (services, { query, k }, { signal }) => services.retriever.retrieve(query, { ...(k === undefined ? {} : { k }), signal }),
-  ask: (services, { question, k, history }, { signal, onPartial }) =>
-    services.answers.ask(question, {
-      ...(k === undefined ? {} : { k }),
-      ...(history ? { history } : {}),
-      signal,
-      ...(onPartial ? { onPartial } : {}),
-    }),
+  ask: (services, { question, options }, { signal, onPartial }) => services.answers.ask(question, { ...options, signal, ...(onPartial ? { onPartial } : {}) }),
   compare: (services, { names }, { signal }) => services.answers.compare(names, { signal }),
   summarize: (services, { paper }, { signal }) => services.answers.summarize(paper, { signal }),
   suggest: async (services, { query, limit }) => services.library.suggest(query, limit),

@@ -1,4 +1,4 @@
-import type { Answer, AskOptions, ChatTurn } from '../answering/answerService.js';
+import type { Answer, AskOptions } from '../answering/answerService.js';
 import type { Comparison } from '../answering/comparison.js';
 import type { Paper } from '../papers/paper.js';
 import type { RetrievalResult } from '../retrieval/types.js';
@@ -18,7 +18,7 @@ export interface WorkerOperations {
   describe: { args: Record<string, never>; result: LibraryDescription };
   ping: { args: Record<string, never>; result: null };
   retrieve: { args: { query: string; k?: number }; result: RetrievalResult };
-  ask: { args: { question: string; k?: number; history?: ChatTurn[]; streaming: boolean }; result: Answer };
+  ask: { args: { question: string; options: Omit<AskOptions, 'signal' | 'onPartial'>; streaming: boolean }; result: Answer };
   compare: { args: { names: string[] }; result: Comparison };
   summarize: { args: { paper: Paper }; result: string };
   suggest: { args: { query: string; limit: number }; result: Paper[] };

@@ -147,17 +147,8 @@ export class LibraryWorkerPool {
 
   /** The answer service, run in a worker; partial answers stream back over the task's port. */
   readonly answers = ((owner: LibraryWorkerPool) => ({
-    ask: (question: string, options: AskOptions = {}): Promise<Answer> =>
-      this.run(
-        'ask',
-        {
-          question,
-          streaming: options.onPartial !== undefined,
-          ...(options.k === undefined ? {} : { k: options.k }),
-          ...(options.history ? { history: options.history } : {}),
-        },
-        { ...(options.signal ? { signal: options.signal } : {}), ...(options.onPartial ? { onPartial: options.onPartial } : {}) },
-      ),
+    ask: (question: string, { signal, onPartial, ...options }: AskOptions = {}): Promise<Answer> =>
+      this.run('ask', { question, options, streaming: onPartial !== undefined }, { ...(signal ? { signal } : {}), ...(onPartial ? { onPartial } : {}) }),
     compare: (names: string[], options: { signal?: AbortSignal } = {}): Promise<Comparison> => this.run('compare', { names }, options),
     summarize: (paper: Paper, options: { signal?: AbortSignal } = {}): Promise<string> => this.run('summarize', { paper }, options),
     get modelLabel(): string {

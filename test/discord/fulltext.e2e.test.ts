@@ -74,11 +74,13 @@ describe('/ask and /paper with full text, against the emulated Discord', () => {
     expect(fieldText(firstEmbed(record))).not.toContain('Outline');
   });
 
-  it('given /ask naming a paper that is not in the library, it should reply privately before any work', async () => {
+  it('given /ask naming a paper that is not in the library, it should acknowledge, then tell only the user, leaving no public reply', async () => {
     const record = await run('ask', { question: 'what learning rate?', paper: 'qwxz plorb' });
-    expect(record.callbackType).toBe(4);
-    const data = record.callbackBody?.data as { content: string; flags: number };
-    expect(data.flags & EPHEMERAL).toBe(EPHEMERAL);
-    expect(data.content).toContain('qwxz plorb');
+    // Looking the paper up is a library worker's job: the interaction is acknowledged before it.
+    expect(record.callbackType).toBe(5);
+    const [followUp] = record.followUps;
+    expect(followUp!.flags & EPHEMERAL).toBe(EPHEMERAL);
+    expect(followUp!.content).toContain('qwxz plorb');
+    expect(record.originalDeleted).toBe(true);
   });
 });
