@@ -2,7 +2,7 @@ import { definedOnly } from '../util/options.js';
 import type { PaperEmbedder } from '../embeddings/types.js';
 import type { Logger } from '../logger.js';
 import type { Paper } from '../papers/paper.js';
-import { FILLER_TERMS, analyze, queryTerms, withoutFillerWords } from './lexical.js';
+import { FILLER_TERMS, analyze, processTerm, queryTerms, tokenize, withoutFillerWords } from './lexical.js';
 import { abbreviationCandidates, definedLongForms, expandShorthand, ML_SHORTHAND, withExpansions, type Expansion } from './queryExpansion.js';
 import type { Reranker } from './rerank.js';
 import type { PaperRetriever, RetrievalConfidence, RetrievalResult, RetrievedPaper, RetrieveOptions } from './types.js';
@@ -67,6 +67,8 @@ export interface QueryExpansionOptions {
   shorthand: boolean;
   /** Spell out abbreviations of the query as the best hits' abstracts define them ("Mixture-of-Recursions (MoR)"). */
   definitions: boolean;
+  /** Pseudo-relevance feedback on `low` results: reorder with the best hits' telling words. */
+  feedback: boolean;
 }
 
 export interface HybridRetrieverOptions {
@@ -105,7 +107,7 @@ export const DEFAULT_ABSTENTION: Readonly<AbstentionOptions> = Object.freeze({
  * SciFact and the dev questions unchanged. Abbreviation definitions add nothing on top of it on these question sets
  * and cost SciFact 0.002 nDCG@10, so they are off (`npm run bench -- eval`).
  */
-export const DEFAULT_QUERY_EXPANSION: Readonly<QueryExpansionOptions> = Object.freeze({ when: 'weak', shorthand: true, definitions: false });
+export const DEFAULT_QUERY_EXPANSION: Readonly<QueryExpansionOptions> = Object.freeze({ when: 'weak', shorthand: true, definitions: false, feedback: false });
 
 export const DEFAULT_HYBRID_OPTIONS: Readonly<HybridRetrieverOptions> = Object.freeze({
   candidates: 100,
@@ -133,6 +135,10 @@ export function hybridOptionsFromSettings(settings: {
   }
   return options;
 }
+
+/** Pseudo-relevance feedback: words taken from this many of the best hits. */
+const FEEDBACK_DOCUMENTS = 3;
+const FEEDBACK_WORDS = 8;
 
 /** Papers of a first pass whose abstracts are read for abbreviation definitions. */
 const DEFINITION_DEPTH = 10;
@@ -205,6 +211,11 @@ export class HybridRetriever implements PaperRetriever {
     }
     options.signal?.throwIfAborted();
     let fused = pass.fused;
+    if (expansion.feedback && pass.confidence === 'low') {
+      // Pseudo-relevance feedback reorders only: the grade stays the one the question's own words earned.
+      const feedback = this.feedbackWords(terms, fused.slice(0, FEEDBACK_DOCUMENTS));
+      if (feedback.length > 0) fused = (await this.fuse(`${withExpansions(query, pass.expansions)}\n${feedback.join(' ')}`, candidates)).fused;
+    }
     if (this.options.reranker && fused.length > 1) {
       const head = fused.slice(0, this.options.rerankDepth);
       const reranked = await this.options.reranker.rerank(query, head, { signal: options.signal });
@@ -226,6 +237,22 @@ export class HybridRetriever implements PaperRetriever {
       return nothing(signals);
     }
     return { hits: fused.slice(0, k), confidence: pass.confidence, abstained: false, signals };
+  }
+
+  /** The best hits' most telling words the query lacks (RM3-style: frequent in them, rare in the library). */
+  private feedbackWords(terms: readonly string[], hits: readonly RetrievedPaper[]): string[] {
+    const asked = new Set(terms);
+    const weights = new Map<string, { weight: number; word: string }>();
+    hits.forEach((hit, rank) => {
+      for (const word of tokenize(`${hit.paper.title}\n${hit.paper.abstract}`)) {
+        const term = processTerm(word);
+        if (!term || asked.has(term) || FILLER_TERMS.has(term) || /^\d+$/.test(term)) continue;
+        const entry = weights.get(term) ?? { weight: 0, word };
+        entry.weight += this.idf(term) / (rank + 1);
+        weights.set(term, entry);
+      }
+    });
+    return [...weights.values()].sort((left, right) => right.weight - left.weight).slice(0, FEEDBACK_WORDS).map((entry) => entry.word);
   }
 
   /** One retrieval pass of the query with the given expansions appended, graded. */
