@@ -13,6 +13,8 @@ import { HybridRetriever } from './retrieval/hybrid.js';
 import { createReranker } from './retrieval/rerank.js';
 import type { PaperRetriever } from './retrieval/types.js';
 import { createTrendingService, type TrendingService } from './trending/trendingService.js';
+import { PaperIntake } from './intake/paperIntake.js';
+import { ArxivApi } from './papers/sources/arxivApi.js';
 
 /**
  * Everything the front ends (Discord bot, CLI) use, built once from the config in dependency order.
@@ -31,6 +33,10 @@ export interface Services {
   readonly answers: AnswerService;
   /** Trending digests from Hugging Face, arXiv or the seeds; fetched papers are added to the library. */
   readonly trending: TrendingService;
+  /** The arXiv API client, paced by ARXIV_REQUEST_INTERVAL_MS for everything in this process (lookups, backfill). */
+  readonly arxiv: ArxivApi;
+  /** Papers brought in by id, link or PDF (`papercord add`, `/add`, link pickup). */
+  readonly intake: PaperIntake;
   /** Releases everything, in reverse order of creation. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -69,7 +75,9 @@ export async function createServices(config: Config, logger: Logger, options: Cr
       library,
       summarize: (paper, summarizeOptions) => answers.summarize(paper, summarizeOptions),
     });
-    return { config, logger, embedder, library, sharedVectors, retriever, answers, trending, close: closeAll };
+    const arxiv = new ArxivApi({ baseUrl: config.ARXIV_API_BASE, intervalMs: config.ARXIV_REQUEST_INTERVAL_MS, logger });
+    const intake = new PaperIntake({ library, arxiv, hfBaseUrl: config.HF_API_BASE, dataDir: config.DATA_DIR, logger });
+    return { config, logger, embedder, library, sharedVectors, retriever, answers, trending, arxiv, intake, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;
