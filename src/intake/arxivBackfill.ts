@@ -43,8 +43,11 @@ export interface BackfillOptions {
 export const DEFAULT_BACKFILL_OPTIONS = { pageSize: 100 } as const;
 
 export interface BackfillResult {
+  /** Papers fetched in all runs of this backfill. */
   fetched: number;
+  /** Added to the library by this run. */
   added: number;
+  /** Already in the library, met by this run. */
   existing: number;
   /** Papers fetched in earlier runs this one resumed after (0 for a fresh start). */
   resumedAfter: number;
@@ -120,6 +123,8 @@ export async function backfillArxiv(request: BackfillRequest, options: BackfillO
   if (saved && !saved.complete) settings.logger.info({ checkpointFile, fetched: saved.fetched, window: saved.windowStart }, 'resuming the arXiv backfill');
   const max = request.max ?? Number.POSITIVE_INFINITY;
   let knownTotal = checkpoint.fetched;
+  let added = 0;
+  let existing = 0;
 
   while (!checkpoint.complete) {
     settings.signal?.throwIfAborted();
@@ -141,6 +146,8 @@ export async function backfillArxiv(request: BackfillRequest, options: BackfillO
       const result = await settings.library.add(papers, { signal: settings.signal });
       checkpoint.added += result.added.length;
       checkpoint.existing += result.existing;
+      added += result.added.length;
+      existing += result.existing;
       checkpoint.fetched += papers.length;
       checkpoint.start += papers.length;
     }
@@ -156,8 +163,8 @@ export async function backfillArxiv(request: BackfillRequest, options: BackfillO
   }
   return {
     fetched: checkpoint.fetched,
-    added: checkpoint.added,
-    existing: checkpoint.existing,
+    added,
+    existing,
     resumedAfter,
     complete: checkpoint.complete,
     checkpointFile,

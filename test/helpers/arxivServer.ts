@@ -88,6 +88,13 @@ export class ArxivStandIn {
     this.queued.push(...responses);
   }
 
+  /** The next requests to the arXiv API that match get these answers, in order; others are served normally. */
+  failMatching(match: (url: URL) => boolean, ...responses: CannedResponse[]): void {
+    this.rules.push({ match, responses: [...responses] });
+  }
+
+  private readonly rules: Array<{ match: (url: URL) => boolean; responses: CannedResponse[] }> = [];
+
   get apiRequests(): URL[] {
     return this.requests.filter((url) => url.pathname === '/api/query');
   }
@@ -103,7 +110,7 @@ export class ArxivStandIn {
       return void response.end(JSON.stringify({ id: record.id, title: record.title, summary: record.abstract, upvotes: record.hf.upvotes, ai_summary: record.hf.ai_summary }));
     }
     if (url.pathname !== '/api/query') return void response.writeHead(404).end('not found');
-    const canned = this.queued.shift();
+    const canned = this.queued.shift() ?? this.rules.find((rule) => rule.responses.length > 0 && rule.match(url))?.responses.shift();
     if (canned) return void response.writeHead(canned.status, canned.headers ?? {}).end(canned.body ?? '');
 
     const idList = url.searchParams.get('id_list');

@@ -57,7 +57,7 @@ function toListEntry(entry: Entry, where: string): ListEntry {
   const abstract = plainText(field('abstract'));
   if (title) listEntry.title = title;
   if (abstract) listEntry.abstract = abstract;
-  const authors = (fields.author ?? []).map(creatorName).map((name) => name.replace(/\s+/g, ' ').trim()).filter(Boolean);
+  const authors = (fields.author ?? []).map(creatorName).map((name) => name.normalize('NFC').replace(/\s+/g, ' ').trim()).filter(Boolean);
   if (authors.length) listEntry.authors = authors;
   if (arxivId) listEntry.arxivId = arxivId;
   const url = webLink(field('url')) ?? (doi && !arxivId ? `https://doi.org/${doi}` : undefined);

@@ -56,7 +56,7 @@ function toListEntry(item: z.infer<typeof cslItemSchema>, where: string): ListEn
   if (abstract) entry.abstract = abstract;
   const authors = (item.author ?? [])
     .map((name) => name.literal ?? [name.given, name.family].filter(Boolean).join(' '))
-    .map((name) => name.replace(/\s+/g, ' ').trim())
+    .map((name) => name.normalize('NFC').replace(/\s+/g, ' ').trim())
     .filter(Boolean);
   if (authors.length) entry.authors = authors;
   const arxivId =

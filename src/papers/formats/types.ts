@@ -37,6 +37,7 @@ const HTML_TAG = /<\/?(?:i|b|em|strong|sup|sub|sc|span|u|tt)(?:\s[^>]*)?>/gi;
 /** Markup some exporters put in titles and abstracts (`<i>…</i>`, `<span class="nocase">`), collapsed to plain text. */
 export function plainText(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  const text = value.replace(HTML_TAG, '').replace(/\s+/g, ' ').trim();
+  // NFC: LaTeX accents come out of the parser as combining marks ("u" + "̈"), which would not match a typed "ü".
+  const text = value.normalize('NFC').replace(HTML_TAG, '').replace(/\s+/g, ' ').trim();
   return text === '' ? undefined : text;
 }
