@@ -14,6 +14,7 @@ import { createReranker } from './retrieval/rerank.js';
 import type { PaperRetriever } from './retrieval/types.js';
 import { createTrendingService, type TrendingService } from './trending/trendingService.js';
 import { PaperIntake } from './intake/paperIntake.js';
+import { LinkChannelStore } from './intake/linkChannels.js';
 import { ArxivApi } from './papers/sources/arxivApi.js';
 
 /**
@@ -37,6 +38,8 @@ export interface Services {
   readonly arxiv: ArxivApi;
   /** Papers brought in by id, link or PDF (`papercord add`, `/add`, link pickup). */
   readonly intake: PaperIntake;
+  /** Channels where posted paper links are added (`/library links on`), in `<DATA_DIR>/papercord.sqlite`. */
+  readonly linkChannels: LinkChannelStore;
   /** Releases everything, in reverse order of creation. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -77,7 +80,9 @@ export async function createServices(config: Config, logger: Logger, options: Cr
     });
     const arxiv = new ArxivApi({ baseUrl: config.ARXIV_API_BASE, intervalMs: config.ARXIV_REQUEST_INTERVAL_MS, logger });
     const intake = new PaperIntake({ library, arxiv, hfBaseUrl: config.HF_API_BASE, dataDir: config.DATA_DIR, logger });
-    return { config, logger, embedder, library, sharedVectors, retriever, answers, trending, arxiv, intake, close: closeAll };
+    const linkChannels = LinkChannelStore.open({ dataDir: config.DATA_DIR });
+    closers.push(async () => linkChannels.close());
+    return { config, logger, embedder, library, sharedVectors, retriever, answers, trending, arxiv, intake, linkChannels, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;
