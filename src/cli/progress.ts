@@ -91,10 +91,13 @@ class LineProgress implements ProgressDisplay {
   }
 
   stop(): void {
-    this.writeLine();
+    if (this.printedDone !== this.done) this.writeLine();
   }
 
+  private printedDone: number | undefined;
+
   private writeLine(): void {
+    this.printedDone = this.done;
     this.lastLineAt = this.now();
     const seconds = Math.max((this.lastLineAt - this.startedAt) / 1000, 0.001);
     const rate = this.done / seconds;

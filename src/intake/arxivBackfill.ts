@@ -52,6 +52,8 @@ export interface BackfillResult {
   /** Papers fetched in earlier runs this one resumed after (0 for a fresh start). */
   resumedAfter: number;
   complete: boolean;
+  /** The checkpoint said this backfill had finished before: nothing was fetched. */
+  alreadyComplete: boolean;
   checkpointFile: string;
 }
 
@@ -167,6 +169,7 @@ export async function backfillArxiv(request: BackfillRequest, options: BackfillO
     existing,
     resumedAfter,
     complete: checkpoint.complete,
+    alreadyComplete: saved?.complete === true,
     checkpointFile,
   };
 }

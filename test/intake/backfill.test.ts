@@ -87,6 +87,12 @@ describe('papercord ingest --source arxiv', () => {
     const resumedQueries = arxiv.apiRequests.slice(requestsBefore).map((url) => url.searchParams.get('search_query'));
     expect(resumedQueries.some((query) => query?.includes('202501010000'))).toBe(false);
     expect(await readdir(path.join(dataDir, 'backfill'))).toHaveLength(1);
+
+    const requestsAtEnd = arxiv.apiRequests.length;
+    const finished = await runPapercord(BACKFILL, env);
+    expect(finished.stdout).toContain('25 fetched, 0 new, 0 already in the library (25 papers in total)');
+    expect(finished.stderr).toContain('this backfill finished before; nothing was fetched');
+    expect(arxiv.apiRequests.length).toBe(requestsAtEnd);
   });
 
   it('given no --from or a bad date, it should be a usage error', async () => {

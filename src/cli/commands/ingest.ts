@@ -161,7 +161,8 @@ async function backfill(
   if (values.json) {
     context.stdout.write(`${JSON.stringify({ new: result.added, existing: result.existing, papers: services.library.size, fetched: result.fetched, resumedAfter: result.resumedAfter })}\n`);
   } else {
-    if (result.resumedAfter > 0) context.stderr.write(`resumed after ${result.resumedAfter} papers fetched earlier (${result.checkpointFile})\n`);
+    if (result.alreadyComplete) context.stderr.write(`this backfill finished before; nothing was fetched (delete ${result.checkpointFile} to run it again)\n`);
+    else if (result.resumedAfter > 0) context.stderr.write(`resumed after ${result.resumedAfter} papers fetched earlier (${result.checkpointFile})\n`);
     context.stdout.write(`${result.fetched} fetched, ${result.added} new, ${result.existing} already in the library (${services.library.size} papers in total)\n`);
   }
   return 0;
