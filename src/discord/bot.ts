@@ -23,6 +23,8 @@ export interface BotOptions {
   extraServices?: Omit<Partial<BotServices>, keyof CoreServices | 'limiter' | 'logger' | 'startedAt'>;
   /** On stop, how long answers already running may take to finish before the connection closes anyway. */
   drainTimeoutMs?: number;
+  /** The clock the /ask cooldown is measured on; a test passes its own so the "try again in N s" it reads is exact. */
+  now?: () => number;
 }
 
 export const DEFAULT_BOT_OPTIONS = { drainTimeoutMs: 20_000 } as const;
@@ -65,7 +67,11 @@ export function createBot(core: CoreServices, config: BotConfig, logger: Logger,
   const services: BotServices = {
     ...core,
     ...options.extraServices,
-    limiter: new AnswerLimiter({ cooldownSeconds: config.ASK_COOLDOWN_SECONDS, maxConcurrent: config.MAX_CONCURRENT_ANSWERS }),
+    limiter: new AnswerLimiter({
+      cooldownSeconds: config.ASK_COOLDOWN_SECONDS,
+      maxConcurrent: config.MAX_CONCURRENT_ANSWERS,
+      now: options.now,
+    }),
     logger,
     startedAt: new Date(),
   };

@@ -13,5 +13,6 @@ export function coreServicesFrom(services: Services): CoreServices {
     addPapers: (items, options) => services.intake.add(items, options),
     recentPapers: (limit) => services.library.all().slice(-limit).reverse(),
     linkChannels: services.linkChannels,
+    fullText: services.fullText,
   };
 }

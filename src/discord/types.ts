@@ -8,6 +8,7 @@ import type {
 import type { IntakeItem, IntakeOutcome, IntakeRunOptions } from '../intake/paperIntake.js';
 import type { LinkChannelStore } from '../intake/linkChannels.js';
 import type { AnswerService } from '../answering/answerService.js';
+import type { FullTextService } from '../fulltext/service.js';
 import type { PaperLibrary } from '../library/paperLibrary.js';
 import type { Logger } from '../logger.js';
 import type { Paper } from '../papers/paper.js';
@@ -33,6 +34,8 @@ export interface CoreServices {
   recentPapers(limit: number): Paper[];
   /** Channels where posted paper links are picked up (`/library links`). */
   linkChannels: Pick<LinkChannelStore, 'enable' | 'disable' | 'isEnabled' | 'list'>;
+  /** Outlines of papers whose full text is stored (for /paper); absent when the bot runs without full text. */
+  fullText?: Pick<FullTextService, 'outline' | 'source'>;
 }
 
 /** What every command's `execute` receives: the core, plus what the bot itself owns. */

@@ -126,7 +126,7 @@ describe('link pickup', () => {
   });
 
   it('given a channel where the bot lacks permissions, switching it on should name the missing ones and leave it off', async () => {
-    const record = harness.emulator.dispatchCommand('library', { subcommandGroup: 'links', subcommand: 'on', user: admin, channels: { channel: lockedChannel } });
+    const record = harness.emulator.dispatchCommand('library', { subcommandGroup: 'links', subcommand: 'on', user: admin, channelOptions: { channel: lockedChannel } });
 
     const answered = await harness.emulator.waitForInteraction(record.id, (changed) => changed.callbackType === 4);
     expect(replyOf(answered).content).toBe(

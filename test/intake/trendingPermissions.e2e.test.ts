@@ -48,7 +48,7 @@ function subscribe(channelId: string) {
     subcommand: 'subscribe',
     user: admin,
     options: { time: '09:00', timezone: 'Europe/Paris' },
-    channels: { channel: channelId },
+    channelOptions: { channel: channelId },
   });
 }
 

@@ -3,6 +3,7 @@ import { addCommand } from './add.js';
 import { askCommand } from './ask.js';
 import { compareCommand } from './compare.js';
 import { evalCommand } from './eval.js';
+import { fulltextCommand } from './fulltext.js';
 import { ingestCommand } from './ingest.js';
 import { searchCommand } from './search.js';
 import { statsCommand } from './stats.js';
@@ -14,6 +15,7 @@ export const COMMANDS: readonly CliCommand[] = [
   askCommand,
   compareCommand,
   evalCommand,
+  fulltextCommand,
   ingestCommand,
   searchCommand,
   statsCommand,

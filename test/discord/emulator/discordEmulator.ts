@@ -42,6 +42,8 @@ export interface DiscordEmulatorOptions {
    * sets it so that memory measures the bot, not the emulator's records.
    */
   historyLimit?: number;
+  /** The clock the acknowledgement deadline is measured on; a test passes its own to step past the deadline. */
+  now?: () => number;
 }
 
 export const DEFAULT_EMULATOR_OPTIONS = {
@@ -51,6 +53,7 @@ export const DEFAULT_EMULATOR_OPTIONS = {
   privilegedIntents: true,
   shards: 1,
   historyLimit: Number.POSITIVE_INFINITY,
+  now: Date.now,
 } as const;
 
 /** One HTTP request the bot made, with what the emulator answered. */
@@ -118,10 +121,10 @@ export interface DispatchCommandOptions {
   options?: Record<string, CommandOptionValue>;
   /** ATTACHMENT options by name (resolved in `data.resolved.attachments`, as Discord sends them). */
   attachments?: Record<string, EmulatedAttachmentInput>;
-  /** CHANNEL options by name: channel ids the emulator knows (resolved in `data.resolved.channels`). */
-  channels?: Record<string, string>;
   /** A subcommand group (`/library links on`): the subcommand is sent nested under it. */
   subcommandGroup?: string;
+  /** CHANNEL options: channel ids by option name, sent with the channels resolved, as Discord does. */
+  channelOptions?: Record<string, string>;
   /** A subcommand (`/trending now`): the options are sent nested under it, as Discord does. */
   subcommand?: string;
   user?: EmulatedUser;
@@ -209,6 +212,8 @@ export class DiscordEmulator extends EventEmitter {
   /** Commands registered by bulk overwrite: key `global` or the guild id. */
   readonly registeredCommands = new Map<string, JsonObject[]>();
   readonly channels = new Map<string, JsonObject>();
+  /** Channels where the bot has lost Send Messages: a post there gets 403 Missing Permissions (50013). */
+  readonly channelsWithoutSendPermission = new Set<string>();
   readonly messages = new Map<string, EmulatedMessage[]>();
   /** Reactions the bot added, in order. */
   readonly reactions: RecordedReaction[] = [];
@@ -576,29 +581,29 @@ export class DiscordEmulator extends EventEmitter {
       kind,
       commandName,
       channelId,
-      dispatchedAt: Date.now(),
+      dispatchedAt: this.options.now(),
       originalEdits: [],
       followUps: [],
     };
     this.interactions.set(record.id, record);
     this.#forgetOldInteractions();
-    const commandOptions = Object.entries(options.options ?? {}).map(([name, value]) => ({
-      name,
-      type: typeof value === 'string' ? 3 : typeof value === 'boolean' ? 5 : Number.isInteger(value) ? 4 : 10,
-      value,
-      ...(name === focused ? { focused: true } : {}),
-    }));
+    const commandOptions = [
+      ...Object.entries(options.options ?? {}).map(([name, value]) => ({
+        name,
+        type: typeof value === 'string' ? 3 : typeof value === 'boolean' ? 5 : Number.isInteger(value) ? 4 : 10,
+        value,
+        ...(name === focused ? { focused: true } : {}),
+      })),
+      ...Object.entries(options.channelOptions ?? {}).map(([name, value]) => ({ name, type: 7, value })),
+    ];
+    const resolvedChannels = Object.fromEntries(
+      Object.values(options.channelOptions ?? {}).map((id) => [id, { permissions: '2248473465835073', ...(this.channels.get(id) ?? textChannelPayload(id, guildId)) }]),
+    );
     const resolvedAttachments: Record<string, JsonObject> = {};
     for (const [name, input] of Object.entries(options.attachments ?? {})) {
       const attachment = this.#hostAttachment(input);
       resolvedAttachments[String(attachment.id)] = attachment;
       commandOptions.push({ name, type: 11, value: String(attachment.id) });
-    }
-    const resolvedChannels: Record<string, JsonObject> = {};
-    for (const [name, channelId] of Object.entries(options.channels ?? {})) {
-      const channel = this.channels.get(channelId) ?? textChannelPayload(channelId, guildId);
-      resolvedChannels[channelId] = { id: channelId, name: channel.name, type: channel.type, permissions: '2248473465835073' };
-      commandOptions.push({ name, type: 7, value: channelId });
     }
     const resolved = {
       ...(Object.keys(resolvedAttachments).length > 0 ? { attachments: resolvedAttachments } : {}),
@@ -816,7 +821,7 @@ export class DiscordEmulator extends EventEmitter {
     const record = this.interactions.get(interactionId);
     if (!record || record.token !== interactionToken) return discordError(404, 10062, 'Unknown interaction');
     if (record.acknowledgedAt !== undefined) return discordError(400, 40060, 'Interaction has already been acknowledged.');
-    if (Date.now() - record.dispatchedAt > this.options.interactionAckTimeoutMs) return discordError(404, 10062, 'Unknown interaction');
+    if (this.options.now() - record.dispatchedAt > this.options.interactionAckTimeoutMs) return discordError(404, 10062, 'Unknown interaction');
     const type = Number(body.type);
     const data = (body.data ?? {}) as JsonObject;
     if (type === 4) {
@@ -826,7 +831,7 @@ export class DiscordEmulator extends EventEmitter {
     if (type === 8 && (!Array.isArray(data.choices) || data.choices.length > 25)) {
       return discordError(400, 50035, 'Invalid Form Body: choices must be 25 or fewer');
     }
-    record.acknowledgedAt = Date.now();
+    record.acknowledgedAt = this.options.now();
     record.callbackType = type;
     record.callbackBody = body;
     if (type === 4 || type === 5) {
@@ -898,6 +903,7 @@ export class DiscordEmulator extends EventEmitter {
 
   #createChannelMessage(channelId: string, body: JsonObject): RouteResult {
     if (!this.channels.has(channelId)) return discordError(404, 10003, 'Unknown Channel');
+    if (this.channelsWithoutSendPermission.has(channelId)) return discordError(403, 50013, 'Missing Permissions');
     const problems = messageBodyProblems(body);
     if (problems.length > 0) return { status: 400, body: invalidFormBody(problems) };
     if (!body.content && !(Array.isArray(body.embeds) && body.embeds.length > 0)) {
