@@ -88,8 +88,20 @@ export const configSchema = z.object({
   HF_API_BASE: withDefault(httpUrl, 'https://huggingface.co'),
   ARXIV_API_BASE: withDefault(httpUrl, 'https://export.arxiv.org'),
   ARXIV_CATEGORY: withDefault(z.string().regex(/^[a-z-]+(\.[A-Za-z-]+)?$/, 'expected an arXiv category such as cs.CL'), 'cs.CL'),
+  /** arXiv asks API clients to wait 3 s between requests; tests against a loopback server set 0. */
+  ARXIV_REQUEST_INTERVAL_MS: withDefault(z.coerce.number({ invalid_type_error: 'expected a number of milliseconds' }).int('expected a whole number').min(0, 'expected 0 or more'), '3000'),
   TRENDING_SOURCE: withDefault(oneOf(['hf', 'arxiv', 'seeds'] as const), 'hf'),
   TRENDING_GRACE_HOURS: withDefault(nonNegativeNumber, '6'),
+
+  // Full text of papers (arXiv's LaTeXML HTML rendering, else the PDF).
+  /** `{ARXIV_HTML_BASE}/{id}` is a paper's HTML rendering. */
+  ARXIV_HTML_BASE: withDefault(httpUrl, 'https://arxiv.org/html'),
+  /** `{ARXIV_PDF_BASE}/{id}` is a paper's PDF, fetched when there is no HTML rendering. */
+  ARXIV_PDF_BASE: withDefault(httpUrl, 'https://arxiv.org/pdf'),
+  /** `off`: nothing is fetched and answers draw on abstracts only. */
+  FULL_TEXT: withDefault(oneOf(['on', 'off'] as const), 'on'),
+  /** How long a question may wait for a paper's full text before it is answered from the abstract. */
+  FULL_TEXT_TIMEOUT_MS: withDefault(positiveInt, '8000'),
 
   // Operations.
   HEALTH_PORT: optional(port),

@@ -45,7 +45,9 @@ describe('papercord ask', () => {
       model: string;
     };
     expect(Object.keys(answer)).toEqual(['answer', 'citations', 'confidence', 'abstained', 'model']);
-    expect(Object.keys(answer.citations[0]!)).toEqual(['n', 'id', 'title', 'url']);
+    // Issue 13: citations name the section and page cited; both null for an answer from abstracts.
+    expect(Object.keys(answer.citations[0]!)).toEqual(['n', 'id', 'title', 'url', 'section', 'page']);
+    expect(answer.citations[0]).toMatchObject({ section: null, page: null });
     expect(answer).toMatchObject({ confidence: 'high', abstained: false, model: 'extractive' });
     expect(answer.citations.map((citation) => citation.title).join(' | ')).toMatch(
       /MrT5|Hierarchical Autoregressive|Dynamic Chunking/,
