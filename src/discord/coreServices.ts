@@ -1,10 +1,11 @@
 import type { Config } from '../config.js';
+import type { FullTextService } from '../fulltext/service.js';
+import { LinkChannelStore } from '../intake/linkChannels.js';
 import type { Logger } from '../logger.js';
 import type { PapercordMetrics } from '../ops/metrics.js';
 import { createServices, type Services } from '../services.js';
 import type { TrendingService } from '../trending/trendingService.js';
 import { LibraryWorkerPool } from '../workers/workerPool.js';
-import type { FullTextService } from '../fulltext/service.js';
 import type { PaperOutline } from './render.js';
 import type { CoreServices } from './types.js';
 
@@ -20,11 +21,17 @@ export function coreServicesFrom(services: Services): CoreServices {
     resolvePaper: async (nameOrId) => services.library.resolve(nameOrId),
     describeLibrary: async () => ({ papers: await services.library.count(), embedderDescription: services.embedder.description }),
     paperOutline: async (paperId) => outlineOf(services.fullText, paperId),
+    addPapers: (items, options) => services.intake.add(items, options),
+    recentPapers: async (limit) => services.library.recent(limit),
+    linkChannels: services.linkChannels,
   };
 }
 
-/** The bot's view of the core services, computed in library worker threads so that the bot's thread stays free. */
-export function coreServicesFromPool(pool: LibraryWorkerPool): CoreServices {
+/**
+ * The bot's view of the core services, computed in library worker threads so that the bot's thread stays free. The
+ * link-pickup channels, a small SQLite table, stay on this thread.
+ */
+export function coreServicesFromPool(pool: LibraryWorkerPool, linkChannels: LinkChannelStore): CoreServices {
   return {
     retriever: pool.retriever,
     answers: pool.answers,
@@ -32,6 +39,9 @@ export function coreServicesFromPool(pool: LibraryWorkerPool): CoreServices {
     resolvePaper: (nameOrId) => pool.resolvePaper(nameOrId),
     describeLibrary: () => pool.describe(),
     paperOutline: (paperId) => pool.paperOutline(paperId),
+    addPapers: (items, options) => pool.addPapers(items, options),
+    recentPapers: (limit) => pool.recentPapers(limit),
+    linkChannels,
   };
 }
 
@@ -83,14 +93,18 @@ export async function openBotBackend(config: Config, logger: Logger, options: Bo
     threads: config.WORKER_THREADS,
     ...(options.metrics ? { metrics: options.metrics } : {}),
   });
+  const linkChannels = LinkChannelStore.open({ dataDir: config.DATA_DIR });
   options.metrics?.setPaperCountSource(async () => (await pool.describe()).papers);
   return {
-    core: coreServicesFromPool(pool),
+    core: coreServicesFromPool(pool, linkChannels),
     trending: pool.trending,
     paperCount: async () => (await pool.describe()).papers,
     ping: () => pool.ping(),
     // Each worker thread started its own when it opened its services.
     startBackgroundWork: () => undefined,
-    close: () => pool.close(),
+    close: async () => {
+      await pool.close();
+      linkChannels.close();
+    },
   };
 }

@@ -24,6 +24,8 @@ export interface Library {
   suggest(query: string, limit: number): Paper[] | Promise<Paper[]>;
   /** The paper meant by an id, title or short name; a UserError naming the closest titles when none or several match. */
   resolve(nameOrId: string): Paper | Promise<Paper>;
+  /** The newest `limit` papers, newest first (`/library status`). */
+  recent(limit: number): Paper[] | Promise<Paper[]>;
   /** Every paper, in the order added; reads the whole library (question-set eval only). */
   all(): Paper[] | Promise<Paper[]>;
   /** Takes commits made since it was opened by other threads or processes; a no-op for a store read live. */

@@ -168,6 +168,10 @@ export class PaperLibrary implements Library {
     return this.state.papers.size;
   }
 
+  recent(limit: number): Paper[] {
+    return this.all().slice(-limit).reverse();
+  }
+
   /** From the lexical index that ranks: the papers holding each term, and how many papers it indexes. */
   termStatistics(terms: readonly string[]): TermStatistics {
     const lexical = this.state.lexical;

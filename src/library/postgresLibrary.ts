@@ -126,6 +126,11 @@ export class PostgresLibrary implements Library {
     return result.rows[0]?.paper;
   }
 
+  async recent(limit: number): Promise<Paper[]> {
+    const result = await this.query<PaperRow>(`SELECT paper FROM ${this.tables.papers} ORDER BY seq DESC LIMIT $1`, [limit]);
+    return result.rows.map((row) => row.paper);
+  }
+
   async all(): Promise<Paper[]> {
     const result = await this.query<PaperRow>(`SELECT paper FROM ${this.tables.papers} ORDER BY seq`);
     return result.rows.map((row) => row.paper);

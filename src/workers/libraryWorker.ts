@@ -7,6 +7,7 @@ import { BroadcastChannel, threadId, workerData } from 'node:worker_threads';
 import type { Config } from '../config.js';
 import { isUserError } from '../errors.js';
 import { createLogger } from '../logger.js';
+import type { IntakeProgress } from '../intake/paperIntake.js';
 import { SourceError } from '../papers/sources/http.js';
 import { createServices, type Services } from '../services.js';
 import {
@@ -27,6 +28,7 @@ export interface LibraryWorkerData {
 interface TaskContext {
   signal: AbortSignal;
   onPartial?: (text: string) => void;
+  onProgress?: (progress: IntakeProgress) => void;
 }
 
 type Handler<Name extends OperationName> = (
@@ -53,6 +55,8 @@ const OPERATIONS: { [Name in OperationName]: Handler<Name> } = {
   resolve: async (services, { nameOrId }) => services.library.resolve(nameOrId),
   digest: (services, { request }, { signal }) => services.trending.digest({ ...request, signal }),
   add: (services, { papers }, { signal }) => services.library.add(papers, { signal }),
+  intake: (services, { items }, { signal, onProgress }) => services.intake.add(items, { signal, ...(onProgress ? { onProgress } : {}) }),
+  recent: async (services, { limit }) => services.library.recent(limit),
   outline: async (services, { paperId }) => {
     const sections = services.fullText.outline(paperId);
     const source = services.fullText.source(paperId);
@@ -96,9 +100,11 @@ export default async function runTask(task: WorkerTask): Promise<WorkerOutcome> 
     controller.signal.throwIfAborted();
     const handler = OPERATIONS[task.op] as Handler<OperationName>;
     const streaming = task.op === 'ask' && (task.args as WorkerOperations['ask']['args']).streaming;
+    const progressing = task.op === 'intake' && (task.args as WorkerOperations['intake']['args']).progress;
     const value = await handler(services, task.args, {
       signal: controller.signal,
       ...(streaming && port ? { onPartial: (text: string) => port.postMessage({ partial: text }) } : {}),
+      ...(progressing && port ? { onProgress: (progress: IntakeProgress) => port.postMessage({ progress }) } : {}),
     });
     return { ok: true, value };
   } catch (error) {

@@ -6,6 +6,7 @@ import type { Digest } from '../trending/digest.js';
 import type { DigestRequest } from '../trending/trendingService.js';
 import type { FullTextSource } from '../fulltext/document.js';
 import type { OutlineEntry } from '../fulltext/store.js';
+import type { IntakeItem, IntakeOutcome, IntakeProgress } from '../intake/paperIntake.js';
 import type { AddResult } from '../library/library.js';
 import type { LlmErrorKind } from '../ops/metrics.js';
 
@@ -25,6 +26,9 @@ export interface WorkerOperations {
   resolve: { args: { nameOrId: string }; result: Paper };
   digest: { args: { request: Omit<DigestRequest, 'signal'> }; result: Digest };
   add: { args: { papers: Paper[] }; result: AddResult };
+  /** Papers brought in by id, link or PDF (`/add`, link pickup); progress streams back over the port. */
+  intake: { args: { items: IntakeItem[]; progress: boolean }; result: IntakeOutcome[] };
+  recent: { args: { limit: number }; result: Paper[] };
   /** A stored full text's outline, for /paper; null for a paper without one. */
   outline: { args: { paperId: string }; result: { source: FullTextSource; sections: OutlineEntry[] } | null };
 }
@@ -59,7 +63,7 @@ export interface SerializedError {
   stack?: string;
 }
 
-export type PortMessage = { abort: string } | { partial: string };
+export type PortMessage = { abort: string } | { partial: string } | { progress: IntakeProgress };
 
 /** The part of `MessagePort` both sides use (kept structural so tests can look at it). */
 export interface MessagePortLike {

@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import { UserError } from '../errors.js';
 import type { FullTextSource } from '../fulltext/document.js';
 import type { OutlineEntry } from '../fulltext/store.js';
+import type { IntakeItem, IntakeOutcome, IntakeProgress, IntakeRunOptions } from '../intake/paperIntake.js';
 import type { AddResult } from '../library/library.js';
 import type { Logger } from '../logger.js';
 import type { PapercordMetrics } from '../ops/metrics.js';
@@ -53,11 +54,12 @@ export interface LibraryWorkerPoolOptions {
 export const DEFAULT_WORKER_POOL_OPTIONS = Object.freeze({ tasksPerThread: 4 });
 
 /** Operations answered ahead of queued heavy work: each is one indexed lookup. */
-const URGENT: ReadonlySet<OperationName> = new Set(['describe', 'ping', 'suggest', 'resolve', 'outline']);
+const URGENT: ReadonlySet<OperationName> = new Set(['describe', 'ping', 'suggest', 'resolve', 'outline', 'recent']);
 
 interface RunOptions {
   signal?: AbortSignal;
   onPartial?: (text: string) => void;
+  onProgress?: (progress: IntakeProgress) => void;
 }
 
 /** A bug in a worker, logged in the main thread with the worker's stack. */
@@ -173,6 +175,15 @@ export class LibraryWorkerPool {
     return (await this.run('outline', { paperId })) ?? undefined;
   }
 
+  /** Papers brought in by id, link or PDF, looked up, parsed and added in a worker. */
+  addPapers(items: readonly IntakeItem[], { signal, onProgress }: IntakeRunOptions = {}): Promise<IntakeOutcome[]> {
+    return this.run('intake', { items: [...items], progress: onProgress !== undefined }, { ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) });
+  }
+
+  recentPapers(limit: number): Promise<Paper[]> {
+    return this.run('recent', { limit });
+  }
+
   add(papers: Paper[], options: { signal?: AbortSignal } = {}): Promise<AddResult> {
     return this.run('add', { papers }, options);
   }
@@ -197,11 +208,12 @@ async function runOn<Name extends OperationName>(
   args: WorkerOperations[Name]['args'],
   options: RunOptions,
 ): Promise<WorkerOperations[Name]['result']> {
-  const { signal, onPartial } = options;
+  const { signal, onPartial, onProgress } = options;
   signal?.throwIfAborted();
   const { port1, port2 } = new MessageChannel();
   port1.on('message', (message: PortMessage) => {
     if ('partial' in message) onPartial?.(message.partial);
+    else if ('progress' in message) onProgress?.(message.progress);
   });
   const abort = () => port1.postMessage({ abort: describeReason(signal?.reason) } satisfies PortMessage);
   signal?.addEventListener('abort', abort, { once: true });
