@@ -15,7 +15,8 @@ import type { PaperRetriever, RetrievalResult, RetrievedPaper, RetrieveOptions }
 export interface RetrievalLibrary {
   readonly size: number;
   readonly embedder: Pick<PaperEmbedder, 'kind'>;
-  all(): Paper[];
+  /** Papers containing an analyzed term: the lexical index's own statistics, shared by ranking and abstention. */
+  documentFrequency(term: string): number;
   vectorSearch(query: string, k: number): Promise<RetrievedPaper[]>;
   lexicalSearch(query: string, k: number): RetrievedPaper[];
 }
@@ -97,7 +98,6 @@ function withoutChatMentions(query: string): string {
 export class HybridRetriever implements PaperRetriever {
   private readonly library: RetrievalLibrary;
   private readonly options: HybridRetrieverOptions;
-  private readonly statistics = new TermStatistics();
 
   constructor(library: RetrievalLibrary, options: Partial<HybridRetrieverOptions> = {}) {
     this.library = library;
@@ -186,17 +186,9 @@ export class HybridRetriever implements PaperRetriever {
     return covered / total;
   }
 
-  /**
-   * Document frequencies of the library, brought up to date when it has grown: papers are only ever added, and
-   * `all()` lists them in the order they were, so only the new ones are analyzed.
-   */
+  /** The library's term statistics, read from its lexical index (no copy kept here). */
   private termStatistics(): TermStatistics {
-    if (this.statistics.documents !== this.library.size) {
-      const papers = this.library.all();
-      if (papers.length < this.statistics.documents) this.statistics.clear();
-      this.statistics.add(papers.slice(this.statistics.documents));
-    }
-    return this.statistics;
+    return new TermStatistics(this.library.size, (term) => this.library.documentFrequency(term));
   }
 }
 
@@ -212,39 +204,20 @@ function matches(term: string, vocabulary: ReadonlySet<string>): boolean {
   return false;
 }
 
-/** How many papers contain each analyzed term. */
+/** How many papers contain each analyzed term, as the lexical index counts them. */
 export class TermStatistics {
-  private readonly documentFrequency = new Map<string, number>();
-  private count = 0;
+  readonly documents: number;
+  private readonly frequency: (term: string) => number;
 
-  static of(papers: readonly Paper[]): TermStatistics {
-    const statistics = new TermStatistics();
-    statistics.add(papers);
-    return statistics;
-  }
-
-  get documents(): number {
-    return this.count;
-  }
-
-  add(papers: readonly Paper[]): void {
-    for (const paper of papers) {
-      for (const term of new Set(analyze(`${paper.title}\n${paper.abstract}`))) {
-        this.documentFrequency.set(term, (this.documentFrequency.get(term) ?? 0) + 1);
-      }
-    }
-    this.count += papers.length;
-  }
-
-  clear(): void {
-    this.documentFrequency.clear();
-    this.count = 0;
+  constructor(documents: number, frequency: (term: string) => number) {
+    this.documents = documents;
+    this.frequency = frequency;
   }
 
   /** BM25's IDF; a term no paper has gets the IDF of a term in half a paper, the rarest there is. */
   idf(term: string): number {
-    const frequency = this.documentFrequency.get(term) ?? 0;
-    return Math.log(1 + (this.count - frequency + 0.5) / (frequency + 0.5));
+    const frequency = this.frequency(term);
+    return Math.log(1 + (this.documents - frequency + 0.5) / (frequency + 0.5));
   }
 }
 

@@ -57,7 +57,7 @@ describe('resolvePaper', () => {
   it('given an id, an exact title in other case, or a short name, it should return that paper', () => {
     const recursions = library.all().find((paper) => paper.title.startsWith('Mixture-of-Recursions'))!;
 
-    expect(resolvePaper(library, recursions.id)).toBe(recursions);
+    expect(resolvePaper(library, recursions.id)).toEqual(recursions);
     expect(resolvePaper(library, recursions.title.toLowerCase())).toEqual(recursions);
     expect(resolvePaper(library, 'Mixture-of-Recursions')).toEqual(recursions);
     expect(resolvePaper(library, 'MrT5').title).toMatch(/^MrT5/);
