@@ -12,6 +12,7 @@ import { migrateGenerations, hasGenerations } from './migration.js';
 import { NameIndex, type NameMatch } from './names.js';
 import { acquireWriteLock, bytesUnder } from './storage.js';
 import type { PaperVectorIndex } from './pgvectorStore.js';
+import { paperEmbeddingText } from './paperText.js';
 import { isCheckpointFile, removeFile, VectorIndex, type CheckpointRecord } from './vectorIndex.js';
 
 /**
@@ -93,10 +94,7 @@ export const DATABASE_FILE = 'library.db';
 /** Bumped when the schema changes incompatibly. */
 const DATABASE_FORMAT = '2';
 
-/** What the library embeds for a paper. */
-export function paperEmbeddingText(paper: Paper): string {
-  return `${paper.title}\n\n${paper.abstract}`;
-}
+export { paperEmbeddingText };
 
 /** DATA_DIR pointing at a file or a folder we may not write is the user's to fix, so it is said in their terms. */
 function unusableDataDir(dataDir: string, error: NodeJS.ErrnoException): Error {

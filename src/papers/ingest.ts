@@ -1,5 +1,6 @@
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -33,6 +34,67 @@ export async function loadPapersFromSource(source: 'seeds' | string): Promise<Pa
     papers.push(...(await readPaperFile(file, source === 'seeds' ? 'seeds' : file)));
   }
   return papers;
+}
+
+/** Papers of a source, read as they are needed: `count` is known before the first is read. */
+export interface PaperStream {
+  count: number;
+  papers(): AsyncGenerator<Paper>;
+}
+
+/**
+ * Like `loadPapersFromSource`, without holding a large source in memory: JSONL files are read twice, line by line,
+ * once to check every line (a malformed file still adds nothing) and count them, once to yield the papers. Other
+ * files are small by nature (a seed page, a JSON array) and are read whole.
+ */
+export async function streamPapersFromSource(source: 'seeds' | string): Promise<PaperStream> {
+  const location = source === 'seeds' ? seedsDirectory() : source;
+  const info = await stat(location).catch(() => undefined);
+  if (!info) throw new UserError(`${location}: no such file or directory`);
+  const files = info.isDirectory() ? await paperFilesIn(location) : [location];
+  if (files.length === 0) throw new UserError(`${location}: no .txt, .json or .jsonl paper files in this directory`);
+  const recordedSource = (file: string) => (source === 'seeds' ? 'seeds' : file);
+
+  let count = 0;
+  for (const file of files) {
+    if (path.extname(file).toLowerCase() === '.jsonl') {
+      for await (const _paper of readPaperLines(file, recordedSource(file))) count += 1;
+    } else {
+      count += (await readPaperFile(file, recordedSource(file))).length;
+    }
+  }
+  return {
+    count,
+    async *papers() {
+      for (const file of files) {
+        if (path.extname(file).toLowerCase() === '.jsonl') yield* readPaperLines(file, recordedSource(file));
+        else yield* await readPaperFile(file, recordedSource(file));
+      }
+    },
+  };
+}
+
+/** The papers of a JSONL file, one line at a time, with the same checks and messages as a whole-file read. */
+async function* readPaperLines(file: string, source: string): AsyncGenerator<Paper> {
+  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  let number = 0;
+  let any = false;
+  for await (const raw of lines) {
+    number += 1;
+    // Invalid UTF-8 decodes to U+FFFD, which findBinaryLine reports as binary content.
+    const line = number === 1 ? raw.replace(/^\uFEFF/, '') : raw;
+    if (findBinaryLine(line) !== undefined) throw new UserError(`${file}:${number}: binary content, not JSON; nothing from this file was ingested`);
+    if (line.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      throw new UserError(`${file}:${number}: not a JSON object; nothing from this file was ingested`);
+    }
+    any = true;
+    yield toPaper(value, `${file}:${number}`, source);
+  }
+  if (!any) throw new UserError(`${file}: the file is empty; nothing from this file was ingested`);
 }
 
 async function paperFilesIn(directory: string): Promise<string[]> {
