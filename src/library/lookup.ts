@@ -1,5 +1,6 @@
 import { UserError } from '../errors.js';
 import { normalizeTitle, type Paper } from '../papers/paper.js';
+import { nameTokens } from './names.js';
 import type { PaperLibrary } from './paperLibrary.js';
 
 /**
@@ -17,6 +18,17 @@ interface RankedPaper {
 
 /** A top match at least this many times the score of the next is taken as the one meant. */
 const CLEAR_WINNER_RATIO = 2;
+
+/**
+ * Share of the typed words that begin a word of the title. The name index ranks a prefix by all the words it
+ * begins ("tra": training, transformer, transfer), so a title holding every typed word is lifted above an abstract
+ * that merely uses them often.
+ */
+function titleCoverage(typed: readonly string[], title: string): number {
+  if (typed.length === 0) return 0;
+  const words = nameTokens(title);
+  return typed.filter((word) => words.some((candidate) => candidate.startsWith(word))).length / typed.length;
+}
 
 /** The short name before a title's colon ("MrT5", "Mixture-of-Recursions"), normalized. */
 function shortName(title: string): string | undefined {
@@ -43,7 +55,9 @@ function rankPapers(library: PaperLibrary, query: string, limit: number, broaden
   }
   const exact = library.getByTitle(query);
   if (exact && !results.some((result) => result.paper.id === exact.id)) results.push({ paper: exact, score: 0 });
+  const typed = [...new Set(nameTokens(query))];
   const ranked = results
+    .map((hit) => ({ ...hit, score: hit.score * (1 + titleCoverage(typed, hit.paper.title)) }))
     .map((hit) => {
       const title = normalizeTitle(hit.paper.title);
       // Exact titles and short names beat anything that merely mentions the words.

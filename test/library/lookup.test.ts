@@ -36,6 +36,7 @@ describe('suggestPapers', () => {
     ['TDPO', /^Token-level Direct Preference Optimization$/],
     ['Mixture-of-Rec', /^Mixture-of-Recursions/],
     ['zero shot tok', /^Zero-Shot Tokenizer Transfer$/],
+    ['tokenizer tra', /^Zero-Shot Tokenizer Transfer$/],
     ['sentense by sentense', /^Let's Predict Sentence by Sentence$/],
   ])('given "%s" typed, it should suggest the paper it names first', (typed, title) => {
     expect(suggestPapers(library, typed)[0]?.title).toMatch(title);
