@@ -13,6 +13,7 @@ import { NameIndex, type NameMatch } from './names.js';
 import { acquireWriteLock, bytesUnder } from './storage.js';
 import type { PaperVectorIndex } from './pgvectorStore.js';
 import { paperEmbeddingText } from './paperText.js';
+import { PaperVectorStore } from './paperVectorStore.js';
 import { isCheckpointFile, removeFile, VectorIndex, type CheckpointRecord } from './vectorIndex.js';
 
 /**
@@ -41,6 +42,11 @@ export interface PaperLibraryOptions {
    * checkpoints too.
    */
   checkpointEvery?: number;
+  /**
+   * For processes and worker threads that only search: never writes, upgrades or checkpoints (the writer does),
+   * still takes in what other processes commit. `add` rejects.
+   */
+  readOnly?: boolean;
   /** Test hook, called at each step of a write. */
   onSaveStep?: (step: SaveStep) => void | Promise<void>;
   /**
@@ -50,7 +56,7 @@ export interface PaperLibraryOptions {
   sharedVectors?: PaperVectorIndex;
 }
 
-export const DEFAULT_LIBRARY_OPTIONS = Object.freeze({ embedBatchSize: 32, efSearch: 128, lockTimeoutMs: 30_000, checkpointEvery: 1_000 });
+export const DEFAULT_LIBRARY_OPTIONS = Object.freeze({ embedBatchSize: 32, efSearch: 128, lockTimeoutMs: 30_000, checkpointEvery: 1_000, readOnly: false });
 
 export interface LibraryStats {
   papers: number;
@@ -180,6 +186,7 @@ export class PaperLibrary {
   /** This process committed papers, so closing it checkpoints the graph. */
   private addedHere = false;
   private closed = false;
+  private langchainStore: PaperVectorStore | undefined;
 
   private constructor(options: PaperLibraryOptions) {
     this.options = { ...DEFAULT_LIBRARY_OPTIONS, ...definedOnly(options) };
@@ -237,17 +244,27 @@ export class PaperLibrary {
 
   /** Adds papers, embedding only the new ones, and commits them in one transaction. */
   add(papers: readonly Paper[], options: AddOptions = {}): Promise<AddResult> {
+    if (this.options.readOnly) return Promise.reject(new Error('this paper library was opened read-only'));
     return this.serialized(() => this.addNow(papers, options));
   }
 
   /** Best first; score is cosine similarity (higher is closer). */
   async vectorSearch(query: string, k: number): Promise<RetrievedPaper[]> {
-    if (this.options.sharedVectors) return this.sharedVectorSearch(this.options.sharedVectors, query, k);
-    if (k <= 0 || this.size === 0 || !this.vectors) return [];
-    const vector = await this.embedder.embeddings.embedQuery(query);
+    if (k <= 0 || this.size === 0) return [];
+    return this.vectorSearchByVector(await this.embedder.embeddings.embedQuery(query), k);
+  }
+
+  /** Nearest papers to an embedded query, best first; score is cosine similarity. */
+  async vectorSearchByVector(vector: readonly number[], k: number): Promise<RetrievedPaper[]> {
+    if (this.options.sharedVectors) return this.sharedVectorSearch(this.options.sharedVectors, vector, k);
     this.refresh();
-    const hits = this.vectors.search(vector, k);
-    return this.withPapers(hits);
+    if (k <= 0 || !this.vectors) return [];
+    return this.withPapers(this.vectors.search(vector, k));
+  }
+
+  /** The library as a LangChain `VectorStore` (papers read from the database, none copied into a docstore). */
+  get vectorStore(): PaperVectorStore {
+    return (this.langchainStore ??= new PaperVectorStore(this));
   }
 
   /** Best first; score is the lexical index's BM25 relevance. */
@@ -338,9 +355,9 @@ export class PaperLibrary {
     for (const row of this.statements.vectorsAfter.iterate(seq)) yield { seq: row.seq, vector: blobVector(row.vector) };
   }
 
-  private async sharedVectorSearch(shared: PaperVectorIndex, query: string, k: number): Promise<RetrievedPaper[]> {
+  private async sharedVectorSearch(shared: PaperVectorIndex, vector: readonly number[], k: number): Promise<RetrievedPaper[]> {
     if (k <= 0) return [];
-    const hits = await shared.search(await this.embedder.embeddings.embedQuery(query), k);
+    const hits = await shared.search(vector, k);
     // A hit this process has not seen was added by another one since: take its papers before answering.
     if (hits.some((hit) => !this.statements.byId.get(hit.id))) await this.syncSharedPapers();
     return hits
@@ -516,8 +533,9 @@ export class PaperLibrary {
 
   /** Opens the database (upgrading a library of the old format first) and the HNSW graph, repairing what it must. */
   private async load(): Promise<void> {
-    const { logger, embedder } = this.options;
+    const { logger, embedder, readOnly } = this.options;
     if (await hasGenerations(this.directory)) {
+      if (readOnly) throw new Error(`the library in ${this.directory} has the old format; open it read-write once to upgrade it`);
       await this.withWriteLock(() =>
         migrateGenerations({
           directory: this.directory,
@@ -535,8 +553,9 @@ export class PaperLibrary {
     const storedEmbedder = this.statements.meta.get('embedder')?.value;
     const current = `${embedder.id}\t${embedder.dimension}`;
     if (storedEmbedder === undefined) {
-      this.statements.setMeta.run('embedder', current);
+      if (!readOnly) this.statements.setMeta.run('embedder', current);
     } else if (storedEmbedder !== current && !this.options.sharedVectors) {
+      if (readOnly) throw new Error(`the library was embedded by ${storedEmbedder.split('\t')[0]}, not ${embedder.id}; open it read-write once to re-embed it`);
       const [id, dimension] = storedEmbedder.split('\t');
       logger.warn(
         `the library index was built by embedder ${id} (${dimension} dimensions), ` +
@@ -576,9 +595,9 @@ export class PaperLibrary {
     this.lexical = new LexicalIndex(db);
     this.names = new NameIndex(db);
     const format = this.statements.meta.get('format')?.value;
-    if (format === undefined) this.statements.setMeta.run('format', DATABASE_FORMAT);
-    else if (format !== DATABASE_FORMAT) throw new UserError(`the library database ${file} has format ${format}, this papercord reads ${DATABASE_FORMAT}; upgrade papercord`);
-    if (this.statements.meta.get('lexical')?.value === undefined) this.statements.setMeta.run('lexical', LEXICAL_FORMAT);
+    if (format === undefined && !this.options.readOnly) this.statements.setMeta.run('format', DATABASE_FORMAT);
+    else if (format !== undefined && format !== DATABASE_FORMAT) throw new UserError(`the library database ${file} has format ${format}, this papercord reads ${DATABASE_FORMAT}; upgrade papercord`);
+    if (this.statements.meta.get('lexical')?.value === undefined && !this.options.readOnly) this.statements.setMeta.run('lexical', LEXICAL_FORMAT);
     return db;
   }
 
@@ -612,7 +631,7 @@ export class PaperLibrary {
     vectors.add(this.vectorRowsAfter(vectors.throughSeq));
     this.vectors = vectors;
     if (vectors.count !== stored) logger.warn(`the library's vector index holds ${vectors.count} vectors, the database ${stored}`);
-    if (problem || this.vectorsSinceCheckpoint() >= this.options.checkpointEvery) {
+    if (!this.options.readOnly && (problem || this.vectorsSinceCheckpoint() >= this.options.checkpointEvery)) {
       await this.withWriteLock(() => this.checkpointNow(problem !== undefined)).catch((error: unknown) => {
         logger.warn(`could not checkpoint the vector index (${describeError(error)})`);
       });

@@ -61,6 +61,20 @@ describe('PaperLibrary', () => {
     expect(library.lexicalSearch('MrT5 byte-level', 3)[0].paper.title).toMatch(/^MrT5/);
   });
 
+  it('given the library as a LangChain vector store, it should find papers as Documents read from the database, with no docstore copy on disk', async () => {
+    const library = await openLibrary();
+    await library.add(seeds);
+
+    const [[document, score]] = await library.vectorStore.similaritySearchWithScore(ROUTER_QUERY, 1);
+    await library.vectorStore.addDocuments([{ pageContent: 'Sparse Routing at Scale\n\nA method for routing tokens.', metadata: {} }]);
+
+    expect(document.metadata.title).toMatch(/^Mixture-of-Recursions/);
+    expect(document.pageContent).toContain(document.metadata.title);
+    expect(score).toBeGreaterThan(0);
+    expect(library.getByTitle('Sparse Routing at Scale')?.abstract).toBe('A method for routing tokens.');
+    expect((await readdir(path.join(dataDir.path, 'library'))).filter((name) => /docstore|papers\.jsonl/.test(name))).toEqual([]);
+  });
+
   it('given a library reopened from disk, it should hold the same papers and answer the same without embedding them again', async () => {
     const first = await openLibrary();
     await first.add(seeds);
@@ -278,18 +292,19 @@ describe('PaperLibrary', () => {
     expect((await readdir(path.join(dataDir.path, 'library'))).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 
-  it('given two processes sharing a library, a reader should see the papers the other commits without reopening', async () => {
-    const bot = await openLibrary();
+  it('given a read-only reader sharing a library, it should see the papers another process commits without reopening', async () => {
     const cli = await openLibrary();
-    await bot.add(seeds.slice(0, 5));
+    await cli.add(seeds.slice(0, 5));
+    const reader = await openLibrary({ readOnly: true });
 
     await cli.add(seeds.slice(5));
 
-    expect(bot.size).toBe(54);
+    expect(reader.size).toBe(54);
     const recursions = seeds.find((paper) => paper.title.startsWith('Mixture-of-Recursions'))!;
-    expect(bot.get(recursions.id)?.title).toBe(recursions.title);
-    expect((await bot.vectorSearch(ROUTER_QUERY, 1))[0].paper.id).toBe(recursions.id);
-    expect(bot.lexicalSearch('MrT5 byte-level', 1)[0].paper.title).toMatch(/^MrT5/);
+    expect(reader.get(recursions.id)?.title).toBe(recursions.title);
+    expect((await reader.vectorSearch(ROUTER_QUERY, 1))[0].paper.id).toBe(recursions.id);
+    expect(reader.lexicalSearch('MrT5 byte-level', 1)[0].paper.title).toMatch(/^MrT5/);
+    await expect(reader.add([newPaper('Sparse Routing at Scale')])).rejects.toThrow(/read-only/);
   });
 
   it('given two adds at once and a search during them, it should keep both and never return a half-added paper', async () => {
