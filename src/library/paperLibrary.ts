@@ -72,6 +72,12 @@ export interface LibraryStats {
   directory: string;
 }
 
+/** A paper found by a search, by id; score as the search defines it. */
+export interface PaperMatch {
+  id: string;
+  score: number;
+}
+
 export interface AddResult {
   /** Papers that were not in the library, now embedded and indexed. */
   added: Paper[];
@@ -150,6 +156,8 @@ interface Statements {
   byTitle: Database.Statement<[string], { seq: number; paper: string }>;
   bySeq: Database.Statement<[number], { paper: string }>;
   bySeqs: Database.Statement<[string], { seq: number; paper: string }>;
+  idsBySeqs: Database.Statement<[string], { seq: number; id: string }>;
+  byIds: Database.Statement<[string], { id: string; paper: string }>;
   maxSeq: Database.Statement<[], { seq: number | null }>;
   insertPaper: Database.Statement<[number, string, string, string]>;
   updatePaper: Database.Statement<[string, number]>;
@@ -254,6 +262,33 @@ export class PaperLibrary {
     return this.vectorSearchByVector(await this.embedder.embeddings.embedQuery(query), k);
   }
 
+  /** As `vectorSearch`, paper ids only: a retriever fusing 100 candidates reads only the papers it returns. */
+  async vectorMatches(query: string, k: number): Promise<PaperMatch[]> {
+    if (k <= 0 || this.size === 0) return [];
+    const vector = await this.embedder.embeddings.embedQuery(query);
+    if (this.options.sharedVectors) return (await this.vectorSearchByVector(vector, k)).map(({ paper, score }) => ({ id: paper.id, score }));
+    this.refresh();
+    return this.vectors ? this.withIds(this.vectors.search(vector, k)) : [];
+  }
+
+  /** As `lexicalSearch`, paper ids only. */
+  lexicalMatches(query: string, k: number): PaperMatch[] {
+    this.refresh();
+    return this.withIds(this.lexical.search(query, k));
+  }
+
+  /** The papers with these ids, in that order; ids not in the library are skipped. */
+  getMany(ids: readonly string[]): Paper[] {
+    if (ids.length === 0) return [];
+    this.refresh();
+    const rows = this.statements.byIds.all(JSON.stringify(ids));
+    const papers = new Map(rows.map((row) => [row.id, row.paper]));
+    return ids.flatMap((id) => {
+      const text = papers.get(id);
+      return text === undefined ? [] : [JSON.parse(text) as Paper];
+    });
+  }
+
   /** Nearest papers to an embedded query, best first; score is cosine similarity. */
   async vectorSearchByVector(vector: readonly number[], k: number): Promise<RetrievedPaper[]> {
     if (this.options.sharedVectors) return this.sharedVectorSearch(this.options.sharedVectors, vector, k);
@@ -318,6 +353,15 @@ export class PaperLibrary {
     await finalCheckpoint;
     await this.writeQueue.catch(() => undefined);
     this.db.close();
+  }
+
+  private withIds(hits: ReadonlyArray<{ seq: number; score: number }>): PaperMatch[] {
+    if (hits.length === 0) return [];
+    const ids = new Map(this.statements.idsBySeqs.all(JSON.stringify(hits.map((hit) => hit.seq))).map((row) => [row.seq, row.id]));
+    return hits.flatMap((hit) => {
+      const id = ids.get(hit.seq);
+      return id === undefined ? [] : [{ id, score: hit.score }];
+    });
   }
 
   private withPapers<T extends { seq: number; score: number }>(hits: readonly T[]): RetrievedPaper[] {
@@ -583,6 +627,8 @@ export class PaperLibrary {
       byTitle: db.prepare('SELECT seq, paper FROM papers WHERE title_key = ? ORDER BY seq LIMIT 1'),
       bySeq: db.prepare('SELECT paper FROM papers WHERE seq = ?'),
       bySeqs: db.prepare('SELECT seq, paper FROM papers WHERE seq IN (SELECT value FROM json_each(?))'),
+      idsBySeqs: db.prepare('SELECT seq, id FROM papers WHERE seq IN (SELECT value FROM json_each(?))'),
+      byIds: db.prepare('SELECT id, paper FROM papers WHERE id IN (SELECT value FROM json_each(?))'),
       maxSeq: db.prepare('SELECT max(seq) AS seq FROM papers'),
       insertPaper: db.prepare('INSERT INTO papers (seq, id, title_key, paper) VALUES (?, ?, ?, ?)'),
       updatePaper: db.prepare('UPDATE papers SET paper = ? WHERE seq = ?'),

@@ -11,14 +11,23 @@ import type { PaperRetriever, RetrievalResult, RetrievedPaper, RetrieveOptions }
  * cross-encoder, with an abstention decision for questions the library cannot answer.
  */
 
+export interface ScoredId {
+  id: string;
+  score: number;
+}
+
 /** What the retriever needs from the library; `PaperLibrary` provides it. */
 export interface RetrievalLibrary {
   readonly size: number;
   readonly embedder: Pick<PaperEmbedder, 'kind'>;
   /** Papers containing an analyzed term: the lexical index's own statistics, shared by ranking and abstention. */
   documentFrequency(term: string): number;
-  vectorSearch(query: string, k: number): Promise<RetrievedPaper[]>;
-  lexicalSearch(query: string, k: number): RetrievedPaper[];
+  /** Nearest papers by id, best first; score is cosine similarity. */
+  vectorMatches(query: string, k: number): Promise<ScoredId[]>;
+  /** Best BM25 matches by id, best first. */
+  lexicalMatches(query: string, k: number): ScoredId[];
+  /** Papers by id, in that order (unknown ids skipped): only the hits a retrieval returns are read. */
+  getMany(ids: readonly string[]): Paper[];
 }
 
 /**
@@ -121,7 +130,9 @@ export class HybridRetriever implements PaperRetriever {
     if (this.library.size === 0 || k <= 0) return nothing(0, 0);
     options.signal?.throwIfAborted();
 
-    const { fused: ranked, denseSimilarity } = await this.fuse(query, Math.max(k, this.options.candidates));
+    const abstentionDepth = this.options.abstention ? this.options.abstention.depth : 0;
+    const needed = Math.max(k, this.options.reranker ? this.options.rerankDepth : 0, abstentionDepth);
+    const { fused: ranked, denseSimilarity } = await this.fuse(query, Math.max(k, this.options.candidates), needed);
     let fused = ranked;
     options.signal?.throwIfAborted();
     if (this.options.reranker && fused.length > 1) {
@@ -147,26 +158,32 @@ export class HybridRetriever implements PaperRetriever {
     return { hits: fused.slice(0, k), abstained: false, signals: { coverage, denseSimilarity, queryTerms: terms } };
   }
 
-  /** Weighted sum of min-max-normalized lexical and dense scores over both candidate lists. */
-  private async fuse(query: string, candidates: number): Promise<{ fused: RetrievedPaper[]; denseSimilarity: number }> {
+  /**
+   * Weighted sum of min-max-normalized lexical and dense scores over both candidate lists; the best `keep` with
+   * their papers (only those are read from the library).
+   */
+  private async fuse(query: string, candidates: number, keep: number): Promise<{ fused: RetrievedPaper[]; denseSimilarity: number }> {
     const denseWeight = this.options.denseWeight[this.library.embedder.kind];
-    const lexical = this.library.lexicalSearch(query, candidates);
+    const lexical = this.library.lexicalMatches(query, candidates);
     // The hashing embedder weighs "why", "just", "any fix" like topic words; a sentence encoder needs them.
     const denseQuery = this.library.embedder.kind === 'hashing' ? withoutFillerWords(query) : query;
-    const dense = denseWeight > 0 || this.options.abstention ? await this.library.vectorSearch(denseQuery, candidates) : [];
-    const fused = new Map<string, RetrievedPaper>();
-    const accumulate = (hits: readonly RetrievedPaper[], weight: number) => {
+    const dense = denseWeight > 0 || this.options.abstention ? await this.library.vectorMatches(denseQuery, candidates) : [];
+    const fused = new Map<string, number>();
+    const accumulate = (hits: readonly ScoredId[], weight: number) => {
       for (const [index, score] of minMaxNormalize(hits.map((hit) => hit.score)).entries()) {
-        const hit = hits[index]!;
-        const entry = fused.get(hit.paper.id) ?? { paper: hit.paper, score: 0 };
-        entry.score += weight * score;
-        fused.set(hit.paper.id, entry);
+        const id = hits[index]!.id;
+        fused.set(id, (fused.get(id) ?? 0) + weight * score);
       }
     };
     accumulate(lexical, 1 - denseWeight);
     if (denseWeight > 0) accumulate(dense, denseWeight);
+    const best = [...fused].sort((left, right) => right[1] - left[1]).slice(0, keep);
+    const papers = new Map(this.library.getMany(best.map(([id]) => id)).map((paper) => [paper.id, paper]));
     return {
-      fused: [...fused.values()].sort((left, right) => right.score - left.score),
+      fused: best.flatMap(([id, score]) => {
+        const paper = papers.get(id);
+        return paper ? [{ paper, score }] : [];
+      }),
       denseSimilarity: dense[0]?.score ?? 0,
     };
   }

@@ -1,4 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
+import SearchableMap from 'minisearch/SearchableMap';
 import { stemmer } from 'stemmer';
 import stopword from 'stopword';
 import type { Paper } from '../papers/paper.js';
@@ -196,7 +197,10 @@ const MAX_SEGMENTS = 4;
 /** Tables of the lexical index, in the library database. */
 export const LEXICAL_SCHEMA = `
   CREATE TABLE IF NOT EXISTS lexical_lengths (seq INTEGER PRIMARY KEY, title INTEGER NOT NULL, text INTEGER NOT NULL);
-  CREATE TABLE IF NOT EXISTS lexical_terms (term TEXT PRIMARY KEY, title_df INTEGER NOT NULL, text_df INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS lexical_terms (
+    term TEXT PRIMARY KEY, title_df INTEGER NOT NULL, text_df INTEGER NOT NULL, first_seq INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS lexical_terms_by_first_seq ON lexical_terms (first_seq);
   CREATE TABLE IF NOT EXISTS lexical_postings (term TEXT NOT NULL, field INTEGER NOT NULL, postings BLOB NOT NULL);
   CREATE INDEX IF NOT EXISTS lexical_postings_by_term ON lexical_postings (term, field);
 `;
@@ -219,8 +223,8 @@ export class LexicalIndex {
     term: Statement<[string], { title_df: number; text_df: number }>;
     postings: Statement<[string, number], { postings: Buffer }>;
     prefixed: Statement<[string, string], { term: string }>;
-    termsOfLength: Statement<[number, number], { term: string }>;
-    upsertTerm: Statement<[string, number, number]>;
+    termsSince: Statement<[number], { term: string }>;
+    upsertTerm: Statement<[string, number, number, number]>;
     insertPosting: Statement<[string, number, Buffer]>;
     insertLength: Statement<[number, number, number]>;
   };
@@ -235,6 +239,11 @@ export class LexicalIndex {
   private scores = new Float64Array(1024);
   private matchedTerms = new Uint8Array(1024);
   private lastTerm = new Int32Array(1024).fill(-1);
+  /**
+   * Every known term in a radix tree, for edit-distance expansion of unknown query terms (the tree minisearch
+   * searched): built on the first query that needs it, then kept up to date by `refresh()`.
+   */
+  private vocabulary: SearchableMap<true> | undefined;
 
   constructor(db: Database) {
     this.db = db;
@@ -244,9 +253,9 @@ export class LexicalIndex {
       term: db.prepare('SELECT title_df, text_df FROM lexical_terms WHERE term = ?'),
       postings: db.prepare('SELECT postings FROM lexical_postings WHERE term = ? AND field = ?'),
       prefixed: db.prepare('SELECT term FROM lexical_terms WHERE term > ? AND term < ?'),
-      termsOfLength: db.prepare('SELECT term FROM lexical_terms WHERE length(term) BETWEEN ? AND ?'),
+      termsSince: db.prepare('SELECT term FROM lexical_terms WHERE first_seq > ?'),
       upsertTerm: db.prepare(
-        'INSERT INTO lexical_terms (term, title_df, text_df) VALUES (?, ?, ?) ' +
+        'INSERT INTO lexical_terms (term, title_df, text_df, first_seq) VALUES (?, ?, ?, ?) ' +
           'ON CONFLICT (term) DO UPDATE SET title_df = title_df + excluded.title_df, text_df = text_df + excluded.text_df',
       ),
       insertPosting: db.prepare('INSERT INTO lexical_postings (term, field, postings) VALUES (?, ?, ?)'),
@@ -277,7 +286,7 @@ export class LexicalIndex {
       }
     }
     for (const [term, lists] of postings) {
-      this.statements.upsertTerm.run(term, lists[TITLE_FIELD].length / 2, lists[TEXT_FIELD].length / 2);
+      this.statements.upsertTerm.run(term, lists[TITLE_FIELD].length / 2, lists[TEXT_FIELD].length / 2, lists[TEXT_FIELD][0] ?? lists[TITLE_FIELD][0]!);
       for (const field of FIELDS) {
         if (lists[field].length > 0) this.statements.insertPosting.run(term, field, Buffer.from(Uint32Array.from(lists[field]).buffer));
       }
@@ -286,6 +295,8 @@ export class LexicalIndex {
 
   /** Loads the field lengths of papers committed since the last call (by this process or another). */
   refresh(): void {
+    const before = this.loadedThrough;
+    if (this.vocabulary) for (const { term } of this.statements.termsSince.iterate(before)) this.vocabulary.set(term, true);
     for (const [seq, title, text] of this.statements.lengthsAfter.iterate(this.loadedThrough)) {
       this.ensureCapacity(seq + 1);
       this.titleLengths[seq] = title;
@@ -364,14 +375,23 @@ export class LexicalIndex {
     if (options.fuzzyMinLength > 0 && term.length >= options.fuzzyMinLength) {
       const maxDistance = Math.min(MAX_FUZZY_DISTANCE, Math.round(term.length * options.fuzziness));
       if (maxDistance > 0) {
-        for (const { term: candidate } of this.statements.termsOfLength.iterate(term.length - maxDistance, term.length + maxDistance)) {
-          if (candidate === term || prefixed.has(candidate)) continue;
-          const distance = editDistance(term, candidate, maxDistance);
-          if (distance <= maxDistance) derived.push([candidate, (FUZZY_WEIGHT * candidate.length) / (candidate.length + distance)]);
+        for (const [candidate, [, distance]] of this.knownTerms().fuzzyGet(term, maxDistance)) {
+          if (distance === 0 || prefixed.has(candidate)) continue;
+          derived.push([candidate, (FUZZY_WEIGHT * candidate.length) / (candidate.length + distance)]);
         }
       }
     }
     return derived;
+  }
+
+  private knownTerms(): SearchableMap<true> {
+    if (!this.vocabulary) {
+      const vocabulary = new SearchableMap<true>();
+      // Terms of papers not loaded yet are taken in by the next refresh.
+      for (const { term } of this.statements.termsSince.iterate(-1)) vocabulary.set(term, true);
+      this.vocabulary = vocabulary;
+    }
+    return this.vocabulary;
   }
 
   private accumulate(term: string, weight: number, termIndex: number, options: LexicalTuning, touched: number[]): void {
