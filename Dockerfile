@@ -6,7 +6,7 @@
 #   docker run -e DISCORD_TOKEN=… -v papercord-data:/data papercord
 
 # ---- build: compile TypeScript, then keep production dependencies only -------------------------------------------
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 # node-gyp builds hnswlib-node and better-sqlite3 when no prebuilt binary fits.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends python3 make g++ \
@@ -24,7 +24,7 @@ RUN npm run build \
     && npm prune --omit=dev --no-audit --no-fund
 
 # ---- runtime ---------------------------------------------------------------------------------------------------
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     DATA_DIR=/data \
     MODEL_CACHE_DIR=/models \

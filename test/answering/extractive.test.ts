@@ -32,6 +32,9 @@ describe('extractive answers on the seed library (no LLM configured)', () => {
   it('given the same sentence would be picked twice, it should appear once', async () => {
     const answer = await answers.ask('tokenization byte-level tokenization byte-level');
     const sentences = splitSentences(answer.answer);
+    // An answer at all, of more than one sentence: an empty one would have no duplicates either.
+    expect(answer.abstained).toBe(false);
+    expect(sentences.length).toBeGreaterThan(1);
     expect(new Set(sentences).size).toBe(sentences.length);
   });
 });

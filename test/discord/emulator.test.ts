@@ -13,7 +13,7 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
 });
 
-async function emulator(options: { interactionAckTimeoutMs?: number } = {}): Promise<DiscordEmulator> {
+async function emulator(options: { now?: () => number } = {}): Promise<DiscordEmulator> {
   const started = new DiscordEmulator({ token: TOKEN, heartbeatIntervalMs: 1000, ...options });
   await started.start();
   cleanups.push(() => started.close());
@@ -78,7 +78,9 @@ describe('the Discord emulator', () => {
   });
 
   it('given a second acknowledgement, or one after the deadline, it should refuse as Discord does', async () => {
-    const server = await emulator({ interactionAckTimeoutMs: 50 });
+    // The deadline is checked on a clock the test steps, so a busy machine can neither miss nor pass it by accident.
+    let clock = 1_000_000;
+    const server = await emulator({ now: () => clock });
     await connectedClient(server);
     const callback = (id: string, token: string) =>
       api(server, `/interactions/${id}/${token}/callback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 5 }) });
@@ -88,8 +90,12 @@ describe('the Discord emulator', () => {
     const twice = await callback(onTime.id, onTime.token);
     expect(await twice.json()).toMatchObject({ code: 40060 });
 
+    const justInTime = server.dispatchCommand('ask');
+    clock += 3_000;
+    expect((await callback(justInTime.id, justInTime.token)).status).toBe(204);
+
     const late = server.dispatchCommand('ask');
-    await new Promise((resolve) => setTimeout(resolve, 120));
+    clock += 3_001;
     const tooLate = await callback(late.id, late.token);
     expect(tooLate.status).toBe(404);
     expect(await tooLate.json()).toMatchObject({ code: 10062 });

@@ -14,6 +14,10 @@ function command(name: string, execute: SlashCommand['execute']): SlashCommand {
   return { data: new SlashCommandBuilder().setName(name).setDescription(`test command ${name}`), execute };
 }
 
+/** `/slow` holds its answer until the test lets it finish: it is still running whenever the test needs it to be. */
+let letSlowFinish!: () => void;
+const slowMayFinish = new Promise<void>((resolve) => (letSlowFinish = resolve));
+
 const TEST_COMMANDS: SlashCommand[] = [
   command('bug-after-defer', async (interaction) => {
     await interaction.deferReply();
@@ -24,7 +28,7 @@ const TEST_COMMANDS: SlashCommand[] = [
   }),
   command('slow', async (interaction) => {
     await interaction.deferReply();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await slowMayFinish;
     await interaction.editReply({ content: 'done after a while' });
   }),
   command('refused-after-defer', async (interaction) => {
@@ -96,6 +100,8 @@ describe('stopping the bot', () => {
     const stopped = bot.stop();
     const refused = emulator.dispatchCommand('slow');
     await emulator.waitForInteraction(refused.id, (record) => record.callbackType !== undefined);
+    expect(running.original?.content).not.toBe('done after a while');
+    letSlowFinish();
     await stopped;
 
     expect(running.original?.content).toBe('done after a while');

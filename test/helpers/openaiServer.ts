@@ -3,12 +3,16 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A tiny OpenAI-compatible chat completions server on 127.0.0.1, scripted per test, so the real LangChain OpenAI
- * client can be exercised against every way a hosted or local LLM server behaves or fails.
+ * client can be exercised against every way a hosted or local LLM server behaves or fails. It also speaks Ollama's
+ * `/api/chat` (newline-delimited JSON), so the Ollama backend meets the same scripts.
  */
 
 export type ScriptedReply =
-  /** A completion whose message is `content`; streamed as SSE chunks when the request asks for a stream. */
-  | { kind: 'text'; content: string }
+  /**
+   * A completion whose message is `content`; streamed as SSE chunks (one per word) when the request asks for a stream.
+   * With `holdAfter`, the stream sends that many words, then waits for `until` before sending the rest.
+   */
+  | { kind: 'text'; content: string; holdAfter?: { words: number; until: Promise<unknown> } }
   /** An HTTP error such as 429 or 500, with an OpenAI-style error body. */
   | { kind: 'status'; status: number; message?: string }
   /** Accepts the request and never answers. */
@@ -48,7 +52,8 @@ export async function startOpenAICompatibleServer(): Promise<OpenAICompatibleSer
       const body = JSON.parse(raw) as ChatCompletionRequest;
       requests.push({ path: request.url ?? '', authorization: request.headers.authorization, body });
       const reply = replies.length > 1 ? replies.shift()! : replies[0]!;
-      respond(reply, body, response);
+      if (request.url?.startsWith('/api/chat')) respondAsOllama(reply, body, response);
+      else respond(reply, body, response);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -81,9 +86,32 @@ function respond(reply: ScriptedReply, body: ChatCompletionRequest, response: Se
       response.write(sse(chunk({ content: reply.partial })));
       return;
     case 'text':
-      if (body.stream) streamText(reply.content, response);
+      if (body.stream) void streamText(reply, response);
       else sendCompletion(reply.content, body, response);
   }
+}
+
+/** Ollama streams one JSON object per line, the last with `done: true`. */
+function respondAsOllama(reply: ScriptedReply, body: ChatCompletionRequest, response: ServerResponse): void {
+  if (reply.kind !== 'text') {
+    respond(reply, body, response);
+    return;
+  }
+  const line = (message: string, done: boolean) =>
+    `${JSON.stringify({
+      model: body.model ?? 'test-model',
+      created_at: '2026-01-01T00:00:00Z',
+      message: { role: 'assistant', content: message },
+      done,
+      ...(done ? { done_reason: 'stop', prompt_eval_count: 1, eval_count: 1 } : {}),
+    })}\n`;
+  response.writeHead(200, { 'content-type': 'application/x-ndjson' });
+  if (body.stream === false) {
+    response.end(line(reply.content, true));
+    return;
+  }
+  for (const piece of reply.content.match(/\S+\s*|\s+/g) ?? []) response.write(line(piece, false));
+  response.end(line('', true));
 }
 
 /** With tools forced (function calling), the content travels as the tool call's arguments, as OpenAI sends it. */
@@ -109,10 +137,14 @@ function sendCompletion(content: string, body: ChatCompletionRequest, response: 
   );
 }
 
-function streamText(content: string, response: ServerResponse): void {
+async function streamText(reply: { content: string; holdAfter?: { words: number; until: Promise<unknown> } }, response: ServerResponse): Promise<void> {
   response.writeHead(200, { 'content-type': 'text/event-stream' });
   response.write(sse(chunk({ role: 'assistant', content: '' })));
-  for (const piece of content.match(/\S+\s*|\s+/g) ?? []) response.write(sse(chunk({ content: piece })));
+  const pieces = reply.content.match(/\S+\s*|\s+/g) ?? [];
+  for (const [index, piece] of pieces.entries()) {
+    if (index === reply.holdAfter?.words) await reply.holdAfter.until;
+    response.write(sse(chunk({ content: piece })));
+  }
   response.write(sse({ ...chunk({}), choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }));
   response.end('data: [DONE]\n\n');
 }

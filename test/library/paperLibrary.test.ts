@@ -40,6 +40,30 @@ async function checkpointFile(): Promise<string> {
   return path.join(dataDir.path, 'library', names[0]!);
 }
 
+/** `papers` added to the test's library by a separate node process, giving up on the write lock after `lockTimeoutMs`. */
+async function addInAnotherProcess(papers: Paper[], lockTimeoutMs: number): Promise<{ code: number | null; stderr: string }> {
+  const input = path.join(dataDir.path, `papers-${papers.length}-${lockTimeoutMs}.json`);
+  await writeFile(input, JSON.stringify(papers));
+  const script = [
+    `import { readFileSync } from 'node:fs';`,
+    `import { PaperLibrary } from ${JSON.stringify(path.join(REPO, 'src/library/paperLibrary.ts'))};`,
+    `import { countingEmbedder } from ${JSON.stringify(path.join(REPO, 'test/library/support.ts'))};`,
+    `import { silentLogger } from ${JSON.stringify(path.join(REPO, 'src/logger.ts'))};`,
+    `const library = await PaperLibrary.open({ dataDir: ${JSON.stringify(dataDir.path)}, embedder: countingEmbedder(), logger: silentLogger(), lockTimeoutMs: ${lockTimeoutMs} });`,
+    `try { await library.add(JSON.parse(readFileSync(${JSON.stringify(input)}, 'utf8'))); }`,
+    `catch (error) { process.stderr.write(String(error.message)); process.exitCode = 1; }`,
+    `finally { await library.close(); }`,
+  ].join('\n');
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (exitCode) => resolve(exitCode));
+  });
+  return { code, stderr };
+}
+
 beforeEach(async () => {
   dataDir = await temporaryDirectory('papercord-library-');
 });
@@ -308,36 +332,74 @@ describe('PaperLibrary', () => {
   });
 
   it('given two adds at once and a search during them, it should keep both and never return a half-added paper', async () => {
-    const library = await openLibrary();
-    await library.add(seeds.slice(0, 20));
+    // The first add is held half-way through its save, so the searches surely run while papers are being added.
+    let holding = false;
+    let reached: () => void = () => {};
+    const inSave = new Promise<void>((resolve) => (reached = resolve));
+    let resume: () => void = () => {};
+    const resumed = new Promise<void>((resolve) => (resume = resolve));
+    const library = await openLibrary({
+      onSaveStep: async (step) => {
+        if (!holding || step !== 'embedded') return;
+        reached();
+        await resumed;
+      },
+    });
+    const committed = seeds.slice(0, 20);
+    await library.add(committed);
 
-    const searches: Array<Promise<unknown>> = [];
+    holding = true;
     const adds = Promise.all([library.add(seeds.slice(20, 40)), library.add(seeds.slice(30))]);
-    for (let i = 0; i < 5; i++) searches.push(library.vectorSearch(ROUTER_QUERY, 60));
-    const [[a, b]] = await Promise.all([adds, Promise.all(searches)]);
-    const results = (await Promise.all(searches)) as Array<Array<{ paper: Paper }>>;
+    await inSave;
+    const during = await Promise.all(Array.from({ length: 5 }, () => library.vectorSearch(ROUTER_QUERY, 60)));
+    for (const hits of during) expect(hits.map((hit) => hit.paper.id).sort()).toEqual(committed.map((paper) => paper.id).sort());
+    expect(library.size).toBe(20);
+    resume();
+    const [a, b] = await adds;
 
     expect(a.added.length + b.added.length).toBe(34);
     expect(b.existing).toBe(10);
     expect(library.size).toBe(54);
-    for (const hits of results) expect(hits.every((hit) => library.get(hit.paper.id) !== undefined)).toBe(true);
+    const after = await library.vectorSearch(ROUTER_QUERY, 60);
+    expect(after).toHaveLength(54);
+    expect(after.every((hit) => library.get(hit.paper.id) !== undefined)).toBe(true);
     await library.close();
     expect((await openLibrary()).size).toBe(54);
   });
 
-  it('given two processes adding to the same library, it should keep the papers of both', async () => {
+  it('given two processes adding to the same library, it should keep the papers of both, the second waiting for the first', async () => {
     const bot = await openLibrary();
-    const cli = await openLibrary();
+    await bot.add(seeds.slice(0, 30));
+    // This process holds the write lock, half-way through a save, until the other process has been seen waiting.
+    let reached: () => void = () => {};
+    const inSave = new Promise<void>((resolve) => (reached = resolve));
+    let resume: () => void = () => {};
+    const resumed = new Promise<void>((resolve) => (resume = resolve));
+    const holder = await openLibrary({
+      onSaveStep: async (step) => {
+        if (step !== 'embedded') return;
+        reached();
+        await resumed;
+      },
+    });
+    const holderAdd = holder.add([newPaper('Sparse Routing at Scale')]);
+    await inSave;
 
-    await cli.add(seeds.slice(0, 30));
-    await Promise.all([bot.add(seeds.slice(20, 40)), cli.add([newPaper('Sparse Routing at Scale')])]);
+    const impatient = await addInAnotherProcess([newPaper('Another Routing Paper')], 300);
+    expect(impatient.code).toBe(1);
+    expect(impatient.stderr).toMatch(new RegExp(`is being written by process ${process.pid} on `));
 
-    expect(bot.size).toBeGreaterThanOrEqual(40);
+    const patient = addInAnotherProcess([...seeds.slice(20, 40), newPaper('Another Routing Paper')], 30_000);
+    resume();
+    await holderAdd;
+    expect(await patient).toMatchObject({ code: 0, stderr: '' });
+
     await bot.close();
-    await cli.close();
+    await holder.close();
     const reopened = await openLibrary();
-    expect(reopened.size).toBe(41);
-    expect((await reopened.stats()).vectors).toBe(41);
+    expect(reopened.size).toBe(42);
+    expect((await reopened.stats()).vectors).toBe(42);
+    expect(reopened.get(newPaper('Another Routing Paper').id)).toBeDefined();
   });
 
   it('given another process writing for longer than the lock timeout, it should give up with a message naming it', async () => {

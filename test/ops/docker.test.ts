@@ -117,8 +117,8 @@ const coveredBy = (copied: readonly string[], file: string): boolean =>
   copied.some((source) => file === source || file.startsWith(`${source}/`));
 
 describe('Dockerfile', () => {
-  it('given the build stage, it should start from node 20 slim and install with the lockfile and .npmrc', () => {
-    expect(of(buildStage, 'FROM')[0]!.words[0]).toBe('node:20-bookworm-slim');
+  it('given the build stage, it should start from node 24 slim and install with the lockfile and .npmrc', () => {
+    expect(of(buildStage, 'FROM')[0]!.words[0]).toBe('node:24-bookworm-slim');
     const copied = of(buildStage, 'COPY').flatMap(copySources);
     expect(copied).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', '.npmrc']));
     expect(commandLines.some((line) => /\bnpm ci\b/.test(line))).toBe(true);
@@ -269,5 +269,16 @@ describe('docker-compose.yml', () => {
     expect(new URL(bot.environment!.OLLAMA_BASE_URL!).host).toBe('ollama:11434');
     expect(bot.environment!.DATABASE_URL).toContain('@postgres:5432/');
     expect(bot.environment!.LLM_PROVIDER).toMatch(/^\$\{LLM_PROVIDER:-none\}$/);
+  });
+});
+
+describe('the supported runtimes', () => {
+  it('given Node 24 as the reference runtime, the image, the runtime CI pins and package.json engines should all name it', () => {
+    const imageMajors = of(buildStage, 'FROM').concat(of(runtimeStage, 'FROM')).map((instruction) => /^node:(\d+)-/.exec(instruction.words[0]!)?.[1]);
+    expect(imageMajors).toEqual(['24', '24']);
+    const pinned = /^NODE24_VERSION=(\d+)\.\d+\.\d+$/m.exec(read('.ci/run'))?.[1];
+    expect(pinned).toBe('24');
+    const engines = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node;
+    expect(engines.split('||').map((range) => /\^(\d+)\./.exec(range.trim())?.[1])).toEqual(['20', '24']);
   });
 });

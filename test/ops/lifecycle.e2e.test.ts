@@ -4,7 +4,7 @@
  * to the same DATA_DIR; then both are stopped. Both embed with transformers.js on the fixture model, so the ingest is
  * real asynchronous work a signal can cut into.
  */
-import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFile, readdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -23,7 +23,7 @@ import { FIXTURE_MODEL_ID } from '../../scripts/make-fixture-model.js';
 import { FIXTURES } from '../trending/feedServer.js';
 
 const TOKEN = 'lifecycle-test-token';
-/** Enough that embedding them takes seconds: the SIGTERM lands while the ingest is under way. */
+/** Enough that embedding them takes seconds; the ingest is also held (SIGSTOP) until the SIGTERM is on its way. */
 const INGESTED_PAPERS = 3_000;
 /** The papers of `hf/daily_papers_2025-07-29.json`, none of them a seed. */
 const TRENDING_PAPER_IDS = ['2507.20534', '2507.21001', '2507.19876', '2507.20112', '2507.18840', '2507.21345'].map((id) => `arxiv:${id}`);
@@ -42,6 +42,25 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
 function npm(args: string[], env: Record<string, string>): StartedProcess {
   // SIGKILL would stop npm alone and leave the program it runs behind.
   return startProcess('npm', ['--silent', ...args], { env, cleanups, stopSignal: 'SIGTERM' });
+}
+
+/** The process npm runs a script in (`exec node …`): npm's child, found by the parent pid in `/proc/<pid>/stat`. */
+async function childOf(parentPid: number): Promise<number> {
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // Fields after the command name, which sits in parentheses and may hold spaces: state, then parent pid.
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (parent === parentPid) return Number(entry);
+  }
+  throw new Error(`process ${parentPid} has no child`);
+}
+
+/** Whether a SIGTERM sent to `pid` waits in its queue (it is stopped): bit 15 of `ShdPnd` in `/proc/<pid>/status`. */
+async function sigtermPending(pid: number): Promise<boolean> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const pending = BigInt(`0x${/^ShdPnd:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? '0'}`);
+  return (pending & (1n << 14n)) !== 0n;
 }
 
 async function writeManyPapers(file: string): Promise<void> {
@@ -113,9 +132,13 @@ describe('SIGTERM in the middle of ingest and answers', () => {
     cleanups.push(() => emulator.close());
     const llm = await startOpenAICompatibleServer();
     cleanups.push(() => llm.close());
-    // The model never answers the three questions: each stays in flight until LLM_TIMEOUT_MS, then falls back to
-    // extractive. It answers the TL;DRs of the trending papers that come later.
-    llm.script({ kind: 'hang' }, { kind: 'hang' }, { kind: 'hang' }, { kind: 'text', content: 'A short summary of the paper.' });
+    // The model holds the three answers until both processes have been told to stop, so they are in flight at
+    // SIGTERM however slow the machine; it answers the TL;DRs of the trending papers that come later.
+    let releaseAnswers!: () => void;
+    const answersReleased = new Promise<void>((resolve) => (releaseAnswers = resolve));
+    const heldAnswer = { kind: 'text', content: 'Byte-level models shorten long sequences [1].', holdAfter: { words: 0, until: answersReleased } } as const;
+    llm.script(heldAnswer, heldAnswer, heldAnswer, { kind: 'text', content: 'A short summary of the paper.' });
+    cleanups.push(async () => releaseAnswers());
     const feed = await startHeldFeed();
     cleanups.push(() => feed.close());
     const healthPort = await freePort();
@@ -125,7 +148,7 @@ describe('SIGTERM in the middle of ingest and answers', () => {
       DISCORD_API_BASE: emulator.apiBase,
       LLM_PROVIDER: 'openai',
       LLM_BASE_URL: llm.baseURL,
-      LLM_TIMEOUT_MS: '3000',
+      LLM_TIMEOUT_MS: '60000',
       ASK_COOLDOWN_SECONDS: '0',
       HEALTH_PORT: String(healthPort),
       TRENDING_SOURCE: 'hf',
@@ -135,6 +158,16 @@ describe('SIGTERM in the middle of ingest and answers', () => {
 
     const ingest = npm(['run', 'cli', '--', 'ingest', '--source', papersFile], env);
     await until(() => /embedding \d+ new papers/.test(ingest.stderr()), 'the ingest to start embedding');
+    // Held mid-embedding until the SIGTERM is queued for it: the signal cuts into the ingest on any machine.
+    const ingestNode = await childOf(ingest.child.pid!);
+    process.kill(ingestNode, 'SIGSTOP');
+    cleanups.push(async () => {
+      try {
+        process.kill(ingestNode, 'SIGCONT');
+      } catch {
+        // Already exited.
+      }
+    });
     const questions = ['How do byte-level models avoid very long sequences?', 'What is retrieval augmented generation?', 'Which papers learn tokenization end to end?'];
     const asked = questions.map((question, index) =>
       emulator.dispatchCommand('ask', { options: { question }, user: { id: String(200_000_000_000_000_000n + BigInt(index)), username: `reader${index}` } }),
@@ -145,8 +178,12 @@ describe('SIGTERM in the middle of ingest and answers', () => {
 
     ingest.child.kill('SIGTERM');
     bot.child.kill('SIGTERM');
-    // The feed answers only now: the bot, already stopping, must still finish adding the day's papers and answer.
+    await until(() => sigtermPending(ingestNode), 'npm to pass the SIGTERM on to the ingest');
+    process.kill(ingestNode, 'SIGCONT');
+    // The feed and the model answer only now: the bot, already stopping, must still finish adding the day's papers
+    // and answering.
     feed.release();
+    releaseAnswers();
     expect(await ingest.exited, ingest.stderr()).toBe(143);
     expect(ingest.stderr()).toMatch(/^papercord: interrupted \(SIGTERM\)$/m);
     expect(await bot.exited, bot.stderr()).toBe(0);

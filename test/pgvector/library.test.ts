@@ -14,11 +14,13 @@ import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import { evaluateQuestions, readQuestions } from '../../src/retrieval/evaluate.js';
 import type { Paper } from '../../src/papers/paper.js';
 import { createServices, type Services } from '../../src/services.js';
+import { missingService } from '../support/services.js';
 
 const serverUrl = process.env.PGVECTOR_TEST_URL;
-if (!serverUrl) {
-  process.stderr.write('pgvector library tests skipped: PGVECTOR_TEST_URL is not set (`.ci/run` sets it after starting PostgreSQL with pgvector)\n');
-}
+const withoutPostgres = missingService(
+  'PostgreSQL with pgvector',
+  serverUrl ? undefined : 'PGVECTOR_TEST_URL is not set (`.ci/run` sets it after starting PostgreSQL with pgvector)',
+);
 
 const logger = silentLogger();
 const QUERIES = [
@@ -29,15 +31,27 @@ const QUERIES = [
   'image generation with diffusion models',
 ];
 
-describe.skipIf(!serverUrl)('library with VECTOR_STORE=pgvector (real PostgreSQL)', () => {
-  const database = `papercord_library_${process.pid}_${Date.now().toString(36)}`;
-  const databaseUrl = serverUrl ? Object.assign(new URL(serverUrl), { pathname: `/${database}` }).href : '';
+describe.skipIf(withoutPostgres)('library with VECTOR_STORE=pgvector (real PostgreSQL)', () => {
+  const runId = `${process.pid}_${Date.now().toString(36)}`;
   const admin = new pg.Pool({ connectionString: serverUrl, max: 1 });
+  const databases: string[] = [];
   const opened: Array<{ services: Services; dataDir: string }> = [];
   let seeds: Paper[];
+  /** The database every test shares, holding the seed library; tests that add papers make one of their own. */
+  let seededDatabase: string;
+  let onPostgres: Services;
+  let onHnsw: Services;
 
-  /** One bot process: its own data directory, the shared database. */
-  async function startProcess(vectorStore: 'pgvector' | 'hnsw' = 'pgvector'): Promise<Services> {
+  /** A new empty database on the test server; dropped after the file. */
+  async function createDatabase(): Promise<string> {
+    const database = `papercord_library_${runId}_${databases.length}`;
+    await admin.query(`CREATE DATABASE ${database}`);
+    databases.push(database);
+    return Object.assign(new URL(serverUrl!), { pathname: `/${database}` }).href;
+  }
+
+  /** One bot process: its own data directory, the given database. */
+  async function startProcess(vectorStore: 'pgvector' | 'hnsw', databaseUrl: string): Promise<Services> {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'papercord-pglib-'));
     const config = loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', VECTOR_STORE: vectorStore, DATABASE_URL: databaseUrl });
     const services = await createServices(config, logger);
@@ -46,8 +60,12 @@ describe.skipIf(!serverUrl)('library with VECTOR_STORE=pgvector (real PostgreSQL
   }
 
   beforeAll(async () => {
-    await admin.query(`CREATE DATABASE ${database}`);
     seeds = await loadPapersFromSource('seeds');
+    seededDatabase = await createDatabase();
+    onPostgres = await startProcess('pgvector', seededDatabase);
+    onHnsw = await startProcess('hnsw', seededDatabase);
+    await onPostgres.library.add(seeds);
+    await onHnsw.library.add(seeds);
   });
 
   afterAll(async () => {
@@ -55,19 +73,11 @@ describe.skipIf(!serverUrl)('library with VECTOR_STORE=pgvector (real PostgreSQL
       await services.close();
       await rm(dataDir, { recursive: true, force: true });
     }
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    for (const database of databases) await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
     await admin.end();
   });
 
-  let onPostgres: Services;
-  let onHnsw: Services;
-
   it('given the seed library, it should give the same top papers on pgvector as on HNSW, for vector and lexical search', async () => {
-    onPostgres = await startProcess('pgvector');
-    onHnsw = await startProcess('hnsw');
-    await onPostgres.library.add(seeds);
-    await onHnsw.library.add(seeds);
-
     expect(onPostgres.library.size).toBe(onHnsw.library.size);
     for (const query of QUERIES) {
       const ids = (hits: Array<{ paper: Paper }>) => hits.map((hit) => hit.paper.id);
@@ -93,7 +103,7 @@ describe.skipIf(!serverUrl)('library with VECTOR_STORE=pgvector (real PostgreSQL
   });
 
   it('given a second bot process on another machine, it should see the papers the first one ingested, without re-embedding or HNSW files', async () => {
-    const second = await startProcess('pgvector');
+    const second = await startProcess('pgvector', seededDatabase);
 
     expect(second.library.size).toBe(seeds.length);
     const [best] = await second.library.vectorSearch(`${seeds[3]!.title}\n\n${seeds[3]!.abstract}`, 1);
@@ -104,8 +114,10 @@ describe.skipIf(!serverUrl)('library with VECTOR_STORE=pgvector (real PostgreSQL
   });
 
   it('given a paper added by one running process, it should be found by another process that was already running', async () => {
-    const first = await startProcess('pgvector');
-    const alreadyRunning = await startProcess('pgvector');
+    const databaseUrl = await createDatabase();
+    const first = await startProcess('pgvector', databaseUrl);
+    const alreadyRunning = await startProcess('pgvector', databaseUrl);
+    await first.library.add(seeds.slice(0, 5));
     const newPaper: Paper = {
       id: 'arxiv:2601.00001',
       arxivId: '2601.00001',

@@ -19,13 +19,13 @@ import { createMetrics } from '../../src/ops/metrics.js';
 import { silentLogger } from '../../src/logger.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import type { Paper } from '../../src/papers/paper.js';
+import { missingService } from '../support/services.js';
 
 const databaseUrl = process.env.PGVECTOR_TEST_URL;
-if (!databaseUrl) {
-  process.stderr.write(
-    'pgvector tests skipped: PGVECTOR_TEST_URL is not set (`.ci/run` sets it after starting PostgreSQL with pgvector)\n',
-  );
-}
+const withoutPostgres = missingService(
+  'PostgreSQL with pgvector',
+  databaseUrl ? undefined : 'PGVECTOR_TEST_URL is not set (`.ci/run` sets it after starting PostgreSQL with pgvector)',
+);
 
 const logger = silentLogger();
 const QUERIES = [
@@ -43,7 +43,7 @@ let tableCounter = 0;
 /** A table of its own per test, so tests never see each other's rows. */
 const freshTable = () => `papercord_test_${process.pid}_${Date.now().toString(36)}_${tableCounter++}`;
 
-describe.skipIf(!databaseUrl)('pgvector library store (real PostgreSQL)', () => {
+describe.skipIf(withoutPostgres)('pgvector library store (real PostgreSQL)', () => {
   let embedder: PaperEmbedder;
   let seeds: Paper[];
   let vectors: number[][];

@@ -13,12 +13,12 @@ import { playgroundTrending } from '../../src/playground/main.js';
 import { startPlayground, type Playground } from '../../src/playground/server.js';
 import { createServices, type Services } from '../../src/services.js';
 import { startOpenAICompatibleServer, type OpenAICompatibleServer } from '../helpers/openaiServer.js';
+import { missingService } from '../support/services.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const ARTIFACTS = path.resolve('artifacts');
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.log(`playground browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium; .ci/run does it)`);
+const withoutChromium = missingService('Chromium', existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing (apt-get install chromium; .ci/run does it)`);
 
 const LINKED_PAPERS: Paper[] = [
   {
@@ -35,12 +35,14 @@ let playground: Playground;
 let browser: Browser;
 let page: Page;
 
-describe.skipIf(!hasChromium)('the playground in a browser', () => {
+describe.skipIf(withoutChromium)('the playground in a browser', () => {
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'papercord-playground-'));
     const config = loadConfig({
       DATA_DIR: dataDir,
       EMBEDDINGS: 'hashing',
+      // Full text stays off unless a test turns it on: no test may reach arxiv.org.
+      FULL_TEXT: 'off',
       LOG_LEVEL: 'silent',
       LLM_PROVIDER: 'none',
       ASK_COOLDOWN_SECONDS: '0',
@@ -192,7 +194,7 @@ describe.skipIf(!hasChromium)('the playground in a browser', () => {
   });
 });
 
-describe.skipIf(!hasChromium)('the playground with a streaming language model', () => {
+describe.skipIf(withoutChromium)('the playground with a streaming language model', () => {
   let llm: OpenAICompatibleServer;
   let llmDataDir: string;
   let llmServices: Services;
@@ -205,6 +207,8 @@ describe.skipIf(!hasChromium)('the playground with a streaming language model', 
     const config = loadConfig({
       DATA_DIR: llmDataDir,
       EMBEDDINGS: 'hashing',
+      // Full text stays off unless a test turns it on: no test may reach arxiv.org.
+      FULL_TEXT: 'off',
       LOG_LEVEL: 'silent',
       ASK_COOLDOWN_SECONDS: '0',
       LLM_PROVIDER: 'openai',

@@ -17,7 +17,7 @@ afterEach(async () => {
 async function spawnProcess(entry: string, env: Record<string, string>) {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'papercord-playground-start-'));
   const child = spawn(TSX, [entry], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'silent', PLAYGROUND_PORT: '0', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: dataDir, EMBEDDINGS: 'hashing', FULL_TEXT: 'off', LOG_LEVEL: 'silent', PLAYGROUND_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -66,13 +66,19 @@ describe('starting the playground', () => {
   });
 
   it('given a DISCORD_TOKEN, npm run playground should still log the bot in to the stand-in, not to Discord', async () => {
-    const started = await startProcess('src/playground/main.ts', { DISCORD_TOKEN: 'a-real-looking-token', DISCORD_API_BASE: 'http://127.0.0.1:9/api' });
+    // Logging everything it can, so that a token in any log line would show.
+    const started = await startProcess('src/playground/main.ts', {
+      DISCORD_TOKEN: 'a-real-looking-token',
+      DISCORD_API_BASE: 'http://127.0.0.1:9/api',
+      LOG_LEVEL: 'trace',
+    });
 
     // Autocomplete is answered by the bot itself: it is connected, though DISCORD_API_BASE points nowhere.
     const choices = (await (await fetch(`${started.url}/api/autocomplete?command=compare&focused=paper_a&options=${encodeURIComponent('{"paper_a":"vision"}')}`)).json()) as {
       choices: Array<{ name: string }>;
     };
     expect(choices.choices.length).toBeGreaterThan(0);
+    expect(started.stderr().trim().split('\n').length).toBeGreaterThan(2);
     expect(started.stderr()).not.toContain('a-real-looking-token');
 
     started.child.kill('SIGTERM');

@@ -46,9 +46,18 @@ describe('papercord trending', () => {
     expect(digest.papers[0].url).toBe('https://huggingface.co/papers/2507.20112');
   });
 
-  it('given the fetched papers, it should have added them to the library', async () => {
-    const { stdout } = await run(['search', 'storyboard sketches video diffusion', '--json']);
-    expect(JSON.parse(stdout)[0].title).toBe('Sketch2Video: Controllable Video Diffusion from Storyboard Sketches');
+  it('given a fetched day, it should have added its papers to the library', async () => {
+    // A library of its own: what this test searches for must come from its own fetch, whatever ran before.
+    const own = tempDataDir();
+    try {
+      const env = { DATA_DIR: own.dir };
+      expect((await run(['search', 'storyboard sketches video diffusion', '--json'], env)).stdout).not.toContain('Sketch2Video');
+      expect((await papercord(['--source', 'hf', '--date', '2025-07-29', '--json'], env)).code).toBe(0);
+      const { stdout } = await run(['search', 'storyboard sketches video diffusion', '--json'], env);
+      expect(JSON.parse(stdout)[0].title).toBe('Sketch2Video: Controllable Video Diffusion from Storyboard Sketches');
+    } finally {
+      own.cleanup();
+    }
   });
 
   it('given the text format, it should print the digest as a reader sees it', async () => {

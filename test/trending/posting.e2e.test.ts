@@ -51,6 +51,8 @@ async function bootBot(dataDir: string, now: () => Date, logger = silentLogger()
   const config = loadConfig({
     DATA_DIR: dataDir,
     EMBEDDINGS: 'hashing',
+      // Full text stays off unless a test turns it on: no test may reach arxiv.org.
+      FULL_TEXT: 'off',
     LOG_LEVEL: 'silent',
     DISCORD_TOKEN: TOKEN,
     DISCORD_API_BASE: emulator.apiBase,
@@ -163,6 +165,76 @@ describe('trending posts on Discord', () => {
     expect(log.lines().some((line) => String(line.msg).startsWith(`trending subscription ${subscription.id} disabled: Unknown Channel`))).toBe(true);
     const touching = emulator.requests.filter((request) => request.route.startsWith(`/channels/${channelId}`));
     expect(touching).toHaveLength(1);
+  });
+
+  it('given the bot lost its permission to post in the channel, it should disable the subscription with a log line and not retry', async () => {
+    const dataDir = newDataDir();
+    const channelId = newChannel();
+    const clock = fakeClock('2025-07-28T12:00:00Z');
+    const log = recordingLogger();
+    const process = await bootBot(dataDir, clock.now, log.logger);
+    const { subscription } = process.runtime.subscribe({ guildId: emulator.guildId, channelId, ...SCHEDULE });
+    await process.runtime.start(new DiscordTrendingPoster(process.bot.client, log.logger));
+    emulator.channelsWithoutSendPermission.add(channelId);
+
+    clock.set('2025-07-29T00:00:01Z');
+    expect(await process.runtime.schedule!.fire(subscription.id)).toMatchObject({ status: 'disabled' });
+    expect(process.runtime.status(emulator.guildId).find((status) => status.subscription.id === subscription.id)).toMatchObject({
+      subscription: { enabled: false, disabledReason: expect.stringContaining('may not post') },
+      nextRunAt: undefined,
+    });
+    expect(log.lines().some((line) => String(line.msg).startsWith(`trending subscription ${subscription.id} disabled: Missing Permissions`))).toBe(true);
+    // A later day does not try again.
+    clock.set('2025-07-30T00:00:01Z');
+    await process.runtime.schedule!.fire(subscription.id);
+    expect(messagePostsTo(channelId).map((request) => request.status)).toEqual([403]);
+    expect(botPostsIn(channelId)).toHaveLength(0);
+  });
+
+  it('given /trending subscribe then /trending unsubscribe sent through Discord by a manager, it should schedule, then stop, the daily post', async () => {
+    const process = await bootBot(newDataDir(), fakeClock('2025-07-28T12:00:00Z').now);
+    await process.runtime.start(new DiscordTrendingPoster(process.bot.client, silentLogger()));
+    const channelId = newChannel();
+    const manager = { ...emulator.user, permissions: String(2248473465835073n | PermissionFlagsBits.ManageGuild) };
+    const reply = async (record: { id: string }) => {
+      const answered = await emulator.waitForInteraction(record.id, (changed) => changed.callbackType === 4);
+      return answered.callbackBody?.data as { content: string; flags: number; allowed_mentions?: unknown };
+    };
+
+    const subscribed = await reply(
+      emulator.dispatchCommand('trending', {
+        subcommand: 'subscribe',
+        user: manager,
+        options: { time: '09:00', timezone: 'Asia/Tokyo', topics: 'video, agents', count: 4 },
+        channelOptions: { channel: channelId },
+      }),
+    );
+    expect(subscribed.content).toMatch(new RegExp(`^Subscribed\\. <#${channelId}> · 09:00 Asia/Tokyo · top 4 · topics: video, agents · next: <t:\\d+:f>$`));
+    expect(subscribed.flags & 64).toBe(64);
+    expect(subscribed.allowed_mentions).toEqual({ parse: [] });
+    const [status] = process.runtime.status(emulator.guildId).filter((entry) => entry.subscription.channelId === channelId);
+    expect(status).toMatchObject({ subscription: { time: '09:00', timezone: 'Asia/Tokyo', count: 4, topics: ['video', 'agents'], enabled: true } });
+    // The next 09:00 in Tokyo (the cron runs on the real clock).
+    expect(status!.nextRunAt?.toISOString()).toMatch(/T00:00:00\.000Z$/);
+    expect(subscribed.content).toContain(`next: <t:${status!.nextRunAt!.getTime() / 1000}:f>`);
+
+    const unsubscribed = await reply(
+      emulator.dispatchCommand('trending', { subcommand: 'unsubscribe', user: manager, channelOptions: { channel: channelId } }),
+    );
+    expect(unsubscribed.content).toBe(`Unsubscribed <#${channelId}>: no more daily trending posts there.`);
+    expect(process.runtime.status(emulator.guildId).filter((entry) => entry.subscription.channelId === channelId)).toEqual([]);
+
+    const member = { ...emulator.user, permissions: String(2248473465835073n & ~PermissionFlagsBits.ManageGuild) };
+    const refused = await reply(
+      emulator.dispatchCommand('trending', {
+        subcommand: 'subscribe',
+        user: member,
+        options: { time: '09:00', timezone: 'UTC' },
+        channelOptions: { channel: channelId },
+      }),
+    );
+    expect(refused.content).toBe('You need the Manage Server permission to change or see trending subscriptions.');
+    expect(process.runtime.status(emulator.guildId).filter((entry) => entry.subscription.channelId === channelId)).toEqual([]);
   });
 
   it('given four subscriptions with ten long topics each, /trending status should still answer, within 2,000 characters', async () => {

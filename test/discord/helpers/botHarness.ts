@@ -32,6 +32,10 @@ export interface BotHarnessOptions {
   historyLimit?: number;
   /** Prometheus metrics the services report into, as in the bot's own process. */
   metrics?: PapercordMetrics;
+  /** Shapes the emulated server before the bot connects (channels added here are in GUILD_CREATE). */
+  beforeConnect?: (emulator: DiscordEmulator) => void;
+  /** The clock the bot's cooldowns are measured on. */
+  now?: BotOptions['now'];
 }
 
 /**
@@ -54,9 +58,12 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
   };
   try {
     await emulator.start();
+    options.beforeConnect?.(emulator);
     const config = loadConfig({
       DATA_DIR: dataDir,
       EMBEDDINGS: 'hashing',
+      // Full text stays off unless a test turns it on: no test may reach arxiv.org.
+      FULL_TEXT: 'off',
       LOG_LEVEL: 'silent',
       DISCORD_TOKEN: TEST_TOKEN,
       DISCORD_API_BASE: emulator.apiBase,
@@ -68,7 +75,10 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
     const logger = options.logger ?? silentLogger();
     services = await createServices(config, logger, options.metrics ? { metrics: options.metrics } : {});
     await services.library.add(await loadPapersFromSource('seeds'));
-    bot = createBot(coreServicesFrom(services), config, logger, options.commands ? { commands: options.commands } : {});
+    bot = createBot(coreServicesFrom(services), config, logger, {
+      ...(options.commands ? { commands: options.commands } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
     await bot.start();
     return { emulator, bot, services, config, close };
   } catch (error) {
