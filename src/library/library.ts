@@ -12,8 +12,13 @@ export interface Library {
   /** Papers in the library now. */
   count(): number | Promise<number>;
   get(id: string): Paper | undefined | Promise<Paper | undefined>;
-  /** Adds papers, embedding only the new ones (matched by id and by normalized title). */
-  add(papers: readonly Paper[], options?: { signal?: AbortSignal }): Promise<AddResult>;
+  /**
+   * Adds papers, embedding only the new ones (matched by id and by normalized title). A bulk ingest passes
+   * `checkpoint: false` and calls `checkpoint()` once at the end.
+   */
+  add(papers: readonly Paper[], options?: { signal?: AbortSignal; checkpoint?: boolean }): Promise<AddResult>;
+  /** Persists derived structures now (the local HNSW graph); PostgreSQL maintains its own indexes, so there a no-op. */
+  checkpoint(): Promise<void>;
   /** Best first; score is cosine similarity (higher is closer). */
   vectorSearch(query: string, k: number): Promise<RetrievedPaper[]>;
   /** Best first; score is BM25 over title and abstract. */
@@ -59,7 +64,8 @@ export interface LibraryStats {
   dimension: number;
   /** Bytes the library takes: files under `<dataDir>/library/`, or the PostgreSQL tables and indexes. */
   bytesOnDisk: number;
-  generation: number;
+  /** Vectors added since the last HNSW checkpoint (replayed when the library is opened); 0 in PostgreSQL. */
+  vectorsSinceCheckpoint: number;
   /** Where the library lives: a directory, or `postgres:<table>`. */
   directory: string;
 }

@@ -281,10 +281,13 @@ export class PostgresLibrary implements Library {
       embedderDescription: this.embedder.description,
       dimension: this.embedder.dimension,
       bytesOnDisk: Number(row.bytes),
-      generation: 0,
+      vectorsSinceCheckpoint: 0,
       directory: `postgres:${tableName}`,
     };
   }
+
+  /** PostgreSQL keeps its own indexes current: nothing to write. */
+  async checkpoint(): Promise<void> {}
 
   async ping(): Promise<void> {
     await this.query('SELECT 1');
@@ -344,7 +347,7 @@ export class PostgresLibrary implements Library {
       const some = (await search(orQuery(words), true)).filter((hit) => !seen.has(hit.paper.id));
       found = [...all, ...some.map((hit) => ({ ...hit, score: hit.score * scale }))];
     }
-    return rankByTitle(wanted, found).slice(0, limit);
+    return rankByTitle(query, found).slice(0, limit);
   }
 
   /**
