@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import type { Paper } from '../papers/paper.js';
 import { FILLER_TERMS, analyze, processTerm, queryTerms, tokenize, withoutFillerWords } from './lexical.js';
 import { abbreviationCandidates, definedLongForms, expandShorthand, ML_SHORTHAND, withExpansions, type Expansion } from './queryExpansion.js';
+import { paperNameTerms } from './paperNames.js';
 import type { Reranker } from './rerank.js';
 import type { PaperRetriever, RetrievalConfidence, RetrievalResult, RetrievedPaper, RetrieveOptions } from './types.js';
 
@@ -55,6 +56,13 @@ export interface AbstentionOptions {
   lowDenseRatio: number;
   /** How many of the best hits together provide the coverage. */
   depth: number;
+  /**
+   * A question term names one of the best hits (paperNameTerms: "MrT5", "MoR", a short title) and is this rare,
+   * as a share of the library (at least 2 papers): that is enough evidence, so "wat is the lexinvariant lm idea" is
+   * not abstained on. Rarity keeps everyday title words out ("arithmetic" in a question about model merging names
+   * nothing: it is no name).
+   */
+  maxNameShare: number;
 }
 
 /** Which query expansions run (`npm run bench -- eval` measures each). */
@@ -103,6 +111,7 @@ export const DEFAULT_ABSTENTION: Readonly<AbstentionOptions> = Object.freeze({
   fullCoverage: 0.8,
   lowDenseRatio: 0.85,
   depth: 2,
+  maxNameShare: 0.01,
 });
 
 /**
@@ -152,6 +161,8 @@ export interface RetrievalSignals {
   coverage: number;
   /** The best hit's matched topical words, in rare-word units (see AbstentionOptions.minEvidence). */
   evidence: number;
+  /** Question terms that name one of the best hits (AbstentionOptions.maxNameShare). */
+  names: readonly string[];
   /** Cosine similarity of the closest paper (0 when dense search is off). */
   denseSimilarity: number;
   /** Query content terms after analysis; a query with none cannot be answered. */
@@ -268,7 +279,7 @@ export class HybridRetriever implements PaperRetriever {
   ): Promise<SearchPass> {
     const { fused, denseSimilarity } = await this.fuse(withExpansions(query, expansions), candidates);
     if (terms.length === 0 || fused.length === 0) return { fused, denseSimilarity, expansions, match: NO_MATCH, confidence: 'none' };
-    const match = this.lexicalMatch(terms, expansions, fused.slice(0, grading.depth));
+    const match = this.lexicalMatch(terms, expansions, fused.slice(0, grading.depth), grading);
     const confidence = gradeConfidence({ ...match, denseSimilarity }, grading, this.library.embedder.kind);
     return { fused, denseSimilarity, expansions, match, confidence };
   }
@@ -313,7 +324,12 @@ export class HybridRetriever implements PaperRetriever {
    * contains, in rare-word units. A term also counts when a hit contains its expansion (`dpo` → direct preference
    * optimization) or, for a word the library has never seen, a word one typo away (`tokn`).
    */
-  private lexicalMatch(terms: readonly string[], expansions: readonly Expansion[], hits: readonly RetrievedPaper[]): LexicalMatch {
+  private lexicalMatch(
+    terms: readonly string[],
+    expansions: readonly Expansion[],
+    hits: readonly RetrievedPaper[],
+    grading: Readonly<AbstentionOptions>,
+  ): LexicalMatch {
     const topical = terms.filter((term) => !FILLER_TERMS.has(term));
     const weights = topical.map((term) => this.idf(term));
     const total = weights.reduce((sum, weight) => sum + weight, 0);
@@ -329,9 +345,17 @@ export class HybridRetriever implements PaperRetriever {
           (this.library.documentFrequency(term) === 0 && withinOneTypo(term, vocabulary));
         return sum + (found ? weights[index]! : 0);
       }, 0);
+    // Names are read from the few best hits only, so this costs the same in a library of any size.
+    const maxNameFrequency = Math.max(2, Math.floor(grading.maxNameShare * this.library.size));
+    const rare = topical.filter((term) => {
+      const frequency = this.library.documentFrequency(term);
+      return frequency > 0 && frequency <= maxNameFrequency;
+    });
+    const names = rare.length === 0 ? [] : rare.filter((term) => hits.some((hit) => paperNameTerms(hit.paper).has(term)));
     return {
       coverage: weightFound(new Set(perHit.flat())) / total,
       evidence: weightFound(new Set(perHit[0])) / this.idf(''),
+      names,
     };
   }
 
@@ -346,6 +370,7 @@ export class HybridRetriever implements PaperRetriever {
 interface LexicalMatch {
   coverage: number;
   evidence: number;
+  names: readonly string[];
 }
 
 interface SearchPass {
@@ -358,19 +383,20 @@ interface SearchPass {
 
 const CONFIDENCE_RANK: Readonly<Record<RetrievalConfidence, number>> = Object.freeze({ none: 0, low: 1, high: 2 });
 
-const NO_MATCH: LexicalMatch = Object.freeze({ coverage: 0, evidence: 0 });
+const NO_MATCH: LexicalMatch = Object.freeze({ coverage: 0, evidence: 0, names: [] });
 
 /**
  * `high` when the words match (coverage and evidence) or the closest paper is close; `none` when the best hit has
  * too little evidence and the closest paper is beyond the dense floor; `low` in between.
  */
 export function gradeConfidence(
-  signals: Readonly<LexicalMatch & { denseSimilarity: number }>,
+  signals: Readonly<Omit<LexicalMatch, 'names'> & { names?: readonly string[]; denseSimilarity: number }>,
   abstention: Readonly<AbstentionOptions>,
   embedder: PaperEmbedder['kind'],
 ): RetrievalConfidence {
   const minDense = abstention.minDenseSimilarity[embedder];
-  const enoughEvidence = signals.evidence >= abstention.minEvidence || signals.coverage >= abstention.fullCoverage;
+  const enoughEvidence =
+    signals.evidence >= abstention.minEvidence || signals.coverage >= abstention.fullCoverage || (signals.names?.length ?? 0) > 0;
   if ((signals.coverage >= abstention.minCoverage && enoughEvidence) || signals.denseSimilarity >= minDense) return 'high';
   if (!enoughEvidence && signals.denseSimilarity < minDense * abstention.lowDenseRatio) return 'none';
   return 'low';
