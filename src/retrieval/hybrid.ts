@@ -3,7 +3,7 @@ import type { PaperEmbedder } from '../embeddings/types.js';
 import type { Logger } from '../logger.js';
 import type { Paper } from '../papers/paper.js';
 import { FILLER_TERMS, analyze, processTerm, queryTerms, tokenize, withoutFillerWords } from './lexical.js';
-import { abbreviationCandidates, definedLongForms, expandShorthand, ML_SHORTHAND, withExpansions, type Expansion } from './queryExpansion.js';
+import { abbreviationCandidates, definedLongForms, expandShorthand, ML_SHORTHAND, paraphraseExpansions, withExpansions, type Expansion } from './queryExpansion.js';
 import { paperNameTerms } from './paperNames.js';
 import type { Reranker } from './rerank.js';
 import type { PaperRetriever, RetrievalConfidence, RetrievalResult, RetrievedPaper, RetrieveOptions } from './types.js';
@@ -74,6 +74,8 @@ export interface QueryExpansionOptions {
   when: 'weak' | 'always';
   /** Append long forms of ML chat shorthand (`dpo`, `sft`, `kv`…): ML_SHORTHAND. */
   shorthand: boolean;
+  /** Append the abstracts' wording of ML phrases ("teacher forcing" → exposure bias…) on every query: ML_PARAPHRASES. */
+  paraphrases: boolean;
   /** Spell out abbreviations of the query as the best hits' abstracts define them ("Mixture-of-Recursions (MoR)"). */
   definitions: boolean;
   /** Pseudo-relevance feedback on `low` results: reorder with the best hits' telling words. */
@@ -119,7 +121,14 @@ export const DEFAULT_ABSTENTION: Readonly<AbstentionOptions> = Object.freeze({
  * SciFact and the dev questions unchanged. Abbreviation definitions add nothing on top of it on these question sets
  * and cost SciFact 0.002 nDCG@10, so they are off (`npm run bench -- eval`).
  */
-export const DEFAULT_QUERY_EXPANSION: Readonly<QueryExpansionOptions> = Object.freeze({ when: 'weak', shorthand: true, definitions: false, feedback: false });
+export const DEFAULT_QUERY_EXPANSION: Readonly<QueryExpansionOptions> = Object.freeze({
+  when: 'weak',
+  shorthand: true,
+  // Loose tune Recall@5 0.874 → 0.910, old held-out third 0.860 → 0.941; dev and SciFact unchanged.
+  paraphrases: true,
+  definitions: false,
+  feedback: false,
+});
 
 export const DEFAULT_HYBRID_OPTIONS: Readonly<HybridRetrieverOptions> = Object.freeze({
   candidates: 100,
@@ -210,7 +219,10 @@ export class HybridRetriever implements PaperRetriever {
     const grading = this.options.abstention || DEFAULT_ABSTENTION;
     const candidates = Math.max(k, this.options.candidates);
     const expansion = this.options.expansion;
-    let pass = await this.search(query, terms, expansion.when === 'always' && expansion.shorthand ? expandShorthand(query).expansions : [], candidates, grading);
+    // Paraphrases are whole phrases ("teacher forcing", "early exit"), specific enough to add on every query.
+    const firstExpansions =
+      expansion.when === 'always' && expansion.shorthand ? expandShorthand(query).expansions : expansion.paraphrases ? paraphraseExpansions(query) : [];
+    let pass = await this.search(query, terms, firstExpansions, candidates, grading);
     if (expansion.when === 'always' ? expansion.definitions : pass.confidence !== 'high') {
       const expansions = [
         ...pass.expansions,
