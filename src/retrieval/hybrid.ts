@@ -223,6 +223,11 @@ export class HybridRetriever implements PaperRetriever {
     const firstExpansions =
       expansion.when === 'always' && expansion.shorthand ? expandShorthand(query).expansions : expansion.paraphrases ? paraphraseExpansions(query) : [];
     let pass = await this.search(query, terms, firstExpansions, candidates, grading);
+    if (pass.confidence === 'none' && firstExpansions.length > 0) {
+      // Appended words shift the query's embedding; they must not make a question less answerable than its own words.
+      const plain = await this.search(query, terms, [], candidates, grading);
+      if (plain.confidence !== 'none') pass = plain;
+    }
     if (expansion.when === 'always' ? expansion.definitions : pass.confidence !== 'high') {
       const expansions = [
         ...pass.expansions,

@@ -12,8 +12,8 @@ const IDENTIFIER = /^(?=.*\p{L})(?:.+\p{Lu}|.*\p{L}.*\p{N}|.*\p{N}.*\p{L})/u;
 
 /**
  * Analyzed terms that name the paper: a one-word title lead before a colon ("Croc: …"), and identifier-like words
- * anywhere in title and abstract, which is how papers write their own names and the abbreviations they define
- * ("MrT5", "Mixture-of-Recursions (MoR)"). Ordinary words of a title are no names, even rare ones: "Pixel Sentence
+ * of the title or in brackets in the abstract, which is how papers write their own names and the abbreviations they
+ * define ("MrT5", "Mixture-of-Recursions (MoR)"); an identifier merely mentioned ("unlike BERT") names another paper. Ordinary words of a title are no names, even rare ones: "Pixel Sentence
  * Representation Learning" is not what "ppo for atari from pixels" asks about. Reads one paper only.
  */
 export function paperNameTerms(paper: Pick<Paper, 'title' | 'abstract'>): Set<string> {
@@ -21,7 +21,9 @@ export function paperNameTerms(paper: Pick<Paper, 'title' | 'abstract'>): Set<st
   const colon = paper.title.indexOf(':');
   const lead = colon > 0 ? paper.title.slice(0, colon).trim() : '';
   if (lead && !/\s/.test(lead)) for (const term of analyze(lead)) names.add(term);
-  for (const word of `${paper.title} ${paper.abstract}`.match(/[\p{L}\p{N}][\p{L}\p{N}-]*/gu) ?? []) {
+  // Abstracts also mention other work by name ("unlike BERT"); only what the paper defines in brackets is its own.
+  const defined = [...paper.abstract.matchAll(/\(\s*([\p{L}\p{N}][\p{L}\p{N}-]{1,11})\s*\)/gu)].map((match) => match[1]!);
+  for (const word of [...(paper.title.match(/[\p{L}\p{N}][\p{L}\p{N}-]*/gu) ?? []), ...defined]) {
     if (word.split('-').some((part) => IDENTIFIER.test(part))) for (const term of analyze(word)) names.add(term);
   }
   return names;
