@@ -13,6 +13,7 @@ import { HybridRetriever } from './retrieval/hybrid.js';
 import { createReranker } from './retrieval/rerank.js';
 import type { PaperRetriever } from './retrieval/types.js';
 import { createTrendingService, type TrendingService } from './trending/trendingService.js';
+import { checkStoragePaths } from './ops/storagePaths.js';
 
 /**
  * Everything the front ends (Discord bot, CLI) use, built once from the config in dependency order.
@@ -50,6 +51,8 @@ export async function createServices(config: Config, logger: Logger, options: Cr
     while (closers.length > 0) await closers.pop()!();
   };
   try {
+    // Before anything creates a folder: a DATA_DIR under /proc made mkdir spin forever.
+    await checkStoragePaths(config);
     const embedder = await createEmbedder(config, logger, { signal: options.signal, ...options.embedder });
     closers.push(() => embedder.close());
     const sharedVectors = await openSharedVectors(config, embedder, logger);
