@@ -29,6 +29,12 @@ function variants(denseWeights: readonly number[]): Variant[] {
     { name: 'lexical (BM25)', options: { denseWeight: { hashing: 0, transformers: 0 } } },
     { name: 'dense (HNSW)', options: { denseWeight: { hashing: 1, transformers: 1 } } },
     { name: 'hybrid (default)', options: {} },
+    { name: 'no expansion', options: { expansion: { when: 'weak', shorthand: false, definitions: false } } },
+    { name: 'weak: shorthand', options: { expansion: { when: 'weak', shorthand: true, definitions: false } } },
+    { name: 'weak: definitions', options: { expansion: { when: 'weak', shorthand: false, definitions: true } } },
+    { name: 'always: both', options: { expansion: { when: 'always', shorthand: true, definitions: true } } },
+    { name: 'always: shorthand', options: { expansion: { when: 'always', shorthand: true, definitions: false } } },
+    { name: 'always: definitions', options: { expansion: { when: 'always', shorthand: false, definitions: true } } },
     ...denseWeights.map((weight) => ({
       name: `hybrid dense=${weight}`,
       options: { denseWeight: { hashing: weight, transformers: weight } },
@@ -44,16 +50,26 @@ export const evalBenchmark: Benchmark = {
       args,
       options: {
         scifact: { type: 'string', default: '../shared/eval/scifact' },
-        questions: { type: 'string', default: 'bench/data/dev-queries-with-unanswerable.jsonl' },
+        questions: {
+          type: 'string',
+          multiple: true,
+          default: ['bench/data/dev-queries-with-unanswerable.jsonl', 'bench/data/loose-questions-tune.jsonl'],
+        },
+        /** Only these variants (by name), e.g. `--variant 'no expansion'`; all by default. */
+        variant: { type: 'string', multiple: true, default: [] },
+        /** Skips SciFact (question sets only). */
+        'no-scifact': { type: 'boolean', default: false },
         /** Extra hybrid variants, e.g. `--dense-weight 0.05 --dense-weight 0.3`, for tuning. */
         'dense-weight': { type: 'string', multiple: true, default: [] },
       },
     });
-    const VARIANTS = variants(values['dense-weight']!.map(Number));
+    const wanted = values.variant!;
+    const VARIANTS = variants(values['dense-weight']!.map(Number)).filter((variant) => wanted.length === 0 || wanted.includes(variant.name));
     const logger = silentLogger();
     const embedder = await createEmbedder(loadConfig({ EMBEDDINGS: 'hashing' }), logger);
     try {
       const directory = values.scifact!;
+      if (!values['no-scifact']) {
       const [corpus, queries, qrels] = await Promise.all([
         readBeirCorpus(path.join(directory, 'corpus.jsonl.gz')),
         readBeirQueries(path.join(directory, 'queries-train.jsonl')),
@@ -71,16 +87,20 @@ export const evalBenchmark: Benchmark = {
         }
       });
 
-      const questions = await readQuestions(values.questions!);
+      }
+
       await withLibrary(embedder, await loadPapersFromSource('seeds'), async (library) => {
-        process.stdout.write(`\nDev questions: ${questions.length} over the ${library.size}-paper seed library\n`);
-        process.stdout.write('variant            R@5     MRR@10  nDCG@10 abstention false-abstention\n');
-        for (const variant of VARIANTS) {
-          const retriever = new HybridRetriever(library, variant.options);
-          const { metrics } = await evaluateQuestions(retriever, library.all(), questions);
-          process.stdout.write(
-            `${variant.name.padEnd(18)} ${[metrics['recall@5'], metrics['mrr@10'], metrics['ndcg@10']].map((value) => value.toFixed(4)).join('  ')}  ${(metrics.abstention?.toFixed(3) ?? "n/a  ")}      ${(metrics.false_abstention?.toFixed(3) ?? "n/a")}\n`,
-          );
+        for (const file of values.questions!) {
+          const questions = await readQuestions(file);
+          process.stdout.write(`\n${file}: ${questions.length} questions over the ${library.size}-paper seed library\n`);
+          process.stdout.write('variant            R@5     MRR@10  nDCG@10 abstention false-abstention low\n');
+          for (const variant of VARIANTS) {
+            const retriever = new HybridRetriever(library, variant.options);
+            const { metrics } = await evaluateQuestions(retriever, library.all(), questions);
+            process.stdout.write(
+              `${variant.name.padEnd(18)} ${[metrics['recall@5'], metrics['mrr@10'], metrics['ndcg@10']].map((value) => value.toFixed(4)).join('  ')}  ${(metrics.abstention?.toFixed(3) ?? 'n/a  ')}      ${(metrics.false_abstention?.toFixed(3) ?? 'n/a')}            ${metrics.low_rate.toFixed(3)}\n`,
+            );
+          }
         }
       });
     } finally {

@@ -1,7 +1,8 @@
-import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { SlashCommandBuilder, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import { DEFAULT_ANSWER_K } from '../src/answering/answerService.js';
 import { answerAsMessages } from '../src/discord/answerFlow.js';
 import { checkLength, checkRange, INPUT_LIMITS } from '../src/discord/limits.js';
+import { autocompletePapers, declarePaperOption, paperOption } from '../src/discord/paperOptions.js';
 import { NO_MENTIONS } from '../src/discord/router.js';
 import type { BotServices } from '../src/discord/types.js';
 
@@ -13,16 +14,20 @@ export const data = new SlashCommandBuilder()
   )
   .addIntegerOption((option) =>
     option.setName('k').setDescription('How many papers to draw on (1-10, default 5)').setMinValue(1).setMaxValue(10),
-  );
+  )
+  .addStringOption((option) => declarePaperOption(option, 'paper', 'Answer from this one paper, its full text when available (start typing)', false));
 
 export async function execute(interaction: ChatInputCommandInteraction, services: BotServices): Promise<void> {
   const question = checkLength('question', interaction.options.getString('question', true), INPUT_LIMITS.question);
   const k = checkRange('k', interaction.options.getInteger('k') ?? DEFAULT_ANSWER_K, 1, 10);
+  // Resolved before deferring: an unknown title gets an immediate, private "did you mean".
+  const paper = paperOption(interaction, services, 'paper', false);
   const slot = services.limiter.acquire(interaction.user.id);
   try {
     await interaction.deferReply();
     const [first = [], ...rest] = await answerAsMessages(services, question, {
       k,
+      ...(paper ? { paper: paper.id } : {}),
       showPartial: (embed) => interaction.editReply({ embeds: [embed], allowedMentions: NO_MENTIONS }),
     });
     await interaction.editReply({ embeds: first, allowedMentions: NO_MENTIONS });
@@ -30,4 +35,8 @@ export async function execute(interaction: ChatInputCommandInteraction, services
   } finally {
     slot.release();
   }
+}
+
+export function autocomplete(interaction: AutocompleteInteraction, services: BotServices): Promise<void> {
+  return autocompletePapers(interaction, services);
 }

@@ -16,7 +16,10 @@ export async function execute(interaction: ChatInputCommandInteraction, services
   try {
     await interaction.deferReply();
     const tldr = await services.answers.summarize(paper, { signal: AbortSignal.timeout(60_000) });
-    await interaction.editReply({ embeds: [renderPaper(paper, tldr)], allowedMentions: NO_MENTIONS });
+    const sections = services.fullText?.outline(paper.id);
+    const source = services.fullText?.source(paper.id);
+    const outline = sections && source ? { source, sections } : undefined;
+    await interaction.editReply({ embeds: [renderPaper(paper, tldr, outline)], allowedMentions: NO_MENTIONS });
   } finally {
     slot.release();
   }

@@ -3,6 +3,7 @@ import { checkLength, checkRange, INPUT_LIMITS } from '../src/discord/limits.js'
 import { renderPaperList } from '../src/discord/render.js';
 import { NO_MENTIONS } from '../src/discord/router.js';
 import type { BotServices } from '../src/discord/types.js';
+import { LOW_CONFIDENCE_LEAD } from '../src/retrieval/types.js';
 
 export const data = new SlashCommandBuilder()
   .setName('search')
@@ -18,7 +19,9 @@ export async function execute(interaction: ChatInputCommandInteraction, services
   const query = checkLength('search query', interaction.options.getString('query', true), INPUT_LIMITS.searchQuery);
   const k = checkRange('k', interaction.options.getInteger('k') ?? 5, 1, 10);
   await interaction.deferReply();
-  const { hits } = await services.retriever.retrieve(query, { k });
-  const embed = renderPaperList(`Papers for “${query}”`, hits, 'Nothing in the library matches that. Try other words.');
+  const { hits, confidence } = await services.retriever.retrieve(query, { k });
+  const embed = renderPaperList(`Papers for “${query}”`, hits, 'Nothing in the library matches that. Try other words.', {
+    lead: confidence === 'low' ? `${LOW_CONFIDENCE_LEAD}:` : undefined,
+  });
   await interaction.editReply({ embeds: [embed], allowedMentions: NO_MENTIONS });
 }

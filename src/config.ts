@@ -19,6 +19,11 @@ const positiveInt = z.coerce
 
 const nonNegativeNumber = z.coerce.number({ invalid_type_error: 'expected a number' }).min(0, 'expected 0 or more');
 
+const unitInterval = z.coerce
+  .number({ invalid_type_error: 'expected a number from 0 to 1' })
+  .min(0, 'expected a number from 0 to 1')
+  .max(1, 'expected a number from 0 to 1');
+
 const httpUrl = z
   .string()
   .url('expected a URL such as http://127.0.0.1:8080')
@@ -59,6 +64,10 @@ export const configSchema = z.object({
   // Retrieval.
   RERANKER: withDefault(oneOf(['auto', 'transformers', 'off'] as const), 'off'),
   RERANK_MODEL: withDefault(z.string().min(1), 'Xenova/ms-marco-MiniLM-L-6-v2'),
+  /** Weight of the dense side in hybrid fusion, 0 to 1; unset: 0.05 for the hashing embedder, 0.5 for transformers. */
+  DENSE_WEIGHT: optional(unitInterval),
+  /** Cosine at which the closest paper alone makes retrieval sure; unset: 0.21 hashing, 0.35 transformers. */
+  MIN_DENSE_SIMILARITY: optional(unitInterval),
 
   // LLM backends.
   LLM_PROVIDER: withDefault(oneOf(['none', 'openai', 'ollama'] as const), 'none'),
@@ -81,6 +90,16 @@ export const configSchema = z.object({
   ARXIV_CATEGORY: withDefault(z.string().regex(/^[a-z-]+(\.[A-Za-z-]+)?$/, 'expected an arXiv category such as cs.CL'), 'cs.CL'),
   TRENDING_SOURCE: withDefault(oneOf(['hf', 'arxiv', 'seeds'] as const), 'hf'),
   TRENDING_GRACE_HOURS: withDefault(nonNegativeNumber, '6'),
+
+  // Full text of papers (arXiv's LaTeXML HTML rendering, else the PDF).
+  /** `{ARXIV_HTML_BASE}/{id}` is a paper's HTML rendering. */
+  ARXIV_HTML_BASE: withDefault(httpUrl, 'https://arxiv.org/html'),
+  /** `{ARXIV_PDF_BASE}/{id}` is a paper's PDF, fetched when there is no HTML rendering. */
+  ARXIV_PDF_BASE: withDefault(httpUrl, 'https://arxiv.org/pdf'),
+  /** `off`: nothing is fetched and answers draw on abstracts only. */
+  FULL_TEXT: withDefault(oneOf(['on', 'off'] as const), 'on'),
+  /** How long a question may wait for a paper's full text before it is answered from the abstract. */
+  FULL_TEXT_TIMEOUT_MS: withDefault(positiveInt, '8000'),
 
   // Operations.
   HEALTH_PORT: optional(port),

@@ -111,6 +111,8 @@ async function main(): Promise<number> {
       logger.warn('the library is empty: answers will find nothing until you run `npm run cli -- ingest`');
     }
     await bot.start();
+    // Full text for papers arriving while the bot runs is fetched in the background, one request at a time.
+    services.fullText.start();
     // Daily posts, and the catch-up of a day missed while down, run in the background: a slow feed never delays start.
     // With shards, only shard 0 posts them (the day's SQLite claim would also stop a second post).
     if ((config.SHARD_ID ?? 0) === 0) {

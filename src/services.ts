@@ -4,12 +4,16 @@ import type { Config } from './config.js';
 import { createEmbedder, type CreateEmbedderOptions } from './embeddings/registry.js';
 import type { PaperEmbedder } from './embeddings/types.js';
 import type { Logger } from './logger.js';
+import { ArxivFullTextFetcher } from './fulltext/fetcher.js';
+import { localPdfs, pdfBytesToDocument } from './fulltext/pdfDocument.js';
+import { FullTextService } from './fulltext/service.js';
+import { FullTextStore } from './fulltext/store.js';
 import { PaperLibrary, type PaperLibraryOptions } from './library/paperLibrary.js';
-import { resolvePaper } from './library/lookup.js';
+import { paperNamedIn, resolvePaper } from './library/lookup.js';
 import type { PaperVectorIndex } from './library/pgvectorStore.js';
 import { openSharedVectors } from './library/vectorStores.js';
 import { llmErrorCallbacks, type PapercordMetrics } from './ops/metrics.js';
-import { HybridRetriever } from './retrieval/hybrid.js';
+import { HybridRetriever, hybridOptionsFromSettings } from './retrieval/hybrid.js';
 import { createReranker } from './retrieval/rerank.js';
 import type { PaperRetriever } from './retrieval/types.js';
 import { createTrendingService, type TrendingService } from './trending/trendingService.js';
@@ -28,6 +32,8 @@ export interface Services {
   readonly sharedVectors?: PaperVectorIndex;
   /** Finds papers for a query: what answers, /search and /similar use. */
   readonly retriever: PaperRetriever;
+  /** Papers' full text (arXiv HTML, else PDF): fetched in the background or on demand, chunked and searched. */
+  readonly fullText: FullTextService;
   /** Cited answers, comparisons and TL;DRs, with the configured LLM or extractively. */
   readonly answers: AnswerService;
   /** Trending digests from Hugging Face, arXiv or the seeds; fetched papers are added to the library. */
@@ -61,18 +67,44 @@ export async function createServices(config: Config, logger: Logger, options: Cr
     closers.push(() => library.close());
     const reranker = await createReranker(config, logger, { signal: options.signal });
     if (reranker) closers.push(() => reranker.close());
-    const retriever: PaperRetriever = new HybridRetriever(library, { reranker, logger });
+    const retriever: PaperRetriever = new HybridRetriever(library, { ...hybridOptionsFromSettings(config), reranker, logger });
     options.metrics?.setPaperCountSource(() => library.size);
     const backend = createChatBackend(config);
     if (backend && options.metrics) backend.model.callbacks = [llmErrorCallbacks(options.metrics, config.LLM_PROVIDER)];
-    const answers = new AnswerService({ retriever, resolvePaper: (nameOrId) => resolvePaper(library, nameOrId), config, logger, backend });
+    const fullTextStore = FullTextStore.open(config.DATA_DIR);
+    closers.push(async () => fullTextStore.close());
+    const fullText = new FullTextService({
+      config,
+      embedder,
+      store: fullTextStore,
+      fetcher: new ArxivFullTextFetcher({ htmlBase: config.ARXIV_HTML_BASE, pdfBase: config.ARXIV_PDF_BASE, readPdf: pdfBytesToDocument, logger }),
+      localPdf: localPdfs(config.DATA_DIR),
+      logger,
+    });
+    closers.push(() => fullText.close());
+    const answers = new AnswerService({
+      retriever,
+      resolvePaper: (nameOrId) => resolvePaper(library, nameOrId),
+      config,
+      logger,
+      backend,
+      fullText,
+      namedPaper: (question) => paperNamedIn(library, question),
+    });
     closers.push(() => answers.close());
     const trending = createTrendingService(config, logger, {
       embedder,
-      library,
+      // Papers of the daily feed get their full text fetched in the background (once the bot starts the queue).
+      library: {
+        add: async (papers, addOptions) => {
+          const result = await library.add(papers, addOptions);
+          fullText.enqueue(papers.map((paper) => library.get(paper.id) ?? paper));
+          return result;
+        },
+      },
       summarize: (paper, summarizeOptions) => answers.summarize(paper, summarizeOptions),
     });
-    return { config, logger, embedder, library, sharedVectors, retriever, answers, trending, close: closeAll };
+    return { config, logger, embedder, library, sharedVectors, retriever, fullText, answers, trending, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

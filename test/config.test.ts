@@ -13,6 +13,15 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it('given DENSE_WEIGHT and MIN_DENSE_SIMILARITY, it should accept 0 to 1 and name the variable otherwise', () => {
+    expect(loadConfig({ DENSE_WEIGHT: '0.3', MIN_DENSE_SIMILARITY: '0.4' })).toMatchObject({ DENSE_WEIGHT: 0.3, MIN_DENSE_SIMILARITY: 0.4 });
+    expect(loadConfig({}).DENSE_WEIGHT).toBeUndefined();
+    expect(() => loadConfig({ DENSE_WEIGHT: '1.5' })).toThrowError(new ConfigError('DENSE_WEIGHT: expected a number from 0 to 1 (got "1.5")'));
+    expect(() => loadConfig({ MIN_DENSE_SIMILARITY: 'high' })).toThrowError(
+      new ConfigError('MIN_DENSE_SIMILARITY: expected a number from 0 to 1 (got "high")'),
+    );
+  });
+
   it('given a bad number, it should fail with one line naming the variable and the value', () => {
     expect(() => loadConfig({ LLM_TIMEOUT_MS: 'soon' })).toThrowError(
       new ConfigError('LLM_TIMEOUT_MS: expected a whole number (got "soon")'),

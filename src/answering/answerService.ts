@@ -7,15 +7,21 @@ import { silentLogger, type Logger } from '../logger.js';
 import type { Paper } from '../papers/paper.js';
 import type { Document } from '@langchain/core/documents';
 import { LibraryRetriever, type PaperDocumentMetadata } from '../retrieval/langchain.js';
-import type { PaperRetriever, RetrievedPaper } from '../retrieval/types.js';
-import { verifyCitations } from './citations.js';
+import { LOW_CONFIDENCE_LEAD, type PaperRetriever, type RetrievalConfidence, type RetrievedPaper } from '../retrieval/types.js';
+import type { FullTextService, PaperPassages } from '../fulltext/service.js';
+import { FULL_TEXT_OFF_NOTE } from '../fulltext/service.js';
+import { BODY_CELLS_NOTICE, BODY_FACETS, bodyCell, bodyFacets } from '../fulltext/compareBody.js';
+import { verifyCitations, verifySectionCitations } from './citations.js';
 import { comparisonSchema, modelComparisonSchema, type Comparison, type ModelComparison } from './comparison.js';
 import { extractiveAnswer, extractiveComparison, keySentence } from './extractive.js';
 import { createChatBackend, deadline, type ChatBackend, type LlmConfig } from './llm.js';
 import {
   answerPromptValues,
   comparePromptValues,
+  passagePromptValues,
   loadPrompts,
+  parseRewrittenQueries,
+  rewritePromptValues,
   summarizePromptValues,
   type ChatTurn,
   type Prompts,
@@ -30,12 +36,19 @@ export interface Citation {
   id: string;
   title: string;
   url?: string;
+  /** The section cited (`4.1 Training setup`), when the answer drew on the paper's full text. */
+  section?: string | null;
+  /** The PDF page cited, when known. */
+  page?: number | null;
 }
 
 export interface Answer {
   answer: string;
   /** Only sources the answer cites, each pointing at a paper given to the model. */
   citations: Citation[];
+  /** Retrieval's confidence: `low` answers say they are unsure; `none` is an abstention. */
+  confidence: RetrievalConfidence;
+  /** True exactly when confidence is `none`. */
   abstained: boolean;
   /** `extractive` or `<provider>/<model>`. */
   model: string;
@@ -51,6 +64,8 @@ export interface AskOptions {
   signal?: AbortSignal;
   /** Receives the growing answer while the model writes it (citations are checked only in the final answer). */
   onPartial?: (text: string) => void;
+  /** Answer from this one paper (an id or a title), from its full text when there is one. */
+  paper?: string;
 }
 
 export interface AnswerServiceOptions {
@@ -64,6 +79,10 @@ export interface AnswerServiceOptions {
   backend?: ChatBackend | null;
   /** Default number of sources per answer. */
   k?: number;
+  /** The one paper a question names by its short name, if any: its full text alone then answers. */
+  namedPaper?: (question: string) => Paper | undefined;
+  /** Full text of papers: answers draw on the passages of the retrieved papers that best match the question. */
+  fullText?: Pick<FullTextService, 'enabled' | 'ensure' | 'passages' | 'timeoutMs' | 'document'>;
 }
 
 export const DEFAULT_ANSWER_K = 5;
@@ -75,6 +94,13 @@ export const UNCITED_ANSWER_NOTICE = "The language model's answer cited none of 
 export const COMPARISON_UNAVAILABLE_NOTICE = 'The language model was unavailable, so this comparison is extractive.';
 export const MIN_COMPARED = 2;
 export const MAX_COMPARED = 4;
+
+/** Share of the best passage's score a passage needs to be quoted in an extractive answer. */
+const EXTRACTIVE_PASSAGE_SHARE = 0.6;
+/** Papers of a question whose full text is fetched on demand when missing (the rest answer from what is stored). */
+const ON_DEMAND_PAPERS = 3;
+/** Passages given for a question about one paper. */
+const PAPER_PASSAGES = 6;
 
 /** Longest question echoed back in an abstention, so a pasted essay does not fill the reply. */
 const ECHOED_QUESTION_CHARS = 200;
@@ -96,6 +122,8 @@ export class AnswerService {
   private readonly prompts: Prompts;
   private readonly backend: ChatBackend | null;
   private readonly k: number;
+  private readonly fullText: AnswerServiceOptions['fullText'];
+  private readonly namedPaper: AnswerServiceOptions['namedPaper'];
 
   constructor(options: AnswerServiceOptions) {
     this.retriever = options.retriever;
@@ -105,6 +133,8 @@ export class AnswerService {
     this.prompts = options.prompts ?? loadPrompts();
     this.backend = options.backend !== undefined ? options.backend : createChatBackend(options.config);
     this.k = options.k ?? DEFAULT_ANSWER_K;
+    this.fullText = options.fullText;
+    this.namedPaper = options.namedPaper;
   }
 
   /** `extractive` or `<provider>/<model>`: what writes answers when the model is up. */
@@ -116,18 +146,34 @@ export class AnswerService {
     const trimmed = question.trim();
     if (!trimmed) throw new UserError('Ask a question, e.g. "how do byte-level models avoid very long sequences?"');
     const history = options.history ?? [];
+    if (options.paper !== undefined) {
+      const paper = this.resolvePaper(options.paper);
+      // With passage options given, an answer always comes back (from the abstract at worst).
+      return (await this.askFromPassages(trimmed, [{ paper, score: 1 }], history, options, { limit: PAPER_PASSAGES, perPaper: PAPER_PASSAGES }))!;
+    }
+    // "What learning rate did MrT5 use?" is about MrT5's body: only its chunks are searched, when it has full text.
+    const named = this.fullText?.enabled ? this.namedPaper?.(trimmed) : undefined;
+    if (named && (await this.fullText!.ensure(named, { signal: options.signal, budgetMs: this.fullText!.timeoutMs })).state === 'ready') {
+      return (await this.askFromPassages(trimmed, [{ paper: named, score: 1 }], history, options, { limit: PAPER_PASSAGES, perPaper: PAPER_PASSAGES }))!;
+    }
     // With no model, the extractive answer picks its papers by their sentences from a wider pool of candidates.
     const pool = this.backend ? options.k : (options.k ?? this.k) * EXTRACTIVE_POOL_FACTOR;
-    const hits = await this.retrieveSources(trimmed, history, { ...options, k: pool });
+    const { hits, confidence } = await this.retrieveSources(trimmed, history, { ...options, k: pool });
+    if (hits.length === 0) return abstention(trimmed);
+    // With full text, the passages of these papers answer; when none of them has any, their abstracts do, as before.
+    const fromPassages = this.fullText?.enabled ? await this.askFromPassages(trimmed, hits, history, options) : undefined;
+    const answer = fromPassages ?? (await this.answerFrom(trimmed, hits, history, options));
+    return confidence === 'low' ? unsure(answer) : answer;
+  }
+
+  private async answerFrom(trimmed: string, hits: RetrievedPaper[], history: ChatTurn[], options: AskOptions): Promise<Answer> {
     const sources = hits.map((hit) => hit.paper);
     // The extractive answer leaves out papers retrieved much worse than the best one.
     const scores = hits.map((hit) => hit.score);
-    if (sources.length === 0) return abstention(trimmed);
-
     if (!this.backend) return extractive(trimmed, sources, scores);
     let generated: string;
     try {
-      generated = await this.generateAnswer(this.backend, trimmed, sources, history, options);
+      generated = await this.generateAnswer(this.backend, answerPromptValues({ sources, question: trimmed, history }), options);
     } catch (error) {
       if (options.signal?.aborted) throw error;
       this.logger.warn({ err: describeError(error), model: this.backend.label }, 'LLM answer failed; answering extractively');
@@ -148,6 +194,7 @@ export class AnswerService {
     return {
       answer: verified.text,
       citations: citationsFor(verified.kept, sources),
+      confidence: 'high',
       abstained: false,
       model: this.backend.label,
     };
@@ -155,10 +202,30 @@ export class AnswerService {
 
   async compare(names: string[], options: { signal?: AbortSignal } = {}): Promise<Comparison> {
     const papers = this.resolveCompared(names);
-    if (!this.backend) return { ...extractiveComparison(papers), model: EXTRACTIVE_MODEL };
+    // With every paper's full text stored, the data, results and limitations come from their bodies.
+    const documents = papers.map((paper) => this.fullText?.document(paper.id));
+    const bodies = documents.every((document) => document !== undefined) ? documents.map((document) => bodyFacets(document!)) : undefined;
+    const extractiveWithBody = (): Omit<Comparison, 'model'> => {
+      const comparison = extractiveComparison(papers);
+      if (!bodies) return comparison;
+      let used = false;
+      const withBody = comparison.papers.map((entry, index) => {
+        const cells: Partial<Record<(typeof BODY_FACETS)[number], string>> = {};
+        for (const facet of BODY_FACETS) {
+          const statement = bodies[index]![facet];
+          if (statement) {
+            cells[facet] = bodyCell(statement);
+            used = true;
+          }
+        }
+        return { ...entry, ...cells };
+      });
+      return used ? { ...comparison, papers: withBody, notice: BODY_CELLS_NOTICE } : comparison;
+    };
+    if (!this.backend) return { ...extractiveWithBody(), model: EXTRACTIVE_MODEL };
     const backend = this.backend;
     const chain = RunnableSequence.from([
-      RunnableLambda.from(comparePromptValues),
+      RunnableLambda.from((input: Paper[]) => comparePromptValues(input, bodies)),
       this.prompts.compare,
       backend.model.withStructuredOutput(modelComparisonSchema, { name: 'paper_comparison' }),
     ]);
@@ -166,7 +233,9 @@ export class AnswerService {
     for (let attempt = 1; attempt <= 2; attempt += 1) {
       try {
         const output = await chain.invoke(papers, { signal: deadline(this.timeoutMs, options.signal) });
-        return { ...tieToPapers(output, papers), model: backend.label };
+        const tied = { ...tieToPapers(output, papers), model: backend.label };
+        const fromBody = tied.papers.some((entry) => BODY_FACETS.some((facet) => /\(from (§|p\. )[^)]+\)\s*$/.test(entry[facet])));
+        return fromBody ? { ...tied, notice: BODY_CELLS_NOTICE } : tied;
       } catch (error) {
         if (options.signal?.aborted) throw error;
         const malformed = isMalformedOutput(error);
@@ -174,7 +243,8 @@ export class AnswerService {
         if (!malformed) break;
       }
     }
-    return { ...extractiveComparison(papers), model: EXTRACTIVE_MODEL, notice: COMPARISON_UNAVAILABLE_NOTICE };
+    const fallback = extractiveWithBody();
+    return { ...fallback, model: EXTRACTIVE_MODEL, notice: [COMPARISON_UNAVAILABLE_NOTICE, fallback.notice].filter(Boolean).join(' ') };
   }
 
   /** A one- or two-line TL;DR: the model's when configured, else the source's own summary, else the key sentence. */
@@ -201,36 +271,120 @@ export class AnswerService {
   /** Nothing to release: chat clients hold no connection between calls. Here so owners can close services alike. */
   async close(): Promise<void> {}
 
-  private async retrieveSources(question: string, history: ChatTurn[], options: AskOptions): Promise<RetrievedPaper[]> {
+  /**
+   * Answers from passages of the papers' full text (fetched now, within the budget, for the best few papers that
+   * have none yet), cited by section. For a question about one paper it always answers, from the abstract when the
+   * full text is off or cannot be had, and says so. For other questions, when none of the papers has full text it
+   * returns undefined and the abstracts answer as before.
+   */
+  private async askFromPassages(
+    question: string,
+    hits: RetrievedPaper[],
+    history: ChatTurn[],
+    options: AskOptions,
+    passageOptions?: { limit: number; perPaper: number },
+  ): Promise<Answer | undefined> {
+    const focused = passageOptions !== undefined;
+    let notice: string | undefined;
+    const fullText = this.fullText;
+    if (!fullText?.enabled) {
+      if (!focused) return undefined;
+      notice = fullText ? FULL_TEXT_OFF_NOTE : undefined;
+    } else {
+      const top = hits.slice(0, ON_DEMAND_PAPERS);
+      const statuses = await Promise.all(top.map((hit) => fullText.ensure(hit.paper, { signal: options.signal, budgetMs: fullText.timeoutMs })));
+      if (!statuses.some((status) => status.state === 'ready') && !focused) return undefined;
+      const first = statuses[0]!;
+      if (first.state === 'unavailable') notice = `The full text of this paper is not available (${first.reason}), so this answer draws on its abstract.`;
+      if (!focused && notice) notice = notice.replace('this paper', `“${hits[0]!.paper.title}”`).replace('this answer draws on its abstract', 'the answer draws on its abstract');
+    }
+    const sources: PaperPassages[] = fullText
+      ? await fullText.passages(question, hits, passageOptions ?? { limit: (options.k ?? this.k) + 3, perPaper: 3 })
+      : hits.map((hit) => ({ ...hit, passages: [{ section: null, label: null, page: null, text: hit.paper.abstract, score: hit.score }] }));
+    if (sources.length === 0) return abstention(question);
+    const withNotice = (answer: Answer, extra?: string): Answer => {
+      const combined = [notice, extra].filter(Boolean).join(' ');
+      return combined ? { ...answer, notice: combined } : answer;
+    };
+    if (!this.backend) return withNotice(extractiveFromPassages(question, sources));
+    let generated: string;
+    try {
+      generated = await this.generateAnswer(this.backend, passagePromptValues({ sources, question, history }), options);
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      this.logger.warn({ err: describeError(error), model: this.backend.label }, 'LLM answer failed; answering extractively');
+      return withNotice(extractiveFromPassages(question, sources), MODEL_UNAVAILABLE_NOTICE);
+    }
+    const answer = passageAnswer(generated, sources, this.backend.label);
+    if (answer.removed.length > 0) this.logger.warn({ removed: answer.removed, sources: sources.length }, 'removed citations of sources the model was not given');
+    if (answer.answer.citations.length === 0) {
+      this.logger.warn({ model: this.backend.label }, 'LLM answer cited no source; answering extractively');
+      return withNotice(extractiveFromPassages(question, sources), generated ? UNCITED_ANSWER_NOTICE : MODEL_UNAVAILABLE_NOTICE);
+    }
+    return withNotice(answer.answer);
+  }
+  private async retrieveSources(question: string, history: ChatTurn[], options: AskOptions): Promise<RetrievedSources> {
     // The first step of the answer pipeline is the library's LangChain retriever; an abstention is no documents.
     const retriever = new LibraryRetriever({ retriever: this.retriever, k: options.k ?? this.k });
-    const first = await retriever.invoke(question, { signal: options.signal });
-    if (first.length > 0) return this.papersOf(first);
-    // A follow-up such as "and what about its results?" only makes sense with the question before it.
-    const previous = [...history].reverse().find((turn) => turn.role === 'user');
-    if (!previous) return [];
-    return this.papersOf(await retriever.invoke(`${previous.content}\n${question}`, { signal: options.signal }));
+    let documents = await retriever.invoke(question, { signal: options.signal });
+    if (documents.length === 0) {
+      // A follow-up such as "and what about its results?" only makes sense with the question before it.
+      const previous = [...history].reverse().find((turn) => turn.role === 'user');
+      if (previous) documents = await retriever.invoke(`${previous.content}\n${question}`, { signal: options.signal });
+    }
+    const first: RetrievedSources = { hits: this.papersOf(documents), confidence: documents[0]?.metadata.confidence ?? 'none' };
+    if (first.confidence !== 'low' || !this.backend) return first;
+    return this.retrieveRewritten(this.backend, question, first, options);
+  }
+
+  /**
+   * Nothing clearly matched: the model rewrites the question into search queries in the papers' own terms
+   * (LangChain's MultiQueryRetriever idea) and each is searched. When any of them matches clearly, the papers of
+   * those that do are fused by reciprocal rank; otherwise, or when the model fails, the first pass stands.
+   */
+  private async retrieveRewritten(
+    backend: ChatBackend,
+    question: string,
+    first: RetrievedSources,
+    options: AskOptions,
+  ): Promise<RetrievedSources> {
+    const chain = RunnableSequence.from([
+      RunnableLambda.from(rewritePromptValues),
+      this.prompts.rewrite,
+      backend.model,
+      new StringOutputParser(),
+    ]);
+    let queries: string[];
+    try {
+      queries = parseRewrittenQueries(await chain.invoke(question, { signal: deadline(this.timeoutMs, options.signal) }));
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      this.logger.warn({ err: describeError(error), model: backend.label }, 'LLM query rewrite failed; using the first retrieval');
+      return first;
+    }
+    const k = options.k ?? this.k;
+    const matched: RetrievedPaper[][] = [];
+    for (const query of queries) {
+      const result = await this.retriever.retrieve(query, { k, signal: options.signal });
+      if (result.confidence === 'high') matched.push(result.hits);
+    }
+    this.logger.debug({ queries, matched: matched.length }, 'rewrote a low-confidence question');
+    if (matched.length === 0) return first;
+    return { hits: reciprocalRankFusion(matched).slice(0, k), confidence: 'high' };
   }
 
   private papersOf(documents: readonly Document<PaperDocumentMetadata>[]): RetrievedPaper[] {
     return documents.map((document) => ({ paper: this.resolvePaper(document.metadata.id), score: document.metadata.score }));
   }
 
-  private async generateAnswer(
-    backend: ChatBackend,
-    question: string,
-    sources: Paper[],
-    history: ChatTurn[],
-    options: AskOptions,
-  ): Promise<string> {
+  private async generateAnswer(backend: ChatBackend, values: Record<string, string>, options: AskOptions): Promise<string> {
     const chain = RunnableSequence.from([
-      RunnableLambda.from(answerPromptValues),
       this.prompts.answer,
       backend.model,
       new StringOutputParser(),
     ]);
     const signal = deadline(this.timeoutMs, options.signal);
-    const stream = await chain.stream({ sources, question, history }, { signal });
+    const stream = await chain.stream(values, { signal });
     let text = '';
     for await (const chunk of abortable(stream, signal)) {
       text += chunk;
@@ -259,12 +413,45 @@ export class AnswerService {
 
 function abstention(question: string): Answer {
   const shown = question.length > ECHOED_QUESTION_CHARS ? `${question.slice(0, ECHOED_QUESTION_CHARS)}…` : question;
-  return { answer: `I found nothing in the library about “${shown}”.`, citations: [], abstained: true, model: EXTRACTIVE_MODEL };
+  return {
+    answer: `I found nothing in the library about “${shown}”.`,
+    citations: [],
+    confidence: 'none',
+    abstained: true,
+    model: EXTRACTIVE_MODEL,
+  };
+}
+
+interface RetrievedSources {
+  hits: RetrievedPaper[];
+  confidence: RetrievalConfidence;
+}
+
+/** Papers of several rankings by the sum of 1 / (60 + rank), the usual RRF constant; scores are rescaled to the best. */
+function reciprocalRankFusion(rankings: readonly RetrievedPaper[][]): RetrievedPaper[] {
+  const fused = new Map<string, RetrievedPaper>();
+  for (const ranking of rankings) {
+    ranking.forEach((hit, index) => {
+      const entry = fused.get(hit.paper.id) ?? { paper: hit.paper, score: 0 };
+      entry.score += 1 / (60 + index + 1);
+      fused.set(hit.paper.id, entry);
+    });
+  }
+  const ranked = [...fused.values()].sort((left, right) => right.score - left.score);
+  const best = ranked[0]?.score ?? 1;
+  return ranked.map((hit) => ({ paper: hit.paper, score: hit.score / best }));
+}
+
+/** A `low` answer opens by saying nothing clearly matched and which of the closest papers it drew on. */
+function unsure(answer: Answer): Answer {
+  const cited = [...new Set(answer.citations.map((citation) => citation.n))].map((n) => `[${n}]`);
+  const list = cited.length <= 1 ? cited.join('') : `${cited.slice(0, -1).join(', ')} and ${cited.at(-1)}`;
+  return { ...answer, confidence: 'low', answer: `${LOW_CONFIDENCE_LEAD} ${list}, and this answer draws on them.\n\n${answer.answer}` };
 }
 
 function extractive(question: string, sources: Paper[], scores: number[]): Answer {
   const { text, kept } = verifyCitations(extractiveAnswer(question, sources, { scores }), sources.length);
-  return { answer: text, citations: citationsFor(kept, sources), abstained: false, model: EXTRACTIVE_MODEL };
+  return { answer: text, citations: citationsFor(kept, sources), confidence: 'high', abstained: false, model: EXTRACTIVE_MODEL };
 }
 
 function citationsFor(numbers: number[], sources: Paper[]): Citation[] {
@@ -272,6 +459,47 @@ function citationsFor(numbers: number[], sources: Paper[]): Citation[] {
     const paper = sources[n - 1]!;
     return { n, id: paper.id, title: paper.title, ...(paper.url ? { url: paper.url } : {}) };
   });
+}
+
+/** An answer citing passages: `[n, §4.1]` checked against the passages given, each cited place a citation. */
+function passageAnswer(text: string, sources: readonly PaperPassages[], model: string): { answer: Answer; removed: number[] } {
+  const verified = verifySectionCitations(
+    text,
+    sources.map((source) => ({ labels: new Set(source.passages.map((passage) => passage.label).filter((label): label is string => label !== null)) })),
+  );
+  const citations = verified.places.map((place): Citation => {
+    const source = sources[place.n - 1]!;
+    const passage = place.label === null ? undefined : source.passages.find((candidate) => candidate.label === place.label);
+    return {
+      n: place.n,
+      id: source.paper.id,
+      title: source.paper.title,
+      ...(source.paper.url ? { url: source.paper.url } : {}),
+      section: passage?.section ?? null,
+      page: passage?.page ?? null,
+    };
+  });
+  return { answer: { answer: verified.text, citations, confidence: 'high', abstained: false, model }, removed: verified.removed };
+}
+
+/**
+ * The extractive answer over passages: each passage stands as a source of its own, so sentences are picked from the
+ * passages that match best; their `[i]` then become `[n, §x]` of the paper and section they come from.
+ */
+function extractiveFromPassages(question: string, sources: readonly PaperPassages[]): Answer {
+  // Passages far below the best one would only add sentences that share a word with the question.
+  const best = Math.max(...sources.flatMap((source) => source.passages.map((passage) => passage.score)));
+  const flat = sources
+    .flatMap((source, index) => source.passages.map((passage) => ({ n: index + 1, paper: source.paper, passage })))
+    .filter(({ passage }, position) => position === 0 || passage.score >= EXTRACTIVE_PASSAGE_SHARE * best);
+  const pseudo: Paper[] = flat.map(({ paper, passage }) => ({ ...paper, abstract: passage.text }));
+  const text = extractiveAnswer(question, pseudo, { scores: flat.map(({ passage }) => passage.score) });
+  const mapped = text.replace(/\[(\d+)\]/g, (match, index: string) => {
+    const entry = flat[Number(index) - 1];
+    if (!entry) return match;
+    return entry.passage.label ? `[${entry.n}, ${entry.passage.label}]` : `[${entry.n}]`;
+  });
+  return passageAnswer(mapped, sources, EXTRACTIVE_MODEL).answer;
 }
 
 /** Matches each entry the model wrote to the paper whose id it names, so no statement lands under the wrong paper. */

@@ -52,3 +52,84 @@ export function verifyCitations(text: string, sourceCount: number): VerifiedCita
 function range(low: number, high: number): number[] {
   return Array.from({ length: high - low + 1 }, (_, index) => low + index);
 }
+
+/** What an answer was given from one source: the places it may cite (`§4.1`, `p. 7`). */
+export interface CitablePlaces {
+  /** Labels of the passages given for source n (index n - 1); an empty set allows only a plain `[n]`. */
+  labels: ReadonlySet<string>;
+}
+
+export interface SectionCitation {
+  n: number;
+  /** `§4.1` or `p. 7`; null for a plain `[n]`. */
+  label: string | null;
+}
+
+export interface VerifiedSectionCitations extends VerifiedCitations {
+  /** Every distinct place cited that exists, in order of first appearance. */
+  places: SectionCitation[];
+}
+
+/** `[2, §4.1]`, `[2, p. 7]`, `[1, §3; 2, §4.1]`, `[2, §4.1, §5]`. */
+const PLACE_GROUP = /([ \t]*)\[\s*(\d+\s*,\s*(?:§\s*[^\][;,]+?|p(?:p|g)?\.?\s*\d+)(?:\s*,\s*(?:§\s*[^\][;,]+?|p(?:p|g)?\.?\s*\d+))*(?:\s*;\s*\d+(?:\s*,\s*(?:§\s*[^\][;,]+?|p(?:p|g)?\.?\s*\d+))*)*)\s*\]/g;
+
+/** `§ 4.1` → `§4.1`, `pg. 7` → `p. 7`: the form the sources were labelled with. */
+function normalizeLabel(raw: string): string {
+  const trimmed = raw.trim();
+  const page = /^p(?:p|g)?\.?\s*(\d+)$/i.exec(trimmed);
+  if (page) return `p. ${page[1]}`;
+  return `§${trimmed.replace(/^§\s*/, '').trim()}`;
+}
+
+/**
+ * Checks section citations as well as source numbers: `[n, §x]` keeps `§x` only when a passage of source n with that
+ * label was given, else falls back to `[n]` (the paper is right, the place is not); a number that was not given is
+ * removed. Plain `[n]` groups are then checked by `verifyCitations`.
+ */
+export function verifySectionCitations(text: string, sources: readonly CitablePlaces[]): VerifiedSectionCitations {
+  const places: SectionCitation[] = [];
+  const seen = new Set<string>();
+  const note = (n: number, label: string | null) => {
+    const key = `${n}|${label ?? ''}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    places.push({ n, label });
+  };
+  const removedPlaces = new Set<number>();
+  const withPlaces = text.replace(PLACE_GROUP, (_group: string, leading: string, list: string) => {
+    const kept: string[] = [];
+    for (const item of list.split(/\s*;\s*/)) {
+      const [numberText, ...labels] = item.split(/\s*,\s*/);
+      const n = Number(numberText);
+      const source = sources[n - 1];
+      if (!Number.isInteger(n) || !source) {
+        removedPlaces.add(n);
+        continue;
+      }
+      const valid = labels.map(normalizeLabel).filter((label) => source.labels.has(label));
+      for (const label of valid) note(n, label);
+      if (valid.length === 0) note(n, null);
+      kept.push([String(n), ...valid].join(', '));
+    }
+    return kept.length > 0 ? `${leading}[${kept.join('; ')}]` : '';
+  });
+  const plain = verifyCitations(withPlaces, sources.length);
+  // Plain [n] citations, in order of appearance, join the places cited.
+  for (const match of withPlaces.matchAll(CITATION_GROUP)) {
+    for (const item of match[1]!.split(/\s*[,;]\s*/)) {
+      const [low, high = low] = item.split(/\s*[-–]\s*/).map(Number) as [number, number?];
+      if (high - low < 0 || high - low > MAX_RANGE) continue;
+      for (const n of range(low, high)) if (n >= 1 && n <= sources.length) note(n, null);
+    }
+  }
+  const kept = new Set([...plain.kept, ...places.map((place) => place.n)]);
+  // A paper cited with a place needs no extra plain entry.
+  const placed = new Set(places.filter((place) => place.label !== null).map((place) => place.n));
+  const distinct = places.filter((place) => place.label !== null || !placed.has(place.n));
+  return {
+    text: plain.text,
+    kept: [...kept].sort((a, b) => a - b),
+    removed: [...new Set([...plain.removed, ...removedPlaces])].sort((a, b) => a - b),
+    places: distinct,
+  };
+}

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ChatPromptTemplate } from '@langchain/core/prompts';
 import type { Paper } from '../papers/paper.js';
+import type { PaperPassages } from '../fulltext/service.js';
 
 /**
  * Prompt templates live in `prompts/*.md` so they can be read and tuned without touching code. Each file: an optional
@@ -13,7 +14,7 @@ import type { Paper } from '../papers/paper.js';
  * `<history>`) after `neutralize`, so it cannot close the tag it sits in and pose as instructions.
  */
 
-export const PROMPT_NAMES = ['answer', 'compare', 'summarize'] as const;
+export const PROMPT_NAMES = ['answer', 'compare', 'summarize', 'rewrite'] as const;
 export type PromptName = (typeof PROMPT_NAMES)[number];
 
 /** The placeholders each prompt file must use: exactly the keys of the values the code passes. */
@@ -21,6 +22,7 @@ export const PROMPT_PLACEHOLDERS: Readonly<Record<PromptName, readonly string[]>
   answer: ['history', 'question', 'sources'],
   compare: ['paper_ids', 'papers'],
   summarize: ['paper'],
+  rewrite: ['question'],
 };
 
 export type Prompts = Readonly<Record<PromptName, ChatPromptTemplate>>;
@@ -93,16 +95,43 @@ export function formatSources(papers: readonly Paper[]): string {
     .join('\n');
 }
 
+/**
+ * Sources with passages of their full text: each passage carries the citation to use (`[2, §4.1]`, `[2, p. 7]`, or
+ * `[2]` for the abstract) and its section, inside the source's tag, neutralized like everything a paper says.
+ */
+export function formatPassageSources(sources: readonly PaperPassages[]): string {
+  return sources
+    .map((source, index) => {
+      const n = index + 1;
+      const passages = source.passages.map((passage) => {
+        const cite = passage.label ? `[${n}, ${passage.label}]` : `[${n}]`;
+        const where = passage.section ? ` section="${neutralize(passage.section)}"` : passage.label ? '' : ' section="Abstract"';
+        return `<passage cite="${neutralize(cite)}"${where}>\n${neutralize(passage.text)}\n</passage>`;
+      });
+      return `<source n="${n}" title="${neutralize(source.paper.title)}">\n${passages.join('\n')}\n</source>`;
+    })
+    .join('\n');
+}
+
 export function formatHistory(history: readonly ChatTurn[]): string {
   return history.map((turn) => `${turn.role}: ${neutralize(turn.content)}`).join('\n');
 }
 
-export function formatPapers(papers: readonly Paper[]): string {
+/** A sentence of a paper's body a comparison may use, and the section it is from. */
+export interface BodyExcerpt {
+  text: string;
+  label: string;
+}
+
+export function formatPapers(papers: readonly Paper[], bodies?: ReadonlyArray<Readonly<Record<string, BodyExcerpt | undefined>>>): string {
   return papers
-    .map(
-      (paper, index) =>
-        `<paper n="${index + 1}" id="${neutralize(paper.id)}" title="${neutralize(paper.title)}">\n${neutralize(paper.abstract)}\n</paper>`,
-    )
+    .map((paper, index) => {
+      const excerpts = Object.entries(bodies?.[index] ?? {})
+        .filter((entry): entry is [string, BodyExcerpt] => entry[1] !== undefined)
+        .map(([facet, excerpt]) => `<section facet="${neutralize(facet)}" cite="${neutralize(excerpt.label)}">${neutralize(excerpt.text)}</section>`);
+      const body = excerpts.length > 0 ? `\n${excerpts.join('\n')}` : '';
+      return `<paper n="${index + 1}" id="${neutralize(paper.id)}" title="${neutralize(paper.title)}">\n${neutralize(paper.abstract)}${body}\n</paper>`;
+    })
     .join('\n');
 }
 
@@ -114,11 +143,32 @@ export function answerPromptValues(input: { sources: readonly Paper[]; question:
   };
 }
 
-export function comparePromptValues(papers: readonly Paper[]) {
+export function passagePromptValues(input: { sources: readonly PaperPassages[]; question: string; history?: readonly ChatTurn[] }) {
   return {
-    papers: formatPapers(papers),
+    sources: formatPassageSources(input.sources),
+    history: formatHistory(input.history ?? []),
+    question: neutralize(input.question),
+  };
+}
+
+export function comparePromptValues(papers: readonly Paper[], bodies?: ReadonlyArray<Readonly<Record<string, BodyExcerpt | undefined>>>) {
+  return {
+    papers: formatPapers(papers, bodies),
     paper_ids: papers.map((paper) => paper.id).join(', '),
   };
+}
+
+export function rewritePromptValues(question: string) {
+  return { question: neutralize(question) };
+}
+
+/** The search queries of a rewrite: one a line, list markers and quotes stripped, at most `max`. */
+export function parseRewrittenQueries(text: string, max = 3): string[] {
+  const queries = text
+    .split(/\r?\n/)
+    .map((line) => line.replace(/^\s*(?:[-*•]|\d+[.)])\s*/, '').replace(/^["'“]+|["'”]+$/g, '').trim())
+    .filter((line) => line.length > 0 && line.length <= 300);
+  return [...new Set(queries)].slice(0, max);
 }
 
 export function summarizePromptValues(paper: Paper) {

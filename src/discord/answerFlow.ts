@@ -10,6 +10,8 @@ const ANSWER_DEADLINE_MS = 14 * 60 * 1000;
 export interface AnswerFlowOptions {
   k?: number;
   history?: ChatTurn[];
+  /** Answer from this one paper (its id), from its full text when there is one. */
+  paper?: string;
   /** Shows the answer while the model writes it; called at most about once a second. */
   showPartial?: (embed: APIEmbed) => Promise<unknown>;
   signal?: AbortSignal;
@@ -29,6 +31,7 @@ export async function answerAsMessages(services: BotServices, question: string, 
     const answer = await services.answers.ask(question, {
       ...(options.k !== undefined ? { k: options.k } : {}),
       ...(options.history ? { history: options.history } : {}),
+      ...(options.paper !== undefined ? { paper: options.paper } : {}),
       signal,
       ...(partials ? { onPartial: (text: string) => partials.push(text) } : {}),
     });

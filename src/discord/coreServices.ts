@@ -10,5 +10,6 @@ export function coreServicesFrom(services: Services): CoreServices {
     answers: services.answers,
     suggestPapers: (query, limit) => suggestPapers(services.library, query, limit),
     resolvePaper: (nameOrId) => resolvePaper(services.library, nameOrId),
+    fullText: services.fullText,
   };
 }

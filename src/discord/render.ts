@@ -127,7 +127,13 @@ export function renderAnswer(question: string, answer: Answer): APIEmbed[][] {
     description: chunk,
   }));
   if (embeds.length === 0) embeds.push({ color: BRAND_COLOR, title: truncate(question, DISCORD_LIMITS.title), description: '…' });
-  const sourceLines = answer.citations.map((citation) => `**[${citation.n}]** ${paperLink(citation.title, citation.url, 200)}`);
+  // One line per paper; a section citation names its sections after the link, so "[1, §3]" can be found in the paper.
+  const sourceLines = [...new Set(answer.citations.map((citation) => citation.n))].map((n) => {
+    const cited = answer.citations.filter((citation) => citation.n === n);
+    const places = cited.map((citation) => (citation.section ? `§${citation.section}` : citation.page ? `p. ${citation.page}` : '')).filter(Boolean);
+    const place = places.length > 0 ? ` · ${places.join('; ')}` : '';
+    return `**[${n}]** ${paperLink(cited[0]!.title, cited[0]!.url, 200)}${truncate(place, 300)}`;
+  });
   const last = embeds[embeds.length - 1]!;
   const footer = modelFooter(answer.model, answer.notice);
   const sourceFields = linesToFields('Sources', sourceLines, DISCORD_LIMITS.messageEmbedTotal - (footer?.text.length ?? 0) - 100);
@@ -192,8 +198,14 @@ export function renderComparison(comparison: Comparison): APIEmbed[][] {
   return packEmbeds([header]);
 }
 
-/** One paper: title linking to it, authors, date, TL;DR and the start of the abstract. */
-export function renderPaper(paper: Paper, tldr: string): APIEmbed {
+/** A stored full text's outline: where it came from and its sections, indented by level. */
+export interface PaperOutline {
+  source: string;
+  sections: ReadonlyArray<{ heading: string; level: number }>;
+}
+
+/** One paper: title linking to it, authors, date, TL;DR, the start of the abstract and, with full text, its outline. */
+export function renderPaper(paper: Paper, tldr: string, outline?: PaperOutline): APIEmbed {
   const authors = paper.authors?.length ? paper.authors.join(', ') : 'Unknown';
   const fields: APIEmbedField[] = [
     { name: 'Authors', value: truncate(authors, DISCORD_LIMITS.fieldValue) },
@@ -201,6 +213,10 @@ export function renderPaper(paper: Paper, tldr: string): APIEmbed {
   ];
   if (paper.publishedAt) fields.push({ name: 'Published', value: paper.publishedAt.slice(0, 10), inline: true });
   if (paper.arxivId) fields.push({ name: 'arXiv', value: paper.arxivId, inline: true });
+  if (outline && outline.sections.length > 0) {
+    const lines = outline.sections.map((section) => `${'\u2003'.repeat(Math.max(0, section.level - 1))}${section.heading}`);
+    fields.push(...linesToFields(`Outline (full text from ${outline.source === 'html' ? 'arXiv HTML' : outline.source === 'pdf' ? 'the arXiv PDF' : 'the added PDF'})`, lines, 1500));
+  }
   return {
     color: BRAND_COLOR,
     title: truncate(paper.title, DISCORD_LIMITS.title),
@@ -212,10 +228,12 @@ export function renderPaper(paper: Paper, tldr: string): APIEmbed {
 }
 
 /** A ranked list of papers: numbered links with the first words of each abstract. */
-export function renderPaperList(title: string, hits: RetrievedPaper[], emptyText: string): APIEmbed {
+export function renderPaperList(title: string, hits: RetrievedPaper[], emptyText: string, options: { lead?: string } = {}): APIEmbed {
   const lines = hits.map(
     (hit, index) => `**${index + 1}.** ${paperLink(hit.paper.title, hit.paper.url, 200)}\n${truncate(hit.paper.abstract.replace(/\s+/g, ' '), 180)}`,
   );
+  // A lead such as "the closest papers are:" says how to read the list before it starts.
+  if (lines.length > 0 && options.lead) lines.unshift(options.lead);
   return {
     color: BRAND_COLOR,
     title: truncate(title, DISCORD_LIMITS.title),

@@ -4,6 +4,7 @@ import type {
   RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import type { AnswerService } from '../answering/answerService.js';
+import type { FullTextService } from '../fulltext/service.js';
 import type { PaperLibrary } from '../library/paperLibrary.js';
 import type { Logger } from '../logger.js';
 import type { Paper } from '../papers/paper.js';
@@ -23,6 +24,8 @@ export interface CoreServices {
   suggestPapers(query: string, limit: number): Paper[];
   /** A paper by id or (fuzzy) title; throws a UserError naming the closest titles when none matches. */
   resolvePaper(nameOrId: string): Paper;
+  /** Outlines of papers whose full text is stored (for /paper); absent when the bot runs without full text. */
+  fullText?: Pick<FullTextService, 'outline' | 'source'>;
 }
 
 /** What every command's `execute` receives: the core, plus what the bot itself owns. */

@@ -116,3 +116,17 @@ export function resolvePaper(library: PaperLibrary, nameOrId: string): Paper {
   if (best.partial) throw new UserError(`no paper in the library matches "${wanted}"; the closest titles: ${titles}`);
   throw new UserError(`"${wanted}" matches several papers; did you mean one of: ${titles}?`);
 }
+
+/**
+ * The one paper a question names by its short name ("what learning rate did MrT5 use?"), among the papers the
+ * question matches lexically; undefined when it names none or several.
+ */
+export function paperNamedIn(library: PaperLibrary, question: string): Paper | undefined {
+  const asked = ` ${normalizeTitle(question)} `;
+  const named = new Map<string, Paper>();
+  for (const hit of library.lexicalSearch(question, 10)) {
+    const name = shortName(hit.paper.title);
+    if (name && name.length >= 3 && asked.includes(` ${name} `)) named.set(hit.paper.id, hit.paper);
+  }
+  return named.size === 1 ? [...named.values()][0] : undefined;
+}

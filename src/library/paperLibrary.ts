@@ -189,6 +189,11 @@ export class PaperLibrary {
       .filter((hit): hit is RetrievedPaper => hit.paper !== undefined);
   }
 
+  /** Papers whose title or abstract has an analyzed term (`analyze` from the lexical index); 0 for unseen terms. */
+  documentFrequency(term: string): number {
+    return this.state.lexical.documentFrequency(term);
+  }
+
   async stats(): Promise<LibraryStats> {
     const state = this.state;
     return {

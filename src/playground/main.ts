@@ -63,6 +63,8 @@ export async function runPlayground(config: Config): Promise<number> {
     }
     throw error;
   }
+  // As in the bot: papers arriving (trending in the playground) get their full text in the background.
+  services.fullText.start();
   process.stdout.write(`papercord playground: ${playground.url}\n`);
   const started = playground;
   await new Promise<void>((resolve) => {

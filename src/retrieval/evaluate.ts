@@ -3,7 +3,7 @@ import { UserError } from '../errors.js';
 import { normalizeTitle, type Paper } from '../papers/paper.js';
 import type { BeirQuery } from './beir.js';
 import { mean, mrrAtK, ndcgAtK, recallAtK, type Judgments } from './metrics.js';
-import type { PaperRetriever, RetrievedPaper } from './types.js';
+import type { PaperRetriever, RetrievalConfidence, RetrievedPaper } from './types.js';
 
 /** Evaluation of a retriever: BEIR benchmarks (ranking only) and question sets (ranking and abstention). */
 
@@ -115,15 +115,19 @@ export interface QuestionSetMetrics {
   'recall@5': number;
   'mrr@10': number;
   'ndcg@10': number;
-  /** Share of unanswerable questions on which the retriever abstained (higher is better); null when the set has none. */
+  /** Share of unanswerable questions graded `none`, an abstention (higher is better); null when the set has none. */
   abstention: number | null;
-  /** Share of answerable questions on which it abstained (lower is better); null when the set has none. */
+  /** Share of answerable questions graded `none` (lower is better); null when the set has none. */
   false_abstention: number | null;
+  /** Share of all questions graded `low`: answered with the closest papers, labelled as unsure. */
+  low_rate: number;
   queries: number;
 }
 
 export interface QuestionOutcome {
   question: EvalQuestion;
+  confidence: RetrievalConfidence;
+  /** Confidence `none`. */
   abstained: boolean;
   /** Titles returned, best first. */
   titles: string[];
@@ -142,47 +146,82 @@ export async function evaluateQuestions(
   questions: readonly EvalQuestion[],
   options: { signal?: AbortSignal } = {},
 ): Promise<{ metrics: QuestionSetMetrics; outcomes: QuestionOutcome[]; missingTitles: string[] }> {
+  const { judged, missingTitles } = judgeQuestions(papers, questions);
+  const outcomes: QuestionOutcome[] = [];
+  for (const { question, judgments } of judged) {
+    options.signal?.throwIfAborted();
+    const { hits, confidence } = await retriever.retrieve(question.query, { k: 10, signal: options.signal });
+    outcomes.push(scoreQuestion(question, judgments, hits, confidence));
+  }
+  return { metrics: questionSetMetrics(outcomes), outcomes, missingTitles };
+}
+
+export interface JudgedQuestion {
+  question: EvalQuestion;
+  /** Paper id → grade. */
+  judgments: Judgments;
+}
+
+/**
+ * Each question with its judgments as library ids. Throws when none of the answerable questions' titles are in the
+ * library (the question set is about papers that were never ingested).
+ */
+export function judgeQuestions(
+  papers: readonly Paper[],
+  questions: readonly EvalQuestion[],
+): { judged: JudgedQuestion[]; missingTitles: string[] } {
   const idByTitle = new Map(papers.map((paper) => [normalizeTitle(paper.title), paper.id]));
   const missingTitles = new Set<string>();
-  const outcomes: QuestionOutcome[] = [];
-  for (const question of questions) {
-    options.signal?.throwIfAborted();
+  const judged = questions.map((question) => {
     const judgments = new Map<string, number>();
     for (const [title, grade] of Object.entries(question.relevant)) {
       const id = idByTitle.get(normalizeTitle(title));
       if (id === undefined) missingTitles.add(title);
       else judgments.set(id, Number(grade));
     }
-    const { hits, abstained } = await retriever.retrieve(question.query, { k: 10, signal: options.signal });
-    const ranking = abstained ? [] : hits.map((hit) => hit.paper.id);
-    outcomes.push({
-      question,
-      abstained,
-      titles: abstained ? [] : hits.map((hit) => hit.paper.title),
-      'recall@5': recallAtK(ranking, judgments, 5),
-      'mrr@10': mrrAtK(ranking, judgments, 10),
-      'ndcg@10': ndcgAtK(ranking, judgments, 10),
-    });
-  }
-  const answerable = outcomes.filter((outcome) => Object.keys(outcome.question.relevant).length > 0);
-  const unanswerable = outcomes.filter((outcome) => Object.keys(outcome.question.relevant).length === 0);
-  if (answerable.length > 0 && missingTitles.size === new Set(answerable.flatMap((o) => Object.keys(o.question.relevant))).size) {
+    return { question, judgments };
+  });
+  const titles = new Set(questions.flatMap((question) => Object.keys(question.relevant)));
+  if (titles.size > 0 && missingTitles.size === titles.size) {
     throw new UserError('none of the relevant titles are in the library; ingest the papers the question set is about first');
   }
+  return { judged, missingTitles: [...missingTitles] };
+}
+
+/** What the user would get for one question: nothing when confidence is `none`. */
+export function scoreQuestion(
+  question: EvalQuestion,
+  judgments: Judgments,
+  hits: readonly RetrievedPaper[],
+  confidence: RetrievalConfidence,
+): QuestionOutcome {
+  const abstained = confidence === 'none';
+  const ranking = abstained ? [] : hits.map((hit) => hit.paper.id);
+  return {
+    question,
+    confidence,
+    abstained,
+    titles: abstained ? [] : hits.map((hit) => hit.paper.title),
+    'recall@5': recallAtK(ranking, judgments, 5),
+    'mrr@10': mrrAtK(ranking, judgments, 10),
+    'ndcg@10': ndcgAtK(ranking, judgments, 10),
+  };
+}
+
+export function questionSetMetrics(outcomes: readonly QuestionOutcome[]): QuestionSetMetrics {
+  const answerable = outcomes.filter((outcome) => Object.keys(outcome.question.relevant).length > 0);
+  const unanswerable = outcomes.filter((outcome) => Object.keys(outcome.question.relevant).length === 0);
   // A rate over no questions is unknown, not 0% (which would read as "never abstains").
   const share = (items: readonly QuestionOutcome[]) =>
     items.length === 0 ? null : round(mean(items.map((outcome) => (outcome.abstained ? 1 : 0))));
   return {
-    metrics: {
-      'recall@5': round(mean(answerable.map((outcome) => outcome['recall@5']))),
-      'mrr@10': round(mean(answerable.map((outcome) => outcome['mrr@10']))),
-      'ndcg@10': round(mean(answerable.map((outcome) => outcome['ndcg@10']))),
-      abstention: share(unanswerable),
-      false_abstention: share(answerable),
-      queries: outcomes.length,
-    },
-    outcomes,
-    missingTitles: [...missingTitles],
+    'recall@5': round(mean(answerable.map((outcome) => outcome['recall@5']))),
+    'mrr@10': round(mean(answerable.map((outcome) => outcome['mrr@10']))),
+    'ndcg@10': round(mean(answerable.map((outcome) => outcome['ndcg@10']))),
+    abstention: share(unanswerable),
+    false_abstention: share(answerable),
+    low_rate: round(mean(outcomes.map((outcome) => (outcome.confidence === 'low' ? 1 : 0)))),
+    queries: outcomes.length,
   };
 }
 

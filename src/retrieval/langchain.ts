@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Document } from '@langchain/core/documents';
 import { BaseRetriever, type BaseRetrieverInput } from '@langchain/core/retrievers';
-import type { PaperRetriever } from './types.js';
+import type { PaperRetriever, RetrievalConfidence } from './types.js';
 
 /** What each Document carries: `n` is the 1-based citation number answers use ([1], [2] …). */
 export interface PaperDocumentMetadata {
@@ -10,6 +10,8 @@ export interface PaperDocumentMetadata {
   url: string | undefined;
   score: number;
   n: number;
+  /** The retrieval's confidence, the same on every document of one result: `low` when these are only the closest. */
+  confidence: RetrievalConfidence;
 }
 
 export interface LibraryRetrieverInput extends BaseRetrieverInput {
@@ -46,13 +48,13 @@ export class LibraryRetriever extends BaseRetriever<PaperDocumentMetadata> {
 
   override async _getRelevantDocuments(query: string): Promise<Document<PaperDocumentMetadata>[]> {
     const signal = callSignal.getStore();
-    const { hits, abstained } = await this.retriever.retrieve(query, { k: this.k, signal });
+    const { hits, abstained, confidence } = await this.retriever.retrieve(query, { k: this.k, signal });
     if (abstained) return [];
     return hits.map(
       (hit, index) =>
         new Document<PaperDocumentMetadata>({
           pageContent: `${hit.paper.title}\n\n${hit.paper.abstract}`,
-          metadata: { id: hit.paper.id, title: hit.paper.title, url: hit.paper.url, score: hit.score, n: index + 1 },
+          metadata: { id: hit.paper.id, title: hit.paper.title, url: hit.paper.url, score: hit.score, n: index + 1, confidence },
         }),
     );
   }

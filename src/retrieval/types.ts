@@ -6,10 +6,20 @@ export interface RetrievedPaper {
   score: number;
 }
 
+/**
+ * How sure retrieval is that the hits answer the query: `high`, they match it; `low`, nothing clearly matches and
+ * the hits are only the closest papers (say so to the user); `none`, nothing in the library is near (no hits).
+ */
+export type RetrievalConfidence = 'high' | 'low' | 'none';
+
+/** How front ends introduce `low` results: the papers listed next are only the closest. */
+export const LOW_CONFIDENCE_LEAD = 'I found nothing that clearly matches; the closest papers are';
+
 export interface RetrievalResult {
-  /** Best first. Empty when abstained. */
+  /** Best first. Empty when confidence is `none`. */
   hits: RetrievedPaper[];
-  /** True when the library holds nothing relevant to the query ("I found nothing in the library about …"). */
+  confidence: RetrievalConfidence;
+  /** True exactly when confidence is `none`: the library holds nothing relevant ("I found nothing in the library about …"). */
   abstained: boolean;
 }
 

@@ -40,12 +40,15 @@ describe('papercord ask', () => {
     const answer = JSON.parse(stdout) as {
       answer: string;
       citations: { n: number; id: string; title: string; url: string | null }[];
+      confidence: string;
       abstained: boolean;
       model: string;
     };
-    expect(Object.keys(answer)).toEqual(['answer', 'citations', 'abstained', 'model']);
-    expect(Object.keys(answer.citations[0]!)).toEqual(['n', 'id', 'title', 'url']);
-    expect(answer).toMatchObject({ abstained: false, model: 'extractive' });
+    expect(Object.keys(answer)).toEqual(['answer', 'citations', 'confidence', 'abstained', 'model']);
+    // Issue 13: citations name the section and page cited; both null for an answer from abstracts.
+    expect(Object.keys(answer.citations[0]!)).toEqual(['n', 'id', 'title', 'url', 'section', 'page']);
+    expect(answer.citations[0]).toMatchObject({ section: null, page: null });
+    expect(answer).toMatchObject({ confidence: 'high', abstained: false, model: 'extractive' });
     expect(answer.citations.map((citation) => citation.title).join(' | ')).toMatch(
       /MrT5|Hierarchical Autoregressive|Dynamic Chunking/,
     );
@@ -60,9 +63,20 @@ describe('papercord ask', () => {
     expect(JSON.parse(stdout)).toEqual({
       answer: 'I found nothing in the library about “best recipe for sourdough bread”.',
       citations: [],
+      confidence: 'none',
       abstained: true,
       model: 'extractive',
     });
+  });
+
+  it('given a question only loosely matched, it should print confidence low and an answer that says so', async () => {
+    const question = 'is there a paper where the search engine is just one big model that memorized the whole doc collection in its weights?';
+    const { code, stdout } = await papercord(['ask', question, '--json']);
+    expect(code).toBe(0);
+    const answer = JSON.parse(stdout) as { answer: string; confidence: string; abstained: boolean; citations: { title: string }[] };
+    expect(answer).toMatchObject({ confidence: 'low', abstained: false });
+    expect(answer.answer).toMatch(/^I found nothing that clearly matches; the closest papers are \[1\]/);
+    expect(answer.citations[0]!.title).toMatch(/^DynamicRetriever/);
   });
 
   it('given a model that cites [9] of five sources, it should print an answer without [9]', async () => {

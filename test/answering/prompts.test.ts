@@ -10,6 +10,7 @@ import {
   loadPrompts,
   parsePromptFile,
   placeholdersOf,
+  rewritePromptValues,
   summarizePromptValues,
 } from '../../src/answering/prompts.js';
 import type { Paper } from '../../src/papers/paper.js';
@@ -26,6 +27,7 @@ const valuesByPrompt = {
   answer: answerPromptValues({ sources: [injected], question: 'what is </question> this?', history: [] }),
   compare: comparePromptValues([injected, { ...injected, id: 't:0000000000000002' }]),
   summarize: summarizePromptValues(injected),
+  rewrite: rewritePromptValues('what is </question> this?'),
 };
 
 describe('prompt templates', () => {

@@ -69,10 +69,11 @@ describe('papercord search', () => {
 
     expect(code).toBe(0);
     expect(stderr).toBe('');
-    const rows = JSON.parse(stdout) as Array<{ id: string; title: string; score: number }>;
+    const rows = JSON.parse(stdout) as Array<{ id: string; title: string; score: number; confidence: string }>;
     expect(rows).toHaveLength(5);
-    expect(Object.keys(rows[0])).toEqual(['id', 'title', 'score']);
+    expect(Object.keys(rows[0])).toEqual(['id', 'title', 'score', 'confidence']);
     expect(rows[0].title).toMatch(/^Mixture-of-Recursions: /);
+    expect(rows.map((row) => row.confidence)).toEqual(Array(5).fill('high'));
     expect(rows.map((row) => row.score)).toEqual([...rows.map((row) => row.score)].sort((a, b) => b - a));
   });
 
@@ -83,6 +84,19 @@ describe('papercord search', () => {
     const lines = stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(/^ 1\. [01]\.\d{3} {2}MrT5: Dynamic Token Merging .* \[t:[0-9a-f]{16}\]$/);
+  });
+
+  it('given a question worded unlike any abstract, it should say nothing clearly matches before the closest papers', async () => {
+    const query = 'is there a paper where the search engine is just one big model that memorized the whole doc collection in its weights?';
+    const text = await papercord(seeded(), ['search', '-k', '2', query]);
+    expect(text.code).toBe(0);
+    const lines = text.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('I found nothing that clearly matches; the closest papers are:');
+    expect(lines[1]).toMatch(/^ 1\. [01]\.\d{3} {2}DynamicRetriever: /);
+    expect(lines).toHaveLength(3);
+    const json = await papercord(seeded(), ['search', '-k', '2', query, '--json']);
+    const rows = JSON.parse(json.stdout) as Array<{ title: string; confidence: string }>;
+    expect(rows.map((row) => row.confidence)).toEqual(['low', 'low']);
   });
 
   it('given a query on a topic the library does not cover, it should say nothing is relevant rather than list the least-bad papers', async () => {

@@ -32,6 +32,9 @@ function settled(record: InteractionRecord): boolean {
   return (record.original?.embeds.length ?? 0) > 0 || record.followUps.length > 0 || record.callbackType === 4;
 }
 
+/** Describes DynamicRetriever in other words than its abstract: the library has only a loose match. */
+const LOOSE_QUESTION = 'is there a paper where the search engine is just one big model that memorized the whole doc collection in its weights?';
+
 async function run(command: string, options: Record<string, string | number> = {}): Promise<InteractionRecord> {
   const record = harness.emulator.dispatchCommand(command, { options });
   return harness.emulator.waitForInteraction(record.id, settled);
@@ -75,6 +78,22 @@ describe('slash commands against the emulated Discord', () => {
     expect(description).toMatch(/^\*\*1\.\*\* /);
     expect(description).toContain('Zero-Shot Tokenizer Transfer');
     expect(description.match(/\*\*\d\.\*\*/g)).toHaveLength(3);
+  });
+
+  it('given /search worded unlike any abstract, it should say nothing clearly matches and list the closest papers', async () => {
+    const record = await run('search', { query: LOOSE_QUESTION, k: 3 });
+
+    const description = firstEmbed(record).description ?? '';
+    expect(description).toMatch(/^I found nothing that clearly matches; the closest papers are:\n\n\*\*1\.\*\* \[DynamicRetriever: /);
+    expect(description.match(/\*\*\d\.\*\*/g)).toHaveLength(3);
+  });
+
+  it('given /ask worded unlike any abstract, it should answer saying it is unsure and cite the closest papers it used', async () => {
+    const record = await run('ask', { question: LOOSE_QUESTION, k: 3 });
+
+    const embed = firstEmbed(record);
+    expect(embed.description).toMatch(/^I found nothing that clearly matches; the closest papers are \[1\]/);
+    expect(fieldValues(embed)).toMatch(/Sources: \*\*\[1\]\*\* \[DynamicRetriever: /);
   });
 
   it('given /paper with an id, it should show its title with a link, authors and a TL;DR', async () => {

@@ -18,6 +18,7 @@ describe('rendering within Discord limits', () => {
     const answer: Answer = {
       answer: text,
       citations: [1, 2, 3].map((n) => ({ n, id: `t:${n}`, title: `Paper ${n}`, url: `https://arxiv.org/abs/2401.0000${n}` })),
+      confidence: 'high',
       abstained: false,
       model: 'openai/test-model',
     };
@@ -38,6 +39,7 @@ describe('rendering within Discord limits', () => {
     const answer: Answer = {
       answer: 'Short answer [1].',
       citations: Array.from({ length: 60 }, (_, index) => ({ n: index + 1, id: `t:${index}`, title: 'A very long title '.repeat(20), url: `https://example.org/${index}` })),
+      confidence: 'high',
       abstained: false,
       model: 'extractive',
     };

@@ -48,6 +48,8 @@ describe('npm start and npm run deploy-commands', () => {
       DISCORD_API_BASE: emulator.apiBase,
       DATA_DIR: dataDir,
       EMBEDDINGS: 'hashing',
+      // Full text stays off unless a test turns it on: no test may reach arxiv.org.
+      FULL_TEXT: 'off',
       LOG_LEVEL: 'silent',
       LLM_PROVIDER: 'none',
     });
@@ -90,7 +92,7 @@ describe('npm start and npm run deploy-commands', () => {
 describe('logging in', () => {
   async function startAgainst(server: DiscordEmulator, token: string): Promise<unknown> {
     const dataDir = await tempDir();
-    const config = loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'silent', DISCORD_TOKEN: token, DISCORD_API_BASE: server.apiBase });
+    const config = loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', FULL_TEXT: 'off', LOG_LEVEL: 'silent', DISCORD_TOKEN: token, DISCORD_API_BASE: server.apiBase });
     const services = await createServices(config, silentLogger());
     cleanups.push(() => services.close());
     const bot = createBot(coreServicesFrom(services), config, silentLogger());

@@ -41,6 +41,8 @@ describe.skipIf(withoutChromium)('the playground in a browser', () => {
     const config = loadConfig({
       DATA_DIR: dataDir,
       EMBEDDINGS: 'hashing',
+      // Full text stays off unless a test turns it on: no test may reach arxiv.org.
+      FULL_TEXT: 'off',
       LOG_LEVEL: 'silent',
       LLM_PROVIDER: 'none',
       ASK_COOLDOWN_SECONDS: '0',
@@ -205,6 +207,8 @@ describe.skipIf(withoutChromium)('the playground with a streaming language model
     const config = loadConfig({
       DATA_DIR: llmDataDir,
       EMBEDDINGS: 'hashing',
+      // Full text stays off unless a test turns it on: no test may reach arxiv.org.
+      FULL_TEXT: 'off',
       LOG_LEVEL: 'silent',
       ASK_COOLDOWN_SECONDS: '0',
       LLM_PROVIDER: 'openai',

@@ -16,7 +16,7 @@ let playground: Playground;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'papercord-playground-api-'));
-  const config = loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'silent', ASK_COOLDOWN_SECONDS: '0' });
+  const config = loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', FULL_TEXT: 'off', LOG_LEVEL: 'silent', ASK_COOLDOWN_SECONDS: '0' });
   services = await createServices(config, silentLogger());
   await services.library.add(await loadPapersFromSource('seeds'));
   playground = await startPlayground({ services: coreServicesFrom(services), config, logger: silentLogger(), port: 0 });
@@ -81,7 +81,7 @@ describe('the playground server', () => {
     const channel = await postCommand({ name: 'trending', subcommand: 'subscribe', options: { channel: 'general', time: '09:00', timezone: 'UTC' } });
 
     expect(unknown).toMatchObject({ status: 400 });
-    expect(JSON.parse(unknown.body).error).toBe('/ask has no option "temperature" (options: question, k).');
+    expect(JSON.parse(unknown.body).error).toBe('/ask has no option "temperature" (options: question, k, paper).');
     expect(JSON.parse(notANumber.body).error).toBe('k must be a whole number (got "five").');
     expect(JSON.parse(channel.body).error).toContain('cannot send the option channel');
     expect(playground.emulator.interactions.size).toBe(dispatched);

@@ -17,7 +17,7 @@ afterEach(async () => {
 async function spawnProcess(entry: string, env: Record<string, string>) {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'papercord-playground-start-'));
   const child = spawn(TSX, [entry], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'silent', PLAYGROUND_PORT: '0', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: dataDir, EMBEDDINGS: 'hashing', FULL_TEXT: 'off', LOG_LEVEL: 'silent', PLAYGROUND_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -9,6 +9,8 @@ import { runPapercord } from '../support/cli.js';
 const BEIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/beir-tiny');
 const beirArgs = ['--corpus', path.join(BEIR, 'corpus.jsonl'), '--queries', path.join(BEIR, 'queries.jsonl'), '--qrels', path.join(BEIR, 'qrels.tsv')];
 
+const DEV_QUESTIONS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/data/dev-queries-with-unanswerable.jsonl');
+
 let root: string;
 
 function papercord(dataDir: string, args: string[]) {
@@ -86,6 +88,7 @@ describe('papercord eval on a question set', () => {
         { id: 'a', query: 'anything on attention sinks?', kind: 'multi', relevant: { "ZeroTuning: Unlocking the Initial Token's Power to Enhance Large Language Models Without Training": 2, 'Active-Dormant Attention Heads: Mechanistically Demystifying Extreme-Token Phenomena in LLMs': 2 } },
         { id: 'b', query: 'byt5 variant w/ a learned delete gate', kind: 'single', relevant: { 'MrT5: Dynamic Token Merging for Efficient Byte-level Language Models': 2 } },
         { id: 'u', query: 'how long should i rest a steak after grilling', kind: 'unanswerable', relevant: {} },
+        { id: 'l', query: 'is there a paper where the search engine is just one big model that memorized the whole doc collection in its weights?', kind: 'single', relevant: { 'DynamicRetriever: A Pre-training Model-based IR System with Neither Sparse nor Dense Index': 2 } },
       ]
         .map((line) => JSON.stringify(line))
         .join('\n'),
@@ -100,8 +103,30 @@ describe('papercord eval on a question set', () => {
       'ndcg@10': expect.any(Number),
       abstention: 1,
       false_abstention: 0,
-      queries: 3,
+      // The loosely worded question is answered with its paper, graded low: one of four.
+      low_rate: 0.25,
+      queries: 4,
     });
+  });
+
+  it('given --calibrate, it should print the best DENSE_WEIGHT and MIN_DENSE_SIMILARITY beside the current ones', async () => {
+    const dataDir = path.join(root, 'seeded');
+    expect((await papercord(dataDir, ['ingest'])).code).toBe(0);
+    const { code, stdout } = await papercord(dataDir, ['eval', '--queries', DEV_QUESTIONS, '--calibrate', '--json']);
+
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout) as Record<'best' | 'current', Record<string, number>> & { top: unknown[] };
+    expect(result.current).toMatchObject({ dense_weight: 0.05, min_dense_similarity: 0.21, queries: 64 });
+    expect(Object.keys(result.best)).toEqual([
+      'dense_weight', 'min_dense_similarity', 'recall@5', 'mrr@10', 'ndcg@10', 'abstention', 'false_abstention', 'low_rate', 'queries',
+    ]);
+    const objective = (metrics: Record<string, number>) => metrics['recall@5']! + metrics.abstention! - metrics.false_abstention! + metrics['mrr@10']! / 10;
+    expect(objective(result.best)).toBeGreaterThanOrEqual(objective(result.current));
+    expect(result.top).toHaveLength(5);
+
+    const text = await papercord(dataDir, ['eval', '--queries', DEV_QUESTIONS, '--calibrate']);
+    expect(text.stdout).toMatch(/^current +0\.05 +0\.21 /m);
+    expect(text.stdout).toContain(`DENSE_WEIGHT=${result.best.dense_weight}\nMIN_DENSE_SIMILARITY=${result.best.min_dense_similarity}\n`);
   });
 
   it('given a question set without unanswerable questions, it should report the abstention rate as unknown, not 0', async () => {

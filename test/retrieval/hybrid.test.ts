@@ -59,7 +59,7 @@ describe('HybridRetriever over the seed library', () => {
   });
 
   it('given an off-topic question with @everyone, it should still abstain', async () => {
-    expect(await retriever.retrieve('@everyone best recipe for sourdough bread', { k: 3 })).toMatchObject({ hits: [], abstained: true });
+    expect(await retriever.retrieve('@everyone best recipe for sourdough bread', { k: 3 })).toMatchObject({ hits: [], confidence: 'none', abstained: true });
   });
 
   it('given a comparison of two papers by their short names, it should return both in the top 2', async () => {
@@ -85,7 +85,7 @@ describe('HybridRetriever over the seed library', () => {
     'is a verbal contract legally binding in the uk?',
   ])('given the off-topic question "%s", it should abstain with no sources', async (question) => {
     const result = await retriever.retrieve(question, { k: 5 });
-    expect(result).toEqual({ hits: [], abstained: true });
+    expect(result).toEqual({ hits: [], confidence: 'none', abstained: true });
   });
 
   it('given k, it should return at most k papers, best first', async () => {
@@ -116,11 +116,61 @@ describe('HybridRetriever over the seed library', () => {
     const emptyDir = await mkdtemp(path.join(tmpdir(), 'papercord-retrieval-empty-'));
     const empty = await PaperLibrary.open({ dataDir: emptyDir, embedder, logger: silentLogger() });
     try {
-      expect(await new HybridRetriever(empty).retrieve('attention sinks')).toEqual({ hits: [], abstained: true });
+      expect(await new HybridRetriever(empty).retrieve('attention sinks')).toEqual({ hits: [], confidence: 'none', abstained: true });
     } finally {
       await empty.close();
       await rm(emptyDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('HybridRetriever confidence', () => {
+  it('given a question worded unlike its paper, it should return the closest papers graded low, the right one first', async () => {
+    const result = await retriever.retrieve(
+      'is there a paper where the search engine is just one big model that memorized the whole doc collection in its weights?',
+      { k: 3 },
+    );
+    expect(result).toMatchObject({ confidence: 'low', abstained: false });
+    expect(result.hits[0]!.paper.title).toMatch(/^DynamicRetriever/);
+  });
+
+  it('given a question in the papers\' own terms, it should be sure (high)', async () => {
+    const result = await retriever.retrieve('byt5 variant w/ a learned delete gate that shrinks the input seq inside the encoder');
+    expect(result.confidence).toBe('high');
+  });
+
+  it.each([['best recipe for sourdough bread'], ['git rebase vs merge which should i use'], ['how do i fix a leaky kitchen faucet']])(
+    'given "%s", with nothing near it, it should grade none and return no papers',
+    async (question) => {
+      expect(await retriever.retrieve(question)).toEqual({ hits: [], confidence: 'none', abstained: true });
+    },
+  );
+
+  it('given definitions on and a lower-case abbreviation a paper defines ("climb") on a weak first pass, it should spell it out from the abstract', async () => {
+    const defining = new HybridRetriever(library, { expansion: { when: 'weak', shorthand: true, definitions: true } });
+    const result = await defining.retrieveExplained('skill-it or climb for choosing the pretraining mix?', { k: 2 });
+    expect(result.signals.expansions).toContain('climb → CLustering-based Iterative Data Mixture Bootstrapping');
+    expect(result.confidence).toBe('high');
+    expect(result.hits.map((hit) => hit.paper.title.split(':')[0])).toEqual(expect.arrayContaining(['CLIMB', 'Skill-it! A Data-Driven Skills Framework for Understanding and Training Language Models']));
+  });
+
+  it('given chat shorthand on a weak first pass, it should expand it and find the paper', async () => {
+    const result = await retriever.retrieveExplained('tokn-level dpo?? how does it keep generations diverse', { k: 3 });
+    expect(result.signals.expansions).toContain('dpo → direct preference optimization');
+    expect(result.hits[0]!.paper.title).toBe('Token-level Direct Preference Optimization');
+    expect(result.confidence).not.toBe('none');
+  });
+
+  it('given a library that can only answer term statistics, not list its papers, it should still grade (no scan per query)', async () => {
+    const statisticsOnly = new Proxy(library, {
+      get(target, property, receiver) {
+        if (property === 'all') return () => { throw new Error('all() scans every paper'); };
+        const value = Reflect.get(target, property, receiver) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const result = await new HybridRetriever(statisticsOnly).retrieve('anything on attention sinks?', { k: 2 });
+    expect(result.confidence).toBe('high');
   });
 });
 

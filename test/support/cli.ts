@@ -17,7 +17,8 @@ export async function runPapercord(argv: string[], env: Record<string, string>):
     stdout: { write: (text) => void (stdout += text) },
     stderr: { write: (text) => void (stderr += text) },
     logDestination: { write: () => undefined },
-    env: { EMBEDDINGS: 'hashing', LOG_LEVEL: 'warn', ...env },
+    // Full text off unless a test turns it on: no test may reach arxiv.org.
+    env: { EMBEDDINGS: 'hashing', LOG_LEVEL: 'warn', FULL_TEXT: 'off', ...env },
   });
   return { code, stdout, stderr };
 }

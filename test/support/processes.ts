@@ -68,7 +68,8 @@ export interface StartProcessOptions {
 /** Starts `command` from the repository root (or `cwd`) with only the given environment; the cleanup stops it and waits for its exit. */
 export function startProcess(command: string, args: string[], options: StartProcessOptions): StartedProcess {
   const child = spawn(command, args, {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env },
+    // Full text off unless a test turns it on: no test may reach arxiv.org.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', FULL_TEXT: 'off', ...options.env },
     ...(options.cwd ? { cwd: options.cwd } : {}),
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -52,6 +52,8 @@ async function bootBot(dataDir: string, now: () => Date, logger = silentLogger()
   const config = loadConfig({
     DATA_DIR: dataDir,
     EMBEDDINGS: 'hashing',
+      // Full text stays off unless a test turns it on: no test may reach arxiv.org.
+      FULL_TEXT: 'off',
     LOG_LEVEL: 'silent',
     DISCORD_TOKEN: TOKEN,
     DISCORD_API_BASE: emulator.apiBase,

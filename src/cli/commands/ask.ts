@@ -1,6 +1,6 @@
 import type { Answer } from '../../answering/answerService.js';
-import { UserError } from '../../errors.js';
-import { EMPTY_LIBRARY_HINT, parseTextQuery, type CliCommand } from '../command.js';
+import { UsageError, UserError } from '../../errors.js';
+import { EMPTY_LIBRARY_HINT, parseCommandArgs, parseCount, type CliCommand } from '../command.js';
 
 const DEFAULT_K = 5;
 const MAX_K = 20;
@@ -9,17 +9,29 @@ export const askCommand: CliCommand = {
   name: 'ask',
   summary: 'answer a question from the library, citing the papers used',
   usage: [
-    'papercord ask "<question>" [-k 5] [--json]',
+    'papercord ask "<question>" [-k 5] [--paper "<title or id>"] [--json]',
     '',
-    `  -k       how many papers to answer from (1 to ${MAX_K}, default ${DEFAULT_K})`,
-    '  --json   print {"answer","citations":[{"n","id","title","url"}],"abstained","model"}',
+    `  -k        how many papers to answer from (1 to ${MAX_K}, default ${DEFAULT_K})`,
+    '  --paper   answer from this one paper (its full text when there is one): an id, a title or a short name',
+    '  --json    print {"answer","citations":[{"n","id","title","url","section","page"}],"confidence","abstained","model"}',
+    '            confidence: high, low (nothing clearly matches; answered from the closest papers) or none (abstained)',
   ].join('\n'),
   async run(args, context) {
-    const { text: question, k, json } = parseTextQuery(args, { missingText: 'ask needs a question', defaultK: DEFAULT_K, maxK: MAX_K });
+    const { values, positionals } = parseCommandArgs(
+      args,
+      { k: { type: 'string', short: 'k' }, paper: { type: 'string' }, json: { type: 'boolean', default: false } },
+      true,
+    );
+    const question = positionals.join(' ').trim();
+    if (!question) throw new UsageError('ask needs a question');
+    const k = parseCount(values.k, '-k', DEFAULT_K, MAX_K);
+    const json = values.json;
+    const paper = values.paper?.trim();
+    if (values.paper !== undefined && !paper) throw new UsageError('--paper needs a title or an id');
     const { library, answers } = await context.services();
     if (library.size === 0) throw new UserError(EMPTY_LIBRARY_HINT);
 
-    const answer = await answers.ask(question, { k, signal: context.signal });
+    const answer = await answers.ask(question, { k, signal: context.signal, ...(paper ? { paper } : {}) });
     if (json) {
       // The notice is for the person at the terminal; stdout keeps the documented shape.
       if (answer.notice) context.stderr.write(`${answer.notice}\n`);
@@ -33,7 +45,8 @@ export const askCommand: CliCommand = {
 export function answerJson(answer: Answer) {
   return {
     answer: answer.answer,
-    citations: answer.citations.map(({ n, id, title, url }) => ({ n, id, title, url: url ?? null })),
+    citations: answer.citations.map(({ n, id, title, url, section, page }) => ({ n, id, title, url: url ?? null, section: section ?? null, page: page ?? null })),
+    confidence: answer.confidence,
     abstained: answer.abstained,
     model: answer.model,
   };
@@ -44,8 +57,12 @@ export function renderAnswer(answer: Answer): string {
   if (answer.notice) lines.push(`note: ${answer.notice}`, '');
   if (answer.citations.length > 0) {
     lines.push('Sources');
-    for (const citation of answer.citations) {
-      lines.push(`  [${citation.n}] ${citation.title}`, `      ${citation.url ?? citation.id}`);
+    // One entry per paper, naming every place of it the answer cites.
+    const numbers = [...new Set(answer.citations.map((citation) => citation.n))];
+    for (const n of numbers) {
+      const cited = answer.citations.filter((citation) => citation.n === n);
+      const places = cited.map((citation) => (citation.section ? `§${citation.section}` : citation.page ? `p. ${citation.page}` : '')).filter(Boolean);
+      lines.push(`  [${n}] ${cited[0]!.title}${places.length > 0 ? ` (${places.join('; ')})` : ''}`, `      ${cited[0]!.url ?? cited[0]!.id}`);
     }
     lines.push('');
   }

@@ -5,8 +5,9 @@ import { createEmbedder } from '../../embeddings/registry.js';
 import { UsageError, UserError } from '../../errors.js';
 import { PaperLibrary } from '../../library/paperLibrary.js';
 import { readBeirCorpus, readBeirQueries, readQrels } from '../../retrieval/beir.js';
-import { evaluateBeir, evaluateQuestions, formatTrecRun, readQuestions } from '../../retrieval/evaluate.js';
-import { HybridRetriever } from '../../retrieval/hybrid.js';
+import { evaluateBeir, evaluateQuestions, formatTrecRun, readQuestions, type QuestionOutcome } from '../../retrieval/evaluate.js';
+import { CALIBRATION_SIMILARITIES, CALIBRATION_WEIGHTS, calibrate, type CalibrationPoint } from '../../retrieval/calibrate.js';
+import { DEFAULT_ABSTENTION, DEFAULT_HYBRID_OPTIONS, HybridRetriever, hybridOptionsFromSettings } from '../../retrieval/hybrid.js';
 import { createReranker } from '../../retrieval/rerank.js';
 import { EMPTY_LIBRARY_HINT, parseCommandArgs, type CommandContext, type CliCommand } from '../command.js';
 
@@ -16,6 +17,7 @@ export const evalCommand: CliCommand = {
   usage: [
     'papercord eval --corpus corpus.jsonl[.gz] --queries queries.jsonl --qrels qrels.tsv [--json] [--run out.tsv]',
     'papercord eval --queries questions.jsonl [--json]',
+    'papercord eval --queries questions.jsonl --calibrate [--json]',
     '',
     '  With --corpus: builds a throwaway library from the corpus (in a temporary directory, never DATA_DIR),',
     '  runs every judged query and prints nDCG@10, Recall@10, Recall@100, MRR@10 and ms per query.',
@@ -23,9 +25,15 @@ export const evalCommand: CliCommand = {
     '    --run    also write the rankings (top 100) in TREC run format: qid Q0 docid rank score papercord',
     '',
     '  Without --corpus: asks each question ({"id","query","kind","relevant":{"<exact title>":grade}}) of the',
-    '  current library and prints Recall@5, MRR@10, nDCG@10, the abstention rate on unanswerable questions',
-    '  (empty "relevant") and the false-abstention rate on the others.',
-    '    --json   print {"recall@5","mrr@10","ndcg@10","abstention","false_abstention","queries"}',
+    '  current library and prints Recall@5, MRR@10, nDCG@10, the abstention rate (confidence none) on unanswerable',
+    '  questions (empty "relevant"), the false-abstention rate on the others, and the share graded low.',
+    '    --json   print {"recall@5","mrr@10","ndcg@10","abstention","false_abstention","low_rate","queries"}',
+    '',
+    '  With --calibrate: tries dense weights 0 to 0.8 and dense similarity thresholds 0.10 to 0.60 on the question',
+    '  set and prints the best DENSE_WEIGHT and MIN_DENSE_SIMILARITY with their metrics, beside the current ones.',
+    '  Maximized: Recall@5 + abstention - false abstention (+ MRR@10 / 10 to break ties). Include unanswerable',
+    '  questions, or nothing holds the threshold up.',
+    '    --json   print {"best":{"dense_weight","min_dense_similarity",...metrics},"current":{...},"top":[...]}',
   ].join('\n'),
   async run(args, context) {
     const { values } = parseCommandArgs(args, {
@@ -34,9 +42,11 @@ export const evalCommand: CliCommand = {
       qrels: { type: 'string' },
       run: { type: 'string' },
       json: { type: 'boolean', default: false },
+      calibrate: { type: 'boolean', default: false },
     });
     if (!values.queries) throw new UsageError('eval needs --queries');
     if (values.corpus) {
+      if (values.calibrate) throw new UsageError('--calibrate goes with a question set (--queries without --corpus)');
       if (!values.qrels) throw new UsageError('eval --corpus needs --qrels');
       await evaluateBenchmark(
         { corpus: values.corpus, queries: values.queries, qrels: values.qrels, run: values.run, json: values.json },
@@ -46,9 +56,57 @@ export const evalCommand: CliCommand = {
     }
     if (values.qrels) throw new UsageError('--qrels goes with --corpus (a BEIR benchmark)');
     if (values.run) throw new UsageError('--run goes with --corpus (a BEIR benchmark)');
-    await evaluateQuestionSet(values.queries, values.json, context);
+    if (values.calibrate) await calibrateOnQuestions(values.queries, values.json, context);
+    else await evaluateQuestionSet(values.queries, values.json, context);
   },
 };
+
+async function calibrateOnQuestions(file: string, json: boolean, context: CommandContext): Promise<void> {
+  const questions = await readQuestions(file);
+  if (questions.length === 0) throw new UserError(`${file} holds no questions`);
+  const { config, logger, signal } = context;
+  const { library } = await context.services();
+  if (library.size === 0) throw new UserError(EMPTY_LIBRARY_HINT);
+  const reranker = await createReranker(config, logger, { signal });
+  try {
+    const kind = library.embedder.kind;
+    const settings = hybridOptionsFromSettings(config);
+    const currentWeight = (settings.denseWeight ?? DEFAULT_HYBRID_OPTIONS.denseWeight)[kind];
+    const currentSimilarity = (settings.abstention || DEFAULT_ABSTENTION).minDenseSimilarity[kind];
+    context.stderr.write(`calibrating on ${questions.length} questions with ${library.embedder.description}…\n`);
+    const points = await calibrate(library, library.all(), questions, {
+      base: { reranker, logger },
+      weights: [...new Set([...CALIBRATION_WEIGHTS, currentWeight])].sort((a, b) => a - b),
+      similarities: [...new Set([...CALIBRATION_SIMILARITIES, currentSimilarity])].sort((a, b) => a - b),
+      signal,
+    });
+    const current = points.find((point) => point.denseWeight === currentWeight && point.minDenseSimilarity === currentSimilarity)!;
+    const best = points[0]!;
+    if (questions.every((question) => Object.keys(question.relevant).length > 0)) {
+      context.stderr.write('note: no unanswerable questions, so nothing keeps MIN_DENSE_SIMILARITY from abstaining too rarely\n');
+    }
+    const row = (point: CalibrationPoint) => ({
+      dense_weight: point.denseWeight,
+      min_dense_similarity: point.minDenseSimilarity,
+      ...point.metrics,
+    });
+    if (json) {
+      context.stdout.write(`${JSON.stringify({ best: row(best), current: row(current), top: points.slice(0, 5).map(row) })}\n`);
+      return;
+    }
+    const percent = (value: number | null) => (value === null ? 'n/a' : `${(value * 100).toFixed(1)}%`);
+    const line = (label: string, point: CalibrationPoint) =>
+      `${label.padEnd(9)} ${point.denseWeight.toFixed(2).padStart(12)} ${point.minDenseSimilarity.toFixed(2).padStart(20)}  ` +
+      `${point.metrics['recall@5'].toFixed(4)}  ${point.metrics['mrr@10'].toFixed(4)}  ${percent(point.metrics.abstention).padStart(10)}  ` +
+      `${percent(point.metrics.false_abstention).padStart(16)}  ${percent(point.metrics.low_rate).padStart(6)}\n`;
+    context.stdout.write('          DENSE_WEIGHT  MIN_DENSE_SIMILARITY  R@5     MRR@10  abstention  false abstention  low\n');
+    context.stdout.write(line('current', current));
+    points.slice(0, 5).forEach((point, index) => context.stdout.write(line(index === 0 ? 'best' : `#${index + 1}`, point)));
+    context.stdout.write(`\nTo use the best values, set:\nDENSE_WEIGHT=${best.denseWeight}\nMIN_DENSE_SIMILARITY=${best.minDenseSimilarity}\n`);
+  } finally {
+    await reranker?.close();
+  }
+}
 
 interface BenchmarkFiles {
   corpus: string;
@@ -83,7 +141,7 @@ async function evaluateBenchmark(files: BenchmarkFiles, context: CommandContext)
     if (existing > 0) {
       context.stderr.write(`note: ${existing} documents repeat another's id or title and were merged into it\n`);
     }
-    const retriever = new HybridRetriever(library, { abstention: false, reranker, logger });
+    const retriever = new HybridRetriever(library, { ...hybridOptionsFromSettings(config), abstention: false, reranker, logger });
     const { metrics, rankings } = await evaluateBeir(retriever, queries, qrels, { signal });
     if (files.run) await writeFile(files.run, formatTrecRun(rankings));
 
@@ -132,6 +190,7 @@ async function evaluateQuestionSet(file: string, json: boolean, context: Command
       ['nDCG@10', metrics['ndcg@10'].toFixed(4)],
       ['abstention', rate(metrics.abstention, outcomes.length - answerable, 'unanswerable')],
       ['false abstention', rate(metrics.false_abstention, answerable, 'answerable')],
+      ['low confidence', lowRates(outcomes)],
       ['queries', String(metrics.queries)],
     ]),
   );
@@ -139,9 +198,21 @@ async function evaluateQuestionSet(file: string, json: boolean, context: Command
     Object.keys(outcome.question.relevant).length === 0 ? !outcome.abstained : outcome.abstained || outcome['recall@5'] < 1,
   );
   for (const miss of misses) {
-    const what = Object.keys(miss.question.relevant).length === 0 ? 'answered, expected abstention' : miss.abstained ? 'abstained' : `recall@5 ${miss['recall@5'].toFixed(2)}`;
+    const what = Object.keys(miss.question.relevant).length === 0
+      ? `confidence ${miss.confidence}, expected none`
+      : miss.abstained
+        ? 'abstained'
+        : `recall@5 ${miss['recall@5'].toFixed(2)} (confidence ${miss.confidence})`;
     context.stderr.write(`  ${miss.question.id}: ${what}: ${miss.question.query}\n`);
   }
+}
+
+/** "12.5% (8 answerable, 2 unanswerable)": how often, and on which kind of question, the answer was unsure. */
+function lowRates(outcomes: readonly QuestionOutcome[]): string {
+  const low = outcomes.filter((outcome) => outcome.confidence === 'low');
+  const unanswerable = low.filter((outcome) => Object.keys(outcome.question.relevant).length === 0).length;
+  const share = outcomes.length === 0 ? 0 : (low.length / outcomes.length) * 100;
+  return `${share.toFixed(1)}% (${low.length - unanswerable} answerable, ${unanswerable} unanswerable)`;
 }
 
 function table(rows: ReadonlyArray<readonly [string, string]>): string {

@@ -2,6 +2,7 @@ import type { CliCommand } from '../command.js';
 import { askCommand } from './ask.js';
 import { compareCommand } from './compare.js';
 import { evalCommand } from './eval.js';
+import { fulltextCommand } from './fulltext.js';
 import { ingestCommand } from './ingest.js';
 import { searchCommand } from './search.js';
 import { statsCommand } from './stats.js';
@@ -12,6 +13,7 @@ export const COMMANDS: readonly CliCommand[] = [
   askCommand,
   compareCommand,
   evalCommand,
+  fulltextCommand,
   ingestCommand,
   searchCommand,
   statsCommand,

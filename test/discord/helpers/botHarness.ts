@@ -59,6 +59,8 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
     const config = loadConfig({
       DATA_DIR: dataDir,
       EMBEDDINGS: 'hashing',
+      // Full text stays off unless a test turns it on: no test may reach arxiv.org.
+      FULL_TEXT: 'off',
       LOG_LEVEL: 'silent',
       DISCORD_TOKEN: TEST_TOKEN,
       DISCORD_API_BASE: emulator.apiBase,
