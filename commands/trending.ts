@@ -10,6 +10,7 @@ import { UserError } from '../src/errors.js';
 import { acquireIfModelRuns } from '../src/discord/limits.js';
 import { DISCORD_LIMITS, truncate } from '../src/discord/render.js';
 import { NO_MENTIONS } from '../src/discord/router.js';
+import { requireBotPermissions, TRENDING_POST_PERMISSIONS } from '../src/discord/permissions.js';
 import type { BotServices } from '../src/discord/types.js';
 import { formatDigestEmbed } from '../src/trending/format.js';
 import { isIsoDate, SourceError } from '../src/papers/sources/index.js';
@@ -130,6 +131,10 @@ export async function execute(interaction: ChatInputCommandInteraction, services
   let content: string;
   if (subcommand === 'subscribe') {
     const channel = interaction.options.getChannel('channel', true, [ChannelType.GuildText, ChannelType.GuildAnnouncement]);
+    const thread = interaction.options.getBoolean('thread') ?? undefined;
+    // Checked now, naming what is missing, rather than failing at the first post hours later.
+    const cached = interaction.guild?.channels.cache.get(channel.id);
+    if (cached) requireBotPermissions(cached, thread ? [...TRENDING_POST_PERMISSIONS, 'Create Public Threads'] : TRENDING_POST_PERMISSIONS, 'post the daily trending papers');
     const status = trending.subscribe({
       guildId,
       channelId: channel.id,
@@ -137,7 +142,7 @@ export async function execute(interaction: ChatInputCommandInteraction, services
       timezone: interaction.options.getString('timezone', true),
       topics: parseTopics(interaction.options.getString('topics')),
       count: interaction.options.getInteger('count') ?? undefined,
-      thread: interaction.options.getBoolean('thread') ?? undefined,
+      thread,
     });
     content = `Subscribed. ${describeStatus(status)}`;
   } else if (subcommand === 'unsubscribe') {

@@ -16,6 +16,8 @@ export interface DeployResult {
   /** `global` or the guild id. */
   scope: string;
   names: string[];
+  /** As printed: slash command names, and message commands' labels in quotes. */
+  labels: string[];
 }
 
 export async function deployCommands(config: DeployConfig & { DISCORD_TOKEN: string }): Promise<DeployResult> {
@@ -25,7 +27,9 @@ export async function deployCommands(config: DeployConfig & { DISCORD_TOKEN: str
     ? Routes.applicationGuildCommands(application.id, config.DISCORD_GUILD_ID)
     : Routes.applicationCommands(application.id);
   const registered = (await rest.put(route, { body: commandPayloads() })) as RESTPutAPIApplicationCommandsResult;
-  return { applicationId: application.id, scope: config.DISCORD_GUILD_ID ?? 'global', names: registered.map((command) => command.name) };
+  // Slash commands read `/name`; a message command (type 3) is shown by its menu label in quotes.
+  const names = registered.map((command) => (command.type === 3 ? `"${command.name}"` : command.name));
+  return { applicationId: application.id, scope: config.DISCORD_GUILD_ID ?? 'global', names: registered.map((command) => command.name), labels: names };
 }
 
 async function run(): Promise<number> {
@@ -44,7 +48,7 @@ async function run(): Promise<number> {
   }
   const result = await deployCommands({ ...config, DISCORD_TOKEN: token });
   const where = result.scope === 'global' ? 'globally (every server the bot is in)' : `to server ${result.scope}`;
-  process.stdout.write(`Registered ${result.names.length} commands ${where}: ${result.names.map((name) => `/${name}`).join(', ')}\n`);
+  process.stdout.write(`Registered ${result.names.length} commands ${where}: ${result.labels.map((label) => (label.startsWith('"') ? `${label} (message menu)` : `/${label}`)).join(', ')}\n`);
   return 0;
 }
 

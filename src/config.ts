@@ -88,6 +88,8 @@ export const configSchema = z.object({
   HF_API_BASE: withDefault(httpUrl, 'https://huggingface.co'),
   ARXIV_API_BASE: withDefault(httpUrl, 'https://export.arxiv.org'),
   ARXIV_CATEGORY: withDefault(z.string().regex(/^[a-z-]+(\.[A-Za-z-]+)?$/, 'expected an arXiv category such as cs.CL'), 'cs.CL'),
+  /** arXiv asks API clients to wait 3 s between requests; tests against a loopback server set 0. */
+  ARXIV_REQUEST_INTERVAL_MS: withDefault(z.coerce.number({ invalid_type_error: 'expected a number of milliseconds' }).int('expected a whole number').min(0, 'expected 0 or more'), '3000'),
   TRENDING_SOURCE: withDefault(oneOf(['hf', 'arxiv', 'seeds'] as const), 'hf'),
   TRENDING_GRACE_HOURS: withDefault(nonNegativeNumber, '6'),
 

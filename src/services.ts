@@ -17,6 +17,9 @@ import { HybridRetriever, hybridOptionsFromSettings } from './retrieval/hybrid.j
 import { createReranker } from './retrieval/rerank.js';
 import type { PaperRetriever } from './retrieval/types.js';
 import { createTrendingService, type TrendingService } from './trending/trendingService.js';
+import { PaperIntake } from './intake/paperIntake.js';
+import { LinkChannelStore } from './intake/linkChannels.js';
+import { ArxivApi } from './papers/sources/arxivApi.js';
 
 /**
  * Everything the front ends (Discord bot, CLI) use, built once from the config in dependency order.
@@ -37,6 +40,12 @@ export interface Services {
   readonly answers: AnswerService;
   /** Trending digests from Hugging Face, arXiv or the seeds; fetched papers are added to the library. */
   readonly trending: TrendingService;
+  /** The arXiv API client, paced by ARXIV_REQUEST_INTERVAL_MS for everything in this process (lookups, backfill). */
+  readonly arxiv: ArxivApi;
+  /** Papers brought in by id, link or PDF (`papercord add`, `/add`, link pickup). */
+  readonly intake: PaperIntake;
+  /** Channels where posted paper links are added (`/library links on`), in `<DATA_DIR>/papercord.sqlite`. */
+  readonly linkChannels: LinkChannelStore;
   /** Releases everything, in reverse order of creation. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -101,7 +110,11 @@ export async function createServices(config: Config, logger: Logger, options: Cr
       },
       summarize: (paper, summarizeOptions) => answers.summarize(paper, summarizeOptions),
     });
-    return { config, logger, embedder, library, sharedVectors, retriever, fullText, answers, trending, close: closeAll };
+    const arxiv = new ArxivApi({ baseUrl: config.ARXIV_API_BASE, intervalMs: config.ARXIV_REQUEST_INTERVAL_MS, logger });
+    const intake = new PaperIntake({ library, arxiv, hfBaseUrl: config.HF_API_BASE, dataDir: config.DATA_DIR, logger });
+    const linkChannels = LinkChannelStore.open({ dataDir: config.DATA_DIR });
+    closers.push(async () => linkChannels.close());
+    return { config, logger, embedder, library, sharedVectors, retriever, fullText, answers, trending, arxiv, intake, linkChannels, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

@@ -7,6 +7,8 @@ import type { Services } from '../services.js';
 /** Where a command writes; the real process streams, or buffers in tests. */
 export interface CliOutput {
   write(text: string): void;
+  /** The real terminal stream behind it, when there is one: progress bars draw on it when it is a TTY. */
+  readonly stream?: NodeJS.WriteStream;
 }
 
 export interface CommandContext {

@@ -119,7 +119,7 @@ if (invokedDirectly()) {
   // Ctrl-C, or a supervisor stopping us: the command aborts (an ingest commits nothing half-way); a second signal kills.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => interrupt.abort(new Interrupted(signal)));
   const stdout: CliOutput = { write: (text) => void process.stdout.write(text) };
-  const stderr: CliOutput = { write: (text) => void process.stderr.write(text) };
+  const stderr: CliOutput = { write: (text) => void process.stderr.write(text), stream: process.stderr };
   const code = await main(process.argv.slice(2), { stdout, stderr, env: readEnvironment(), signal: interrupt.signal });
   process.exitCode = code;
 }

@@ -4,9 +4,10 @@ import { UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { loadCommands } from './commandLoader.js';
 import { AnswerLimiter } from './limits.js';
+import { createLinkPickup } from './linkPickup.js';
 import { createMentionHandler } from './mentions.js';
 import { createInteractionRouter, NO_MENTIONS } from './router.js';
-import type { BotServices, CoreServices, SlashCommand } from './types.js';
+import type { BotCommand, BotServices, CoreServices } from './types.js';
 
 /** What `npm start` and `npm run deploy-commands` print, as one line, when there is no token. */
 export const MISSING_TOKEN_MESSAGE =
@@ -17,7 +18,7 @@ export type BotConfig = Pick<Config, 'DISCORD_TOKEN' | 'DISCORD_API_BASE' | 'ASK
 
 export interface BotOptions {
   /** Defaults to the modules listed in `commands/index.ts`. */
-  commands?: ReadonlyMap<string, SlashCommand>;
+  commands?: ReadonlyMap<string, BotCommand>;
   /** Services a command needs beyond the core (e.g. `trending`), passed through to what commands receive. */
   extraServices?: Omit<Partial<BotServices>, keyof CoreServices | 'limiter' | 'logger' | 'startedAt'>;
   /** On stop, how long answers already running may take to finish before the connection closes anyway. */
@@ -45,8 +46,8 @@ export interface Bot {
 
 /**
  * The Discord front end: a discord.js client whose commands and mentions run over the core services.
- * Intents: Guilds (slash commands), GuildMessages and MessageContent (privileged; only for answering mentions and
- * follow-ups in the bot's threads). Nothing it sends can ping: `allowedMentions: { parse: [] }` is the client
+ * Intents: Guilds (slash commands), GuildMessages and MessageContent (privileged; for answering mentions and
+ * follow-ups in the bot's threads, and for reading paper links in channels with link pickup on). Nothing it sends can ping: `allowedMentions: { parse: [] }` is the client
  * default and is repeated on every send.
  */
 export function createBot(core: CoreServices, config: BotConfig, logger: Logger, options: BotOptions = {}): Bot {
@@ -77,6 +78,7 @@ export function createBot(core: CoreServices, config: BotConfig, logger: Logger,
   const commands = options.commands ?? loadCommands();
   const route = createInteractionRouter(commands, services);
   const answerMention = createMentionHandler(client, services);
+  const pickUpLinks = createLinkPickup(services);
 
   const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_BOT_OPTIONS.drainTimeoutMs;
   const inFlight = new Set<Promise<void>>();
@@ -88,12 +90,14 @@ export function createBot(core: CoreServices, config: BotConfig, logger: Logger,
 
   client.on(Events.InteractionCreate, (interaction) => {
     if (!stopping) track(route(interaction));
-    else if (interaction.isChatInputCommand()) {
+    else if (interaction.isChatInputCommand() || interaction.isMessageContextMenuCommand()) {
       void interaction.reply({ content: STOPPING_MESSAGE, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS }).catch(() => undefined);
     } else if (interaction.isAutocomplete()) void interaction.respond([]).catch(() => undefined);
   });
   client.on(Events.MessageCreate, (message) => {
-    if (!stopping) track(answerMention(message));
+    if (stopping) return;
+    track(answerMention(message));
+    track(pickUpLinks(message));
   });
   client.on(Events.ShardDisconnect, (event, shardId) => logger.warn({ code: event.code, shardId }, 'gateway disconnected for good'));
   client.on(Events.ShardResume, (shardId, replayed) => logger.info({ shardId, replayed }, 'gateway session resumed'));

@@ -1,12 +1,12 @@
 import { commandModules } from '../../commands/index.js';
-import type { SlashCommand } from './types.js';
+import type { BotCommand } from './types.js';
 
 /**
  * The commands by name, from the modules listed in `commands/index.ts` (no scanning of directories: what the bot
  * can do is one readable list). Refuses a module without `data`/`execute` or a name used twice.
  */
-export function loadCommands(modules: readonly SlashCommand[] = commandModules): Map<string, SlashCommand> {
-  const commands = new Map<string, SlashCommand>();
+export function loadCommands(modules: readonly BotCommand[] = commandModules): Map<string, BotCommand> {
+  const commands = new Map<string, BotCommand>();
   for (const module of modules) {
     if (!module?.data?.name || typeof module.execute !== 'function') {
       throw new Error('a command module must export `data` (a SlashCommandBuilder) and `execute`');
@@ -18,6 +18,6 @@ export function loadCommands(modules: readonly SlashCommand[] = commandModules):
 }
 
 /** The JSON Discord's bulk overwrite expects, for `npm run deploy-commands`. */
-export function commandPayloads(commands: ReadonlyMap<string, SlashCommand> = loadCommands()) {
+export function commandPayloads(commands: ReadonlyMap<string, BotCommand> = loadCommands()) {
   return [...commands.values()].map((command) => command.data.toJSON());
 }

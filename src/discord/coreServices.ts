@@ -10,6 +10,9 @@ export function coreServicesFrom(services: Services): CoreServices {
     answers: services.answers,
     suggestPapers: (query, limit) => suggestPapers(services.library, query, limit),
     resolvePaper: (nameOrId) => resolvePaper(services.library, nameOrId),
+    addPapers: (items, options) => services.intake.add(items, options),
+    recentPapers: (limit) => services.library.all().slice(-limit).reverse(),
+    linkChannels: services.linkChannels,
     fullText: services.fullText,
   };
 }

@@ -1,7 +1,13 @@
-import { MessageFlags, type AutocompleteInteraction, type ChatInputCommandInteraction, type Interaction } from 'discord.js';
+import {
+  MessageFlags,
+  type AutocompleteInteraction,
+  type ChatInputCommandInteraction,
+  type Interaction,
+  type MessageContextMenuCommandInteraction,
+} from 'discord.js';
 import { describeError, isUserError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { BotServices, SlashCommand } from './types.js';
+import { isMessageMenuCommand, type BotCommand, type BotServices } from './types.js';
 
 /** What users see when a command fails because of a bug; the details go to the log, never to Discord. */
 export const APOLOGY = 'Sorry, something went wrong on my side. It has been logged; please try again later.';
@@ -13,11 +19,26 @@ export const NO_MENTIONS = { parse: [] } as const;
  * Routes chat-input commands and autocomplete to the command modules. The one place command errors are handled:
  * a UserError is shown to its user as-is, ephemerally; anything else is logged with context and shown as an apology.
  */
-export function createInteractionRouter(commands: ReadonlyMap<string, SlashCommand>, services: BotServices): (interaction: Interaction) => Promise<void> {
+export function createInteractionRouter(commands: ReadonlyMap<string, BotCommand>, services: BotServices): (interaction: Interaction) => Promise<void> {
   const logger = services.logger;
   return async (interaction) => {
-    if (interaction.isChatInputCommand()) {
+    if (interaction.isMessageContextMenuCommand()) {
       const command = commands.get(interaction.commandName);
+      if (!command || !isMessageMenuCommand(command)) {
+        logger.warn({ command: interaction.commandName }, 'context-menu interaction for a command this bot does not have');
+        await interaction
+          .reply({ content: `"${interaction.commandName}" is not available in this version of the bot.`, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS })
+          .catch((error: unknown) => logger.warn({ err: describeError(error) }, 'could not answer an unknown command'));
+        return;
+      }
+      try {
+        await command.execute(interaction, services);
+      } catch (error) {
+        await reportCommandError(interaction, error, logger);
+      }
+    } else if (interaction.isChatInputCommand()) {
+      const found = commands.get(interaction.commandName);
+      const command = found && !isMessageMenuCommand(found) ? found : undefined;
       if (!command) {
         // Registered commands and this build disagree: someone has not run deploy-commands since an update.
         logger.warn({ command: interaction.commandName }, 'interaction for a command this bot does not have');
@@ -32,7 +53,8 @@ export function createInteractionRouter(commands: ReadonlyMap<string, SlashComma
         await reportCommandError(interaction, error, logger);
       }
     } else if (interaction.isAutocomplete()) {
-      const command = commands.get(interaction.commandName);
+      const found = commands.get(interaction.commandName);
+      const command = found && !isMessageMenuCommand(found) ? found : undefined;
       try {
         await command?.autocomplete?.(interaction, services);
       } catch (error) {
@@ -42,7 +64,11 @@ export function createInteractionRouter(commands: ReadonlyMap<string, SlashComma
   };
 }
 
-async function reportCommandError(interaction: ChatInputCommandInteraction, error: unknown, logger: Logger): Promise<void> {
+async function reportCommandError(
+  interaction: ChatInputCommandInteraction | MessageContextMenuCommandInteraction,
+  error: unknown,
+  logger: Logger,
+): Promise<void> {
   const userFacing = isUserError(error);
   if (!userFacing) {
     logger.error(

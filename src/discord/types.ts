@@ -1,8 +1,12 @@
 import type {
   AutocompleteInteraction,
   ChatInputCommandInteraction,
+  MessageContextMenuCommandInteraction,
   RESTPostAPIChatInputApplicationCommandsJSONBody,
+  RESTPostAPIContextMenuApplicationCommandsJSONBody,
 } from 'discord.js';
+import type { IntakeItem, IntakeOutcome, IntakeRunOptions } from '../intake/paperIntake.js';
+import type { LinkChannelStore } from '../intake/linkChannels.js';
 import type { AnswerService } from '../answering/answerService.js';
 import type { FullTextService } from '../fulltext/service.js';
 import type { PaperLibrary } from '../library/paperLibrary.js';
@@ -24,6 +28,12 @@ export interface CoreServices {
   suggestPapers(query: string, limit: number): Paper[];
   /** A paper by id or (fuzzy) title; throws a UserError naming the closest titles when none matches. */
   resolvePaper(nameOrId: string): Paper;
+  /** Papers brought in by id, link or PDF: `/add`, the context menu, links posted in a switched-on channel. */
+  addPapers(items: readonly IntakeItem[], options?: IntakeRunOptions): Promise<IntakeOutcome[]>;
+  /** The newest papers of the library, newest first, for `/library status`. */
+  recentPapers(limit: number): Paper[];
+  /** Channels where posted paper links are picked up (`/library links`). */
+  linkChannels: Pick<LinkChannelStore, 'enable' | 'disable' | 'isEnabled' | 'list'>;
   /** Outlines of papers whose full text is stored (for /paper); absent when the bot runs without full text. */
   fullText?: Pick<FullTextService, 'outline' | 'source'>;
 }
@@ -41,7 +51,21 @@ export interface BotServices extends CoreServices {
 
 /** One slash command: a module in `commands/` exporting these, listed in `commands/index.ts`. */
 export interface SlashCommand {
+  readonly kind?: 'slash';
   data: { readonly name: string; toJSON(): RESTPostAPIChatInputApplicationCommandsJSONBody };
   execute(interaction: ChatInputCommandInteraction, services: BotServices): Promise<void>;
   autocomplete?(interaction: AutocompleteInteraction, services: BotServices): Promise<void>;
+}
+
+/** A message context-menu command (right-click a message → Apps → …), also a module listed in `commands/index.ts`. */
+export interface MessageMenuCommand {
+  readonly kind: 'message-menu';
+  data: { readonly name: string; toJSON(): RESTPostAPIContextMenuApplicationCommandsJSONBody };
+  execute(interaction: MessageContextMenuCommandInteraction, services: BotServices): Promise<void>;
+}
+
+export type BotCommand = SlashCommand | MessageMenuCommand;
+
+export function isMessageMenuCommand(command: BotCommand): command is MessageMenuCommand {
+  return command.kind === 'message-menu';
 }

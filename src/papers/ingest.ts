@@ -1,14 +1,49 @@
 import { existsSync } from 'node:fs';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { open, readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
 import { paperId, type Paper } from './paper.js';
 import { findBinaryLine, parseSeedPage } from './seedPage.js';
+import { looksLikeArxivSnapshot, snapshotPaperBatches, validateSnapshot } from './formats/arxivSnapshot.js';
+import { looksLikeBibtex, readBibtex } from './formats/bibtex.js';
+import { looksLikeCslJson, readCslJson } from './formats/cslJson.js';
+import type { ReadingListOptions, ReadingListResult } from './formats/types.js';
 
 /** Files a directory source is read from; anything else in it is ignored. */
-const PAPER_FILE_EXTENSIONS = new Set(['.txt', '.json', '.jsonl']);
+const PAPER_FILE_EXTENSIONS = new Set(['.txt', '.json', '.jsonl', '.bib']);
+
+/** What a paper file holds, told by its content first and its extension second. */
+export type PaperFileFormat = 'arxiv-snapshot' | 'bibtex' | 'json' | 'jsonl' | 'seed-page';
+
+/** Bytes read to tell a file's format: enough for a BibTeX preamble or the first snapshot record. */
+const SNIFF_BYTES = 64 * 1024;
+
+export async function detectPaperFileFormat(file: string): Promise<PaperFileFormat> {
+  const handle = await open(file, 'r');
+  let head: string;
+  try {
+    const buffer = Buffer.alloc(SNIFF_BYTES);
+    const { bytesRead } = await handle.read(buffer, 0, SNIFF_BYTES, 0);
+    head = buffer.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '');
+  } finally {
+    await handle.close();
+  }
+  const extension = path.extname(file).toLowerCase();
+  const trimmed = head.trimStart();
+  if (trimmed.startsWith('{') && looksLikeArxivSnapshot(trimmed.split(/\r?\n/, 1)[0]!)) return 'arxiv-snapshot';
+  if (extension === '.bib' || looksLikeBibtex(head)) return 'bibtex';
+  if (extension === '.jsonl') return 'jsonl';
+  if (extension === '.json' || trimmed.startsWith('[')) return 'json';
+  if (trimmed.startsWith('{')) return 'jsonl';
+  return 'seed-page';
+}
+
+export interface LoadPaperSourceOptions extends ReadingListOptions {
+  /** For the arXiv snapshot: keep only records with a category starting with this. */
+  category?: string;
+}
 
 /** The seed corpus shipped in the repository (`seeds/`), from `src/papers` or `dist/src/papers`. */
 export function seedsDirectory(): string {
@@ -21,18 +56,28 @@ export function seedsDirectory(): string {
  * Papers from `seeds` (the repository's seed pages) or a path: a seed-page text file, a JSON array or JSONL file
  * of papers, or a directory of such files. All or nothing: one malformed file rejects the whole source.
  */
-export async function loadPapersFromSource(source: 'seeds' | string): Promise<Paper[]> {
+export async function loadPapersFromSource(source: 'seeds' | string, options: LoadPaperSourceOptions = {}): Promise<Paper[]> {
+  return (await loadPaperSource(source, options)).papers;
+}
+
+/**
+ * `loadPapersFromSource` with the entries that were read but could not become papers (a BibTeX entry without an
+ * abstract), each with its place and reason.
+ */
+export async function loadPaperSource(source: 'seeds' | string, options: LoadPaperSourceOptions = {}): Promise<ReadingListResult> {
   const location = source === 'seeds' ? seedsDirectory() : source;
   const info = await stat(location).catch(() => undefined);
   if (!info) throw new UserError(`${location}: no such file or directory`);
   const files = info.isDirectory() ? await paperFilesIn(location) : [location];
-  if (files.length === 0) throw new UserError(`${location}: no .txt, .json or .jsonl paper files in this directory`);
+  if (files.length === 0) throw new UserError(`${location}: no .txt, .json, .jsonl or .bib paper files in this directory`);
 
-  const papers: Paper[] = [];
+  const result: ReadingListResult = { papers: [], skipped: [] };
   for (const file of files) {
-    papers.push(...(await readPaperFile(file, source === 'seeds' ? 'seeds' : file)));
+    const read = await readPaperFile(file, source === 'seeds' ? 'seeds' : file, options);
+    result.papers.push(...read.papers);
+    result.skipped.push(...read.skipped);
   }
-  return papers;
+  return result;
 }
 
 async function paperFilesIn(directory: string): Promise<string[]> {
@@ -44,11 +89,35 @@ async function paperFilesIn(directory: string): Promise<string[]> {
 }
 
 /** `source` is recorded on papers that do not say where they came from. */
-async function readPaperFile(file: string, source: string): Promise<Paper[]> {
+async function readPaperFile(file: string, source: string, options: LoadPaperSourceOptions): Promise<ReadingListResult> {
+  const format = await detectPaperFileFormat(file);
+  if (format === 'arxiv-snapshot') {
+    // Whole into memory here (a directory of small files); `papercord ingest` streams a snapshot file in batches instead.
+    await validateSnapshot(file, options);
+    const papers: Paper[] = [];
+    for await (const batch of snapshotPaperBatches(file, options)) papers.push(...batch);
+    return { papers, skipped: [] };
+  }
   // Non-fatal decoding turns invalid UTF-8 into U+FFFD, which the parsers report as binary content.
   const text = new TextDecoder('utf-8').decode(await readFile(file));
-  const extension = path.extname(file).toLowerCase();
-  if (extension === '.json' || extension === '.jsonl') {
+  if (format === 'bibtex') return readBibtex(text.replace(/^\uFEFF/, ''), file, options);
+  if (format === 'json' && isCslJson(text.replace(/^\uFEFF/, ''))) return readCslJson(text.replace(/^\uFEFF/, ''), file, options);
+  return { papers: parseTextPaperFile(text, file, source, format), skipped: [] };
+}
+
+/** CSL-JSON and papercord's own JSON are both arrays of objects; CSL's names are objects, papercord's strings. */
+function isCslJson(text: string): boolean {
+  if (!text.trimStart().startsWith('[') || findBinaryLine(text) !== undefined) return false;
+  try {
+    return looksLikeCslJson(JSON.parse(text));
+  } catch {
+    return false;
+  }
+}
+
+function parseTextPaperFile(text: string, file: string, source: string, format: PaperFileFormat): Paper[] {
+  if (format === 'json' || format === 'jsonl') {
+    const extension = format === 'json' ? '.json' : '.jsonl';
     // Checked before parsing: JSON.parse would quote the raw bytes back, and an empty JSONL file would add nothing silently.
     const binaryAt = findBinaryLine(text);
     if (binaryAt !== undefined) throw new UserError(`${file}:${binaryAt}: binary content, not JSON; nothing from this file was ingested`);

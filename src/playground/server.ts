@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { ApplicationCommandType, type RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import { DiscordEmulator } from '../../test/discord/emulator/discordEmulator.js';
 import type { Config } from '../config.js';
 import { createBot, type Bot, type BotOptions } from '../discord/bot.js';
@@ -113,7 +114,10 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
     logger,
     { commands, ...(extraServices ? { extraServices } : {}) },
   );
-  const definitions = commandPayloads(commands);
+  // The playground types slash commands; context-menu commands (no text form) are left out of its list.
+  const definitions = commandPayloads(commands).filter(
+    (definition): definition is RESTPostAPIChatInputApplicationCommandsJSONBody => definition.type === undefined || definition.type === ApplicationCommandType.ChatInput,
+  );
   const streams = new Set<ServerResponse>();
   let server: Server | undefined;
 

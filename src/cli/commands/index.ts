@@ -1,4 +1,5 @@
 import type { CliCommand } from '../command.js';
+import { addCommand } from './add.js';
 import { askCommand } from './ask.js';
 import { compareCommand } from './compare.js';
 import { evalCommand } from './eval.js';
@@ -10,6 +11,7 @@ import { trendingCommand } from './trending.js';
 
 /** Every `papercord` command. Adding one is adding its file and one line here. */
 export const COMMANDS: readonly CliCommand[] = [
+  addCommand,
   askCommand,
   compareCommand,
   evalCommand,

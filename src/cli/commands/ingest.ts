@@ -1,26 +1,181 @@
-import { loadPapersFromSource } from '../../papers/ingest.js';
-import { parseCommandArgs, type CliCommand } from '../command.js';
+import { UsageError } from '../../errors.js';
+import { backfillArxiv } from '../../intake/arxivBackfill.js';
+import { detectPaperFileFormat, loadPaperSource } from '../../papers/ingest.js';
+import { snapshotPaperBatches, validateSnapshot } from '../../papers/formats/arxivSnapshot.js';
+import type { SkippedEntry } from '../../papers/formats/types.js';
+import type { Paper } from '../../papers/paper.js';
+import { isIsoDate } from '../../papers/sources/index.js';
+import { stat } from 'node:fs/promises';
+import { parseCommandArgs, type CliCommand, type CommandContext } from '../command.js';
+import { createProgress } from '../progress.js';
+
+/** Papers per library commit when a big file is added: bounded memory, and progress that moves. */
+const ADD_BATCH = 256;
+/** Fewer papers than this are added without a progress display. */
+const PROGRESS_FROM = 500;
+
+const ARXIV_CATEGORY = /^[a-z-]+(\.[A-Za-z-]+)?\.?$/;
 
 export const ingestCommand: CliCommand = {
   name: 'ingest',
-  summary: 'add papers to the library (the built-in seeds, a seed page, a JSON/JSONL file or a directory)',
+  summary: 'add papers to the library: the seeds, paper files, BibTeX, CSL-JSON, the arXiv snapshot, or an arXiv backfill',
   usage: [
-    'papercord ingest [--source seeds|<path>] [--json]',
+    'papercord ingest [--source seeds|<path>] [--category C] [--lookup] [--json]',
+    'papercord ingest --source arxiv --category cs.CL --from YYYY-MM-DD [--to YYYY-MM-DD] [--max N] [--json]',
     '',
     '  --source   seeds (default): the seed pages shipped in seeds/;',
-    '             <path>: a captured papers page (.txt), papers as .json/.jsonl, or a directory of them',
-    '  --json     print {"new","existing","papers"} instead of a sentence',
+    '             <path>: a file or a directory of them, recognised by content as well as extension:',
+    '               a captured papers page (.txt), papers as .json/.jsonl, BibTeX (.bib), CSL-JSON (Zotero export),',
+    '               the arXiv metadata snapshot (arxiv-metadata-oai-snapshot.json, streamed);',
+    '             arxiv: every paper of --category submitted from --from to --to (default today), read from the arXiv',
+    '               API 3 s apart; run again with the same arguments to resume where it stopped',
+    '  --category arXiv category; for the snapshot a prefix (cs. keeps all of computer science)',
+    '  --lookup   BibTeX / CSL-JSON entries with an arXiv id but no abstract are looked up on arXiv (else skipped)',
+    '  --max      with --source arxiv: stop after N papers',
+    '  --json     print {"new","existing","papers","skipped"} instead of sentences',
   ].join('\n'),
   async run(args, context) {
-    const { values } = parseCommandArgs(args, { source: { type: 'string', default: 'seeds' }, json: { type: 'boolean', default: false } });
-    // Parse everything before touching the library: a malformed file adds nothing.
-    const papers = await loadPapersFromSource(values.source);
-    const { library } = await context.services();
-    const { added, existing } = await library.add(papers, { signal: context.signal });
-    if (values.json) {
-      context.stdout.write(`${JSON.stringify({ new: added.length, existing, papers: library.size })}\n`);
-    } else {
-      context.stdout.write(`${added.length} new, ${existing} already in the library (${library.size} papers in total)\n`);
+    const { values } = parseCommandArgs(args, {
+      source: { type: 'string', default: 'seeds' },
+      category: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      max: { type: 'string' },
+      lookup: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    });
+    if (values.category !== undefined && !ARXIV_CATEGORY.test(values.category)) {
+      throw new UsageError(`--category expects an arXiv category such as cs.CL or a prefix such as cs. (got "${values.category}")`);
     }
+    if (values.source === 'arxiv') return backfill(values, context);
+    for (const option of ['from', 'to', 'max'] as const) {
+      if (values[option] !== undefined) throw new UsageError(`--${option} goes with --source arxiv`);
+    }
+
+    const isFile = values.source !== 'seeds' && (await stat(values.source).catch(() => undefined))?.isFile();
+    if (isFile && (await detectPaperFileFormat(values.source)) === 'arxiv-snapshot') {
+      return ingestSnapshot(values.source, values.category, values.json, context);
+    }
+    // Everything is parsed before the library is touched: a malformed file adds nothing.
+    const lookup = values.lookup
+      ? async (ids: readonly string[]) => {
+          const { arxiv } = await context.services();
+          const progress = ids.length >= 20 ? createProgress(context.stderr, { label: 'looking up on arXiv', total: ids.length }) : undefined;
+          try {
+            return await arxiv.lookup(ids, { signal: context.signal, onBatch: (done) => progress?.update(done) });
+          } finally {
+            progress?.stop();
+          }
+        }
+      : undefined;
+    const { papers, skipped } = await loadPaperSource(values.source, { lookup, category: values.category });
+    const { library } = await context.services();
+    const { added, existing } = await addInBatches(papers, context);
+    report(context, values.json, { added, existing, total: library.size, skipped });
   },
 };
+
+async function addInBatches(papers: readonly Paper[], context: CommandContext): Promise<{ added: number; existing: number }> {
+  const { library } = await context.services();
+  const progress = papers.length >= PROGRESS_FROM ? createProgress(context.stderr, { label: 'adding papers', total: papers.length }) : undefined;
+  let added = 0;
+  let existing = 0;
+  try {
+    for (let start = 0; start < papers.length; start += ADD_BATCH) {
+      const result = await library.add(papers.slice(start, start + ADD_BATCH), { signal: context.signal });
+      added += result.added.length;
+      existing += result.existing;
+      progress?.update(Math.min(start + ADD_BATCH, papers.length));
+    }
+  } finally {
+    progress?.stop();
+  }
+  return { added, existing };
+}
+
+async function ingestSnapshot(file: string, category: string | undefined, json: boolean, context: CommandContext): Promise<void> {
+  const megabytes = (bytes: number) => Math.round(bytes / 1_048_576);
+  const { size } = await stat(file);
+  const checking = size >= 50 * 1_048_576 ? createProgress(context.stderr, { label: 'checking snapshot (MB)', total: megabytes(size) }) : undefined;
+  let summary;
+  try {
+    summary = await validateSnapshot(file, { category, signal: context.signal, onBytes: (read) => checking?.update(megabytes(read)) });
+  } finally {
+    checking?.stop();
+  }
+  const { library } = await context.services();
+  const progress = summary.matching >= PROGRESS_FROM ? createProgress(context.stderr, { label: 'adding papers', total: summary.matching }) : undefined;
+  let added = 0;
+  let existing = 0;
+  let done = 0;
+  try {
+    for await (const batch of snapshotPaperBatches(file, { category, batchSize: ADD_BATCH, signal: context.signal })) {
+      const result = await library.add(batch, { signal: context.signal });
+      added += result.added.length;
+      existing += result.existing;
+      done += batch.length;
+      progress?.update(done);
+    }
+  } finally {
+    progress?.stop();
+  }
+  if (!json && category) context.stderr.write(`${summary.matching} of ${summary.records} records match ${category}\n`);
+  report(context, json, { added, existing, total: library.size, skipped: [] });
+}
+
+async function backfill(
+  values: { category?: string; from?: string; to?: string; max?: string; json: boolean },
+  context: CommandContext,
+): Promise<number> {
+  if (!values.from) throw new UsageError('--source arxiv needs --from YYYY-MM-DD');
+  for (const [option, value] of [['--from', values.from], ['--to', values.to]] as const) {
+    if (value !== undefined && !isIsoDate(value)) throw new UsageError(`${option} expects a date YYYY-MM-DD (got "${value}")`);
+  }
+  let max: number | undefined;
+  if (values.max !== undefined) {
+    max = Number(values.max);
+    if (!Number.isInteger(max) || max < 1) throw new UsageError(`--max expects a whole number above 0 (got "${values.max}")`);
+  }
+  const category = values.category ?? context.config.ARXIV_CATEGORY;
+  const services = await context.services();
+  const progress = createProgress(context.stderr, { label: `arXiv ${category}`, total: max ?? 0 });
+  let result;
+  try {
+    result = await backfillArxiv(
+      { category, from: values.from, to: values.to, max },
+      {
+        arxiv: services.arxiv,
+        library: services.library,
+        dataDir: context.config.DATA_DIR,
+        logger: context.logger,
+        signal: context.signal,
+        onProgress: ({ fetched, total, window }) => {
+          progress.setTotal(total);
+          progress.update(fetched, window);
+        },
+      },
+    );
+  } finally {
+    progress.stop();
+  }
+  if (values.json) {
+    context.stdout.write(`${JSON.stringify({ new: result.added, existing: result.existing, papers: services.library.size, fetched: result.fetched, resumedAfter: result.resumedAfter })}\n`);
+  } else {
+    if (result.alreadyComplete) context.stderr.write(`this backfill finished before; nothing was fetched (delete ${result.checkpointFile} to run it again)\n`);
+    else if (result.resumedAfter > 0) context.stderr.write(`resumed after ${result.resumedAfter} papers fetched earlier (${result.checkpointFile})\n`);
+    context.stdout.write(`${result.fetched} fetched, ${result.added} new, ${result.existing} already in the library (${services.library.size} papers in total)\n`);
+  }
+  return 0;
+}
+
+function report(context: CommandContext, json: boolean, counts: { added: number; existing: number; total: number; skipped: SkippedEntry[] }): void {
+  if (json) {
+    context.stdout.write(`${JSON.stringify({ new: counts.added, existing: counts.existing, papers: counts.total, skipped: counts.skipped })}\n`);
+    return;
+  }
+  for (const entry of counts.skipped) {
+    context.stderr.write(`skipped ${entry.where}${entry.title ? ` "${entry.title}"` : ''}: ${entry.reason}\n`);
+  }
+  const skipped = counts.skipped.length > 0 ? `, ${counts.skipped.length} skipped` : '';
+  context.stdout.write(`${counts.added} new, ${counts.existing} already in the library${skipped} (${counts.total} papers in total)\n`);
+}

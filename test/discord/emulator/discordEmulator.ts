@@ -109,9 +109,20 @@ export interface InteractionRecord {
 
 export type CommandOptionValue = string | number | boolean;
 
+/** A file a user attaches; the emulator serves its bytes at the attachment's `url`, as Discord's CDN does. */
+export interface EmulatedAttachmentInput {
+  filename: string;
+  bytes: Uint8Array;
+  contentType?: string;
+}
+
 export interface DispatchCommandOptions {
   /** Option values by name; integers are sent as INTEGER options, other numbers as NUMBER. */
   options?: Record<string, CommandOptionValue>;
+  /** ATTACHMENT options by name (resolved in `data.resolved.attachments`, as Discord sends them). */
+  attachments?: Record<string, EmulatedAttachmentInput>;
+  /** A subcommand group (`/library links on`): the subcommand is sent nested under it. */
+  subcommandGroup?: string;
   /** CHANNEL options: channel ids by option name, sent with the channels resolved, as Discord does. */
   channelOptions?: Record<string, string>;
   /** A subcommand (`/trending now`): the options are sent nested under it, as Discord does. */
@@ -128,6 +139,14 @@ export interface DispatchAutocompleteOptions extends DispatchCommandOptions {
 export interface DispatchMessageOptions {
   author?: EmulatedUser;
   channelId?: string;
+  attachments?: EmulatedAttachmentInput[];
+}
+
+/** A reaction the bot added to a message. */
+export interface RecordedReaction {
+  channelId: string;
+  messageId: string;
+  emoji: string;
 }
 
 export interface RateLimitRule {
@@ -196,6 +215,10 @@ export class DiscordEmulator extends EventEmitter {
   /** Channels where the bot has lost Send Messages: a post there gets 403 Missing Permissions (50013). */
   readonly channelsWithoutSendPermission = new Set<string>();
   readonly messages = new Map<string, EmulatedMessage[]>();
+  /** Reactions the bot added, in order. */
+  readonly reactions: RecordedReaction[] = [];
+  /** Attachment bytes served at `/attachments/<id>/<filename>`. */
+  readonly #attachmentFiles = new Map<string, { bytes: Uint8Array; contentType: string }>();
 
   #server: Server | undefined;
   #sockets: WebSocketServer | undefined;
@@ -302,6 +325,7 @@ export class DiscordEmulator extends EventEmitter {
     const author = options.author ?? this.user;
     const channelId = options.channelId ?? this.channelId;
     const message = this.#storeMessage(channelId, author, { content }, { type: 0 });
+    message.attachments = (options.attachments ?? []).map((attachment) => this.#hostAttachment(attachment));
     this.#dispatch(
       'MESSAGE_CREATE',
       {
@@ -311,6 +335,41 @@ export class DiscordEmulator extends EventEmitter {
       this.#guildOf(channelId),
     );
     return message;
+  }
+
+  /** A user picks a message command (right-click → Apps → `commandName`) on `target`, a message the emulator holds. */
+  dispatchMessageCommand(commandName: string, target: EmulatedMessage, options: { user?: EmulatedUser } = {}): InteractionRecord {
+    return this.#dispatchInteraction('command', commandName, { channelId: target.channel_id, ...(options.user ? { user: options.user } : {}) }, undefined, target);
+  }
+
+  /**
+   * Adds a text channel to the default server. `botDeny` is a permission overwrite denying the bot those bits in it,
+   * as a server admin would set one. Add it before the bot connects, or it is announced with CHANNEL_CREATE.
+   */
+  addChannel(options: { name?: string; botDeny?: bigint } = {}): string {
+    const channelId = nextSnowflake();
+    const channel = textChannelPayload(channelId, this.guildId);
+    if (options.name) channel.name = options.name;
+    if (options.botDeny !== undefined) channel.permission_overwrites = [{ id: this.bot.id, type: 1, allow: '0', deny: String(options.botDeny) }];
+    this.channels.set(channelId, channel);
+    this.messages.set(channelId, []);
+    if (this.#activeSession) this.#dispatch('CHANNEL_CREATE', channel, this.guildId);
+    return channelId;
+  }
+
+  /** Resolves with the first reaction (past or future) the bot adds to `messageId`. */
+  waitForReaction(messageId: string, timeoutMs = 10_000): Promise<RecordedReaction> {
+    const seen = this.reactions.find((reaction) => reaction.messageId === messageId);
+    if (seen) return Promise.resolve(seen);
+    return this.#waitForEvent('reaction', (reaction: RecordedReaction) => reaction.messageId === messageId, timeoutMs, `a reaction on ${messageId}`);
+  }
+
+  #hostAttachment(input: EmulatedAttachmentInput): JsonObject {
+    const id = nextSnowflake();
+    const contentType = input.contentType ?? (input.filename.toLowerCase().endsWith('.pdf') ? 'application/pdf' : 'application/octet-stream');
+    this.#attachmentFiles.set(id, { bytes: input.bytes, contentType });
+    const url = `http://127.0.0.1:${this.#port}/attachments/${id}/${encodeURIComponent(input.filename)}`;
+    return { id, filename: input.filename, size: input.bytes.byteLength, url, proxy_url: url, content_type: contentType };
   }
 
   get botMention(): string {
@@ -511,6 +570,7 @@ export class DiscordEmulator extends EventEmitter {
     commandName: string,
     options: DispatchCommandOptions,
     focused: string | undefined,
+    targetMessage?: EmulatedMessage,
   ): InteractionRecord {
     const user = options.user ?? this.user;
     const channelId = options.channelId ?? this.channelId;
@@ -539,20 +599,40 @@ export class DiscordEmulator extends EventEmitter {
     const resolvedChannels = Object.fromEntries(
       Object.values(options.channelOptions ?? {}).map((id) => [id, { permissions: '2248473465835073', ...(this.channels.get(id) ?? textChannelPayload(id, guildId)) }]),
     );
+    const resolvedAttachments: Record<string, JsonObject> = {};
+    for (const [name, input] of Object.entries(options.attachments ?? {})) {
+      const attachment = this.#hostAttachment(input);
+      resolvedAttachments[String(attachment.id)] = attachment;
+      commandOptions.push({ name, type: 11, value: String(attachment.id) });
+    }
+    const resolved = {
+      ...(Object.keys(resolvedAttachments).length > 0 ? { attachments: resolvedAttachments } : {}),
+      ...(Object.keys(resolvedChannels).length > 0 ? { channels: resolvedChannels } : {}),
+    };
+    const subcommandOptions = options.subcommand ? [{ name: options.subcommand, type: 1, options: commandOptions }] : commandOptions;
     const registered = [...this.registeredCommands.values()].flat().find((command) => command.name === commandName);
+    const commandData: JsonObject = targetMessage
+      ? {
+          id: (registered?.id as string | undefined) ?? nextSnowflake(),
+          name: commandName,
+          type: 3,
+          target_id: targetMessage.id,
+          resolved: { messages: { [targetMessage.id]: targetMessage } },
+        }
+      : {
+          id: (registered?.id as string | undefined) ?? nextSnowflake(),
+          name: commandName,
+          type: 1,
+          options: options.subcommandGroup ? [{ name: options.subcommandGroup, type: 2, options: subcommandOptions }] : subcommandOptions,
+          ...(Object.keys(resolved).length > 0 ? { resolved } : {}),
+        };
     const session = this.#dispatch('INTERACTION_CREATE', {
       id: record.id,
       application_id: this.applicationId,
       type: kind === 'command' ? 2 : 4,
       token: record.token,
       version: 1,
-      data: {
-        id: (registered?.id as string | undefined) ?? nextSnowflake(),
-        name: commandName,
-        type: 1,
-        options: options.subcommand ? [{ name: options.subcommand, type: 1, options: commandOptions }] : commandOptions,
-        ...(options.channelOptions ? { resolved: { channels: resolvedChannels } } : {}),
-      },
+      data: commandData,
       guild_id: guildId,
       channel_id: channelId,
       channel: this.channels.get(channelId) ?? textChannelPayload(channelId, guildId),
@@ -574,6 +654,13 @@ export class DiscordEmulator extends EventEmitter {
   async #handleHttp(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://emulator');
     const method = request.method ?? 'GET';
+    const attachmentId = /^\/attachments\/(\d+)\//.exec(url.pathname)?.[1];
+    if (attachmentId !== undefined) {
+      // The CDN: no auth, raw bytes.
+      const file = this.#attachmentFiles.get(attachmentId);
+      if (!file) return void response.writeHead(404).end();
+      return void response.writeHead(200, { 'content-type': file.contentType, 'content-length': String(file.bytes.byteLength) }).end(Buffer.from(file.bytes));
+    }
     const route = decodeURIComponent(url.pathname.replace(/^\/api(\/v\d+)?/, ''));
     const query = Object.fromEntries(url.searchParams);
     const chunks: Buffer[] = [];
@@ -697,6 +784,14 @@ export class DiscordEmulator extends EventEmitter {
     this.#on('GET', new RegExp(`^/channels/${id}/messages/${id}$`), ({ params }) => {
       const message = (this.messages.get(params[0]!) ?? []).find((candidate) => candidate.id === params[1]);
       return message ? { status: 200, body: message } : discordError(404, 10008, 'Unknown Message');
+    });
+    this.#on('PUT', new RegExp(`^/channels/${id}/messages/${id}/reactions/([^/]+)/@me$`), ({ params }) => {
+      const message = (this.messages.get(params[0]!) ?? []).find((candidate) => candidate.id === params[1]);
+      if (!message) return discordError(404, 10008, 'Unknown Message');
+      const reaction: RecordedReaction = { channelId: params[0]!, messageId: params[1]!, emoji: params[2]! };
+      this.reactions.push(reaction);
+      this.emit('reaction', reaction);
+      return { status: 204 };
     });
     this.#on('POST', new RegExp(`^/channels/${id}/messages/${id}/threads$`), ({ params, body }) =>
       this.#startThread(params[0]!, params[1]!, body ?? {}),

@@ -32,6 +32,8 @@ export interface BotHarnessOptions {
   historyLimit?: number;
   /** Prometheus metrics the services report into, as in the bot's own process. */
   metrics?: PapercordMetrics;
+  /** Shapes the emulated server before the bot connects (channels added here are in GUILD_CREATE). */
+  beforeConnect?: (emulator: DiscordEmulator) => void;
   /** The clock the bot's cooldowns are measured on. */
   now?: BotOptions['now'];
 }
@@ -56,6 +58,7 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
   };
   try {
     await emulator.start();
+    options.beforeConnect?.(emulator);
     const config = loadConfig({
       DATA_DIR: dataDir,
       EMBEDDINGS: 'hashing',

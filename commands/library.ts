@@ -1,0 +1,76 @@
+import { ChannelType, MessageFlags, PermissionFlagsBits, SlashCommandBuilder, type ChatInputCommandInteraction, type GuildBasedChannel } from 'discord.js';
+import { UserError } from '../src/errors.js';
+import { LINK_PICKUP_PERMISSIONS, requireBotPermissions } from '../src/discord/permissions.js';
+import { DISCORD_LIMITS, truncate } from '../src/discord/render.js';
+import { NO_MENTIONS } from '../src/discord/router.js';
+import type { BotServices } from '../src/discord/types.js';
+import { paperLinkUrl } from '../src/papers/paper.js';
+
+const RECENT_PAPERS = 5;
+const TEXT_CHANNELS = [ChannelType.GuildText, ChannelType.GuildAnnouncement, ChannelType.PublicThread] as const;
+
+/**
+ * `/library status` is for everyone, so the command carries no default member permission; switching link pickup
+ * (`/library links on|off`) checks Manage Server when it runs.
+ */
+export const data = new SlashCommandBuilder()
+  .setName('library')
+  .setDescription('The paper library: link pickup in channels, and what it holds')
+  .addSubcommandGroup((group) =>
+    group
+      .setName('links')
+      .setDescription('Add the papers linked in a channel automatically (Manage Server)')
+      .addSubcommand((subcommand) =>
+        subcommand
+          .setName('on')
+          .setDescription('Add every paper linked or attached in a channel, reacting 📚 / ✅ (Manage Server)')
+          .addChannelOption((option) => option.setName('channel').setDescription('Which channel (default: this one)').addChannelTypes(...TEXT_CHANNELS)),
+      )
+      .addSubcommand((subcommand) =>
+        subcommand
+          .setName('off')
+          .setDescription('Stop adding the papers linked in a channel (Manage Server)')
+          .addChannelOption((option) => option.setName('channel').setDescription('Which channel (default: this one)').addChannelTypes(...TEXT_CHANNELS)),
+      ),
+  )
+  .addSubcommand((subcommand) => subcommand.setName('status').setDescription("The library's size, latest papers and link-pickup channels"));
+
+export async function execute(interaction: ChatInputCommandInteraction, services: BotServices): Promise<void> {
+  if (!interaction.inGuild()) throw new UserError('The library is managed in a server, not in direct messages.');
+  const subcommand = interaction.options.getSubcommand(true);
+  let content: string;
+  if (subcommand === 'status') {
+    content = status(interaction.guildId, services);
+  } else {
+    if (!interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) {
+      throw new UserError('You need the Manage Server permission to switch link pickup on or off.');
+    }
+    const channelId = interaction.options.getChannel('channel')?.id ?? interaction.channelId;
+    // The cached channel carries its permission overwrites; one the bot cannot see is not cached at all.
+    const channel: GuildBasedChannel | undefined = interaction.guild?.channels.cache.get(channelId);
+    if (!channel) throw new UserError(`I cannot see <#${channelId}>: give me the View Channel permission there, then try again.`);
+    if (subcommand === 'on') {
+      requireBotPermissions(channel, LINK_PICKUP_PERMISSIONS, 'pick up paper links');
+      const changed = services.linkChannels.enable(interaction.guildId, channel.id, interaction.user.id);
+      content = changed
+        ? `Link pickup is on in <#${channel.id}>: papers linked there (arXiv, Hugging Face, arXiv DOIs) and PDFs posted there are added to the library. I react 📚 when I add one and ✅ when it was already there.`
+        : `Link pickup was already on in <#${channel.id}>.`;
+    } else {
+      const changed = services.linkChannels.disable(channel.id);
+      content = changed ? `Link pickup is off in <#${channel.id}>.` : `Link pickup was not on in <#${channel.id}>.`;
+    }
+  }
+  await interaction.reply({ content: truncate(content, DISCORD_LIMITS.content), flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+}
+
+function status(guildId: string, services: BotServices): string {
+  const channels = services.linkChannels.list(guildId);
+  const recent = services.recentPapers(RECENT_PAPERS);
+  const lines = [`**${services.library.size}** papers in the library.`];
+  lines.push(channels.length ? `Link pickup is on in ${channels.map((channel) => `<#${channel.channelId}>`).join(', ')}.` : 'Link pickup is off in every channel (`/library links on` switches it on).');
+  if (recent.length) {
+    lines.push('Latest additions:');
+    for (const paper of recent) lines.push(`- [${truncate(paper.title, 150)}](${paperLinkUrl(paper)})`);
+  }
+  return lines.join('\n');
+}

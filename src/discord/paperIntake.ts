@@ -1,0 +1,120 @@
+import type { APIEmbed, Attachment } from 'discord.js';
+import { describeError } from '../errors.js';
+import type { IntakeItem, IntakeOutcome, IntakeProgress } from '../intake/paperIntake.js';
+import { paperLinkUrl, type Paper } from '../papers/paper.js';
+import { DISCORD_LIMITS, truncate } from './render.js';
+
+/** Discord's attachment limit for a free server: papercord reads PDFs up to this size. */
+export const MAX_PDF_BYTES = 25 * 1024 * 1024;
+const DOWNLOAD_TIMEOUT_MS = 60_000;
+const BRAND_COLOR = 0x5865f2;
+
+export function isPdfAttachment(attachment: Pick<Attachment, 'name' | 'contentType'>): boolean {
+  return attachment.contentType?.split(';')[0]?.trim() === 'application/pdf' || /\.pdf$/i.test(attachment.name);
+}
+
+/**
+ * The PDF attachments, downloaded: an item for the intake each, or an error outcome for one too large or that could
+ * not be fetched (in the order given, so replies list them where the user put them).
+ */
+export async function pdfAttachmentItems(
+  attachments: Iterable<Pick<Attachment, 'name' | 'contentType' | 'size' | 'url'>>,
+  signal?: AbortSignal,
+): Promise<Array<IntakeItem | IntakeOutcome>> {
+  const items: Array<IntakeItem | IntakeOutcome> = [];
+  for (const attachment of attachments) {
+    if (!isPdfAttachment(attachment)) continue;
+    const input = attachment.name;
+    if (attachment.size > MAX_PDF_BYTES) {
+      items.push(failure(input, `${input} is ${(attachment.size / 1_048_576).toFixed(1)} MB; papercord reads PDFs up to 25 MB`));
+      continue;
+    }
+    try {
+      const timeout = AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS);
+      const response = await fetch(attachment.url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      items.push({ kind: 'pdf', input, bytes: new Uint8Array(await response.arrayBuffer()) });
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      items.push(failure(input, `could not download ${input} from Discord (${describeError(error)})`));
+    }
+  }
+  return items;
+}
+
+function failure(input: string, message: string): IntakeOutcome {
+  return { input, id: null, title: null, status: 'error', message };
+}
+
+/** Runs the intake over items mixed with outcomes already known (a PDF that could not be downloaded), order kept. */
+export async function addMixed(
+  entries: ReadonlyArray<IntakeItem | IntakeOutcome>,
+  add: (items: readonly IntakeItem[]) => Promise<IntakeOutcome[]>,
+): Promise<IntakeOutcome[]> {
+  const items = entries.filter((entry): entry is IntakeItem => 'kind' in entry);
+  const outcomes = items.length > 0 ? await add(items) : [];
+  return entries.map((entry) => ('kind' in entry ? outcomes.shift()! : entry));
+}
+
+const STATUS_LABEL: Record<IntakeOutcome['status'], string> = {
+  added: '📚 Added to the library',
+  present: '✅ Already in the library',
+  not_found: '❓ Not found',
+  error: '⚠️ Not added',
+};
+
+/** A TL;DR without a model call: Hugging Face's AI summary, else the abstract's first sentence. */
+function tldr(paper: Paper): string {
+  if (paper.aiSummary) return paper.aiSummary;
+  const first = /^(.{40,}?[.!?])\s/.exec(paper.abstract)?.[1] ?? paper.abstract;
+  return truncate(first, 300);
+}
+
+/** The compact card of one paper: title linking to it, authors, TL;DR, and what happened. */
+export function renderIntakeCard(outcome: IntakeOutcome & { paper: Paper }): APIEmbed {
+  const { paper } = outcome;
+  const authors = paper.authors?.length ? paper.authors.slice(0, 6).join(', ') + (paper.authors.length > 6 ? ', et al.' : '') : undefined;
+  const lines = [authors ? `*${truncate(authors, 300)}*` : undefined, `**TL;DR** ${tldr(paper)}`].filter(Boolean);
+  return {
+    color: BRAND_COLOR,
+    title: truncate(paper.title, DISCORD_LIMITS.title),
+    url: paperLinkUrl(paper),
+    description: truncate(lines.join('\n'), 1000),
+    footer: { text: `${STATUS_LABEL[outcome.status].replace(/^\S+\s/, '')} · ${paper.id}` },
+  };
+}
+
+/** Cards above this many would not fit one message (10 embeds, 6,000 characters): a list is shown instead. */
+const MAX_CARDS = 8;
+
+/** The reply to `/add` or the context menu: a card per paper (a list when many), and a line for each failure. */
+export function renderIntakeReply(outcomes: readonly IntakeOutcome[]): { content: string; embeds: APIEmbed[] } {
+  const withPaper = outcomes.filter((outcome): outcome is IntakeOutcome & { paper: Paper } => outcome.paper !== undefined);
+  const failures = outcomes.filter((outcome) => outcome.paper === undefined);
+  const count = (status: IntakeOutcome['status']) => outcomes.filter((outcome) => outcome.status === status).length;
+  const summary = [
+    count('added') ? `${count('added')} added` : '',
+    count('present') ? `${count('present')} already in the library` : '',
+    count('not_found') ? `${count('not_found')} not found` : '',
+    count('error') ? `${count('error')} not added` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  const failureLines = failures.map((outcome) => `${STATUS_LABEL[outcome.status].split(' ')[0]} \`${truncate(outcome.input, 80)}\`: ${outcome.message ?? 'unknown problem'}`);
+  let embeds: APIEmbed[];
+  if (withPaper.length <= MAX_CARDS) {
+    embeds = withPaper.map(renderIntakeCard);
+  } else {
+    const lines = withPaper.map((outcome) => `${STATUS_LABEL[outcome.status].split(' ')[0]} [${truncate(outcome.paper.title, 120)}](${paperLinkUrl(outcome.paper)})`);
+    embeds = [{ color: BRAND_COLOR, title: `${withPaper.length} papers`, description: truncate(lines.join('\n'), DISCORD_LIMITS.description) }];
+  }
+  const content = truncate([summary ? `${summary}.` : 'Nothing to add.', ...failureLines].join('\n'), DISCORD_LIMITS.content);
+  return { content, embeds };
+}
+
+/** "Looking up 20 of 50 papers on arXiv…": what a long `/add` shows while it works. */
+export function describeProgress(progress: IntakeProgress): string {
+  if (progress.stage === 'reading') return `Reading ${progress.done} of ${progress.total} inputs…`;
+  if (progress.stage === 'looking up') return `Looking up papers on arXiv: ${progress.done} of ${progress.total}…`;
+  return `Adding ${progress.total} paper${progress.total === 1 ? '' : 's'} to the library…`;
+}
