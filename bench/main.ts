@@ -14,6 +14,7 @@ const BENCHMARKS: Record<string, { summary: string; load: () => Promise<Benchmar
   eval: { summary: 'retrieval ablation (lexical, dense, hybrid) on SciFact train and the dev questions with abstention', load: async () => (await import('./eval.js')).evalBenchmark },
   extractive: { summary: 'extractive (no-LLM) answers on the dev questions: citation precision, grade-2 recall, first sentence relevant, length', load: async () => (await import('./extractive.js')).extractiveBenchmark },
   discord: { summary: '200 /ask at once through the Discord emulator: acknowledged within 3 s, answered, ack p50/p99', load: async () => (await import('./discord.js')).discordBenchmark },
+  library: { summary: 'library of n generated papers (default 100000) and one of n/10: ingest, add 20, open, query p50/p99, recall@10, RSS, disk', load: async () => (await import('./library.js')).libraryBenchmark },
   intake: { summary: 'arXiv snapshot validation pass vs full ingest, PDF metadata pages vs whole document', load: async () => (await import('./intake.js')).intakeBenchmark },
   fulltext: { summary: 'body-only questions over LaTeXML fixture papers: right section cited and fact in the answer, full text on vs off', load: async () => (await import('./fulltext.js')).fulltextBenchmark },
   soak: { summary: 'mixed Discord traffic at a fixed rate for --minutes (default 2): errors, RSS growth, p50/p99', load: async () => (await import('./soak.js')).soakBenchmark },

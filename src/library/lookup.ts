@@ -1,6 +1,6 @@
-import MiniSearch from 'minisearch';
 import { UserError } from '../errors.js';
 import { normalizeTitle, type Paper } from '../papers/paper.js';
+import { nameTokens } from './names.js';
 import type { PaperLibrary } from './paperLibrary.js';
 
 /**
@@ -16,43 +16,18 @@ interface RankedPaper {
   partial?: boolean;
 }
 
-interface TitleIndex {
-  /** The papers the index was built from; rebuilt when the library changes. */
-  papers: readonly Paper[];
-  search: MiniSearch<Paper>;
-}
-
 /** A top match at least this many times the score of the next is taken as the one meant. */
 const CLEAR_WINNER_RATIO = 2;
 
-const indexes = new WeakMap<PaperLibrary, TitleIndex>();
-
-/** Words, keeping hyphenated names whole as well as split ("h-net", "h", "net"). */
-function tokenize(text: string): string[] {
-  const tokens: string[] = [];
-  for (const word of text.normalize('NFKC').toLowerCase().split(/[^\p{L}\p{N}-]+/u)) {
-    const trimmed = word.replace(/^-+|-+$/g, '');
-    if (!trimmed) continue;
-    tokens.push(trimmed);
-    if (trimmed.includes('-')) tokens.push(...trimmed.split('-').filter(Boolean));
-  }
-  return tokens;
-}
-
-function titleIndexFor(library: PaperLibrary): TitleIndex {
-  const cached = indexes.get(library);
-  if (cached && cached.papers.length === library.size) return cached;
-  const papers = library.all();
-  const search = new MiniSearch<Paper>({
-    fields: ['title', 'abstract'],
-    idField: 'id',
-    tokenize,
-    searchOptions: { boost: { title: 4 }, prefix: true, fuzzy: (term) => (term.length >= 5 ? 0.2 : false) },
-  });
-  search.addAll(papers);
-  const index = { papers, search };
-  indexes.set(library, index);
-  return index;
+/**
+ * Share of the typed words that begin a word of the title. The name index ranks a prefix by all the words it
+ * begins ("tra": training, transformer, transfer), so a title holding every typed word is lifted above an abstract
+ * that merely uses them often.
+ */
+function titleCoverage(typed: readonly string[], title: string): number {
+  if (typed.length === 0) return 0;
+  const words = nameTokens(title);
+  return typed.filter((word) => words.some((candidate) => candidate.startsWith(word))).length / typed.length;
 }
 
 /** The short name before a title's colon ("MrT5", "Mixture-of-Recursions"), normalized. */
@@ -67,19 +42,22 @@ function shortName(title: string): string | undefined {
  */
 function rankPapers(library: PaperLibrary, query: string, limit: number, broaden: boolean): RankedPaper[] {
   const wanted = normalizeTitle(query);
-  if (!wanted) return library.all().slice(0, limit).map((paper) => ({ paper, score: 0 }));
-  const { search } = titleIndexFor(library);
-  const results = search.search(query, { combineWith: 'AND' });
+  if (!wanted) return library.first(limit).map((paper) => ({ paper, score: 0 }));
+  // Enough candidates that an exact title ranked low by BM25 is still among them.
+  const depth = Math.max(limit, 50);
+  const results: RankedPaper[] = library.matchNames(query, { all: true, limit: depth });
   if (broaden || results.length === 0) {
-    const seen = new Set(results.map((result) => result.id));
-    const partial = search.search(query, { combineWith: 'OR' }).filter((result) => !seen.has(result.id));
+    const seen = new Set(results.map((result) => result.paper.id));
+    const partial = library.matchNames(query, { all: false, limit: depth }).filter((result) => !seen.has(result.paper.id));
     // Shrunk so that partial matches rank below every full match.
     const scale = results.length > 0 ? 1e-6 : 1;
     results.push(...partial.map((result) => ({ ...result, score: result.score * scale, partial: true })));
   }
+  const exact = library.getByTitle(query);
+  if (exact && !results.some((result) => result.paper.id === exact.id)) results.push({ paper: exact, score: 0 });
+  const typed = [...new Set(nameTokens(query))];
   const ranked = results
-    .map((result) => ({ paper: library.get(String(result.id)), score: result.score, partial: result.partial === true }))
-    .filter((hit): hit is typeof hit & RankedPaper => hit.paper !== undefined)
+    .map((hit) => ({ ...hit, score: hit.score * (1 + titleCoverage(typed, hit.paper.title)) }))
     .map((hit) => {
       const title = normalizeTitle(hit.paper.title);
       // Exact titles and short names beat anything that merely mentions the words.

@@ -1,36 +1,28 @@
 import { definedOnly } from '../util/options.js';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { Document } from '@langchain/core/documents';
-import { HNSWLib } from '@langchain/community/vectorstores/hnswlib';
+import Database from 'better-sqlite3';
 import type { PaperEmbedder } from '../embeddings/types.js';
 import { UserError, describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { normalizeTitle, type Paper } from '../papers/paper.js';
-import { LexicalIndex } from '../retrieval/lexical.js';
+import { analyzePaper, LEXICAL_FORMAT, LexicalIndex, type AnalyzedPaper } from '../retrieval/lexical.js';
 import type { RetrievedPaper } from '../retrieval/types.js';
-import {
-  acquireWriteLock,
-  CURRENT_MANIFEST,
-  GENERATION_MANIFEST,
-  MANIFEST_FORMAT,
-  bytesUnder,
-  commitManifest,
-  generationDirectoryName,
-  listGenerations,
-  readManifest,
-  readVerifiedFile,
-  recordFile,
-  removeGeneration,
-  syncDirectory,
-  syncFile,
-  writeFileDurably,
-  type LibraryManifest,
-} from './storage.js';
+import { migrateGenerations, hasGenerations } from './migration.js';
+import { NameIndex, type NameMatch } from './names.js';
+import { acquireWriteLock, bytesUnder } from './storage.js';
 import type { PaperVectorIndex } from './pgvectorStore.js';
+import { paperEmbeddingText } from './paperText.js';
+import { PaperVectorStore } from './paperVectorStore.js';
+import { isCheckpointFile, removeFile, VectorIndex, type CheckpointRecord } from './vectorIndex.js';
 
-/** Steps of a save, in order; `onSaveStep` is called after each (tests throw from it to simulate a crash). */
-export type SaveStep = 'papers' | 'vectors' | 'lexical' | 'manifest' | 'commit' | 'cleanup';
+/**
+ * Points where tests interrupt a write (they throw from `onSaveStep`, or kill the process): `embedded` before the
+ * commit's transaction, `commit` right after it, `checkpoint-written` when an HNSW checkpoint file is on disk but
+ * not yet recorded, `checkpoint` when it is recorded and older ones not yet removed, `migrated` when a library of
+ * the generation format is copied into the database and its old files not yet removed.
+ */
+export type SaveStep = 'embedded' | 'commit' | 'checkpoint-written' | 'checkpoint' | 'migrated';
 
 export interface PaperLibraryOptions {
   /** The library lives in `<dataDir>/library/`. */
@@ -39,11 +31,23 @@ export interface PaperLibraryOptions {
   logger: Logger;
   /** Papers per embedding call while ingesting. */
   embedBatchSize?: number;
-  /** HNSW search breadth; higher is more exact and slower (the library is small, so exact enough matters). */
+  /** HNSW search breadth; higher is more exact and slower. */
   efSearch?: number;
   /** How long an add waits for another process's write to finish before giving up with a UserError. */
   lockTimeoutMs?: number;
-  /** Test hook, called after each step of a save. */
+  /**
+   * Vectors added since the last HNSW checkpoint that make a commit write a new one. Each is added to the graph
+   * again when a process opens the library, so this bounds the work of opening; a checkpoint rewrites the graph
+   * (hundreds of MB at 100,000 papers), so it is not done on every commit. Closing a library that added papers
+   * checkpoints too.
+   */
+  checkpointEvery?: number;
+  /**
+   * For processes and worker threads that only search: never writes, upgrades or checkpoints (the writer does),
+   * still takes in what other processes commit. `add` rejects.
+   */
+  readOnly?: boolean;
+  /** Test hook, called at each step of a write. */
   onSaveStep?: (step: SaveStep) => void | Promise<void>;
   /**
    * Vectors kept outside the library directory and shared with other processes (`VECTOR_STORE=pgvector`): it is
@@ -52,7 +56,7 @@ export interface PaperLibraryOptions {
   sharedVectors?: PaperVectorIndex;
 }
 
-export const DEFAULT_LIBRARY_OPTIONS = Object.freeze({ embedBatchSize: 32, efSearch: 128, lockTimeoutMs: 30_000 });
+export const DEFAULT_LIBRARY_OPTIONS = Object.freeze({ embedBatchSize: 32, efSearch: 128, lockTimeoutMs: 30_000, checkpointEvery: 1_000, readOnly: false });
 
 export interface LibraryStats {
   papers: number;
@@ -61,10 +65,17 @@ export interface LibraryStats {
   embedder: string;
   embedderDescription: string;
   dimension: number;
-  /** Everything under `<dataDir>/library/`, both kept generations included. */
+  /** Everything under `<dataDir>/library/`. */
   bytesOnDisk: number;
-  generation: number;
+  /** Vectors added since the last HNSW checkpoint (replayed when the library is opened). */
+  vectorsSinceCheckpoint: number;
   directory: string;
+}
+
+/** A paper found by a search, by id; score as the search defines it. */
+export interface PaperMatch {
+  id: string;
+  score: number;
 }
 
 export interface AddResult {
@@ -74,25 +85,28 @@ export interface AddResult {
   existing: number;
 }
 
-/** Files of the HNSWLib save, beside papers.jsonl and lexical.json in a generation directory. */
-const VECTOR_FILES = ['hnswlib.index', 'docstore.json', 'args.json'] as const;
-const PAPERS_FILE = 'papers.jsonl';
-const LEXICAL_FILE = 'lexical.json';
-
-/** One consistent view of the library; replaced as a whole, never edited in place while readers can see it. */
-interface LibraryState {
-  generation: number;
-  papers: ReadonlyMap<string, Paper>;
-  /** Normalized title → id, so the same paper from another source is recognized. */
-  titles: ReadonlyMap<string, string>;
-  vectors: HNSWLib | undefined;
-  lexical: LexicalIndex;
+export interface AddOptions {
+  signal?: AbortSignal;
+  /**
+   * Whether this commit may write an HNSW checkpoint when enough has changed (default true). A bulk ingest
+   * passes false and checkpoints once at the end, instead of rewriting the graph every `checkpointEvery` papers.
+   */
+  checkpoint?: boolean;
+  /** Vectors and analyses computed elsewhere (a worker thread), by paper id; the rest are computed here. */
+  prepared?: ReadonlyMap<string, PreparedPaper>;
 }
 
-/** What the library embeds for a paper. */
-export function paperEmbeddingText(paper: Paper): string {
-  return `${paper.title}\n\n${paper.abstract}`;
+/** What a paper needs before it can be committed: its vector and its analyzed text. */
+export interface PreparedPaper {
+  vector: ArrayLike<number>;
+  analyzed: AnalyzedPaper;
 }
+
+export const DATABASE_FILE = 'library.db';
+/** Bumped when the schema changes incompatibly. */
+const DATABASE_FORMAT = '2';
+
+export { paperEmbeddingText };
 
 /** DATA_DIR pointing at a file or a folder we may not write is the user's to fix, so it is said in their terms. */
 function unusableDataDir(dataDir: string, error: NodeJS.ErrnoException): Error {
@@ -108,25 +122,83 @@ function unusableDataDir(dataDir: string, error: NodeJS.ErrnoException): Error {
   return new UserError(`DATA_DIR ${dataDir} cannot hold the library (${reason}); set DATA_DIR to a folder papercord can write`, { cause: error });
 }
 
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS papers (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, title_key TEXT NOT NULL, paper TEXT NOT NULL);
+  CREATE INDEX IF NOT EXISTS papers_by_title ON papers (title_key);
+  CREATE TABLE IF NOT EXISTS vectors (seq INTEGER PRIMARY KEY, vector BLOB NOT NULL);
+`;
+
+function vectorBlob(vector: ArrayLike<number>): Buffer {
+  return Buffer.from(Float32Array.from(vector).buffer);
+}
+
+function blobVector(blob: Buffer): Float32Array {
+  return new Float32Array(new Uint8Array(blob).buffer);
+}
+
+/** Opens (creating) the library database with the settings every process must share. */
+export function openLibraryDatabase(file: string): Database.Database {
+  const db = new Database(file);
+  // Readers never block the writer nor see a half commit; a killed writer's transaction is rolled back on open.
+  db.pragma('journal_mode = WAL');
+  // A committed paper survives a crash of the machine, not only of the process.
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 30000');
+  db.exec(SCHEMA);
+  return db;
+}
+
+interface Statements {
+  meta: Database.Statement<[string], { value: string }>;
+  setMeta: Database.Statement<[string, string]>;
+  byId: Database.Statement<[string], { seq: number; paper: string }>;
+  byTitle: Database.Statement<[string], { seq: number; paper: string }>;
+  bySeq: Database.Statement<[number], { paper: string }>;
+  bySeqs: Database.Statement<[string], { seq: number; paper: string }>;
+  idsBySeqs: Database.Statement<[string], { seq: number; id: string }>;
+  byIds: Database.Statement<[string], { id: string; paper: string }>;
+  maxSeq: Database.Statement<[], { seq: number | null }>;
+  insertPaper: Database.Statement<[number, string, string, string]>;
+  updatePaper: Database.Statement<[string, number]>;
+  insertVector: Database.Statement<[number, Buffer]>;
+  vectorsAfter: Database.Statement<[number], { seq: number; vector: Buffer }>;
+  vectorCount: Database.Statement<[], { count: number }>;
+  first: Database.Statement<[number], { paper: string }>;
+  all: Database.Statement<[], { paper: string }>;
+}
+
 /**
- * The local paper library: papers, their HNSW vector index (LangChain `HNSWLib`) and a lexical index, persisted
- * under `<dataDir>/library/` in generations committed atomically. Writes are queued one at a time; readers see
- * the state before a write or after it.
+ * The local paper library: papers and their metadata in SQLite (`library/library.db`), with their vectors, the
+ * lexical index and the name index in the same database, and an HNSW graph over the vectors held in memory and
+ * checkpointed to `library/vectors-*.hnsw`. A commit is one SQLite transaction, so adding k papers writes O(k) and
+ * a process killed at any moment leaves every committed paper exactly once. Several processes share one library:
+ * writes take `write.lock` in turn, and every read first takes in what other processes committed.
  */
 export class PaperLibrary {
   private readonly options: Required<Omit<PaperLibraryOptions, 'onSaveStep' | 'sharedVectors'>> &
     Pick<PaperLibraryOptions, 'onSaveStep' | 'sharedVectors'>;
   private readonly directory: string;
-  private state: LibraryState;
+  private db!: Database.Database;
+  private statements!: Statements;
+  private lexical!: LexicalIndex;
+  private names!: NameIndex;
+  private vectors: VectorIndex | undefined;
+  private dataVersion = -1;
+  /** Papers visible to this process. */
+  private paperCount = 0;
+  private nextSeq = 0;
   private writeQueue: Promise<unknown> = Promise.resolve();
-  /** True while this library holds `write.lock` (a rebuild inside an add must not wait for itself). */
+  /** True while this library holds `write.lock` (a checkpoint inside an add must not wait for itself). */
   private holdingWriteLock = false;
+  /** This process committed papers, so closing it checkpoints the graph. */
+  private addedHere = false;
   private closed = false;
+  private langchainStore: PaperVectorStore | undefined;
 
   private constructor(options: PaperLibraryOptions) {
     this.options = { ...DEFAULT_LIBRARY_OPTIONS, ...definedOnly(options) };
     this.directory = path.join(options.dataDir, 'library');
-    this.state = emptyState(0);
   }
 
   static async open(options: PaperLibraryOptions): Promise<PaperLibrary> {
@@ -134,8 +206,13 @@ export class PaperLibrary {
     await mkdir(library.directory, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
       throw unusableDataDir(options.dataDir, error);
     });
-    await library.load();
-    if (library.options.sharedVectors) await library.syncSharedPapers();
+    try {
+      await library.load();
+      if (library.options.sharedVectors) await library.syncSharedPapers();
+    } catch (error) {
+      library.db?.close();
+      throw error;
+    }
     return library;
   }
 
@@ -144,108 +221,207 @@ export class PaperLibrary {
   }
 
   get size(): number {
-    return this.state.papers.size;
-  }
-
-  /** The LangChain vector store of the current state, for LangChain retrievers; undefined while empty. */
-  get vectorStore(): HNSWLib | undefined {
-    return this.state.vectors;
+    this.refresh();
+    return this.paperCount;
   }
 
   get(id: string): Paper | undefined {
-    return this.state.papers.get(id);
+    this.refresh();
+    const row = this.statements.byId.get(id);
+    return row && (JSON.parse(row.paper) as Paper);
   }
 
-  /** Papers in the order they were added. */
+  /** The paper with this normalized title (see `normalizeTitle`). */
+  getByTitle(title: string): Paper | undefined {
+    this.refresh();
+    const row = this.statements.byTitle.get(normalizeTitle(title));
+    return row && (JSON.parse(row.paper) as Paper);
+  }
+
+  /** The first `limit` papers in the order they were added. */
+  first(limit: number): Paper[] {
+    this.refresh();
+    return this.statements.first.all(limit).map((row) => JSON.parse(row.paper) as Paper);
+  }
+
+  /** Every paper in the order they were added. O(library): for evaluation and exports, never per query. */
   all(): Paper[] {
-    return [...this.state.papers.values()];
+    this.refresh();
+    return this.statements.all.all().map((row) => JSON.parse(row.paper) as Paper);
   }
 
-  /** Adds papers, embedding only the new ones, and commits a new generation. */
-  add(papers: readonly Paper[], options: { signal?: AbortSignal } = {}): Promise<AddResult> {
-    return this.serialized(() => this.addNow(papers, options.signal));
+  /** Adds papers, embedding only the new ones, and commits them in one transaction. */
+  add(papers: readonly Paper[], options: AddOptions = {}): Promise<AddResult> {
+    if (this.options.readOnly) return Promise.reject(new Error('this paper library was opened read-only'));
+    return this.serialized(() => this.addNow(papers, options));
   }
 
   /** Best first; score is cosine similarity (higher is closer). */
   async vectorSearch(query: string, k: number): Promise<RetrievedPaper[]> {
-    if (this.options.sharedVectors) return this.sharedVectorSearch(this.options.sharedVectors, query, k);
-    const state = this.state;
-    const store = state.vectors;
-    if (!store || state.papers.size === 0 || k <= 0) return [];
+    if (k <= 0 || this.size === 0) return [];
+    return this.vectorSearchByVector(await this.embedder.embeddings.embedQuery(query), k);
+  }
+
+  /** As `vectorSearch`, paper ids only: a retriever fusing 100 candidates reads only the papers it returns. */
+  async vectorMatches(query: string, k: number): Promise<PaperMatch[]> {
+    if (k <= 0 || this.size === 0) return [];
     const vector = await this.embedder.embeddings.embedQuery(query);
-    const count = store.index.getCurrentCount();
-    const results = await store.similaritySearchVectorWithScore(vector, Math.min(k, count));
-    return results
-      .map(([document, distance]) => ({ paper: state.papers.get(String(document.metadata.id)), score: 1 - distance }))
-      .filter((hit): hit is RetrievedPaper => hit.paper !== undefined);
+    if (this.options.sharedVectors) return (await this.vectorSearchByVector(vector, k)).map(({ paper, score }) => ({ id: paper.id, score }));
+    this.refresh();
+    return this.vectors ? this.withIds(this.vectors.search(vector, k)) : [];
   }
 
-  /** Best first; score is the lexical index's relevance score. */
+  /** As `lexicalSearch`, paper ids only. */
+  lexicalMatches(query: string, k: number): PaperMatch[] {
+    this.refresh();
+    return this.withIds(this.lexical.search(query, k));
+  }
+
+  /** The papers with these ids, in that order; ids not in the library are skipped. */
+  getMany(ids: readonly string[]): Paper[] {
+    if (ids.length === 0) return [];
+    this.refresh();
+    const rows = this.statements.byIds.all(JSON.stringify(ids));
+    const papers = new Map(rows.map((row) => [row.id, row.paper]));
+    return ids.flatMap((id) => {
+      const text = papers.get(id);
+      return text === undefined ? [] : [JSON.parse(text) as Paper];
+    });
+  }
+
+  /** Nearest papers to an embedded query, best first; score is cosine similarity. */
+  async vectorSearchByVector(vector: readonly number[], k: number): Promise<RetrievedPaper[]> {
+    if (this.options.sharedVectors) return this.sharedVectorSearch(this.options.sharedVectors, vector, k);
+    this.refresh();
+    if (k <= 0 || !this.vectors) return [];
+    return this.withPapers(this.vectors.search(vector, k));
+  }
+
+  /** The library as a LangChain `VectorStore` (papers read from the database, none copied into a docstore). */
+  get vectorStore(): PaperVectorStore {
+    return (this.langchainStore ??= new PaperVectorStore(this));
+  }
+
+  /** Best first; score is the lexical index's BM25 relevance. */
   lexicalSearch(query: string, k: number): RetrievedPaper[] {
-    const state = this.state;
-    return state.lexical
-      .search(query, k)
-      .map((hit) => ({ paper: state.papers.get(hit.id), score: hit.score }))
-      .filter((hit): hit is RetrievedPaper => hit.paper !== undefined);
+    this.refresh();
+    return this.withPapers(this.lexical.search(query, k));
   }
 
-  /** Papers whose title or abstract has an analyzed term (`analyze` from the lexical index); 0 for unseen terms. */
+  /** Papers containing an analyzed term (see `analyze`): the term statistics ranking and abstention share. */
   documentFrequency(term: string): number {
-    return this.state.lexical.documentFrequency(term);
+    this.refresh();
+    return this.lexical.documentFrequency(term);
+  }
+
+  /** Papers whose title or abstract has the words typed (prefixes, small typos), best first: for paper lookup. */
+  matchNames(query: string, options: { all: boolean; limit: number }): Array<{ paper: Paper; score: number }> {
+    this.refresh();
+    return this.withPapers(this.names.match(query, options));
   }
 
   async stats(): Promise<LibraryStats> {
-    const state = this.state;
+    this.refresh();
+    const checkpointed = this.checkpointRecord()?.throughSeq ?? -1;
     return {
-      papers: state.papers.size,
-      vectors: this.options.sharedVectors
-        ? await this.options.sharedVectors.count()
-        : state.vectors
-          ? state.vectors.index.getCurrentCount()
-          : 0,
+      papers: this.paperCount,
+      vectors: this.options.sharedVectors ? await this.options.sharedVectors.count() : this.statements.vectorCount.get()!.count,
       embedder: this.embedder.id,
       embedderDescription: this.embedder.description,
       dimension: this.embedder.dimension,
       bytesOnDisk: await bytesUnder(this.directory),
-      generation: state.generation,
+      vectorsSinceCheckpoint: this.options.sharedVectors ? 0 : Math.max(0, this.nextSeq - 1 - checkpointed),
       directory: this.directory,
     };
   }
 
-  /** Waits for queued writes; the embedder belongs to whoever created it and is not closed here. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.writeQueue.catch(() => undefined);
-    this.state = emptyState(this.state.generation);
+  /**
+   * Writes the HNSW graph to disk when vectors were added since the last checkpoint, so the next open has none
+   * to add again. Also merges the lexical index's posting rows.
+   */
+  checkpoint(): Promise<void> {
+    return this.serialized(() => this.withWriteLock(() => this.checkpointNow()));
   }
 
-  private async sharedVectorSearch(shared: PaperVectorIndex, query: string, k: number): Promise<RetrievedPaper[]> {
+  /** Waits for queued writes and checkpoints what this process added; the embedder belongs to whoever created it. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    const finalCheckpoint = this.addedHere ? this.checkpoint().catch((error: unknown) => {
+      this.options.logger.warn(`could not checkpoint the vector index at close (${describeError(error)}); the next start adds the newest vectors again`);
+    }) : Promise.resolve();
+    this.closed = true;
+    await finalCheckpoint;
+    await this.writeQueue.catch(() => undefined);
+    this.db.close();
+  }
+
+  private withIds(hits: ReadonlyArray<{ seq: number; score: number }>): PaperMatch[] {
+    if (hits.length === 0) return [];
+    const ids = new Map(this.statements.idsBySeqs.all(JSON.stringify(hits.map((hit) => hit.seq))).map((row) => [row.seq, row.id]));
+    return hits.flatMap((hit) => {
+      const id = ids.get(hit.seq);
+      return id === undefined ? [] : [{ id, score: hit.score }];
+    });
+  }
+
+  private withPapers<T extends { seq: number; score: number }>(hits: readonly T[]): RetrievedPaper[] {
+    if (hits.length === 0) return [];
+    const rows = this.statements.bySeqs.all(JSON.stringify(hits.map((hit) => hit.seq)));
+    const papers = new Map(rows.map((row) => [row.seq, row.paper]));
+    const found: RetrievedPaper[] = [];
+    for (const hit of hits) {
+      const text = papers.get(hit.seq);
+      if (text !== undefined) found.push({ paper: JSON.parse(text) as Paper, score: hit.score });
+    }
+    return found;
+  }
+
+  /**
+   * Takes in what other processes committed since the last look (cheap when nothing changed: one pragma). Runs
+   * inside a read transaction, so what it reads is one commit's state.
+   */
+  private refresh(): void {
+    if (this.closed) return;
+    const version = this.db.pragma('data_version', { simple: true }) as number;
+    if (version === this.dataVersion) return;
+    this.dataVersion = version;
+    this.db.transaction(() => this.takeInCommitted())();
+  }
+
+  private takeInCommitted(): void {
+    this.lexical.refresh();
+    this.paperCount = this.lexical.size;
+    this.nextSeq = (this.statements.maxSeq.get()?.seq ?? -1) + 1;
+    if (this.vectors) this.vectors.add(this.vectorRowsAfter(this.vectors.throughSeq));
+  }
+
+  private *vectorRowsAfter(seq: number): Generator<{ seq: number; vector: Float32Array }> {
+    for (const row of this.statements.vectorsAfter.iterate(seq)) yield { seq: row.seq, vector: blobVector(row.vector) };
+  }
+
+  private async sharedVectorSearch(shared: PaperVectorIndex, vector: readonly number[], k: number): Promise<RetrievedPaper[]> {
     if (k <= 0) return [];
-    const hits = await shared.search(await this.embedder.embeddings.embedQuery(query), k);
+    const hits = await shared.search(vector, k);
     // A hit this process has not seen was added by another one since: take its papers before answering.
-    if (hits.some((hit) => !this.state.papers.has(hit.id))) await this.syncSharedPapers();
-    const papers = this.state.papers;
+    if (hits.some((hit) => !this.statements.byId.get(hit.id))) await this.syncSharedPapers();
     return hits
-      .map((hit) => ({ paper: papers.get(hit.id), score: hit.score }))
+      .map((hit) => ({ paper: this.get(hit.id), score: hit.score }))
       .filter((hit): hit is RetrievedPaper => hit.paper !== undefined);
   }
 
-  /** Adds papers that other processes stored in the shared vector store to this process's view (and lexical index). */
+  /** Adds papers that other processes stored in the shared vector store to this process's database. */
   private syncSharedPapers(): Promise<void> {
     return this.serialized(async () => {
       const shared = await this.options.sharedVectors!.papers();
-      const before = this.state;
-      const missing = shared.filter((paper) => !before.papers.has(paper.id));
+      this.refresh();
+      const missing = shared.filter((paper) => !this.statements.byId.get(paper.id));
       if (missing.length === 0) return;
-      const papers = new Map(before.papers);
-      const titles = new Map(before.titles);
-      for (const paper of missing) {
-        papers.set(paper.id, paper);
-        titles.set(normalizeTitle(paper.title), paper.id);
-      }
-      before.lexical.add(missing);
-      this.state = { ...before, papers, titles };
+      await this.withWriteLock(async () => {
+        this.refresh();
+        const fresh = missing.filter((paper) => !this.statements.byId.get(paper.id) && !this.statements.byTitle.get(normalizeTitle(paper.title)));
+        this.db.transaction(() => this.insertNew(fresh.map((paper) => ({ paper, prepared: { vector: [], analyzed: analyzePaper(paper) } }))))();
+        this.takeInCommitted();
+      });
       this.options.logger.info({ papers: missing.length }, 'took papers added by other processes from the shared vector store');
     });
   }
@@ -269,86 +445,87 @@ export class PaperLibrary {
     }
   }
 
-  /** The generation `current.json` names now; -1 when it cannot be read (load() then recovers). */
-  private async committedGeneration(): Promise<number> {
-    try {
-      return (await readManifest(path.join(this.directory, CURRENT_MANIFEST))).generation;
-    } catch (error) {
-      return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 0 : -1;
-    }
-  }
-
-  private addNow(incoming: readonly Paper[], signal: AbortSignal | undefined): Promise<AddResult> {
+  private addNow(incoming: readonly Paper[], options: AddOptions): Promise<AddResult> {
+    const { signal } = options;
     signal?.throwIfAborted();
     return this.withWriteLock(async () => {
-      // Another process (the bot, a CLI ingest) committed since this one loaded: start from its library, so
-      // neither overwrites the other's papers.
-      if ((await this.committedGeneration()) !== this.state.generation) {
-        this.options.logger.info('the library changed on disk since it was loaded; reloading it before adding');
-        await this.load();
+      // Another process (the bot, a CLI ingest) may have committed since: dedupe against the newest library.
+      this.refresh();
+      const fresh = new Map<string, Paper>();
+      const freshTitles = new Map<string, string>();
+      const updates = new Map<number, Paper>();
+      let existing = 0;
+      for (const paper of incoming) {
+        const title = normalizeTitle(paper.title);
+        const stored = this.statements.byId.get(paper.id) ?? this.statements.byTitle.get(title);
+        if (stored) {
+          existing += 1;
+          const before = updates.get(stored.seq) ?? (JSON.parse(stored.paper) as Paper);
+          const merged = mergePaper(before, paper);
+          if (JSON.stringify(merged) !== JSON.stringify(before)) updates.set(stored.seq, merged);
+          continue;
+        }
+        const knownId = fresh.has(paper.id) ? paper.id : freshTitles.get(title);
+        if (knownId !== undefined) {
+          existing += 1;
+          fresh.set(knownId, mergePaper(fresh.get(knownId)!, paper));
+          continue;
+        }
+        fresh.set(paper.id, paper);
+        freshTitles.set(title, paper.id);
       }
-      return this.addToCurrent(incoming, signal);
+      const added = [...fresh.values()];
+      if (added.length === 0 && updates.size === 0) return { added, existing };
+
+      if (added.length > 0) this.options.logger.info(`embedding ${added.length} new paper${added.length === 1 ? '' : 's'}`);
+      const prepared = await this.preparePapers(added, options.prepared, signal);
+      signal?.throwIfAborted();
+      if (added.length > 0 && this.options.sharedVectors) {
+        // Committed to the shared store first: if the local commit below fails, the next open syncs these back.
+        await this.options.sharedVectors.add(added, prepared.map((entry) => Array.from(entry.vector)), { signal });
+      }
+      await this.options.onSaveStep?.('embedded');
+      this.db.transaction(() => {
+        for (const [seq, paper] of updates) this.statements.updatePaper.run(JSON.stringify(paper), seq);
+        this.insertNew(added.map((paper, index) => ({ paper, prepared: prepared[index]! })));
+      })();
+      // In the same synchronous step as the commit: no reader in this process sees the database and memory disagree.
+      this.takeInCommitted();
+      if (added.length > 0) this.addedHere = true;
+      await this.options.onSaveStep?.('commit');
+      if (options.checkpoint !== false && this.vectorsSinceCheckpoint() >= this.options.checkpointEvery) await this.checkpointNow();
+      return { added, existing };
     }, signal);
   }
 
-  private async addToCurrent(incoming: readonly Paper[], signal: AbortSignal | undefined): Promise<AddResult> {
-    const before = this.state;
-    const papers = new Map(before.papers);
-    const titles = new Map(before.titles);
-    const added: Paper[] = [];
-    let existing = 0;
-    let metadataChanged = false;
-
-    for (const paper of incoming) {
-      const title = normalizeTitle(paper.title);
-      const knownId = papers.has(paper.id) ? paper.id : titles.get(title);
-      if (knownId === undefined) {
-        papers.set(paper.id, paper);
-        titles.set(title, paper.id);
-        added.push(paper);
-        continue;
-      }
-      existing += 1;
-      const stored = papers.get(knownId)!;
-      const merged = mergePaper(stored, paper);
-      if (JSON.stringify(merged) !== JSON.stringify(stored)) {
-        papers.set(knownId, merged);
-        metadataChanged = true;
-        const index = added.findIndex((candidate) => candidate.id === knownId);
-        if (index >= 0) added[index] = merged;
-      }
+  /** Inserts new papers with everything derived from them; call inside a transaction. */
+  private insertNew(entries: ReadonlyArray<{ paper: Paper; prepared: PreparedPaper }>): void {
+    if (entries.length === 0) return;
+    let seq = (this.statements.maxSeq.get()?.seq ?? -1) + 1;
+    const rows = entries.map((entry) => ({ ...entry, seq: seq++ }));
+    for (const { paper, seq: paperSeq, prepared } of rows) {
+      this.statements.insertPaper.run(paperSeq, paper.id, normalizeTitle(paper.title), JSON.stringify(paper));
+      if (!this.options.sharedVectors) this.statements.insertVector.run(paperSeq, vectorBlob(prepared.vector));
     }
-    if (added.length === 0 && !metadataChanged) return { added, existing };
-
-    if (added.length > 0) this.options.logger.info(`embedding ${added.length} new paper${added.length === 1 ? '' : 's'}`);
-    const vectors = await this.embedPapers(added, signal);
-    signal?.throwIfAborted();
-    // From here the HNSW index and the lexical index are extended in place; readers still hold `before.papers`
-    // and drop hits they do not know, so they see the old library until the new state is swapped in.
-    let store = before.vectors;
-    if (added.length > 0 && this.options.sharedVectors) {
-      // Committed to the shared store first: if the local save below fails, the next open syncs these back.
-      await this.options.sharedVectors.add(added, vectors, { signal });
-    } else if (added.length > 0) {
-      store ??= this.newVectorStore();
-      await store.addVectors(vectors, added.map(toDocument));
-      this.tuneSearch(store);
-    }
-    before.lexical.add(added);
-    const next: LibraryState = { generation: before.generation, papers, titles, vectors: store, lexical: before.lexical };
-    try {
-      next.generation = await this.save(next);
-    } catch (error) {
-      // Memory must not run ahead of the disk: go back to the committed library.
-      await this.load().catch(() => undefined);
-      throw error;
-    }
-    this.state = next;
-    return { added, existing };
+    this.lexical.add(rows.map((row) => ({ seq: row.seq, analyzed: row.prepared.analyzed })));
+    this.names.add(rows);
   }
 
-  private newVectorStore(): HNSWLib {
-    return new HNSWLib(this.embedder.embeddings, { space: 'cosine', numDimensions: this.embedder.dimension });
+  private async preparePapers(
+    papers: readonly Paper[],
+    ready: ReadonlyMap<string, PreparedPaper> | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<PreparedPaper[]> {
+    const missing = papers.filter((paper) => !ready?.has(paper.id));
+    const vectors = this.options.sharedVectors || missing.length > 0 ? await this.embedPapers(missing, signal) : [];
+    const computed = new Map(missing.map((paper, index) => [paper.id, { vector: vectors[index]!, analyzed: analyzePaper(paper) }]));
+    return papers.map((paper) => {
+      const entry = ready?.get(paper.id) ?? computed.get(paper.id)!;
+      if (entry.vector.length !== this.embedder.dimension) {
+        throw new Error(`embedder ${this.embedder.id} returned ${entry.vector.length} dimensions, expected ${this.embedder.dimension}`);
+      }
+      return entry;
+    });
   }
 
   private async embedPapers(papers: readonly Paper[], signal: AbortSignal | undefined): Promise<number[][]> {
@@ -367,198 +544,168 @@ export class PaperLibrary {
     return vectors;
   }
 
-  /** Builds every index from papers alone (first load of a moved library, corruption, another embedder). */
-  private async buildState(papers: readonly Paper[], generation: number): Promise<LibraryState> {
-    const state = stateWithPapers(generation, papers);
-    const unique = [...state.papers.values()];
-    if (unique.length > 0 && !this.options.sharedVectors) {
-      const store = this.newVectorStore();
-      await store.addVectors(await this.embedPapers(unique, undefined), unique.map(toDocument));
-      state.vectors = store;
-      this.tuneSearch(store);
-    }
-    state.lexical.add(unique);
-    return state;
+  private checkpointRecord(): CheckpointRecord | undefined {
+    const value = this.statements.meta.get('checkpoint')?.value;
+    return value === undefined ? undefined : (JSON.parse(value) as CheckpointRecord);
   }
 
-  private tuneSearch(store: HNSWLib): void {
-    store.index.setEf(this.options.efSearch);
+  private vectorsSinceCheckpoint(): number {
+    if (!this.vectors) return 0;
+    return this.vectors.throughSeq - (this.checkpointRecord()?.throughSeq ?? -1);
   }
 
-  /** Writes `state` as a new generation and commits it; returns the generation number. */
-  private async save(state: LibraryState): Promise<number> {
-    const step = async (name: SaveStep) => this.options.onSaveStep?.(name);
-    const committed = (await listGenerations(this.directory)).filter((generation) => generation <= state.generation);
-    const generation = state.generation + 1;
-    const directory = path.join(this.directory, generationDirectoryName(generation));
-    // Left over from a save that died before its commit.
-    await rm(directory, { recursive: true, force: true });
-    await mkdir(directory, { recursive: true });
-
-    const papers = [...state.papers.values()];
-    await writeFileDurably(path.join(directory, PAPERS_FILE), papers.map((paper) => JSON.stringify(paper)).join('\n') + '\n');
-    await step('papers');
-    if (state.vectors) {
-      await state.vectors.save(directory);
-      for (const name of VECTOR_FILES) await syncFile(path.join(directory, name));
-    }
-    await step('vectors');
-    await writeFileDurably(path.join(directory, LEXICAL_FILE), state.lexical.toJSON());
-    await step('lexical');
-
-    const names = [PAPERS_FILE, LEXICAL_FILE, ...(state.vectors ? VECTOR_FILES : [])];
-    const files: LibraryManifest['files'] = {};
-    for (const name of names) files[name] = await recordFile(path.join(directory, name));
-    const manifest: LibraryManifest = {
-      format: MANIFEST_FORMAT,
-      generation,
-      embedder: { id: this.embedder.id, dimension: this.embedder.dimension },
-      papers: papers.length,
-      vectors: state.vectors ? state.vectors.index.getCurrentCount() : 0,
-      files,
-      savedAt: new Date().toISOString(),
-    };
-    await writeFileDurably(path.join(directory, GENERATION_MANIFEST), JSON.stringify(manifest, null, 2));
-    await syncDirectory(directory);
-    await step('manifest');
-    await commitManifest(this.directory, manifest);
-    await step('commit');
-
-    // Keep this generation and the one before it (the fallback when this one's papers file goes bad).
-    const keep = new Set([generation, committed.find((candidate) => candidate < generation)]);
-    for (const old of await listGenerations(this.directory)) {
-      if (!keep.has(old)) await removeGeneration(this.directory, old);
-    }
-    await step('cleanup');
-    return generation;
+  /** `rewrite`: the recorded checkpoint is unusable, so write one even when it claims to be up to date. */
+  private async checkpointNow(rewrite = false): Promise<void> {
+    this.refresh();
+    this.lexical.compact();
+    const vectors = this.vectors;
+    if (!vectors || vectors.count === 0) return;
+    const recorded = this.checkpointRecord();
+    if (!rewrite && recorded && recorded.throughSeq >= vectors.throughSeq) return;
+    const record = await vectors.writeCheckpoint(this.directory, () => this.options.onSaveStep?.('checkpoint-written'));
+    this.statements.setMeta.run('checkpoint', JSON.stringify(record));
+    await this.options.onSaveStep?.('checkpoint');
+    await this.removeStaleCheckpoints(record.file);
   }
 
-  /** Loads the committed library, recovering from what can be recovered, saying so once. */
+  /** Checkpoint files other than the recorded one, and temporary files of checkpoints that never finished. */
+  private async removeStaleCheckpoints(keep: string): Promise<void> {
+    for (const name of await readdir(this.directory)) {
+      if (name !== keep && isCheckpointFile(name)) await removeFile(path.join(this.directory, name));
+    }
+  }
+
+  /** Opens the database (upgrading a library of the old format first) and the HNSW graph, repairing what it must. */
   private async load(): Promise<void> {
-    const committed = await this.readCommittedPapers();
-    if (!committed) {
-      this.state = emptyState(0);
-      return;
+    const { logger, embedder, readOnly } = this.options;
+    if (await hasGenerations(this.directory)) {
+      if (readOnly) throw new Error(`the library in ${this.directory} has the old format; open it read-write once to upgrade it`);
+      await this.withWriteLock(() =>
+        migrateGenerations({
+          directory: this.directory,
+          embedder,
+          logger,
+          efSearch: this.options.efSearch,
+          onStep: this.options.onSaveStep,
+          createDatabase: (file) => this.attach(file),
+        }),
+      );
     }
-    const { manifest, papers, directory } = committed;
-    const { logger, embedder } = this.options;
+    if (!this.db) this.attach(path.join(this.directory, DATABASE_FILE));
+    this.refresh();
 
-    if (manifest.embedder.id !== embedder.id || manifest.embedder.dimension !== embedder.dimension) {
+    const storedEmbedder = this.statements.meta.get('embedder')?.value;
+    const current = `${embedder.id}\t${embedder.dimension}`;
+    if (storedEmbedder === undefined) {
+      if (!readOnly) this.statements.setMeta.run('embedder', current);
+    } else if (storedEmbedder !== current && !this.options.sharedVectors) {
+      if (readOnly) throw new Error(`the library was embedded by ${storedEmbedder.split('\t')[0]}, not ${embedder.id}; open it read-write once to re-embed it`);
+      const [id, dimension] = storedEmbedder.split('\t');
       logger.warn(
-        `the library index was built by embedder ${manifest.embedder.id} (${manifest.embedder.dimension} dimensions), ` +
-          `now configured: ${embedder.id} (${embedder.dimension} dimensions); re-embedding ${papers.length} papers`,
+        `the library index was built by embedder ${id} (${dimension} dimensions), ` +
+          `now configured: ${embedder.id} (${embedder.dimension} dimensions); re-embedding ${this.paperCount} papers`,
       );
-      await this.rebuildAndSave(papers, manifest.generation);
+      await this.withWriteLock(() => this.reembedAll());
       return;
     }
-    try {
-      this.state = await this.readIndexes(directory, manifest, papers);
-    } catch (error) {
-      logger.warn(
-        `the library index in ${directory} is unusable (${describeError(error)}); rebuilding it from ${papers.length} stored papers`,
-      );
-      await this.rebuildAndSave(papers, manifest.generation);
-    }
+    if (this.options.sharedVectors) return;
+    await this.loadVectors();
   }
 
-  private async rebuildAndSave(papers: readonly Paper[], generation: number): Promise<void> {
-    const state = await this.buildState(papers, generation);
-    state.generation = await this.withWriteLock(() => this.save(state));
-    this.state = state;
+  private attach(file: string): Database.Database {
+    let db: Database.Database;
+    try {
+      db = openLibraryDatabase(file);
+    } catch (error) {
+      throw new UserError(`the library database ${file} cannot be opened (${describeError(error)}); move it away and ingest again`, { cause: error });
+    }
+    this.db = db;
+    this.statements = {
+      meta: db.prepare('SELECT value FROM meta WHERE key = ?'),
+      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      byId: db.prepare('SELECT seq, paper FROM papers WHERE id = ?'),
+      byTitle: db.prepare('SELECT seq, paper FROM papers WHERE title_key = ? ORDER BY seq LIMIT 1'),
+      bySeq: db.prepare('SELECT paper FROM papers WHERE seq = ?'),
+      bySeqs: db.prepare('SELECT seq, paper FROM papers WHERE seq IN (SELECT value FROM json_each(?))'),
+      idsBySeqs: db.prepare('SELECT seq, id FROM papers WHERE seq IN (SELECT value FROM json_each(?))'),
+      byIds: db.prepare('SELECT id, paper FROM papers WHERE id IN (SELECT value FROM json_each(?))'),
+      maxSeq: db.prepare('SELECT max(seq) AS seq FROM papers'),
+      insertPaper: db.prepare('INSERT INTO papers (seq, id, title_key, paper) VALUES (?, ?, ?, ?)'),
+      updatePaper: db.prepare('UPDATE papers SET paper = ? WHERE seq = ?'),
+      insertVector: db.prepare('INSERT INTO vectors (seq, vector) VALUES (?, ?)'),
+      vectorsAfter: db.prepare('SELECT seq, vector FROM vectors WHERE seq > ? ORDER BY seq'),
+      vectorCount: db.prepare('SELECT count(*) AS count FROM vectors'),
+      first: db.prepare('SELECT paper FROM papers ORDER BY seq LIMIT ?'),
+      all: db.prepare('SELECT paper FROM papers ORDER BY seq'),
+    };
+    this.lexical = new LexicalIndex(db);
+    this.names = new NameIndex(db);
+    const format = this.statements.meta.get('format')?.value;
+    if (format === undefined && !this.options.readOnly) this.statements.setMeta.run('format', DATABASE_FORMAT);
+    else if (format !== undefined && format !== DATABASE_FORMAT) throw new UserError(`the library database ${file} has format ${format}, this papercord reads ${DATABASE_FORMAT}; upgrade papercord`);
+    if (this.statements.meta.get('lexical')?.value === undefined && !this.options.readOnly) this.statements.setMeta.run('lexical', LEXICAL_FORMAT);
+    return db;
   }
 
   /**
-   * The papers of the committed generation, or of the one before it when the committed papers file is damaged
-   * (with a warning); undefined for a library that was never saved.
+   * The graph from its checkpoint plus the vectors committed after it. A checkpoint that is missing, truncated or
+   * corrupted is rebuilt from the stored vectors (no re-embedding), with one warning.
    */
-  private async readCommittedPapers(): Promise<{ manifest: LibraryManifest; papers: Paper[]; directory: string } | undefined> {
-    const { logger } = this.options;
-    const generations = await listGenerations(this.directory);
-    let current: LibraryManifest | undefined;
+  private async loadVectors(): Promise<void> {
+    const { efSearch, logger } = this.options;
+    let record = this.checkpointRecord();
+    let vectors: VectorIndex | undefined;
     let problem: string | undefined;
-    try {
-      current = await readManifest(path.join(this.directory, CURRENT_MANIFEST));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      problem = describeError(error);
-    }
-
-    if (current) {
+    for (let attempt = 0; record && !vectors && attempt < 2; attempt += 1) {
       try {
-        return await this.readGenerationPapers(current);
+        vectors = await VectorIndex.load(this.directory, record, efSearch);
+        if (vectors.dimension !== this.embedder.dimension) throw new Error(`it has ${vectors.dimension} dimensions, the embedder ${this.embedder.dimension}`);
       } catch (error) {
-        problem = `generation ${current.generation}: ${describeError(error)}`;
+        vectors = undefined;
+        problem = describeError(error);
+        // Another process may have replaced the checkpoint between reading the record and the file.
+        const again = this.checkpointRecord();
+        if (again?.file === record.file) break;
+        record = again;
       }
     }
-    // Only generations at or below the committed one were ever committed; a higher one is an unfinished save.
-    const candidates = generations.filter((generation) => !current || generation < current.generation);
-    for (const generation of candidates) {
-      const directory = path.join(this.directory, generationDirectoryName(generation));
-      try {
-        const manifest = await readManifest(path.join(directory, GENERATION_MANIFEST));
-        const loaded = await this.readGenerationPapers(manifest);
-        logger.warn(`the library's papers are damaged (${problem}); falling back to generation ${generation} (${loaded.papers.length} papers)`);
-        // Commit the fallback so the next start does not hit the damaged generation again.
-        await commitManifest(this.directory, manifest);
-        return loaded;
-      } catch {
-        // Try an older one.
-      }
+    const stored = this.statements.vectorCount.get()!.count;
+    if (!vectors) {
+      if (record && problem) logger.warn(`the library's vector index ${record.file} is unusable (${problem}); rebuilding it from ${stored} stored vectors`);
+      vectors = VectorIndex.empty(this.embedder.dimension, efSearch);
     }
-    logger.warn(`the library's papers are damaged (${problem}) and no earlier generation is usable; starting with an empty library, run ingest again`);
-    return undefined;
-  }
-
-  private async readGenerationPapers(manifest: LibraryManifest): Promise<{ manifest: LibraryManifest; papers: Paper[]; directory: string }> {
-    const directory = path.join(this.directory, generationDirectoryName(manifest.generation));
-    const text = (await readVerifiedFile(directory, PAPERS_FILE, manifest)).toString('utf8');
-    const papers = text
-      .split('\n')
-      .filter((line) => line.length > 0)
-      .map((line) => JSON.parse(line) as Paper);
-    if (papers.length !== manifest.papers) throw new Error(`${PAPERS_FILE} holds ${papers.length} papers, the manifest says ${manifest.papers}`);
-    return { manifest, papers, directory };
-  }
-
-  private async readIndexes(directory: string, manifest: LibraryManifest, papers: readonly Paper[]): Promise<LibraryState> {
-    const state = stateWithPapers(manifest.generation, papers);
-    const byId = state.papers;
-
-    state.lexical = LexicalIndex.fromJSON((await readVerifiedFile(directory, LEXICAL_FILE, manifest)).toString('utf8'));
-    if (state.lexical.size !== byId.size) throw new Error(`${LEXICAL_FILE} indexes ${state.lexical.size} papers, the library has ${byId.size}`);
-    if (byId.size === 0 || this.options.sharedVectors) return state;
-
-    // Checksums first: hnswlib would read a truncated index without complaint or crash on it.
-    for (const name of VECTOR_FILES) await readVerifiedFile(directory, name, manifest);
-    const store = await HNSWLib.load(directory, this.embedder.embeddings);
-    const count = store.index.getCurrentCount();
-    if (count !== byId.size) throw new Error(`hnswlib.index holds ${count} vectors, the library has ${byId.size} papers`);
-    if (store.index.getNumDimensions() !== this.embedder.dimension) {
-      throw new Error(`hnswlib.index has ${store.index.getNumDimensions()} dimensions, the embedder ${this.embedder.dimension}`);
+    vectors.add(this.vectorRowsAfter(vectors.throughSeq));
+    this.vectors = vectors;
+    if (vectors.count !== stored) logger.warn(`the library's vector index holds ${vectors.count} vectors, the database ${stored}`);
+    if (!this.options.readOnly && (problem || this.vectorsSinceCheckpoint() >= this.options.checkpointEvery)) {
+      await this.withWriteLock(() => this.checkpointNow(problem !== undefined)).catch((error: unknown) => {
+        logger.warn(`could not checkpoint the vector index (${describeError(error)})`);
+      });
     }
-    this.tuneSearch(store);
-    state.vectors = store;
-    return state;
   }
-}
 
-function emptyState(generation: number): LibraryState {
-  return { generation, papers: new Map(), titles: new Map(), vectors: undefined, lexical: LexicalIndex.create() };
-}
-
-/** A state holding `papers` by id and by normalized title, its indexes still empty. */
-function stateWithPapers(generation: number, papers: readonly Paper[]): LibraryState {
-  const byId = new Map<string, Paper>();
-  const titles = new Map<string, string>();
-  for (const paper of papers) {
-    byId.set(paper.id, paper);
-    titles.set(normalizeTitle(paper.title), paper.id);
+  /** Embeds every paper again with the configured embedder, replacing the vectors in one transaction. */
+  private async reembedAll(): Promise<void> {
+    const batch: Array<{ seq: number; paper: Paper }> = [];
+    const vectors: Array<{ seq: number; vector: number[] }> = [];
+    for (const row of this.db.prepare<[], { seq: number; paper: string }>('SELECT seq, paper FROM papers ORDER BY seq').iterate()) {
+      batch.push({ seq: row.seq, paper: JSON.parse(row.paper) as Paper });
+    }
+    for (let start = 0; start < batch.length; start += 1000) {
+      const slice = batch.slice(start, start + 1000);
+      const embedded = await this.embedPapers(slice.map((entry) => entry.paper), undefined);
+      slice.forEach((entry, index) => vectors.push({ seq: entry.seq, vector: embedded[index]! }));
+    }
+    this.db.transaction(() => {
+      this.db.exec('DELETE FROM vectors');
+      for (const { seq, vector } of vectors) this.statements.insertVector.run(seq, vectorBlob(vector));
+      this.db.prepare("DELETE FROM meta WHERE key = 'checkpoint'").run();
+      this.statements.setMeta.run('embedder', `${this.embedder.id}\t${this.embedder.dimension}`);
+    })();
+    this.vectors = VectorIndex.empty(this.embedder.dimension, this.options.efSearch);
+    this.vectors.add(this.vectorRowsAfter(-1));
+    await this.checkpointNow(true);
   }
-  return { ...emptyState(generation), papers: byId, titles };
-}
-
-function toDocument(paper: Paper): Document {
-  return new Document({ pageContent: paperEmbeddingText(paper), metadata: { id: paper.id, title: paper.title } });
 }
 
 /**
@@ -577,3 +724,5 @@ export function mergePaper(stored: Paper, incoming: Paper): Paper {
 function fillIn<K extends keyof Paper>(target: Paper, source: Paper, field: K): void {
   if (target[field] === undefined && source[field] !== undefined) target[field] = source[field];
 }
+
+export type { NameMatch };

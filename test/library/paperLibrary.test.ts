@@ -34,6 +34,12 @@ async function openLibrary(options: Partial<PaperLibraryOptions> = {}): Promise<
   return library;
 }
 
+async function checkpointFile(): Promise<string> {
+  const names = (await readdir(path.join(dataDir.path, 'library'))).filter((name) => /^vectors-.*\.hnsw$/.test(name));
+  expect(names).toHaveLength(1);
+  return path.join(dataDir.path, 'library', names[0]!);
+}
+
 /** `papers` added to the test's library by a separate node process, giving up on the write lock after `lockTimeoutMs`. */
 async function addInAnotherProcess(papers: Paper[], lockTimeoutMs: number): Promise<{ code: number | null; stderr: string }> {
   const input = path.join(dataDir.path, `papers-${papers.length}-${lockTimeoutMs}.json`);
@@ -58,11 +64,6 @@ async function addInAnotherProcess(papers: Paper[], lockTimeoutMs: number): Prom
   return { code, stderr };
 }
 
-async function currentGenerationDir(): Promise<string> {
-  const manifest = JSON.parse(await readFile(path.join(dataDir.path, 'library', 'current.json'), 'utf8')) as { generation: number };
-  return path.join(dataDir.path, 'library', `gen-${String(manifest.generation).padStart(6, '0')}`);
-}
-
 beforeEach(async () => {
   dataDir = await temporaryDirectory('papercord-library-');
 });
@@ -82,6 +83,20 @@ describe('PaperLibrary', () => {
     expect(best.score).toBeGreaterThan(0);
     expect(best.score).toBeLessThanOrEqual(1);
     expect(library.lexicalSearch('MrT5 byte-level', 3)[0].paper.title).toMatch(/^MrT5/);
+  });
+
+  it('given the library as a LangChain vector store, it should find papers as Documents read from the database, with no docstore copy on disk', async () => {
+    const library = await openLibrary();
+    await library.add(seeds);
+
+    const [[document, score]] = await library.vectorStore.similaritySearchWithScore(ROUTER_QUERY, 1);
+    await library.vectorStore.addDocuments([{ pageContent: 'Sparse Routing at Scale\n\nA method for routing tokens.', metadata: {} }]);
+
+    expect(document.metadata.title).toMatch(/^Mixture-of-Recursions/);
+    expect(document.pageContent).toContain(document.metadata.title);
+    expect(score).toBeGreaterThan(0);
+    expect(library.getByTitle('Sparse Routing at Scale')?.abstract).toBe('A method for routing tokens.');
+    expect((await readdir(path.join(dataDir.path, 'library'))).filter((name) => /docstore|papers\.jsonl/.test(name))).toEqual([]);
   });
 
   it('given a library reopened from disk, it should hold the same papers and answer the same without embedding them again', async () => {
@@ -144,17 +159,19 @@ describe('PaperLibrary', () => {
     expect((await library.vectorSearch(ROUTER_QUERY, 1))[0].paper.title).toMatch(/^Mixture-of-Recursions/);
   });
 
-  it('given a truncated index file, it should warn once, rebuild from the stored papers, and load cleanly afterwards', async () => {
+  it('given a truncated checkpoint of the vector index, it should warn once, rebuild it from the stored vectors without embedding, and load cleanly afterwards', async () => {
     const first = await openLibrary();
     await first.add(seeds);
     await first.close();
-    await truncate(path.join(await currentGenerationDir(), 'hnswlib.index'), 1000);
+    await truncate(await checkpointFile(), 1000);
 
     const { logger, warnings } = recordingLogger();
-    const library = await openLibrary({ logger });
+    const embedder = countingEmbedder();
+    const library = await openLibrary({ logger, embedder });
 
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/hnswlib\.index has 1000 bytes, the manifest says \d+\); rebuilding it from 54 stored papers/);
+    expect(warnings[0]).toMatch(/vector index vectors-\S+\.hnsw is unusable \(vectors-\S+ has 1000 bytes, the database says \d+\); rebuilding it from 54 stored vectors/);
+    expect(embedder.embeddings.embeddedDocuments).toBe(0);
     expect((await library.vectorSearch(ROUTER_QUERY, 1))[0].paper.title).toMatch(/^Mixture-of-Recursions/);
     await library.close();
 
@@ -163,50 +180,53 @@ describe('PaperLibrary', () => {
     expect(again.warnings).toEqual([]);
   });
 
-  it('given a corrupted lexical index of the same size, it should detect it by checksum and rebuild', async () => {
+  it('given a checkpoint corrupted in place (same size), it should detect it by checksum and rebuild', async () => {
     const first = await openLibrary();
     await first.add(seeds);
     await first.close();
-    const lexicalFile = path.join(await currentGenerationDir(), 'lexical.json');
-    const text = await readFile(lexicalFile, 'utf8');
-    await writeFile(lexicalFile, text.replace(/"/, "'"));
+    const file = await checkpointFile();
+    const bytes = await readFile(file);
+    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    await writeFile(file, bytes);
 
     const { logger, warnings } = recordingLogger();
     const library = await openLibrary({ logger });
 
-    expect(warnings).toEqual([expect.stringMatching(/lexical\.json does not match its checksum/)]);
-    expect(library.lexicalSearch('TDPO token-level preference', 1)[0].paper.title).toBe('Token-level Direct Preference Optimization');
+    expect(warnings).toEqual([expect.stringMatching(/vectors-\S+ does not match its checksum/)]);
+    expect((await library.vectorSearch(ROUTER_QUERY, 1))[0].paper.title).toMatch(/^Mixture-of-Recursions/);
   });
 
-  it('given a damaged papers file, it should fall back to the previous generation with a warning', async () => {
-    const first = await openLibrary();
-    await first.add(seeds);
-    await first.add([newPaper('Sparse Routing at Scale')]);
-    await first.close();
-    await writeFile(path.join(await currentGenerationDir(), 'papers.jsonl'), '{"id":');
+  it('given papers committed after the last checkpoint, it should add their vectors to the graph at open without embedding again', async () => {
+    const first = await openLibrary({ checkpointEvery: 1_000_000 });
+    await first.add(seeds.slice(0, 30));
+    await first.checkpoint();
+    await first.add(seeds.slice(30), { checkpoint: false });
+    // Not closed: like a process killed after its commits, before any checkpoint.
 
-    const { logger, warnings } = recordingLogger();
-    const library = await openLibrary({ logger });
+    const embedder = countingEmbedder();
+    const reopened = await openLibrary({ embedder });
 
-    expect(warnings).toEqual([expect.stringMatching(/papers are damaged .*falling back to generation 1 \(54 papers\)/)]);
-    expect(library.size).toBe(54);
-    await library.add([newPaper('Sparse Routing at Scale')]);
-    expect(library.size).toBe(55);
+    expect(reopened.size).toBe(54);
+    expect(await reopened.stats()).toMatchObject({ papers: 54, vectors: 54, vectorsSinceCheckpoint: 24 });
+    expect(embedder.embeddings.embeddedDocuments).toBe(0);
+    const late = seeds[40]!;
+    expect((await reopened.vectorSearch(`${late.title}\n\n${late.abstract}`, 1))[0].paper.id).toBe(late.id);
   });
 
-  const steps: SaveStep[] = ['papers', 'vectors', 'lexical', 'manifest', 'commit', 'cleanup'];
-  it.each(steps)('given a save that fails after the "%s" step, it should leave a library that loads, old or new, never half', async (failingStep) => {
+  const steps: SaveStep[] = ['embedded', 'commit', 'checkpoint-written', 'checkpoint'];
+  it.each(steps)('given a write that fails at the "%s" step, it should leave a library that loads, old or new, never half', async (failingStep) => {
     const first = await openLibrary();
     await first.add(seeds);
     await first.close();
     const crashing = await openLibrary({
+      checkpointEvery: 1,
       onSaveStep: (step) => {
-        if (step === failingStep) throw new Error(`simulated crash after ${step}`);
+        if (step === failingStep) throw new Error(`simulated crash at ${step}`);
       },
     });
 
     await expect(crashing.add([newPaper('Sparse Routing at Scale')])).rejects.toThrow('simulated crash');
-    const committed = failingStep === 'commit' || failingStep === 'cleanup';
+    const committed = failingStep !== 'embedded';
     expect(crashing.size).toBe(committed ? 55 : 54);
     await crashing.close();
 
@@ -217,41 +237,98 @@ describe('PaperLibrary', () => {
     expect((await reopened.stats()).vectors).toBe(reopened.size);
     await reopened.add([newPaper('Another Routing Paper')]);
     expect(reopened.size).toBe(committed ? 56 : 55);
+    expect(reopened.all().filter((paper) => paper.title === 'Sparse Routing at Scale')).toHaveLength(committed ? 1 : 0);
   });
 
-  it('given a process killed in the middle of a save, it should leave the previous library loadable', async () => {
-    const first = await openLibrary();
-    await first.add(seeds);
-    await first.close();
-    const script = path.join(dataDir.path, 'killed-save.mts');
+  /** Runs `add` of `papers`, ten at a time, in a child process that kills itself with SIGKILL at `step`. */
+  async function killedAt(step: SaveStep, papers: Paper[], options: { checkpointEvery?: number } = {}): Promise<void> {
+    const script = path.join(dataDir.path, 'killed.mts');
     await writeFile(
       script,
       [
         `import { PaperLibrary } from ${JSON.stringify(path.join(REPO, 'src/library/paperLibrary.ts'))};`,
         `import { countingEmbedder } from ${JSON.stringify(path.join(REPO, 'test/library/support.ts'))};`,
         `import { silentLogger } from ${JSON.stringify(path.join(REPO, 'src/logger.ts'))};`,
+        `let commits = 0;`,
         `const library = await PaperLibrary.open({ dataDir: ${JSON.stringify(dataDir.path)}, embedder: countingEmbedder(), logger: silentLogger(),`,
-        `  onSaveStep: (step) => { if (step === 'vectors') process.kill(process.pid, 'SIGKILL'); } });`,
-        `await library.add([{ id: 't:killed', title: 'Killed Mid-Save', abstract: 'A paper whose save never finishes because the process is killed.', source: 'test' }]);`,
+        `  checkpointEvery: ${options.checkpointEvery ?? 1_000},`,
+        `  onSaveStep: (step) => { if (step === 'commit') commits += 1; if (step === ${JSON.stringify(step)} && (step !== 'commit' || commits === 2)) process.kill(process.pid, 'SIGKILL'); } });`,
+        `const papers = ${JSON.stringify(papers)};`,
+        `for (let start = 0; start < papers.length; start += 10) await library.add(papers.slice(start, start + 10));`,
+        `await library.close();`,
       ].join('\n'),
     );
-
     const signal = await new Promise<NodeJS.Signals | null>((resolve, reject) => {
       const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO, stdio: 'ignore' });
       child.on('error', reject);
       child.on('exit', (_code, killedBy) => resolve(killedBy));
     });
     expect(signal).toBe('SIGKILL');
-    expect(await readdir(path.join(dataDir.path, 'library'))).toContain('gen-000002');
+  }
+
+  it('given a process killed before its commit, it should leave the previous library loadable without the uncommitted paper', async () => {
+    const first = await openLibrary();
+    await first.add(seeds);
+    await first.close();
+
+    await killedAt('embedded', [newPaper('Killed Mid-Save')]);
 
     const { logger, warnings } = recordingLogger();
     const library = await openLibrary({ logger });
     expect(warnings).toEqual([]);
     expect(library.size).toBe(54);
-    expect(library.get('t:killed')).toBeUndefined();
+    expect(library.getByTitle('Killed Mid-Save')).toBeUndefined();
     // The dead process's write lock does not block the next write.
     await library.add([newPaper('Sparse Routing at Scale')]);
     expect(library.size).toBe(55);
+  });
+
+  it('given a bulk ingest killed after its second batch committed, it should keep both batches exactly once', async () => {
+    await killedAt('commit', seeds.slice(0, 30));
+
+    const library = await openLibrary();
+    expect(library.size).toBe(20);
+    expect((await library.stats()).vectors).toBe(20);
+    await library.add(seeds);
+    expect(library.size).toBe(54);
+    expect(new Set(library.all().map((paper) => paper.id)).size).toBe(54);
+  });
+
+  it('given a process killed while writing a checkpoint, it should open with every committed paper once and no warning', async () => {
+    const first = await openLibrary();
+    await first.add(seeds.slice(0, 30));
+    await first.close();
+
+    await killedAt('checkpoint-written', seeds.slice(30), { checkpointEvery: 5 });
+
+    const { logger, warnings } = recordingLogger();
+    const library = await openLibrary({ logger });
+    expect(warnings).toEqual([]);
+    expect(library.size).toBe(40);
+    expect((await library.stats()).vectors).toBe(40);
+    const leftovers = (await readdir(path.join(dataDir.path, 'library'))).filter((name) => name.endsWith('.tmp'));
+    expect(leftovers).toHaveLength(1);
+    await library.add(seeds);
+    await library.checkpoint();
+    expect(library.size).toBe(54);
+    expect(new Set(library.all().map((paper) => paper.id)).size).toBe(54);
+    // The unfinished checkpoint's temporary file is cleaned up by the next one.
+    expect((await readdir(path.join(dataDir.path, 'library'))).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('given a read-only reader sharing a library, it should see the papers another process commits without reopening', async () => {
+    const cli = await openLibrary();
+    await cli.add(seeds.slice(0, 5));
+    const reader = await openLibrary({ readOnly: true });
+
+    await cli.add(seeds.slice(5));
+
+    expect(reader.size).toBe(54);
+    const recursions = seeds.find((paper) => paper.title.startsWith('Mixture-of-Recursions'))!;
+    expect(reader.get(recursions.id)?.title).toBe(recursions.title);
+    expect((await reader.vectorSearch(ROUTER_QUERY, 1))[0].paper.id).toBe(recursions.id);
+    expect(reader.lexicalSearch('MrT5 byte-level', 1)[0].paper.title).toMatch(/^MrT5/);
+    await expect(reader.add([newPaper('Sparse Routing at Scale')])).rejects.toThrow(/read-only/);
   });
 
   it('given two adds at once and a search during them, it should keep both and never return a half-added paper', async () => {
@@ -263,7 +340,7 @@ describe('PaperLibrary', () => {
     const resumed = new Promise<void>((resolve) => (resume = resolve));
     const library = await openLibrary({
       onSaveStep: async (step) => {
-        if (!holding || step !== 'vectors') return;
+        if (!holding || step !== 'embedded') return;
         reached();
         await resumed;
       },
@@ -300,7 +377,7 @@ describe('PaperLibrary', () => {
     const resumed = new Promise<void>((resolve) => (resume = resolve));
     const holder = await openLibrary({
       onSaveStep: async (step) => {
-        if (step !== 'papers') return;
+        if (step !== 'embedded') return;
         reached();
         await resumed;
       },
@@ -334,7 +411,7 @@ describe('PaperLibrary', () => {
     const inSave = new Promise<void>((resolve) => (reached = resolve));
     const slow = await openLibrary({
       onSaveStep: async (step) => {
-        if (step !== 'papers') return;
+        if (step !== 'embedded') return;
         reached();
         await paused;
       },

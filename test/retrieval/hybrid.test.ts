@@ -147,7 +147,7 @@ describe('HybridRetriever confidence', () => {
   );
 
   it('given definitions on and a lower-case abbreviation a paper defines ("climb") on a weak first pass, it should spell it out from the abstract', async () => {
-    const defining = new HybridRetriever(library, { expansion: { when: 'weak', shorthand: true, definitions: true } });
+    const defining = new HybridRetriever(library, { expansion: { when: 'weak', shorthand: true, definitions: true, feedback: false } });
     const result = await defining.retrieveExplained('skill-it or climb for choosing the pretraining mix?', { k: 2 });
     expect(result.signals.expansions).toContain('climb → CLustering-based Iterative Data Mixture Bootstrapping');
     expect(result.confidence).toBe('high');

@@ -10,7 +10,7 @@ import { parseCommandArgs, type CliCommand, type CommandContext } from '../comma
 import { createProgress } from '../progress.js';
 
 /** Papers per library commit when a big file is added: bounded memory, and progress that moves. */
-const ADD_BATCH = 256;
+export const INGEST_BATCH_SIZE = 256;
 /** Fewer papers than this are added without a progress display. */
 const PROGRESS_FROM = 500;
 
@@ -81,14 +81,17 @@ async function addInBatches(papers: readonly Paper[], context: CommandContext): 
   let added = 0;
   let existing = 0;
   try {
-    for (let start = 0; start < papers.length; start += ADD_BATCH) {
-      const result = await library.add(papers.slice(start, start + ADD_BATCH), { signal: context.signal });
+    for (let start = 0; start < papers.length; start += INGEST_BATCH_SIZE) {
+      // The HNSW graph is checkpointed once at the end, not every 1,000 papers.
+      const result = await library.add(papers.slice(start, start + INGEST_BATCH_SIZE), { signal: context.signal, checkpoint: false });
       added += result.added.length;
       existing += result.existing;
-      progress?.update(Math.min(start + ADD_BATCH, papers.length));
+      progress?.update(Math.min(start + INGEST_BATCH_SIZE, papers.length));
     }
   } finally {
     progress?.stop();
+    // Also after Ctrl-C: the batches committed so far are kept, and the next start opens them quickly.
+    if (added > 0) await library.checkpoint();
   }
   return { added, existing };
 }
@@ -109,8 +112,8 @@ async function ingestSnapshot(file: string, category: string | undefined, json: 
   let existing = 0;
   let done = 0;
   try {
-    for await (const batch of snapshotPaperBatches(file, { category, batchSize: ADD_BATCH, signal: context.signal })) {
-      const result = await library.add(batch, { signal: context.signal });
+    for await (const batch of snapshotPaperBatches(file, { category, batchSize: INGEST_BATCH_SIZE, signal: context.signal })) {
+      const result = await library.add(batch, { signal: context.signal, checkpoint: false });
       added += result.added.length;
       existing += result.existing;
       done += batch.length;
@@ -118,6 +121,7 @@ async function ingestSnapshot(file: string, category: string | undefined, json: 
     }
   } finally {
     progress?.stop();
+    if (added > 0) await library.checkpoint();
   }
   if (!json && category) context.stderr.write(`${summary.matching} of ${summary.records} records match ${category}\n`);
   report(context, json, { added, existing, total: library.size, skipped: [] });

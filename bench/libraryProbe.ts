@@ -1,0 +1,98 @@
+import Database from 'better-sqlite3';
+import { loadConfig } from '../src/config.js';
+import { createEmbedder } from '../src/embeddings/registry.js';
+import { PaperLibrary } from '../src/library/paperLibrary.js';
+import { silentLogger } from '../src/logger.js';
+import { HybridRetriever } from '../src/retrieval/hybrid.js';
+import { generatePapers, readSentencePool } from './libraryCorpus.js';
+
+/**
+ * One measurement of a library built by `bench library`, in a fresh process so that open time and RSS are those
+ * of a process that only opens it: open, query latency on the /ask and /search retrieval path, recall@10 of the
+ * HNSW search against an exact scan of the library's own vectors, then adding 20 new papers.
+ * argv: <dataDir> <n> <corpus> <queries>; prints one JSON object.
+ */
+
+export interface ProbeResult {
+  open_ms: number;
+  rss_mb: number;
+  query_p50_ms: number;
+  query_p99_ms: number;
+  queries: number;
+  recall10: number;
+  add20_ms: number;
+}
+
+const [dataDir, size, corpus, queriesFile] = process.argv.slice(2) as [string, string, string, string];
+const n = Number(size);
+const logger = silentLogger();
+const embedder = await createEmbedder(loadConfig({ EMBEDDINGS: 'hashing' }), logger);
+const pool = await readSentencePool(corpus, queriesFile);
+
+const openedAt = performance.now();
+const library = await PaperLibrary.open({ dataDir, embedder, logger });
+const openMs = performance.now() - openedAt;
+const rssMb = process.memoryUsage().rss / 1024 / 1024;
+
+// Varied questions: SciFact claims, and sentences of the corpus the library was built from, reworded as chat.
+const queries = [
+  ...pool.claims.slice(0, 200),
+  ...pool.sentences.filter((_, index) => index % 997 === 0).slice(0, 100).map((sentence) => `what about ${sentence.split(' ').slice(0, 10).join(' ')}?`),
+];
+const retriever = new HybridRetriever(library);
+for (const query of queries.slice(0, 5)) await retriever.retrieve(query, { k: 5 });
+const latencies: number[] = [];
+for (const query of queries) {
+  const started = performance.now();
+  await retriever.retrieve(query, { k: 5 });
+  latencies.push(performance.now() - started);
+}
+latencies.sort((a, b) => a - b);
+const percentile = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!;
+
+// Exact top 10 by cosine over every stored vector, streamed from the database.
+const recallQueries = pool.claims.slice(0, 100);
+const queryVectors = await Promise.all(recallQueries.map((query) => embedder.embeddings.embedQuery(query)));
+const exact = queryVectors.map(() => [] as Array<{ seq: number; score: number }>);
+const db = new Database(`${dataDir}/library/library.db`, { readonly: true });
+for (const row of db.prepare<[], { seq: number; vector: Buffer }>('SELECT seq, vector FROM vectors').iterate()) {
+  const vector = new Float32Array(new Uint8Array(row.vector).buffer);
+  let norm = 0;
+  for (let i = 0; i < vector.length; i += 1) norm += vector[i]! * vector[i]!;
+  norm = Math.sqrt(norm) || 1;
+  queryVectors.forEach((query, index) => {
+    let dot = 0;
+    for (let i = 0; i < vector.length; i += 1) dot += vector[i]! * query[i]!;
+    const best = exact[index]!;
+    const score = dot / norm;
+    if (best.length < 10 || score > best[best.length - 1]!.score) {
+      best.push({ seq: row.seq, score });
+      best.sort((a, b) => b.score - a.score);
+      if (best.length > 10) best.pop();
+    }
+  });
+}
+const idOf = db.prepare<[number], { id: string }>('SELECT id FROM papers WHERE seq = ?');
+let found = 0;
+for (const [index, query] of recallQueries.entries()) {
+  const hnsw = new Set((await library.vectorSearch(query, 10)).map((hit) => hit.paper.id));
+  for (const { seq } of exact[index]!) if (hnsw.has(idOf.get(seq)!.id)) found += 1;
+}
+db.close();
+
+const fresh = [...generatePapers(pool, 20, 1, n + 1_000_000)];
+const addedAt = performance.now();
+await library.add(fresh);
+const add20Ms = performance.now() - addedAt;
+await library.close();
+
+const result: ProbeResult = {
+  open_ms: Math.round(openMs),
+  rss_mb: Math.round(rssMb),
+  query_p50_ms: Math.round(percentile(50) * 10) / 10,
+  query_p99_ms: Math.round(percentile(99) * 10) / 10,
+  queries: latencies.length,
+  recall10: Math.round((found / (recallQueries.length * 10)) * 1000) / 1000,
+  add20_ms: Math.round(add20Ms),
+};
+process.stdout.write(`${JSON.stringify(result)}\n`);
