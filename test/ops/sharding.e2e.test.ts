@@ -155,13 +155,13 @@ describe('sharding', () => {
       const answered = await emulator.waitForInteraction(record.id, (changed) => /\[1\]/.test(citedAnswer(changed) ?? ''), 30_000);
       expect(answered.shardId).toBe(index);
     }
-    // The papers live in PostgreSQL only: no shard built an HNSW index of its own.
+    // The papers live in PostgreSQL only: no shard built an index of its own.
     const library = new pg.Pool({ connectionString: databaseUrl, max: 1 });
-    const { rows } = await library.query<{ count: string }>('SELECT count(*) FROM papercord_papers');
+    const { rows } = await library.query<{ count: string }>('SELECT count(*) FROM papercord_library');
     await library.end();
     expect(Number(rows[0]!.count)).toBe(papers);
     const files = (await readdir(dataDir, { recursive: true })).map(String);
-    expect(files.some((file) => file.endsWith('hnswlib.index'))).toBe(false);
+    expect(files.some((file) => file.endsWith('.hnsw') || file.endsWith('hnswlib.index'))).toBe(false);
 
     child.kill('SIGTERM');
     expect(await exited, stderr()).toBe(0);
