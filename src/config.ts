@@ -108,6 +108,7 @@ export const configSchema = z.object({
   /** Loopback unless a container or orchestrator must reach /healthz and /metrics (the image sets 0.0.0.0). */
   HEALTH_HOST: withDefault(z.string().min(1), '127.0.0.1'),
   PLAYGROUND_PORT: withDefault(port, '3000'),
+  PLAYGROUND_HOST: withDefault(z.string().min(1), '127.0.0.1'),
   SHARDS: optional(positiveInt),
   /** Set in each shard process by discord.js's ShardingManager (never by hand): which shard of SHARDS this one is. */
   SHARD_ID: optional(z.coerce.number().int().min(0)),

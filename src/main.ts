@@ -19,6 +19,7 @@ import { createServices } from './services.js';
 import { PLAYGROUND_NOTICE, runPlayground } from './playground/main.js';
 import { DiscordTrendingPoster } from './discord/trendingPoster.js';
 import { TrendingRuntime } from './trending/runtime.js';
+import { checkStoragePaths } from './ops/storagePaths.js';
 
 async function main(): Promise<number> {
   let config: Config;
@@ -30,6 +31,14 @@ async function main(): Promise<number> {
       return 1;
     }
     throw error;
+  }
+  try {
+    // Every mode (bot, shard supervisor, playground) refuses unusable folders first, in one line.
+    await checkStoragePaths(config);
+  } catch (error) {
+    if (!isUserError(error)) throw error;
+    process.stderr.write(`papercord: ${error.message}\n`);
+    return 1;
   }
   if (!config.DISCORD_TOKEN) {
     // Issue 8: with no token, the real bot runs against the local Discord stand-in instead of exiting.

@@ -17,6 +17,7 @@ import { HybridRetriever, hybridOptionsFromSettings } from './retrieval/hybrid.j
 import { createReranker } from './retrieval/rerank.js';
 import type { PaperRetriever } from './retrieval/types.js';
 import { createTrendingService, type TrendingService } from './trending/trendingService.js';
+import { checkStoragePaths } from './ops/storagePaths.js';
 import { PaperIntake } from './intake/paperIntake.js';
 import { LinkChannelStore } from './intake/linkChannels.js';
 import { ArxivApi } from './papers/sources/arxivApi.js';
@@ -65,6 +66,8 @@ export async function createServices(config: Config, logger: Logger, options: Cr
     while (closers.length > 0) await closers.pop()!();
   };
   try {
+    // Before anything creates a folder: a DATA_DIR under /proc made mkdir spin forever.
+    await checkStoragePaths(config);
     const embedder = await createEmbedder(config, logger, { signal: options.signal, ...options.embedder });
     closers.push(() => embedder.close());
     const sharedVectors = await openSharedVectors(config, embedder, logger);
@@ -88,6 +91,16 @@ export async function createServices(config: Config, logger: Logger, options: Cr
       logger,
     });
     closers.push(() => fullText.close());
+    /** The library as the feeds and intake see it: what they add is queued for a background full-text fetch. */
+    const queueingFullText: Pick<PaperLibrary, 'add' | 'get' | 'all'> = {
+      add: async (papers, addOptions) => {
+        const result = await library.add(papers, addOptions);
+        fullText.enqueue(papers.map((paper) => library.get(paper.id) ?? paper));
+        return result;
+      },
+      get: (id) => library.get(id),
+      all: () => library.all(),
+    };
     const answers = new AnswerService({
       retriever,
       resolvePaper: (nameOrId) => resolvePaper(library, nameOrId),
@@ -101,17 +114,12 @@ export async function createServices(config: Config, logger: Logger, options: Cr
     const trending = createTrendingService(config, logger, {
       embedder,
       // Papers of the daily feed get their full text fetched in the background (once the bot starts the queue).
-      library: {
-        add: async (papers, addOptions) => {
-          const result = await library.add(papers, addOptions);
-          fullText.enqueue(papers.map((paper) => library.get(paper.id) ?? paper));
-          return result;
-        },
-      },
+      library: queueingFullText,
       summarize: (paper, summarizeOptions) => answers.summarize(paper, summarizeOptions),
     });
     const arxiv = new ArxivApi({ baseUrl: config.ARXIV_API_BASE, intervalMs: config.ARXIV_REQUEST_INTERVAL_MS, logger });
-    const intake = new PaperIntake({ library, arxiv, hfBaseUrl: config.HF_API_BASE, dataDir: config.DATA_DIR, logger });
+    // Papers added by /add, links and PDFs get their full text in the background too (the bot runs the queue).
+    const intake = new PaperIntake({ library: queueingFullText, arxiv, hfBaseUrl: config.HF_API_BASE, dataDir: config.DATA_DIR, logger });
     const linkChannels = LinkChannelStore.open({ dataDir: config.DATA_DIR });
     closers.push(async () => linkChannels.close());
     return { config, logger, embedder, library, sharedVectors, retriever, fullText, answers, trending, arxiv, intake, linkChannels, close: closeAll };

@@ -24,6 +24,11 @@ export interface ShardFleetOptions {
   spawnTimeoutMs?: number;
   /** On stop, how long a shard may drain its answers before it is killed; above the bot's own 20 s drain. */
   stopTimeoutMs?: number;
+  /** Wait before respawning a shard that crashed after it was up; doubled for each crash in a row. */
+  respawnBaseDelayMs?: number;
+  respawnMaxDelayMs?: number;
+  /** A shard up this long before it crashes counts as healthy: its next respawn waits the base delay again. */
+  respawnResetAfterMs?: number;
 }
 
 export const DEFAULT_SHARD_FLEET_OPTIONS = {
@@ -31,7 +36,15 @@ export const DEFAULT_SHARD_FLEET_OPTIONS = {
   spawnDelayMs: 5_500,
   spawnTimeoutMs: 60_000,
   stopTimeoutMs: 30_000,
+  respawnBaseDelayMs: 1_000,
+  respawnMaxDelayMs: 60_000,
+  respawnResetAfterMs: 5 * 60_000,
 };
+
+/** The wait before respawning after `crashesInARow` crashes (1 = the first): base, 2×base, 4×base… up to max. */
+export function respawnDelayMs(crashesInARow: number, settings: { respawnBaseDelayMs: number; respawnMaxDelayMs: number }): number {
+  return Math.min(settings.respawnMaxDelayMs, settings.respawnBaseDelayMs * 2 ** Math.max(0, crashesInARow - 1));
+}
 
 export interface ShardFleet {
   readonly manager: ShardingManager;
@@ -47,7 +60,8 @@ export interface ShardFleet {
 export function createShardFleet(config: Pick<Config, 'SHARDS' | 'DISCORD_TOKEN'>, logger: Logger, options: ShardFleetOptions): ShardFleet {
   const settings = { ...DEFAULT_SHARD_FLEET_OPTIONS, ...definedOnly(options) };
   const totalShards = config.SHARDS ?? 1;
-  // Respawning only once every shard is up: a shard that cannot start (bad token) would otherwise be forked forever.
+  // discord.js's own respawn forks again at once, forever: a shard crashing at start-up would be forked in a tight
+  // loop. It stays off; a shard that crashes after it was up is respawned here, with backoff, while the others serve.
   const manager = new ShardingManager(settings.shardFile, {
     totalShards,
     token: config.DISCORD_TOKEN,
@@ -57,12 +71,45 @@ export function createShardFleet(config: Pick<Config, 'SHARDS' | 'DISCORD_TOKEN'
   });
   const stopping = new AbortController();
   let stopped: Promise<number> | undefined;
+  /** Per shard that has been up: when its process last became ready, and its crashes in a row since. */
+  const health = new Map<number, { readyAt: number; crashesInARow: number }>();
+
+  /** `wasUp`: the process that exited had been ready (not one that failed to start again). */
+  const respawn = async (shard: Shard, exitCode: number | null, wasUp: boolean) => {
+    const state = health.get(shard.id)!;
+    const upMs = wasUp ? Date.now() - state.readyAt : 0;
+    state.crashesInARow = upMs >= settings.respawnResetAfterMs ? 1 : state.crashesInARow + 1;
+    const waitMs = respawnDelayMs(state.crashesInARow, settings);
+    logger.warn({ shardId: shard.id, exitCode, upMs, crashesInARow: state.crashesInARow, respawnInMs: waitMs }, 'shard process exited; respawning it');
+    try {
+      await delay(waitMs, undefined, { signal: stopping.signal });
+      await shard.spawn(settings.spawnTimeoutMs);
+      state.readyAt = Date.now();
+      logger.info({ shardId: shard.id }, 'shard respawned and ready');
+    } catch (error) {
+      if (stopping.signal.aborted) return;
+      logger.warn({ shardId: shard.id, error: error instanceof Error ? error.message : String(error) }, 'shard respawn failed');
+      // Alive but never ready within the timeout: killed. Either way the next try waits longer.
+      const child = shard.process;
+      if (child && child.exitCode === null && child.signalCode === null) {
+        const exited = once(child, 'exit');
+        child.kill('SIGKILL');
+        await exited;
+      }
+      if (!stopping.signal.aborted) void respawn(shard, child?.exitCode ?? null, false);
+    }
+  };
 
   manager.on('shardCreate', (shard: Shard) => {
     shard.on('death', (child) => {
       if (stopping.signal.aborted) return;
       const exitCode = (child as ChildProcess).exitCode;
-      logger.warn({ shardId: shard.id, exitCode, respawn: manager.respawn }, 'shard process exited');
+      // A shard never up yet fails `start` (or the respawn under way) instead.
+      if (!health.has(shard.id) || !shard.ready) {
+        logger.warn({ shardId: shard.id, exitCode }, 'shard process exited before it was ready');
+        return;
+      }
+      void respawn(shard, exitCode, true);
     });
   });
 
@@ -74,6 +121,7 @@ export function createShardFleet(config: Pick<Config, 'SHARDS' | 'DISCORD_TOKEN'
         for (let shardId = 0; shardId < totalShards && !stopping.signal.aborted; shardId += 1) {
           if (shardId > 0) await delay(settings.spawnDelayMs, undefined, { signal: stopping.signal });
           await manager.createShard(shardId).spawn(settings.spawnTimeoutMs);
+          health.set(shardId, { readyAt: Date.now(), crashesInARow: 0 });
           logger.info({ shardId, shards: totalShards }, 'shard ready');
         }
       } catch (error) {
@@ -81,12 +129,10 @@ export function createShardFleet(config: Pick<Config, 'SHARDS' | 'DISCORD_TOKEN'
         await this.stop();
         throw error;
       }
-      manager.respawn = true;
     },
     stop() {
       stopped ??= (async () => {
         stopping.abort();
-        manager.respawn = false;
         const exits = [...manager.shards.values()].map((shard) => stopShard(shard, settings.stopTimeoutMs, logger));
         const codes = await Promise.all(exits);
         return codes.every((code) => code === 0) ? 0 : 1;

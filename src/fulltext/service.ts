@@ -271,7 +271,10 @@ export class FullTextService {
         const fetched = await this.options.fetcher.fetch(paper.arxivId, { signal, polite, timeoutMs: this.timeoutMs });
         document = fetched.document;
         url = fetched.url;
-      } else return this.fail(paper, new FullTextUnavailableError('the paper has no arXiv id and no PDF', false));
+      } else {
+        // Not remembered as a failure: a PDF for it may be added later.
+        return { state: 'unavailable', reason: 'the paper has no arXiv id and no PDF' };
+      }
       await this.storeDocument(paper, document, url);
       if (document.truncated) this.logger.info({ paper: paper.id }, 'full text was longer than papercord keeps; the end was left out');
       return { state: 'ready', source: document.source };

@@ -52,6 +52,7 @@ export async function runPlayground(config: Config): Promise<number> {
       config,
       logger,
       port: config.PLAYGROUND_PORT,
+      host: config.PLAYGROUND_HOST,
       extraServices: { trending: playgroundTrending(services) },
     });
   } catch (error) {

@@ -7,7 +7,7 @@ import { definedOnly } from '../util/options.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -33,6 +33,8 @@ export interface PlaygroundOptions {
   logger: Logger;
   /** `PLAYGROUND_PORT`; 0 picks a free port (tests). */
   port: number;
+  /** `PLAYGROUND_HOST`: the address the page listens on; loopback by default, `0.0.0.0` to serve it from a container. */
+  host?: string;
   /** Defaults to the modules listed in `commands/index.ts`. */
   commands?: BotOptions['commands'];
   /** Passed to the bot as it is by `npm start` (e.g. `trending`). */
@@ -41,17 +43,27 @@ export interface PlaygroundOptions {
   autocompleteTimeoutMs?: number;
 }
 
-export const DEFAULT_PLAYGROUND_OPTIONS = { autocompleteTimeoutMs: 5_000 } as const;
+export const DEFAULT_PLAYGROUND_OPTIONS = { autocompleteTimeoutMs: 5_000, host: '127.0.0.1' } as const;
 
 export interface Playground {
-  /** `http://127.0.0.1:<port>` (the page is at its root). */
+  /** `http://<host>:<port>` (the page is at its root); `127.0.0.1` when listening on every address. */
   readonly url: string;
   readonly emulator: DiscordEmulator;
   readonly bot: Bot;
   close(): Promise<void>;
 }
 
-const HOST = '127.0.0.1';
+/** Whether `host` can only be reached from this machine. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '');
+  return bare === 'localhost' || (isIP(bare) === 4 && bare.startsWith('127.')) || bare === '::1';
+}
+
+/** The Host header names this machine by a name no DNS can rebind: `localhost` or an address literal. */
+function namesAddress(hostHeader: string): boolean {
+  const hostname = /^\[(.+)\](?::\d+)?$/.exec(hostHeader)?.[1] ?? hostHeader.replace(/:\d+$/, '');
+  return hostname === 'localhost' || isIP(hostname) !== 0;
+}
 const MAX_BODY_BYTES = 64 * 1024;
 const KEEPALIVE_MS = 15_000;
 
@@ -101,7 +113,7 @@ export function publicDirectory(): string {
 
 /** Starts the emulator, logs the real bot in to it, then serves the page; `close()` stops all three. */
 export async function startPlayground(options: PlaygroundOptions): Promise<Playground> {
-  const { services, config, logger, port, commands = loadCommands(), extraServices, autocompleteTimeoutMs } = {
+  const { services, config, logger, port, host, commands = loadCommands(), extraServices, autocompleteTimeoutMs } = {
     ...DEFAULT_PLAYGROUND_OPTIONS,
     ...definedOnly(options),
   };
@@ -214,18 +226,22 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
       listening.once('error', (error: NodeJS.ErrnoException) =>
         reject(
           error.code === 'EADDRINUSE'
-            ? new UserError(`PLAYGROUND_PORT ${port} is already in use on ${HOST}; set PLAYGROUND_PORT to a free port (e.g. ${port + 1}).`, { cause: error })
+            ? new UserError(`PLAYGROUND_PORT ${port} is already in use on ${host}; set PLAYGROUND_PORT to a free port (e.g. ${port + 1}).`, { cause: error })
             : error,
         ),
       );
-      listening.listen(port, HOST, () => resolve());
+      listening.listen(port, host, () => resolve());
     });
     const actualPort = (listening.address() as AddressInfo).port;
+    const loopback = isLoopbackHost(host);
 
     async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
       // Another web site must not drive the bot: only this origin, by name (no DNS rebinding) and with JSON bodies.
-      const allowedHosts = [`${HOST}:${actualPort}`, `localhost:${actualPort}`];
-      if (!allowedHosts.includes(request.headers.host ?? '')) {
+      // Served beyond loopback (a container), the port seen by the browser may be a published one: any port then,
+      // but still only an address or localhost, never a name a DNS server could point here.
+      const hostHeader = request.headers.host ?? '';
+      const allowed = loopback ? [`${host}:${actualPort}`, `127.0.0.1:${actualPort}`, `localhost:${actualPort}`].includes(hostHeader) : namesAddress(hostHeader);
+      if (!allowed) {
         sendJson(response, 421, { error: 'unknown host' });
         return;
       }
@@ -249,7 +265,14 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
       await handler(request, response, url);
     }
 
-    const url = `http://${HOST}:${actualPort}`;
+    const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : isIP(host) === 6 ? `[${host}]` : host;
+    const url = `http://${shownHost}:${actualPort}`;
+    if (!loopback) {
+      logger.warn(
+        { host, port: actualPort },
+        `PLAYGROUND_HOST=${host} is not a loopback address: anyone who can reach port ${actualPort} can use the playground, which has no login`,
+      );
+    }
     logger.info({ url, commands: definitions.length }, 'playground ready');
     return { url, emulator, bot, close };
   } catch (error) {

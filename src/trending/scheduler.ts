@@ -73,9 +73,21 @@ export function lastScheduledAt(subscription: Pick<Subscription, 'time' | 'timez
   return last;
 }
 
+/** Every scheduled instant of a subscription in `[from, to]`, oldest first (DST handled by croner). */
+export function scheduledBetween(subscription: Pick<Subscription, 'time' | 'timezone'>, from: Date, to: Date): Date[] {
+  const cron = new Cron(dailyPattern(subscription.time), { timezone: subscription.timezone });
+  const instants: Date[] = [];
+  // nextRun is strictly after its argument: start a millisecond early so that `from` itself counts.
+  for (let next = cron.nextRun(new Date(from.getTime() - 1)); next && next.getTime() <= to.getTime(); next = cron.nextRun(next)) {
+    instants.push(next);
+  }
+  cron.stop();
+  return instants;
+}
+
 /**
  * Posts every enabled subscription's digest once a day, at its time in its time zone (croner jobs), and at start
- * posts the day missed while the bot was down when it is still within the grace window.
+ * posts every day missed while the bot was down that is still within the grace window, oldest first.
  *
  * Exactly once: the digest is built first, then the day is claimed in SQLite (`claimDay`), then sent with a nonce
  * fixed per (subscription, day) and `enforce_nonce`, then marked sent. A restart, the cron tick and the catch-up
@@ -142,35 +154,52 @@ export class TrendingScheduler {
   }
 
   /**
-   * For each subscription, the latest scheduled time that has passed: posted if it has no post yet and is within
-   * the grace window; recorded as skipped with a log line when later than that.
+   * For each subscription, every scheduled time within the last `graceHours` that has no post yet is posted, oldest
+   * first, each once. When none falls in the window, the latest scheduled time that has passed is recorded as
+   * skipped with a log line (a claim left `sending` by a dead process is still resumed).
    */
   async catchUp(): Promise<PostOutcome[]> {
     const now = this.now();
+    const graceMs = this.settings.graceHours * 3_600_000;
     const outcomes: PostOutcome[] = [];
     for (const subscription of this.settings.store.list({ enabledOnly: true })) {
       if (this.closed) break;
-      const scheduledAt = lastScheduledAt(subscription, now);
-      // A subscription made after today's time starts tomorrow.
-      if (!scheduledAt || scheduledAt.getTime() < Date.parse(subscription.createdAt)) continue;
-      const localDate = localDateOf(scheduledAt, subscription.timezone);
-      const record = this.settings.store.post(subscription.id, localDate);
-      if (record && record.status !== 'sending') continue;
-      const lateMs = now.getTime() - scheduledAt.getTime();
-      if (lateMs > this.settings.graceHours * 3_600_000 && !record) {
-        const reason = `missed by ${(lateMs / 3_600_000).toFixed(1)} h, beyond TRENDING_GRACE_HOURS=${this.settings.graceHours}`;
-        this.settings.store.markSkipped(subscription.id, localDate, reason);
-        this.logger.warn(
-          { subscriptionId: subscription.id, channelId: subscription.channelId, localDate },
-          `trending post for ${localDate} skipped: ${reason}`,
-        );
-        outcomes.push({ status: 'skipped', reason });
+      // A subscription made after a day's time starts with the next one.
+      const createdAt = Date.parse(subscription.createdAt);
+      const missed = scheduledBetween(subscription, new Date(Math.max(createdAt, now.getTime() - graceMs)), now);
+      if (missed.length === 0) {
+        const outcome = await this.skipMissedBeyondGrace(subscription, now, createdAt);
+        if (outcome) outcomes.push(outcome);
         continue;
       }
-      this.logger.info({ subscriptionId: subscription.id, localDate, lateMs }, 'posting a trending digest missed while down');
-      outcomes.push(await this.postDay(subscription, localDate));
+      for (const scheduledAt of missed) {
+        if (this.closed) break;
+        const localDate = localDateOf(scheduledAt, subscription.timezone);
+        const record = this.settings.store.post(subscription.id, localDate);
+        if (record && record.status !== 'sending') continue;
+        this.logger.info({ subscriptionId: subscription.id, localDate, lateMs: now.getTime() - scheduledAt.getTime() }, 'posting a trending digest missed while down');
+        outcomes.push(await this.postDay(subscription, localDate));
+      }
     }
     return outcomes;
+  }
+
+  /** The latest scheduled time, later than the grace window allows: recorded as skipped, or resumed if claimed. */
+  private async skipMissedBeyondGrace(subscription: Subscription, now: Date, createdAt: number): Promise<PostOutcome | undefined> {
+    const scheduledAt = lastScheduledAt(subscription, now);
+    if (!scheduledAt || scheduledAt.getTime() < createdAt) return undefined;
+    const localDate = localDateOf(scheduledAt, subscription.timezone);
+    const record = this.settings.store.post(subscription.id, localDate);
+    if (record?.status === 'sending') return this.postDay(subscription, localDate);
+    if (record) return undefined;
+    const lateMs = now.getTime() - scheduledAt.getTime();
+    const reason = `missed by ${(lateMs / 3_600_000).toFixed(1)} h, beyond TRENDING_GRACE_HOURS=${this.settings.graceHours}`;
+    this.settings.store.markSkipped(subscription.id, localDate, reason);
+    this.logger.warn(
+      { subscriptionId: subscription.id, channelId: subscription.channelId, localDate },
+      `trending post for ${localDate} skipped: ${reason}`,
+    );
+    return { status: 'skipped', reason };
   }
 
   /** Posts one subscription's digest for one local date, at most once whoever calls it and however often. */

@@ -285,4 +285,46 @@ describe('full text from arXiv in the CLI', () => {
       await llm.close();
     }
   });
+
+  it('given a paper added by its arXiv id, it should answer a question about its §3 from the body, citing the section', async () => {
+    const fresh = { ...env, DATA_DIR: path.join(dir, 'added'), ARXIV_REQUEST_INTERVAL_MS: '0' };
+    const added = await runPapercord(['add', '2502.11004', '--json'], fresh);
+    expect(added.code, added.stderr).toBe(0);
+    expect(JSON.parse(added.stdout)).toMatchObject([{ input: '2502.11004', id: 'arxiv:2502.11004', status: 'added' }]);
+    const run = await runPapercord(['ask', 'How often are the block scales recomputed?', '--paper', '2502.11004', '--json'], fresh);
+    expect(run.code, run.stderr).toBe(0);
+    const answer = JSON.parse(run.stdout) as AskJson;
+    expect(answer.answer).toContain('Scales are recomputed every step');
+    expect(answer.citations).toContainEqual(expect.objectContaining({ id: 'arxiv:2502.11004', section: '3.1 Block scaling' }));
+    const off = await runPapercord(['ask', 'How often are the block scales recomputed?', '--paper', '2502.11004', '--json'], { ...fresh, FULL_TEXT: 'off' });
+    expect(JSON.parse(off.stdout)).toMatchObject({ citations: [{ section: null, page: null }] });
+    expect(off.stderr).toContain('Full text is off (FULL_TEXT=off), so this answer draws on the abstract only.');
+  });
+
+  it('given a PDF added from disk, it should read the kept file for full text, fetching nothing', async () => {
+    const fresh = { ...env, DATA_DIR: path.join(dir, 'local-pdf') };
+    const file = path.join(dir, 'report.pdf');
+    await writeFile(
+      file,
+      await makePaperPdf({
+        title: 'Tidal Batching: Scheduling Inference Requests by Their Expected Length',
+        authors: ['Noor Haddad'],
+        abstract: 'Serving systems batch requests of very different lengths. Tidal batching groups requests by predicted output length so that short requests do not wait for long ones.',
+        sections: [
+          { heading: '1 Introduction', paragraphs: ['Inference servers batch requests to use the accelerator well, but long requests hold a batch open.'] },
+          { heading: '2 Scheduler', paragraphs: ['A small regressor predicts the output length of each request from its prompt; requests are grouped into 4 length buckets.'] },
+        ],
+      }),
+    );
+    const added = await runPapercord(['add', file, '--json'], fresh);
+    expect(added.code, added.stderr).toBe(0);
+    const requestsBefore = arxiv.requests.length;
+    const outline = await runPapercord(['fulltext', 'Tidal Batching', '--json'], fresh);
+    expect(JSON.parse(outline.stdout)).toMatchObject({ source: 'local-pdf', sections: [{ heading: 'Abstract' }, { heading: '1 Introduction' }, { heading: '2 Scheduler' }] });
+    const run = await runPapercord(['ask', 'How many length buckets are requests grouped into?', '--paper', 'Tidal Batching', '--json'], fresh);
+    const answer = JSON.parse(run.stdout) as AskJson;
+    expect(answer.answer).toContain('4 length buckets');
+    expect(answer.citations).toContainEqual(expect.objectContaining({ section: '2 Scheduler', page: 1 }));
+    expect(arxiv.requests.length).toBe(requestsBefore);
+  });
 });

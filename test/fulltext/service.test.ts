@@ -11,6 +11,7 @@ import { ArxivFullTextFetcher } from '../../src/fulltext/fetcher.js';
 import { FullTextService } from '../../src/fulltext/service.js';
 import { FullTextStore } from '../../src/fulltext/store.js';
 import { silentLogger } from '../../src/logger.js';
+import { createServices } from '../../src/services.js';
 import { paperId, type Paper } from '../../src/papers/paper.js';
 import { ArxivServer, fixturePapers, type FixturePaper } from './arxivServer.js';
 
@@ -116,6 +117,37 @@ describe('the full-text service', () => {
     await again.close();
     await other.close();
     store.close();
+  });
+});
+
+describe('papers arriving while the bot runs', () => {
+  it('given papers added through intake (/add, links), it should fetch their full text in the background', async () => {
+    const services = await createServices(
+      loadConfig({
+        DATA_DIR: dir,
+        EMBEDDINGS: 'hashing',
+        LOG_LEVEL: 'silent',
+        FULL_TEXT: 'on',
+        ARXIV_API_BASE: arxiv.baseUrl,
+        ARXIV_HTML_BASE: arxiv.htmlBase,
+        ARXIV_PDF_BASE: arxiv.pdfBase,
+        ARXIV_REQUEST_INTERVAL_MS: '0',
+      }),
+      silentLogger(),
+    );
+    try {
+      services.fullText.start();
+      const outcomes = await services.intake.add([
+        { kind: 'reference', input: 'https://arxiv.org/abs/2502.11003' },
+        { kind: 'reference', input: 'arXiv:2502.11005' },
+      ]);
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(['added', 'added']);
+      await services.fullText.idle();
+      expect(services.fullText.source('arxiv:2502.11003')).toBe('html');
+      expect(services.fullText.outline('arxiv:2502.11005')?.map((entry) => entry.heading)).toContain('3.3 Distractors');
+    } finally {
+      await services.close();
+    }
   });
 });
 

@@ -93,6 +93,18 @@ export class ArxivStandIn {
     this.rules.push({ match, responses: [...responses] });
   }
 
+  private gate: Promise<void> | undefined;
+
+  /** Holds every arXiv API request until the returned function is called (to observe what happens meanwhile). */
+  hold(): () => void {
+    let release!: () => void;
+    this.gate = new Promise<void>((resolve) => (release = resolve));
+    return () => {
+      this.gate = undefined;
+      release();
+    };
+  }
+
   private readonly rules: Array<{ match: (url: URL) => boolean; responses: CannedResponse[] }> = [];
 
   get apiRequests(): URL[] {
@@ -101,6 +113,10 @@ export class ArxivStandIn {
 
   private handle(request: IncomingMessage, response: ServerResponse): void {
     const url = new URL(request.url ?? '/', this.baseUrl);
+    if (this.gate && url.pathname === '/api/query') {
+      void this.gate.then(() => this.handle(request, response));
+      return;
+    }
     this.requests.push(url);
     const hfMatch = /^\/api\/papers\/(.+)$/.exec(url.pathname);
     if (hfMatch) {

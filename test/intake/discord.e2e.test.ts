@@ -86,6 +86,17 @@ describe('/add', () => {
     expect(reply.embeds[1]!.footer?.text).toMatch(/^Already in the library · t:[0-9a-f]{16}$/);
   });
 
+  it('given many papers, it should show progress in the reply while it looks them up, then the result', async () => {
+    const release = arxiv.hold();
+    const record = harness.emulator.dispatchCommand('add', { options: { papers: '2401.90001 2401.90002 2401.90003 2401.90004 2401.90005' } });
+
+    await harness.emulator.waitForInteraction(record.id, (changed) => changed.originalEdits.some((edit) => edit.content === 'Looking up papers on arXiv: 0 of 5…'));
+    release();
+
+    const reply = replyOf(await finalReply(record));
+    expect(reply.content).toMatch(/^5 not found\./);
+  });
+
   it('given nothing to add, it should tell the user privately', async () => {
     const record = harness.emulator.dispatchCommand('add', {});
 

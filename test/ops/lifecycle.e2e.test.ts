@@ -4,7 +4,7 @@
  * to the same DATA_DIR; then both are stopped. Both embed with transformers.js on the fixture model, so the ingest is
  * real asynchronous work a signal can cut into.
  */
-import { readFile, readdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,7 +19,7 @@ import { createServices } from '../../src/services.js';
 import { DiscordEmulator, type InteractionRecord } from '../discord/emulator/discordEmulator.js';
 import { createFixtureModelFolder } from '../embeddings/fixtureModel.js';
 import { startOpenAICompatibleServer } from '../helpers/openaiServer.js';
-import { cleanupsAfterEach, freePort, startProcess, type StartedProcess } from '../support/processes.js';
+import { childProcessesOf, cleanupsAfterEach, freePort, startProcess, type StartedProcess } from '../support/processes.js';
 import { FIXTURE_MODEL_ID } from '../../scripts/make-fixture-model.js';
 import { FIXTURES } from '../trending/feedServer.js';
 
@@ -43,18 +43,6 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
 function npm(args: string[], env: Record<string, string>): StartedProcess {
   // SIGKILL would stop npm alone and leave the program it runs behind.
   return startProcess('npm', ['--silent', ...args], { env, cleanups, stopSignal: 'SIGTERM' });
-}
-
-/** The process npm runs a script in (`exec node …`): npm's child, found by the parent pid in `/proc/<pid>/stat`. */
-async function childOf(parentPid: number): Promise<number> {
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    // Fields after the command name, which sits in parentheses and may hold spaces: state, then parent pid.
-    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    if (parent === parentPid) return Number(entry);
-  }
-  throw new Error(`process ${parentPid} has no child`);
 }
 
 /** Whether a SIGTERM sent to `pid` waits in its queue (it is stopped): bit 15 of `ShdPnd` in `/proc/<pid>/status`. */
@@ -160,7 +148,8 @@ describe('SIGTERM in the middle of ingest and answers', () => {
     const ingest = npm(['run', 'cli', '--', 'ingest', '--source', papersFile], env);
     await until(() => /embedding \d+ new papers/.test(ingest.stderr()), 'the ingest to start embedding');
     // Held mid-embedding until the SIGTERM is queued for it: the signal cuts into the ingest on any machine.
-    const ingestNode = await childOf(ingest.child.pid!);
+    // The process npm runs the script in (`exec node …`): npm's only child.
+    const ingestNode = (await childProcessesOf(ingest.child.pid!))[0]!.pid;
     process.kill(ingestNode, 'SIGSTOP');
     cleanups.push(async () => {
       try {

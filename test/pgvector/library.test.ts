@@ -115,9 +115,10 @@ describe.skipIf(withoutPostgres)('library with VECTOR_STORE=pgvector (real Postg
 
   it('given a paper added by one running process, it should be found by another process that was already running', async () => {
     const databaseUrl = await createDatabase();
+    // A library of its own, with papers in it before either process starts, as in a running deployment.
     const first = await startProcess('pgvector', databaseUrl);
-    const alreadyRunning = await startProcess('pgvector', databaseUrl);
     await first.library.add(seeds.slice(0, 5));
+    const alreadyRunning = await startProcess('pgvector', databaseUrl);
     const newPaper: Paper = {
       id: 'arxiv:2601.00001',
       arxivId: '2601.00001',

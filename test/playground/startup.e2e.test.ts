@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -85,6 +85,32 @@ describe('starting the playground', () => {
     expect(await started.exited).toBe(0);
   });
 
+  it('given PLAYGROUND_HOST=0.0.0.0 (a container), it should serve beyond loopback, warn that the page has no login, and still refuse other host names', async () => {
+    const started = await startProcess('src/playground/main.ts', { PLAYGROUND_HOST: '0.0.0.0', LOG_LEVEL: 'warn' });
+    const port = new URL(started.url).port;
+
+    expect((await fetch(started.url)).status).toBe(200);
+    expect(started.stderr()).toContain(`PLAYGROUND_HOST=0.0.0.0 is not a loopback address: anyone who can reach port ${port} can use the playground, which has no login`);
+    // Through a published port (docker run -p 8080:3000) the browser names another port: accepted, by address or
+    // localhost; a DNS name that could be rebound to this machine is not.
+    expect(await statusWithHost(started.url, 'localhost:8080')).toBe(200);
+    expect(await statusWithHost(started.url, '192.0.2.10:8080')).toBe(200);
+    expect(await statusWithHost(started.url, `attacker.example:${port}`)).toBe(421);
+
+    started.child.kill('SIGTERM');
+    expect(await started.exited).toBe(0);
+  });
+
+  it('given the default PLAYGROUND_HOST, it should listen on loopback only, without the warning', async () => {
+    const started = await startProcess('src/playground/main.ts', { LOG_LEVEL: 'warn' });
+    expect(started.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(started.stderr()).not.toContain('PLAYGROUND_HOST');
+    expect(await statusWithHost(started.url, 'localhost:8080')).toBe(421);
+
+    started.child.kill('SIGTERM');
+    expect(await started.exited).toBe(0);
+  });
+
   it('given PLAYGROUND_PORT is taken, it should exit 1 with one line naming the variable', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
@@ -98,3 +124,15 @@ describe('starting the playground', () => {
     expect(started.stderr().trim()).toBe(`papercord: PLAYGROUND_PORT ${port} is already in use on 127.0.0.1; set PLAYGROUND_PORT to a free port (e.g. ${Number(port) + 1}).`);
   });
 });
+
+/** The status of GET / sent to `url` with `host` as the Host header, as a browser behind a published port sends it. */
+function statusWithHost(url: string, host: string): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, { headers: { host } }, (response) => {
+      response.resume();
+      resolve(response.statusCode);
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}

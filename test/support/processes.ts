@@ -3,7 +3,7 @@
  * free loopback ports, a seeded DATA_DIR, child processes that cannot outlive their test, and polling until they answer.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -33,11 +33,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** A temp DATA_DIR holding the seed papers (hashing embedder), removed by `cleanups`. */
-export async function seededDataDir(prefix: string, cleanups: Cleanup[]): Promise<{ dataDir: string; papers: number }> {
+/** A temp DATA_DIR holding the seed papers (hashing embedder; `env` may pick another store), removed by `cleanups`. */
+export async function seededDataDir(prefix: string, cleanups: Cleanup[], env: Record<string, string> = {}): Promise<{ dataDir: string; papers: number }> {
   const dataDir = await mkdtemp(path.join(tmpdir(), prefix));
   cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-  const services = await createServices(loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'silent' }), silentLogger());
+  const services = await createServices(loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'silent', ...env }), silentLogger());
   await services.library.add(await loadPapersFromSource('seeds'));
   const papers = services.library.size;
   await services.close();
@@ -96,4 +96,19 @@ export async function pollUntil(url: string, accept: (status: number | undefined
     if (Date.now() > deadline) throw new Error(`${url} did not reach the expected status within ${timeoutMs} ms (last: ${response?.status ?? 'no answer'})`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** The processes whose parent is `parentPid` (Linux: the parent pid in `/proc/<pid>/stat`), with their environment. */
+export async function childProcessesOf(parentPid: number): Promise<Array<{ pid: number; env: Record<string, string> }>> {
+  const children: Array<{ pid: number; env: Record<string, string> }> = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // Fields after the command name, which sits in parentheses and may hold spaces: state, then parent pid.
+    if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== parentPid) continue;
+    const environ = await readFile(`/proc/${entry}/environ`, 'utf8').catch(() => '');
+    const env = Object.fromEntries(environ.split('\0').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+    children.push({ pid: Number(entry), env });
+  }
+  return children;
 }

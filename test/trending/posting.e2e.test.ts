@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { PermissionFlagsBits } from 'discord.js';
@@ -12,7 +13,7 @@ import { TrendingRuntime } from '../../src/trending/runtime.js';
 import { DiscordEmulator, type EmulatedMessage, type EmulatedUser } from '../discord/emulator/discordEmulator.js';
 import { nextSnowflake } from '../discord/emulator/snowflake.js';
 import { startOpenAICompatibleServer } from '../helpers/openaiServer.js';
-import { FeedServer } from './feedServer.js';
+import { FeedServer, FIXTURES } from './feedServer.js';
 import { fakeClock, recordingLogger, tempDataDir } from './helpers.js';
 
 const TOKEN = 'trending-e2e-token';
@@ -144,6 +145,31 @@ describe('trending posts on Discord', () => {
     const posts = botPostsIn(channelId);
     expect(posts).toHaveLength(1);
     expect((posts[0].embeds[0] as { description: string }).description.match(/^\*\*\d\. /gm)).toHaveLength(3);
+  });
+
+  it('given three days missed while the bot was down, all within TRENDING_GRACE_HOURS, it should post each at start, oldest first, once', async () => {
+    const day = await readFile(path.join(FIXTURES, 'hf', 'daily_papers_2025-07-29.json'), 'utf8');
+    for (const date of ['2025-08-01', '2025-08-02', '2025-08-03']) feed.setDay(date, day);
+    const dataDir = newDataDir();
+    const channelId = newChannel();
+    const clock = fakeClock('2025-07-31T12:00:00Z');
+    const before = await bootBot(dataDir, clock.now, silentLogger(), { TRENDING_GRACE_HOURS: '72' });
+    before.runtime.subscribe({ guildId: emulator.guildId, channelId, ...SCHEDULE, count: 2 });
+    await before.stop();
+
+    // Down from before 09:00 Tokyo on August 1 until 11:30 Tokyo on August 3.
+    clock.set('2025-08-03T02:30:00Z');
+    const after = await bootBot(dataDir, clock.now, silentLogger(), { TRENDING_GRACE_HOURS: '72' });
+    await after.runtime.start(new DiscordTrendingPoster(after.bot.client, silentLogger()));
+    const titles = () => botPostsIn(channelId).map((post) => (post.embeds[0] as { title: string }).title);
+    expect(titles()).toEqual(['Trending papers · 2025-08-01', 'Trending papers · 2025-08-02', 'Trending papers · 2025-08-03']);
+    await after.stop();
+
+    // Restarted again the same day: nothing is posted twice.
+    const again = await bootBot(dataDir, clock.now, silentLogger(), { TRENDING_GRACE_HOURS: '72' });
+    await again.runtime.start(new DiscordTrendingPoster(again.bot.client, silentLogger()));
+    expect(titles()).toHaveLength(3);
+    expect(messagePostsTo(channelId)).toHaveLength(3);
   });
 
   it('given a deleted channel, it should disable the subscription with a log line and not retry', async () => {

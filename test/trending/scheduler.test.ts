@@ -107,6 +107,35 @@ describe('TrendingScheduler', () => {
     expect(store.post(id, '2025-07-29')?.status).toBe('sent');
   });
 
+  it('given three days missed while down, all within the grace window, it should post each once, oldest first', async () => {
+    const { store, poster, clock, schedulerFor } = setup('2025-07-26T12:00:00Z');
+    const { id } = store.subscribe(SUBSCRIPTION);
+    // Down from before 09:00 Tokyo on the 27th until 14:00 Tokyo on the 29th: 53, 29 and 5 hours late.
+    clock.set('2025-07-29T05:00:00Z');
+    const scheduler = schedulerFor({ graceHours: 72 });
+    const sent = [
+      { status: 'sent', messageId: '1001' },
+      { status: 'sent', messageId: '1002' },
+      { status: 'sent', messageId: '1003' },
+    ];
+    expect(await Promise.all([scheduler.start(), scheduler.catchUp()])).toEqual([sent, sent]);
+    expect(poster.posts.map((post) => post.digest.date)).toEqual(['2025-07-27', '2025-07-28', '2025-07-29']);
+    for (const date of ['2025-07-27', '2025-07-28', '2025-07-29']) expect(store.post(id, date)?.status).toBe('sent');
+
+    // Back again an hour later: nothing is posted twice.
+    clock.set('2025-07-29T06:00:00Z');
+    expect(await schedulerFor({ graceHours: 72 }).start()).toEqual([]);
+    expect(poster.posts).toHaveLength(3);
+  });
+
+  it('given days missed both within and beyond the grace window, it should post only those within it', async () => {
+    const { store, poster, clock, schedulerFor } = setup('2025-07-25T12:00:00Z');
+    store.subscribe(SUBSCRIPTION);
+    clock.set('2025-07-29T05:00:00Z');
+    expect(await schedulerFor({ graceHours: 30 }).start()).toHaveLength(2);
+    expect(poster.posts.map((post) => post.digest.date)).toEqual(['2025-07-28', '2025-07-29']);
+  });
+
   it('given a day missed beyond the grace window, it should skip it with a log line and not post it later', async () => {
     const { store, poster, log, schedulerFor } = setup('2025-07-27T12:00:00Z');
     const { id } = store.subscribe(SUBSCRIPTION);
