@@ -11,7 +11,7 @@ import { loadPapersFromSource } from '../src/papers/ingest.js';
 import type { Paper } from '../src/papers/paper.js';
 import { readBeirCorpus, readBeirQueries, readQrels } from '../src/retrieval/beir.js';
 import { evaluateBeir, evaluateQuestions, readQuestions } from '../src/retrieval/evaluate.js';
-import { HybridRetriever, type HybridRetrieverOptions } from '../src/retrieval/hybrid.js';
+import { DEFAULT_QUERY_EXPANSION, HybridRetriever, type HybridRetrieverOptions } from '../src/retrieval/hybrid.js';
 import type { Benchmark } from './main.js';
 
 /**
@@ -29,13 +29,14 @@ function variants(denseWeights: readonly number[]): Variant[] {
     { name: 'lexical (BM25)', options: { denseWeight: { hashing: 0, transformers: 0 } } },
     { name: 'dense (HNSW)', options: { denseWeight: { hashing: 1, transformers: 1 } } },
     { name: 'hybrid (default)', options: {} },
-    { name: 'no expansion', options: { expansion: { when: 'weak', shorthand: false, definitions: false, feedback: false } } },
-    { name: 'weak: shorthand + feedback', options: { expansion: { when: 'weak', shorthand: true, definitions: false, feedback: true } } },
-    { name: 'weak: shorthand', options: { expansion: { when: 'weak', shorthand: true, definitions: false, feedback: false } } },
-    { name: 'weak: definitions', options: { expansion: { when: 'weak', shorthand: false, definitions: true, feedback: false } } },
-    { name: 'always: both', options: { expansion: { when: 'always', shorthand: true, definitions: true, feedback: false } } },
-    { name: 'always: shorthand', options: { expansion: { when: 'always', shorthand: true, definitions: false, feedback: false } } },
-    { name: 'always: definitions', options: { expansion: { when: 'always', shorthand: false, definitions: true, feedback: false } } },
+    { name: 'no expansion', options: { expansion: { when: 'weak', shorthand: false, definitions: false, feedback: false, paraphrases: false } } },
+    { name: 'weak: shorthand + feedback', options: { expansion: { when: 'weak', shorthand: true, definitions: false, feedback: true, paraphrases: true } } },
+    { name: 'weak: shorthand', options: { expansion: { when: 'weak', shorthand: true, definitions: false, feedback: false, paraphrases: false } } },
+    { name: 'no paraphrases', options: { expansion: { ...DEFAULT_QUERY_EXPANSION, paraphrases: false } } },
+    { name: 'weak: definitions', options: { expansion: { when: 'weak', shorthand: false, definitions: true, feedback: false, paraphrases: true } } },
+    { name: 'always: both', options: { expansion: { when: 'always', shorthand: true, definitions: true, feedback: false, paraphrases: true } } },
+    { name: 'always: shorthand', options: { expansion: { when: 'always', shorthand: true, definitions: false, feedback: false, paraphrases: true } } },
+    { name: 'always: definitions', options: { expansion: { when: 'always', shorthand: false, definitions: true, feedback: false, paraphrases: true } } },
     ...denseWeights.map((weight) => ({
       name: `hybrid dense=${weight}`,
       options: { denseWeight: { hashing: weight, transformers: weight } },

@@ -81,6 +81,9 @@ export const FILLER_WORDS = [
   'make', 'makes', 'making', 'difference', 'differ', 'differences', 'compare', 'vs', 'versus', 'whole', 'own', 'one',
   'thru', 'w', 'wo', 'via', 'ok', 'okay', 'yes', 'no', 'not', 'agree', 'mean', 'means', 'idea', 'ideas',
   'hey', 'hi', 'hello', 'thanks', 'thx', 'please', 'pls', 'plz',
+  // Chat spellings: unknown to every library, they would weigh as its rarest words ("wat is the … idea").
+  'wat', 'wut', 'wats', 'diff', 'u', 'ur', 'ppl', 'lol', 'tbh', 'imo', 'btw', 'idk', 'smth', 'sth', 'gonna', 'wanna', 'kinda',
+  'sorta', 'pretty', 'basically', 'ya', 'yo', 'guys', 'folks',
 ];
 /** Chat shorthand expanded before stemming, so `w/o retraining` and `long ctx` match abstracts' wording. */
 const SHORTHAND: Readonly<Record<string, string>> = Object.freeze({

@@ -58,6 +58,72 @@ export const ML_SHORTHAND: Readonly<Record<string, string>> = Object.freeze({
   multilingual: 'languages',
 });
 
+/**
+ * Phrases of chat and of ML folklore that abstracts say in other words: general ML vocabulary (training, decoding,
+ * retrieval, tokenization, data, interpretability), not the wording of any one paper. Matched as whole words.
+ */
+export const ML_PARAPHRASES: Readonly<Record<string, string>> = Object.freeze({
+  'teacher forcing': 'exposure bias training-inference gap',
+  'exposure bias': 'training-inference gap teacher forcing',
+  'free running': 'self-generated tokens inference',
+  'early exit': 'adaptive depth computation per token',
+  'bail out': 'adaptive depth computation',
+  'weight sharing': 'parameter sharing recursive layers',
+  'weight tying': 'parameter sharing recursive layers',
+  'same layers': 'recursive parameter sharing layers',
+  'memorize the corpus': 'model-based retrieval document identifiers',
+  'memorized the corpus': 'model-based retrieval document identifiers',
+  'no index': 'model-based retrieval without index',
+  'generative retrieval': 'model-based retrieval document identifiers',
+  'too many tokens': 'tokenization efficiency compression vocabulary',
+  'tokenizer free': 'byte-level tokenizer-free',
+  'no tokenizer': 'byte-level tokenizer-free',
+  'raw bytes': 'byte-level',
+  'attention sink': 'extreme-token initial token attention',
+  'attention sinks': 'extreme-token initial token attention',
+  'data mix': 'data mixture domain weights',
+  'data mixing': 'data mixture domain weights',
+  'quality filter': 'data quality selection',
+  'quality filtering': 'data quality selection',
+  'curriculum': 'ordering training data skills',
+  'ai generated': 'machine-generated text detection',
+  'ai written': 'machine-generated text detection',
+  'machine written': 'machine-generated text detection',
+  'chatgpt written': 'machine-generated text detection',
+  'jailbreak': 'adversarial attacks',
+  'jailbreaks': 'adversarial attacks',
+  'low rank': 'low-rank structured',
+  'grokking': 'abrupt learning emergence',
+  'phase transition': 'abrupt learning emergence',
+  'appears suddenly': 'abrupt emergence',
+  'emerges suddenly': 'abrupt emergence',
+  'latent reasoning': 'continuous latent space reasoning',
+  'long prompts': 'long-context inference',
+  'length generalization': 'length extrapolation',
+  'unseen words': 'out-of-vocabulary',
+  'reward shaping': 'token-level reward',
+  pictures: 'images',
+  picture: 'image',
+  photos: 'images',
+  'continuous thought': 'continuous latent reasoning',
+  'continuous vectors': 'continuous latent representations',
+  'thinking in vectors': 'continuous latent reasoning',
+  'mechanistically': 'mechanistic interpretability circuits',
+  'interpretability': 'mechanistic circuits',
+  'fairness across languages': 'multilingual tokenization disparities',
+  'unfairness across languages': 'multilingual tokenization disparities',
+  'other languages': 'multilingual',
+  'non english': 'multilingual languages',
+  'cheaper per token': 'efficient adaptive computation',
+  'compute cheaper': 'efficient computation',
+  'next token prediction': 'autoregressive next-token objective',
+  'training objective': 'pre-training objective loss',
+  'rate documents': 'data quality rating',
+  'quality criteria': 'data quality rating',
+  'rlhf alternative': 'preference optimization',
+  'dense reward': 'token-level reward',
+});
+
 export interface Expansion {
   /** As the query wrote it, lower-cased: `dpo`. */
   short: string;
@@ -82,7 +148,22 @@ export function expandShorthand(query: string, lexicon: Readonly<Record<string, 
     if (!long || lower.includes(long) || expansions.some((expansion) => expansion.long === long)) continue;
     expansions.push({ short: word, long });
   }
+  if (lexicon === ML_SHORTHAND) {
+    for (const expansion of paraphraseExpansions(query)) {
+      if (!expansions.some((known) => known.long === expansion.long)) expansions.push(expansion);
+    }
+  }
   return { text: withExpansions(query, expansions), expansions };
+}
+
+/** The ML_PARAPHRASES phrases the query uses, as whole words, each long form once. */
+export function paraphraseExpansions(query: string): Expansion[] {
+  const words = ` ${(query.toLowerCase().match(WORD) ?? []).join(' ')} `;
+  const expansions: Expansion[] = [];
+  for (const [phrase, long] of Object.entries(ML_PARAPHRASES)) {
+    if (words.includes(` ${phrase} `) && !expansions.some((expansion) => expansion.long === long)) expansions.push({ short: phrase, long });
+  }
+  return expansions;
 }
 
 /** The query followed by the long forms, one a line. */

@@ -8,7 +8,7 @@ import type { PaperEmbedder } from '../../src/embeddings/types.js';
 import { PaperLibrary } from '../../src/library/paperLibrary.js';
 import { silentLogger } from '../../src/logger.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
-import { HybridRetriever } from '../../src/retrieval/hybrid.js';
+import { DEFAULT_QUERY_EXPANSION, HybridRetriever } from '../../src/retrieval/hybrid.js';
 import { LibraryRetriever } from '../../src/retrieval/langchain.js';
 import type { Reranker } from '../../src/retrieval/rerank.js';
 
@@ -46,6 +46,29 @@ describe('HybridRetriever over the seed library', () => {
   ])('given the question "%s", it should rank %s first', async (question, titleStart) => {
     const [first] = await titles(question);
     expect(first).toMatch(new RegExp(`^${titleStart}`));
+  });
+
+  it.each([
+    ['how is mor different from early exit', /^Mixture-of-Recursions/],
+    ['mrt5 vs tokenselect, both throw away tokens right? whats the diff', /^(MrT5|TokenSelect)/],
+    ['wat is the lexinvariant lm idea', /^Lexinvariant/],
+  ])('given a chat question that names a paper by its short name (%s), it should show that paper rather than abstain', async (question, title) => {
+    const { hits, confidence } = await retriever.retrieve(question, { k: 5 });
+    expect(confidence).not.toBe('none');
+    expect(hits.map((hit) => hit.paper.title).some((found) => title.test(found))).toBe(true);
+  });
+
+  it('given an off-topic question sharing only an ordinary title word with one paper ("pixels"), it should not count it as naming that paper', async () => {
+    const { signals } = await retriever.retrieveExplained('ppo for playing atari games from pixels', { k: 5 });
+    expect(signals.names).toEqual([]);
+  });
+
+  it('given a question in ML folklore terms ("teacher forcing"), it should find the paper that words it as a training-inference gap', async () => {
+    const found = await titles('mismatch between teacher forcing and free running generation, how do ppl fix it');
+    expect(found).toContain('Bridging the Training-Inference Gap in LLMs by Leveraging Self-Generated Tokens');
+    const without = new HybridRetriever(library, { expansion: { ...DEFAULT_QUERY_EXPANSION, paraphrases: false } });
+    const { hits } = await without.retrieve('mismatch between teacher forcing and free running generation, how do ppl fix it', { k: 5 });
+    expect(hits.map((hit) => hit.paper.title)).not.toContain('Bridging the Training-Inference Gap in LLMs by Leveraging Self-Generated Tokens');
   });
 
   it.each([
@@ -147,7 +170,7 @@ describe('HybridRetriever confidence', () => {
   );
 
   it('given definitions on and a lower-case abbreviation a paper defines ("climb") on a weak first pass, it should spell it out from the abstract', async () => {
-    const defining = new HybridRetriever(library, { expansion: { when: 'weak', shorthand: true, definitions: true, feedback: false } });
+    const defining = new HybridRetriever(library, { expansion: { ...DEFAULT_QUERY_EXPANSION, definitions: true } });
     const result = await defining.retrieveExplained('skill-it or climb for choosing the pretraining mix?', { k: 2 });
     expect(result.signals.expansions).toContain('climb → CLustering-based Iterative Data Mixture Bootstrapping');
     expect(result.confidence).toBe('high');

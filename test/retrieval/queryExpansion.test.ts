@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Paper } from '../../src/papers/paper.js';
-import { abbreviationCandidates, definedLongForms, expandShorthand, longFormFor } from '../../src/retrieval/queryExpansion.js';
+import { abbreviationCandidates, definedLongForms, expandShorthand, longFormFor, paraphraseExpansions } from '../../src/retrieval/queryExpansion.js';
+import { paperNameTerms } from '../../src/retrieval/paperNames.js';
 
 const paper = (abstract: string): Paper => ({ id: 't:1', title: 'A paper', abstract, source: 'test' });
 
@@ -37,5 +38,25 @@ describe('ML shorthand', () => {
 
   it('given a question that already spells the long form out, it should add nothing', () => {
     expect(expandShorthand('direct preference optimization (dpo) explained').expansions).toEqual([]);
+  });
+});
+
+describe('ML paraphrases', () => {
+  it('given a question with a known ML phrase, it should append the abstracts\' wording, matching whole words only', () => {
+    expect(paraphraseExpansions('how to fix teacher forcing mismatch?').map((expansion) => expansion.short)).toEqual(['teacher forcing']);
+    expect(paraphraseExpansions('no indexing needed')).toEqual([]);
+  });
+});
+
+describe('paper names', () => {
+  it('given a paper, it should take title identifiers, bracketed definitions and one-word title leads as names, not ordinary title words or works it mentions', () => {
+    const names = paperNameTerms({
+      title: 'Croc: Pixel Arithmetic with T-REG',
+      abstract: 'We propose Mixture-of-Recursions (MoR) and compare it with MrT5.',
+    });
+    expect([...names]).toEqual(expect.arrayContaining(['croc', 'mor', 'reg']));
+    expect(names.has('mrt5')).toBe(false);
+    expect(names.has('pixel')).toBe(false);
+    expect(names.has('arithmet')).toBe(false);
   });
 });
