@@ -60,10 +60,11 @@ async function measure(n: number, corpus: string, queries: string, keep: string 
     const ingestS = (performance.now() - startedAt) / 1000;
     const diskMb = (await bytesUnder(path.join(dataDir, 'library'))) / 1024 / 1024;
     process.stderr.write(`  n=${n}: ingested in ${ingestS.toFixed(1)} s; probing a fresh process\n`);
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(HERE, 'libraryProbe.ts'), dataDir, String(n), corpus, queries], {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', path.join(HERE, 'libraryProbe.ts'), dataDir, String(n), corpus, queries], {
       cwd: REPO,
       maxBuffer: 1024 * 1024,
     });
+    process.stderr.write(stderr);
     const probe = JSON.parse(stdout.trim().split('\n').pop()!) as ProbeResult;
     const { queries: _count, ...measured } = probe;
     return { n, ingest_s: round(ingestS), papers_per_s: Math.round(n / ingestS), ...measured, disk_mb: Math.round(diskMb) };

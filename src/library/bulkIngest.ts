@@ -1,5 +1,6 @@
 import type { Paper } from '../papers/paper.js';
-import type { PaperLibrary, PreparedPaper } from './paperLibrary.js';
+import type { Library } from './library.js';
+import type { PreparedPaper } from './paperLibrary.js';
 
 /**
  * Adding a large source to the library: papers are taken from a stream in batches, each batch embedded and
@@ -33,7 +34,7 @@ export interface BulkIngestResult extends IngestProgress {
 export const DEFAULT_INGEST_BATCH_SIZE = 500;
 
 export async function ingestInBatches(
-  library: PaperLibrary,
+  library: Pick<Library, 'add' | 'checkpoint'>,
   papers: AsyncIterable<Paper> | Iterable<Paper>,
   options: BulkIngestOptions = {},
 ): Promise<BulkIngestResult> {

@@ -1,6 +1,7 @@
 import type { PaperEmbedder } from '../embeddings/types.js';
 import type { Paper } from '../papers/paper.js';
 import type { RetrievedPaper } from '../retrieval/types.js';
+import type { PreparedPaper } from './paperLibrary.js';
 
 /**
  * What the front ends and the retriever use from a paper library, whichever store holds it: the local library
@@ -16,7 +17,7 @@ export interface Library {
    * Adds papers, embedding only the new ones (matched by id and by normalized title). A bulk ingest passes
    * `checkpoint: false` and calls `checkpoint()` once at the end.
    */
-  add(papers: readonly Paper[], options?: { signal?: AbortSignal; checkpoint?: boolean }): Promise<AddResult>;
+  add(papers: readonly Paper[], options?: AddOptions): Promise<AddResult>;
   /** Persists derived structures now (the local HNSW graph); PostgreSQL maintains its own indexes, so there a no-op. */
   checkpoint(): Promise<void>;
   /** Best first; score is cosine similarity (higher is closer). */
@@ -39,6 +40,14 @@ export interface Library {
   /** Resolves when the store can be read; for /healthz. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface AddOptions {
+  signal?: AbortSignal;
+  /** Whether this commit may write an HNSW checkpoint (the local library); a bulk ingest checkpoints once at the end. */
+  checkpoint?: boolean;
+  /** Vectors and analyses computed elsewhere (a worker thread), by paper id; the PostgreSQL library embeds itself. */
+  prepared?: ReadonlyMap<string, PreparedPaper>;
 }
 
 export interface AddResult {

@@ -1,5 +1,6 @@
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { open, readFile, readdir, stat } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -78,6 +79,45 @@ export async function loadPaperSource(source: 'seeds' | string, options: LoadPap
     result.skipped.push(...read.skipped);
   }
   return result;
+}
+
+/** A JSONL file of papers read as it is needed; every line was checked before `count` was known. */
+export interface PaperLines {
+  count: number;
+  papers(): AsyncGenerator<Paper>;
+}
+
+/**
+ * A JSONL file of papers without holding it in memory: read once line by line to check every line (a malformed
+ * file still adds nothing) and count them, then again, line by line, as the papers are added.
+ */
+export async function streamPaperLines(file: string): Promise<PaperLines> {
+  let count = 0;
+  for await (const _paper of readPaperLines(file, file)) count += 1;
+  return { count, papers: () => readPaperLines(file, file) };
+}
+
+/** The papers of a JSONL file, one line at a time, with the same checks and messages as a whole-file read. */
+async function* readPaperLines(file: string, source: string): AsyncGenerator<Paper> {
+  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  let number = 0;
+  let any = false;
+  for await (const raw of lines) {
+    number += 1;
+    // Editors on Windows save a byte-order mark; invalid UTF-8 decodes to U+FFFD, which findBinaryLine reports.
+    const line = number === 1 ? raw.replace(/^\uFEFF/, '') : raw;
+    if (findBinaryLine(line) !== undefined) throw new UserError(`${file}:${number}: binary content, not JSON; nothing from this file was ingested`);
+    if (line.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      throw new UserError(`${file}:${number}: not a JSON object; nothing from this file was ingested`);
+    }
+    any = true;
+    yield toPaper(value, `${file}:${number}`, source);
+  }
+  if (!any) throw new UserError(`${file}: the file is empty; nothing from this file was ingested`);
 }
 
 async function paperFilesIn(directory: string): Promise<string[]> {

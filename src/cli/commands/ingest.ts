@@ -1,6 +1,8 @@
 import { UsageError } from '../../errors.js';
 import { backfillArxiv } from '../../intake/arxivBackfill.js';
-import { detectPaperFileFormat, loadPaperSource } from '../../papers/ingest.js';
+import { ingestInBatches } from '../../library/bulkIngest.js';
+import { PaperPreparer } from '../../library/preparer.js';
+import { detectPaperFileFormat, loadPaperSource, streamPaperLines } from '../../papers/ingest.js';
 import { snapshotPaperBatches, validateSnapshot } from '../../papers/formats/arxivSnapshot.js';
 import type { SkippedEntry } from '../../papers/formats/types.js';
 import type { Paper } from '../../papers/paper.js';
@@ -11,6 +13,8 @@ import { createProgress } from '../progress.js';
 
 /** Papers per library commit when a big file is added: bounded memory, and progress that moves. */
 export const INGEST_BATCH_SIZE = 256;
+/** From this many papers a worker thread embeds while the main thread commits (below, starting it costs more than it saves). */
+const WORKER_FROM = 2_000;
 /** Fewer papers than this are added without a progress display. */
 const PROGRESS_FROM = 500;
 
@@ -68,32 +72,56 @@ export const ingestCommand: CliCommand = {
           }
         }
       : undefined;
+    if (isFile && (await detectPaperFileFormat(values.source)) === 'jsonl') {
+      // Streamed: a 100,000-paper file is never in memory at once.
+      const lines = await streamPaperLines(values.source);
+      const { library } = await context.services();
+      const { added, existing } = await addInBatches(lines.papers(), lines.count, context);
+      report(context, values.json, { added, existing, total: await library.count(), skipped: [] });
+      return;
+    }
     const { papers, skipped } = await loadPaperSource(values.source, { lookup, category: values.category });
     const { library } = await context.services();
-    const { added, existing } = await addInBatches(papers, context);
+    const { added, existing } = await addInBatches(papers, papers.length, context);
     report(context, values.json, { added, existing, total: await library.count(), skipped });
   },
 };
 
-async function addInBatches(papers: readonly Paper[], context: CommandContext): Promise<{ added: number; existing: number }> {
-  const { library } = await context.services();
-  const progress = papers.length >= PROGRESS_FROM ? createProgress(context.stderr, { label: 'adding papers', total: papers.length }) : undefined;
-  let added = 0;
-  let existing = 0;
+/**
+ * Adds papers in batches (see `ingestInBatches`): embedded on a worker thread for large sources, one commit per
+ * batch, the HNSW graph checkpointed once at the end. Ctrl-C stops at a batch boundary, keeping committed batches,
+ * then the command exits as interrupted.
+ */
+async function addInBatches(
+  papers: AsyncIterable<Paper> | Iterable<Paper>,
+  total: number,
+  context: CommandContext,
+  label = 'adding papers',
+): Promise<{ added: number; existing: number }> {
+  const { library, config, embedder, logger } = await context.services();
+  const preparer = total >= WORKER_FROM ? await PaperPreparer.start(config, embedder, logger) : undefined;
+  const progress = total >= PROGRESS_FROM ? createProgress(context.stderr, { label, total }) : undefined;
+  let result;
   try {
-    for (let start = 0; start < papers.length; start += INGEST_BATCH_SIZE) {
-      // The HNSW graph is checkpointed once at the end, not every 1,000 papers.
-      const result = await library.add(papers.slice(start, start + INGEST_BATCH_SIZE), { signal: context.signal, checkpoint: false });
-      added += result.added.length;
-      existing += result.existing;
-      progress?.update(Math.min(start + INGEST_BATCH_SIZE, papers.length));
-    }
+    result = await ingestInBatches(library, papers, {
+      batchSize: INGEST_BATCH_SIZE,
+      signal: context.signal,
+      prepare: preparer && ((batch) => preparer.prepare(batch)),
+      onProgress: ({ done }) => progress?.update(done),
+    });
   } finally {
     progress?.stop();
-    // Also after Ctrl-C: the batches committed so far are kept, and the next start opens them quickly.
-    if (added > 0) await library.checkpoint();
+    await preparer?.close();
   }
-  return { added, existing };
+  if (result.interrupted) {
+    context.stderr.write(`stopped: the ${result.added} new papers of the batches committed so far are kept (${await library.count()} papers in total)\n`);
+    context.signal.throwIfAborted();
+  }
+  return result;
+}
+
+async function* flatten(batches: AsyncIterable<readonly Paper[]>): AsyncGenerator<Paper> {
+  for await (const batch of batches) yield* batch;
 }
 
 async function ingestSnapshot(file: string, category: string | undefined, json: boolean, context: CommandContext): Promise<void> {
@@ -107,22 +135,7 @@ async function ingestSnapshot(file: string, category: string | undefined, json: 
     checking?.stop();
   }
   const { library } = await context.services();
-  const progress = summary.matching >= PROGRESS_FROM ? createProgress(context.stderr, { label: 'adding papers', total: summary.matching }) : undefined;
-  let added = 0;
-  let existing = 0;
-  let done = 0;
-  try {
-    for await (const batch of snapshotPaperBatches(file, { category, batchSize: INGEST_BATCH_SIZE, signal: context.signal })) {
-      const result = await library.add(batch, { signal: context.signal, checkpoint: false });
-      added += result.added.length;
-      existing += result.existing;
-      done += batch.length;
-      progress?.update(done);
-    }
-  } finally {
-    progress?.stop();
-    if (added > 0) await library.checkpoint();
-  }
+  const { added, existing } = await addInBatches(flatten(snapshotPaperBatches(file, { category, batchSize: INGEST_BATCH_SIZE, signal: context.signal })), summary.matching, context);
   if (!json && category) context.stderr.write(`${summary.matching} of ${summary.records} records match ${category}\n`);
   report(context, json, { added, existing, total: await library.count(), skipped: [] });
 }
