@@ -89,14 +89,14 @@ export async function createServices(config: Config, logger: Logger, options: Cr
     });
     closers.push(() => fullText.close());
     /** The library as the feeds and intake see it: what they add is queued for a background full-text fetch. */
-    const queueingFullText: Pick<Library, 'add' | 'get' | 'all'> = {
+    const queueingFullText: Pick<Library, 'add' | 'get' | 'getByTitle'> = {
       add: async (papers, addOptions) => {
         const result = await library.add(papers, addOptions);
         fullText.enqueue(await Promise.all(papers.map(async (paper) => (await library.get(paper.id)) ?? paper)));
         return result;
       },
       get: (id) => library.get(id),
-      all: () => library.all(),
+      getByTitle: (title) => library.getByTitle(title),
     };
     const answers = new AnswerService({
       retriever,

@@ -2,7 +2,7 @@ import { describeError, isUserError } from '../errors.js';
 import type { Library } from '../library/library.js';
 import type { Logger } from '../logger.js';
 import { parseArxivReference } from '../papers/arxivIds.js';
-import { normalizeTitle, paperId, type Paper } from '../papers/paper.js';
+import { paperId, type Paper } from '../papers/paper.js';
 import { PdfReadError } from '../papers/pdf.js';
 import { keepPdf, readPdfPaper, type PdfPaperMetadata } from '../papers/pdfPaper.js';
 import type { ArxivApi } from '../papers/sources/arxivApi.js';
@@ -40,7 +40,7 @@ export interface IntakeRunOptions {
 }
 
 export interface PaperIntakeOptions {
-  library: Pick<Library, 'add' | 'get' | 'all'>;
+  library: Pick<Library, 'add' | 'get' | 'getByTitle'>;
   arxiv: ArxivApi;
   /** `HF_API_BASE`: upvotes and AI summaries, best effort. Undefined skips Hugging Face. */
   hfBaseUrl?: string;
@@ -214,16 +214,10 @@ export class PaperIntake {
 
   /**
    * Finds the stored paper an incoming one became: by id, else by normalized title (how the library itself dedupes).
-   * The title map is built once, and only when an id misses.
+   * Both are index look-ups, so an add costs the same in a library of 100,000 papers as in one of 50.
    */
   private storedPaperFinder(): (paper: Paper) => Promise<Paper | undefined> {
-    let byTitle: Map<string, Paper> | undefined;
-    return async (paper) => {
-      const byId = await this.options.library.get(paper.id);
-      if (byId) return byId;
-      byTitle ??= new Map((await this.options.library.all()).map((stored) => [normalizeTitle(stored.title), stored]));
-      return byTitle.get(normalizeTitle(paper.title));
-    };
+    return async (paper) => (await this.options.library.get(paper.id)) ?? (await this.options.library.getByTitle(paper.title));
   }
 
   private async keep(item: Extract<IntakeItem, { kind: 'pdf' }>, paper: Paper): Promise<void> {

@@ -13,6 +13,8 @@ export interface Library {
   /** Papers in the library now. */
   count(): number | Promise<number>;
   get(id: string): Paper | undefined | Promise<Paper | undefined>;
+  /** The paper with this normalized title (see `normalizeTitle`): how the library dedupes papers without a shared id. */
+  getByTitle(title: string): Paper | undefined | Promise<Paper | undefined>;
   /**
    * Adds papers, embedding only the new ones (matched by id and by normalized title). A bulk ingest passes
    * `checkpoint: false` and calls `checkpoint()` once at the end.

@@ -126,6 +126,13 @@ export class PostgresLibrary implements Library {
     return result.rows[0]?.paper;
   }
 
+  async getByTitle(title: string): Promise<Paper | undefined> {
+    const result = await this.query<PaperRow>(`SELECT paper FROM ${this.tables.papers} WHERE title_key = $1 ORDER BY seq LIMIT 1`, [
+      normalizeTitle(title),
+    ]);
+    return result.rows[0]?.paper;
+  }
+
   async recent(limit: number): Promise<Paper[]> {
     const result = await this.query<PaperRow>(`SELECT paper FROM ${this.tables.papers} ORDER BY seq DESC LIMIT $1`, [limit]);
     return result.rows.map((row) => row.paper);
