@@ -7,9 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startOpenAICompatibleServer } from '../helpers/openaiServer.js';
-import { cleanupsAfterEach, seededDataDir, startProcess } from '../support/processes.js';
+import { RUN_TS, cleanupsAfterEach, seededDataDir, startProcess } from '../support/processes.js';
 
-const TSX = path.resolve('node_modules/.bin/tsx');
 const CLI = path.resolve('src/cli/main.ts');
 const cleanups = cleanupsAfterEach();
 
@@ -21,7 +20,7 @@ async function workDirectory(): Promise<string> {
 
 /** `papercord <args>` started from `cwd` with only `env` (plus PATH and HOME). */
 function papercord(args: string[], env: Record<string, string>, cwd?: string) {
-  return startProcess(TSX, [CLI, ...args], { env, cleanups, stopSignal: 'SIGKILL', ...(cwd ? { cwd } : {}) });
+  return startProcess(process.execPath, [...RUN_TS, CLI, ...args], { env, cleanups, stopSignal: 'SIGKILL', ...(cwd ? { cwd } : {}) });
 }
 
 describe('the papercord process', () => {

@@ -11,10 +11,9 @@ import { coreServicesFrom } from '../../src/discord/coreServices.js';
 import { UserError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
 import { createServices } from '../../src/services.js';
-import { cleanupsAfterEach, seededDataDir, startProcess, type StartedProcess } from '../support/processes.js';
+import { RUN_TS, cleanupsAfterEach, seededDataDir, startProcess, type StartedProcess } from '../support/processes.js';
 import { DiscordEmulator } from './emulator/discordEmulator.js';
 
-const TSX = path.resolve('node_modules/.bin/tsx');
 const TOKEN = 'startup-test-token';
 
 const cleanups = cleanupsAfterEach();
@@ -33,7 +32,7 @@ async function startedEmulator(): Promise<DiscordEmulator> {
 }
 
 function npmStart(env: Record<string, string>): StartedProcess {
-  return startProcess(TSX, ['src/main.ts'], { env, cleanups, stopSignal: 'SIGKILL' });
+  return startProcess(process.execPath, [...RUN_TS, 'src/main.ts'], { env, cleanups, stopSignal: 'SIGKILL' });
 }
 
 describe('npm start and npm run deploy-commands', () => {

@@ -10,9 +10,8 @@ import { HEALTHZ_PATH, METRICS_PATH } from '../../src/ops/health.js';
 import { createServices } from '../../src/services.js';
 import { DiscordEmulator } from '../discord/emulator/discordEmulator.js';
 import { startOpenAICompatibleServer } from '../helpers/openaiServer.js';
-import { cleanupsAfterEach, freePort, pollUntil, seededDataDir, startProcess, type StartedProcess } from '../support/processes.js';
+import { RUN_TS, cleanupsAfterEach, freePort, pollUntil, seededDataDir, startProcess, type StartedProcess } from '../support/processes.js';
 
-const TSX = path.resolve('node_modules/.bin/tsx');
 const TOKEN = 'ops-test-token';
 
 const cleanups = cleanupsAfterEach();
@@ -23,7 +22,7 @@ function sample(exposition: string, series: string): number | undefined {
 }
 
 function npmStart(env: Record<string, string>): StartedProcess {
-  return startProcess(TSX, ['src/main.ts'], { env, cleanups, stopSignal: 'SIGKILL' });
+  return startProcess(process.execPath, [...RUN_TS, 'src/main.ts'], { env, cleanups, stopSignal: 'SIGKILL' });
 }
 
 /** The bot against `emulator` over the seeded library, with no cooldown and health served on `healthPort`. */

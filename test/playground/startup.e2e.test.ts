@@ -5,8 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { RUN_TS } from '../support/processes.js';
 
-const TSX = path.resolve('node_modules/.bin/tsx');
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -16,7 +16,7 @@ afterEach(async () => {
 /** Runs `entry` as `npm start` / `npm run playground` do; `printedUrl` is the URL it prints on stdout. */
 async function spawnProcess(entry: string, env: Record<string, string>) {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'papercord-playground-start-'));
-  const child = spawn(TSX, [entry], {
+  const child = spawn(process.execPath, [...RUN_TS, entry], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: dataDir, EMBEDDINGS: 'hashing', FULL_TEXT: 'off', LOG_LEVEL: 'silent', PLAYGROUND_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -3,15 +3,25 @@
  * free loopback ports, a seeded DATA_DIR, child processes that cannot outlive their test, and polling until they answer.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/logger.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import { createServices } from '../../src/services.js';
+
+/**
+ * How `npm start`, `npm run cli` and `npm run playground` run TypeScript: node itself with tsx's loader (an absolute
+ * URL, so a child started in another folder finds it). The tsx command would put a relay in between that SIGKILLs the
+ * child and exits 128 + signal when the child is slow to confirm a signal (30 ms, missed on a loaded machine), so a
+ * signal test through it could neither pass reliably nor fail on the code under test.
+ */
+export const RUN_TS: readonly string[] = ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href];
 
 export type Cleanup = () => Promise<void>;
 
