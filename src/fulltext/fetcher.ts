@@ -3,6 +3,7 @@ import { silentLogger } from '../logger.js';
 import { describeError } from '../errors.js';
 import type { FullTextDocument } from './document.js';
 import { NotLatexmlError, parseLatexml } from './latexml.js';
+import { sleep } from '../papers/sources/http.js';
 
 /**
  * Fetches a paper's body from arXiv: the LaTeXML HTML rendering first, the PDF when there is none. One request at a
@@ -213,17 +214,3 @@ function waitOrAbort(promise: Promise<void>, signal: AbortSignal | undefined): P
   });
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    signal?.throwIfAborted();
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}

@@ -3,7 +3,7 @@ import type { Logger } from '../../logger.js';
 import { definedOnly } from '../../util/options.js';
 import type { Paper } from '../paper.js';
 import { parseArxivFeed } from './arxiv.js';
-import { fetchWithRetry, SourceError, type FetchWithRetryOptions } from './http.js';
+import { fetchWithRetry, sleep, SourceError, type FetchWithRetryOptions } from './http.js';
 
 export interface ArxivApiOptions {
   /** `ARXIV_API_BASE`, without a trailing slash. */
@@ -35,20 +35,6 @@ export interface ArxivPage {
   totalResults: number;
 }
 
-const defaultSleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-
 /**
  * The arXiv API (`/api/query`): papers by id, in batches, and search pages. Requests from one client are spaced by
  * `intervalMs`, as arXiv's terms of use ask, whoever makes them (a backfill and a /add at once wait their turn).
@@ -61,7 +47,7 @@ export class ArxivApi {
 
   constructor(options: ArxivApiOptions) {
     this.settings = { ...DEFAULT_ARXIV_API_OPTIONS, ...definedOnly(options) };
-    this.sleep = options.sleep ?? defaultSleep;
+    this.sleep = options.sleep ?? sleep;
   }
 
   /** Papers by arXiv id (version-less), keyed by the ids asked for; ids arXiv does not know are absent. */
