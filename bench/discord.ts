@@ -5,11 +5,10 @@ import { parseCommandArgs, parseCount } from '../src/cli/command.js';
 import { loadConfig } from '../src/config.js';
 import { silentLogger } from '../src/logger.js';
 import { loadPapersFromSource } from '../src/papers/ingest.js';
-import { readBeirQueries } from '../src/retrieval/beir.js';
 import { createServices } from '../src/services.js';
 import type { InteractionRecord } from '../test/discord/emulator/discordEmulator.js';
 import { startBotOnLibrary } from '../test/discord/helpers/botHarness.js';
-import { generatePapers, SCIFACT_TRAIN_QUERIES } from './generatedPapers.js';
+import { generatePapers, readSentencePool } from './libraryCorpus.js';
 import type { Benchmark } from './main.js';
 
 /**
@@ -60,6 +59,10 @@ function isAnswered(record: InteractionRecord): boolean {
   return Boolean(embed?.footer?.text?.startsWith('Model:') && embed.description?.includes('[1]'));
 }
 
+const SCIFACT_CORPUS = '../shared/eval/scifact/corpus.jsonl.gz';
+const SCIFACT_TRAIN_QUERIES = '../shared/eval/scifact/queries-train.jsonl';
+const GENERATED_BATCH = 2_000;
+
 /**
  * A library in a new temp DATA_DIR: the seed papers, or `size` generated ones added in batches, as a bulk ingest
  * adds them. Returns the directory (the caller removes it) and the questions to ask of it.
@@ -72,15 +75,15 @@ async function buildLibrary(size: number, progress: (line: string) => void): Pro
       await services.library.add(await loadPapersFromSource('seeds'));
       return { dataDir, papers: await services.library.count(), questions: QUESTIONS };
     }
+    // The library benchmark's papers: SciFact sentences recombined; its claims are what they are about.
+    const pool = await readSentencePool(SCIFACT_CORPUS, SCIFACT_TRAIN_QUERIES);
     const started = performance.now();
-    for await (const batch of generatePapers(size, { batchSize: 2_000 })) {
-      await services.library.add(batch);
+    for (let start = 0; start < size; start += GENERATED_BATCH) {
+      await services.library.add([...generatePapers(pool, Math.min(GENERATED_BATCH, size - start), 1, start)]);
       const papers = await services.library.count();
       progress(`library: ${papers}/${size} generated papers (${Math.round(papers / ((performance.now() - started) / 1000))} papers/s)`);
     }
-    // SciFact's claims are about the biomedical abstracts the generated papers are made of.
-    const questions = (await readBeirQueries(SCIFACT_TRAIN_QUERIES)).map((query) => query.text);
-    return { dataDir, papers: await services.library.count(), questions };
+    return { dataDir, papers: await services.library.count(), questions: pool.claims };
   } finally {
     await services.close();
   }
