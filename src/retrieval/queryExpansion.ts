@@ -1,3 +1,4 @@
+import { stemmer } from 'stemmer';
 import type { Paper } from '../papers/paper.js';
 
 /**
@@ -156,12 +157,21 @@ export function expandShorthand(query: string, lexicon: Readonly<Record<string, 
   return { text: withExpansions(query, expansions), expansions };
 }
 
-/** The ML_PARAPHRASES phrases the query uses, as whole words, each long form once. */
+/** Words stemmed, so a phrase matches however it is inflected ("memorizes the corpus", "attention sinks"). */
+function stemmedWords(text: string): string {
+  return ` ${(text.toLowerCase().match(WORD) ?? []).map((word) => stemmer(word)).join(' ')} `;
+}
+
+const STEMMED_PARAPHRASES: ReadonlyArray<readonly [stemmed: string, phrase: string, long: string]> = Object.entries(ML_PARAPHRASES).map(
+  ([phrase, long]) => [stemmedWords(phrase), phrase, long] as const,
+);
+
+/** The ML_PARAPHRASES phrases the query uses, as whole words in any inflection, each long form once. */
 export function paraphraseExpansions(query: string): Expansion[] {
-  const words = ` ${(query.toLowerCase().match(WORD) ?? []).join(' ')} `;
+  const words = stemmedWords(query);
   const expansions: Expansion[] = [];
-  for (const [phrase, long] of Object.entries(ML_PARAPHRASES)) {
-    if (words.includes(` ${phrase} `) && !expansions.some((expansion) => expansion.long === long)) expansions.push({ short: phrase, long });
+  for (const [stemmed, phrase, long] of STEMMED_PARAPHRASES) {
+    if (words.includes(stemmed) && !expansions.some((expansion) => expansion.long === long)) expansions.push({ short: phrase, long });
   }
   return expansions;
 }

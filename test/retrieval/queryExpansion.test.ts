@@ -44,7 +44,14 @@ describe('ML shorthand', () => {
 describe('ML paraphrases', () => {
   it('given a question with a known ML phrase, it should append the abstracts\' wording, matching whole words only', () => {
     expect(paraphraseExpansions('how to fix teacher forcing mismatch?').map((expansion) => expansion.short)).toEqual(['teacher forcing']);
-    expect(paraphraseExpansions('no indexing needed')).toEqual([]);
+    expect(paraphraseExpansions('i know indexes are slow')).toEqual([]);
+  });
+
+  it('given a phrase inflected otherwise than in the list, it should still expand it (the issue\'s "memorizes the corpus in its weights")', () => {
+    expect(paraphraseExpansions('a search model that memorizes the corpus in its weights').map((expansion) => expansion.long)).toEqual([
+      'model-based retrieval document identifiers',
+    ]);
+    expect(paraphraseExpansions('why do attention sinks form').map((expansion) => expansion.short)).toEqual(['attention sink']);
   });
 });
 
