@@ -4,6 +4,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import hnswlib from 'hnswlib-node';
 import { parseCommandArgs, parseCount } from '../src/cli/command.js';
+import { seededRandom } from './libraryCorpus.js';
 import type { Benchmark } from './main.js';
 
 /**
@@ -57,18 +58,6 @@ export interface IndexBenchResult {
   rebuild_ms: number;
   load_speedup: number;
   rss_mb: number;
-}
-
-/** mulberry32: a small seeded generator, so every run benchmarks the same vectors. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function gaussian(random: () => number): () => number {
