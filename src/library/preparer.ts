@@ -21,7 +21,8 @@ export type PrepareReply =
   | { id: number; prepared: ReadonlyArray<readonly [string, { vector: Float32Array; analyzed: AnalyzedPaper }]> }
   | { id: number; error: string };
 
-const WORKER_FILE = import.meta.url.endsWith('.ts') ? './prepareWorker.ts' : './prepareWorker.js';
+/** Built JavaScript, or from TypeScript sources through tsx's API (see prepareWorkerFromSource.mjs). */
+const WORKER_FILE = import.meta.url.endsWith('.ts') ? './prepareWorkerFromSource.mjs' : './prepareWorker.js';
 
 export class PaperPreparer {
   private readonly worker: Worker;
@@ -42,13 +43,11 @@ export class PaperPreparer {
   }
 
   /**
-   * A worker with the same embedder as `embedder`, or undefined (with a debug line) when one cannot be started or
+   * A worker with the same embedder as `embedder`, or undefined (with a warning) when one cannot be started or
    * builds another embedder (a model that loads here but not there): the library then embeds on this thread.
    */
   static async start(config: Config, embedder: PaperEmbedder, logger: Logger): Promise<PaperPreparer | undefined> {
-    // Under tsx the worker needs the same loader to read TypeScript.
-    const execArgv = WORKER_FILE.endsWith('.ts') && !process.execArgv.includes('tsx') ? [...process.execArgv, '--import', 'tsx'] : process.execArgv;
-    const worker = new Worker(new URL(WORKER_FILE, import.meta.url), { workerData: { config }, execArgv });
+    const worker = new Worker(new URL(WORKER_FILE, import.meta.url), { workerData: { config } });
     try {
       const ready = await new Promise<string>((resolve, reject) => {
         worker.once('message', (reply: PrepareReply) => ('ready' in reply ? resolve(reply.ready) : reject(new Error('unexpected reply'))));
@@ -58,7 +57,8 @@ export class PaperPreparer {
       if (ready !== embedder.id) throw new Error(`the worker built embedder ${ready}, the library uses ${embedder.id}`);
       return new PaperPreparer(worker);
     } catch (error) {
-      logger.debug({ err: error }, 'embedding on the main thread: no worker thread');
+      // Slower, not wrong: say so, since an ingest of 100,000 papers then takes about twice as long.
+      logger.warn(`bulk ingest embeds on the main thread: the worker thread could not start (${error instanceof Error ? error.message : String(error)})`);
       await worker.terminate();
       return undefined;
     }
