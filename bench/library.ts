@@ -45,9 +45,11 @@ async function measure(n: number, corpus: string, queries: string, keep: string 
     const startedAt = performance.now();
     // As `papercord ingest` does for a large source: embedding and analysis on a worker thread.
     const preparer = await PaperPreparer.start(config, embedder, logger);
+    const graph = await library.startBulkGraph();
     let lastReport = startedAt;
     await ingestInBatches(library, generatePapers(pool, n), {
       prepare: preparer && ((papers) => preparer.prepare(papers)),
+      graph,
       onProgress: ({ done }) => {
         if (performance.now() - lastReport < 10_000) return;
         lastReport = performance.now();

@@ -1,12 +1,13 @@
 import type { Paper } from '../papers/paper.js';
-import type { Library } from './library.js';
+import type { BulkGraph, Library } from './library.js';
 import type { PreparedPaper } from './paperLibrary.js';
 
 /**
  * Adding a large source to the library: papers are taken from a stream in batches, each batch embedded and
  * analyzed (by `prepare`, a worker thread when there is one) while the previous batch is committed, one commit per
- * batch. An abort stops at a batch boundary: every committed batch stays, the one in flight is dropped. The HNSW
- * graph is checkpointed once at the end rather than every `checkpointEvery` papers.
+ * batch, and its vectors added to the HNSW graph (by `graph`, another worker thread) while the next one commits.
+ * An abort stops at a batch boundary: every committed batch stays, the one in flight is dropped. The HNSW graph is
+ * checkpointed once at the end rather than every `checkpointEvery` papers.
  */
 
 export interface IngestProgress {
@@ -24,6 +25,8 @@ export interface BulkIngestOptions {
   onProgress?: (progress: IngestProgress) => void;
   /** Embeds and analyzes a batch elsewhere (a worker thread); without it the library does it on this thread. */
   prepare?: (papers: readonly Paper[]) => Promise<ReadonlyMap<string, PreparedPaper>>;
+  /** Builds the vector index on another thread beside the commits (see `Library.startBulkGraph`). */
+  graph?: BulkGraph;
 }
 
 export interface BulkIngestResult extends IngestProgress {
@@ -59,6 +62,7 @@ export async function ingestInBatches(
       if (prepared instanceof Failure) throw prepared.error;
       try {
         const result = await library.add(batch, { signal: options.signal, checkpoint: false, prepared });
+        if (result.added.length > 0) options.graph?.committed();
         progress.added += result.added.length;
         progress.existing += result.existing;
         progress.done += batch.length;
@@ -75,6 +79,7 @@ export async function ingestInBatches(
   } finally {
     await batches.return(undefined);
     // Checkpointed once for the whole ingest, also after an interruption: the next start then opens quickly.
+    await options.graph?.finish();
     if (progress.added > 0) await library.checkpoint();
   }
   return { ...progress, interrupted };

@@ -22,6 +22,11 @@ export interface Library {
   add(papers: readonly Paper[], options?: AddOptions): Promise<AddResult>;
   /** Persists derived structures now (the local HNSW graph); PostgreSQL maintains its own indexes, so there a no-op. */
   checkpoint(): Promise<void>;
+  /**
+   * For a bulk ingest: the vector index built on a worker thread beside the commits (the local library); absent or
+   * undefined where there is nothing to build (PostgreSQL indexes as it inserts).
+   */
+  startBulkGraph?(): Promise<BulkGraph | undefined>;
   /** Best first; score is cosine similarity (higher is closer). */
   vectorSearch(query: string, k: number): Promise<RetrievedPaper[]>;
   /** Best first; score is BM25 over title and abstract. */
@@ -42,6 +47,12 @@ export interface Library {
   /** Resolves when the store can be read; for /healthz. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A bulk ingest's vector index on another thread: told after each commit, finished (checkpointed) at the end. */
+export interface BulkGraph {
+  committed(): void;
+  finish(): Promise<void>;
 }
 
 export interface AddOptions {

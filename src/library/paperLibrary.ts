@@ -11,7 +11,8 @@ import type { RetrievedPaper } from '../retrieval/types.js';
 import { migrateGenerations, hasGenerations } from './migration.js';
 import { NameIndex, type NameMatch } from './names.js';
 import { acquireWriteLock, bytesUnder } from './storage.js';
-import type { AddResult, Library, LibraryStats, TermStatistics } from './library.js';
+import { GraphWorker } from './bulkGraph.js';
+import type { AddResult, BulkGraph, Library, LibraryStats, TermStatistics } from './library.js';
 import { resolvePaper, suggestPapers } from './lookup.js';
 import { paperEmbeddingText } from './paperText.js';
 import { PaperVectorStore } from './paperVectorStore.js';
@@ -163,6 +164,9 @@ export class PaperLibrary implements Library {
   private lexical!: LexicalIndex;
   private names!: NameIndex;
   private vectors: VectorIndex | undefined;
+  /** A bulk ingest's worker thread holds the graph (see `startBulkGraph`); a vector search here loads it again. */
+  private graphDetached = false;
+  private graphLoading: Promise<void> | undefined;
   private dataVersion = -1;
   /** Papers visible to this process. */
   private paperCount = 0;
@@ -244,8 +248,8 @@ export class PaperLibrary implements Library {
   async vectorMatches(query: string, k: number): Promise<PaperMatch[]> {
     if (k <= 0 || this.size === 0) return [];
     const vector = await this.embedder.embeddings.embedQuery(query);
-    this.takeInLatest();
-    return this.vectors ? this.withIds(this.vectors.search(vector, k)) : [];
+    const graph = await this.graph();
+    return graph ? this.withIds(graph.search(vector, k)) : [];
   }
 
   /** As `lexicalSearch`, paper ids only. */
@@ -268,9 +272,8 @@ export class PaperLibrary implements Library {
 
   /** Nearest papers to an embedded query, best first; score is cosine similarity. */
   async vectorSearchByVector(vector: readonly number[], k: number): Promise<RetrievedPaper[]> {
-    this.takeInLatest();
-    if (k <= 0 || !this.vectors) return [];
-    return this.withPapers(this.vectors.search(vector, k));
+    const graph = k > 0 ? await this.graph() : undefined;
+    return graph ? this.withPapers(graph.search(vector, k)) : [];
   }
 
   /** The library as a LangChain `VectorStore` (papers read from the database, none copied into a docstore). */
@@ -354,6 +357,38 @@ export class PaperLibrary implements Library {
     return this.serialized(() => this.withWriteLock(() => this.checkpointNow()));
   }
 
+  /**
+   * Hands the HNSW graph to a worker thread for a bulk ingest: commits stop adding to this thread's graph (it is let
+   * go, and loaded again by the next vector search here), the worker adds each commit's vectors beside the next
+   * commit, and `finish` records the worker's checkpoint. Undefined, with a warning, when the worker cannot start:
+   * the ingest then adds to the graph on this thread as any commit does.
+   */
+  startBulkGraph(): Promise<BulkGraph | undefined> {
+    if (this.options.readOnly) return Promise.resolve(undefined);
+    return this.serialized(async () => {
+      this.takeInLatest();
+      let worker: GraphWorker;
+      try {
+        worker = await GraphWorker.start({
+          directory: this.directory,
+          databaseFile: path.join(this.directory, DATABASE_FILE),
+          dimension: this.embedder.dimension,
+          efSearch: this.options.efSearch,
+          record: this.checkpointRecord(),
+        });
+      } catch (error) {
+        this.options.logger.warn(`bulk ingest adds to the vector index on the main thread: the graph worker could not start (${describeError(error)})`);
+        return undefined;
+      }
+      this.vectors = undefined;
+      this.graphDetached = true;
+      return {
+        committed: () => worker.committed(),
+        finish: () => this.serialized(() => this.withWriteLock(() => this.adoptCheckpoint(worker))),
+      };
+    });
+  }
+
   /** Waits for queued writes and checkpoints what this process added; the embedder belongs to whoever created it. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -364,6 +399,39 @@ export class PaperLibrary implements Library {
     await finalCheckpoint;
     await this.writeQueue.catch(() => undefined);
     this.db.close();
+  }
+
+  /** The graph with every committed vector, loaded again first when a bulk ingest's worker had it. */
+  private async graph(): Promise<VectorIndex | undefined> {
+    this.takeInLatest();
+    if (this.graphDetached && !this.vectors) {
+      this.graphLoading ??= this.loadVectors().finally(() => {
+        this.graphLoading = undefined;
+      });
+      await this.graphLoading;
+      this.graphDetached = false;
+    }
+    return this.vectors;
+  }
+
+  /** Records the bulk-ingest worker's checkpoint (under the write lock, so no other writer removes its file first). */
+  private async adoptCheckpoint(worker: GraphWorker): Promise<void> {
+    try {
+      this.takeInLatest();
+      const record = await worker.checkpoint();
+      if (!record) return;
+      if (record.throughSeq <= (this.checkpointRecord()?.throughSeq ?? -1)) {
+        await removeFile(path.join(this.directory, record.file));
+        return;
+      }
+      this.statements.setMeta.run('checkpoint', JSON.stringify(record));
+      await this.options.onSaveStep?.('checkpoint');
+      await this.removeStaleCheckpoints(record.file);
+    } catch (error) {
+      this.options.logger.warn(`could not checkpoint the vector index after the ingest (${describeError(error)}); the next start adds the newest vectors again`);
+    } finally {
+      await worker.close();
+    }
   }
 
   private withIds(hits: ReadonlyArray<{ seq: number; score: number }>): PaperMatch[] {

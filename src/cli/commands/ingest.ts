@@ -100,6 +100,7 @@ async function addInBatches(
 ): Promise<{ added: number; existing: number }> {
   const { library, config, embedder, logger } = await context.services();
   const preparer = total >= WORKER_FROM ? await PaperPreparer.start(config, embedder, logger) : undefined;
+  const graph = total >= WORKER_FROM ? await library.startBulkGraph?.() : undefined;
   const progress = total >= PROGRESS_FROM ? createProgress(context.stderr, { label, total }) : undefined;
   let result;
   try {
@@ -107,6 +108,7 @@ async function addInBatches(
       batchSize: INGEST_BATCH_SIZE,
       signal: context.signal,
       prepare: preparer && ((batch) => preparer.prepare(batch)),
+      graph,
       onProgress: ({ done }) => progress?.update(done),
     });
   } finally {
