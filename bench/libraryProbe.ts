@@ -26,11 +26,13 @@ export interface ProbeResult {
 const [dataDir, size, corpus, queriesFile] = process.argv.slice(2) as [string, string, string, string];
 const n = Number(size);
 const logger = silentLogger();
-const embedder = await createEmbedder(loadConfig({ EMBEDDINGS: 'hashing' }), logger);
+// HNSW_EF_SEARCH from the environment, as the bot and the CLI read it.
+const config = loadConfig({ EMBEDDINGS: 'hashing', HNSW_EF_SEARCH: process.env.HNSW_EF_SEARCH });
+const embedder = await createEmbedder(config, logger);
 const pool = await readSentencePool(corpus, queriesFile);
 
 const openedAt = performance.now();
-const library = await PaperLibrary.open({ dataDir, embedder, logger });
+const library = await PaperLibrary.open({ dataDir, embedder, logger, efSearch: config.HNSW_EF_SEARCH });
 const openMs = performance.now() - openedAt;
 const rssMb = process.memoryUsage().rss / 1024 / 1024;
 

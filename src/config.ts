@@ -68,6 +68,14 @@ export const configSchema = z.object({
   DENSE_WEIGHT: optional(unitInterval),
   /** Cosine at which the closest paper alone makes retrieval sure; unset: 0.21 hashing, 0.35 transformers. */
   MIN_DENSE_SIMILARITY: optional(unitInterval),
+  /**
+   * Candidates the local HNSW search keeps (hnswlib's ef): higher finds the exact nearest papers more often and costs
+   * more per query. Read when a library opens.
+   */
+  HNSW_EF_SEARCH: withDefault(
+    z.coerce.number({ invalid_type_error: 'expected a whole number from 10 to 5000' }).int('expected a whole number from 10 to 5000').min(10, 'expected a whole number from 10 to 5000').max(5000, 'expected a whole number from 10 to 5000'),
+    '128',
+  ),
 
   // LLM backends.
   LLM_PROVIDER: withDefault(oneOf(['none', 'openai', 'ollama'] as const), 'none'),

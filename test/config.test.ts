@@ -22,6 +22,12 @@ describe('loadConfig', () => {
     );
   });
 
+  it('given HNSW_EF_SEARCH, it should accept a whole number from 10 to 5000 and name the variable otherwise', () => {
+    expect(loadConfig({ HNSW_EF_SEARCH: '800' }).HNSW_EF_SEARCH).toBe(800);
+    expect(() => loadConfig({ HNSW_EF_SEARCH: '5' })).toThrowError(new ConfigError('HNSW_EF_SEARCH: expected a whole number from 10 to 5000 (got "5")'));
+    expect(() => loadConfig({ HNSW_EF_SEARCH: 'lots' })).toThrowError(new ConfigError('HNSW_EF_SEARCH: expected a whole number from 10 to 5000 (got "lots")'));
+  });
+
   it('given a bad number, it should fail with one line naming the variable and the value', () => {
     expect(() => loadConfig({ LLM_TIMEOUT_MS: 'soon' })).toThrowError(
       new ConfigError('LLM_TIMEOUT_MS: expected a whole number (got "soon")'),

@@ -15,7 +15,7 @@ type LibraryFactory = (config: Config, embedder: PaperEmbedder, logger: Logger, 
  * HNSW files), `pgvector` is everything (papers, lexical index, vectors) in PostgreSQL, shared by every process.
  */
 export const LIBRARY_STORES: Readonly<Record<Config['VECTOR_STORE'], LibraryFactory>> = {
-  hnsw: (config, embedder, logger, options) => PaperLibrary.open({ ...options, dataDir: config.DATA_DIR, embedder, logger }),
+  hnsw: (config, embedder, logger, options) => PaperLibrary.open({ efSearch: config.HNSW_EF_SEARCH, ...options, dataDir: config.DATA_DIR, embedder, logger }),
   pgvector: async (config, embedder, logger) => {
     if (!config.DATABASE_URL) {
       throw new UserError('VECTOR_STORE=pgvector needs DATABASE_URL, e.g. postgres://papercord:secret@127.0.0.1:5432/papercord');
