@@ -259,7 +259,9 @@ export class PaperLibrary implements Library {
   /** Adds papers, embedding only the new ones, and commits them in one transaction. */
   add(papers: readonly Paper[], options: AddOptions = {}): Promise<AddResult> {
     if (this.options.readOnly) return Promise.reject(new Error('this paper library was opened read-only'));
-    return this.serialized(() => this.addNow(papers, options));
+    return this.serialized(() => this.addNow(papers, options)).catch((error: unknown) => {
+      throw this.asDamage(error);
+    });
   }
 
   /** Best first; score is cosine similarity (higher is closer). */
@@ -371,17 +373,22 @@ export class PaperLibrary implements Library {
     try {
       return read();
     } catch (error) {
-      // While opening, damage is repaired right away (see `load`).
-      if (!isCorruption(error) || this.opening) throw error;
-      const file = path.join(this.directory, DATABASE_FILE);
-      const reason = corruptionReason(error);
-      if (!this.damageReported) {
-        this.damageReported = true;
-        markDamaged(this.directory, reason);
-        this.options.logger.warn(`the library database ${file} is damaged (${reason}); it will be repaired from what is stored at the next start`);
-      }
-      throw new UserError(`the library database is damaged (${reason}); restart papercord to repair it from what is stored`, { cause: error });
+      throw this.asDamage(error);
     }
+  }
+
+  /** A corruption error met after opening, said once and turned into a UserError; any other error as it is. */
+  private asDamage(error: unknown): unknown {
+    // While opening, damage is repaired right away (see `load`).
+    if (!isCorruption(error) || this.opening || error instanceof UserError) return error;
+    const file = path.join(this.directory, DATABASE_FILE);
+    const reason = corruptionReason(error);
+    if (!this.damageReported) {
+      this.damageReported = true;
+      markDamaged(this.directory, reason);
+      this.options.logger.warn(`the library database ${file} is damaged (${reason}); it will be repaired from what is stored at the next start`);
+    }
+    return new UserError(`the library database is damaged (${reason}); restart papercord to repair it from what is stored`, { cause: error });
   }
 
   /** Resolves while the database can be read; for /healthz. */
