@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logger.js';
 import { PaperLibrary, type PaperLibraryOptions, type SaveStep } from '../../src/library/paperLibrary.js';
+import { PaperVectorStore } from '../../src/library/paperVectorStore.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import { paperId, type Paper } from '../../src/papers/paper.js';
 import { countingEmbedder, recordingLogger, temporaryDirectory } from './support.js';
@@ -89,8 +90,9 @@ describe('PaperLibrary', () => {
     const library = await openLibrary();
     await library.add(seeds);
 
-    const [[document, score]] = await library.vectorStore.similaritySearchWithScore(ROUTER_QUERY, 1);
-    await library.vectorStore.addDocuments([{ pageContent: 'Sparse Routing at Scale\n\nA method for routing tokens.', metadata: {} }]);
+    const vectorStore = new PaperVectorStore(library);
+    const [[document, score]] = await vectorStore.similaritySearchWithScore(ROUTER_QUERY, 1);
+    await vectorStore.addDocuments([{ pageContent: 'Sparse Routing at Scale\n\nA method for routing tokens.', metadata: {} }]);
 
     expect(document.metadata.title).toMatch(/^Mixture-of-Recursions/);
     expect(document.pageContent).toContain(document.metadata.title);
