@@ -115,8 +115,10 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   try {
     await compileChangedSources();
   } catch (error) {
-    // esbuild has printed the errors (file:line); nothing stale runs.
-    process.stderr.write(`papercord: could not compile ${SOURCE_ROOTS.join(', ')} (${error instanceof Error ? error.message.split('\n')[0] : error})\n`);
+    // Nothing stale runs. esbuild has printed its errors with file:line; anything else (a folder we may not write) is said here.
+    const errors = Array.isArray(error?.errors) ? error.errors.length : 0;
+    const reason = errors > 0 ? `${errors} error${errors === 1 ? '' : 's'} above` : error instanceof Error ? error.message : String(error);
+    process.stderr.write(`papercord: could not compile ${SOURCE_ROOTS.map((folder) => `${folder}/`).join(', ')}: ${reason}\n`);
     process.exit(1);
   }
   const { runFromCommandLine } = await import(pathToFileURL(path.join(ROOT, OUT_DIR, 'src/cli/main.js')).href);
