@@ -461,9 +461,9 @@ export class PaperLibrary implements Library {
     return result;
   }
 
-  private async withWriteLock<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  private async withWriteLock<T>(work: () => Promise<T>, signal?: AbortSignal, timeoutMs = this.options.lockTimeoutMs): Promise<T> {
     if (this.holdingWriteLock) return work();
-    const lock = await acquireWriteLock(this.directory, { timeoutMs: this.options.lockTimeoutMs, signal });
+    const lock = await acquireWriteLock(this.directory, { timeoutMs, signal });
     this.holdingWriteLock = true;
     try {
       return await work();
@@ -701,9 +701,16 @@ export class PaperLibrary implements Library {
     vectors.add(this.vectorRowsAfter(vectors.throughSeq));
     this.vectors = vectors;
     if (vectors.count !== stored) logger.warn(`the library's vector index holds ${vectors.count} vectors, the database ${stored}`);
-    if (!this.options.readOnly && (problem || this.vectorsSinceCheckpoint() >= this.options.checkpointEvery)) {
-      await this.withWriteLock(() => this.checkpointNow(problem !== undefined)).catch((error: unknown) => {
+    if (!this.options.readOnly && problem) {
+      await this.withWriteLock(() => this.checkpointNow(true)).catch((error: unknown) => {
         logger.warn(`could not checkpoint the vector index (${describeError(error)})`);
+      });
+    } else if (!this.options.readOnly && this.vectorsSinceCheckpoint() >= this.options.checkpointEvery) {
+      // Only saves the next open some work, so it never waits: while another process writes (a bulk ingest, which
+      // checkpoints when it ends), a search opening the library goes ahead without it.
+      await this.withWriteLock(() => this.checkpointNow(), undefined, 0).catch((error: unknown) => {
+        if (error instanceof UserError) logger.debug(`vector index not checkpointed at open: ${error.message}`);
+        else logger.warn(`could not checkpoint the vector index (${describeError(error)})`);
       });
     }
   }

@@ -167,11 +167,13 @@ describe('papercord stats', () => {
     await cp(seeded(), dataDir, { recursive: true });
     const checkpoint = (await readdir(path.join(dataDir, 'library'))).find((name) => name.endsWith('.hnsw'))!;
     const checkpointBefore = await stat(path.join(dataDir, 'library', checkpoint));
-    // The write lock as a live writer holds it (this test's own process): a command that took it would wait 30 s, then fail.
-    await writeFile(path.join(dataDir, 'library', 'write.lock'), JSON.stringify({ pid: process.pid, hostname: hostname(), since: new Date().toISOString() }));
+    // The write lock as a live writer of this machine holds it: a command that took it would wait 30 s, then fail.
+    const writer = spawn('sleep', ['120'], { stdio: 'ignore' });
+    await writeFile(path.join(dataDir, 'library', 'write.lock'), JSON.stringify({ pid: writer.pid, hostname: hostname(), since: new Date().toISOString() }));
 
     const stats = await papercord(dataDir, ['stats', '--json']);
     const search = await papercord(dataDir, ['search', ROUTER_QUERY, '-k', '1', '--json']);
+    writer.kill();
 
     expect(stats.code, stats.stderr).toBe(0);
     expect(JSON.parse(stats.stdout)).toMatchObject({ papers: 54 });
