@@ -18,7 +18,7 @@ import type { Paper } from '../../src/papers/paper.js';
 import { analyze } from '../../src/retrieval/lexical.js';
 import { createServices, type Services } from '../../src/services.js';
 import { missingService } from '../support/services.js';
-import { RUN_TS, cleanupsAfterEach } from '../support/processes.js';
+import { cleanupsAfterEach } from '../support/processes.js';
 
 const serverUrl = process.env.PGVECTOR_TEST_URL;
 const withoutPostgres = missingService(
@@ -26,7 +26,7 @@ const withoutPostgres = missingService(
   serverUrl ? undefined : 'PGVECTOR_TEST_URL is not set (`.ci/run` sets it after starting PostgreSQL with pgvector)',
 );
 
-const CLI = path.resolve('src/cli/main.ts');
+const CLI = path.resolve('scripts/cli.mjs');
 const logger = silentLogger();
 const cleanups = cleanupsAfterEach();
 
@@ -69,10 +69,10 @@ describe.skipIf(withoutPostgres)('one library in PostgreSQL shared by several pr
     return directory;
   }
 
-  /** `papercord <args>` as another process on another machine: its own DATA_DIR, the shared database. */
+  /** `papercord <args>` as `npm run cli` starts it, as another process on another machine: its own DATA_DIR, the shared database. */
   async function papercord(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
     const dataDir = await temporary('papercord-shared-cli-');
-    const child = spawn(process.execPath, [...RUN_TS, CLI, ...args], {
+    const child = spawn(process.execPath, [CLI, ...args], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', FULL_TEXT: 'off', DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'warn', VECTOR_STORE: 'pgvector', DATABASE_URL: databaseUrl },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
