@@ -37,7 +37,7 @@ interface Waiter {
 export class AcknowledgementGate {
   readonly #options: Required<AcknowledgementGateOptions>;
   readonly #waiting = new Set<AcknowledgeableInteraction>();
-  #waiters: Waiter[] = [];
+  readonly #waiters: Waiter[] = [];
   #timer: NodeJS.Timeout | undefined;
 
   constructor(options: AcknowledgementGateOptions = {}) {
@@ -75,14 +75,13 @@ export class AcknowledgementGate {
 
   #release(): void {
     if (this.#waiters.length === 0) return;
-    const clear = this.pending === 0;
-    const now = this.#options.now();
-    const still: Waiter[] = [];
-    for (const waiter of this.#waiters) {
-      if (clear || now >= waiter.until) waiter.resolve();
-      else still.push(waiter);
+    if (this.pending === 0) {
+      for (const waiter of this.#waiters.splice(0)) waiter.resolve();
+      return;
     }
-    this.#waiters = still;
+    // Waiters are in the order they came, so in the order their maximum wait ends.
+    const now = this.#options.now();
+    while (this.#waiters.length > 0 && now >= this.#waiters[0]!.until) this.#waiters.shift()!.resolve();
   }
 
   #schedule(): void {
