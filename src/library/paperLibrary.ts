@@ -1,8 +1,9 @@
 import { definedOnly } from '../util/options.js';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { PaperEmbedder } from '../embeddings/types.js';
+import { describeEmbedder, type PaperEmbedder } from '../embeddings/types.js';
 import { UserError, describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { normalizeTitle, type Paper } from '../papers/paper.js';
@@ -14,7 +15,6 @@ import { acquireWriteLock, bytesUnder } from './storage.js';
 import type { AddResult, Library, LibraryStats, TermStatistics } from './library.js';
 import { resolvePaper, suggestPapers } from './lookup.js';
 import { paperEmbeddingText } from './paperText.js';
-import { PaperVectorStore } from './paperVectorStore.js';
 import { isCheckpointFile, removeFile, VectorIndex, type CheckpointRecord } from './vectorIndex.js';
 
 /**
@@ -173,7 +173,6 @@ export class PaperLibrary implements Library {
   /** This process committed papers, so closing it checkpoints the graph. */
   private addedHere = false;
   private closed = false;
-  private langchainStore: PaperVectorStore | undefined;
 
   private constructor(options: PaperLibraryOptions) {
     this.options = { ...DEFAULT_LIBRARY_OPTIONS, ...definedOnly(options) };
@@ -273,11 +272,6 @@ export class PaperLibrary implements Library {
     return this.withPapers(this.vectors.search(vector, k));
   }
 
-  /** The library as a LangChain `VectorStore` (papers read from the database, none copied into a docstore). */
-  get vectorStore(): PaperVectorStore {
-    return (this.langchainStore ??= new PaperVectorStore(this));
-  }
-
   /** Best first; score is the lexical index's BM25 relevance. */
   lexicalSearch(query: string, k: number): RetrievedPaper[] {
     this.takeInLatest();
@@ -329,6 +323,56 @@ export class PaperLibrary implements Library {
   matchNames(query: string, options: { all: boolean; limit: number }): Array<{ paper: Paper; score: number }> {
     this.takeInLatest();
     return this.withPapers(this.names.match(query, options));
+  }
+
+  /**
+   * What the library in `dataDir` holds, as its database records it, read without an embedder and without loading
+   * the HNSW graph (hundreds of MB at 100,000 papers) or the lexical index: what `papercord stats` shows. The
+   * embedder is the one that built the library. Undefined when there is no library to read this way (no database,
+   * no paper added yet, the old format, another database format): opening it then is cheap, or needed.
+   */
+  static async storedStats(dataDir: string): Promise<LibraryStats | undefined> {
+    const directory = path.join(dataDir, 'library');
+    const file = path.join(directory, DATABASE_FILE);
+    if (!existsSync(file) || (await hasGenerations(directory))) return undefined;
+    let db: Database.Database;
+    try {
+      db = new Database(file, { readonly: true, fileMustExist: true });
+    } catch {
+      return undefined;
+    }
+    try {
+      db.pragma('busy_timeout = 30000');
+      const meta = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
+      const counted = db.transaction(() => ({
+        format: meta.get('format')?.value,
+        lexical: meta.get('lexical')?.value,
+        embedder: meta.get('embedder')?.value,
+        checkpoint: meta.get('checkpoint')?.value,
+        // The papers the lexical index holds, as `size` counts them; a small table, unlike `papers`.
+        papers: db.prepare<[], { count: number }>('SELECT count(*) AS count FROM lexical_lengths').get()!.count,
+        vectors: db.prepare<[], { count: number }>('SELECT count(*) AS count FROM vectors').get()!.count,
+        lastSeq: db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM papers').get()!.seq ?? -1,
+      }))();
+      if (counted.format !== DATABASE_FORMAT || counted.lexical !== LEXICAL_FORMAT || counted.embedder === undefined || counted.papers === 0) return undefined;
+      const [embedder, dimension] = counted.embedder.split('\t') as [string, string];
+      const checkpointed = counted.checkpoint === undefined ? -1 : (JSON.parse(counted.checkpoint) as CheckpointRecord).throughSeq;
+      return {
+        papers: counted.papers,
+        vectors: counted.vectors,
+        embedder,
+        embedderDescription: describeEmbedder(embedder, Number(dimension)),
+        dimension: Number(dimension),
+        bytesOnDisk: await bytesUnder(directory),
+        vectorsSinceCheckpoint: Math.max(0, counted.lastSeq - checkpointed),
+        directory,
+      };
+    } catch {
+      // A table missing or unreadable: opening the library repairs it or says what is wrong.
+      return undefined;
+    } finally {
+      db.close();
+    }
   }
 
   async stats(): Promise<LibraryStats> {
@@ -417,9 +461,9 @@ export class PaperLibrary implements Library {
     return result;
   }
 
-  private async withWriteLock<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  private async withWriteLock<T>(work: () => Promise<T>, signal?: AbortSignal, timeoutMs = this.options.lockTimeoutMs): Promise<T> {
     if (this.holdingWriteLock) return work();
-    const lock = await acquireWriteLock(this.directory, { timeoutMs: this.options.lockTimeoutMs, signal });
+    const lock = await acquireWriteLock(this.directory, { timeoutMs, signal });
     this.holdingWriteLock = true;
     try {
       return await work();
@@ -657,9 +701,16 @@ export class PaperLibrary implements Library {
     vectors.add(this.vectorRowsAfter(vectors.throughSeq));
     this.vectors = vectors;
     if (vectors.count !== stored) logger.warn(`the library's vector index holds ${vectors.count} vectors, the database ${stored}`);
-    if (!this.options.readOnly && (problem || this.vectorsSinceCheckpoint() >= this.options.checkpointEvery)) {
-      await this.withWriteLock(() => this.checkpointNow(problem !== undefined)).catch((error: unknown) => {
+    if (!this.options.readOnly && problem) {
+      await this.withWriteLock(() => this.checkpointNow(true)).catch((error: unknown) => {
         logger.warn(`could not checkpoint the vector index (${describeError(error)})`);
+      });
+    } else if (!this.options.readOnly && this.vectorsSinceCheckpoint() >= this.options.checkpointEvery) {
+      // Only saves the next open some work, so it never waits: while another process writes (a bulk ingest, which
+      // checkpoints when it ends), a search opening the library goes ahead without it.
+      await this.withWriteLock(() => this.checkpointNow(), undefined, 0).catch((error: unknown) => {
+        if (error instanceof UserError) logger.debug(`vector index not checkpointed at open: ${error.message}`);
+        else logger.warn(`could not checkpoint the vector index (${describeError(error)})`);
       });
     }
   }
