@@ -70,7 +70,10 @@ export async function findDamage(directory: string, file: string): Promise<strin
     const pages = header.readUInt32BE(28);
     // The page count is valid only when the change counter matches the "version valid for" field (SQLite's rule).
     const valid = header.readUInt32BE(24) === header.readUInt32BE(92);
-    if (valid && pages > 0 && size < pages * pageSize) return `the file is truncated: ${size} bytes, its header says ${pages * pageSize}`;
+    // With a write-ahead log beside it, a shorter file is normal: a process killed while checkpointing may have
+    // written page 1 before the pages after the old end, and replaying the log completes them.
+    const log = await stat(`${file}-wal`).catch(() => undefined);
+    if (valid && pages > 0 && size < pages * pageSize && !(log && log.size > 0)) return `the file is truncated: ${size} bytes, its header says ${pages * pageSize}`;
     return undefined;
   } finally {
     await handle.close();
