@@ -17,6 +17,7 @@ const BENCHMARKS: Record<string, { summary: string; load: () => Promise<Benchmar
   library: { summary: 'library of n generated papers (default 100000) and one of n/10: ingest, add 20, open, query p50/p99, recall@10, RSS, disk', load: async () => (await import('./library.js')).libraryBenchmark },
   intake: { summary: 'arXiv snapshot validation pass vs full ingest, PDF metadata pages vs whole document', load: async () => (await import('./intake.js')).intakeBenchmark },
   fulltext: { summary: 'body-only questions over LaTeXML fixture papers: right section cited and fact in the answer, full text on vs off', load: async () => (await import('./fulltext.js')).fulltextBenchmark },
+  cli: { summary: 'wall time of papercord stats / search on a library (--data-dir): npm run cli vs the bin vs tsx, Node start included', load: async () => (await import('./cli.js')).cliBenchmark },
   soak: { summary: 'mixed Discord traffic at a fixed rate for --minutes (default 2): errors, RSS growth, p50/p99', load: async () => (await import('./soak.js')).soakBenchmark },
 };
 

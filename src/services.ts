@@ -1,7 +1,6 @@
 import { AnswerService } from './answering/answerService.js';
 import { createChatBackend } from './answering/llm.js';
 import type { Config } from './config.js';
-import { createEmbedder, type CreateEmbedderOptions } from './embeddings/registry.js';
 import type { PaperEmbedder } from './embeddings/types.js';
 import type { Logger } from './logger.js';
 import { ArxivFullTextFetcher } from './fulltext/fetcher.js';
@@ -10,16 +9,13 @@ import { FullTextService } from './fulltext/service.js';
 import { FullTextStore } from './fulltext/store.js';
 import type { Library } from './library/library.js';
 import { paperNamedIn } from './library/lookup.js';
-import { openLibrary, type LocalLibraryOptions } from './library/vectorStores.js';
 import { llmErrorCallbacks, type PapercordMetrics } from './ops/metrics.js';
-import { HybridRetriever, hybridOptionsFromSettings } from './retrieval/hybrid.js';
-import { createReranker } from './retrieval/rerank.js';
 import type { PaperRetriever } from './retrieval/types.js';
 import { createTrendingService, type TrendingService } from './trending/trendingService.js';
-import { checkStoragePaths } from './ops/storagePaths.js';
 import { PaperIntake } from './intake/paperIntake.js';
 import { LinkChannelStore } from './intake/linkChannels.js';
 import { ArxivApi } from './papers/sources/arxivApi.js';
+import { createSearchServices, type CreateSearchServicesOptions, type SearchServices } from './searchServices.js';
 
 /**
  * Everything the front ends (Discord bot, CLI) use, built once from the config in dependency order.
@@ -49,12 +45,9 @@ export interface Services {
   close(): Promise<void>;
 }
 
-export interface CreateServicesOptions {
-  /** Abandons start-up (a model load in progress). */
-  signal?: AbortSignal;
-  embedder?: CreateEmbedderOptions;
-  /** Options of the local library (VECTOR_STORE=hnsw). */
-  library?: LocalLibraryOptions;
+export interface CreateServicesOptions extends CreateSearchServicesOptions {
+  /** Search services already built (the CLI builds them first for `search`); they are then closed with the rest. */
+  search?: SearchServices;
   /** The bot's Prometheus metrics: LLM failures and the library size are reported into them. */
   metrics?: Pick<PapercordMetrics, 'recordLlmError' | 'setPaperCountSource'>;
 }
@@ -65,15 +58,9 @@ export async function createServices(config: Config, logger: Logger, options: Cr
     while (closers.length > 0) await closers.pop()!();
   };
   try {
-    // Before anything creates a folder: a DATA_DIR under /proc made mkdir spin forever.
-    await checkStoragePaths(config);
-    const embedder = await createEmbedder(config, logger, { signal: options.signal, ...options.embedder });
-    closers.push(() => embedder.close());
-    const library = await openLibrary(config, embedder, logger, options.library);
-    closers.push(() => library.close());
-    const reranker = await createReranker(config, logger, { signal: options.signal });
-    if (reranker) closers.push(() => reranker.close());
-    const retriever: PaperRetriever = new HybridRetriever(library, { ...hybridOptionsFromSettings(config), reranker, logger });
+    const search = options.search ?? (await createSearchServices(config, logger, options));
+    closers.push(() => search.close());
+    const { embedder, library, retriever } = search;
     options.metrics?.setPaperCountSource(() => library.count());
     const backend = createChatBackend(config);
     if (backend && options.metrics) backend.model.callbacks = [llmErrorCallbacks(options.metrics, config.LLM_PROVIDER)];

@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Config } from '../config.js';
 import { UsageError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { SearchServices } from '../searchServices.js';
 import type { Services } from '../services.js';
 
 /** Where a command writes; the real process streams, or buffers in tests. */
@@ -22,13 +23,18 @@ export interface CommandContext {
   readonly signal: AbortSignal;
   /** Builds the services on first call (commands such as `help` never need them); the CLI closes them. */
   services(): Promise<Services>;
+  /**
+   * Only the embedder, the library and the retriever (the same ones `services()` then holds): a command that only
+   * searches starts sooner without loading the answerer, full text, trending and intake.
+   */
+  searchServices(): Promise<SearchServices>;
 }
 
-/** One `papercord <name>` command, in `src/cli/commands/<name>.ts`, listed in `src/cli/commands/index.ts`. */
+/**
+ * One `papercord <name>` command, in `src/cli/commands/<name>.ts`, listed with its name and summary in
+ * `src/cli/commands/index.ts`.
+ */
 export interface CliCommand {
-  readonly name: string;
-  /** One line for `papercord help`. */
-  readonly summary: string;
   /** Synopsis and options, printed by `papercord help <name>` and after a usage error. */
   readonly usage: string;
   /** Resolves to the exit code (0 when omitted). */

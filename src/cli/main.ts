@@ -5,9 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, readEnvironment, type Config } from '../config.js';
 import { UsageError, describeError, isUserError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
-import { createServices, type Services } from '../services.js';
-import type { CliCommand, CliOutput, CommandContext } from './command.js';
-import { COMMANDS } from './commands/index.js';
+import type { SearchServices } from '../searchServices.js';
+import type { Services } from '../services.js';
+import type { CliOutput, CommandContext } from './command.js';
+import { COMMANDS, type CommandEntry } from './commands/index.js';
 
 /** Streams and environment of one CLI run; tests pass buffers and a made-up environment. */
 export interface CliIo {
@@ -30,7 +31,7 @@ function generalUsage(): string {
   ].join('\n');
 }
 
-function findCommand(name: string): CliCommand | undefined {
+function findCommand(name: string): CommandEntry | undefined {
   return COMMANDS.find((command) => command.name === name);
 }
 
@@ -61,16 +62,19 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   if (name === 'help' || name === '--help' || name === '-h') {
     const topic = args[0] === undefined ? undefined : findCommand(args[0]);
     if (args[0] !== undefined && !topic) return fail(`unknown command "${args[0]}"\n\n${generalUsage()}`, 2);
-    io.stdout.write(`${topic ? topic.usage : generalUsage()}\n`);
+    io.stdout.write(`${topic ? (await topic.load()).usage : generalUsage()}\n`);
     return 0;
   }
-  const command = findCommand(name);
-  if (!command) return fail(`unknown command "${name}"\n\n${generalUsage()}`, 2);
+  const entry = findCommand(name);
+  if (!entry) return fail(`unknown command "${name}"\n\n${generalUsage()}`, 2);
+  const command = await entry.load();
   if (args.includes('--help') || args.includes('-h')) {
     io.stdout.write(`${command.usage}\n`);
     return 0;
   }
 
+  // Imported when a command first asks: the services' modules take most of a start-up, and `search` needs a few.
+  let search: Promise<SearchServices> | undefined;
   let services: Promise<Services> | undefined;
   const context: CommandContext = {
     config,
@@ -78,7 +82,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     stdout: io.stdout,
     stderr: io.stderr,
     signal: io.signal ?? new AbortController().signal,
-    services: () => (services ??= createServices(config, logger, { signal: io.signal })),
+    searchServices: () =>
+      (search ??= services ?? import('../searchServices.js').then(({ createSearchServices }) => createSearchServices(config, logger, { signal: io.signal }))),
+    services: () =>
+      (services ??= (async () => {
+        const { createServices } = await import('../services.js');
+        // What `searchServices()` built is taken over, not opened twice.
+        return createServices(config, logger, { signal: io.signal, ...(search ? { search: await search } : {}) });
+      })()),
   };
   try {
     return (await command.run(args, context)) ?? 0;
@@ -92,7 +103,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     logger.debug({ err: error, command: name }, 'command failed');
     return fail(`unexpected error: ${describeError(error)} (LOG_LEVEL=debug shows the details)`, 1);
   } finally {
-    if (services) await (await services.catch(() => undefined))?.close();
+    const opened = services ?? search;
+    if (opened) await (await opened.catch(() => undefined))?.close();
   }
 }
 
@@ -114,12 +126,16 @@ function invokedDirectly(): boolean {
   }
 }
 
-if (invokedDirectly()) {
+/** Runs `papercord <argv>` as this process: its streams, environment and signals; sets the exit code. */
+export async function runFromCommandLine(argv: string[]): Promise<void> {
   const interrupt = new AbortController();
   // Ctrl-C, or a supervisor stopping us: the command aborts (an ingest commits nothing half-way); a second signal kills.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => interrupt.abort(new Interrupted(signal)));
   const stdout: CliOutput = { write: (text) => void process.stdout.write(text) };
   const stderr: CliOutput = { write: (text) => void process.stderr.write(text), stream: process.stderr };
-  const code = await main(process.argv.slice(2), { stdout, stderr, env: readEnvironment(), signal: interrupt.signal });
-  process.exitCode = code;
+  process.exitCode = await main(argv, { stdout, stderr, env: readEnvironment(), signal: interrupt.signal });
 }
+
+// `papercord` (the package's bin), `node dist/src/cli/main.js` or tsx on this file; `npm run cli` goes through
+// scripts/cli.mjs, which calls runFromCommandLine.
+if (invokedDirectly()) await runFromCommandLine(process.argv.slice(2));

@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import { HashingEmbeddings, type HashingOptions } from './hashing.js';
 import { modelLoadSettings } from './model-loading.js';
 import { TransformersEmbeddings } from './transformers.js';
-import type { PaperEmbedder } from './types.js';
+import { describeEmbedder, type PaperEmbedder } from './types.js';
 
 export interface CreateEmbedderOptions {
   /** Abandons a model load in progress (the load is also bounded by MODEL_LOAD_TIMEOUT_MS). */
@@ -77,7 +77,7 @@ async function transformersEmbedder(
     id: embeddings.id,
     kind: 'transformers',
     dimension: embeddings.dimension,
-    description: `${embeddings.model} via transformers.js (${embeddings.dimension} dimensions, mean pooling, normalized)`,
+    description: describeEmbedder(embeddings.id, embeddings.dimension),
     close: () => embeddings.close(),
   };
 }
@@ -89,7 +89,7 @@ function hashingEmbedder(options: Partial<HashingOptions> = {}): PaperEmbedder {
     id: embeddings.id,
     kind: 'hashing',
     dimension: embeddings.dimension,
-    description: `offline hashing embedder (word, bigram and character n-gram features, ${embeddings.dimension} dimensions)`,
+    description: describeEmbedder(embeddings.id, embeddings.dimension),
     close: async () => {},
   };
 }

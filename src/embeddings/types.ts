@@ -15,3 +15,14 @@ export interface PaperEmbedder {
   readonly description: string;
   close(): Promise<void>;
 }
+
+/**
+ * What `stats` and `/about` say about an embedder, from what a library records of it (its id and dimension), so a
+ * library can be described without building its embedder (loading a model).
+ */
+export function describeEmbedder(id: string, dimension: number): string {
+  const [kind, model] = id.split(':');
+  if (kind === 'hashing') return `offline hashing embedder (word, bigram and character n-gram features, ${dimension} dimensions)`;
+  if (kind === 'transformers') return `${model} via transformers.js (${dimension} dimensions, mean pooling, normalized)`;
+  return `${id} (${dimension} dimensions)`;
+}

@@ -2,9 +2,8 @@ import type { Config } from '../config.js';
 import type { PaperEmbedder } from '../embeddings/types.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { Library } from './library.js';
+import type { Library, LibraryStats } from './library.js';
 import { PaperLibrary, type PaperLibraryOptions } from './paperLibrary.js';
-import { PostgresLibrary } from './postgresLibrary.js';
 
 export type LocalLibraryOptions = Partial<Omit<PaperLibraryOptions, 'dataDir' | 'embedder' | 'logger'>>;
 
@@ -20,6 +19,8 @@ export const LIBRARY_STORES: Readonly<Record<Config['VECTOR_STORE'], LibraryFact
     if (!config.DATABASE_URL) {
       throw new UserError('VECTOR_STORE=pgvector needs DATABASE_URL, e.g. postgres://papercord:secret@127.0.0.1:5432/papercord');
     }
+    // Loaded here, not at the top: a local library never needs the PostgreSQL client.
+    const { PostgresLibrary } = await import('./postgresLibrary.js');
     return PostgresLibrary.open({ connectionString: config.DATABASE_URL, embedder, logger });
   },
 };
@@ -27,4 +28,12 @@ export const LIBRARY_STORES: Readonly<Record<Config['VECTOR_STORE'], LibraryFact
 /** The library `VECTOR_STORE` asks for. */
 export function openLibrary(config: Config, embedder: PaperEmbedder, logger: Logger, options: LocalLibraryOptions = {}): Promise<Library> {
   return LIBRARY_STORES[config.VECTOR_STORE](config, embedder, logger, options);
+}
+
+/**
+ * What the library holds, read from its database without an embedder or the HNSW graph (`PaperLibrary.storedStats`).
+ * Undefined when the library must be opened to say: in PostgreSQL, or a local library that is new or empty.
+ */
+export function storedLibraryStats(config: Config): Promise<LibraryStats | undefined> {
+  return config.VECTOR_STORE === 'hnsw' ? PaperLibrary.storedStats(config.DATA_DIR) : Promise.resolve(undefined);
 }

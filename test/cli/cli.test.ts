@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -143,6 +143,45 @@ describe('papercord stats', () => {
     const text = (await papercord(seeded(), ['stats'])).stdout;
     expect(text).toMatch(/^papers {8}54$/m);
     expect(text).toMatch(/^bytes on disk \d+ \([\d.]+ KiB\)$/m);
+  });
+
+  it('given a library whose HNSW checkpoint is missing, it should answer from the database and leave the repair to a search', async () => {
+    const dataDir = path.join(root, 'no-checkpoint');
+    await cp(seeded(), dataDir, { recursive: true });
+    const library = path.join(dataDir, 'library');
+    const checkpoints = async () => (await readdir(library)).filter((name) => name.endsWith('.hnsw'));
+    for (const name of await checkpoints()) await rm(path.join(library, name));
+
+    const result = await papercord(dataDir, ['stats', '--json']);
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ papers: 54, vectors: 54, embedder: expect.stringMatching(/^hashing:/) });
+    // Stats never read the graph, so it did not notice it missing; a search needs it and rebuilds it.
+    expect(await checkpoints()).toEqual([]);
+    expect((await papercord(dataDir, ['search', 'Mixture-of-Recursions', '--json'])).code).toBe(0);
+    expect(await checkpoints()).toHaveLength(1);
+  });
+
+  it('given another process writing the library, stats and search should answer without waiting for it', async () => {
+    const dataDir = path.join(root, 'being-written');
+    await cp(seeded(), dataDir, { recursive: true });
+    const checkpoint = (await readdir(path.join(dataDir, 'library'))).find((name) => name.endsWith('.hnsw'))!;
+    const checkpointBefore = await stat(path.join(dataDir, 'library', checkpoint));
+    // The write lock as a live writer of this machine holds it: a command that took it would wait 30 s, then fail.
+    const writer = spawn('sleep', ['120'], { stdio: 'ignore' });
+    await writeFile(path.join(dataDir, 'library', 'write.lock'), JSON.stringify({ pid: writer.pid, hostname: hostname(), since: new Date().toISOString() }));
+
+    const stats = await papercord(dataDir, ['stats', '--json']);
+    const search = await papercord(dataDir, ['search', ROUTER_QUERY, '-k', '1', '--json']);
+    writer.kill();
+
+    expect(stats.code, stats.stderr).toBe(0);
+    expect(JSON.parse(stats.stdout)).toMatchObject({ papers: 54 });
+    expect(search.code, search.stderr).toBe(0);
+    expect(JSON.parse(search.stdout)).toEqual([expect.objectContaining({ title: expect.stringMatching(/^Mixture-of-Recursions/) })]);
+    // Nothing was written: the same checkpoint, untouched.
+    expect((await readdir(path.join(dataDir, 'library'))).filter((name) => name.endsWith('.hnsw'))).toEqual([checkpoint]);
+    expect((await stat(path.join(dataDir, 'library', checkpoint))).mtimeMs).toBe(checkpointBefore.mtimeMs);
   });
 
   it('given an empty library, it should still answer and say how to ingest', async () => {

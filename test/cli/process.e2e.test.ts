@@ -1,15 +1,16 @@
 /**
- * The CLI as a shell runs it: a real `papercord` process (tsx on src/cli/main.ts), for what only a process has: its
- * working directory's `.env` file and the signals a terminal sends.
+ * The CLI as a shell runs it: a real `papercord` process started as `npm run cli` starts it (scripts/cli.mjs, which
+ * runs the compiled CLI), for what only a process has: its working directory's `.env` file and the signals a
+ * terminal sends.
  */
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startOpenAICompatibleServer } from '../helpers/openaiServer.js';
-import { RUN_TS, cleanupsAfterEach, seededDataDir, startProcess } from '../support/processes.js';
+import { cleanupsAfterEach, seededDataDir, startProcess } from '../support/processes.js';
 
-const CLI = path.resolve('src/cli/main.ts');
+const CLI = path.resolve('scripts/cli.mjs');
 const cleanups = cleanupsAfterEach();
 
 async function workDirectory(): Promise<string> {
@@ -20,7 +21,7 @@ async function workDirectory(): Promise<string> {
 
 /** `papercord <args>` started from `cwd` with only `env` (plus PATH and HOME). */
 function papercord(args: string[], env: Record<string, string>, cwd?: string) {
-  return startProcess(process.execPath, [...RUN_TS, CLI, ...args], { env, cleanups, stopSignal: 'SIGKILL', ...(cwd ? { cwd } : {}) });
+  return startProcess(process.execPath, [CLI, ...args], { env, cleanups, stopSignal: 'SIGKILL', ...(cwd ? { cwd } : {}) });
 }
 
 describe('the papercord process', () => {

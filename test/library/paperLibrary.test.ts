@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
-import { readFile, readdir, truncate, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
+import Database from 'better-sqlite3';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logger.js';
 import { PaperLibrary, type PaperLibraryOptions, type SaveStep } from '../../src/library/paperLibrary.js';
+import { PaperVectorStore } from '../../src/library/paperVectorStore.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import { paperId, type Paper } from '../../src/papers/paper.js';
 import { countingEmbedder, recordingLogger, temporaryDirectory } from './support.js';
@@ -89,8 +91,9 @@ describe('PaperLibrary', () => {
     const library = await openLibrary();
     await library.add(seeds);
 
-    const [[document, score]] = await library.vectorStore.similaritySearchWithScore(ROUTER_QUERY, 1);
-    await library.vectorStore.addDocuments([{ pageContent: 'Sparse Routing at Scale\n\nA method for routing tokens.', metadata: {} }]);
+    const vectorStore = new PaperVectorStore(library);
+    const [[document, score]] = await vectorStore.similaritySearchWithScore(ROUTER_QUERY, 1);
+    await vectorStore.addDocuments([{ pageContent: 'Sparse Routing at Scale\n\nA method for routing tokens.', metadata: {} }]);
 
     expect(document.metadata.title).toMatch(/^Mixture-of-Recursions/);
     expect(document.pageContent).toContain(document.metadata.title);
@@ -178,6 +181,35 @@ describe('PaperLibrary', () => {
     const again = recordingLogger();
     await openLibrary({ logger: again.logger });
     expect(again.warnings).toEqual([]);
+  });
+
+  it('given more vectors since the checkpoint than checkpointEvery while another process holds the write lock, opening should neither wait for it nor warn', async () => {
+    const first = await openLibrary();
+    await first.add(seeds);
+    await first.close();
+    // As a bulk ingest killed before its checkpoint leaves it: 54 vectors in the database, no checkpoint.
+    const db = new Database(path.join(dataDir.path, 'library', 'library.db'));
+    db.prepare("DELETE FROM meta WHERE key = 'checkpoint'").run();
+    db.close();
+    await rm(await checkpointFile());
+    // A live process of this machine (not this one) holding the lock, as a writer mid-ingest does.
+    const writer = spawn('sleep', ['120'], { stdio: 'ignore' });
+    await writeFile(path.join(dataDir.path, 'library', 'write.lock'), JSON.stringify({ pid: writer.pid, hostname: os.hostname(), since: new Date().toISOString() }));
+    try {
+      const { logger, warnings } = recordingLogger();
+      // A library that waited would give up after 5 s with a warning naming the writer.
+      const library = await openLibrary({ logger, checkpointEvery: 10, lockTimeoutMs: 5_000 });
+
+      expect((await library.vectorSearch(ROUTER_QUERY, 1))[0].paper.title).toMatch(/^Mixture-of-Recursions/);
+      expect(warnings).toEqual([]);
+      expect((await readdir(path.join(dataDir.path, 'library'))).filter((name) => name.endsWith('.hnsw'))).toEqual([]);
+    } finally {
+      writer.kill();
+    }
+    // Once the writer is gone, the next open writes the checkpoint it skipped.
+    await rm(path.join(dataDir.path, 'library', 'write.lock'));
+    await openLibrary({ checkpointEvery: 10 });
+    await checkpointFile();
   });
 
   it('given a checkpoint corrupted in place (same size), it should detect it by checksum and rebuild', async () => {

@@ -9,8 +9,6 @@ import { createProgress } from '../progress.js';
 const PROGRESS_FROM = 10;
 
 export const addCommand: CliCommand = {
-  name: 'add',
-  summary: 'add papers by arXiv id, arXiv / Hugging Face / DOI link, or PDF file',
   usage: [
     'papercord add <id|url|file.pdf>... [--json]',
     '',

@@ -6,8 +6,6 @@ const DEFAULT_K = 5;
 const MAX_K = 20;
 
 export const askCommand: CliCommand = {
-  name: 'ask',
-  summary: 'answer a question from the library, citing the papers used',
   usage: [
     'papercord ask "<question>" [-k 5] [--paper "<title or id>"] [--json]',
     '',

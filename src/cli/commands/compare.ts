@@ -3,8 +3,6 @@ import { UsageError, UserError } from '../../errors.js';
 import { EMPTY_LIBRARY_HINT, parseCommandArgs, type CliCommand } from '../command.js';
 
 export const compareCommand: CliCommand = {
-  name: 'compare',
-  summary: 'compare 2 to 4 papers side by side: problem, method, data, results, limitations',
   usage: [
     'papercord compare "<paper>" "<paper>" [...] [--json]',
     '',

@@ -17,8 +17,6 @@ import { createReranker } from '../../retrieval/rerank.js';
 import { EMPTY_LIBRARY_HINT, parseCommandArgs, type CommandContext, type CliCommand } from '../command.js';
 
 export const evalCommand: CliCommand = {
-  name: 'eval',
-  summary: 'measure retrieval quality on a BEIR benchmark or a question set',
   usage: [
     'papercord eval --corpus corpus.jsonl[.gz] --queries queries.jsonl --qrels qrels.tsv [--json] [--run out.tsv]',
     'papercord eval --queries questions.jsonl [--json]',

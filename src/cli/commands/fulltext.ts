@@ -2,8 +2,6 @@ import { UsageError, UserError } from '../../errors.js';
 import { EMPTY_LIBRARY_HINT, parseCommandArgs, type CliCommand } from '../command.js';
 
 export const fulltextCommand: CliCommand = {
-  name: 'fulltext',
-  summary: "fetch a paper's full text if needed (arXiv HTML, else PDF) and print its outline",
   usage: [
     'papercord fulltext "<paper>" [--json]',
     '',

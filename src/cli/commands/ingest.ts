@@ -21,8 +21,6 @@ const PROGRESS_FROM = 500;
 const ARXIV_CATEGORY = /^[a-z-]+(\.[A-Za-z-]+)?\.?$/;
 
 export const ingestCommand: CliCommand = {
-  name: 'ingest',
-  summary: 'add papers to the library: the seeds, paper files, BibTeX, CSL-JSON, the arXiv snapshot, or an arXiv backfill',
   usage: [
     'papercord ingest [--source seeds|<path>] [--category C] [--lookup] [--json]',
     'papercord ingest --source arxiv --category cs.CL --from YYYY-MM-DD [--to YYYY-MM-DD] [--max N] [--json]',

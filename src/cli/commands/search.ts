@@ -6,8 +6,6 @@ const DEFAULT_K = 5;
 const MAX_K = 100;
 
 export const searchCommand: CliCommand = {
-  name: 'search',
-  summary: 'find the papers that best match a query (hybrid lexical + vector retrieval, as /search)',
   usage: [
     'papercord search "<query>" [-k 5] [--json]',
     '',
@@ -17,7 +15,7 @@ export const searchCommand: CliCommand = {
   ].join('\n'),
   async run(args, context) {
     const { text: query, k, json } = parseTextQuery(args, { missingText: 'search needs a query', defaultK: DEFAULT_K, maxK: MAX_K });
-    const { library, retriever } = await context.services();
+    const { library, retriever } = await context.searchServices();
     if ((await library.count()) === 0) throw new UserError(EMPTY_LIBRARY_HINT);
 
     const { hits, abstained, confidence } = await retriever.retrieve(query, { k, signal: context.signal });

@@ -1,13 +1,19 @@
+import { storedLibraryStats } from '../../library/vectorStores.js';
 import { EMPTY_LIBRARY_HINT, parseCommandArgs, type CliCommand } from '../command.js';
 
 export const statsCommand: CliCommand = {
-  name: 'stats',
-  summary: 'show what the library holds: papers, vectors, embedder, dimension, bytes on disk',
-  usage: ['papercord stats [--json]', '', '  --json   print {"papers","vectors","embedder","dimension","bytesOnDisk"}'].join('\n'),
+  usage: [
+    'papercord stats [--json]',
+    '',
+    '  --json   print {"papers","vectors","embedder","dimension","bytesOnDisk"}',
+    '',
+    'The embedder is the one that built the library, as its database records it.',
+  ].join('\n'),
   async run(args, context) {
     const { values } = parseCommandArgs(args, { json: { type: 'boolean', default: false } });
-    const { library } = await context.services();
-    const stats = await library.stats();
+    // Read from the library's database: no embedding model, no HNSW graph (hundreds of MB at 100,000 papers), no
+    // write. A library that is new or empty, or in PostgreSQL, is opened instead.
+    const stats = (await storedLibraryStats(context.config)) ?? (await (await context.searchServices()).library.stats());
     if (stats.papers === 0) context.stderr.write(`${EMPTY_LIBRARY_HINT}\n`);
     if (values.json) {
       const { papers, vectors, embedder, dimension, bytesOnDisk } = stats;

@@ -8,8 +8,6 @@ const DEFAULT_COUNT = 5;
 const MAX_COUNT = 50;
 
 export const trendingCommand: CliCommand = {
-  name: 'trending',
-  summary: "print the day's trending digest, as the bot would post it",
   usage: [
     'papercord trending [--date YYYY-MM-DD] [--source hf|arxiv|seeds] [--count N] [--topics "a, b"] [--json]',
     '',
