@@ -23,11 +23,17 @@ export interface AnswerFlowOptions {
  */
 export async function answerAsMessages(services: BotServices, question: string, options: AnswerFlowOptions = {}): Promise<APIEmbed[][]> {
   const showPartial = options.showPartial;
+  // A partial answer is an edit that can wait too.
   const partials = showPartial
-    ? new ThrottledEdits((text) => showPartial(renderPartialAnswer(question, text)), services.logger)
+    ? new ThrottledEdits(async (text) => {
+        await services.acknowledgements.yieldToAcknowledgements();
+        return showPartial(renderPartialAnswer(question, text));
+      }, services.logger)
     : undefined;
   const signal = options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(ANSWER_DEADLINE_MS)]) : AbortSignal.timeout(ANSWER_DEADLINE_MS);
   try {
+    // Under a burst, the acknowledgements of interactions that came in after this one go out before its answer work.
+    await services.acknowledgements.yieldToAcknowledgements();
     const answer = await services.answers.ask(question, {
       ...(options.k !== undefined ? { k: options.k } : {}),
       ...(options.history ? { history: options.history } : {}),
@@ -35,6 +41,7 @@ export async function answerAsMessages(services: BotServices, question: string, 
       signal,
       ...(partials ? { onPartial: (text: string) => partials.push(text) } : {}),
     });
+    await services.acknowledgements.yieldToAcknowledgements();
     return renderAnswer(question, answer);
   } finally {
     await partials?.finish();

@@ -2,6 +2,7 @@ import { Client, Events, GatewayIntentBits, MessageFlags, Options } from 'discor
 import type { Config } from '../config.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { AcknowledgementGate, type AcknowledgementGateOptions } from './ackFirst.js';
 import { loadCommands } from './commandLoader.js';
 import { AnswerLimiter } from './limits.js';
 import { createLinkPickup } from './linkPickup.js';
@@ -20,11 +21,13 @@ export interface BotOptions {
   /** Defaults to the modules listed in `commands/index.ts`. */
   commands?: ReadonlyMap<string, BotCommand>;
   /** Services a command needs beyond the core (e.g. `trending`), passed through to what commands receive. */
-  extraServices?: Omit<Partial<BotServices>, keyof CoreServices | 'limiter' | 'logger' | 'startedAt'>;
+  extraServices?: Omit<Partial<BotServices>, keyof CoreServices | 'limiter' | 'logger' | 'startedAt' | 'acknowledgements'>;
   /** On stop, how long answers already running may take to finish before the connection closes anyway. */
   drainTimeoutMs?: number;
   /** The clock the /ask cooldown is measured on; a test passes its own so the "try again in N s" it reads is exact. */
   now?: () => number;
+  /** How long answers wait for other interactions' acknowledgements (see `AcknowledgementGate`). */
+  acknowledgements?: AcknowledgementGateOptions;
 }
 
 export const DEFAULT_BOT_OPTIONS = { drainTimeoutMs: 20_000 } as const;
@@ -64,6 +67,7 @@ export function createBot(core: CoreServices, config: BotConfig, logger: Logger,
     }),
     sweepers: { ...Options.DefaultSweeperSettings, messages: { interval: 3_600, lifetime: 1_800 } },
   });
+  const acknowledgements = new AcknowledgementGate(options.acknowledgements);
   const services: BotServices = {
     ...core,
     ...options.extraServices,
@@ -74,6 +78,7 @@ export function createBot(core: CoreServices, config: BotConfig, logger: Logger,
     }),
     logger,
     startedAt: new Date(),
+    acknowledgements,
   };
   const commands = options.commands ?? loadCommands();
   const route = createInteractionRouter(commands, services);
@@ -89,6 +94,7 @@ export function createBot(core: CoreServices, config: BotConfig, logger: Logger,
   };
 
   client.on(Events.InteractionCreate, (interaction) => {
+    if (interaction.isChatInputCommand() || interaction.isMessageContextMenuCommand() || interaction.isAutocomplete()) acknowledgements.received(interaction);
     if (!stopping) track(route(interaction));
     else if (interaction.isChatInputCommand() || interaction.isMessageContextMenuCommand()) {
       void interaction.reply({ content: STOPPING_MESSAGE, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS }).catch(() => undefined);

@@ -12,6 +12,7 @@ import type { Logger } from '../logger.js';
 import type { Paper } from '../papers/paper.js';
 import type { PaperRetriever } from '../retrieval/types.js';
 import type { TrendingRuntime } from '../trending/runtime.js';
+import type { AcknowledgementGate } from './ackFirst.js';
 import type { AnswerLimiter } from './limits.js';
 import type { PaperOutline } from './render.js';
 
@@ -45,6 +46,8 @@ export interface BotServices extends CoreServices {
   logger: Logger;
   /** When the bot started, for /about. */
   startedAt: Date;
+  /** Work that can wait (answers) lets every pending acknowledgement go first. */
+  acknowledgements: Pick<AcknowledgementGate, 'yieldToAcknowledgements'>;
   /** `/trending`: digests and subscriptions (`TrendingRuntime`); absent when the bot runs without trending. */
   trending?: Pick<TrendingRuntime, 'digest' | 'subscribe' | 'unsubscribe' | 'status'>;
 }

@@ -1,6 +1,6 @@
 import { definedOnly } from '../util/options.js';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describeEmbedder, type PaperEmbedder } from '../embeddings/types.js';
@@ -16,14 +16,27 @@ import type { AddResult, Library, LibraryStats, TermStatistics } from './library
 import { resolvePaper, suggestPapers } from './lookup.js';
 import { paperEmbeddingText } from './paperText.js';
 import { isCheckpointFile, removeFile, VectorIndex, type CheckpointRecord } from './vectorIndex.js';
+import {
+  corruptionReason,
+  finishInterruptedRecovery,
+  findDamage,
+  isCorruption,
+  LibraryDamagedError,
+  markDamaged,
+  RECOVERED_SUFFIX,
+  salvage,
+  swapInRecovered,
+  type SalvagedLibrary,
+} from './recovery.js';
 
 /**
  * Points where tests interrupt a write (they throw from `onSaveStep`, or kill the process): `embedded` before the
  * commit's transaction, `commit` right after it, `checkpoint-written` when an HNSW checkpoint file is on disk but
  * not yet recorded, `checkpoint` when it is recorded and older ones not yet removed, `migrated` when a library of
- * the generation format is copied into the database and its old files not yet removed.
+ * the generation format is copied into the database and its old files not yet removed, `recovered` when the papers
+ * of a damaged database are in a complete new one that has not yet taken its place.
  */
-export type SaveStep = 'embedded' | 'commit' | 'checkpoint-written' | 'checkpoint' | 'migrated';
+export type SaveStep = 'embedded' | 'commit' | 'checkpoint-written' | 'checkpoint' | 'migrated' | 'recovered';
 
 export interface PaperLibraryOptions {
   /** The library lives in `<dataDir>/library/`. */
@@ -164,6 +177,11 @@ export class PaperLibrary implements Library {
   private names!: NameIndex;
   private vectors: VectorIndex | undefined;
   private dataVersion = -1;
+  /** Stored vectors of the wrong length met since the open began (see `repairVectors`). */
+  private unusableVectors = 0;
+  /** A read met damage and said so (once per process). */
+  private damageReported = false;
+  private opening = true;
   /** Papers visible to this process. */
   private paperCount = 0;
   private nextSeq = 0;
@@ -190,6 +208,7 @@ export class PaperLibrary implements Library {
       library.db?.close();
       throw error;
     }
+    library.opening = false;
     return library;
   }
 
@@ -198,39 +217,51 @@ export class PaperLibrary implements Library {
   }
 
   get size(): number {
-    this.takeInLatest();
-    return this.paperCount;
+    return this.guarded(() => {
+      this.takeInLatest();
+      return this.paperCount;
+    });
   }
 
   get(id: string): Paper | undefined {
-    this.takeInLatest();
-    const row = this.statements.byId.get(id);
-    return row && (JSON.parse(row.paper) as Paper);
+    return this.guarded(() => {
+      this.takeInLatest();
+      const row = this.statements.byId.get(id);
+      return row && (JSON.parse(row.paper) as Paper);
+    });
   }
 
   /** The paper with this normalized title (see `normalizeTitle`). */
   getByTitle(title: string): Paper | undefined {
-    this.takeInLatest();
-    const row = this.statements.byTitle.get(normalizeTitle(title));
-    return row && (JSON.parse(row.paper) as Paper);
+    return this.guarded(() => {
+      this.takeInLatest();
+      const row = this.statements.byTitle.get(normalizeTitle(title));
+      return row && (JSON.parse(row.paper) as Paper);
+    });
   }
 
   /** The first `limit` papers in the order they were added. */
   first(limit: number): Paper[] {
-    this.takeInLatest();
-    return this.statements.first.all(limit).map((row) => JSON.parse(row.paper) as Paper);
+    return this.guarded(() => {
+      this.takeInLatest();
+      return this.statements.first.all(limit).map((row) => JSON.parse(row.paper) as Paper);
+    });
   }
 
   /** Every paper in the order they were added. O(library): for evaluation and exports, never per query. */
   all(): Paper[] {
-    this.takeInLatest();
-    return this.statements.all.all().map((row) => JSON.parse(row.paper) as Paper);
+    return this.guarded(() => {
+      this.takeInLatest();
+      return this.statements.all.all().map((row) => JSON.parse(row.paper) as Paper);
+    });
   }
 
   /** Adds papers, embedding only the new ones, and commits them in one transaction. */
   add(papers: readonly Paper[], options: AddOptions = {}): Promise<AddResult> {
     if (this.options.readOnly) return Promise.reject(new Error('this paper library was opened read-only'));
-    return this.serialized(() => this.addNow(papers, options));
+    return this.serialized(() => this.addNow(papers, options)).catch((error: unknown) => {
+      throw this.asDamage(error);
+    });
   }
 
   /** Best first; score is cosine similarity (higher is closer). */
@@ -243,45 +274,57 @@ export class PaperLibrary implements Library {
   async vectorMatches(query: string, k: number): Promise<PaperMatch[]> {
     if (k <= 0 || this.size === 0) return [];
     const vector = await this.embedder.embeddings.embedQuery(query);
-    this.takeInLatest();
-    return this.vectors ? this.withIds(this.vectors.search(vector, k)) : [];
+    return this.guarded(() => {
+      this.takeInLatest();
+      return this.vectors ? this.withIds(this.vectors.search(vector, k)) : [];
+    });
   }
 
   /** As `lexicalSearch`, paper ids only. */
   lexicalMatches(query: string, k: number): PaperMatch[] {
-    this.takeInLatest();
-    return this.withIds(this.lexical.search(query, k));
+    return this.guarded(() => {
+      this.takeInLatest();
+      return this.withIds(this.lexical.search(query, k));
+    });
   }
 
   /** The papers with these ids, in that order; ids not in the library are skipped. */
   getMany(ids: readonly string[]): Paper[] {
-    if (ids.length === 0) return [];
-    this.takeInLatest();
-    const rows = this.statements.byIds.all(JSON.stringify(ids));
-    const papers = new Map(rows.map((row) => [row.id, row.paper]));
-    return ids.flatMap((id) => {
-      const text = papers.get(id);
-      return text === undefined ? [] : [JSON.parse(text) as Paper];
+    return this.guarded(() => {
+      if (ids.length === 0) return [];
+      this.takeInLatest();
+      const rows = this.statements.byIds.all(JSON.stringify(ids));
+      const papers = new Map(rows.map((row) => [row.id, row.paper]));
+      return ids.flatMap((id) => {
+        const text = papers.get(id);
+        return text === undefined ? [] : [JSON.parse(text) as Paper];
+      });
     });
   }
 
   /** Nearest papers to an embedded query, best first; score is cosine similarity. */
   async vectorSearchByVector(vector: readonly number[], k: number): Promise<RetrievedPaper[]> {
-    this.takeInLatest();
-    if (k <= 0 || !this.vectors) return [];
-    return this.withPapers(this.vectors.search(vector, k));
+    return this.guarded(() => {
+      this.takeInLatest();
+      if (k <= 0 || !this.vectors) return [];
+      return this.withPapers(this.vectors.search(vector, k));
+    });
   }
 
   /** Best first; score is the lexical index's BM25 relevance. */
   lexicalSearch(query: string, k: number): RetrievedPaper[] {
-    this.takeInLatest();
-    return this.withPapers(this.lexical.search(query, k));
+    return this.guarded(() => {
+      this.takeInLatest();
+      return this.withPapers(this.lexical.search(query, k));
+    });
   }
 
   /** Papers containing an analyzed term (see `analyze`): the term statistics ranking and abstention share. */
   documentFrequency(term: string): number {
-    this.takeInLatest();
-    return this.lexical.documentFrequency(term);
+    return this.guarded(() => {
+      this.takeInLatest();
+      return this.lexical.documentFrequency(term);
+    });
   }
 
   count(): number {
@@ -290,8 +333,10 @@ export class PaperLibrary implements Library {
 
   /** From the lexical index that ranks: the papers holding each term, and how many papers it indexes. */
   termStatistics(terms: readonly string[]): TermStatistics {
-    this.takeInLatest();
-    return { documents: this.paperCount, frequencies: new Map(terms.map((term) => [term, this.lexical.documentFrequency(term)])) };
+    return this.guarded(() => {
+      this.takeInLatest();
+      return { documents: this.paperCount, frequencies: new Map(terms.map((term) => [term, this.lexical.documentFrequency(term)])) };
+    });
   }
 
   suggest(query: string, limit: number): Paper[] {
@@ -304,25 +349,55 @@ export class PaperLibrary implements Library {
 
   /** The newest `limit` papers, newest first. */
   recent(limit: number): Paper[] {
-    this.takeInLatest();
-    return this.statements.latest.all(limit).map((row) => JSON.parse(row.paper) as Paper);
+    return this.guarded(() => {
+      this.takeInLatest();
+      return this.statements.latest.all(limit).map((row) => JSON.parse(row.paper) as Paper);
+    });
   }
 
   /** Every read takes in other processes' commits already; this does it now (a worker thread before each task). */
   async refresh(): Promise<void> {
-    this.takeInLatest();
+    this.guarded(() => this.takeInLatest());
+  }
+
+  /**
+   * Runs a read; if SQLite finds the database damaged, leaves a marker so that the next start repairs it, warns once
+   * and throws a UserError saying to restart (the repair needs the file to itself: other processes have it open).
+   */
+  private guarded<T>(read: () => T): T {
+    try {
+      return read();
+    } catch (error) {
+      throw this.asDamage(error);
+    }
+  }
+
+  /** A corruption error met after opening, said once and turned into a UserError; any other error as it is. */
+  private asDamage(error: unknown): unknown {
+    // While opening, damage is repaired right away (see `load`).
+    if (!isCorruption(error) || this.opening || error instanceof UserError) return error;
+    const file = path.join(this.directory, DATABASE_FILE);
+    const reason = corruptionReason(error);
+    if (!this.damageReported) {
+      this.damageReported = true;
+      markDamaged(this.directory, reason);
+      this.options.logger.warn(`the library database ${file} is damaged (${reason}); it will be repaired from what is stored at the next start`);
+    }
+    return new UserError(`the library database is damaged (${reason}); restart papercord to repair it from what is stored`, { cause: error });
   }
 
   /** Resolves while the database can be read; for /healthz. */
   async ping(): Promise<void> {
     if (this.closed) throw new Error('the paper library is closed');
-    this.statements.maxSeq.get();
+    this.guarded(() => this.statements.maxSeq.get());
   }
 
   /** Papers whose title or abstract has the words typed (prefixes, small typos), best first: for paper lookup. */
   matchNames(query: string, options: { all: boolean; limit: number }): Array<{ paper: Paper; score: number }> {
-    this.takeInLatest();
-    return this.withPapers(this.names.match(query, options));
+    return this.guarded(() => {
+      this.takeInLatest();
+      return this.withPapers(this.names.match(query, options));
+    });
   }
 
   /**
@@ -450,8 +525,16 @@ export class PaperLibrary implements Library {
     if (this.vectors) this.vectors.add(this.vectorRowsAfter(this.vectors.throughSeq));
   }
 
+  /** Stored vectors after `seq`; one of the wrong length (a damaged database) is skipped and counted, never given to hnswlib. */
   private *vectorRowsAfter(seq: number): Generator<{ seq: number; vector: Float32Array }> {
-    for (const row of this.statements.vectorsAfter.iterate(seq)) yield { seq: row.seq, vector: blobVector(row.vector) };
+    const bytes = this.embedder.dimension * 4;
+    for (const row of this.statements.vectorsAfter.iterate(seq)) {
+      if (row.vector.length !== bytes) {
+        this.unusableVectors += 1;
+        continue;
+      }
+      yield { seq: row.seq, vector: blobVector(row.vector) };
+    }
   }
 
   private serialized<T>(work: () => Promise<T>): Promise<T> {
@@ -615,7 +698,40 @@ export class PaperLibrary implements Library {
         }),
       );
     }
-    if (!this.db) this.attach(path.join(this.directory, DATABASE_FILE));
+    const file = path.join(this.directory, DATABASE_FILE);
+    if (this.db) {
+      await this.loadDatabase(file);
+      return;
+    }
+    await finishInterruptedRecovery(file);
+    try {
+      await this.loadDatabase(file);
+    } catch (error) {
+      if (!isCorruption(error)) throw error;
+      this.detach();
+      if (readOnly) throw new UserError(`the library database ${file} is damaged (${corruptionReason(error)}); open it read-write once to repair it`);
+      await this.withWriteLock(async () => {
+        // Another process may have repaired it while this one waited for the lock.
+        try {
+          await this.loadDatabase(file);
+        } catch (again) {
+          if (!isCorruption(again)) throw again;
+          this.detach();
+          await this.recover(file, corruptionReason(again));
+          await this.loadDatabase(file);
+        }
+      });
+    }
+  }
+
+  /** Opens the database and the HNSW graph; throws what SQLite says (or LibraryDamagedError) when the file is damaged. */
+  private async loadDatabase(file: string): Promise<void> {
+    const { logger, embedder, readOnly } = this.options;
+    if (!this.db) {
+      const damage = await findDamage(this.directory, file);
+      if (damage) throw new LibraryDamagedError(damage);
+      this.attach(file);
+    }
     this.takeInLatest();
 
     const storedEmbedder = this.statements.meta.get('embedder')?.value;
@@ -633,6 +749,72 @@ export class PaperLibrary implements Library {
       return;
     }
     await this.loadVectors();
+  }
+
+  /** Closes the database after a failed open, so that it can be repaired and opened again. */
+  private detach(): void {
+    try {
+      this.db?.close();
+    } catch {
+      // Already unusable.
+    }
+    this.db = undefined as unknown as Database.Database;
+    this.vectors = undefined;
+    this.dataVersion = -1;
+    this.paperCount = 0;
+    this.nextSeq = 0;
+  }
+
+  /**
+   * Copies the papers and vectors SQLite can still read from a damaged database into a new one, embedding the papers
+   * whose vectors are lost; the derived indexes are rebuilt as the papers are inserted. One warning says what was
+   * recovered and where the damaged file is kept; nothing readable is a UserError saying what to do.
+   */
+  private async recover(file: string, reason: string): Promise<void> {
+    const { embedder, logger } = this.options;
+    let salvaged: SalvagedLibrary;
+    try {
+      salvaged = salvage(file, embedder.dimension);
+    } catch (error) {
+      if (!isCorruption(error)) throw error;
+      salvaged = { papers: [], lost: 0 };
+    }
+    if (salvaged.papers.length === 0) {
+      throw new UserError(
+        `the library database ${file} is damaged (${reason}) and no paper in it can be read; ` +
+          'move it away (it is the only copy of the library) and run `papercord ingest` again',
+      );
+    }
+    const sameEmbedder = salvaged.embedder === `${embedder.id}\t${embedder.dimension}`;
+    const missing = salvaged.papers.filter((entry) => !sameEmbedder || !entry.vector).map((entry) => entry.paper);
+    const vectors = missing.length > 0 ? await this.embedPapers(missing, undefined) : [];
+    const fresh = new Map(missing.map((paper, index) => [paper, vectors[index]!]));
+    // Dedupe as a commit would: a damaged unique index may have let a paper in twice.
+    const seen = new Set<string>();
+    const entries = salvaged.papers.flatMap(({ paper, vector }) => {
+      const keys = [paper.id, normalizeTitle(paper.title)];
+      if (keys.some((key) => seen.has(key))) return [];
+      keys.forEach((key) => seen.add(key));
+      return [{ paper, prepared: { vector: fresh.get(paper) ?? vector!, analyzed: analyzePaper(paper) } }];
+    });
+    const recoveredFile = `${file}${RECOVERED_SUFFIX}`;
+    await rm(recoveredFile, { force: true });
+    const db = this.attach(recoveredFile);
+    this.statements.setMeta.run('embedder', `${embedder.id}\t${embedder.dimension}`);
+    db.transaction(() => this.insertNew(entries))();
+    // Self-contained before the swap: no -wal beside it.
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    this.detach();
+    await this.options.onSaveStep?.('recovered');
+    for (const name of await readdir(this.directory)) {
+      if (isCheckpointFile(name)) await removeFile(path.join(this.directory, name));
+    }
+    const kept = await swapInRecovered(this.directory, file);
+    logger.warn(
+      `the library database ${file} is damaged (${reason}); recovered ${entries.length} papers into a new one ` +
+        `(${entries.length - missing.length} vectors kept, ${missing.length} papers embedded again` +
+        `${salvaged.lost > 0 ? `, ${salvaged.lost} unreadable rows lost` : ''}); the damaged file is kept as ${kept}`,
+    );
   }
 
   private attach(file: string): Database.Database {
@@ -698,10 +880,12 @@ export class PaperLibrary implements Library {
       if (record && problem) logger.warn(`the library's vector index ${record.file} is unusable (${problem}); rebuilding it from ${stored} stored vectors`);
       vectors = VectorIndex.empty(this.embedder.dimension, efSearch);
     }
+    this.unusableVectors = 0;
     vectors.add(this.vectorRowsAfter(vectors.throughSeq));
     this.vectors = vectors;
-    if (vectors.count !== stored) logger.warn(`the library's vector index holds ${vectors.count} vectors, the database ${stored}`);
-    if (!this.options.readOnly && problem) {
+    const repair = !this.options.readOnly && (this.unusableVectors > 0 || stored < this.paperCount) ? await this.withWriteLock(() => this.repairVectors()) : undefined;
+    if (!repair && this.vectors.count !== stored) logger.warn(`the library's vector index holds ${this.vectors.count} vectors, the database ${stored}`);
+    if (!this.options.readOnly && (problem !== undefined || repair?.rebuilt === true)) {
       await this.withWriteLock(() => this.checkpointNow(true)).catch((error: unknown) => {
         logger.warn(`could not checkpoint the vector index (${describeError(error)})`);
       });
@@ -713,6 +897,36 @@ export class PaperLibrary implements Library {
         else logger.warn(`could not checkpoint the vector index (${describeError(error)})`);
       });
     }
+  }
+
+  /**
+   * Papers whose vector is missing or of the wrong length (a damaged or hand-edited database) are embedded again,
+   * with one warning; the graph is rebuilt from the stored vectors when such a paper lies inside the checkpoint.
+   * Runs only when the open saw a sign of it (fewer vectors than papers, or a bad one replayed): a scan of every
+   * vector is O(library).
+   */
+  private async repairVectors(): Promise<{ repaired: number; rebuilt: boolean } | undefined> {
+    const bytes = this.embedder.dimension * 4;
+    const broken = this.db
+      .prepare<[number], { seq: number; paper: string }>(
+        'SELECT p.seq, p.paper FROM papers p LEFT JOIN vectors v ON v.seq = p.seq WHERE v.seq IS NULL OR length(v.vector) != ? ORDER BY p.seq',
+      )
+      .all(bytes);
+    if (broken.length === 0) return undefined;
+    this.options.logger.warn(
+      `${broken.length} paper${broken.length === 1 ? ' has' : 's have'} no usable vector in the library (missing, or not ${this.embedder.dimension} dimensions); embedding ${broken.length === 1 ? 'it' : 'them'} again`,
+    );
+    const vectors = await this.embedPapers(broken.map((row) => JSON.parse(row.paper) as Paper), undefined);
+    const replace = this.db.prepare<[number, Buffer]>('INSERT OR REPLACE INTO vectors (seq, vector) VALUES (?, ?)');
+    this.db.transaction(() => broken.forEach((row, index) => replace.run(row.seq, vectorBlob(vectors[index]!))))();
+    const rebuilt = broken.some((row) => row.seq <= this.vectors!.throughSeq);
+    if (rebuilt) {
+      this.vectors = VectorIndex.empty(this.embedder.dimension, this.options.efSearch);
+      this.vectors.add(this.vectorRowsAfter(-1));
+    } else {
+      this.vectors!.add(this.vectorRowsAfter(this.vectors!.throughSeq));
+    }
+    return { repaired: broken.length, rebuilt };
   }
 
   /** Embeds every paper again with the configured embedder, replacing the vectors in one transaction. */

@@ -9,6 +9,7 @@ import { definedOnly } from '../util/options.js';
 import type { AddResult, Library, LibraryStats, TermStatistics } from './library.js';
 import { chooseResolved, EMPTY_LIBRARY_MESSAGE, idsMeant, NO_NAME_MESSAGE, rankByTitle, type RankedPaper } from './lookup.js';
 import { mergePaper, paperEmbeddingText } from './paperLibrary.js';
+import { migrateLegacyTable, PREVIOUS_TABLE_NAME, type LegacyMigrationResult, type LegacyRow } from './postgresMigration.js';
 
 /**
  * The whole library in PostgreSQL (`VECTOR_STORE=pgvector`): papers, their lexical index and their vectors, read
@@ -25,6 +26,8 @@ import { mergePaper, paperEmbeddingText } from './paperLibrary.js';
  * - **Vectors**: a pgvector column with an HNSW index (cosine).
  *
  * Adds take a transaction-scoped advisory lock, so "is it new? then insert" is one step across all processes.
+ * Opening takes it too, and upgrades a library of the previous layout (LangChain's `PGVectorStore` table) in place:
+ * see `postgresMigration.ts`.
  */
 
 export interface PostgresLibraryOptions {
@@ -40,6 +43,13 @@ export interface PostgresLibraryOptions {
   poolSize?: number;
   /** Papers per embedding call while adding. */
   embedBatchSize?: number;
+  /**
+   * The table of the previous layout (LangChain's `PGVectorStore`) upgraded into this library on open, if it exists.
+   * Default: `papercord_papers` for the default library, none for a library of another name (eval's throwaway tables).
+   */
+  previousTableName?: string;
+  /** Test hook, called after each batch of an upgrade from the previous layout is inserted. */
+  onMigrationBatch?: () => void | Promise<void>;
 }
 
 type PostgresLibraryDefaults = Required<Pick<PostgresLibraryOptions, 'tableName' | 'efSearch' | 'poolSize' | 'embedBatchSize'>>;
@@ -90,6 +100,11 @@ export class PostgresLibrary implements Library {
   static async open(options: PostgresLibraryOptions): Promise<PostgresLibrary> {
     const settings = { ...DEFAULT_POSTGRES_LIBRARY_OPTIONS, ...definedOnly(options) };
     const { embedder, logger, tableName } = settings;
+    // Only the default library is where the previous version's papers go; eval's throwaway tables start empty.
+    settings.previousTableName ??= tableName === DEFAULT_POSTGRES_LIBRARY_OPTIONS.tableName ? PREVIOUS_TABLE_NAME : undefined;
+    if (settings.previousTableName !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(settings.previousTableName)) {
+      throw new UserError(`PostgreSQL table name ${JSON.stringify(settings.previousTableName)} must be lower-case letters, digits and _`);
+    }
     if (!/^[a-z_][a-z0-9_]{0,40}$/.test(tableName)) {
       throw new UserError(`PostgreSQL table name ${JSON.stringify(tableName)} must be lower-case letters, digits and _ (at most 41)`);
     }
@@ -103,7 +118,9 @@ export class PostgresLibrary implements Library {
     pool.on('error', (error) => logger.warn({ err: describeError(error) }, 'PostgreSQL connection lost'));
     const library = new PostgresLibrary(pool, tablesOf(tableName), embedder, settings);
     try {
-      library.fuzzy = await library.createSchema();
+      const { fuzzy, migration } = await library.createSchema();
+      library.fuzzy = fuzzy;
+      library.reportMigration(migration);
       const papers = await library.count();
       logger.info({ table: tableName, papers }, 'PostgreSQL library opened');
       return library;
@@ -466,8 +483,16 @@ export class PostgresLibrary implements Library {
     return vectors;
   }
 
-  /** Inserts new papers, their term frequencies and the totals, in the caller's transaction. */
-  private async insert(client: pg.PoolClient, papers: readonly Paper[], vectors: readonly number[][]): Promise<void> {
+  /**
+   * Inserts new papers, their term frequencies and the totals, in the caller's transaction. A paper's vector is
+   * given, or (`copyFrom`, when upgrading the previous layout) copied inside the database from that table's row.
+   */
+  private async insert(
+    client: pg.PoolClient,
+    papers: readonly Paper[],
+    vectors: ReadonlyArray<readonly number[] | null>,
+    copyFrom?: { table: string; rowIds: ReadonlyArray<string | null> },
+  ): Promise<void> {
     const { papers: table, terms, totals } = this.tables;
     // BM25's field lengths count distinct terms, as minisearch (the local index) counts them.
     const analyzed = papers.map((paper) => {
@@ -475,9 +500,15 @@ export class PostgresLibrary implements Library {
       const abstractTerms = analyze(paper.abstract);
       return { titleTerms, abstractTerms, titleLength: new Set(titleTerms).size, textLength: new Set([...titleTerms, ...abstractTerms]).size };
     });
+    const columns = 'id, title_key, short_key, paper, title_terms, abstract_terms, title_length, text_length';
+    const rows = 'unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::int[], $8::int[], $9::vector[]';
     await client.query(
-      `INSERT INTO ${table} (id, title_key, short_key, paper, title_terms, abstract_terms, title_length, text_length, embedding)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::int[], $8::int[], $9::vector[])`,
+      copyFrom
+        ? `INSERT INTO ${table} (${columns}, embedding)
+           SELECT ${columns.split(', ').map((column) => `u.${column}`).join(', ')}, coalesce(u.embedding, previous.embedding)
+           FROM ${rows}, $10::uuid[]) WITH ORDINALITY AS u(${columns}, embedding, row_id, position)
+           LEFT JOIN ${copyFrom.table} previous ON previous.id = u.row_id ORDER BY u.position`
+        : `INSERT INTO ${table} (${columns}, embedding) SELECT * FROM ${rows})`,
       [
         papers.map((paper) => paper.id),
         papers.map(titleKey),
@@ -487,7 +518,8 @@ export class PostgresLibrary implements Library {
         analyzed.map((entry) => entry.abstractTerms.join(' ')),
         analyzed.map((entry) => entry.titleLength),
         analyzed.map((entry) => entry.textLength),
-        vectors.map(vectorLiteral),
+        vectors.map((vector) => (vector ? vectorLiteral(vector) : null)),
+        ...(copyFrom ? [copyFrom.rowIds] : []),
       ],
     );
     const frequencies = new Map<string, { papers: number; titlePapers: number }>();
@@ -512,8 +544,61 @@ export class PostgresLibrary implements Library {
     ]);
   }
 
-  /** Creates what is missing; says whether fuzzy matching (`fuzzystrmatch`, a contrib extension) is available. */
-  private async createSchema(): Promise<boolean> {
+  /**
+   * Inserts one batch of an upgrade: papers not in the library yet (by id or title), kept vectors copied from the
+   * old table inside the database, the others embedded now.
+   */
+  private async insertLegacy(client: pg.PoolClient, previousTable: string, rows: readonly LegacyRow[]): Promise<{ inserted: number; embedded: number }> {
+    const stored = await this.stored(rows.map((row) => row.paper), client);
+    const seen = new Set<string>();
+    const fresh = rows.filter(({ paper }) => {
+      const keys = [paper.id, titleKey(paper)];
+      if (keys.some((key) => stored.has(key) || seen.has(key))) return false;
+      keys.forEach((key) => seen.add(key));
+      return true;
+    });
+    const toEmbed = fresh.filter((row) => !row.keepVector);
+    const vectors = await this.embed(toEmbed.map((row) => row.paper), undefined);
+    const embedded = new Map(toEmbed.map((row, index) => [row, vectors[index]!]));
+    if (fresh.length > 0) {
+      await this.insert(
+        client,
+        fresh.map((row) => row.paper),
+        fresh.map((row) => embedded.get(row) ?? null),
+        { table: previousTable, rowIds: fresh.map((row) => (row.keepVector ? row.rowId : null)) },
+      );
+    }
+    return { inserted: fresh.length, embedded: toEmbed.length };
+  }
+
+  /** One line saying what an upgrade from the previous layout did (after it committed). */
+  private reportMigration(migration: LegacyMigrationResult): void {
+    const { logger } = this.settings;
+    const previous = this.settings.previousTableName;
+    const table = this.tables.tableName;
+    if (migration.kind === 'foreign') {
+      logger.warn(`PostgreSQL table ${previous} is not a papercord library of the previous version (${migration.reason}); left as it is`);
+      return;
+    }
+    if (migration.kind !== 'migrated') return;
+    const { rows, papers, kept, embedded, previousEmbedders } = migration;
+    const skipped = rows - papers;
+    const message =
+      `upgraded the PostgreSQL library ${previous} (LangChain PGVectorStore, ${rows} rows) to ${table}: ${papers} papers, ` +
+      (embedded === 0
+        ? 'every vector kept'
+        : `${kept} vectors kept, ${embedded} papers embedded again (built by ${previousEmbedders.join(', ')}, now ${this.embedder.id})`) +
+      (skipped > 0 ? `, ${skipped} rows already in the library or without a paper` : '') +
+      `; ${previous} is dropped`;
+    if (embedded === 0) logger.info(message);
+    else logger.warn(message);
+  }
+
+  /**
+   * Creates what is missing and upgrades a library of the previous layout, in one transaction; says whether fuzzy
+   * matching (`fuzzystrmatch`, a contrib extension) is available and what the upgrade did.
+   */
+  private async createSchema(): Promise<{ fuzzy: boolean; migration: LegacyMigrationResult }> {
     const { papers, terms, totals, tableName } = this.tables;
     const { dimension, id: embedderId } = this.embedder;
     const client = await this.pool.connect();
@@ -559,15 +644,26 @@ export class PostgresLibrary implements Library {
         title_length int NOT NULL,
         text_length int NOT NULL,
         embedding vector(${Math.trunc(dimension)}) NOT NULL)`);
-      await client.query(`CREATE INDEX IF NOT EXISTS ${papers}_terms_idx ON ${papers} USING gin (terms)`);
       await client.query(`CREATE INDEX IF NOT EXISTS ${papers}_title_key_idx ON ${papers} (title_key)`);
-      await client.query(`CREATE INDEX IF NOT EXISTS ${papers}_short_key_idx ON ${papers} (short_key)`);
-      await client.query(`CREATE INDEX IF NOT EXISTS ${papers}_embedding_idx ON ${papers} USING hnsw (embedding vector_cosine_ops)`);
       await client.query(`CREATE TABLE IF NOT EXISTS ${terms} (term text PRIMARY KEY, papers int NOT NULL, title_papers int NOT NULL)`);
       // Prefix expansion of unknown query terms (`LIKE 'hypernet%'`) needs an index that orders bytes, not collation.
       await client.query(`CREATE INDEX IF NOT EXISTS ${terms}_prefix_idx ON ${terms} (term text_pattern_ops)`);
+      const previousTable = this.settings.previousTableName;
+      const migration = previousTable
+        ? await migrateLegacyTable({
+            client,
+            previousTable,
+            embedder: this.embedder,
+            insertBatch: (rows) => this.insertLegacy(client, previousTable, rows),
+            onBatch: this.settings.onMigrationBatch,
+          })
+        : ({ kind: 'none' } as const);
+      // After an upgrade's bulk copy: building the vector and text indexes once is faster than growing them per row.
+      await client.query(`CREATE INDEX IF NOT EXISTS ${papers}_terms_idx ON ${papers} USING gin (terms)`);
+      await client.query(`CREATE INDEX IF NOT EXISTS ${papers}_short_key_idx ON ${papers} (short_key)`);
+      await client.query(`CREATE INDEX IF NOT EXISTS ${papers}_embedding_idx ON ${papers} USING hnsw (embedding vector_cosine_ops)`);
       await client.query('COMMIT');
-      return fuzzy;
+      return { fuzzy, migration };
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;

@@ -15,9 +15,30 @@ import type { PaperRetriever, RetrievalConfidence, RetrievalResult, RetrievedPap
  */
 
 /** What the retriever needs from the library; both library stores (`Library`) provide it. */
-export type RetrievalLibrary = Pick<Library, 'vectorSearch' | 'lexicalSearch' | 'termStatistics'> & {
-  readonly embedder: Pick<PaperEmbedder, 'kind'>;
-};
+export type RetrievalLibrary = Pick<Library, 'vectorSearch' | 'lexicalSearch' | 'termStatistics'> &
+  Partial<MatchingLibrary> & {
+    readonly embedder: Pick<PaperEmbedder, 'kind'>;
+  };
+
+/**
+ * Searches that return paper ids and scores, and a read of the papers by id (the local `PaperLibrary`): the
+ * retriever then fuses ids and reads only the papers it grades or returns, not every candidate of both lists.
+ */
+export interface MatchingLibrary {
+  lexicalMatches(query: string, k: number): PaperMatch[] | Promise<PaperMatch[]>;
+  vectorMatches(query: string, k: number): Promise<PaperMatch[]>;
+  /** The papers with these ids, in that order; ids not in the library are skipped. */
+  getMany(ids: readonly string[]): Paper[] | Promise<Paper[]>;
+}
+
+export interface PaperMatch {
+  id: string;
+  score: number;
+}
+
+function canMatch(library: RetrievalLibrary): library is RetrievalLibrary & MatchingLibrary {
+  return typeof library.lexicalMatches === 'function' && typeof library.vectorMatches === 'function' && typeof library.getMany === 'function';
+}
 
 /**
  * Confidence from three signals (see gradeConfidence). `high` when the words or the closest paper say the library
@@ -214,14 +235,16 @@ export class HybridRetriever implements PaperRetriever {
     // Even a benchmark that never abstains grades its first pass, to know whether expanding is worth it.
     const grading = this.options.abstention || DEFAULT_ABSTENTION;
     const candidates = Math.max(k, this.options.candidates);
+    // The fused hits anything below reads: the k returned, those graded, mined for definitions and feedback, reranked.
+    const kept = Math.max(k, grading.depth, DEFINITION_DEPTH, FEEDBACK_DOCUMENTS, this.options.reranker ? this.options.rerankDepth : 0);
     const expansion = this.options.expansion;
     // Paraphrases are whole phrases ("teacher forcing", "early exit"), specific enough to add on every query.
     const firstExpansions =
       expansion.when === 'always' && expansion.shorthand ? expandShorthand(query).expansions : expansion.paraphrases ? paraphraseExpansions(query) : [];
-    let pass = await this.search(query, terms, firstExpansions, candidates, grading);
+    let pass = await this.search(query, terms, firstExpansions, candidates, kept, grading);
     if (pass.confidence === 'none' && firstExpansions.length > 0) {
       // Appended words shift the query's embedding; they must not make a question less answerable than its own words.
-      const plain = await this.search(query, terms, [], candidates, grading);
+      const plain = await this.search(query, terms, [], candidates, kept, grading);
       if (plain.confidence !== 'none') pass = plain;
     }
     if (expansion.when === 'always' ? expansion.definitions : pass.confidence !== 'high') {
@@ -231,7 +254,7 @@ export class HybridRetriever implements PaperRetriever {
         ...(expansion.definitions ? this.definitionsFor(query, pass.fused.slice(0, DEFINITION_DEPTH)) : []),
       ];
       if (expansions.length > pass.expansions.length) {
-        const expanded = await this.search(query, terms, expansions, candidates, grading);
+        const expanded = await this.search(query, terms, expansions, candidates, kept, grading);
         // The expanded pass wins only when it is surer than the first (on SciFact, a tie kept expanded costs nDCG).
         if (CONFIDENCE_RANK[expanded.confidence] > CONFIDENCE_RANK[pass.confidence]) pass = expanded;
       }
@@ -243,7 +266,7 @@ export class HybridRetriever implements PaperRetriever {
     if (expansion.feedback && pass.confidence === 'low') {
       // Pseudo-relevance feedback reorders only: the grade stays the one the question's own words earned.
       const feedback = await this.feedbackWords(terms, fused.slice(0, FEEDBACK_DOCUMENTS));
-      if (feedback.length > 0) fused = (await this.fuse(`${withExpansions(query, pass.expansions)}\n${feedback.join(' ')}`, candidates)).fused;
+      if (feedback.length > 0) fused = (await this.fuse(`${withExpansions(query, pass.expansions)}\n${feedback.join(' ')}`, candidates, kept)).fused;
     }
     if (this.options.reranker && fused.length > 1) {
       const head = fused.slice(0, this.options.rerankDepth);
@@ -294,9 +317,10 @@ export class HybridRetriever implements PaperRetriever {
     terms: readonly string[],
     expansions: Expansion[],
     candidates: number,
+    kept: number,
     grading: Readonly<AbstentionOptions>,
   ): Promise<SearchPass> {
-    const { fused, denseSimilarity } = await this.fuse(withExpansions(query, expansions), candidates);
+    const { fused, denseSimilarity } = await this.fuse(withExpansions(query, expansions), candidates, kept);
     if (terms.length === 0 || fused.length === 0) return { fused, denseSimilarity, expansions, match: NO_MATCH, confidence: 'none' };
     // From the library's own lexical index (the one that ranks): one source of term statistics.
     const statistics = await this.library.termStatistics(terms.filter((term) => !FILLER_TERMS.has(term)));
@@ -315,28 +339,51 @@ export class HybridRetriever implements PaperRetriever {
       .map(([short, long]) => ({ short, long }));
   }
 
-  /** Weighted sum of min-max-normalized lexical and dense scores over both candidate lists. */
-  private async fuse(query: string, candidates: number): Promise<{ fused: RetrievedPaper[]; denseSimilarity: number }> {
-    const denseWeight = this.options.denseWeight[this.library.embedder.kind];
-    const lexical = await this.library.lexicalSearch(query, candidates);
+  /**
+   * Weighted sum of min-max-normalized lexical and dense scores over both candidate lists, best first. A library
+   * that searches by id gives at least the best `kept` (only their papers are read); another gives them all.
+   */
+  private async fuse(query: string, candidates: number, kept: number): Promise<{ fused: RetrievedPaper[]; denseSimilarity: number }> {
+    const library = this.library;
+    const denseWeight = this.options.denseWeight[library.embedder.kind];
     // The hashing embedder weighs "why", "just", "any fix" like topic words; a sentence encoder needs them.
-    const denseQuery = this.library.embedder.kind === 'hashing' ? withoutFillerWords(query) : query;
-    const dense = denseWeight > 0 || this.options.abstention ? await this.library.vectorSearch(denseQuery, candidates) : [];
-    const fused = new Map<string, RetrievedPaper>();
-    const accumulate = (hits: readonly RetrievedPaper[], weight: number) => {
-      for (const [index, score] of minMaxNormalize(hits.map((hit) => hit.score)).entries()) {
-        const hit = hits[index]!;
-        const entry = fused.get(hit.paper.id) ?? { paper: hit.paper, score: 0 };
-        entry.score += weight * score;
-        fused.set(hit.paper.id, entry);
-      }
-    };
-    accumulate(lexical, 1 - denseWeight);
-    if (denseWeight > 0) accumulate(dense, denseWeight);
+    const denseQuery = library.embedder.kind === 'hashing' ? withoutFillerWords(query) : query;
+    const searchDense = denseWeight > 0 || this.options.abstention;
+    if (canMatch(library)) {
+      const lexical = await library.lexicalMatches(query, candidates);
+      const dense = searchDense ? await library.vectorMatches(denseQuery, candidates) : [];
+      const scores = new Map<string, number>();
+      accumulate(lexical, 1 - denseWeight, (match) => match.id, scores);
+      if (denseWeight > 0) accumulate(dense, denseWeight, (match) => match.id, scores);
+      const best = [...scores].sort((left, right) => right[1] - left[1]).slice(0, kept);
+      const papers = new Map((await library.getMany(best.map(([id]) => id))).map((paper) => [paper.id, paper]));
+      return {
+        fused: best.flatMap(([id, score]) => {
+          const paper = papers.get(id);
+          return paper ? [{ paper, score }] : [];
+        }),
+        denseSimilarity: dense[0]?.score ?? 0,
+      };
+    }
+    const lexical = await library.lexicalSearch(query, candidates);
+    const dense = searchDense ? await library.vectorSearch(denseQuery, candidates) : [];
+    const scores = new Map<string, number>();
+    const papers = new Map<string, Paper>();
+    for (const hit of [...lexical, ...dense]) papers.set(hit.paper.id, hit.paper);
+    accumulate(lexical, 1 - denseWeight, (hit) => hit.paper.id, scores);
+    if (denseWeight > 0) accumulate(dense, denseWeight, (hit) => hit.paper.id, scores);
     return {
-      fused: [...fused.values()].sort((left, right) => right.score - left.score),
+      fused: [...scores].sort((left, right) => right[1] - left[1]).map(([id, score]) => ({ paper: papers.get(id)!, score })),
       denseSimilarity: dense[0]?.score ?? 0,
     };
+  }
+}
+
+/** Adds each hit's min-max-normalized score, times `weight`, to its paper's fused score (first seen, first kept in ties). */
+function accumulate<Hit extends { score: number }>(hits: readonly Hit[], weight: number, idOf: (hit: Hit) => string, scores: Map<string, number>): void {
+  for (const [index, score] of minMaxNormalize(hits.map((hit) => hit.score)).entries()) {
+    const id = idOf(hits[index]!);
+    scores.set(id, (scores.get(id) ?? 0) + weight * score);
   }
 }
 

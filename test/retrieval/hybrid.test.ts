@@ -195,6 +195,39 @@ describe('HybridRetriever confidence', () => {
     const result = await new HybridRetriever(statisticsOnly).retrieve('anything on attention sinks?', { k: 2 });
     expect(result.confidence).toBe('high');
   });
+
+  it('given a library that searches by paper id, it should return what fusing whole papers returns, reading only the papers it keeps', async () => {
+    const reads: number[] = [];
+    const counting = new Proxy(library, {
+      get(target, property, receiver) {
+        if (property === 'getMany') return (ids: readonly string[]) => (reads.push(ids.length), target.getMany(ids));
+        const value = Reflect.get(target, property, receiver) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    // Without the id searches, the retriever fuses the papers both searches return (the path PostgreSQL takes).
+    const wholePapers = new Proxy(library, {
+      get(target, property, receiver) {
+        if (property === 'lexicalMatches' || property === 'vectorMatches' || property === 'getMany') return undefined;
+        const value = Reflect.get(target, property, receiver) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const questions = ['How do byte-level models avoid very long sequences?', 'plugging pictures into an llm', 'what is dpo', 'how long should i rest a steak after grilling'];
+    for (const question of questions) {
+      for (const k of [3, 10, 40]) {
+        reads.length = 0;
+        const byId = await new HybridRetriever(counting).retrieveExplained(question, { k });
+        const byPaper = await new HybridRetriever(wholePapers).retrieveExplained(question, { k });
+        expect(byId).toEqual(byPaper);
+        // Each pass reads the papers it keeps (k, or the 10 mined for definitions), not every candidate of both lists.
+        expect(reads.length).toBeGreaterThan(0);
+        expect(Math.max(...reads)).toBeLessThanOrEqual(Math.max(k, 10));
+      }
+    }
+    // The seed library is larger than what a pass keeps, so reading every candidate would read more.
+    expect(library.count()).toBeGreaterThan(40);
+  });
 });
 
 describe('LibraryRetriever (LangChain)', () => {

@@ -42,6 +42,8 @@ export interface BotHarnessOptions {
   beforeConnect?: (emulator: DiscordEmulator) => void;
   /** The clock the bot's cooldowns are measured on. */
   now?: BotOptions['now'];
+  /** How long answers wait for other interactions' acknowledgements. */
+  acknowledgements?: BotOptions['acknowledgements'];
 }
 
 /** A bot and the emulator it is connected to, on a library it was given. */
@@ -78,16 +80,37 @@ export async function startBotOnLibrary(dataDir: string, options: BotHarnessOpti
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1_000,
     ...(options.historyLimit === undefined ? {} : { historyLimit: options.historyLimit }),
   });
-  let backend: BotBackend | undefined;
-  let bot: Bot | undefined;
+  let connected: ConnectedBot | undefined;
   const close = async () => {
-    await bot?.stop();
-    await backend?.close();
+    await connected?.close();
     await emulator.close();
   };
   try {
     await emulator.start();
     options.beforeConnect?.(emulator);
+    connected = await connectBot(dataDir, emulator.apiBase, options);
+    return { emulator, ...connected, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** A bot connected to a Discord (an emulator) that runs elsewhere, such as in another process. */
+export type ConnectedBot = Omit<BotOnLibrary, 'emulator'>;
+
+/**
+ * A real bot, as `npm start` runs it, on the library in `dataDir`, connected to the Discord API at `apiBase` with
+ * `TEST_TOKEN`: an emulator started in this process or in another one.
+ */
+export async function connectBot(dataDir: string, apiBase: string, options: Omit<BotHarnessOptions, 'heartbeatIntervalMs' | 'historyLimit' | 'beforeConnect'> = {}): Promise<ConnectedBot> {
+  let backend: BotBackend | undefined;
+  let bot: Bot | undefined;
+  const close = async () => {
+    await bot?.stop();
+    await backend?.close();
+  };
+  try {
     const config = loadConfig({
       DATA_DIR: dataDir,
       EMBEDDINGS: 'hashing',
@@ -95,7 +118,7 @@ export async function startBotOnLibrary(dataDir: string, options: BotHarnessOpti
       FULL_TEXT: 'off',
       LOG_LEVEL: 'silent',
       DISCORD_TOKEN: TEST_TOKEN,
-      DISCORD_API_BASE: emulator.apiBase,
+      DISCORD_API_BASE: apiBase,
       ASK_COOLDOWN_SECONDS: '0',
       MAX_CONCURRENT_ANSWERS: '16',
       LLM_PROVIDER: 'none',
@@ -106,9 +129,10 @@ export async function startBotOnLibrary(dataDir: string, options: BotHarnessOpti
     bot = createBot(backend.core, config, logger, {
       ...(options.commands ? { commands: options.commands } : {}),
       ...(options.now ? { now: options.now } : {}),
+      ...(options.acknowledgements ? { acknowledgements: options.acknowledgements } : {}),
     });
     await bot.start();
-    return { emulator, bot, backend, config, close };
+    return { bot, backend, config, close };
   } catch (error) {
     await close();
     throw error;
