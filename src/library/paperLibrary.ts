@@ -34,9 +34,10 @@ import {
  * Points where tests interrupt a write (they throw from `onSaveStep`, or kill the process): `embedded` before the
  * commit's transaction, `commit` right after it, `checkpoint-written` when an HNSW checkpoint file is on disk but
  * not yet recorded, `checkpoint` when it is recorded and older ones not yet removed, `migrated` when a library of
- * the generation format is copied into the database and its old files not yet removed.
+ * the generation format is copied into the database and its old files not yet removed, `recovered` when the papers
+ * of a damaged database are in a complete new one that has not yet taken its place.
  */
-export type SaveStep = 'embedded' | 'commit' | 'checkpoint-written' | 'checkpoint' | 'migrated';
+export type SaveStep = 'embedded' | 'commit' | 'checkpoint-written' | 'checkpoint' | 'migrated' | 'recovered';
 
 export interface PaperLibraryOptions {
   /** The library lives in `<dataDir>/library/`. */
@@ -868,6 +869,7 @@ export class PaperLibrary implements Library {
     // Self-contained before the swap: no -wal beside it.
     db.pragma('wal_checkpoint(TRUNCATE)');
     this.detach();
+    await this.options.onSaveStep?.('recovered');
     for (const name of await readdir(this.directory)) {
       if (isCheckpointFile(name)) await removeFile(path.join(this.directory, name));
     }

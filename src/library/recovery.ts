@@ -145,7 +145,11 @@ export function salvage(file: string, dimension: number): SalvagedLibrary {
     if (papers.failedSchema) throw new LibraryDamagedError(`nothing in it can be read (${papers.failedSchema})`);
     return { papers: salvaged, embedder, lost: papers.unreadable + unparsable };
   } finally {
-    db.close();
+    try {
+      db.close();
+    } catch {
+      // Closing may checkpoint the damaged file's log into it, which can fail on damage; it is only kept, never read.
+    }
   }
 }
 

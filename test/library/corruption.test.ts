@@ -4,7 +4,9 @@
  * with one line naming the file and what to do.
  */
 import { readFile, readdir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
@@ -12,6 +14,7 @@ import { PaperLibrary, type PaperLibraryOptions } from '../../src/library/paperL
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import { countingEmbedder, recordingLogger, temporaryDirectory } from './support.js';
 
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const seeds = await loadPapersFromSource('seeds');
 const ROUTER_QUERY = 'recursive transformer where a router picks how many times each token goes through the shared layers';
 
@@ -221,6 +224,38 @@ describe('PaperLibrary after a repair was interrupted', () => {
     expect(warnings).toEqual([]);
     expect(library.all()).toEqual(seeds);
     expect((await readdir(path.join(dataDir.path, 'library'))).filter((name) => name.endsWith('.recovered'))).toEqual([]);
+  });
+
+  it('given a process killed when the recovered database was complete, before it took the damaged one\'s place, the next open should repair again with one warning', async () => {
+    await seedLibrary();
+    await garble(pagesOf('lexical_lengths', 'leaf').slice(0, 1));
+    const script = path.join(dataDir.path, 'killed.mts');
+    await writeFile(
+      script,
+      [
+        `import { PaperLibrary } from ${JSON.stringify(path.join(REPO, 'src/library/paperLibrary.ts'))};`,
+        `import { countingEmbedder } from ${JSON.stringify(path.join(REPO, 'test/library/support.ts'))};`,
+        `import { silentLogger } from ${JSON.stringify(path.join(REPO, 'src/logger.ts'))};`,
+        `await PaperLibrary.open({ dataDir: ${JSON.stringify(dataDir.path)}, embedder: countingEmbedder(), logger: silentLogger(),`,
+        `  onSaveStep: (step) => { if (step === 'recovered') process.kill(process.pid, 'SIGKILL'); } });`,
+      ].join('\n'),
+    );
+    const signal = await new Promise<NodeJS.Signals | null>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO, stdio: 'ignore' });
+      child.on('error', reject);
+      child.on('exit', (_code, killedBy) => resolve(killedBy));
+    });
+    expect(signal).toBe('SIGKILL');
+    expect((await readdir(path.join(dataDir.path, 'library'))).filter((name) => name.startsWith('library.db.recovered'))).not.toEqual([]);
+    const { logger, warnings } = recordingLogger();
+    const embedder = countingEmbedder();
+
+    const library = await openLibrary({ logger, embedder });
+
+    expect(warnings).toEqual([expect.stringContaining('recovered 54 papers into a new one (54 vectors kept, 0 papers embedded again)')]);
+    expect(library.all()).toEqual(seeds);
+    expect(embedder.embeddings.embeddedDocuments).toBe(0);
+    expect(await damagedCopies()).toHaveLength(1);
   });
 
   it('given a process killed while filling the recovered database, it should drop that half-made file and repair again', async () => {
