@@ -115,10 +115,10 @@ export const cliBenchmark: Benchmark = {
       process.stdout.write(`${JSON.stringify({ papers, runs, load_before: loadBefore, load_after: loadAfter, results: rows })}\n`);
       return;
     }
-    process.stdout.write(`command\tstarted as\tmedian s\tmin s\tmax s\tvs tsx\n`);
+    process.stdout.write(`command\tstarted as\tmedian s\tmin s\tmax s\ttsx median / this\n`);
     for (const row of rows) {
       const tsx = rows.find((other) => other.command === row.command && other.startup === 'tsx')!;
-      process.stdout.write(`${row.command}\t${row.startup}\t${row.median_s}\t${row.min_s}\t${row.max_s}\t${(tsx.median_s / row.median_s).toFixed(2)}x faster\n`);
+      process.stdout.write(`${row.command}\t${row.startup}\t${row.median_s}\t${row.min_s}\t${row.max_s}\t${(tsx.median_s / row.median_s).toFixed(2)}\n`);
     }
     process.stdout.write(`${papers} papers; load average ${loadBefore} before, ${loadAfter} after\n`);
   },

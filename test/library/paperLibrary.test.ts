@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import Database from 'better-sqlite3';
@@ -210,6 +211,31 @@ describe('PaperLibrary', () => {
     await rm(path.join(dataDir.path, 'library', 'write.lock'));
     await openLibrary({ checkpointEvery: 10 });
     await checkpointFile();
+  });
+
+  it('given a checkpoint recorded with the sha256 of earlier versions, it should load it, and detect it corrupted in place', async () => {
+    const first = await openLibrary();
+    await first.add(seeds);
+    await first.close();
+    const file = await checkpointFile();
+    const bytes = await readFile(file);
+    const db = new Database(path.join(dataDir.path, 'library', 'library.db'));
+    const record = JSON.parse(db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'checkpoint'").get()!.value) as Record<string, unknown>;
+    const { crc32: _written, ...older } = record;
+    db.prepare("UPDATE meta SET value = ? WHERE key = 'checkpoint'").run(JSON.stringify({ ...older, sha256: createHash('sha256').update(bytes).digest('hex') }));
+    db.close();
+
+    const intact = recordingLogger();
+    await (await openLibrary({ logger: intact.logger })).close();
+    expect(intact.warnings).toEqual([]);
+
+    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    await writeFile(file, bytes);
+    const { logger, warnings } = recordingLogger();
+    const library = await openLibrary({ logger });
+
+    expect(warnings).toEqual([expect.stringMatching(/vectors-\S+ does not match its checksum/)]);
+    expect((await library.vectorSearch(ROUTER_QUERY, 1))[0].paper.title).toMatch(/^Mixture-of-Recursions/);
   });
 
   it('given a checkpoint corrupted in place (same size), it should detect it by checksum and rebuild', async () => {
