@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +8,7 @@ import { PaperLibrary } from '../../src/library/paperLibrary.js';
 import { PaperPreparer } from '../../src/library/preparer.js';
 import type { Paper } from '../../src/papers/paper.js';
 import { countingEmbedder, recordingLogger, temporaryDirectory } from './support.js';
+import { signalThatEnds } from '../support/processes.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const TOPICS = ['sparse attention kernels', 'fast diffusion samplers', 'reward models for alignment', 'retrieval-augmented generation'];
@@ -110,11 +110,7 @@ describe('bulk ingest on worker threads', () => {
           `await ingestInBatches(library, ${JSON.stringify(papers)}, { batchSize: 20, graph });`,
         ].join('\n'),
       );
-      const signal = await new Promise<NodeJS.Signals | null>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO, stdio: 'ignore' });
-        child.on('error', reject);
-        child.on('exit', (_code, killedBy) => resolve(killedBy));
-      });
+      const signal = await signalThatEnds(script, REPO);
       expect(signal).toBe('SIGKILL');
 
       const { logger, warnings } = recordingLogger();

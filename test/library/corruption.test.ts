@@ -4,7 +4,6 @@
  * with one line naming the file and what to do.
  */
 import { readFile, readdir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -13,6 +12,7 @@ import { UserError } from '../../src/errors.js';
 import { PaperLibrary, type PaperLibraryOptions } from '../../src/library/paperLibrary.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import { countingEmbedder, recordingLogger, temporaryDirectory } from './support.js';
+import { signalThatEnds } from '../support/processes.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const seeds = await loadPapersFromSource('seeds');
@@ -240,11 +240,7 @@ describe('PaperLibrary after a repair was interrupted', () => {
         `  onSaveStep: (step) => { if (step === 'recovered') process.kill(process.pid, 'SIGKILL'); } });`,
       ].join('\n'),
     );
-    const signal = await new Promise<NodeJS.Signals | null>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO, stdio: 'ignore' });
-      child.on('error', reject);
-      child.on('exit', (_code, killedBy) => resolve(killedBy));
-    });
+    const signal = await signalThatEnds(script, REPO);
     expect(signal).toBe('SIGKILL');
     expect((await readdir(path.join(dataDir.path, 'library'))).filter((name) => name.startsWith('library.db.recovered'))).not.toEqual([]);
     const { logger, warnings } = recordingLogger();

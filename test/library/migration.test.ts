@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { cp, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PaperLibrary } from '../../src/library/paperLibrary.js';
 import type { Logger } from '../../src/logger.js';
 import { countingEmbedder, temporaryDirectory } from './support.js';
+import { signalThatEnds } from '../support/processes.js';
 
 /**
  * A library written by the first storage format (generation directories, current.json, papers.jsonl, LangChain
@@ -103,11 +103,7 @@ describe('PaperLibrary upgrading a library of the first format', () => {
         `  onSaveStep: (step) => { if (step === 'migrated') process.kill(process.pid, 'SIGKILL'); } });`,
       ].join('\n'),
     );
-    const signal = await new Promise<NodeJS.Signals | null>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO, stdio: 'ignore' });
-      child.on('error', reject);
-      child.on('exit', (_code, killedBy) => resolve(killedBy));
-    });
+    const signal = await signalThatEnds(script, REPO);
     expect(signal).toBe('SIGKILL');
 
     const { logger } = capturingLogger();

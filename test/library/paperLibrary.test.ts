@@ -12,6 +12,7 @@ import { PaperVectorStore } from '../../src/library/paperVectorStore.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import { paperId, type Paper } from '../../src/papers/paper.js';
 import { countingEmbedder, recordingLogger, temporaryDirectory } from './support.js';
+import { signalThatEnds } from '../support/processes.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ROUTER_QUERY = 'recursive transformer where a router picks how many times each token goes through the shared layers';
@@ -316,11 +317,7 @@ describe('PaperLibrary', () => {
         `await library.close();`,
       ].join('\n'),
     );
-    const signal = await new Promise<NodeJS.Signals | null>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO, stdio: 'ignore' });
-      child.on('error', reject);
-      child.on('exit', (_code, killedBy) => resolve(killedBy));
-    });
+    const signal = await signalThatEnds(script, REPO);
     expect(signal).toBe('SIGKILL');
   }
 

@@ -3,7 +3,6 @@
  * here as that version wrote it, see previousLayout.ts) in place, against a real PostgreSQL with pgvector
  * (PGVECTOR_TEST_URL, exported by `.ci/run`). Each test gets a database of its own.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,6 +17,7 @@ import type { Paper } from '../../src/papers/paper.js';
 import { countingEmbedder } from '../library/support.js';
 import { missingService } from '../support/services.js';
 import { writePreviousLayout } from './previousLayout.js';
+import { signalThatEnds } from '../support/processes.js';
 
 const serverUrl = process.env.PGVECTOR_TEST_URL;
 const withoutPostgres = missingService(
@@ -168,11 +168,7 @@ describe.skipIf(withoutPostgres)('PostgreSQL library upgraded from the previous 
           `  onMigrationBatch: () => process.kill(process.pid, 'SIGKILL') });`,
         ].join('\n'),
       );
-      const signal = await new Promise<NodeJS.Signals | null>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO, stdio: 'ignore' });
-        child.on('error', reject);
-        child.on('exit', (_code, killedBy) => resolve(killedBy));
-      });
+      const signal = await signalThatEnds(script, REPO);
       expect(signal).toBe('SIGKILL');
     } finally {
       await rm(work, { recursive: true, force: true });

@@ -23,6 +23,18 @@ import { createServices } from '../../src/services.js';
  */
 export const RUN_TS: readonly string[] = ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href];
 
+/**
+ * Runs a TypeScript script in a child process (as the crash tests write them: they kill themselves at a chosen step)
+ * and resolves the signal that ended it, or null when it exited on its own.
+ */
+export function signalThatEnds(script: string, cwd: string): Promise<NodeJS.Signals | null> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...RUN_TS, script], { cwd, stdio: 'ignore' });
+    child.on('error', reject);
+    child.on('exit', (_code, signal) => resolve(signal));
+  });
+}
+
 export type Cleanup = () => Promise<void>;
 
 /** A list a test pushes its cleanups onto; after each test they run, the last pushed first. Call at a test file's top level. */
