@@ -1,4 +1,5 @@
 import { createReadStream, existsSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import { open, readFile, readdir, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
@@ -6,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
 import { paperId, type Paper } from './paper.js';
-import { findBinaryLine, parseSeedPage } from './seedPage.js';
+import { findBinaryLine, parseSeedPage, type BinaryCheck } from './seedPage.js';
 import { looksLikeArxivSnapshot, snapshotPaperBatches, validateSnapshot } from './formats/arxivSnapshot.js';
 import { looksLikeBibtex, readBibtex } from './formats/bibtex.js';
 import { looksLikeCslJson, readCslJson } from './formats/cslJson.js';
@@ -81,6 +82,19 @@ export async function loadPaperSource(source: 'seeds' | string, options: LoadPap
   return result;
 }
 
+/** Whether a file's bytes are valid UTF-8, read in chunks (a snapshot-sized file is never held whole). */
+async function isValidUtf8File(file: string): Promise<boolean> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  try {
+    for await (const chunk of createReadStream(file)) decoder.decode(chunk as Buffer, { stream: true });
+    decoder.decode();
+    return true;
+  } catch (error) {
+    if (error instanceof TypeError) return false;
+    throw error;
+  }
+}
+
 /** A JSONL file of papers read as it is needed; every line was checked before `count` was known. */
 export interface PaperLines {
   count: number;
@@ -99,6 +113,7 @@ export async function streamPaperLines(file: string): Promise<PaperLines> {
 
 /** The papers of a JSONL file, one line at a time, with the same checks and messages as a whole-file read. */
 async function* readPaperLines(file: string, source: string): AsyncGenerator<Paper> {
+  const check = { validUtf8: await isValidUtf8File(file) };
   const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
   let number = 0;
   let any = false;
@@ -106,7 +121,7 @@ async function* readPaperLines(file: string, source: string): AsyncGenerator<Pap
     number += 1;
     // Editors on Windows save a byte-order mark; invalid UTF-8 decodes to U+FFFD, which findBinaryLine reports.
     const line = number === 1 ? raw.replace(/^\uFEFF/, '') : raw;
-    if (findBinaryLine(line) !== undefined) throw new UserError(`${file}:${number}: binary content, not JSON; nothing from this file was ingested`);
+    if (findBinaryLine(line, check) !== undefined) throw new UserError(`${file}:${number}: binary content, not JSON; nothing from this file was ingested`);
     if (line.trim() === '') continue;
     let value: unknown;
     try {
@@ -138,16 +153,19 @@ async function readPaperFile(file: string, source: string, options: LoadPaperSou
     for await (const batch of snapshotPaperBatches(file, options)) papers.push(...batch);
     return { papers, skipped: [] };
   }
-  // Non-fatal decoding turns invalid UTF-8 into U+FFFD, which the parsers report as binary content.
-  const text = new TextDecoder('utf-8').decode(await readFile(file));
+  // Non-fatal decoding turns invalid UTF-8 into U+FFFD, which the parsers report as binary content; a file of valid
+  // UTF-8 may hold U+FFFD as a character.
+  const bytes = await readFile(file);
+  const check = { validUtf8: isUtf8(bytes) };
+  const text = new TextDecoder('utf-8').decode(bytes);
   if (format === 'bibtex') return readBibtex(text.replace(/^\uFEFF/, ''), file, options);
-  if (format === 'json' && isCslJson(text.replace(/^\uFEFF/, ''))) return readCslJson(text.replace(/^\uFEFF/, ''), file, options);
-  return { papers: parseTextPaperFile(text, file, source, format), skipped: [] };
+  if (format === 'json' && isCslJson(text.replace(/^\uFEFF/, ''), check)) return readCslJson(text.replace(/^\uFEFF/, ''), file, options);
+  return { papers: parseTextPaperFile(text, file, source, format, check), skipped: [] };
 }
 
 /** CSL-JSON and papercord's own JSON are both arrays of objects; CSL's names are objects, papercord's strings. */
-function isCslJson(text: string): boolean {
-  if (!text.trimStart().startsWith('[') || findBinaryLine(text) !== undefined) return false;
+function isCslJson(text: string, check: BinaryCheck): boolean {
+  if (!text.trimStart().startsWith('[') || findBinaryLine(text, check) !== undefined) return false;
   try {
     return looksLikeCslJson(JSON.parse(text));
   } catch {
@@ -155,18 +173,18 @@ function isCslJson(text: string): boolean {
   }
 }
 
-function parseTextPaperFile(text: string, file: string, source: string, format: PaperFileFormat): Paper[] {
+function parseTextPaperFile(text: string, file: string, source: string, format: PaperFileFormat, check: BinaryCheck): Paper[] {
   if (format === 'json' || format === 'jsonl') {
     const extension = format === 'json' ? '.json' : '.jsonl';
     // Checked before parsing: JSON.parse would quote the raw bytes back, and an empty JSONL file would add nothing silently.
-    const binaryAt = findBinaryLine(text);
+    const binaryAt = findBinaryLine(text, check);
     if (binaryAt !== undefined) throw new UserError(`${file}:${binaryAt}: binary content, not JSON; nothing from this file was ingested`);
     if (text.trim() === '') throw new UserError(`${file}: the file is empty; nothing from this file was ingested`);
     // Editors on Windows save JSON with a byte-order mark, which JSON.parse refuses.
     const json = text.replace(/^\uFEFF/, '');
     return extension === '.json' ? parsePaperJson(json, file, source) : parsePaperJsonLines(json, file, source);
   }
-  return parseSeedPage(text, file).map((paper) => ({ ...paper, source }));
+  return parseSeedPage(text, file, check).map((paper) => ({ ...paper, source }));
 }
 
 const paperInputSchema = z.object({

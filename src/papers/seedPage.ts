@@ -32,12 +32,20 @@ interface SeedLine {
   text: string;
 }
 
-export function parseSeedPage(text: string, fileName: string): Paper[] {
+export interface BinaryCheck {
+  /**
+   * The file's bytes were checked to be valid UTF-8, so a U+FFFD in the text is a character of the text (PDF
+   * extraction leaves them in real abstracts), not an undecodable byte.
+   */
+  validUtf8?: boolean;
+}
+
+export function parseSeedPage(text: string, fileName: string, check: BinaryCheck = {}): Paper[] {
   const fail = (line: number | undefined, problem: string): never => {
     throw new UserError(`${fileName}${line === undefined ? '' : `:${line}`}: ${problem}; nothing from this file was ingested`);
   };
 
-  const binaryAt = findBinaryLine(text);
+  const binaryAt = findBinaryLine(text, check);
   if (binaryAt !== undefined) fail(binaryAt, 'binary content, not a text capture of a papers page');
 
   const lines: SeedLine[] = text
@@ -104,9 +112,9 @@ function shorten(line: string, max = 60): string {
   return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
 }
 
-/** Line of the first NUL, undecodable byte (U+FFFD) or run of control characters, if any. */
-export function findBinaryLine(text: string): number | undefined {
-  const match = /[\u0000\uFFFD]|[\u0001-\u0008\u000E-\u001F]{2,}/.exec(text);
+/** Line of the first NUL, undecodable byte (U+FFFD, unless the bytes were valid UTF-8) or run of control characters. */
+export function findBinaryLine(text: string, check: BinaryCheck = {}): number | undefined {
+  const match = (check.validUtf8 ? /[\u0000]|[\u0001-\u0008\u000E-\u001F]{2,}/ : /[\u0000\uFFFD]|[\u0001-\u0008\u000E-\u001F]{2,}/).exec(text);
   if (!match) return undefined;
   return text.slice(0, match.index).split('\n').length;
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
-import { loadPapersFromSource } from '../../src/papers/ingest.js';
+import { loadPapersFromSource, streamPaperLines } from '../../src/papers/ingest.js';
 import { paperId } from '../../src/papers/paper.js';
 
 const ABSTRACT =
@@ -70,6 +70,25 @@ describe('loadPapersFromSource', () => {
     expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message).toMatch(problem);
     expect((error as Error).message).not.toMatch(/\u0000|ELF/);
+  });
+
+  it('given abstracts holding a U+FFFD character in valid UTF-8 (left by PDF extraction), it should add them, and still refuse invalid bytes', async () => {
+    const abstract = `${ABSTRACT} Viral load fell (p \u00bc 7.7 3 10 \uFFFD 12) in treatment-na\u00a8ve patients.`;
+    const lines = path.join(directory, 'papers.jsonl');
+    await writeFile(lines, `${JSON.stringify({ title: 'Counting Circuits', abstract })}\n`);
+    const array = path.join(directory, 'papers.json');
+    await writeFile(array, JSON.stringify([{ title: 'Counting Circuits', abstract }]));
+
+    expect((await loadPapersFromSource(lines)).map((paper) => paper.abstract)).toEqual([abstract]);
+    expect((await loadPapersFromSource(array)).map((paper) => paper.abstract)).toEqual([abstract]);
+    const streamed = await streamPaperLines(lines);
+    expect(streamed.count).toBe(1);
+
+    // A byte that is not UTF-8 at all, in the middle of an otherwise valid line, is still binary content.
+    const broken = path.join(directory, 'broken.jsonl');
+    await writeFile(broken, Buffer.concat([Buffer.from(`${JSON.stringify({ title: 'A', abstract: ABSTRACT })}\n{"title":"B","abstract":"x`), Buffer.from([0xff, 0xfe]), Buffer.from('"}\n')]));
+    await expect(loadPapersFromSource(broken)).rejects.toThrow(/broken\.jsonl:2: binary content, not JSON/);
+    await expect(streamPaperLines(broken)).rejects.toThrow(/broken\.jsonl:2: binary content, not JSON/);
   });
 
   it('given a JSON file saved with a byte-order mark, it should read its papers', async () => {
