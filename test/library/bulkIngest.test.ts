@@ -8,7 +8,7 @@ import { PaperLibrary } from '../../src/library/paperLibrary.js';
 import { PaperPreparer } from '../../src/library/preparer.js';
 import type { Paper } from '../../src/papers/paper.js';
 import { countingEmbedder, recordingLogger, temporaryDirectory } from './support.js';
-import { signalThatEnds } from '../support/processes.js';
+import { libraryScriptImports, signalThatEnds } from '../support/processes.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const TOPICS = ['sparse attention kernels', 'fast diffusion samplers', 'reward models for alignment', 'retrieval-augmented generation'];
@@ -98,10 +98,8 @@ describe('bulk ingest on worker threads', () => {
       await writeFile(
         script,
         [
-          `import { PaperLibrary } from ${JSON.stringify(path.join(REPO, 'src/library/paperLibrary.ts'))};`,
+          ...libraryScriptImports(REPO),
           `import { ingestInBatches } from ${JSON.stringify(path.join(REPO, 'src/library/bulkIngest.ts'))};`,
-          `import { countingEmbedder } from ${JSON.stringify(path.join(REPO, 'test/library/support.ts'))};`,
-          `import { silentLogger } from ${JSON.stringify(path.join(REPO, 'src/logger.ts'))};`,
           `let commits = 0;`,
           `const library = await PaperLibrary.open({ dataDir: ${JSON.stringify(directory)}, embedder: countingEmbedder(), logger: silentLogger(),`,
           `  onSaveStep: (step) => { if (step === 'commit') commits += 1; if (step === ${JSON.stringify(step)} && (step !== 'commit' || commits === 2)) process.kill(process.pid, 'SIGKILL'); } });`,

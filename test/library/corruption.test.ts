@@ -12,7 +12,7 @@ import { UserError } from '../../src/errors.js';
 import { PaperLibrary, type PaperLibraryOptions } from '../../src/library/paperLibrary.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import { countingEmbedder, recordingLogger, temporaryDirectory } from './support.js';
-import { signalThatEnds } from '../support/processes.js';
+import { libraryScriptImports, signalThatEnds } from '../support/processes.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const seeds = await loadPapersFromSource('seeds');
@@ -233,9 +233,7 @@ describe('PaperLibrary after a repair was interrupted', () => {
     await writeFile(
       script,
       [
-        `import { PaperLibrary } from ${JSON.stringify(path.join(REPO, 'src/library/paperLibrary.ts'))};`,
-        `import { countingEmbedder } from ${JSON.stringify(path.join(REPO, 'test/library/support.ts'))};`,
-        `import { silentLogger } from ${JSON.stringify(path.join(REPO, 'src/logger.ts'))};`,
+        ...libraryScriptImports(REPO),
         `await PaperLibrary.open({ dataDir: ${JSON.stringify(dataDir.path)}, embedder: countingEmbedder(), logger: silentLogger(),`,
         `  onSaveStep: (step) => { if (step === 'recovered') process.kill(process.pid, 'SIGKILL'); } });`,
       ].join('\n'),

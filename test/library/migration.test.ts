@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PaperLibrary } from '../../src/library/paperLibrary.js';
 import type { Logger } from '../../src/logger.js';
 import { countingEmbedder, temporaryDirectory } from './support.js';
-import { signalThatEnds } from '../support/processes.js';
+import { libraryScriptImports, signalThatEnds } from '../support/processes.js';
 
 /**
  * A library written by the first storage format (generation directories, current.json, papers.jsonl, LangChain
@@ -92,9 +92,7 @@ describe('PaperLibrary upgrading a library of the first format', () => {
     await writeFile(
       script,
       [
-        `import { PaperLibrary } from ${JSON.stringify(path.join(REPO, 'src/library/paperLibrary.ts'))};`,
-        `import { countingEmbedder } from ${JSON.stringify(path.join(REPO, 'test/library/support.ts'))};`,
-        `import { silentLogger } from ${JSON.stringify(path.join(REPO, 'src/logger.ts'))};`,
+        ...libraryScriptImports(REPO),
         `const embedder = countingEmbedder();`,
         when === 'before its commit'
           ? `embedder.embeddings.embedDocuments = async () => { process.kill(process.pid, 'SIGKILL'); return []; };`

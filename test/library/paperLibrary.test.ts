@@ -12,7 +12,7 @@ import { PaperVectorStore } from '../../src/library/paperVectorStore.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import { paperId, type Paper } from '../../src/papers/paper.js';
 import { countingEmbedder, recordingLogger, temporaryDirectory } from './support.js';
-import { signalThatEnds } from '../support/processes.js';
+import { libraryScriptImports, signalThatEnds } from '../support/processes.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ROUTER_QUERY = 'recursive transformer where a router picks how many times each token goes through the shared layers';
@@ -50,9 +50,7 @@ async function addInAnotherProcess(papers: Paper[], lockTimeoutMs: number): Prom
   await writeFile(input, JSON.stringify(papers));
   const script = [
     `import { readFileSync } from 'node:fs';`,
-    `import { PaperLibrary } from ${JSON.stringify(path.join(REPO, 'src/library/paperLibrary.ts'))};`,
-    `import { countingEmbedder } from ${JSON.stringify(path.join(REPO, 'test/library/support.ts'))};`,
-    `import { silentLogger } from ${JSON.stringify(path.join(REPO, 'src/logger.ts'))};`,
+    ...libraryScriptImports(REPO),
     `const library = await PaperLibrary.open({ dataDir: ${JSON.stringify(dataDir.path)}, embedder: countingEmbedder(), logger: silentLogger(), lockTimeoutMs: ${lockTimeoutMs} });`,
     `try { await library.add(JSON.parse(readFileSync(${JSON.stringify(input)}, 'utf8'))); }`,
     `catch (error) { process.stderr.write(String(error.message)); process.exitCode = 1; }`,
@@ -305,9 +303,7 @@ describe('PaperLibrary', () => {
     await writeFile(
       script,
       [
-        `import { PaperLibrary } from ${JSON.stringify(path.join(REPO, 'src/library/paperLibrary.ts'))};`,
-        `import { countingEmbedder } from ${JSON.stringify(path.join(REPO, 'test/library/support.ts'))};`,
-        `import { silentLogger } from ${JSON.stringify(path.join(REPO, 'src/logger.ts'))};`,
+        ...libraryScriptImports(REPO),
         `let commits = 0;`,
         `const library = await PaperLibrary.open({ dataDir: ${JSON.stringify(dataDir.path)}, embedder: countingEmbedder(), logger: silentLogger(),`,
         `  checkpointEvery: ${options.checkpointEvery ?? 1_000},`,

@@ -23,6 +23,15 @@ import { createServices } from '../../src/services.js';
  */
 export const RUN_TS: readonly string[] = ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href];
 
+/** The first lines of a crash test's child script: the real library, the counting test embedder, a silent logger. */
+export function libraryScriptImports(repo: string): string[] {
+  return [
+    `import { PaperLibrary } from ${JSON.stringify(path.join(repo, 'src/library/paperLibrary.ts'))};`,
+    `import { countingEmbedder } from ${JSON.stringify(path.join(repo, 'test/library/support.ts'))};`,
+    `import { silentLogger } from ${JSON.stringify(path.join(repo, 'src/logger.ts'))};`,
+  ];
+}
+
 /**
  * Runs a TypeScript script in a child process (as the crash tests write them: they kill themselves at a chosen step)
  * and resolves the signal that ended it, or null when it exited on its own.
