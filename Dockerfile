@@ -13,6 +13,8 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
+# postinstall: the AVX2 and AVX-512 builds of hnswlib-node; the runtime loads the one the CPU it runs on supports.
+COPY scripts/build-hnswlib-simd.mjs ./scripts/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src

@@ -15,6 +15,7 @@ const BENCHMARKS: Record<string, { summary: string; load: () => Promise<Benchmar
   extractive: { summary: 'extractive (no-LLM) answers on the dev questions: citation precision, grade-2 recall, first sentence relevant, length', load: async () => (await import('./extractive.js')).extractiveBenchmark },
   discord: { summary: '200 /ask at once through the Discord emulator: acknowledged within 3 s, answered, ack p50/p99', load: async () => (await import('./discord.js')).discordBenchmark },
   library: { summary: 'library of n generated papers (default 100000) and one of n/10: ingest, add 20, open, query p50/p99, recall@10, RSS, disk', load: async () => (await import('./library.js')).libraryBenchmark },
+  hnswlib: { summary: 'the SIMD builds of hnswlib-node against the stock build: insert and search time on the same graph, recall@10', load: async () => (await import('./hnswlib.js')).hnswlibBenchmark },
   intake: { summary: 'arXiv snapshot validation pass vs full ingest, PDF metadata pages vs whole document', load: async () => (await import('./intake.js')).intakeBenchmark },
   fulltext: { summary: 'body-only questions over LaTeXML fixture papers: right section cited and fact in the answer, full text on vs off', load: async () => (await import('./fulltext.js')).fulltextBenchmark },
   cli: { summary: 'wall time of papercord stats / search on a library (--data-dir): npm run cli vs the bin vs tsx, Node start included', load: async () => (await import('./cli.js')).cliBenchmark },

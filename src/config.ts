@@ -77,6 +77,12 @@ export const configSchema = z.object({
     '128',
   ),
 
+  /**
+   * Which build of hnswlib runs the HNSW graph: `auto` the fastest this CPU supports (AVX-512, AVX2, else the stock
+   * SSE build), `avx512`/`avx2` that build or an error at start, `off` the stock build.
+   */
+  HNSW_SIMD: withDefault(oneOf(['auto', 'avx512', 'avx2', 'off'] as const), 'auto'),
+
   // LLM backends.
   LLM_PROVIDER: withDefault(oneOf(['none', 'openai', 'ollama'] as const), 'none'),
   LLM_BASE_URL: optional(httpUrl),

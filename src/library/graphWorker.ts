@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
+import { useHnswlibBuild, type HnswSimdSetting } from './hnswlib.js';
 import { VectorIndex, type CheckpointRecord } from './vectorIndex.js';
 
 /**
@@ -16,6 +17,8 @@ export interface GraphWorkerData {
   efSearch: number;
   /** The library's checkpoint when the ingest started, to start from; undefined starts an empty graph. */
   record: CheckpointRecord | undefined;
+  /** The hnswlib build of the thread that started it, so that HNSW_SIMD=off holds here too. */
+  simd: HnswSimdSetting;
 }
 
 export type GraphRequest = { kind: 'catch-up' } | { kind: 'checkpoint'; id: number };
@@ -29,6 +32,7 @@ export type GraphReply =
 const ROWS_PER_READ = 512;
 
 const settings = workerData as GraphWorkerData;
+useHnswlibBuild(settings.simd);
 const db = new Database(settings.databaseFile, { readonly: true, fileMustExist: true });
 db.pragma('busy_timeout = 30000');
 const rowsAfter = db.prepare<[number, number], { seq: number; vector: Buffer }>('SELECT seq, vector FROM vectors WHERE seq > ? ORDER BY seq LIMIT ?');

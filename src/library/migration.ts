@@ -1,7 +1,8 @@
 import { link, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import hnswlib from 'hnswlib-node';
+import type hnswlib from 'hnswlib-node';
+import { hnswlibBuild } from './hnswlib.js';
 import type { PaperEmbedder } from '../embeddings/types.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -144,7 +145,7 @@ async function readGraph(
     const record = generation.manifest.files['hnswlib.index'];
     if (!record || (await stat(file)).size !== record.bytes) throw new Error('hnswlib.index does not match the manifest');
     await readVerifiedFile(generation.directory, 'hnswlib.index', generation.manifest);
-    const index = new hnswlib.HierarchicalNSW(args.space as hnswlib.SpaceName, args.numDimensions);
+    const index = new (hnswlibBuild().binding.HierarchicalNSW)(args.space as hnswlib.SpaceName, args.numDimensions);
     index.readIndexSync(file);
     const labels = new Map<string, number>();
     let maxLabel = -1;

@@ -13,6 +13,7 @@ import { migrateGenerations, hasGenerations } from './migration.js';
 import { NameIndex, type NameMatch } from './names.js';
 import { acquireWriteLock, bytesUnder } from './storage.js';
 import { GraphWorker } from './bulkGraph.js';
+import { hnswlibBuild, simdSettingOf } from './hnswlib.js';
 import type { AddResult, BulkGraph, Library, LibraryStats, TermStatistics } from './library.js';
 import { resolvePaper, suggestPapers } from './lookup.js';
 import { paperEmbeddingText } from './paperText.js';
@@ -490,6 +491,7 @@ export class PaperLibrary implements Library {
           dimension: this.embedder.dimension,
           efSearch: this.options.efSearch,
           record: this.checkpointRecord(),
+          simd: simdSettingOf(hnswlibBuild().name),
         });
       } catch (error) {
         this.options.logger.warn(`bulk ingest adds to the vector index on the main thread: the graph worker could not start (${describeError(error)})`);

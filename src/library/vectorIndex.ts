@@ -3,7 +3,8 @@ import { createReadStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import hnswlib from 'hnswlib-node';
+import type hnswlib from 'hnswlib-node';
+import { hnswlibBuild } from './hnswlib.js';
 import { syncDirectory, syncFile } from './storage.js';
 
 /**
@@ -46,7 +47,7 @@ export class VectorIndex {
   private constructor(dimension: number, efSearch: number) {
     this.dimension = dimension;
     this.efSearch = efSearch;
-    this.index = new hnswlib.HierarchicalNSW('cosine', dimension);
+    this.index = new (hnswlibBuild().binding.HierarchicalNSW)('cosine', dimension);
   }
 
   static empty(dimension: number, efSearch: number): VectorIndex {

@@ -2,6 +2,8 @@ import type { Config } from '../config.js';
 import type { PaperEmbedder } from '../embeddings/types.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { isMainThread } from 'node:worker_threads';
+import { useHnswlibBuild } from './hnswlib.js';
 import type { Library, LibraryStats } from './library.js';
 import { PaperLibrary, type PaperLibraryOptions } from './paperLibrary.js';
 
@@ -14,7 +16,13 @@ type LibraryFactory = (config: Config, embedder: PaperEmbedder, logger: Logger, 
  * HNSW files), `pgvector` is everything (papers, lexical index, vectors) in PostgreSQL, shared by every process.
  */
 export const LIBRARY_STORES: Readonly<Record<Config['VECTOR_STORE'], LibraryFactory>> = {
-  hnsw: (config, embedder, logger, options) => PaperLibrary.open({ efSearch: config.HNSW_EF_SEARCH, ...options, dataDir: config.DATA_DIR, embedder, logger }),
+  hnsw: (config, embedder, logger, options) => {
+    const build = useHnswlibBuild(config.HNSW_SIMD);
+    // Said once per process: every library worker thread opens the library too.
+    if (build.note && isMainThread) logger.warn(build.note);
+    else logger.debug(`HNSW graph on hnswlib-node's ${build.name} build`);
+    return PaperLibrary.open({ efSearch: config.HNSW_EF_SEARCH, ...options, dataDir: config.DATA_DIR, embedder, logger });
+  },
   pgvector: async (config, embedder, logger) => {
     if (!config.DATABASE_URL) {
       throw new UserError('VECTOR_STORE=pgvector needs DATABASE_URL, e.g. postgres://papercord:secret@127.0.0.1:5432/papercord');
