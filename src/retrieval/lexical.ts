@@ -41,6 +41,11 @@ export interface LexicalTuning {
   fuzziness: number;
   /** Drop FILLER_WORDS from queries. */
   dropFiller: boolean;
+  /**
+   * Skip the postings that cannot change the top k (MaxScore, below). The hits and their scores are the same
+   * either way; `false` reads every posting, for tests and benchmarks that check that.
+   */
+  prune: boolean;
 }
 
 /**
@@ -56,10 +61,15 @@ export const DEFAULT_LEXICAL_TUNING: Readonly<LexicalTuning> = Object.freeze({
   fuzzyMinLength: 5,
   fuzziness: 0.2,
   dropFiller: true,
+  prune: true,
 });
 
 /** Recorded with the index so one tokenized differently is rebuilt instead of silently mis-searched. */
 export const LEXICAL_FORMAT = 'papercord-lexical/3';
+
+/** Stemming each word of each paper again was most of the analysis time in bulk ingest. */
+const processedTerms = new Map<string, string | null>();
+const PROCESSED_TERMS_CACHE_SIZE = 200_000;
 
 const STOPWORDS = new Set<string>([
   ...stopword.eng,
@@ -141,6 +151,16 @@ function expandShorthand(word: string): string[] {
 
 /** Lower-cased, stopwords dropped, Porter-stemmed; `null` drops the term. */
 export function processTerm(term: string): string | null {
+  const known = processedTerms.get(term);
+  if (known !== undefined) return known;
+  const processed = processTermUncached(term);
+  // Bounded: abstracts reuse some tens of thousands of words, but a stream of ids and formulas must not grow it forever.
+  if (processedTerms.size >= PROCESSED_TERMS_CACHE_SIZE) processedTerms.clear();
+  processedTerms.set(term, processed);
+  return processed;
+}
+
+function processTermUncached(term: string): string | null {
   const lower = term.toLowerCase();
   if (lower.length < 2 && !/\d/.test(lower)) return null;
   if (STOPWORDS.has(lower)) return null;
@@ -197,6 +217,18 @@ const MAX_FUZZY_DISTANCE = 6;
 /** Posting segments a term may have before a compaction merges them. */
 const MAX_SEGMENTS = 4;
 
+/** Lists shorter than this are summed whole: checking whether the rest can be pruned would cost about as much. */
+const PRUNE_CHECK_MIN_DOCUMENTS = 256;
+
+/** One (term, field) posting list of a query, with the most one of its postings can add to a paper's score. */
+interface PostingList {
+  term: string;
+  field: typeof TITLE_FIELD | typeof TEXT_FIELD;
+  factor: number;
+  upperBound: number;
+  documents: number;
+}
+
 /** Tables of the lexical index, in the library database. */
 export const LEXICAL_SCHEMA = `
   CREATE TABLE IF NOT EXISTS lexical_lengths (seq INTEGER PRIMARY KEY, title INTEGER NOT NULL, text INTEGER NOT NULL);
@@ -240,8 +272,11 @@ export class LexicalIndex {
   /** Highest sequence number whose lengths are loaded; postings beyond it belong to commits not seen yet. */
   private loadedThrough = -1;
   private scores = new Float64Array(1024);
-  private matchedTerms = new Uint8Array(1024);
-  private lastTerm = new Int32Array(1024).fill(-1);
+  /** 1 for papers `scores` holds a sum for in the current query. */
+  private seen = new Uint8Array(1024);
+  private heapScratch = new Float64Array(0);
+  /** Postings the last `search` added to a score (what pruning saves; for tests and benchmarks). */
+  lastSearchPostings = 0;
   /**
    * Every known term in a radix tree, for edit-distance expansion of unknown query terms (the tree minisearch
    * searched): built on the first query that needs it, then kept up to date by `refresh()`.
@@ -278,7 +313,8 @@ export class LexicalIndex {
   add(papers: ReadonlyArray<{ seq: number; analyzed: AnalyzedPaper }>): void {
     if (papers.length === 0) return;
     const postings = new Map<string, [number[], number[]]>();
-    for (const { seq, analyzed } of papers) {
+    // Each posting row ascends by seq: pruned queries find papers in it by binary search.
+    for (const { seq, analyzed } of [...papers].sort((left, right) => left.seq - right.seq)) {
       this.statements.insertLength.run(seq, analyzed.title.length, analyzed.text.length);
       for (const field of FIELDS) {
         for (const [term, frequency] of field === TITLE_FIELD ? analyzed.title : analyzed.text) {
@@ -327,19 +363,98 @@ export class LexicalIndex {
     // Each term once: a word repeated in a question is not more important.
     const sourceTerms = [...new Set(analyze(query).filter((term) => !(options.dropFiller && FILLER_TERMS.has(term))))];
     const unknown = new Set(queryTerms(query).filter((term) => this.documentFrequency(term) === 0));
+    const lists = this.postingLists(sourceTerms, unknown, options);
+    // Most a paper can still gain from lists[i] onwards.
+    const remaining = new Float64Array(lists.length + 1);
+    for (let index = lists.length - 1; index >= 0; index--) remaining[index] = remaining[index + 1]! + lists[index]!.upperBound;
     const touched: number[] = [];
-    sourceTerms.forEach((term, termIndex) => {
-      for (const [derived, weight] of this.expansions(term, unknown.has(term), options)) {
-        this.accumulate(derived, weight, termIndex, options, touched);
+    let candidates: number[] | undefined;
+    this.lastSearchPostings = 0;
+    for (let index = 0; index < lists.length; index++) {
+      const list = lists[index]!;
+      if (!candidates && options.prune && touched.length >= k && list.documents >= PRUNE_CHECK_MIN_DOCUMENTS) {
+        candidates = this.survivors(touched, k, remaining[index]!);
       }
-    });
-    const hits = this.best(touched, k);
+      if (candidates) this.accumulateFor(candidates, list, options);
+      else this.accumulate(list, options, touched);
+    }
+    const hits = this.best(candidates ?? touched, k);
     for (const seq of touched) {
       this.scores[seq] = 0;
-      this.matchedTerms[seq] = 0;
-      this.lastTerm[seq] = -1;
+      this.seen[seq] = 0;
     }
     return hits;
+  }
+
+  /**
+   * The (term, field) lists a query reads, the rarest first: with BM25's saturation, each posting of a list adds at
+   * most `factor × (k1 + 1 + d)`, so the lists that can add the most come first and the common terms last.
+   */
+  private postingLists(sourceTerms: readonly string[], unknown: ReadonlySet<string>, options: LexicalTuning): PostingList[] {
+    const lists: PostingList[] = [];
+    for (const term of sourceTerms) {
+      for (const [derived, weight] of this.expansions(term, unknown.has(term), options)) {
+        const frequencies = this.statements.term.get(derived);
+        if (!frequencies) continue;
+        for (const field of FIELDS) {
+          const matching = field === TITLE_FIELD ? frequencies.title_df : frequencies.text_df;
+          if (matching === 0) continue;
+          const boost = field === TITLE_FIELD ? options.titleBoost : 1;
+          const idf = Math.log(1 + (this.documents - matching + 0.5) / (matching + 0.5));
+          const factor = weight * boost * idf;
+          lists.push({ term: derived, field, factor, upperBound: factor * (options.k1 + 1 + options.d), documents: matching });
+        }
+      }
+    }
+    return lists.sort((left, right) => right.upperBound - left.upperBound || left.documents - right.documents);
+  }
+
+  /**
+   * MaxScore (Turtle and Flood, 1995): once the k-th best score so far exceeds what the lists left to read could
+   * add, no paper those lists alone match can reach the top k, and a paper whose score plus that most is below it
+   * cannot either. The rest of the query then only completes the scores of the papers that survive, looked up in
+   * the remaining lists by sequence number, instead of summing every posting of the common terms. Returns the
+   * survivors, or undefined while every paper may still make it. Comparisons leave a margin for rounding, so
+   * pruning never drops a paper that exhaustive scoring would rank.
+   */
+  private survivors(touched: readonly number[], k: number, stillToAdd: number): number[] | undefined {
+    const threshold = this.kthBestScore(touched, k);
+    const margin = 1e-9 * Math.max(1, threshold);
+    if (stillToAdd + margin >= threshold) return undefined;
+    const survivors: number[] = [];
+    for (const seq of touched) if (this.scores[seq]! + stillToAdd + margin >= threshold) survivors.push(seq);
+    return survivors.sort((left, right) => left - right);
+  }
+
+  /** The k-th highest score among `touched` (a bounded min-heap over a typed array). */
+  private kthBestScore(touched: readonly number[], k: number): number {
+    const heap = this.heapScratch.length >= k ? this.heapScratch : (this.heapScratch = new Float64Array(k));
+    let size = 0;
+    for (const seq of touched) {
+      const score = this.scores[seq]!;
+      if (size < k) {
+        let index = size++;
+        while (index > 0) {
+          const parent = (index - 1) >> 1;
+          if (heap[parent]! <= score) break;
+          heap[index] = heap[parent]!;
+          index = parent;
+        }
+        heap[index] = score;
+      } else if (score > heap[0]!) {
+        let index = 0;
+        for (;;) {
+          const left = 2 * index + 1;
+          if (left >= k) break;
+          const child = left + 1 < k && heap[left + 1]! < heap[left]! ? left + 1 : left;
+          if (heap[child]! >= score) break;
+          heap[index] = heap[child]!;
+          index = child;
+        }
+        heap[index] = score;
+      }
+    }
+    return heap[0]!;
   }
 
   /**
@@ -397,32 +512,49 @@ export class LexicalIndex {
     return this.vocabulary;
   }
 
-  private accumulate(term: string, weight: number, termIndex: number, options: LexicalTuning, touched: number[]): void {
-    const frequencies = this.statements.term.get(term);
-    if (!frequencies) return;
+  private accumulate(list: PostingList, options: LexicalTuning, touched: number[]): void {
     const { k1, b, d } = options;
-    for (const field of FIELDS) {
-      const matching = field === TITLE_FIELD ? frequencies.title_df : frequencies.text_df;
-      if (matching === 0) continue;
-      const boost = field === TITLE_FIELD ? options.titleBoost : 1;
-      const lengths = field === TITLE_FIELD ? this.titleLengths : this.textLengths;
-      const averageLength = (field === TITLE_FIELD ? this.totalTitle : this.totalText) / this.documents;
-      const idf = Math.log(1 + (this.documents - matching + 0.5) / (matching + 0.5));
-      const factor = weight * boost * idf;
-      for (const { postings } of this.statements.postings.iterate(term, field)) {
-        const pairs = uint32View(postings);
-        for (let index = 0; index < pairs.length; index += 2) {
-          const seq = pairs[index]!;
-          if (seq > this.loadedThrough) continue;
-          const frequency = pairs[index + 1]!;
-          const score = d + (frequency * (k1 + 1)) / (frequency + k1 * (1 - b + (b * lengths[seq]!) / averageLength));
-          if (this.scores[seq] === 0 && this.matchedTerms[seq] === 0) touched.push(seq);
-          this.scores[seq] += factor * score;
-          if (this.lastTerm[seq] !== termIndex) {
-            this.lastTerm[seq] = termIndex;
-            this.matchedTerms[seq] += 1;
-          }
+    const lengths = list.field === TITLE_FIELD ? this.titleLengths : this.textLengths;
+    const averageLength = (list.field === TITLE_FIELD ? this.totalTitle : this.totalText) / this.documents;
+    for (const { postings } of this.statements.postings.iterate(list.term, list.field)) {
+      const pairs = uint32View(postings);
+      for (let index = 0; index < pairs.length; index += 2) {
+        const seq = pairs[index]!;
+        if (seq > this.loadedThrough) continue;
+        this.lastSearchPostings++;
+        const frequency = pairs[index + 1]!;
+        const score = d + (frequency * (k1 + 1)) / (frequency + k1 * (1 - b + (b * lengths[seq]!) / averageLength));
+        if (this.seen[seq] === 0) {
+          this.seen[seq] = 1;
+          touched.push(seq);
         }
+        this.scores[seq] += list.factor * score;
+      }
+    }
+  }
+
+  /** Adds `list` to the scores of `candidates` (ascending) only, finding each by binary search in each posting row. */
+  private accumulateFor(candidates: readonly number[], list: PostingList, options: LexicalTuning): void {
+    const { k1, b, d } = options;
+    const lengths = list.field === TITLE_FIELD ? this.titleLengths : this.textLengths;
+    const averageLength = (list.field === TITLE_FIELD ? this.totalTitle : this.totalText) / this.documents;
+    for (const { postings } of this.statements.postings.iterate(list.term, list.field)) {
+      const pairs = uint32View(postings);
+      const rowPairs = pairs.length / 2;
+      let low = 0;
+      for (const seq of candidates) {
+        // Candidates ascend, so each search starts where the last one ended.
+        let high = rowPairs;
+        while (low < high) {
+          const middle = (low + high) >>> 1;
+          if (pairs[middle * 2]! < seq) low = middle + 1;
+          else high = middle;
+        }
+        if (low === rowPairs) break;
+        if (pairs[low * 2] !== seq) continue;
+        this.lastSearchPostings++;
+        const frequency = pairs[low * 2 + 1]!;
+        this.scores[seq] += list.factor * (d + (frequency * (k1 + 1)) / (frequency + k1 * (1 - b + (b * lengths[seq]!) / averageLength)));
       }
     }
   }
@@ -470,17 +602,15 @@ export class LexicalIndex {
     if (size <= this.titleLengths.length) return;
     let capacity = this.titleLengths.length;
     while (capacity < size) capacity *= 2;
-    const grow = <T extends Uint16Array | Float64Array | Uint8Array | Int32Array>(array: T, make: (n: number) => T, fill?: number): T => {
+    const grow = <T extends Uint16Array | Float64Array | Uint8Array>(array: T, make: (n: number) => T): T => {
       const next = make(capacity);
-      if (fill !== undefined) next.fill(fill as never);
       next.set(array as never);
       return next;
     };
     this.titleLengths = grow(this.titleLengths, (n) => new Uint16Array(n));
     this.textLengths = grow(this.textLengths, (n) => new Uint16Array(n));
     this.scores = grow(this.scores, (n) => new Float64Array(n));
-    this.matchedTerms = grow(this.matchedTerms, (n) => new Uint8Array(n));
-    this.lastTerm = grow(this.lastTerm, (n) => new Int32Array(n), -1);
+    this.seen = grow(this.seen, (n) => new Uint8Array(n));
   }
 }
 

@@ -3,6 +3,7 @@ import MiniSearch from 'minisearch';
 import { describe, expect, it } from 'vitest';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import type { Paper } from '../../src/papers/paper.js';
+import { generatePapers, seededRandom } from '../../bench/libraryCorpus.js';
 import { analyze, analyzePaper, FILLER_TERMS, LexicalIndex, queryTerms } from '../../src/retrieval/lexical.js';
 
 const papers: Paper[] = [
@@ -122,5 +123,43 @@ describe('LexicalIndex', () => {
     expect(index.search(query, 3)).toEqual(before);
     expect(before.map((hit) => papers[hit.seq]!.id)).toEqual(once.search(query, 3).map((hit) => hit.id));
     expect(index.size).toBe(3);
+  });
+
+  it('given a library of thousands of papers, pruned search should return the same papers with the same scores as reading every posting', async () => {
+    // Abstracts recombined from the seed papers' sentences: common words sit in most papers, as in a real library.
+    const seeds = await loadPapersFromSource('seeds');
+    const sentences = seeds.flatMap((paper) => paper.abstract.split(/(?<=[.!?])\s+(?=[A-Z])/)).filter((sentence) => sentence.length >= 40);
+    const titleWords = [...new Set(seeds.flatMap((paper) => paper.title.split(/\s+/)).filter((word) => word.length >= 4))];
+    const library = [...generatePapers({ sentences, titleWords, claims: [] }, 4000, 7)];
+    const index = new LexicalIndex(new Database(':memory:'));
+    // Several commits, so terms have several posting rows.
+    for (let start = 0; start < library.length; start += 700) {
+      index.add(library.slice(start, start + 700).map((paper, offset) => ({ seq: start + offset, analyzed: analyzePaper(paper) })));
+    }
+    index.refresh();
+    const random = seededRandom(3);
+    const queries = [
+      ...seeds.map((paper) => paper.title),
+      ...Array.from({ length: 60 }, () => {
+        const words = sentences[Math.floor(random() * sentences.length)]!.split(/\s+/);
+        const start = Math.floor(random() * Math.max(1, words.length - 8));
+        return words.slice(start, start + 3 + Math.floor(random() * 8)).join(' ');
+      }),
+      'the model and the data of the method',
+      'hypernet tokenizr',
+    ];
+    let pruned = 0;
+    for (const query of queries) {
+      for (const k of [1, 10, 100]) {
+        const exhaustive = index.search(query, k, { prune: false });
+        const everyPosting = index.lastSearchPostings;
+        const fast = index.search(query, k);
+        if (index.lastSearchPostings < everyPosting) pruned += 1;
+        expect(fast.map((hit) => hit.seq), `${query} (k=${k})`).toEqual(exhaustive.map((hit) => hit.seq));
+        fast.forEach((hit, rank) => expect(hit.score, query).toBeCloseTo(exhaustive[rank]!.score, 9));
+      }
+    }
+    // Most queries skip postings (a query of rare words only has nothing to skip).
+    expect(pruned).toBeGreaterThan(queries.length * 1.5);
   });
 });
