@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_HASHING_OPTIONS, HashingEmbeddings, fnv1a } from '../../src/embeddings/hashing.js';
+import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import { dot, norm } from './fixtureModel.js';
 
 const ATTENTION_ABSTRACT =
@@ -22,6 +23,17 @@ describe('HashingEmbeddings', () => {
     // A fingerprint of the rounded vector: changes only if the algorithm changes, which must bump the id.
     const fingerprint = fnv1a(first.map((value) => value.toFixed(6)).join(','), 0);
     expect({ id: embedder.id, fingerprint }).toEqual({ id: 'hashing:v1:1024:61f2e553', fingerprint: 3189225437 });
+  });
+
+  it('given the seed library, it should give the vectors stored libraries hold, to the last bit, whatever it embedded before', async () => {
+    const seeds = (await loadPapersFromSource('seeds')).map((paper) => `${paper.title}\n${paper.abstract}`);
+    const warm = new HashingEmbeddings();
+    const inOrder = seeds.map((text) => warm.embed(text));
+    // Each text alone in a fresh embedder: nothing remembered from other texts may change a vector.
+    const alone = seeds.map((text) => new HashingEmbeddings().embed(text));
+    expect(inOrder).toEqual(alone);
+    // Every digit of every vector, as the embedder wrote them before it remembered words (hashing:v1).
+    expect(fnv1a(inOrder.flat().map(String).join(','), 0)).toBe(1912037476);
   });
 
   it('given any text, even empty or punctuation only, it should return a unit vector of the chosen dimension', async () => {
