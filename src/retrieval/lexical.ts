@@ -30,7 +30,7 @@ export interface LexicalTuning {
   k1: number;
   /** BM25 length normalization. */
   b: number;
-  /** BM25+ lower bound for a matching term; 0 is classic BM25. */
+  /** BM25+ lower bound for a matching term, at least 0; 0 is classic BM25. */
   d: number;
   titleBoost: number;
   /** Unknown query terms at least this long also match index terms they begin (`hypernet` → `hypernetwork`); 0 is off. */
@@ -41,11 +41,6 @@ export interface LexicalTuning {
   fuzziness: number;
   /** Drop FILLER_WORDS from queries. */
   dropFiller: boolean;
-  /**
-   * Skip the postings that cannot change the top k (MaxScore, below). The hits and their scores are the same
-   * either way; `false` reads every posting, for tests and benchmarks that check that.
-   */
-  prune: boolean;
 }
 
 /**
@@ -61,7 +56,6 @@ export const DEFAULT_LEXICAL_TUNING: Readonly<LexicalTuning> = Object.freeze({
   fuzzyMinLength: 5,
   fuzziness: 0.2,
   dropFiller: true,
-  prune: true,
 });
 
 /** Recorded with the index so one tokenized differently is rebuilt instead of silently mis-searched. */
@@ -217,15 +211,14 @@ const MAX_FUZZY_DISTANCE = 6;
 /** Posting segments a term may have before a compaction merges them. */
 const MAX_SEGMENTS = 4;
 
-/** Lists shorter than this are summed whole: checking whether the rest can be pruned would cost about as much. */
-const PRUNE_CHECK_MIN_DOCUMENTS = 256;
+/** A list of at least this share of the library switches a query from listing touched papers to scanning scores. */
+const DENSE_LIST_FRACTION = 8;
 
-/** One (term, field) posting list of a query, with the most one of its postings can add to a paper's score. */
+/** One (term, field) posting list of a query: its postings' BM25 term scores are multiplied by `factor`. */
 interface PostingList {
   term: string;
   field: typeof TITLE_FIELD | typeof TEXT_FIELD;
   factor: number;
-  upperBound: number;
   documents: number;
 }
 
@@ -272,10 +265,7 @@ export class LexicalIndex {
   /** Highest sequence number whose lengths are loaded; postings beyond it belong to commits not seen yet. */
   private loadedThrough = -1;
   private scores = new Float64Array(1024);
-  /** 1 for papers `scores` holds a sum for in the current query. */
-  private seen = new Uint8Array(1024);
-  private heapScratch = new Float64Array(0);
-  /** Postings the last `search` added to a score (what pruning saves; for tests and benchmarks). */
+  /** Postings the last `search` added to a score (for benchmarks). */
   lastSearchPostings = 0;
   /**
    * Every known term in a radix tree, for edit-distance expansion of unknown query terms (the tree minisearch
@@ -313,8 +303,7 @@ export class LexicalIndex {
   add(papers: ReadonlyArray<{ seq: number; analyzed: AnalyzedPaper }>): void {
     if (papers.length === 0) return;
     const postings = new Map<string, [number[], number[]]>();
-    // Each posting row ascends by seq: pruned queries find papers in it by binary search.
-    for (const { seq, analyzed } of [...papers].sort((left, right) => left.seq - right.seq)) {
+    for (const { seq, analyzed } of papers) {
       this.statements.insertLength.run(seq, analyzed.title.length, analyzed.text.length);
       for (const field of FIELDS) {
         for (const [term, frequency] of field === TITLE_FIELD ? analyzed.title : analyzed.text) {
@@ -364,32 +353,22 @@ export class LexicalIndex {
     const sourceTerms = [...new Set(analyze(query).filter((term) => !(options.dropFiller && FILLER_TERMS.has(term))))];
     const unknown = new Set(queryTerms(query).filter((term) => this.documentFrequency(term) === 0));
     const lists = this.postingLists(sourceTerms, unknown, options);
-    // Most a paper can still gain from lists[i] onwards.
-    const remaining = new Float64Array(lists.length + 1);
-    for (let index = lists.length - 1; index >= 0; index--) remaining[index] = remaining[index + 1]! + lists[index]!.upperBound;
     const touched: number[] = [];
-    let candidates: number[] | undefined;
+    // Once a list covers a good part of the library, papers are no longer listed as they are touched (that
+    // bookkeeping cost three times the scoring itself); the scores array is scanned for the best instead.
+    let dense = false;
     this.lastSearchPostings = 0;
-    for (let index = 0; index < lists.length; index++) {
-      const list = lists[index]!;
-      if (!candidates && options.prune && touched.length >= k && list.documents >= PRUNE_CHECK_MIN_DOCUMENTS) {
-        candidates = this.survivors(touched, k, remaining[index]!);
-      }
-      if (candidates) this.accumulateFor(candidates, list, options);
-      else this.accumulate(list, options, touched);
+    for (const list of lists) {
+      dense ||= list.documents * DENSE_LIST_FRACTION >= this.documents;
+      this.accumulate(list, options, dense ? undefined : touched);
     }
-    const hits = this.best(candidates ?? touched, k);
-    for (const seq of touched) {
-      this.scores[seq] = 0;
-      this.seen[seq] = 0;
-    }
+    const hits = this.best(dense ? undefined : touched, k);
+    if (dense) this.scores.fill(0, 0, this.loadedThrough + 1);
+    else for (const seq of touched) this.scores[seq] = 0;
     return hits;
   }
 
-  /**
-   * The (term, field) lists a query reads, the rarest first: with BM25's saturation, each posting of a list adds at
-   * most `factor × (k1 + 1 + d)`, so the lists that can add the most come first and the common terms last.
-   */
+  /** The (term, field) lists a query reads, the rarest first (so that the touched papers are listed while few). */
   private postingLists(sourceTerms: readonly string[], unknown: ReadonlySet<string>, options: LexicalTuning): PostingList[] {
     const lists: PostingList[] = [];
     for (const term of sourceTerms) {
@@ -402,59 +381,33 @@ export class LexicalIndex {
           const boost = field === TITLE_FIELD ? options.titleBoost : 1;
           const idf = Math.log(1 + (this.documents - matching + 0.5) / (matching + 0.5));
           const factor = weight * boost * idf;
-          lists.push({ term: derived, field, factor, upperBound: factor * (options.k1 + 1 + options.d), documents: matching });
+          // A list that adds nothing (a title boost of 0) is not read: every list read adds a positive amount.
+          if (!(factor > 0)) continue;
+          lists.push({ term: derived, field, factor, documents: matching });
         }
       }
     }
-    return lists.sort((left, right) => right.upperBound - left.upperBound || left.documents - right.documents);
+    return lists.sort((left, right) => left.documents - right.documents);
   }
 
-  /**
-   * MaxScore (Turtle and Flood, 1995): once the k-th best score so far exceeds what the lists left to read could
-   * add, no paper those lists alone match can reach the top k, and a paper whose score plus that most is below it
-   * cannot either. The rest of the query then only completes the scores of the papers that survive, looked up in
-   * the remaining lists by sequence number, instead of summing every posting of the common terms. Returns the
-   * survivors, or undefined while every paper may still make it. Comparisons leave a margin for rounding, so
-   * pruning never drops a paper that exhaustive scoring would rank.
-   */
-  private survivors(touched: readonly number[], k: number, stillToAdd: number): number[] | undefined {
-    const threshold = this.kthBestScore(touched, k);
-    const margin = 1e-9 * Math.max(1, threshold);
-    if (stillToAdd + margin >= threshold) return undefined;
-    const survivors: number[] = [];
-    for (const seq of touched) if (this.scores[seq]! + stillToAdd + margin >= threshold) survivors.push(seq);
-    return survivors.sort((left, right) => left - right);
-  }
-
-  /** The k-th highest score among `touched` (a bounded min-heap over a typed array). */
-  private kthBestScore(touched: readonly number[], k: number): number {
-    const heap = this.heapScratch.length >= k ? this.heapScratch : (this.heapScratch = new Float64Array(k));
-    let size = 0;
-    for (const seq of touched) {
-      const score = this.scores[seq]!;
-      if (size < k) {
-        let index = size++;
-        while (index > 0) {
-          const parent = (index - 1) >> 1;
-          if (heap[parent]! <= score) break;
-          heap[index] = heap[parent]!;
-          index = parent;
+  /** The k best of `papers` (undefined: of every paper with a score). */
+  private topOf(papers: ArrayLike<number> | undefined, k: number): TopK {
+    const top = new TopK(k);
+    const scores = this.scores;
+    if (papers === undefined) {
+      // Ascending seqs: a score equal to the lowest kept loses its tie, so only a higher one can enter.
+      let floor = 0;
+      for (let seq = 0; seq <= this.loadedThrough; seq++) {
+        const score = scores[seq]!;
+        if (score > floor) {
+          top.offer(seq, score);
+          floor = Math.max(0, top.threshold());
         }
-        heap[index] = score;
-      } else if (score > heap[0]!) {
-        let index = 0;
-        for (;;) {
-          const left = 2 * index + 1;
-          if (left >= k) break;
-          const child = left + 1 < k && heap[left + 1]! < heap[left]! ? left + 1 : left;
-          if (heap[child]! >= score) break;
-          heap[index] = heap[child]!;
-          index = child;
-        }
-        heap[index] = score;
       }
+    } else {
+      for (let index = 0; index < papers.length; index++) top.offer(papers[index]!, scores[papers[index]!]!);
     }
-    return heap[0]!;
+    return top;
   }
 
   /**
@@ -512,90 +465,38 @@ export class LexicalIndex {
     return this.vocabulary;
   }
 
-  private accumulate(list: PostingList, options: LexicalTuning, touched: number[]): void {
+  /** Adds `list` to every paper's score, listing in `touched` the papers it touches first (when given). */
+  private accumulate(list: PostingList, options: LexicalTuning, touched: number[] | undefined): void {
     const { k1, b, d } = options;
+    const { factor } = list;
     const lengths = list.field === TITLE_FIELD ? this.titleLengths : this.textLengths;
     const averageLength = (list.field === TITLE_FIELD ? this.totalTitle : this.totalText) / this.documents;
+    // Hoisted: V8 cannot keep fields in registers across the loop.
+    const { scores, loadedThrough } = this;
+    const saturation = k1 + 1;
+    const oneMinusB = 1 - b;
+    let scored = 0;
     for (const { postings } of this.statements.postings.iterate(list.term, list.field)) {
       const pairs = uint32View(postings);
       for (let index = 0; index < pairs.length; index += 2) {
         const seq = pairs[index]!;
-        if (seq > this.loadedThrough) continue;
-        this.lastSearchPostings++;
+        if (seq > loadedThrough) continue;
         const frequency = pairs[index + 1]!;
-        const score = d + (frequency * (k1 + 1)) / (frequency + k1 * (1 - b + (b * lengths[seq]!) / averageLength));
-        if (this.seen[seq] === 0) {
-          this.seen[seq] = 1;
-          touched.push(seq);
-        }
-        this.scores[seq] += list.factor * score;
+        // Every posting adds a positive amount, so a zero score is a paper this query has not touched yet.
+        if (touched !== undefined && scores[seq] === 0) touched.push(seq);
+        scores[seq] += factor * (d + (frequency * saturation) / (frequency + k1 * (oneMinusB + (b * lengths[seq]!) / averageLength)));
+        scored++;
       }
     }
-  }
-
-  /** Adds `list` to the scores of `candidates` (ascending) only, finding each by binary search in each posting row. */
-  private accumulateFor(candidates: readonly number[], list: PostingList, options: LexicalTuning): void {
-    const { k1, b, d } = options;
-    const lengths = list.field === TITLE_FIELD ? this.titleLengths : this.textLengths;
-    const averageLength = (list.field === TITLE_FIELD ? this.totalTitle : this.totalText) / this.documents;
-    for (const { postings } of this.statements.postings.iterate(list.term, list.field)) {
-      const pairs = uint32View(postings);
-      const rowPairs = pairs.length / 2;
-      let low = 0;
-      for (const seq of candidates) {
-        // Candidates ascend, so each search starts where the last one ended.
-        let high = rowPairs;
-        while (low < high) {
-          const middle = (low + high) >>> 1;
-          if (pairs[middle * 2]! < seq) low = middle + 1;
-          else high = middle;
-        }
-        if (low === rowPairs) break;
-        if (pairs[low * 2] !== seq) continue;
-        this.lastSearchPostings++;
-        const frequency = pairs[low * 2 + 1]!;
-        this.scores[seq] += list.factor * (d + (frequency * (k1 + 1)) / (frequency + k1 * (1 - b + (b * lengths[seq]!) / averageLength)));
-      }
-    }
+    this.lastSearchPostings += scored;
   }
 
   /**
    * The k best of the touched papers. minisearch multiplied each score by the number of matched query terms; plain
    * BM25 ranks better on SciFact without it, so it was divided back out, and is simply not applied here.
    */
-  private best(touched: readonly number[], k: number): LexicalHit[] {
-    // A bounded min-heap: 100 candidates out of tens of thousands of matches without sorting them all.
-    const heap: LexicalHit[] = [];
-    const less = (a: LexicalHit, b: LexicalHit) => a.score < b.score || (a.score === b.score && a.seq > b.seq);
-    const siftDown = (start: number) => {
-      let index = start;
-      for (;;) {
-        const left = index * 2 + 1;
-        const right = left + 1;
-        let smallest = index;
-        if (left < heap.length && less(heap[left]!, heap[smallest]!)) smallest = left;
-        if (right < heap.length && less(heap[right]!, heap[smallest]!)) smallest = right;
-        if (smallest === index) return;
-        [heap[index], heap[smallest]] = [heap[smallest]!, heap[index]!];
-        index = smallest;
-      }
-    };
-    for (const seq of touched) {
-      const hit = { seq, score: this.scores[seq]! };
-      if (heap.length < k) {
-        heap.push(hit);
-        for (let index = heap.length - 1; index > 0; ) {
-          const parent = (index - 1) >> 1;
-          if (!less(heap[index]!, heap[parent]!)) break;
-          [heap[index], heap[parent]] = [heap[parent]!, heap[index]!];
-          index = parent;
-        }
-      } else if (less(heap[0]!, hit)) {
-        heap[0] = hit;
-        siftDown(0);
-      }
-    }
-    return heap.sort((left, right) => right.score - left.score || left.seq - right.seq);
+  private best(papers: ArrayLike<number> | undefined, k: number): LexicalHit[] {
+    return this.topOf(papers, k).sorted();
   }
 
   private ensureCapacity(size: number): void {
@@ -610,8 +511,70 @@ export class LexicalIndex {
     this.titleLengths = grow(this.titleLengths, (n) => new Uint16Array(n));
     this.textLengths = grow(this.textLengths, (n) => new Uint16Array(n));
     this.scores = grow(this.scores, (n) => new Float64Array(n));
-    this.seen = grow(this.seen, (n) => new Uint8Array(n));
   }
+}
+
+/**
+ * The k best (seq, score) pairs offered, in a bounded min-heap of typed arrays (the worst kept at the root: lower
+ * score, then higher seq), so that tens of thousands of matches cost a comparison each, not an object each.
+ */
+class TopK {
+  private readonly scores: Float64Array;
+  private readonly seqs: Int32Array;
+  private size = 0;
+
+  constructor(private readonly k: number) {
+    this.scores = new Float64Array(k);
+    this.seqs = new Int32Array(k);
+  }
+
+  offer(seq: number, score: number): void {
+    const { scores, seqs, k } = this;
+    if (this.size < k) {
+      let index = this.size++;
+      while (index > 0) {
+        const parent = (index - 1) >> 1;
+        if (!worse(score, seq, scores[parent]!, seqs[parent]!)) break;
+        scores[index] = scores[parent]!;
+        seqs[index] = seqs[parent]!;
+        index = parent;
+      }
+      scores[index] = score;
+      seqs[index] = seq;
+      return;
+    }
+    if (!worse(scores[0]!, seqs[0]!, score, seq)) return;
+    let index = 0;
+    for (;;) {
+      const left = 2 * index + 1;
+      if (left >= k) break;
+      const right = left + 1;
+      const child = right < k && worse(scores[right]!, seqs[right]!, scores[left]!, seqs[left]!) ? right : left;
+      if (!worse(scores[child]!, seqs[child]!, score, seq)) break;
+      scores[index] = scores[child]!;
+      seqs[index] = seqs[child]!;
+      index = child;
+    }
+    scores[index] = score;
+    seqs[index] = seq;
+  }
+
+  /** The k-th best score (the lowest kept); -Infinity until k were offered. */
+  threshold(): number {
+    return this.size < this.k ? -Infinity : this.scores[0]!;
+  }
+
+  /** Best first; equal scores by seq. */
+  sorted(): LexicalHit[] {
+    const hits: LexicalHit[] = [];
+    for (let index = 0; index < this.size; index++) hits.push({ seq: this.seqs[index]!, score: this.scores[index]! });
+    return hits.sort((left, right) => right.score - left.score || left.seq - right.seq);
+  }
+}
+
+/** Whether (scoreA, seqA) ranks below (scoreB, seqB). */
+function worse(scoreA: number, seqA: number, scoreB: number, seqB: number): boolean {
+  return scoreA < scoreB || (scoreA === scoreB && seqA > seqB);
 }
 
 /** Levenshtein distance, giving up (returning `limit + 1`) once it must exceed `limit`. */
