@@ -17,7 +17,7 @@ import { hnswlibBuild, simdSettingOf } from './hnswlib.js';
 import type { AddResult, BulkGraph, Library, LibraryStats, TermStatistics } from './library.js';
 import { resolvePaper, suggestPapers } from './lookup.js';
 import { paperEmbeddingText } from './paperText.js';
-import { isCheckpointFile, removeFile, VectorIndex, type CheckpointRecord } from './vectorIndex.js';
+import { DEFAULT_EF_CONSTRUCTION, isCheckpointFile, removeFile, VectorIndex, type CheckpointRecord } from './vectorIndex.js';
 import {
   corruptionReason,
   finishInterruptedRecovery,
@@ -49,6 +49,8 @@ export interface PaperLibraryOptions {
   embedBatchSize?: number;
   /** HNSW search breadth; higher is more exact and slower. */
   efSearch?: number;
+  /** HNSW insert breadth of a graph built from scratch; higher is a better graph, built more slowly. */
+  efConstruction?: number;
   /** How long an add waits for another process's write to finish before giving up with a UserError. */
   lockTimeoutMs?: number;
   /**
@@ -67,7 +69,7 @@ export interface PaperLibraryOptions {
   onSaveStep?: (step: SaveStep) => void | Promise<void>;
 }
 
-export const DEFAULT_LIBRARY_OPTIONS = Object.freeze({ embedBatchSize: 32, efSearch: 128, lockTimeoutMs: 30_000, checkpointEvery: 1_000, readOnly: false });
+export const DEFAULT_LIBRARY_OPTIONS = Object.freeze({ embedBatchSize: 32, efSearch: 128, efConstruction: DEFAULT_EF_CONSTRUCTION, lockTimeoutMs: 30_000, checkpointEvery: 1_000, readOnly: false });
 
 export type { LibraryStats } from './library.js';
 
@@ -120,6 +122,9 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS papers (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, title_key TEXT NOT NULL, paper TEXT NOT NULL);
   CREATE INDEX IF NOT EXISTS papers_by_title ON papers (title_key);
+  -- Search hits are sequence numbers; their ids come from this index's small pages instead of the papers' rows (two
+  -- abstracts a page), half the time of a query's id lookups at 100,000 papers. Built on the first open of an older library.
+  CREATE INDEX IF NOT EXISTS papers_ids_by_seq ON papers (seq, id);
   CREATE TABLE IF NOT EXISTS vectors (seq INTEGER PRIMARY KEY, vector BLOB NOT NULL);
 `;
 
@@ -490,6 +495,7 @@ export class PaperLibrary implements Library {
           databaseFile: path.join(this.directory, DATABASE_FILE),
           dimension: this.embedder.dimension,
           efSearch: this.options.efSearch,
+          efConstruction: this.options.efConstruction,
           record: this.checkpointRecord(),
           simd: simdSettingOf(hnswlibBuild().name),
         });
@@ -898,7 +904,8 @@ export class PaperLibrary implements Library {
       byTitle: db.prepare('SELECT seq, paper FROM papers WHERE title_key = ? ORDER BY seq LIMIT 1'),
       bySeq: db.prepare('SELECT paper FROM papers WHERE seq = ?'),
       bySeqs: db.prepare('SELECT seq, paper FROM papers WHERE seq IN (SELECT value FROM json_each(?))'),
-      idsBySeqs: db.prepare('SELECT seq, id FROM papers WHERE seq IN (SELECT value FROM json_each(?))'),
+      // The planner prefers the rowid; the covering index reads far fewer pages.
+      idsBySeqs: db.prepare('SELECT seq, id FROM papers INDEXED BY papers_ids_by_seq WHERE seq IN (SELECT value FROM json_each(?))'),
       byIds: db.prepare('SELECT id, paper FROM papers WHERE id IN (SELECT value FROM json_each(?))'),
       maxSeq: db.prepare('SELECT max(seq) AS seq FROM papers'),
       insertPaper: db.prepare('INSERT INTO papers (seq, id, title_key, paper) VALUES (?, ?, ?, ?)'),
@@ -944,7 +951,7 @@ export class PaperLibrary implements Library {
     const stored = this.statements.vectorCount.get()!.count;
     if (!vectors) {
       if (record && problem) logger.warn(`the library's vector index ${record.file} is unusable (${problem}); rebuilding it from ${stored} stored vectors`);
-      vectors = VectorIndex.empty(this.embedder.dimension, efSearch);
+      vectors = VectorIndex.empty(this.embedder.dimension, efSearch, this.options.efConstruction);
     }
     this.unusableVectors = 0;
     vectors.add(this.vectorRowsAfter(vectors.throughSeq));
@@ -987,7 +994,7 @@ export class PaperLibrary implements Library {
     this.db.transaction(() => broken.forEach((row, index) => replace.run(row.seq, vectorBlob(vectors[index]!))))();
     const rebuilt = broken.some((row) => row.seq <= this.vectors!.throughSeq);
     if (rebuilt) {
-      this.vectors = VectorIndex.empty(this.embedder.dimension, this.options.efSearch);
+      this.vectors = VectorIndex.empty(this.embedder.dimension, this.options.efSearch, this.options.efConstruction);
       this.vectors.add(this.vectorRowsAfter(-1));
     } else {
       this.vectors!.add(this.vectorRowsAfter(this.vectors!.throughSeq));
@@ -1013,7 +1020,7 @@ export class PaperLibrary implements Library {
       this.db.prepare("DELETE FROM meta WHERE key = 'checkpoint'").run();
       this.statements.setMeta.run('embedder', `${this.embedder.id}\t${this.embedder.dimension}`);
     })();
-    this.vectors = VectorIndex.empty(this.embedder.dimension, this.options.efSearch);
+    this.vectors = VectorIndex.empty(this.embedder.dimension, this.options.efSearch, this.options.efConstruction);
     this.vectors.add(this.vectorRowsAfter(-1));
     await this.checkpointNow(true);
   }
