@@ -38,10 +38,11 @@ async function measure(n: number, corpus: string, queries: string, keep: string 
   const dataDir = keep ?? (await mkdtemp(path.join(os.tmpdir(), `papercord-bench-library-${n}-`)));
   try {
     const logger = silentLogger();
-    const config = loadConfig({ EMBEDDINGS: 'hashing' });
+    // HNSW_EF_CONSTRUCTION from the environment, as `papercord ingest` reads it.
+    const config = loadConfig({ EMBEDDINGS: 'hashing', HNSW_EF_CONSTRUCTION: process.env.HNSW_EF_CONSTRUCTION });
     const embedder = await createEmbedder(config, logger);
     const pool = await readSentencePool(corpus);
-    const library = await PaperLibrary.open({ dataDir, embedder, logger });
+    const library = await PaperLibrary.open({ dataDir, embedder, logger, efConstruction: config.HNSW_EF_CONSTRUCTION });
     const startedAt = performance.now();
     // As `papercord ingest` does for a large source: embedding and analysis on a worker thread.
     const preparer = await PaperPreparer.start(config, embedder, logger);

@@ -78,6 +78,15 @@ export const configSchema = z.object({
   ),
 
   /**
+   * Candidates HNSW keeps while inserting, for graphs built from now on (an existing graph keeps its own): higher is
+   * a slightly better graph, built more slowly.
+   */
+  HNSW_EF_CONSTRUCTION: withDefault(
+    z.coerce.number({ invalid_type_error: 'expected a whole number from 16 to 2000' }).int('expected a whole number from 16 to 2000').min(16, 'expected a whole number from 16 to 2000').max(2000, 'expected a whole number from 16 to 2000'),
+    '100',
+  ),
+
+  /**
    * Which build of hnswlib runs the HNSW graph: `auto` the fastest this CPU supports (AVX-512, AVX2, else the stock
    * SSE build), `avx512`/`avx2` that build or an error at start, `off` the stock build.
    */

@@ -15,6 +15,7 @@ export interface GraphWorkerData {
   databaseFile: string;
   dimension: number;
   efSearch: number;
+  efConstruction: number;
   /** The library's checkpoint when the ingest started, to start from; undefined starts an empty graph. */
   record: CheckpointRecord | undefined;
   /** The hnswlib build of the thread that started it, so that HNSW_SIMD=off holds here too. */
@@ -39,8 +40,8 @@ const rowsAfter = db.prepare<[number, number], { seq: number; vector: Buffer }>(
 
 // A checkpoint the main thread could open moments ago opens here too; if it cannot, every stored vector is added.
 const graph = settings.record
-  ? await VectorIndex.load(settings.directory, settings.record, settings.efSearch).catch(() => VectorIndex.empty(settings.dimension, settings.efSearch))
-  : VectorIndex.empty(settings.dimension, settings.efSearch);
+  ? await VectorIndex.load(settings.directory, settings.record, settings.efSearch).catch(() => VectorIndex.empty(settings.dimension, settings.efSearch, settings.efConstruction))
+  : VectorIndex.empty(settings.dimension, settings.efSearch, settings.efConstruction);
 catchUp();
 parentPort!.postMessage({ ready: graph.throughSeq } satisfies GraphReply);
 

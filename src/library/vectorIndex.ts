@@ -32,9 +32,14 @@ export interface VectorHit {
   score: number;
 }
 
-/** HNSWLib's (LangChain) defaults, which the library has always used. */
+/** HNSWLib's (LangChain) M. */
 const M = 16;
-const EF_CONSTRUCTION = 200;
+/**
+ * Candidates kept while inserting (HNSW_EF_CONSTRUCTION). LangChain's 200 made the graph the slowest part of a
+ * 100,000-paper ingest; 100 builds it in about two thirds of the time for a little recall (README: the library at
+ * scale). A graph keeps the value it was built with.
+ */
+export const DEFAULT_EF_CONSTRUCTION = 100;
 const INITIAL_CAPACITY = 1024;
 
 export class VectorIndex {
@@ -50,9 +55,9 @@ export class VectorIndex {
     this.index = new (hnswlibBuild().binding.HierarchicalNSW)('cosine', dimension);
   }
 
-  static empty(dimension: number, efSearch: number): VectorIndex {
+  static empty(dimension: number, efSearch: number, efConstruction = DEFAULT_EF_CONSTRUCTION): VectorIndex {
     const vectors = new VectorIndex(dimension, efSearch);
-    vectors.index.initIndex(INITIAL_CAPACITY, M, EF_CONSTRUCTION, 100);
+    vectors.index.initIndex(INITIAL_CAPACITY, M, efConstruction, 100);
     vectors.index.setEf(efSearch);
     return vectors;
   }

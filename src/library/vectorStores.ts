@@ -21,7 +21,7 @@ export const LIBRARY_STORES: Readonly<Record<Config['VECTOR_STORE'], LibraryFact
     // Said once per process: every library worker thread opens the library too.
     if (build.note && isMainThread) logger.warn(build.note);
     else logger.debug(`HNSW graph on hnswlib-node's ${build.name} build`);
-    return PaperLibrary.open({ efSearch: config.HNSW_EF_SEARCH, ...options, dataDir: config.DATA_DIR, embedder, logger });
+    return PaperLibrary.open({ efSearch: config.HNSW_EF_SEARCH, efConstruction: config.HNSW_EF_CONSTRUCTION, ...options, dataDir: config.DATA_DIR, embedder, logger });
   },
   pgvector: async (config, embedder, logger) => {
     if (!config.DATABASE_URL) {
