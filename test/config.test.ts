@@ -28,6 +28,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ HNSW_EF_SEARCH: 'lots' })).toThrowError(new ConfigError('HNSW_EF_SEARCH: expected a whole number from 10 to 5000 (got "lots")'));
   });
 
+  it('given HNSW_EF_CONSTRUCTION, it should default to 100, accept 16 to 2000 and name the variable otherwise', () => {
+    expect(loadConfig({}).HNSW_EF_CONSTRUCTION).toBe(100);
+    expect(loadConfig({ HNSW_EF_CONSTRUCTION: '200' }).HNSW_EF_CONSTRUCTION).toBe(200);
+    expect(() => loadConfig({ HNSW_EF_CONSTRUCTION: '8' })).toThrowError(
+      new ConfigError('HNSW_EF_CONSTRUCTION: expected a whole number from 16 to 2000 (got "8")'),
+    );
+  });
+
   it('given a bad number, it should fail with one line naming the variable and the value', () => {
     expect(() => loadConfig({ LLM_TIMEOUT_MS: 'soon' })).toThrowError(
       new ConfigError('LLM_TIMEOUT_MS: expected a whole number (got "soon")'),
