@@ -6,13 +6,14 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseCommandArgs, parseCount } from '../src/cli/command.js';
 import { loadConfig } from '../src/config.js';
+import { UsageError } from '../src/errors.js';
 import { createEmbedder } from '../src/embeddings/registry.js';
 import { ingestInBatches } from '../src/library/bulkIngest.js';
 import { PaperLibrary } from '../src/library/paperLibrary.js';
 import { PaperPreparer } from '../src/library/preparer.js';
 import { bytesUnder } from '../src/library/storage.js';
 import { silentLogger } from '../src/logger.js';
-import { generatePapers, readSentencePool } from './libraryCorpus.js';
+import { type CorpusMix, generatePapers, readSentencePool } from './libraryCorpus.js';
 import type { ProbeResult } from './libraryProbe.js';
 import type { Benchmark } from './main.js';
 
@@ -34,7 +35,7 @@ export interface LibraryBenchRow extends Omit<ProbeResult, 'queries'> {
   disk_mb: number;
 }
 
-async function measure(n: number, corpus: string, queries: string, keep: string | undefined): Promise<LibraryBenchRow> {
+async function measure(n: number, corpus: string, queries: string, mix: CorpusMix, keep: string | undefined): Promise<LibraryBenchRow> {
   const dataDir = keep ?? (await mkdtemp(path.join(os.tmpdir(), `papercord-bench-library-${n}-`)));
   try {
     const logger = silentLogger();
@@ -48,7 +49,7 @@ async function measure(n: number, corpus: string, queries: string, keep: string 
     const preparer = await PaperPreparer.start(config, embedder, logger);
     const graph = await library.startBulkGraph();
     let lastReport = startedAt;
-    await ingestInBatches(library, generatePapers(pool, n), {
+    await ingestInBatches(library, generatePapers(pool, n, 1, 0, mix), {
       prepare: preparer && ((papers) => preparer.prepare(papers)),
       graph,
       onProgress: ({ done }) => {
@@ -63,7 +64,7 @@ async function measure(n: number, corpus: string, queries: string, keep: string 
     const ingestS = (performance.now() - startedAt) / 1000;
     const diskMb = (await bytesUnder(path.join(dataDir, 'library'))) / 1024 / 1024;
     process.stderr.write(`  n=${n}: ingested in ${ingestS.toFixed(1)} s; probing a fresh process\n`);
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', path.join(HERE, 'libraryProbe.ts'), dataDir, String(n), corpus, queries], {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', path.join(HERE, 'libraryProbe.ts'), dataDir, String(n), corpus, queries, mix], {
       cwd: REPO,
       maxBuffer: 1024 * 1024,
     });
@@ -90,12 +91,15 @@ export const libraryBenchmark: Benchmark = {
       corpus: { type: 'string', default: path.join(REPO, '../shared/eval/scifact/corpus.jsonl.gz') },
       queries: { type: 'string', default: path.join(REPO, '../shared/eval/scifact/queries-train.jsonl') },
       keep: { type: 'string' },
+      mix: { type: 'string', default: 'topical' },
     });
+    if (values.mix !== 'topical' && values.mix !== 'uniform') throw new UsageError(`--mix is topical or uniform, not "${values.mix}"`);
+    const mix: CorpusMix = values.mix;
     const n = parseCount(values.n, '--n', 100_000, 10_000_000);
     const small = Math.max(1, Math.round(n / 10));
-    process.stderr.write(`library bench: n=${small} then n=${n} (load: ${os.loadavg().map((load) => load.toFixed(2)).join(' ')})\n`);
-    const smaller = await measure(small, values.corpus, values.queries, undefined);
-    const larger = await measure(n, values.corpus, values.queries, values.keep);
+    process.stderr.write(`library bench: n=${small} then n=${n}, ${mix} abstracts (load: ${os.loadavg().map((load) => load.toFixed(2)).join(' ')})\n`);
+    const smaller = await measure(small, values.corpus, values.queries, mix, undefined);
+    const larger = await measure(n, values.corpus, values.queries, mix, values.keep);
     const result = {
       ...larger,
       query_growth: Math.round((larger.query_p50_ms / smaller.query_p50_ms) * 100) / 100,

@@ -4,13 +4,13 @@ import { createEmbedder } from '../src/embeddings/registry.js';
 import { PaperLibrary } from '../src/library/paperLibrary.js';
 import { silentLogger } from '../src/logger.js';
 import { HybridRetriever } from '../src/retrieval/hybrid.js';
-import { generatePapers, readSentencePool } from './libraryCorpus.js';
+import { type CorpusMix, generatePapers, readSentencePool } from './libraryCorpus.js';
 
 /**
  * One measurement of a library built by `bench library`, in a fresh process so that open time and RSS are those
  * of a process that only opens it: open, query latency on the /ask and /search retrieval path, recall@10 of the
  * HNSW search against an exact scan of the library's own vectors, then adding 20 new papers.
- * argv: <dataDir> <n> <corpus> <queries>; prints one JSON object.
+ * argv: <dataDir> <n> <corpus> <queries> [topical|uniform]; prints one JSON object.
  */
 
 export interface ProbeResult {
@@ -23,7 +23,8 @@ export interface ProbeResult {
   add20_ms: number;
 }
 
-const [dataDir, size, corpus, queriesFile] = process.argv.slice(2) as [string, string, string, string];
+const [dataDir, size, corpus, queriesFile, mixArg] = process.argv.slice(2) as [string, string, string, string, string | undefined];
+const mix: CorpusMix = mixArg === 'uniform' ? 'uniform' : 'topical';
 const n = Number(size);
 const logger = silentLogger();
 // HNSW_EF_SEARCH from the environment, as the bot and the CLI read it.
@@ -93,7 +94,7 @@ process.stderr.write(
 );
 db.close();
 
-const fresh = [...generatePapers(pool, 20, 1, n + 1_000_000)];
+const fresh = [...generatePapers(pool, 20, 1, n + 1_000_000, mix)];
 const addedAt = performance.now();
 await library.add(fresh);
 const add20Ms = performance.now() - addedAt;
