@@ -56,7 +56,11 @@ function median(values: readonly number[]): number {
 }
 
 const round2 = (value: number) => Math.round(value * 100) / 100;
-const loadAverage = () => os.loadavg().map((load) => load.toFixed(2)).join(' ');
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map((load) => load.toFixed(2))
+    .join(' ');
 
 export const cliBenchmark: Benchmark = {
   name: 'cli',
@@ -69,7 +73,8 @@ export const cliBenchmark: Benchmark = {
       json: { type: 'boolean', default: false },
     });
     const dataDir = values['data-dir'];
-    if (!dataDir) throw new UsageError('--data-dir <folder> names the library to time the CLI on (DATA_DIR); it is only read');
+    if (!dataDir)
+      throw new UsageError('--data-dir <folder> names the library to time the CLI on (DATA_DIR); it is only read');
     const runs = parseCount(values.runs, '--runs', 3, 100);
     const env = { ...process.env, DATA_DIR: path.resolve(dataDir) };
     const commands: Array<{ name: string; args: string[] }> = [
@@ -80,7 +85,8 @@ export const cliBenchmark: Benchmark = {
 
     // Compiles what changed (the first `npm run cli` after an edit), so that rounds time the start a user sees most.
     const warmUp = await timed(STARTUPS[0]!, ['stats', '--json'], env);
-    if (warmUp.code !== 0) throw new Error(`npm run cli -- stats failed (exit ${warmUp.code}): ${warmUp.stderr.trim()}`);
+    if (warmUp.code !== 0)
+      throw new Error(`npm run cli -- stats failed (exit ${warmUp.code}): ${warmUp.stderr.trim()}`);
     const papers = (JSON.parse(warmUp.stdout) as { papers: number }).papers;
     const loadBefore = loadAverage();
     process.stderr.write(`cli bench: ${papers} papers in ${env.DATA_DIR}, ${runs} rounds (load: ${loadBefore})\n`);
@@ -92,10 +98,16 @@ export const cliBenchmark: Benchmark = {
         for (let index = 0; index < STARTUPS.length; index += 1) {
           const startup = STARTUPS[(index + round) % STARTUPS.length]!;
           const result = await timed(startup, command.args, env);
-          if (result.code !== 0) throw new Error(`${startup.name} ${command.args.join(' ')} failed (exit ${result.code}): ${result.stderr.trim()}`);
+          if (result.code !== 0)
+            throw new Error(
+              `${startup.name} ${command.args.join(' ')} failed (exit ${result.code}): ${result.stderr.trim()}`,
+            );
           // Every way of starting must print the same thing: the same code, the same library.
           const expected = outputs.get(command.name) ?? result.stdout;
-          if (command.name !== 'help' && result.stdout !== expected) throw new Error(`${startup.name} ${command.name} printed something else than the others:\n${result.stdout}\n---\n${expected}`);
+          if (command.name !== 'help' && result.stdout !== expected)
+            throw new Error(
+              `${startup.name} ${command.name} printed something else than the others:\n${result.stdout}\n---\n${expected}`,
+            );
           outputs.set(command.name, expected);
           const key = `${command.name}\t${startup.name}`;
           seconds.set(key, [...(seconds.get(key) ?? []), result.seconds]);
@@ -108,17 +120,27 @@ export const cliBenchmark: Benchmark = {
     const rows = commands.flatMap((command) =>
       STARTUPS.map((startup) => {
         const times = seconds.get(`${command.name}\t${startup.name}`)!;
-        return { command: command.name, startup: startup.name, median_s: round2(median(times)), min_s: round2(Math.min(...times)), max_s: round2(Math.max(...times)) };
+        return {
+          command: command.name,
+          startup: startup.name,
+          median_s: round2(median(times)),
+          min_s: round2(Math.min(...times)),
+          max_s: round2(Math.max(...times)),
+        };
       }),
     );
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ papers, runs, load_before: loadBefore, load_after: loadAfter, results: rows })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ papers, runs, load_before: loadBefore, load_after: loadAfter, results: rows })}\n`,
+      );
       return;
     }
     process.stdout.write(`command\tstarted as\tmedian s\tmin s\tmax s\ttsx median / this\n`);
     for (const row of rows) {
       const tsx = rows.find((other) => other.command === row.command && other.startup === 'tsx')!;
-      process.stdout.write(`${row.command}\t${row.startup}\t${row.median_s}\t${row.min_s}\t${row.max_s}\t${(tsx.median_s / row.median_s).toFixed(2)}\n`);
+      process.stdout.write(
+        `${row.command}\t${row.startup}\t${row.median_s}\t${row.min_s}\t${row.max_s}\t${(tsx.median_s / row.median_s).toFixed(2)}\n`,
+      );
     }
     process.stdout.write(`${papers} papers; load average ${loadBefore} before, ${loadAfter} after\n`);
   },

@@ -80,7 +80,11 @@ const INGEST_BATCH = 500;
  * generated ones (`bench library`'s generator, same seed, so a library `bench library --keep` built is the same one)
  * added as `papercord ingest` adds a large source: in batches, embedded on a worker thread.
  */
-async function prepareLibrary(dataDir: string, size: number, progress: (line: string) => void): Promise<{ papers: number; questions: string[] }> {
+async function prepareLibrary(
+  dataDir: string,
+  size: number,
+  progress: (line: string) => void,
+): Promise<{ papers: number; questions: string[] }> {
   const config = loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'silent' });
   const logger = silentLogger();
   const services = await createServices(config, logger);
@@ -135,11 +139,24 @@ async function startEmulatorInProcess(): Promise<EmulatorSide> {
 
 async function startEmulatorProcess(): Promise<EmulatorSide> {
   // Under tsx (npm run bench) the child needs the same loader to read TypeScript.
-  const execArgv = process.execArgv.some((arg) => arg.includes('tsx')) ? process.execArgv : [...process.execArgv, '--import', 'tsx'];
-  const child = fork(path.join(HERE, 'discordEmulatorProcess.ts'), [TEST_TOKEN], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`the emulator process exited (code ${code})`))));
+  const execArgv = process.execArgv.some((arg) => arg.includes('tsx'))
+    ? process.execArgv
+    : [...process.execArgv, '--import', 'tsx'];
+  const child = fork(path.join(HERE, 'discordEmulatorProcess.ts'), [TEST_TOKEN], {
+    execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`the emulator process exited (code ${code})`))),
+  );
   exited.catch(() => undefined);
-  const next = () => Promise.race([new Promise<EmulatorProcessReply>((resolve) => child.once('message', (reply: EmulatorProcessReply) => resolve(reply))), exited]);
+  const next = () =>
+    Promise.race([
+      new Promise<EmulatorProcessReply>((resolve) =>
+        child.once('message', (reply: EmulatorProcessReply) => resolve(reply)),
+      ),
+      exited,
+    ]);
   const ready = await next();
   if (!('ready' in ready)) throw new Error(`the emulator process did not start: ${JSON.stringify(ready)}`);
   return {
@@ -149,7 +166,9 @@ async function startEmulatorProcess(): Promise<EmulatorSide> {
       child.send({ burst: request } satisfies EmulatorProcessRequest);
       const answered = await reply;
       if ('outcome' in answered) return answered.outcome;
-      throw new Error(`the emulator process failed: ${'error' in answered ? answered.error : JSON.stringify(answered)}`);
+      throw new Error(
+        `the emulator process failed: ${'error' in answered ? answered.error : JSON.stringify(answered)}`,
+      );
     },
     close: () => stopChild(child),
   };
@@ -166,22 +185,37 @@ async function stopChild(child: ChildProcess): Promise<void> {
 
 const oneMinuteLoad = () => Math.round(os.loadavg()[0]! * 100) / 100;
 
-export async function runDiscordBench(options: Partial<DiscordBenchOptions> = {}, progress: (line: string) => void = () => {}): Promise<DiscordBenchResult> {
+export async function runDiscordBench(
+  options: Partial<DiscordBenchOptions> = {},
+  progress: (line: string) => void = () => {},
+): Promise<DiscordBenchResult> {
   const settings = { ...DEFAULT_DISCORD_BENCH_OPTIONS, ...options };
   const dataDir = settings.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'papercord-bench-discord-')));
   try {
     const library = await prepareLibrary(dataDir, settings.librarySize, progress);
-    progress(`starting the emulator (${settings.emulatorInProcess ? 'in this process' : 'own process'}) and the bot (WORKER_THREADS=${settings.threads}) on ${library.papers} papers`);
+    progress(
+      `starting the emulator (${settings.emulatorInProcess ? 'in this process' : 'own process'}) and the bot (WORKER_THREADS=${settings.threads}) on ${library.papers} papers`,
+    );
     const emulator = settings.emulatorInProcess ? await startEmulatorInProcess() : await startEmulatorProcess();
     let bot: ConnectedBot | undefined;
     try {
       const opened = performance.now();
       bot = await connectBot(dataDir, emulator.apiBase, {
-        env: { ASK_COOLDOWN_SECONDS: '0', MAX_CONCURRENT_ANSWERS: String(settings.maxConcurrent), WORKER_THREADS: String(settings.threads) },
+        env: {
+          ASK_COOLDOWN_SECONDS: '0',
+          MAX_CONCURRENT_ANSWERS: String(settings.maxConcurrent),
+          WORKER_THREADS: String(settings.threads),
+        },
       });
-      progress(`bot ready in ${((performance.now() - opened) / 1000).toFixed(1)} s; dispatching ${settings.interactions} /ask interactions at once (load ${oneMinuteLoad()})`);
+      progress(
+        `bot ready in ${((performance.now() - opened) / 1000).toFixed(1)} s; dispatching ${settings.interactions} /ask interactions at once (load ${oneMinuteLoad()})`,
+      );
       const loadBefore = oneMinuteLoad();
-      const outcome = await emulator.burst({ interactions: settings.interactions, questions: library.questions, settleTimeoutMs: settings.settleTimeoutMs });
+      const outcome = await emulator.burst({
+        interactions: settings.interactions,
+        questions: library.questions,
+        settleTimeoutMs: settings.settleTimeoutMs,
+      });
       return {
         library_size: library.papers,
         worker_threads: settings.threads,
@@ -216,7 +250,10 @@ export const discordBenchmark: Benchmark = {
       ...defaults,
       interactions: parseCount(values.n, '--n', defaults.interactions, 5000),
       maxConcurrent: parseCount(values['max-concurrent'], '--max-concurrent', defaults.maxConcurrent, 5000),
-      librarySize: values['library-size'] === '0' ? 0 : parseCount(values['library-size'], '--library-size', defaults.librarySize, 1_000_000),
+      librarySize:
+        values['library-size'] === '0'
+          ? 0
+          : parseCount(values['library-size'], '--library-size', defaults.librarySize, 1_000_000),
       threads: values.threads === '0' ? 0 : parseCount(values.threads, '--threads', defaults.threads, 16),
       ...(values['data-dir'] ? { dataDir: path.resolve(values['data-dir']) } : {}),
       emulatorInProcess: values['emulator-in-process'],

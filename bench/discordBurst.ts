@@ -65,7 +65,11 @@ export async function runBurst(emulator: DiscordEmulator, request: BurstRequest)
     }),
   );
   await Promise.all(
-    records.map((record) => emulator.waitForInteraction(record.id, (changed) => settledAs(changed) !== undefined, request.settleTimeoutMs).catch(() => record)),
+    records.map((record) =>
+      emulator
+        .waitForInteraction(record.id, (changed) => settledAs(changed) !== undefined, request.settleTimeoutMs)
+        .catch(() => record),
+    ),
   );
   const totalSeconds = (performance.now() - started) / 1000;
   const ackTimes = records
@@ -74,7 +78,9 @@ export async function runBurst(emulator: DiscordEmulator, request: BurstRequest)
     .sort((a, b) => a - b);
   const outcomes = records.map(settledAs);
   const count = (kind: Settled) => outcomes.filter((outcome) => outcome === kind).length;
-  const answered = records.filter((_, index) => ['cited', 'low_confidence', 'abstained'].includes(outcomes[index] ?? ''));
+  const answered = records.filter((_, index) =>
+    ['cited', 'low_confidence', 'abstained'].includes(outcomes[index] ?? ''),
+  );
   const answerTimes = answered
     .map((record) => Date.parse(String(record.original!.edited_timestamp)) - record.dispatchedAt)
     .sort((a, b) => a - b);
@@ -87,6 +93,10 @@ export async function runBurst(emulator: DiscordEmulator, request: BurstRequest)
     answer_p99_ms: percentile(answerTimes, 0.99),
     total_s: Math.round(totalSeconds * 100) / 100,
     answers: { cited: count('cited'), low_confidence: count('low_confidence'), abstained: count('abstained') },
-    unanswered: { busy: count('busy'), failed: count('failed'), timed_out: outcomes.filter((outcome) => outcome === undefined).length },
+    unanswered: {
+      busy: count('busy'),
+      failed: count('failed'),
+      timed_out: outcomes.filter((outcome) => outcome === undefined).length,
+    },
   };
 }

@@ -52,10 +52,14 @@ interface Scored {
 export function scoreAnswer(question: EvalQuestion, answer: Answer): Scored {
   const cited = answer.citations.map((citation) => citation.title);
   const relevant = (title: string) => (question.relevant[title] ?? 0) > 0;
-  const grade2 = Object.entries(question.relevant).filter(([, grade]) => grade >= 2).map(([title]) => title);
+  const grade2 = Object.entries(question.relevant)
+    .filter(([, grade]) => grade >= 2)
+    .map(([title]) => title);
   const first = splitSentences(answer.answer)[0] ?? '';
   const firstNumbers = [...first.matchAll(/\[(\d+)\]/g)].map((match) => Number(match[1]));
-  const firstTitles = answer.citations.filter((citation) => firstNumbers.includes(citation.n)).map((citation) => citation.title);
+  const firstTitles = answer.citations
+    .filter((citation) => firstNumbers.includes(citation.n))
+    .map((citation) => citation.title);
   return {
     precision: cited.length === 0 ? 0 : cited.filter(relevant).length / cited.length,
     recall: grade2.length === 0 ? undefined : grade2.filter((title) => cited.includes(title)).length / grade2.length,
@@ -66,11 +70,13 @@ export function scoreAnswer(question: EvalQuestion, answer: Answer): Scored {
   };
 }
 
-const mean = (values: number[]) => (values.length === 0 ? 0 : values.reduce((sum, value) => sum + value, 0) / values.length);
+const mean = (values: number[]) =>
+  values.length === 0 ? 0 : values.reduce((sum, value) => sum + value, 0) / values.length;
 
 export const extractiveBenchmark: Benchmark = {
   name: 'extractive',
-  summary: 'extractive answers on the dev questions: citation precision, grade-2 recall, first sentence relevant, length',
+  summary:
+    'extractive answers on the dev questions: citation precision, grade-2 recall, first sentence relevant, length',
   async run(args) {
     const { values } = parseArgs({
       args,
@@ -108,7 +114,10 @@ export const extractiveBenchmark: Benchmark = {
       let unanswerableAbstained = 0;
       for (const question of questions) {
         const answer = await answers.ask(question.query);
-        if (values.show) process.stderr.write(`\n${question.id} ${question.query}\n${answer.answer}\n${answer.citations.map((c) => `  [${c.n}] ${(question.relevant[c.title] ?? 0)} ${c.title}`).join('\n')}\n`);
+        if (values.show)
+          process.stderr.write(
+            `\n${question.id} ${question.query}\n${answer.answer}\n${answer.citations.map((c) => `  [${c.n}] ${question.relevant[c.title] ?? 0} ${c.title}`).join('\n')}\n`,
+          );
         if (Object.keys(question.relevant).length === 0) {
           unanswerable += 1;
           if (answer.abstained) unanswerableAbstained += 1;

@@ -7,7 +7,13 @@ import { loadConfig } from '../src/config.js';
 import { silentLogger } from '../src/logger.js';
 import { loadPapersFromSource } from '../src/papers/ingest.js';
 import { createServices, type Services } from '../src/services.js';
-import { ArxivServer, fixturePapers, fixtureQuestions, ingestJson, type FixtureQuestion } from '../test/fulltext/arxivServer.js';
+import {
+  ArxivServer,
+  fixturePapers,
+  fixtureQuestions,
+  ingestJson,
+  type FixtureQuestion,
+} from '../test/fulltext/arxivServer.js';
 import type { Benchmark } from './main.js';
 
 /**
@@ -31,7 +37,8 @@ interface ModeResult {
 
 function rightSection(question: FixtureQuestion, answer: Answer): boolean {
   return answer.citations.some(
-    (citation) => citation.id === `arxiv:${question.arxivId}` && (citation.section ?? '').split(' ')[0] === question.section,
+    (citation) =>
+      citation.id === `arxiv:${question.arxivId}` && (citation.section ?? '').split(' ')[0] === question.section,
   );
 }
 
@@ -54,9 +61,13 @@ async function openLibrary(dataDir: string, arxiv: ArxivServer, fullText: 'on' |
 
 export const fulltextBenchmark: Benchmark = {
   name: 'fulltext',
-  summary: 'body-only questions over LaTeXML fixture papers: right section cited and fact in the answer, full text on vs off',
+  summary:
+    'body-only questions over LaTeXML fixture papers: right section cited and fact in the answer, full text on vs off',
   async run(args) {
-    const { values } = parseCommandArgs(args, { json: { type: 'boolean', default: false }, show: { type: 'boolean', default: false } });
+    const { values } = parseCommandArgs(args, {
+      json: { type: 'boolean', default: false },
+      show: { type: 'boolean', default: false },
+    });
     const papers = fixturePapers();
     const questions = fixtureQuestions();
     const arxiv = await ArxivServer.start(papers);
@@ -75,7 +86,10 @@ export const fulltextBenchmark: Benchmark = {
             const mode = `full text ${fullText}, ${scope === 'paper' ? 'ask --paper' : 'whole library'}`;
             const tally = { mode, questions: 0, right_section: 0, fact: 0, both: 0 };
             for (const question of questions) {
-              const answer = await services.answers.ask(question.question, scope === 'paper' ? { paper: question.arxivId } : {});
+              const answer = await services.answers.ask(
+                question.question,
+                scope === 'paper' ? { paper: question.arxivId } : {},
+              );
               const section = rightSection(question, answer);
               const fact = hasFact(question, answer);
               tally.questions += 1;
@@ -83,8 +97,12 @@ export const fulltextBenchmark: Benchmark = {
               tally.fact += Number(fact);
               tally.both += Number(section && fact);
               if (values.show && (!section || !fact)) {
-                const cited = answer.citations.map((citation) => `[${citation.n}, ${citation.section ?? '-'}]`).join(' ');
-                process.stderr.write(`${mode} ${question.id} expected §${question.section} "${question.fact}": ${cited}\n  ${answer.answer.replace(/\s+/g, ' ').slice(0, 400)}\n`);
+                const cited = answer.citations
+                  .map((citation) => `[${citation.n}, ${citation.section ?? '-'}]`)
+                  .join(' ');
+                process.stderr.write(
+                  `${mode} ${question.id} expected §${question.section} "${question.fact}": ${cited}\n  ${answer.answer.replace(/\s+/g, ' ').slice(0, 400)}\n`,
+                );
               }
             }
             results.push(tally);
@@ -102,10 +120,14 @@ export const fulltextBenchmark: Benchmark = {
       return;
     }
     const pct = (part: number, whole: number) => `${((100 * part) / whole).toFixed(1)} %`.padStart(8);
-    process.stdout.write(`${questions.length} body-only questions over ${papers.length} papers (extractive answers, hashing embedder)\n\n`);
+    process.stdout.write(
+      `${questions.length} body-only questions over ${papers.length} papers (extractive answers, hashing embedder)\n\n`,
+    );
     process.stdout.write(`${'mode'.padEnd(36)}${'section'.padStart(8)}${'fact'.padStart(8)}${'both'.padStart(8)}\n`);
     for (const result of results) {
-      process.stdout.write(`${result.mode.padEnd(36)}${pct(result.right_section, result.questions)}${pct(result.fact, result.questions)}${pct(result.both, result.questions)}\n`);
+      process.stdout.write(
+        `${result.mode.padEnd(36)}${pct(result.right_section, result.questions)}${pct(result.fact, result.questions)}${pct(result.both, result.questions)}\n`,
+      );
     }
   },
 };

@@ -22,13 +22,25 @@ interface BuildResult {
 
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 
-function measure(build: HnswlibBuildName, vectors: Float32Array, queries: number[][], truth: Int32Array[], settings: IndexBenchOptions) {
+function measure(
+  build: HnswlibBuildName,
+  vectors: Float32Array,
+  queries: number[][],
+  truth: Int32Array[],
+  settings: IndexBenchOptions,
+) {
   const { HierarchicalNSW } = loadHnswlibBinding(build);
   const count = vectors.length / settings.dimension;
   const index = new HierarchicalNSW('cosine', settings.dimension);
-  index.initIndex({ maxElements: count, m: settings.m, efConstruction: settings.efConstruction, randomSeed: settings.seed });
+  index.initIndex({
+    maxElements: count,
+    m: settings.m,
+    efConstruction: settings.efConstruction,
+    randomSeed: settings.seed,
+  });
   const insertStart = performance.now();
-  for (let row = 0; row < count; row++) index.addPoint(Array.from(vectors.subarray(row * settings.dimension, (row + 1) * settings.dimension)), row);
+  for (let row = 0; row < count; row++)
+    index.addPoint(Array.from(vectors.subarray(row * settings.dimension, (row + 1) * settings.dimension)), row);
   const insertMs = performance.now() - insertStart;
   index.setEf(settings.efSearch);
   for (const query of queries.slice(0, 20)) index.searchKnn(query, settings.k); // warm-up
@@ -45,9 +57,14 @@ function measure(build: HnswlibBuildName, vectors: Float32Array, queries: number
 
 export const hnswlibBenchmark: Benchmark = {
   name: 'hnswlib',
-  summary: 'the SIMD builds of hnswlib-node against the stock build: insert and search time on the same graph, recall@10',
+  summary:
+    'the SIMD builds of hnswlib-node against the stock build: insert and search time on the same graph, recall@10',
   async run(args) {
-    const { values } = parseCommandArgs(args, { n: { type: 'string' }, queries: { type: 'string' }, json: { type: 'boolean', default: false } });
+    const { values } = parseCommandArgs(args, {
+      n: { type: 'string' },
+      queries: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    });
     const settings: IndexBenchOptions = {
       ...DEFAULT_INDEX_BENCH_OPTIONS,
       n: parseCount(values.n, '--n', 10_000, 1_000_000),
@@ -58,10 +75,14 @@ export const hnswlibBenchmark: Benchmark = {
     };
     const progress = (line: string) => process.stderr.write(`bench hnswlib: ${line}\n`);
     const builds = runnableHnswlibBuilds();
-    progress(`builds this CPU runs: ${builds.join(', ')}; ${settings.n} clustered ${settings.dimension}-d vectors, ${settings.queries} queries`);
+    progress(
+      `builds this CPU runs: ${builds.join(', ')}; ${settings.n} clustered ${settings.dimension}-d vectors, ${settings.queries} queries`,
+    );
     const vectors = clusteredVectors(settings.n, settings, settings.seed + 1);
     const queryRows = clusteredVectors(settings.queries, settings, settings.seed + 2);
-    const queries = Array.from({ length: settings.queries }, (_, q) => queryRows.subarray(q * settings.dimension, (q + 1) * settings.dimension));
+    const queries = Array.from({ length: settings.queries }, (_, q) =>
+      queryRows.subarray(q * settings.dimension, (q + 1) * settings.dimension),
+    );
     const truth = queries.map((query) => exactTopK(vectors, settings.dimension, query, settings.k));
     const queryArrays = queries.map((query) => Array.from(query));
     const measured = new Map<HnswlibBuildName, ReturnType<typeof measure>>();
@@ -89,8 +110,9 @@ export const hnswlibBenchmark: Benchmark = {
       [
         `${settings.n} vectors, ${settings.dimension}-d; M=${settings.m} efConstruction=${settings.efConstruction} efSearch=${settings.efSearch}`,
         'build    insert    search/query  recall@10  insert vs stock  search vs stock',
-        ...results.map((r) =>
-          `${r.build.padEnd(9)}${`${r.insert_s} s`.padEnd(10)}${`${r.search_ms} ms`.padEnd(14)}${String(r.recall10).padEnd(11)}${`${r.insert_speedup}x`.padEnd(17)}${r.search_speedup}x`,
+        ...results.map(
+          (r) =>
+            `${r.build.padEnd(9)}${`${r.insert_s} s`.padEnd(10)}${`${r.search_ms} ms`.padEnd(14)}${String(r.recall10).padEnd(11)}${`${r.insert_speedup}x`.padEnd(17)}${r.search_speedup}x`,
         ),
       ].join('\n') + '\n',
     );

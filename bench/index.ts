@@ -149,7 +149,12 @@ export function exactTopK(vectors: Float32Array, dimension: number, query: Float
 function buildIndex(vectors: Float32Array, options: IndexBenchOptions): hnswlib.HierarchicalNSW {
   const count = vectors.length / options.dimension;
   const index = new hnswlib.HierarchicalNSW('cosine', options.dimension);
-  index.initIndex({ maxElements: count, m: options.m, efConstruction: options.efConstruction, randomSeed: options.seed });
+  index.initIndex({
+    maxElements: count,
+    m: options.m,
+    efConstruction: options.efConstruction,
+    randomSeed: options.seed,
+  });
   for (let row = 0; row < count; row++) {
     index.addPoint(Array.from(vectors.subarray(row * options.dimension, (row + 1) * options.dimension)), row);
   }
@@ -175,16 +180,22 @@ export async function runIndexBench(
   const { n, dimension, k } = settings;
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'papercord-bench-index-'));
   try {
-    progress(`generating ${n} clustered ${dimension}-d unit vectors (${settings.clusters} clusters) and ${settings.queries} queries`);
+    progress(
+      `generating ${n} clustered ${dimension}-d unit vectors (${settings.clusters} clusters) and ${settings.queries} queries`,
+    );
     const vectors = clusteredVectors(n, settings, settings.seed + 1);
     const queryRows = clusteredVectors(settings.queries, settings, settings.seed + 2);
-    const queries = Array.from({ length: settings.queries }, (_, q) => queryRows.subarray(q * dimension, (q + 1) * dimension));
+    const queries = Array.from({ length: settings.queries }, (_, q) =>
+      queryRows.subarray(q * dimension, (q + 1) * dimension),
+    );
     const queryArrays = queries.map((query) => Array.from(query));
 
     const vectorFile = path.join(workDir, 'vectors.f32');
     await writeFile(vectorFile, vectors);
 
-    progress(`rebuilding the HNSW index from stored vectors (M=${settings.m}, efConstruction=${settings.efConstruction})`);
+    progress(
+      `rebuilding the HNSW index from stored vectors (M=${settings.m}, efConstruction=${settings.efConstruction})`,
+    );
     const rebuildStart = performance.now();
     const stored = await readFile(vectorFile);
     const storedVectors = new Float32Array(stored.buffer, stored.byteOffset, stored.byteLength / 4);

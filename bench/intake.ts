@@ -15,7 +15,10 @@ import { readPdfPaper } from '../src/papers/pdfPaper.js';
 import { makePaperPdf, SAMPLE_PAPER } from '../test/helpers/pdfFixtures.js';
 import type { Benchmark } from './main.js';
 
-const WORDS = 'model token attention layer sequence retrieval language training data benchmark transformer context reasoning'.split(' ');
+const WORDS =
+  'model token attention layer sequence retrieval language training data benchmark transformer context reasoning'.split(
+    ' ',
+  );
 
 /** A synthetic arXiv snapshot: `records` lines shaped like the real file, half of them cs.* . */
 async function writeSnapshot(file: string, records: number): Promise<void> {
@@ -30,7 +33,10 @@ async function writeSnapshot(file: string, records: number): Promise<void> {
       abstract: `${words}.`,
       versions: [{ version: 'v1', created: 'Wed, 1 Jan 2025 10:00:00 GMT' }],
       update_date: '2025-01-02',
-      authors_parsed: [['Lovelace', 'Ada', ''], ['Turing', 'Alan', '']],
+      authors_parsed: [
+        ['Lovelace', 'Ada', ''],
+        ['Turing', 'Alan', ''],
+      ],
     });
     if (!out.write(`${line}\n`)) await once(out, 'drain');
   }
@@ -47,7 +53,11 @@ export const intakeBenchmark: Benchmark = {
   name: 'intake',
   summary: 'arXiv snapshot: validation pass vs full ingest (records/s, RSS); PDF: metadata pages vs whole document',
   async run(args) {
-    const { values } = parseCommandArgs(args, { records: { type: 'string' }, pages: { type: 'string' }, batch: { type: 'string' } });
+    const { values } = parseCommandArgs(args, {
+      records: { type: 'string' },
+      pages: { type: 'string' },
+      batch: { type: 'string' },
+    });
     const records = parseCount(values.records, '--records', 20_000, 2_000_000);
     const sections = parseCount(values.pages, '--pages', 30, 500);
     const batchSize = parseCount(values.batch, '--batch', 2_000, 100_000);

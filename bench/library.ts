@@ -35,7 +35,13 @@ export interface LibraryBenchRow extends Omit<ProbeResult, 'queries'> {
   disk_mb: number;
 }
 
-async function measure(n: number, corpus: string, queries: string, mix: CorpusMix, keep: string | undefined): Promise<LibraryBenchRow> {
+async function measure(
+  n: number,
+  corpus: string,
+  queries: string,
+  mix: CorpusMix,
+  keep: string | undefined,
+): Promise<LibraryBenchRow> {
   const dataDir = keep ?? (await mkdtemp(path.join(os.tmpdir(), `papercord-bench-library-${n}-`)));
   try {
     const logger = silentLogger();
@@ -64,14 +70,24 @@ async function measure(n: number, corpus: string, queries: string, mix: CorpusMi
     const ingestS = (performance.now() - startedAt) / 1000;
     const diskMb = (await bytesUnder(path.join(dataDir, 'library'))) / 1024 / 1024;
     process.stderr.write(`  n=${n}: ingested in ${ingestS.toFixed(1)} s; probing a fresh process\n`);
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', path.join(HERE, 'libraryProbe.ts'), dataDir, String(n), corpus, queries, mix], {
-      cwd: REPO,
-      maxBuffer: 1024 * 1024,
-    });
+    const { stdout, stderr } = await run(
+      process.execPath,
+      ['--import', 'tsx', path.join(HERE, 'libraryProbe.ts'), dataDir, String(n), corpus, queries, mix],
+      {
+        cwd: REPO,
+        maxBuffer: 1024 * 1024,
+      },
+    );
     process.stderr.write(stderr);
     const probe = JSON.parse(stdout.trim().split('\n').pop()!) as ProbeResult;
     const { queries: _count, ...measured } = probe;
-    return { n, ingest_s: round(ingestS), papers_per_s: Math.round(n / ingestS), ...measured, disk_mb: Math.round(diskMb) };
+    return {
+      n,
+      ingest_s: round(ingestS),
+      papers_per_s: Math.round(n / ingestS),
+      ...measured,
+      disk_mb: Math.round(diskMb),
+    };
   } finally {
     if (!keep) await rm(dataDir, { recursive: true, force: true });
   }
@@ -93,11 +109,17 @@ export const libraryBenchmark: Benchmark = {
       keep: { type: 'string' },
       mix: { type: 'string', default: 'topical' },
     });
-    if (values.mix !== 'topical' && values.mix !== 'uniform') throw new UsageError(`--mix is topical or uniform, not "${values.mix}"`);
+    if (values.mix !== 'topical' && values.mix !== 'uniform')
+      throw new UsageError(`--mix is topical or uniform, not "${values.mix}"`);
     const mix: CorpusMix = values.mix;
     const n = parseCount(values.n, '--n', 100_000, 10_000_000);
     const small = Math.max(1, Math.round(n / 10));
-    process.stderr.write(`library bench: n=${small} then n=${n}, ${mix} abstracts (load: ${os.loadavg().map((load) => load.toFixed(2)).join(' ')})\n`);
+    process.stderr.write(
+      `library bench: n=${small} then n=${n}, ${mix} abstracts (load: ${os
+        .loadavg()
+        .map((load) => load.toFixed(2))
+        .join(' ')})\n`,
+    );
     const smaller = await measure(small, values.corpus, values.queries, mix, undefined);
     const larger = await measure(n, values.corpus, values.queries, mix, values.keep);
     const result = {
@@ -123,9 +145,22 @@ export const libraryBenchmark: Benchmark = {
       process.stdout.write(`${JSON.stringify(ordered)}\n`);
       return;
     }
-    const columns = ['n', 'ingest_s', 'papers_per_s', 'add20_ms', 'open_ms', 'query_p50_ms', 'query_p99_ms', 'recall10', 'rss_mb', 'disk_mb'] as const;
+    const columns = [
+      'n',
+      'ingest_s',
+      'papers_per_s',
+      'add20_ms',
+      'open_ms',
+      'query_p50_ms',
+      'query_p99_ms',
+      'recall10',
+      'rss_mb',
+      'disk_mb',
+    ] as const;
     process.stdout.write(`${columns.join('\t')}\n`);
     for (const row of [smaller, larger]) process.stdout.write(`${columns.map((column) => row[column]).join('\t')}\n`);
-    process.stdout.write(`query_growth ${ordered.query_growth}, add_growth ${ordered.add_growth} (load: ${os.loadavg()[0]!.toFixed(2)})\n`);
+    process.stdout.write(
+      `query_growth ${ordered.query_growth}, add_growth ${ordered.add_growth} (load: ${os.loadavg()[0]!.toFixed(2)})\n`,
+    );
   },
 };

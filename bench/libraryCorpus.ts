@@ -30,7 +30,10 @@ export async function readSentencePool(corpusFile: string, queriesFile?: string)
   const sentences: string[] = [];
   const titleWords = new Set<string>();
   const topics: NonNullable<SentencePool['topics']> = [];
-  for await (const line of createInterface({ input: createReadStream(corpusFile).pipe(createGunzip()), crlfDelay: Infinity })) {
+  for await (const line of createInterface({
+    input: createReadStream(corpusFile).pipe(createGunzip()),
+    crlfDelay: Infinity,
+  })) {
     if (!line.trim()) continue;
     const record = JSON.parse(line) as { title?: string; text?: string };
     const start = sentences.length;
@@ -82,7 +85,9 @@ export function generatePaper(pool: SentencePool, index: number, seed = 1, mix: 
   let length = 0;
   while (length < TARGET_ABSTRACT_CHARS) {
     const fromTopic = unused.length > 0 && random() < 0.5;
-    const sentence = fromTopic ? pool.sentences[unused.splice(Math.floor(random() * unused.length), 1)[0]!]! : pick(pool.sentences);
+    const sentence = fromTopic
+      ? pool.sentences[unused.splice(Math.floor(random() * unused.length), 1)[0]!]!
+      : pick(pool.sentences);
     sentences.push(sentence);
     length += sentence.length + 1;
   }
@@ -95,6 +100,12 @@ export function generatePaper(pool: SentencePool, index: number, seed = 1, mix: 
 }
 
 /** `count` generated papers, lazily, so a 100,000-paper library never sits in memory as one array. */
-export function* generatePapers(pool: SentencePool, count: number, seed = 1, start = 0, mix: CorpusMix = 'topical'): Generator<Paper> {
+export function* generatePapers(
+  pool: SentencePool,
+  count: number,
+  seed = 1,
+  start = 0,
+  mix: CorpusMix = 'topical',
+): Generator<Paper> {
   for (let index = start; index < start + count; index += 1) yield generatePaper(pool, index, seed, mix);
 }

@@ -23,7 +23,13 @@ export interface ProbeResult {
   add20_ms: number;
 }
 
-const [dataDir, size, corpus, queriesFile, mixArg] = process.argv.slice(2) as [string, string, string, string, string | undefined];
+const [dataDir, size, corpus, queriesFile, mixArg] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+  string | undefined,
+];
 const mix: CorpusMix = mixArg === 'uniform' ? 'uniform' : 'topical';
 const n = Number(size);
 const logger = silentLogger();
@@ -40,7 +46,10 @@ const rssMb = process.memoryUsage().rss / 1024 / 1024;
 // Varied questions: SciFact claims, and sentences of the corpus the library was built from, reworded as chat.
 const queries = [
   ...pool.claims.slice(0, 200),
-  ...pool.sentences.filter((_, index) => index % 997 === 0).slice(0, 100).map((sentence) => `what about ${sentence.split(' ').slice(0, 10).join(' ')}?`),
+  ...pool.sentences
+    .filter((_, index) => index % 997 === 0)
+    .slice(0, 100)
+    .map((sentence) => `what about ${sentence.split(' ').slice(0, 10).join(' ')}?`),
 ];
 const retriever = new HybridRetriever(library);
 for (const query of queries.slice(0, 5)) await retriever.retrieve(query, { k: 5 });

@@ -7,7 +7,12 @@ import { loadCommands } from '../src/discord/commandLoader.js';
 import { APOLOGY } from '../src/discord/router.js';
 import { instrumentCommands } from '../src/ops/instrument.js';
 import { createMetrics } from '../src/ops/metrics.js';
-import type { DiscordEmulator, EmulatedUser, InteractionRecord, JsonObject } from '../test/discord/emulator/discordEmulator.js';
+import type {
+  DiscordEmulator,
+  EmulatedUser,
+  InteractionRecord,
+  JsonObject,
+} from '../test/discord/emulator/discordEmulator.js';
 import { startBotHarness } from '../test/discord/helpers/botHarness.js';
 import type { Benchmark } from './main.js';
 
@@ -41,7 +46,13 @@ export interface SoakOptions {
   answerTimeoutMs: number;
 }
 
-export const DEFAULT_SOAK_OPTIONS: SoakOptions = { minutes: 2, ratePerSecond: 5, warmupSeconds: 15, users: 500, answerTimeoutMs: 20_000 };
+export const DEFAULT_SOAK_OPTIONS: SoakOptions = {
+  minutes: 2,
+  ratePerSecond: 5,
+  warmupSeconds: 15,
+  users: 500,
+  answerTimeoutMs: 20_000,
+};
 
 /** Discord drops an interaction not acknowledged within this. */
 const ACK_DEADLINE_MS = 3_000;
@@ -94,11 +105,16 @@ function isSettled(record: InteractionRecord): boolean {
   if (record.kind === 'autocomplete') return record.callbackType === 8;
   if (record.callbackType === 4) return true;
   const original = record.original;
-  if (original && (original.flags & LOADING_FLAG) === 0 && (original.content !== '' || original.embeds.length > 0)) return true;
+  if (original && (original.flags & LOADING_FLAG) === 0 && (original.content !== '' || original.embeds.length > 0))
+    return true;
   return Boolean(record.originalDeleted && record.followUps.length > 0);
 }
 
-async function settleInteraction(emulator: DiscordEmulator, record: InteractionRecord, timeoutMs: number): Promise<Outcome> {
+async function settleInteraction(
+  emulator: DiscordEmulator,
+  record: InteractionRecord,
+  timeoutMs: number,
+): Promise<Outcome> {
   const settled = await emulator.waitForInteraction(record.id, isSettled, timeoutMs).catch(() => undefined);
   const latencyMs = Date.now() - record.dispatchedAt;
   const name = record.kind === 'autocomplete' ? `${record.commandName} autocomplete` : `/${record.commandName}`;
@@ -106,18 +122,22 @@ async function settleInteraction(emulator: DiscordEmulator, record: InteractionR
     return { ok: false, latencyMs, problem: `${name}: not acknowledged within ${ACK_DEADLINE_MS} ms` };
   }
   if (!settled) return { ok: false, latencyMs, problem: `${name}: not answered within ${timeoutMs} ms` };
-  if (textsOf(record).some((text) => text.includes(APOLOGY))) return { ok: false, latencyMs, problem: `${name}: answered with the apology` };
+  if (textsOf(record).some((text) => text.includes(APOLOGY)))
+    return { ok: false, latencyMs, problem: `${name}: answered with the apology` };
   if (record.kind === 'autocomplete') {
     const choices = ((record.callbackBody?.data ?? {}) as JsonObject).choices;
-    if (!Array.isArray(choices) || choices.length === 0) return { ok: false, latencyMs, problem: `${name}: no suggestions` };
+    if (!Array.isArray(choices) || choices.length === 0)
+      return { ok: false, latencyMs, problem: `${name}: no suggestions` };
   }
   return { ok: true, latencyMs };
 }
 
 function operations(emulator: DiscordEmulator, titles: readonly string[], timeoutMs: number): Operation[] {
   const title = (turn: number, offset = 0) => titles[(turn + offset) % titles.length]!;
-  const command = (name: string, options: (turn: number) => Record<string, string>): Operation => (user, turn) =>
-    settleInteraction(emulator, emulator.dispatchCommand(name, { options: options(turn), user }), timeoutMs);
+  const command =
+    (name: string, options: (turn: number) => Record<string, string>): Operation =>
+    (user, turn) =>
+      settleInteraction(emulator, emulator.dispatchCommand(name, { options: options(turn), user }), timeoutMs);
   return [
     command('ask', (turn) => ({ question: QUESTIONS[turn % QUESTIONS.length]! })),
     command('search', (turn) => ({ query: QUESTIONS[turn % QUESTIONS.length]! })),
@@ -127,23 +147,34 @@ function operations(emulator: DiscordEmulator, titles: readonly string[], timeou
     (user, turn) => {
       // What a user has typed so far: the first word of a title.
       const typed = title(turn).split(/\s+/)[0]!.slice(0, 12);
-      return settleInteraction(emulator, emulator.dispatchAutocomplete('paper', { options: { paper: typed }, focused: 'paper', user }), timeoutMs);
+      return settleInteraction(
+        emulator,
+        emulator.dispatchAutocomplete('paper', { options: { paper: typed }, focused: 'paper', user }),
+        timeoutMs,
+      );
     },
     async (user, turn) => {
-      const question = emulator.dispatchMessage(`${emulator.botMention} ${QUESTIONS[turn % QUESTIONS.length]!}`, { author: user });
+      const question = emulator.dispatchMessage(`${emulator.botMention} ${QUESTIONS[turn % QUESTIONS.length]!}`, {
+        author: user,
+      });
       const started = Date.now();
       // The answer goes to a thread started on the question, which takes the question's id.
       const answer = await emulator.waitForBotMessage(question.id, () => true, timeoutMs).catch(() => undefined);
       const latencyMs = Date.now() - started;
       if (!answer) return { ok: false, latencyMs, problem: `mention: not answered within ${timeoutMs} ms` };
-      if (answer.content.includes(APOLOGY)) return { ok: false, latencyMs, problem: 'mention: answered with the apology' };
+      if (answer.content.includes(APOLOGY))
+        return { ok: false, latencyMs, problem: 'mention: answered with the apology' };
       return { ok: true, latencyMs };
     },
   ];
 }
 
 /** Starts `operation`s at a fixed rate until `durationMs` is over, then waits for all of them to finish. */
-async function drive(durationMs: number, ratePerSecond: number, start: (turn: number) => Promise<Outcome>): Promise<Outcome[]> {
+async function drive(
+  durationMs: number,
+  ratePerSecond: number,
+  start: (turn: number) => Promise<Outcome>,
+): Promise<Outcome[]> {
   const intervalMs = 1000 / ratePerSecond;
   const began = performance.now();
   const running: Array<Promise<Outcome>> = [];
@@ -155,7 +186,10 @@ async function drive(durationMs: number, ratePerSecond: number, start: (turn: nu
   return Promise.all(running);
 }
 
-export async function runSoak(options: Partial<SoakOptions> = {}, progress: (line: string) => void = () => {}): Promise<SoakResult & { problems: string[] }> {
+export async function runSoak(
+  options: Partial<SoakOptions> = {},
+  progress: (line: string) => void = () => {},
+): Promise<SoakResult & { problems: string[] }> {
   const settings = { ...DEFAULT_SOAK_OPTIONS, ...options };
   const metrics = createMetrics();
   progress('starting the emulator and the bot on the seed library');
@@ -167,23 +201,27 @@ export async function runSoak(options: Partial<SoakOptions> = {}, progress: (lin
   });
   const { emulator, bot, services } = harness;
   try {
-
     const titles = (await services.library.all()).map((paper) => paper.title);
     const mix = operations(emulator, titles, settings.answerTimeoutMs);
     const users: EmulatedUser[] = Array.from({ length: settings.users }, (_, index) => ({
       id: String(300_000_000_000_000_000n + BigInt(index)),
       username: `reader${index}`,
     }));
-    const startOne = (turn: number) => mix[turn % mix.length]!(users[turn % users.length]!, Math.floor(turn / mix.length));
+    const startOne = (turn: number) =>
+      mix[turn % mix.length]!(users[turn % users.length]!, Math.floor(turn / mix.length));
 
     progress(`warming up for ${settings.warmupSeconds} s at ${settings.ratePerSecond} requests/s`);
     await drive(settings.warmupSeconds * 1000, settings.ratePerSecond, startOne);
     const rssStart = settledRss();
-    progress(`soaking for ${settings.minutes} min at ${settings.ratePerSecond} requests/s (RSS ${megabytes(rssStart)} MB, JS heap ${megabytes(process.memoryUsage().heapUsed)} MB)`);
+    progress(
+      `soaking for ${settings.minutes} min at ${settings.ratePerSecond} requests/s (RSS ${megabytes(rssStart)} MB, JS heap ${megabytes(process.memoryUsage().heapUsed)} MB)`,
+    );
     const outcomes = await drive(settings.minutes * 60_000, settings.ratePerSecond, startOne);
     const rssEnd = settledRss();
     // Mention threads stay in the client's cache until Discord archives them (24 h) and the sweeper drops them (4 h later).
-    progress(`done (RSS ${megabytes(rssEnd)} MB, JS heap ${megabytes(process.memoryUsage().heapUsed)} MB, ${bot.client.channels.cache.size} channels and threads cached)`);
+    progress(
+      `done (RSS ${megabytes(rssEnd)} MB, JS heap ${megabytes(process.memoryUsage().heapUsed)} MB, ${bot.client.channels.cache.size} channels and threads cached)`,
+    );
 
     const latencies = outcomes.map((outcome) => outcome.latencyMs).sort((a, b) => a - b);
     const failures = outcomes.filter((outcome) => !outcome.ok);
@@ -206,7 +244,8 @@ export async function runSoak(options: Partial<SoakOptions> = {}, progress: (lin
 function parsePositive(value: string | undefined, option: string, fallback: number, max: number): number {
   if (value === undefined) return fallback;
   const number = Number(value);
-  if (!Number.isFinite(number) || number <= 0 || number > max) throw new UsageError(`${option} expects a number above 0, at most ${max} (got "${value}")`);
+  if (!Number.isFinite(number) || number <= 0 || number > max)
+    throw new UsageError(`${option} expects a number above 0, at most ${max} (got "${value}")`);
   return number;
 }
 

@@ -1,6 +1,12 @@
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { UserError } from '../src/errors.js';
-import { addMixed, describeProgress, isPdfAttachment, pdfAttachmentItems, renderIntakeReply } from '../src/discord/paperIntake.js';
+import {
+  addMixed,
+  describeProgress,
+  isPdfAttachment,
+  pdfAttachmentItems,
+  renderIntakeReply,
+} from '../src/discord/paperIntake.js';
 import { NO_MENTIONS } from '../src/discord/router.js';
 import { ThrottledEdits } from '../src/discord/throttledEdits.js';
 import type { BotServices } from '../src/discord/types.js';
@@ -27,18 +33,26 @@ export async function execute(interaction: ChatInputCommandInteraction, services
   const text = (interaction.options.getString('papers') ?? '').trim();
   const tokens = [...new Set(text.split(/[\s,;]+/).filter(Boolean))];
   const attachment = interaction.options.getAttachment('pdf');
-  if (tokens.length === 0 && !attachment) throw new UserError('Give me arXiv ids or paper links in `papers`, or attach a PDF.');
+  if (tokens.length === 0 && !attachment)
+    throw new UserError('Give me arXiv ids or paper links in `papers`, or attach a PDF.');
   if (tokens.length > MAX_ADD_INPUTS) {
-    throw new UserError(`That is ${tokens.length} papers; /add takes at most ${MAX_ADD_INPUTS} at once (a BibTeX file or \`papercord add\` takes any number).`);
+    throw new UserError(
+      `That is ${tokens.length} papers; /add takes at most ${MAX_ADD_INPUTS} at once (a BibTeX file or \`papercord add\` takes any number).`,
+    );
   }
-  if (attachment && !isPdfAttachment(attachment)) throw new UserError(`${attachment.name} is not a PDF; attach the paper as a .pdf file.`);
+  if (attachment && !isPdfAttachment(attachment))
+    throw new UserError(`${attachment.name} is not a PDF; attach the paper as a .pdf file.`);
 
   await interaction.deferReply();
   const entries: Array<IntakeItem | IntakeOutcome> = tokens.map((input) => ({ kind: 'reference', input }));
   if (attachment) entries.push(...(await pdfAttachmentItems([attachment])));
-  const progress = entries.length >= PROGRESS_FROM
-    ? new ThrottledEdits((content) => interaction.editReply({ content, allowedMentions: NO_MENTIONS }), services.logger)
-    : undefined;
+  const progress =
+    entries.length >= PROGRESS_FROM
+      ? new ThrottledEdits(
+          (content) => interaction.editReply({ content, allowedMentions: NO_MENTIONS }),
+          services.logger,
+        )
+      : undefined;
   let outcomes: IntakeOutcome[];
   try {
     outcomes = await addMixed(entries, (items) =>

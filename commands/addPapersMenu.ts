@@ -1,4 +1,8 @@
-import { ApplicationCommandType, ContextMenuCommandBuilder, type MessageContextMenuCommandInteraction } from 'discord.js';
+import {
+  ApplicationCommandType,
+  ContextMenuCommandBuilder,
+  type MessageContextMenuCommandInteraction,
+} from 'discord.js';
 import { UserError } from '../src/errors.js';
 import { addMixed, pdfAttachmentItems, renderIntakeReply } from '../src/discord/paperIntake.js';
 import { NO_MENTIONS } from '../src/discord/router.js';
@@ -9,12 +13,16 @@ import { findArxivLinks } from '../src/papers/arxivIds.js';
 export const kind = 'message-menu';
 
 /** Right-click a message → Apps → "Add papers to library": every paper it links, and its PDF attachments. */
-export const data = new ContextMenuCommandBuilder().setName('Add papers to library').setType(ApplicationCommandType.Message);
+export const data = new ContextMenuCommandBuilder()
+  .setName('Add papers to library')
+  .setType(ApplicationCommandType.Message);
 
 export async function execute(interaction: MessageContextMenuCommandInteraction, services: BotServices): Promise<void> {
   const message = interaction.targetMessage;
   const links = findArxivLinks(message.content);
-  const hasPdf = message.attachments.some((attachment) => attachment.contentType === 'application/pdf' || /\.pdf$/i.test(attachment.name));
+  const hasPdf = message.attachments.some(
+    (attachment) => attachment.contentType === 'application/pdf' || /\.pdf$/i.test(attachment.name),
+  );
   if (links.length === 0 && !hasPdf) {
     throw new UserError('That message has no arXiv or Hugging Face paper links and no PDF attachment.');
   }

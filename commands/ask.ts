@@ -15,7 +15,14 @@ export const data = new SlashCommandBuilder()
   .addIntegerOption((option) =>
     option.setName('k').setDescription('How many papers to draw on (1-10, default 5)').setMinValue(1).setMaxValue(10),
   )
-  .addStringOption((option) => declarePaperOption(option, 'paper', 'Answer from this one paper, its full text when available (start typing)', false));
+  .addStringOption((option) =>
+    declarePaperOption(
+      option,
+      'paper',
+      'Answer from this one paper, its full text when available (start typing)',
+      false,
+    ),
+  );
 
 export async function execute(interaction: ChatInputCommandInteraction, services: BotServices): Promise<void> {
   const question = checkLength('question', interaction.options.getString('question', true), INPUT_LIMITS.question);

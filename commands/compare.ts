@@ -7,10 +7,17 @@ import type { BotServices } from '../src/discord/types.js';
 
 const PAPER_OPTIONS = ['paper_a', 'paper_b', 'paper_c', 'paper_d'] as const;
 
-export const data = new SlashCommandBuilder().setName('compare').setDescription('Compare two to four papers side by side');
+export const data = new SlashCommandBuilder()
+  .setName('compare')
+  .setDescription('Compare two to four papers side by side');
 PAPER_OPTIONS.forEach((name, index) =>
   data.addStringOption((option) =>
-    declarePaperOption(option, name, index < 2 ? 'A paper (start typing for suggestions)' : 'Another paper (optional)', index < 2),
+    declarePaperOption(
+      option,
+      name,
+      index < 2 ? 'A paper (start typing for suggestions)' : 'Another paper (optional)',
+      index < 2,
+    ),
   ),
 );
 

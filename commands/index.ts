@@ -11,4 +11,15 @@ import * as similar from './similar.js';
 import * as trending from './trending.js';
 
 /** Every slash and context-menu command the bot has. Adding one is writing `commands/<name>.ts` and listing it here. */
-export const commandModules: readonly BotCommand[] = [ask, search, paper, similar, compare, add, library, trending, about, addPapersMenu];
+export const commandModules: readonly BotCommand[] = [
+  ask,
+  search,
+  paper,
+  similar,
+  compare,
+  add,
+  library,
+  trending,
+  about,
+  addPapersMenu,
+];

@@ -1,4 +1,11 @@
-import { ChannelType, MessageFlags, PermissionFlagsBits, SlashCommandBuilder, type ChatInputCommandInteraction, type GuildBasedChannel } from 'discord.js';
+import {
+  ChannelType,
+  MessageFlags,
+  PermissionFlagsBits,
+  SlashCommandBuilder,
+  type ChatInputCommandInteraction,
+  type GuildBasedChannel,
+} from 'discord.js';
 import { UserError } from '../src/errors.js';
 import { LINK_PICKUP_PERMISSIONS, requireBotPermissions } from '../src/discord/permissions.js';
 import { DISCORD_LIMITS, truncate } from '../src/discord/render.js';
@@ -24,16 +31,28 @@ export const data = new SlashCommandBuilder()
         subcommand
           .setName('on')
           .setDescription('Add every paper linked or attached in a channel, reacting 📚 / ✅ (Manage Server)')
-          .addChannelOption((option) => option.setName('channel').setDescription('Which channel (default: this one)').addChannelTypes(...TEXT_CHANNELS)),
+          .addChannelOption((option) =>
+            option
+              .setName('channel')
+              .setDescription('Which channel (default: this one)')
+              .addChannelTypes(...TEXT_CHANNELS),
+          ),
       )
       .addSubcommand((subcommand) =>
         subcommand
           .setName('off')
           .setDescription('Stop adding the papers linked in a channel (Manage Server)')
-          .addChannelOption((option) => option.setName('channel').setDescription('Which channel (default: this one)').addChannelTypes(...TEXT_CHANNELS)),
+          .addChannelOption((option) =>
+            option
+              .setName('channel')
+              .setDescription('Which channel (default: this one)')
+              .addChannelTypes(...TEXT_CHANNELS),
+          ),
       ),
   )
-  .addSubcommand((subcommand) => subcommand.setName('status').setDescription("The library's size, latest papers and link-pickup channels"));
+  .addSubcommand((subcommand) =>
+    subcommand.setName('status').setDescription("The library's size, latest papers and link-pickup channels"),
+  );
 
 export async function execute(interaction: ChatInputCommandInteraction, services: BotServices): Promise<void> {
   if (!interaction.inGuild()) throw new UserError('The library is managed in a server, not in direct messages.');
@@ -52,7 +71,8 @@ export async function execute(interaction: ChatInputCommandInteraction, services
     const channelId = interaction.options.getChannel('channel')?.id ?? interaction.channelId;
     // The cached channel carries its permission overwrites; one the bot cannot see is not cached at all.
     const channel: GuildBasedChannel | undefined = interaction.guild?.channels.cache.get(channelId);
-    if (!channel) throw new UserError(`I cannot see <#${channelId}>: give me the View Channel permission there, then try again.`);
+    if (!channel)
+      throw new UserError(`I cannot see <#${channelId}>: give me the View Channel permission there, then try again.`);
     if (subcommand === 'on') {
       requireBotPermissions(channel, LINK_PICKUP_PERMISSIONS, 'pick up paper links');
       const changed = services.linkChannels.enable(interaction.guildId, channel.id, interaction.user.id);
@@ -64,14 +84,22 @@ export async function execute(interaction: ChatInputCommandInteraction, services
       content = changed ? `Link pickup is off in <#${channel.id}>.` : `Link pickup was not on in <#${channel.id}>.`;
     }
   }
-  await interaction.reply({ content: truncate(content, DISCORD_LIMITS.content), flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+  await interaction.reply({
+    content: truncate(content, DISCORD_LIMITS.content),
+    flags: MessageFlags.Ephemeral,
+    allowedMentions: NO_MENTIONS,
+  });
 }
 
 async function status(guildId: string, services: BotServices): Promise<string> {
   const channels = services.linkChannels.list(guildId);
   const [recent, library] = await Promise.all([services.recentPapers(RECENT_PAPERS), services.describeLibrary()]);
   const lines = [`**${library.papers}** papers in the library.`];
-  lines.push(channels.length ? `Link pickup is on in ${channels.map((channel) => `<#${channel.channelId}>`).join(', ')}.` : 'Link pickup is off in every channel (`/library links on` switches it on).');
+  lines.push(
+    channels.length
+      ? `Link pickup is on in ${channels.map((channel) => `<#${channel.channelId}>`).join(', ')}.`
+      : 'Link pickup is off in every channel (`/library links on` switches it on).',
+  );
   if (recent.length) {
     lines.push('Latest additions:');
     for (const paper of recent) lines.push(`- [${truncate(paper.title, 150)}](${paperLinkUrl(paper)})`);

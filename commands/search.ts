@@ -20,8 +20,13 @@ export async function execute(interaction: ChatInputCommandInteraction, services
   const k = checkRange('k', interaction.options.getInteger('k') ?? 5, 1, 10);
   await interaction.deferReply();
   const { hits, confidence } = await services.retriever.retrieve(query, { k });
-  const embed = renderPaperList(`Papers for “${query}”`, hits, 'Nothing in the library matches that. Try other words.', {
-    lead: confidence === 'low' ? `${LOW_CONFIDENCE_LEAD}:` : undefined,
-  });
+  const embed = renderPaperList(
+    `Papers for “${query}”`,
+    hits,
+    'Nothing in the library matches that. Try other words.',
+    {
+      lead: confidence === 'low' ? `${LOW_CONFIDENCE_LEAD}:` : undefined,
+    },
+  );
   await interaction.editReply({ embeds: [embed], allowedMentions: NO_MENTIONS });
 }

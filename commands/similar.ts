@@ -21,7 +21,11 @@ export async function execute(interaction: ChatInputCommandInteraction, services
   // The paper itself is the best match for its own text: ask for one more and leave it out.
   const { hits } = await services.retriever.retrieve(`${paper.title}\n\n${paper.abstract}`, { k: k + 1 });
   const similar = hits.filter((hit) => hit.paper.id !== paper.id).slice(0, k);
-  const embed = renderPaperList(`Papers like “${paper.title}”`, similar, 'No other paper in the library is close to this one.');
+  const embed = renderPaperList(
+    `Papers like “${paper.title}”`,
+    similar,
+    'No other paper in the library is close to this one.',
+  );
   await interaction.editReply({ embeds: [embed], allowedMentions: NO_MENTIONS });
 }
 

@@ -44,7 +44,11 @@ export const data = new SlashCommandBuilder()
           .addChannelTypes(ChannelType.GuildText, ChannelType.GuildAnnouncement),
       )
       .addStringOption((option) =>
-        option.setName('time').setDescription('Time of day, 24-hour HH:MM, e.g. 09:30').setRequired(true).setMaxLength(5),
+        option
+          .setName('time')
+          .setDescription('Time of day, 24-hour HH:MM, e.g. 09:30')
+          .setRequired(true)
+          .setMaxLength(5),
       )
       .addStringOption((option) =>
         option
@@ -55,7 +59,10 @@ export const data = new SlashCommandBuilder()
           .setAutocomplete(true),
       )
       .addStringOption((option) =>
-        option.setName('topics').setDescription('Only papers about these, comma-separated, e.g. agents, video').setMaxLength(400),
+        option
+          .setName('topics')
+          .setDescription('Only papers about these, comma-separated, e.g. agents, video')
+          .setMaxLength(400),
       )
       .addIntegerOption((option) =>
         option
@@ -77,7 +84,9 @@ export const data = new SlashCommandBuilder()
           .addChannelTypes(ChannelType.GuildText, ChannelType.GuildAnnouncement),
       ),
   )
-  .addSubcommand((subcommand) => subcommand.setName('status').setDescription("This server's daily posts (Manage Server)"));
+  .addSubcommand((subcommand) =>
+    subcommand.setName('status').setDescription("This server's daily posts (Manage Server)"),
+  );
 
 function trendingOf(services: BotServices): NonNullable<BotServices['trending']> {
   if (!services.trending) throw new UserError('Trending posts are not enabled on this bot.');
@@ -85,7 +94,8 @@ function trendingOf(services: BotServices): NonNullable<BotServices['trending']>
 }
 
 function requireManageServer(interaction: ChatInputCommandInteraction): string {
-  if (!interaction.inGuild()) throw new UserError('Daily trending posts are set up in a server, not in direct messages.');
+  if (!interaction.inGuild())
+    throw new UserError('Daily trending posts are set up in a server, not in direct messages.');
   if (!interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) {
     throw new UserError('You need the Manage Server permission to change or see trending subscriptions.');
   }
@@ -102,7 +112,11 @@ function describeStatus({ subscription, nextRunAt, lastPost }: SubscriptionStatu
     subscription.topics.length ? `topics: ${subscription.topics.join(', ')}` : 'all topics',
   ];
   if (subscription.thread) parts.push('with a thread');
-  parts.push(subscription.enabled ? `next: ${timestamp(nextRunAt)}` : `**disabled**: ${subscription.disabledReason ?? 'unknown reason'}`);
+  parts.push(
+    subscription.enabled
+      ? `next: ${timestamp(nextRunAt)}`
+      : `**disabled**: ${subscription.disabledReason ?? 'unknown reason'}`,
+  );
   if (lastPost) parts.push(`last: ${lastPost.localDate} ${lastPost.status}`);
   return parts.join(' · ');
 }
@@ -112,15 +126,22 @@ export async function execute(interaction: ChatInputCommandInteraction, services
   const subcommand = interaction.options.getSubcommand(true);
   if (subcommand === 'now') {
     const date = interaction.options.getString('date')?.trim();
-    if (date !== undefined && !isIsoDate(date)) throw new UserError(`"${date}" is not a date; use YYYY-MM-DD such as 2025-07-29`);
+    if (date !== undefined && !isIsoDate(date))
+      throw new UserError(`"${date}" is not a date; use YYYY-MM-DD such as 2025-07-29`);
     const slot = acquireIfModelRuns(services, interaction.user.id);
     try {
       await interaction.deferReply();
       const digest = await trending.digest({ date }).catch((error: unknown) => {
-        if (error instanceof SourceError) throw new UserError(`Could not fetch the trending papers just now (${error.message}). Try again later.`, { cause: error });
+        if (error instanceof SourceError)
+          throw new UserError(`Could not fetch the trending papers just now (${error.message}). Try again later.`, {
+            cause: error,
+          });
         throw error;
       });
-      await interaction.editReply({ embeds: [formatDigestEmbed(digest, `papercord trending · ${digest.date}`)], allowedMentions: NO_MENTIONS });
+      await interaction.editReply({
+        embeds: [formatDigestEmbed(digest, `papercord trending · ${digest.date}`)],
+        allowedMentions: NO_MENTIONS,
+      });
     } finally {
       slot.release();
     }
@@ -130,11 +151,19 @@ export async function execute(interaction: ChatInputCommandInteraction, services
   const guildId = requireManageServer(interaction);
   let content: string;
   if (subcommand === 'subscribe') {
-    const channel = interaction.options.getChannel('channel', true, [ChannelType.GuildText, ChannelType.GuildAnnouncement]);
+    const channel = interaction.options.getChannel('channel', true, [
+      ChannelType.GuildText,
+      ChannelType.GuildAnnouncement,
+    ]);
     const thread = interaction.options.getBoolean('thread') ?? undefined;
     // Checked now, naming what is missing, rather than failing at the first post hours later.
     const cached = interaction.guild?.channels.cache.get(channel.id);
-    if (cached) requireBotPermissions(cached, thread ? [...TRENDING_POST_PERMISSIONS, 'Create Public Threads'] : TRENDING_POST_PERMISSIONS, 'post the daily trending papers');
+    if (cached)
+      requireBotPermissions(
+        cached,
+        thread ? [...TRENDING_POST_PERMISSIONS, 'Create Public Threads'] : TRENDING_POST_PERMISSIONS,
+        'post the daily trending papers',
+      );
     const status = trending.subscribe({
       guildId,
       channelId: channel.id,
@@ -154,7 +183,9 @@ export async function execute(interaction: ChatInputCommandInteraction, services
     }
     const removed = trending.unsubscribe(guildId, channelId);
     if (removed.length === 0) {
-      throw new UserError(channelId ? `<#${channelId}> has no daily trending post.` : 'This server has no daily trending post.');
+      throw new UserError(
+        channelId ? `<#${channelId}> has no daily trending post.` : 'This server has no daily trending post.',
+      );
     }
     content = `Unsubscribed ${removed.map((subscription) => `<#${subscription.channelId}>`).join(', ')}: no more daily trending posts there.`;
   } else {
@@ -164,7 +195,11 @@ export async function execute(interaction: ChatInputCommandInteraction, services
       : 'This server has no daily trending post. Set one up with `/trending subscribe`.';
   }
   // Ten 80-character topics make one line long: a reply over 2,000 characters would be refused whole.
-  await interaction.reply({ content: truncate(content, DISCORD_LIMITS.content), flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+  await interaction.reply({
+    content: truncate(content, DISCORD_LIMITS.content),
+    flags: MessageFlags.Ephemeral,
+    allowedMentions: NO_MENTIONS,
+  });
 }
 
 /** Whole lines (each cut to fit) up to `max` characters, the rest counted in a last "… and N more". */

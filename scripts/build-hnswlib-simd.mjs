@@ -31,9 +31,12 @@ function say(message) {
 function nodeGyp() {
   // npm runs lifecycle scripts with npm_execpath set to its own CLI; node-gyp ships inside npm.
   const candidates = [];
-  if (process.env.npm_execpath) candidates.push(path.resolve(path.dirname(process.env.npm_execpath), '../node_modules/node-gyp/bin/node-gyp.js'));
+  if (process.env.npm_execpath)
+    candidates.push(path.resolve(path.dirname(process.env.npm_execpath), '../node_modules/node-gyp/bin/node-gyp.js'));
   // Run by hand: the npm that came with this node.
-  candidates.push(path.resolve(path.dirname(process.execPath), '../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js'));
+  candidates.push(
+    path.resolve(path.dirname(process.execPath), '../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js'),
+  );
   try {
     candidates.push(require.resolve('node-gyp/bin/node-gyp.js'));
   } catch {
@@ -52,14 +55,29 @@ function nodeGyp() {
 async function buildOne(name, flags, source, gyp, target) {
   const work = await mkdtemp(path.join(os.tmpdir(), `papercord-hnswlib-${name}-`));
   try {
-    await cp(source, work, { recursive: true, filter: (file) => path.relative(source, file).split(path.sep)[0] !== 'build' });
+    await cp(source, work, {
+      recursive: true,
+      filter: (file) => path.relative(source, file).split(path.sep)[0] !== 'build',
+    });
     // node-addon-api is hnswlib-node's sibling in node_modules; the copy must find it.
-    await cp(path.join(path.dirname(require.resolve('node-addon-api/package.json'))), path.join(work, 'node_modules', 'node-addon-api'), { recursive: true });
+    await cp(
+      path.join(path.dirname(require.resolve('node-addon-api/package.json'))),
+      path.join(work, 'node_modules', 'node-addon-api'),
+      { recursive: true },
+    );
     const cxxflags = [process.env.CXXFLAGS ?? '', ...flags].join(' ').trim();
     // npm passes its nodedir setting on; by hand, this node's own headers serve (nothing is downloaded).
     const prefix = path.resolve(path.dirname(process.execPath), '..');
-    const nodedir = process.env.npm_config_nodedir ? [] : existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) ? [`--nodedir=${prefix}`] : [];
-    await run(process.execPath, [gyp, 'rebuild', '--release', ...nodedir], { cwd: work, env: { ...process.env, CXXFLAGS: cxxflags }, maxBuffer: 16 * 1024 * 1024 });
+    const nodedir = process.env.npm_config_nodedir
+      ? []
+      : existsSync(path.join(prefix, 'include', 'node', 'node_api.h'))
+        ? [`--nodedir=${prefix}`]
+        : [];
+    await run(process.execPath, [gyp, 'rebuild', '--release', ...nodedir], {
+      cwd: work,
+      env: { ...process.env, CXXFLAGS: cxxflags },
+      maxBuffer: 16 * 1024 * 1024,
+    });
     await mkdir(target, { recursive: true });
     await cp(path.join(work, 'build', 'Release', 'addon.node'), path.join(target, 'addon.node'));
   } finally {
@@ -86,22 +104,31 @@ async function main() {
   await rm(output, { recursive: true, force: true });
   const started = Date.now();
   const results = await Promise.allSettled(
-    Object.entries(SIMD_BUILDS).map(([name, flags]) => buildOne(name, flags, source, gyp, path.join(output, name)).then(() => name)),
+    Object.entries(SIMD_BUILDS).map(([name, flags]) =>
+      buildOne(name, flags, source, gyp, path.join(output, name)).then(() => name),
+    ),
   );
   const built = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
-  const failed = results.flatMap((result, index) => (result.status === 'rejected' ? [`${Object.keys(SIMD_BUILDS)[index]} (${firstLine(result.reason)})`] : []));
+  const failed = results.flatMap((result, index) =>
+    result.status === 'rejected' ? [`${Object.keys(SIMD_BUILDS)[index]} (${firstLine(result.reason)})`] : [],
+  );
   await mkdir(output, { recursive: true });
   // Records which hnswlib-node these were built from: after an upgrade without a reinstall they are not loaded.
   await writeFile(path.join(output, 'builds.json'), `${JSON.stringify({ hnswlibNode: version, builds: built })}\n`);
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
-  if (failed.length > 0) say(`hnswlib-node: built ${built.join(', ') || 'nothing'} in ${seconds} s; could not build ${failed.join(', ')}; the stock build serves CPUs without them`);
+  if (failed.length > 0)
+    say(
+      `hnswlib-node: built ${built.join(', ') || 'nothing'} in ${seconds} s; could not build ${failed.join(', ')}; the stock build serves CPUs without them`,
+    );
   else say(`hnswlib-node: built the ${built.join(' and ')} builds in ${seconds} s`);
 }
 
 function firstLine(error) {
   const text = String(error?.stderr || error?.message || error);
   const lines = text.split('\n');
-  return (lines.find((line) => /Error:|error:/.test(line)) ?? lines.find((line) => /ERR!/.test(line)) ?? lines[0] ?? '').trim().slice(0, 200);
+  return (lines.find((line) => /Error:|error:/.test(line)) ?? lines.find((line) => /ERR!/.test(line)) ?? lines[0] ?? '')
+    .trim()
+    .slice(0, 200);
 }
 
 main().catch((error) => {

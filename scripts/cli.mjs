@@ -34,7 +34,9 @@ export async function compileChangedSources(root = ROOT) {
   const files = {};
   const stale = [];
   for (const source of sources) {
-    const digest = createHash('sha1').update(readFileSync(path.join(root, source))).digest('hex');
+    const digest = createHash('sha1')
+      .update(readFileSync(path.join(root, source)))
+      .digest('hex');
     const entry = recorded[source];
     const output = outputStamp(path.join(outDir, outputPath(source)));
     if (entry && entry.digest === digest && output && output === entry.output) files[source] = entry;
@@ -67,7 +69,8 @@ export async function compileChangedSources(root = ROOT) {
       writeFileSync(temporary, file.contents);
       renameSync(temporary, file.path);
     }
-    for (const { source, digest } of stale) files[source] = { digest, output: outputStamp(path.join(outDir, outputPath(source))) };
+    for (const { source, digest } of stale)
+      files[source] = { digest, output: outputStamp(path.join(outDir, outputPath(source))) };
   }
   const temporary = `${manifestFile}.${process.pid}.tmp`;
   writeFileSync(temporary, JSON.stringify({ settings, files }));
@@ -78,7 +81,9 @@ export async function compileChangedSources(root = ROOT) {
 /** What else decides the output: this script's format, the esbuild version and tsconfig.json. */
 function buildSettings(root) {
   const esbuildVersion = JSON.parse(readFileSync(path.join(root, 'node_modules/esbuild/package.json'), 'utf8')).version;
-  const tsconfig = createHash('sha1').update(readFileSync(path.join(root, 'tsconfig.json'))).digest('hex');
+  const tsconfig = createHash('sha1')
+    .update(readFileSync(path.join(root, 'tsconfig.json')))
+    .digest('hex');
   return `${BUILD_FORMAT}:esbuild@${esbuildVersion}:tsconfig@${tsconfig}`;
 }
 
@@ -117,8 +122,15 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   } catch (error) {
     // Nothing stale runs. esbuild has printed its errors with file:line; anything else (a folder we may not write) is said here.
     const errors = Array.isArray(error?.errors) ? error.errors.length : 0;
-    const reason = errors > 0 ? `${errors} error${errors === 1 ? '' : 's'} above` : error instanceof Error ? error.message : String(error);
-    process.stderr.write(`papercord: could not compile ${SOURCE_ROOTS.map((folder) => `${folder}/`).join(', ')}: ${reason}\n`);
+    const reason =
+      errors > 0
+        ? `${errors} error${errors === 1 ? '' : 's'} above`
+        : error instanceof Error
+          ? error.message
+          : String(error);
+    process.stderr.write(
+      `papercord: could not compile ${SOURCE_ROOTS.map((folder) => `${folder}/`).join(', ')}: ${reason}\n`,
+    );
     process.exit(1);
   }
   const { runFromCommandLine } = await import(pathToFileURL(path.join(ROOT, OUT_DIR, 'src/cli/main.js')).href);

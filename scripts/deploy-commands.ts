@@ -29,7 +29,12 @@ export async function deployCommands(config: DeployConfig & { DISCORD_TOKEN: str
   const registered = (await rest.put(route, { body: commandPayloads() })) as RESTPutAPIApplicationCommandsResult;
   // Slash commands read `/name`; a message command (type 3) is shown by its menu label in quotes.
   const names = registered.map((command) => (command.type === 3 ? `"${command.name}"` : command.name));
-  return { applicationId: application.id, scope: config.DISCORD_GUILD_ID ?? 'global', names: registered.map((command) => command.name), labels: names };
+  return {
+    applicationId: application.id,
+    scope: config.DISCORD_GUILD_ID ?? 'global',
+    names: registered.map((command) => command.name),
+    labels: names,
+  };
 }
 
 async function run(): Promise<number> {
@@ -48,7 +53,9 @@ async function run(): Promise<number> {
   }
   const result = await deployCommands({ ...config, DISCORD_TOKEN: token });
   const where = result.scope === 'global' ? 'globally (every server the bot is in)' : `to server ${result.scope}`;
-  process.stdout.write(`Registered ${result.names.length} commands ${where}: ${result.labels.map((label) => (label.startsWith('"') ? `${label} (message menu)` : `/${label}`)).join(', ')}\n`);
+  process.stdout.write(
+    `Registered ${result.names.length} commands ${where}: ${result.labels.map((label) => (label.startsWith('"') ? `${label} (message menu)` : `/${label}`)).join(', ')}\n`,
+  );
   return 0;
 }
 
@@ -56,7 +63,9 @@ if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.me
   run().then(
     (code) => process.exit(code),
     (error: unknown) => {
-      process.stderr.write(`papercord: could not register commands: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(
+        `papercord: could not register commands: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
       process.exit(1);
     },
   );

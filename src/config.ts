@@ -73,7 +73,11 @@ export const configSchema = z.object({
    * more per query. Read when a library opens.
    */
   HNSW_EF_SEARCH: withDefault(
-    z.coerce.number({ invalid_type_error: 'expected a whole number from 10 to 5000' }).int('expected a whole number from 10 to 5000').min(10, 'expected a whole number from 10 to 5000').max(5000, 'expected a whole number from 10 to 5000'),
+    z.coerce
+      .number({ invalid_type_error: 'expected a whole number from 10 to 5000' })
+      .int('expected a whole number from 10 to 5000')
+      .min(10, 'expected a whole number from 10 to 5000')
+      .max(5000, 'expected a whole number from 10 to 5000'),
     '128',
   ),
 
@@ -82,7 +86,11 @@ export const configSchema = z.object({
    * a slightly better graph, built more slowly.
    */
   HNSW_EF_CONSTRUCTION: withDefault(
-    z.coerce.number({ invalid_type_error: 'expected a whole number from 16 to 2000' }).int('expected a whole number from 16 to 2000').min(16, 'expected a whole number from 16 to 2000').max(2000, 'expected a whole number from 16 to 2000'),
+    z.coerce
+      .number({ invalid_type_error: 'expected a whole number from 16 to 2000' })
+      .int('expected a whole number from 16 to 2000')
+      .min(16, 'expected a whole number from 16 to 2000')
+      .max(2000, 'expected a whole number from 16 to 2000'),
     '100',
   ),
 
@@ -107,14 +115,30 @@ export const configSchema = z.object({
   ASK_COOLDOWN_SECONDS: withDefault(nonNegativeNumber, '10'),
   MAX_CONCURRENT_ANSWERS: withDefault(positiveInt, '4'),
   /** Library worker threads of the bot (retrieval, answers, ingest); 0 does that work on the thread that talks to Discord. */
-  WORKER_THREADS: withDefault(z.coerce.number({ invalid_type_error: 'expected a whole number from 0 to 16' }).int('expected a whole number from 0 to 16').min(0, 'expected a whole number from 0 to 16').max(16, 'expected a whole number from 0 to 16'), '1'),
+  WORKER_THREADS: withDefault(
+    z.coerce
+      .number({ invalid_type_error: 'expected a whole number from 0 to 16' })
+      .int('expected a whole number from 0 to 16')
+      .min(0, 'expected a whole number from 0 to 16')
+      .max(16, 'expected a whole number from 0 to 16'),
+    '1',
+  ),
 
   // Trending posts.
   HF_API_BASE: withDefault(httpUrl, 'https://huggingface.co'),
   ARXIV_API_BASE: withDefault(httpUrl, 'https://export.arxiv.org'),
-  ARXIV_CATEGORY: withDefault(z.string().regex(/^[a-z-]+(\.[A-Za-z-]+)?$/, 'expected an arXiv category such as cs.CL'), 'cs.CL'),
+  ARXIV_CATEGORY: withDefault(
+    z.string().regex(/^[a-z-]+(\.[A-Za-z-]+)?$/, 'expected an arXiv category such as cs.CL'),
+    'cs.CL',
+  ),
   /** arXiv asks API clients to wait 3 s between requests; tests against a loopback server set 0. */
-  ARXIV_REQUEST_INTERVAL_MS: withDefault(z.coerce.number({ invalid_type_error: 'expected a number of milliseconds' }).int('expected a whole number').min(0, 'expected 0 or more'), '3000'),
+  ARXIV_REQUEST_INTERVAL_MS: withDefault(
+    z.coerce
+      .number({ invalid_type_error: 'expected a number of milliseconds' })
+      .int('expected a whole number')
+      .min(0, 'expected 0 or more'),
+    '3000',
+  ),
   TRENDING_SOURCE: withDefault(oneOf(['hf', 'arxiv', 'seeds'] as const), 'hf'),
   TRENDING_GRACE_HOURS: withDefault(nonNegativeNumber, '6'),
 
@@ -157,7 +181,11 @@ export class ConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined> = readEnvironment()): Config {
   // In a shard process, discord.js's ShardingManager sets SHARDS to the shard's id and SHARD_COUNT to the count.
   const sharded = env.SHARDING_MANAGER === 'true';
-  const parsed = configSchema.safeParse({ ...env, SHARDS: sharded ? env.SHARD_COUNT : env.SHARDS, SHARD_ID: sharded ? env.SHARDS : undefined });
+  const parsed = configSchema.safeParse({
+    ...env,
+    SHARDS: sharded ? env.SHARD_COUNT : env.SHARDS,
+    SHARD_ID: sharded ? env.SHARDS : undefined,
+  });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const variable = String(issue.path[0] ?? 'environment');

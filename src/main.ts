@@ -44,10 +44,12 @@ async function main(): Promise<number> {
     process.stderr.write(`${PLAYGROUND_NOTICE}\n`);
     return runPlayground(config);
   }
-  if (config.SHARDS !== undefined && config.SHARD_ID === undefined) return superviseShards(config, createLogger(config));
+  if (config.SHARDS !== undefined && config.SHARD_ID === undefined)
+    return superviseShards(config, createLogger(config));
 
   // In a shard process every log line says which shard wrote it.
-  const logger = config.SHARD_ID === undefined ? createLogger(config) : createLogger(config).child({ shardId: config.SHARD_ID });
+  const logger =
+    config.SHARD_ID === undefined ? createLogger(config) : createLogger(config).child({ shardId: config.SHARD_ID });
   const shutdown = new AbortController();
   const metrics = createMetrics();
   // The library and every CPU-heavy step live in worker threads (WORKER_THREADS): this thread only talks to Discord.
@@ -103,7 +105,8 @@ async function main(): Promise<number> {
       });
     }
     // A shard whose manager is gone (killed, crashed) stops as on SIGTERM instead of running on unsupervised.
-    if (config.SHARD_ID !== undefined) process.once('disconnect', () => (stopping ??= stop('manager gone').finally(resolve)));
+    if (config.SHARD_ID !== undefined)
+      process.once('disconnect', () => (stopping ??= stop('manager gone').finally(resolve)));
   });
 
   try {
@@ -130,7 +133,9 @@ async function main(): Promise<number> {
       return 1;
     }
     if (error instanceof Error && error.name.includes('TokenInvalid')) {
-      process.stderr.write('papercord: Discord refused DISCORD_TOKEN; copy the bot token again from the developer portal.\n');
+      process.stderr.write(
+        'papercord: Discord refused DISCORD_TOKEN; copy the bot token again from the developer portal.\n',
+      );
       return 1;
     }
     throw error;
@@ -144,7 +149,10 @@ async function main(): Promise<number> {
  * file as a bot (it finds itself a shard from the environment the manager sets). Config was validated here, once.
  */
 async function superviseShards(config: Config, logger: Logger): Promise<number> {
-  const fleet = createShardFleet(config, logger, { shardFile: fileURLToPath(import.meta.url), execArgv: process.execArgv });
+  const fleet = createShardFleet(config, logger, {
+    shardFile: fileURLToPath(import.meta.url),
+    execArgv: process.execArgv,
+  });
   let stopping: Promise<number> | undefined;
   const stopped = new Promise<number>((resolve) => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {

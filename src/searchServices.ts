@@ -32,7 +32,11 @@ export interface CreateSearchServicesOptions {
   library?: LocalLibraryOptions;
 }
 
-export async function createSearchServices(config: Config, logger: Logger, options: CreateSearchServicesOptions = {}): Promise<SearchServices> {
+export async function createSearchServices(
+  config: Config,
+  logger: Logger,
+  options: CreateSearchServicesOptions = {},
+): Promise<SearchServices> {
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     while (closers.length > 0) await closers.pop()!();
@@ -46,7 +50,11 @@ export async function createSearchServices(config: Config, logger: Logger, optio
     closers.push(() => library.close());
     const reranker = await createReranker(config, logger, { signal: options.signal });
     if (reranker) closers.push(() => reranker.close());
-    const retriever: PaperRetriever = new HybridRetriever(library, { ...hybridOptionsFromSettings(config), reranker, logger });
+    const retriever: PaperRetriever = new HybridRetriever(library, {
+      ...hybridOptionsFromSettings(config),
+      reranker,
+      logger,
+    });
     return { embedder, library, retriever, close };
   } catch (error) {
     await close();

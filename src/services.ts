@@ -52,7 +52,11 @@ export interface CreateServicesOptions extends CreateSearchServicesOptions {
   metrics?: Pick<PapercordMetrics, 'recordLlmError' | 'setPaperCountSource'>;
 }
 
-export async function createServices(config: Config, logger: Logger, options: CreateServicesOptions = {}): Promise<Services> {
+export async function createServices(
+  config: Config,
+  logger: Logger,
+  options: CreateServicesOptions = {},
+): Promise<Services> {
   const closers: Array<() => Promise<void>> = [];
   const closeAll = async () => {
     while (closers.length > 0) await closers.pop()!();
@@ -70,7 +74,12 @@ export async function createServices(config: Config, logger: Logger, options: Cr
       config,
       embedder,
       store: fullTextStore,
-      fetcher: new ArxivFullTextFetcher({ htmlBase: config.ARXIV_HTML_BASE, pdfBase: config.ARXIV_PDF_BASE, readPdf: pdfBytesToDocument, logger }),
+      fetcher: new ArxivFullTextFetcher({
+        htmlBase: config.ARXIV_HTML_BASE,
+        pdfBase: config.ARXIV_PDF_BASE,
+        readPdf: pdfBytesToDocument,
+        logger,
+      }),
       localPdf: localPdfs(config.DATA_DIR),
       logger,
     });
@@ -101,12 +110,35 @@ export async function createServices(config: Config, logger: Logger, options: Cr
       library: queueingFullText,
       summarize: (paper, summarizeOptions) => answers.summarize(paper, summarizeOptions),
     });
-    const arxiv = new ArxivApi({ baseUrl: config.ARXIV_API_BASE, intervalMs: config.ARXIV_REQUEST_INTERVAL_MS, logger });
+    const arxiv = new ArxivApi({
+      baseUrl: config.ARXIV_API_BASE,
+      intervalMs: config.ARXIV_REQUEST_INTERVAL_MS,
+      logger,
+    });
     // Papers added by /add, links and PDFs get their full text in the background too (the bot runs the queue).
-    const intake = new PaperIntake({ library: queueingFullText, arxiv, hfBaseUrl: config.HF_API_BASE, dataDir: config.DATA_DIR, logger });
+    const intake = new PaperIntake({
+      library: queueingFullText,
+      arxiv,
+      hfBaseUrl: config.HF_API_BASE,
+      dataDir: config.DATA_DIR,
+      logger,
+    });
     const linkChannels = LinkChannelStore.open({ dataDir: config.DATA_DIR });
     closers.push(async () => linkChannels.close());
-    return { config, logger, embedder, library, retriever, fullText, answers, trending, arxiv, intake, linkChannels, close: closeAll };
+    return {
+      config,
+      logger,
+      embedder,
+      library,
+      retriever,
+      fullText,
+      answers,
+      trending,
+      arxiv,
+      intake,
+      linkChannels,
+      close: closeAll,
+    };
   } catch (error) {
     await closeAll();
     throw error;

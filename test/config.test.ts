@@ -14,9 +14,14 @@ describe('loadConfig', () => {
   });
 
   it('given DENSE_WEIGHT and MIN_DENSE_SIMILARITY, it should accept 0 to 1 and name the variable otherwise', () => {
-    expect(loadConfig({ DENSE_WEIGHT: '0.3', MIN_DENSE_SIMILARITY: '0.4' })).toMatchObject({ DENSE_WEIGHT: 0.3, MIN_DENSE_SIMILARITY: 0.4 });
+    expect(loadConfig({ DENSE_WEIGHT: '0.3', MIN_DENSE_SIMILARITY: '0.4' })).toMatchObject({
+      DENSE_WEIGHT: 0.3,
+      MIN_DENSE_SIMILARITY: 0.4,
+    });
     expect(loadConfig({}).DENSE_WEIGHT).toBeUndefined();
-    expect(() => loadConfig({ DENSE_WEIGHT: '1.5' })).toThrowError(new ConfigError('DENSE_WEIGHT: expected a number from 0 to 1 (got "1.5")'));
+    expect(() => loadConfig({ DENSE_WEIGHT: '1.5' })).toThrowError(
+      new ConfigError('DENSE_WEIGHT: expected a number from 0 to 1 (got "1.5")'),
+    );
     expect(() => loadConfig({ MIN_DENSE_SIMILARITY: 'high' })).toThrowError(
       new ConfigError('MIN_DENSE_SIMILARITY: expected a number from 0 to 1 (got "high")'),
     );
@@ -24,8 +29,12 @@ describe('loadConfig', () => {
 
   it('given HNSW_EF_SEARCH, it should accept a whole number from 10 to 5000 and name the variable otherwise', () => {
     expect(loadConfig({ HNSW_EF_SEARCH: '800' }).HNSW_EF_SEARCH).toBe(800);
-    expect(() => loadConfig({ HNSW_EF_SEARCH: '5' })).toThrowError(new ConfigError('HNSW_EF_SEARCH: expected a whole number from 10 to 5000 (got "5")'));
-    expect(() => loadConfig({ HNSW_EF_SEARCH: 'lots' })).toThrowError(new ConfigError('HNSW_EF_SEARCH: expected a whole number from 10 to 5000 (got "lots")'));
+    expect(() => loadConfig({ HNSW_EF_SEARCH: '5' })).toThrowError(
+      new ConfigError('HNSW_EF_SEARCH: expected a whole number from 10 to 5000 (got "5")'),
+    );
+    expect(() => loadConfig({ HNSW_EF_SEARCH: 'lots' })).toThrowError(
+      new ConfigError('HNSW_EF_SEARCH: expected a whole number from 10 to 5000 (got "lots")'),
+    );
   });
 
   it('given HNSW_EF_CONSTRUCTION, it should default to 100, accept 16 to 2000 and name the variable otherwise', () => {
@@ -60,7 +69,11 @@ describe('loadConfig', () => {
   });
 
   it('given booleans and empty strings, it should parse flags and treat empty as unset', () => {
-    const config = loadConfig({ ALLOW_REMOTE_MODELS: 'false', DISCORD_TOKEN: '', LLM_BASE_URL: 'http://127.0.0.1:8080/v1/' });
+    const config = loadConfig({
+      ALLOW_REMOTE_MODELS: 'false',
+      DISCORD_TOKEN: '',
+      LLM_BASE_URL: 'http://127.0.0.1:8080/v1/',
+    });
     expect(config.ALLOW_REMOTE_MODELS).toBe(false);
     expect(config.DISCORD_TOKEN).toBeUndefined();
     expect(config.LLM_BASE_URL).toBe('http://127.0.0.1:8080/v1');

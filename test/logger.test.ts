@@ -19,8 +19,14 @@ describe('log redaction', () => {
     const output = loggedLines((logger) => {
       logger.info({ token: SECRETS.token, apiKey: SECRETS.apiKey }, 'top level');
       logger.warn({ request: { headers: { authorization: SECRETS.authorization } } }, 'nested headers');
-      logger.error({ config: { DISCORD_TOKEN: SECRETS.token, LLM_API_KEY: SECRETS.apiKey, DATABASE_URL: SECRETS.databaseUrl } }, 'config');
-      logger.debug({ DISCORD_TOKEN: SECRETS.token, LLM_API_KEY: SECRETS.apiKey, DATABASE_URL: SECRETS.databaseUrl }, 'environment');
+      logger.error(
+        { config: { DISCORD_TOKEN: SECRETS.token, LLM_API_KEY: SECRETS.apiKey, DATABASE_URL: SECRETS.databaseUrl } },
+        'config',
+      );
+      logger.debug(
+        { DISCORD_TOKEN: SECRETS.token, LLM_API_KEY: SECRETS.apiKey, DATABASE_URL: SECRETS.databaseUrl },
+        'environment',
+      );
       logger.info({ client: { token: SECRETS.token, authorization: SECRETS.authorization } }, 'client');
     });
 

@@ -7,7 +7,12 @@ import { silentLogger, type Logger } from '../logger.js';
 import type { Paper } from '../papers/paper.js';
 import type { Document } from '@langchain/core/documents';
 import { LibraryRetriever, type PaperDocumentMetadata } from '../retrieval/langchain.js';
-import { LOW_CONFIDENCE_LEAD, type PaperRetriever, type RetrievalConfidence, type RetrievedPaper } from '../retrieval/types.js';
+import {
+  LOW_CONFIDENCE_LEAD,
+  type PaperRetriever,
+  type RetrievalConfidence,
+  type RetrievedPaper,
+} from '../retrieval/types.js';
 import type { FullTextService, PaperPassages } from '../fulltext/service.js';
 import { FULL_TEXT_OFF_NOTE } from '../fulltext/service.js';
 import { BODY_CELLS_NOTICE, BODY_FACETS, bodyCell, bodyFacets } from '../fulltext/compareBody.js';
@@ -90,7 +95,8 @@ export const DEFAULT_ANSWER_K = 5;
 const EXTRACTIVE_POOL_FACTOR = 2;
 export const EXTRACTIVE_MODEL = 'extractive';
 export const MODEL_UNAVAILABLE_NOTICE = 'The language model was unavailable, so this answer is extractive.';
-export const UNCITED_ANSWER_NOTICE = "The language model's answer cited none of the sources, so this answer is extractive.";
+export const UNCITED_ANSWER_NOTICE =
+  "The language model's answer cited none of the sources, so this answer is extractive.";
 export const COMPARISON_UNAVAILABLE_NOTICE = 'The language model was unavailable, so this comparison is extractive.';
 export const MIN_COMPARED = 2;
 export const MAX_COMPARED = 4;
@@ -149,34 +155,58 @@ export class AnswerService {
     if (options.paper !== undefined) {
       const paper = await this.resolvePaper(options.paper);
       // With passage options given, an answer always comes back (from the abstract at worst).
-      return (await this.askFromPassages(trimmed, [{ paper, score: 1 }], history, options, { limit: PAPER_PASSAGES, perPaper: PAPER_PASSAGES }))!;
+      return (await this.askFromPassages(trimmed, [{ paper, score: 1 }], history, options, {
+        limit: PAPER_PASSAGES,
+        perPaper: PAPER_PASSAGES,
+      }))!;
     }
     // "What learning rate did MrT5 use?" is about MrT5's body: only its chunks are searched, when it has full text.
     const named = this.fullText?.enabled ? await this.namedPaper?.(trimmed) : undefined;
-    if (named && (await this.fullText!.ensure(named, { signal: options.signal, budgetMs: this.fullText!.timeoutMs })).state === 'ready') {
-      return (await this.askFromPassages(trimmed, [{ paper: named, score: 1 }], history, options, { limit: PAPER_PASSAGES, perPaper: PAPER_PASSAGES }))!;
+    if (
+      named &&
+      (await this.fullText!.ensure(named, { signal: options.signal, budgetMs: this.fullText!.timeoutMs })).state ===
+        'ready'
+    ) {
+      return (await this.askFromPassages(trimmed, [{ paper: named, score: 1 }], history, options, {
+        limit: PAPER_PASSAGES,
+        perPaper: PAPER_PASSAGES,
+      }))!;
     }
     // With no model, the extractive answer picks its papers by their sentences from a wider pool of candidates.
     const pool = this.backend ? options.k : (options.k ?? this.k) * EXTRACTIVE_POOL_FACTOR;
     const { hits, confidence } = await this.retrieveSources(trimmed, history, { ...options, k: pool });
     if (hits.length === 0) return abstention(trimmed);
     // With full text, the passages of these papers answer; when none of them has any, their abstracts do, as before.
-    const fromPassages = this.fullText?.enabled ? await this.askFromPassages(trimmed, hits, history, options) : undefined;
+    const fromPassages = this.fullText?.enabled
+      ? await this.askFromPassages(trimmed, hits, history, options)
+      : undefined;
     const answer = fromPassages ?? (await this.answerFrom(trimmed, hits, history, options));
     return confidence === 'low' ? unsure(answer) : answer;
   }
 
-  private async answerFrom(trimmed: string, hits: RetrievedPaper[], history: ChatTurn[], options: AskOptions): Promise<Answer> {
+  private async answerFrom(
+    trimmed: string,
+    hits: RetrievedPaper[],
+    history: ChatTurn[],
+    options: AskOptions,
+  ): Promise<Answer> {
     const sources = hits.map((hit) => hit.paper);
     // The extractive answer leaves out papers retrieved much worse than the best one.
     const scores = hits.map((hit) => hit.score);
     if (!this.backend) return extractive(trimmed, sources, scores);
     let generated: string;
     try {
-      generated = await this.generateAnswer(this.backend, answerPromptValues({ sources, question: trimmed, history }), options);
+      generated = await this.generateAnswer(
+        this.backend,
+        answerPromptValues({ sources, question: trimmed, history }),
+        options,
+      );
     } catch (error) {
       if (options.signal?.aborted) throw error;
-      this.logger.warn({ err: describeError(error), model: this.backend.label }, 'LLM answer failed; answering extractively');
+      this.logger.warn(
+        { err: describeError(error), model: this.backend.label },
+        'LLM answer failed; answering extractively',
+      );
       return { ...extractive(trimmed, sources, scores), notice: MODEL_UNAVAILABLE_NOTICE };
     }
     if (!generated) {
@@ -185,7 +215,10 @@ export class AnswerService {
     }
     const verified = verifyCitations(generated, sources.length);
     if (verified.removed.length > 0) {
-      this.logger.warn({ removed: verified.removed, sources: sources.length }, 'removed citations of sources the model was not given');
+      this.logger.warn(
+        { removed: verified.removed, sources: sources.length },
+        'removed citations of sources the model was not given',
+      );
     }
     if (verified.kept.length === 0) {
       this.logger.warn({ model: this.backend.label }, 'LLM answer cited no source; answering extractively');
@@ -204,7 +237,9 @@ export class AnswerService {
     const papers = await this.resolveCompared(names);
     // With every paper's full text stored, the data, results and limitations come from their bodies.
     const documents = papers.map((paper) => this.fullText?.document(paper.id));
-    const bodies = documents.every((document) => document !== undefined) ? documents.map((document) => bodyFacets(document!)) : undefined;
+    const bodies = documents.every((document) => document !== undefined)
+      ? documents.map((document) => bodyFacets(document!))
+      : undefined;
     const extractiveWithBody = (): Omit<Comparison, 'model'> => {
       const comparison = extractiveComparison(papers);
       if (!bodies) return comparison;
@@ -234,7 +269,9 @@ export class AnswerService {
       try {
         const output = await chain.invoke(papers, { signal: deadline(this.timeoutMs, options.signal) });
         const tied = { ...tieToPapers(output, papers), model: backend.label };
-        const fromBody = tied.papers.some((entry) => BODY_FACETS.some((facet) => /\(from (§|p\. )[^)]+\)\s*$/.test(entry[facet])));
+        const fromBody = tied.papers.some((entry) =>
+          BODY_FACETS.some((facet) => /\(from (§|p\. )[^)]+\)\s*$/.test(entry[facet])),
+        );
         return fromBody ? { ...tied, notice: BODY_CELLS_NOTICE } : tied;
       } catch (error) {
         if (options.signal?.aborted) throw error;
@@ -244,7 +281,11 @@ export class AnswerService {
       }
     }
     const fallback = extractiveWithBody();
-    return { ...fallback, model: EXTRACTIVE_MODEL, notice: [COMPARISON_UNAVAILABLE_NOTICE, fallback.notice].filter(Boolean).join(' ') };
+    return {
+      ...fallback,
+      model: EXTRACTIVE_MODEL,
+      notice: [COMPARISON_UNAVAILABLE_NOTICE, fallback.notice].filter(Boolean).join(' '),
+    };
   }
 
   /** A one- or two-line TL;DR: the model's when configured, else the source's own summary, else the key sentence. */
@@ -292,15 +333,24 @@ export class AnswerService {
       notice = fullText ? FULL_TEXT_OFF_NOTE : undefined;
     } else {
       const top = hits.slice(0, ON_DEMAND_PAPERS);
-      const statuses = await Promise.all(top.map((hit) => fullText.ensure(hit.paper, { signal: options.signal, budgetMs: fullText.timeoutMs })));
+      const statuses = await Promise.all(
+        top.map((hit) => fullText.ensure(hit.paper, { signal: options.signal, budgetMs: fullText.timeoutMs })),
+      );
       if (!statuses.some((status) => status.state === 'ready') && !focused) return undefined;
       const first = statuses[0]!;
-      if (first.state === 'unavailable') notice = `The full text of this paper is not available (${first.reason}), so this answer draws on its abstract.`;
-      if (!focused && notice) notice = notice.replace('this paper', `“${hits[0]!.paper.title}”`).replace('this answer draws on its abstract', 'the answer draws on its abstract');
+      if (first.state === 'unavailable')
+        notice = `The full text of this paper is not available (${first.reason}), so this answer draws on its abstract.`;
+      if (!focused && notice)
+        notice = notice
+          .replace('this paper', `“${hits[0]!.paper.title}”`)
+          .replace('this answer draws on its abstract', 'the answer draws on its abstract');
     }
     const sources: PaperPassages[] = fullText
       ? await fullText.passages(question, hits, passageOptions ?? { limit: (options.k ?? this.k) + 3, perPaper: 3 })
-      : hits.map((hit) => ({ ...hit, passages: [{ section: null, label: null, page: null, text: hit.paper.abstract, score: hit.score }] }));
+      : hits.map((hit) => ({
+          ...hit,
+          passages: [{ section: null, label: null, page: null, text: hit.paper.abstract, score: hit.score }],
+        }));
     if (sources.length === 0) return abstention(question);
     const withNotice = (answer: Answer, extra?: string): Answer => {
       const combined = [notice, extra].filter(Boolean).join(' ');
@@ -312,14 +362,24 @@ export class AnswerService {
       generated = await this.generateAnswer(this.backend, passagePromptValues({ sources, question, history }), options);
     } catch (error) {
       if (options.signal?.aborted) throw error;
-      this.logger.warn({ err: describeError(error), model: this.backend.label }, 'LLM answer failed; answering extractively');
+      this.logger.warn(
+        { err: describeError(error), model: this.backend.label },
+        'LLM answer failed; answering extractively',
+      );
       return withNotice(extractiveFromPassages(question, sources), MODEL_UNAVAILABLE_NOTICE);
     }
     const answer = passageAnswer(generated, sources, this.backend.label);
-    if (answer.removed.length > 0) this.logger.warn({ removed: answer.removed, sources: sources.length }, 'removed citations of sources the model was not given');
+    if (answer.removed.length > 0)
+      this.logger.warn(
+        { removed: answer.removed, sources: sources.length },
+        'removed citations of sources the model was not given',
+      );
     if (answer.answer.citations.length === 0) {
       this.logger.warn({ model: this.backend.label }, 'LLM answer cited no source; answering extractively');
-      return withNotice(extractiveFromPassages(question, sources), generated ? UNCITED_ANSWER_NOTICE : MODEL_UNAVAILABLE_NOTICE);
+      return withNotice(
+        extractiveFromPassages(question, sources),
+        generated ? UNCITED_ANSWER_NOTICE : MODEL_UNAVAILABLE_NOTICE,
+      );
     }
     return withNotice(answer.answer);
   }
@@ -332,7 +392,10 @@ export class AnswerService {
       const previous = [...history].reverse().find((turn) => turn.role === 'user');
       if (previous) documents = await retriever.invoke(`${previous.content}\n${question}`, { signal: options.signal });
     }
-    const first: RetrievedSources = { hits: await this.papersOf(documents), confidence: documents[0]?.metadata.confidence ?? 'none' };
+    const first: RetrievedSources = {
+      hits: await this.papersOf(documents),
+      confidence: documents[0]?.metadata.confidence ?? 'none',
+    };
     if (first.confidence !== 'low' || !this.backend) return first;
     return this.retrieveRewritten(this.backend, question, first, options);
   }
@@ -356,10 +419,15 @@ export class AnswerService {
     ]);
     let queries: string[];
     try {
-      queries = parseRewrittenQueries(await chain.invoke(question, { signal: deadline(this.timeoutMs, options.signal) }));
+      queries = parseRewrittenQueries(
+        await chain.invoke(question, { signal: deadline(this.timeoutMs, options.signal) }),
+      );
     } catch (error) {
       if (options.signal?.aborted) throw error;
-      this.logger.warn({ err: describeError(error), model: backend.label }, 'LLM query rewrite failed; using the first retrieval');
+      this.logger.warn(
+        { err: describeError(error), model: backend.label },
+        'LLM query rewrite failed; using the first retrieval',
+      );
       return first;
     }
     const k = options.k ?? this.k;
@@ -374,15 +442,20 @@ export class AnswerService {
   }
 
   private papersOf(documents: readonly Document<PaperDocumentMetadata>[]): Promise<RetrievedPaper[]> {
-    return Promise.all(documents.map(async (document) => ({ paper: await this.resolvePaper(document.metadata.id), score: document.metadata.score })));
+    return Promise.all(
+      documents.map(async (document) => ({
+        paper: await this.resolvePaper(document.metadata.id),
+        score: document.metadata.score,
+      })),
+    );
   }
 
-  private async generateAnswer(backend: ChatBackend, values: Record<string, string>, options: AskOptions): Promise<string> {
-    const chain = RunnableSequence.from([
-      this.prompts.answer,
-      backend.model,
-      new StringOutputParser(),
-    ]);
+  private async generateAnswer(
+    backend: ChatBackend,
+    values: Record<string, string>,
+    options: AskOptions,
+  ): Promise<string> {
+    const chain = RunnableSequence.from([this.prompts.answer, backend.model, new StringOutputParser()]);
     const signal = deadline(this.timeoutMs, options.signal);
     const stream = await chain.stream(values, { signal });
     let text = '';
@@ -404,8 +477,12 @@ export class AnswerService {
       const earlier = papers.findIndex((other) => other.id === paper.id);
       if (earlier < index) {
         // Discord autocomplete sends ids, which mean nothing to the person who picked the titles.
-        const named = [wanted[earlier], wanted[index]].every((name) => name === paper.id) ? '' : ` ("${wanted[earlier]}" and "${wanted[index]}")`;
-        throw new UserError(`The same paper is named twice${named}: ${paper.title}. Pick ${MIN_COMPARED} to ${MAX_COMPARED} different papers.`);
+        const named = [wanted[earlier], wanted[index]].every((name) => name === paper.id)
+          ? ''
+          : ` ("${wanted[earlier]}" and "${wanted[index]}")`;
+        throw new UserError(
+          `The same paper is named twice${named}: ${paper.title}. Pick ${MIN_COMPARED} to ${MAX_COMPARED} different papers.`,
+        );
       }
     });
     return papers;
@@ -447,12 +524,22 @@ function reciprocalRankFusion(rankings: readonly RetrievedPaper[][]): RetrievedP
 function unsure(answer: Answer): Answer {
   const cited = [...new Set(answer.citations.map((citation) => citation.n))].map((n) => `[${n}]`);
   const list = cited.length <= 1 ? cited.join('') : `${cited.slice(0, -1).join(', ')} and ${cited.at(-1)}`;
-  return { ...answer, confidence: 'low', answer: `${LOW_CONFIDENCE_LEAD} ${list}, and this answer draws on them.\n\n${answer.answer}` };
+  return {
+    ...answer,
+    confidence: 'low',
+    answer: `${LOW_CONFIDENCE_LEAD} ${list}, and this answer draws on them.\n\n${answer.answer}`,
+  };
 }
 
 function extractive(question: string, sources: Paper[], scores: number[]): Answer {
   const { text, kept } = verifyCitations(extractiveAnswer(question, sources, { scores }), sources.length);
-  return { answer: text, citations: citationsFor(kept, sources), confidence: 'high', abstained: false, model: EXTRACTIVE_MODEL };
+  return {
+    answer: text,
+    citations: citationsFor(kept, sources),
+    confidence: 'high',
+    abstained: false,
+    model: EXTRACTIVE_MODEL,
+  };
 }
 
 function citationsFor(numbers: number[], sources: Paper[]): Citation[] {
@@ -463,14 +550,23 @@ function citationsFor(numbers: number[], sources: Paper[]): Citation[] {
 }
 
 /** An answer citing passages: `[n, §4.1]` checked against the passages given, each cited place a citation. */
-function passageAnswer(text: string, sources: readonly PaperPassages[], model: string): { answer: Answer; removed: number[] } {
+function passageAnswer(
+  text: string,
+  sources: readonly PaperPassages[],
+  model: string,
+): { answer: Answer; removed: number[] } {
   const verified = verifySectionCitations(
     text,
-    sources.map((source) => ({ labels: new Set(source.passages.map((passage) => passage.label).filter((label): label is string => label !== null)) })),
+    sources.map((source) => ({
+      labels: new Set(
+        source.passages.map((passage) => passage.label).filter((label): label is string => label !== null),
+      ),
+    })),
   );
   const citations = verified.places.map((place): Citation => {
     const source = sources[place.n - 1]!;
-    const passage = place.label === null ? undefined : source.passages.find((candidate) => candidate.label === place.label);
+    const passage =
+      place.label === null ? undefined : source.passages.find((candidate) => candidate.label === place.label);
     return {
       n: place.n,
       id: source.paper.id,
@@ -480,7 +576,10 @@ function passageAnswer(text: string, sources: readonly PaperPassages[], model: s
       page: passage?.page ?? null,
     };
   });
-  return { answer: { answer: verified.text, citations, confidence: 'high', abstained: false, model }, removed: verified.removed };
+  return {
+    answer: { answer: verified.text, citations, confidence: 'high', abstained: false, model },
+    removed: verified.removed,
+  };
 }
 
 /**
@@ -521,7 +620,8 @@ function tieToPapers(output: ModelComparison, papers: Paper[]): Omit<Comparison,
     whenToUse: cite(output.whenToUse),
   };
   const parsed = comparisonSchema.omit({ model: true }).safeParse(checked);
-  if (!parsed.success) throw new MalformedComparisonError(`the model's comparison is incomplete: ${parsed.error.issues[0]!.message}`);
+  if (!parsed.success)
+    throw new MalformedComparisonError(`the model's comparison is incomplete: ${parsed.error.issues[0]!.message}`);
   return parsed.data;
 }
 

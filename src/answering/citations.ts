@@ -71,7 +71,8 @@ export interface VerifiedSectionCitations extends VerifiedCitations {
 }
 
 /** `[2, §4.1]`, `[2, p. 7]`, `[1, §3; 2, §4.1]`, `[2, §4.1, §5]`. */
-const PLACE_GROUP = /([ \t]*)\[\s*(\d+\s*,\s*(?:§\s*[^\][;,]+?|p(?:p|g)?\.?\s*\d+)(?:\s*,\s*(?:§\s*[^\][;,]+?|p(?:p|g)?\.?\s*\d+))*(?:\s*;\s*\d+(?:\s*,\s*(?:§\s*[^\][;,]+?|p(?:p|g)?\.?\s*\d+))*)*)\s*\]/g;
+const PLACE_GROUP =
+  /([ \t]*)\[\s*(\d+\s*,\s*(?:§\s*[^\][;,]+?|p(?:p|g)?\.?\s*\d+)(?:\s*,\s*(?:§\s*[^\][;,]+?|p(?:p|g)?\.?\s*\d+))*(?:\s*;\s*\d+(?:\s*,\s*(?:§\s*[^\][;,]+?|p(?:p|g)?\.?\s*\d+))*)*)\s*\]/g;
 
 /** `§ 4.1` → `§4.1`, `pg. 7` → `p. 7`: the form the sources were labelled with. */
 function normalizeLabel(raw: string): string {

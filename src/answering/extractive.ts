@@ -33,23 +33,147 @@ export const DEFAULT_EXTRACTIVE_OPTIONS: Required<Omit<ExtractiveOptions, 'score
 
 /** Words too common in abstracts to say anything about a paper's topic. */
 const GENERIC_WORDS = [
-  'paper', 'work', 'propose', 'proposed', 'present', 'introduce', 'approach', 'method', 'methods', 'model', 'models',
-  'result', 'results', 'show', 'shows', 'demonstrate', 'achieve', 'achieves', 'new', 'novel', 'existing', 'also',
-  'however', 'based', 'using', 'use', 'used', 'performance', 'improve', 'improves', 'improved', 'improvement',
-  'study', 'task', 'tasks', 'significant', 'significantly', 'large', 'language', 'llm', 'llms', 'lm', 'lms', 'well',
-  'can', 'may', 'often', 'across', 'different', 'via', 'effective', 'effectively', 'key', 'further', 'including',
-  'state', 'art', 'first', 'one', 'two', 'three', 'various', 'within', 'without', 'like', 'e.g', 'i.e', 'et', 'al',
-  'code', 'available', 'github', 'com', 'https', 'www', 'its', 'it\'s', 'learn', 'learning', 'data', 'training',
+  'paper',
+  'work',
+  'propose',
+  'proposed',
+  'present',
+  'introduce',
+  'approach',
+  'method',
+  'methods',
+  'model',
+  'models',
+  'result',
+  'results',
+  'show',
+  'shows',
+  'demonstrate',
+  'achieve',
+  'achieves',
+  'new',
+  'novel',
+  'existing',
+  'also',
+  'however',
+  'based',
+  'using',
+  'use',
+  'used',
+  'performance',
+  'improve',
+  'improves',
+  'improved',
+  'improvement',
+  'study',
+  'task',
+  'tasks',
+  'significant',
+  'significantly',
+  'large',
+  'language',
+  'llm',
+  'llms',
+  'lm',
+  'lms',
+  'well',
+  'can',
+  'may',
+  'often',
+  'across',
+  'different',
+  'via',
+  'effective',
+  'effectively',
+  'key',
+  'further',
+  'including',
+  'state',
+  'art',
+  'first',
+  'one',
+  'two',
+  'three',
+  'various',
+  'within',
+  'without',
+  'like',
+  'e.g',
+  'i.e',
+  'et',
+  'al',
+  'code',
+  'available',
+  'github',
+  'com',
+  'https',
+  'www',
+  'its',
+  "it's",
+  'learn',
+  'learning',
+  'data',
+  'training',
   // Verbs and adjectives of academic prose: they report, they do not name a topic.
-  'better', 'increase', 'increases', 'decrease', 'gain', 'gained', 'enable', 'enables', 'allow', 'allows', 'lead',
-  'leads', 'remain', 'remains', 'provide', 'provides', 'obtain', 'yield', 'yields', 'make', 'makes', 'combine',
-  'combining', 'find', 'finds', 'found', 'domain', 'domains', 'setting', 'settings', 'strong', 'high', 'low',
+  'better',
+  'increase',
+  'increases',
+  'decrease',
+  'gain',
+  'gained',
+  'enable',
+  'enables',
+  'allow',
+  'allows',
+  'lead',
+  'leads',
+  'remain',
+  'remains',
+  'provide',
+  'provides',
+  'obtain',
+  'yield',
+  'yields',
+  'make',
+  'makes',
+  'combine',
+  'combining',
+  'find',
+  'finds',
+  'found',
+  'domain',
+  'domains',
+  'setting',
+  'settings',
+  'strong',
+  'high',
+  'low',
 ];
 const STOPWORDS = new Set([
   ...englishStopwords.map((word) => word.toLowerCase()),
   // Function words the list lacks; inside a key phrase they read as fragments ("phenomena during").
-  'during', 'while', 'whereas', 'within', 'without', 'across', 'towards', 'toward', 'upon', 'via', 'among', 'beyond',
-  'despite', 'thus', 'hence', 'therefore', 'moreover', 'furthermore', 'additionally', 'respectively', 'e.g', 'i.e',
+  'during',
+  'while',
+  'whereas',
+  'within',
+  'without',
+  'across',
+  'towards',
+  'toward',
+  'upon',
+  'via',
+  'among',
+  'beyond',
+  'despite',
+  'thus',
+  'hence',
+  'therefore',
+  'moreover',
+  'furthermore',
+  'additionally',
+  'respectively',
+  'e.g',
+  'i.e',
 ]);
 const GENERIC_STEMS = new Set(GENERIC_WORDS.map((word) => stemmer(word)));
 
@@ -68,7 +192,13 @@ export function analyze(text: string, options: { compounds?: boolean } = {}): Te
   for (const match of text.normalize('NFKC').toLowerCase().matchAll(pattern)) {
     const surface = match[0];
     if (STOPWORDS.has(surface) || surface.length < 2 || /^\d+$/.test(surface)) continue;
-    terms.push({ stem: surface.split(/[-‐]/).map((part) => stemmer(part)).join('-'), surface });
+    terms.push({
+      stem: surface
+        .split(/[-‐]/)
+        .map((part) => stemmer(part))
+        .join('-'),
+      surface,
+    });
   }
   return terms;
 }
@@ -107,8 +237,18 @@ interface ScoredSentence {
  * Words sharing a prefix (`short` / `shorten`) are matched by `relatedStems` without a list.
  */
 const DERIVED_FORMS: Readonly<Record<string, string>> = Object.freeze({
-  long: 'length', length: 'long', wide: 'width', width: 'wide', deep: 'depth', depth: 'deep', strong: 'strength',
-  strength: 'strong', high: 'height', height: 'high', short: 'shorten', shorten: 'short',
+  long: 'length',
+  length: 'long',
+  wide: 'width',
+  width: 'wide',
+  deep: 'depth',
+  depth: 'deep',
+  strong: 'strength',
+  strength: 'strong',
+  high: 'height',
+  height: 'high',
+  short: 'shorten',
+  shorten: 'short',
 });
 
 /**
@@ -125,10 +265,12 @@ const BOILERPLATE = [
 ];
 
 /** Sentences about where to get the code: they answer no question about the paper's content. */
-const ANNOUNCEMENT = /\b(we )?(will )?(release|open-source|make)\b.*\b(code|models?|data|weights)\b.*\b(available|public|at)\b|https?:\/\/|\bgithub\b/i;
+const ANNOUNCEMENT =
+  /\b(we )?(will )?(release|open-source|make)\b.*\b(code|models?|data|weights)\b.*\b(available|public|at)\b|https?:\/\/|\bgithub\b/i;
 
 /** Words that name how something works: a sentence with them says what the paper does, not that it does something. */
-const MECHANISM = /\b(mechanism|gate|gating|module|layer|encoder|decoder|router|routing|pool\w*|merg\w*|delet\w*|chunk\w*|boundar\w*|compress\w*|hierarch\w*|predict\w*|learn\w* to|by (using|replacing|adding|learning|predicting|training|applying)|which|that (learns|predicts|selects|removes))\b/i;
+const MECHANISM =
+  /\b(mechanism|gate|gating|module|layer|encoder|decoder|router|routing|pool\w*|merg\w*|delet\w*|chunk\w*|boundar\w*|compress\w*|hierarch\w*|predict\w*|learn\w* to|by (using|replacing|adding|learning|predicting|training|applying)|which|that (learns|predicts|selects|removes))\b/i;
 
 /** Question stems and the related stems (derived forms, shared prefixes) a sentence may use instead, at half weight. */
 function relatedStems(questionStems: readonly string[], vocabulary: Iterable<string>): Map<string, string[]> {
@@ -141,7 +283,10 @@ function relatedStems(questionStems: readonly string[], vocabulary: Iterable<str
       if (word === stem) continue;
       const shorter = word.length < stem.length ? word : stem;
       const longer = shorter === word ? stem : word;
-      if ((shorter.length >= 4 && longer.startsWith(shorter) && longer.length - shorter.length <= 4) || (derived && word.startsWith(derived))) {
+      if (
+        (shorter.length >= 4 && longer.startsWith(shorter) && longer.length - shorter.length <= 4) ||
+        (derived && word.startsWith(derived))
+      ) {
         matches.add(word);
       }
     }
@@ -180,7 +325,10 @@ function sourceWeights(count: number, scores: readonly number[] | undefined): nu
  * `sources` are in retrieval order; source i is cited as [i + 1].
  */
 export function extractiveAnswer(question: string, sources: readonly Paper[], options: ExtractiveOptions = {}): string {
-  const { maxSentences, maxSentencesPerPaper, minRelativeScore, scores } = { ...DEFAULT_EXTRACTIVE_OPTIONS, ...definedOnly(options) };
+  const { maxSentences, maxSentencesPerPaper, minRelativeScore, scores } = {
+    ...DEFAULT_EXTRACTIVE_OPTIONS,
+    ...definedOnly(options),
+  };
   if (sources.length === 0) return '';
   const weights = sourceWeights(sources.length, scores);
   const sentences: ScoredSentence[] = sources.flatMap((paper, index) =>
@@ -234,14 +382,20 @@ export function extractiveAnswer(question: string, sources: readonly Paper[], op
           ? 0.6
           : 1;
     sentence.score =
-      (overlap / lengthPenalty) * (0.3 + 0.7 * weights[sentence.n - 1]!) * (0.6 + 0.4 * information) * (boilerplate ? 0.5 : 1) * method;
+      (overlap / lengthPenalty) *
+      (0.3 + 0.7 * weights[sentence.n - 1]!) *
+      (0.6 + 0.4 * information) *
+      (boilerplate ? 0.5 : 1) *
+      method;
   }
 
   // A paper retrieved much worse than the best one is cited only when the question names it ("TDPO vs T-REG") or
   // one of its sentences matches the question about as well as the best sentence of all.
   const named = namedInQuestion(question, sources);
   const topSentence = Math.max(...sentences.map((sentence) => sentence.score));
-  const bestOfPaper = sources.map((_, index) => Math.max(0, ...sentences.filter((sentence) => sentence.n === index + 1).map((sentence) => sentence.score)));
+  const bestOfPaper = sources.map((_, index) =>
+    Math.max(0, ...sentences.filter((sentence) => sentence.n === index + 1).map((sentence) => sentence.score)),
+  );
   const citable = sources.map(
     (_, index) =>
       index === 0 ||
@@ -249,7 +403,9 @@ export function extractiveAnswer(question: string, sources: readonly Paper[], op
       weights[index]! >= minRelativeScore ||
       (weights[index]! >= minRelativeScore / 2 && bestOfPaper[index]! >= 0.5 * topSentence),
   );
-  const ranked = sentences.filter((sentence) => sentence.score > 0 && citable[sentence.n - 1]).sort((a, b) => b.score - a.score);
+  const ranked = sentences
+    .filter((sentence) => sentence.score > 0 && citable[sentence.n - 1])
+    .sort((a, b) => b.score - a.score);
   // A question sharing no content word with any sentence still gets the best source's key sentence.
   if (ranked.length === 0) {
     const key = keySentence(sources[0]!.abstract);
@@ -257,7 +413,8 @@ export function extractiveAnswer(question: string, sources: readonly Paper[], op
   }
   const chosen: ScoredSentence[] = [];
   const perPaper = new Map<number, number>();
-  const redundancy = (sentence: ScoredSentence) => Math.max(0, ...chosen.map((other) => similarity(other.stems, sentence.stems)));
+  const redundancy = (sentence: ScoredSentence) =>
+    Math.max(0, ...chosen.map((other) => similarity(other.stems, sentence.stems)));
   // First one sentence per paper, so the answer draws on several papers; then more from each. Sentences far below
   // the best one are left out: a weakly related paper is not worth citing. Within a pass, maximal marginal
   // relevance: a sentence repeating one already chosen loses to one that adds something.
@@ -299,13 +456,17 @@ export function extractiveAnswer(question: string, sources: readonly Paper[], op
 function namedInQuestion(question: string, sources: readonly Paper[]): boolean[] {
   const names = [...question.matchAll(/[\p{L}\p{N}]+(?:-[\p{L}\p{N}]+)*/gu)]
     .map((match) => match[0])
-    .filter((word) => word.length >= 3 && /\p{Lu}.*\p{Lu}|\p{Ll}\p{Lu}|\p{L}\d/u.test(word) && !/^(LLMs?|LMs?|NLP|AI)$/.test(word));
+    .filter(
+      (word) =>
+        word.length >= 3 && /\p{Lu}.*\p{Lu}|\p{Ll}\p{Lu}|\p{L}\d/u.test(word) && !/^(LLMs?|LMs?|NLP|AI)$/.test(word),
+    );
   if (names.length === 0) return sources.map(() => false);
   const boundary = (name: string) => `(?<![\\p{L}\\p{N}])${name}(?![\\p{L}\\p{N}])`;
   return sources.map((paper) =>
     names.some(
       (name) =>
-        new RegExp(boundary(name), 'iu').test(paper.title) || new RegExp(`\\(${boundary(name)}\\)`, 'u').test(paper.abstract),
+        new RegExp(boundary(name), 'iu').test(paper.title) ||
+        new RegExp(`\\(${boundary(name)}\\)`, 'u').test(paper.abstract),
     ),
   );
 }
@@ -366,9 +527,11 @@ const FACET_CUES: Record<keyof PaperFacets, RegExp[]> = {
 const FACET_ORDER: (keyof PaperFacets)[] = ['method', 'results', 'problem', 'data', 'limitations'];
 
 /** Words and phrases that point at the abstract's own shortcomings rather than those of earlier work. */
-const OWN_LIMITATION = /\b(limitations?|future work|we leave|left for future|at the cost of|trade-?offs?|cannot|can ?not|fails? to|does not|do not|is limited|remains? (challenging|open|difficult)|only (applies|works)|requires? (more|additional|extra|large))/i;
+const OWN_LIMITATION =
+  /\b(limitations?|future work|we leave|left for future|at the cost of|trade-?offs?|cannot|can ?not|fails? to|does not|do not|is limited|remains? (challenging|open|difficult)|only (applies|works)|requires? (more|additional|extra|large))/i;
 /** Earlier work, whose shortcomings are the paper's problem, not its limitations. */
-const EARLIER_WORK = /\b(existing|prior|previous|current|conventional|standard|traditional|typical(ly)?|most|many|recent) (methods?|approaches|models?|works?|techniques?|systems?|tokeni[sz]ers?|llms?|lms?)\b|\b(they|these (methods|approaches|models))\b/i;
+const EARLIER_WORK =
+  /\b(existing|prior|previous|current|conventional|standard|traditional|typical(ly)?|most|many|recent) (methods?|approaches|models?|works?|techniques?|systems?|tokeni[sz]ers?|llms?|lms?)\b|\b(they|these (methods|approaches|models))\b/i;
 
 /**
  * How well a sentence fits each facet: its cue phrases (the first, stronger list counts double) and where it sits
@@ -390,12 +553,22 @@ function facetScore(facet: keyof PaperFacets, sentence: string, position: number
       return cue === 0 && !numbers ? 0 : cue + (numbers ? 1.5 : 0) + at;
     case 'limitations':
       if (EARLIER_WORK.test(sentence) || at < 0.4) return 0;
-      return (cue > 0 ? cue + 1 : 0) + (OWN_LIMITATION.test(sentence) ? 1 : 0) + (/\bhowever\b|\balthough\b/i.test(sentence) && OWN_LIMITATION.test(sentence) ? 0.5 : 0);
+      return (
+        (cue > 0 ? cue + 1 : 0) +
+        (OWN_LIMITATION.test(sentence) ? 1 : 0) +
+        (/\bhowever\b|\balthough\b/i.test(sentence) && OWN_LIMITATION.test(sentence) ? 0.5 : 0)
+      );
   }
 }
 
 /** The least score a sentence needs to stand for a facet; below it, the facet is "Not stated in the abstract." */
-const FACET_MIN_SCORE: Record<keyof PaperFacets, number> = { problem: 1, method: 1, data: 1, results: 1.5, limitations: 2 };
+const FACET_MIN_SCORE: Record<keyof PaperFacets, number> = {
+  problem: 1,
+  method: 1,
+  data: 1,
+  results: 1.5,
+  limitations: 2,
+};
 
 /**
  * The most on-point sentence of the abstract for each facet, no sentence used twice: every (facet, sentence) pair is
@@ -421,7 +594,8 @@ export function extractFacets(abstract: string): PaperFacets {
     used.add(position);
   }
   // Abstracts open with the problem more often than they name it; a method is what every paper has.
-  const unused = (preferred: number) => (used.has(preferred) ? sentences.findIndex((_, index) => !used.has(index)) : preferred);
+  const unused = (preferred: number) =>
+    used.has(preferred) ? sentences.findIndex((_, index) => !used.has(index)) : preferred;
   if (!facets.problem && sentences.length > 0) {
     const index = unused(0);
     if (index >= 0) {
@@ -492,10 +666,18 @@ function phrasesOf(text: string): Phrase[] {
           const slice = sequence.slice(start, start + length);
           const stems = slice.flatMap((word) => word.stem.split(' '));
           if (stems.every((stem) => GENERIC_STEMS.has(stem))) continue;
-          if (length > 1 && (!isEdgeWord(slice[0]!.stem.split(' ')[0]!) || !isEdgeWord(slice.at(-1)!.stem.split(' ').at(-1)!))) continue;
+          if (
+            length > 1 &&
+            (!isEdgeWord(slice[0]!.stem.split(' ')[0]!) || !isEdgeWord(slice.at(-1)!.stem.split(' ').at(-1)!))
+          )
+            continue;
           const wordCount = stems.length;
           if (wordCount > 3) continue;
-          phrases.push({ key: stems.join(' '), surface: slice.map((word) => word.surface).join(' '), words: wordCount });
+          phrases.push({
+            key: stems.join(' '),
+            surface: slice.map((word) => word.surface).join(' '),
+            words: wordCount,
+          });
         }
       }
     }
@@ -565,7 +747,9 @@ export function keyTerms(papers: readonly Paper[], limit = 5): { shared: string[
     bestPhrases(
       [...profile.counts.entries()]
         .filter(([key]) => profiles.every((other, otherIndex) => otherIndex === index || !other.counts.has(key)))
-        .filter(([key]) => !(papers[index]!.title.includes(':') && key.split(' ').every((stem) => names[index]!.has(stem))))
+        .filter(
+          ([key]) => !(papers[index]!.title.includes(':') && key.split(' ').every((stem) => names[index]!.has(stem))),
+        )
         // Said once in the abstract alone, a phrase is more likely an aside than what the paper is about.
         .filter(([key, weight]) => weight >= 2 && isPhrase(profile, key))
         .map(([key, weight]) => ({ key, weight, words: profile.words.get(key)! })),
@@ -578,11 +762,17 @@ export function keyTerms(papers: readonly Paper[], limit = 5): { shared: string[
     words: profiles[0]!.words.get(key)!,
   }));
   // Phrases the papers share say more than the single words they share (`sequence length` over `sequence`).
-  const sharedPhrases = bestPhrases(sharedCandidates.filter((candidate) => candidate.words > 1), limit);
+  const sharedPhrases = bestPhrases(
+    sharedCandidates.filter((candidate) => candidate.words > 1),
+    limit,
+  );
   // A word both papers use inside different phrases (`dynamic` in `dynamic token merging` and `dynamic chunking`)
   // is shared in spelling only.
   const inDistinctPhrases = new Set(
-    distinctKeys.flat().filter((key) => key.includes(' ')).flatMap((key) => key.split(' ')),
+    distinctKeys
+      .flat()
+      .filter((key) => key.includes(' '))
+      .flatMap((key) => key.split(' ')),
   );
   const shared = bestPhrases(
     sharedCandidates.filter((candidate) =>

@@ -48,7 +48,9 @@ export function loadPrompts(dir: string = defaultPromptsDir()): Prompts {
     const found = [...placeholdersOf(file.system), ...placeholdersOf(file.human)].sort();
     const expected = [...PROMPT_PLACEHOLDERS[name]].sort();
     if (found.join(',') !== expected.join(',')) {
-      throw new Error(`prompt file ${path} uses placeholders {${found.join('} {')}}, expected {${expected.join('} {')}}`);
+      throw new Error(
+        `prompt file ${path} uses placeholders {${found.join('} {')}}, expected {${expected.join('} {')}}`,
+      );
     }
     const template = ChatPromptTemplate.fromMessages([
       ['system', file.system],
@@ -66,7 +68,10 @@ export function parsePromptFile(text: string): PromptFile {
   if (separator < 0) throw new Error('prompt file has no `---` line separating the system and human messages');
   return {
     system: lines.slice(0, separator).join('\n').trim(),
-    human: lines.slice(separator + 1).join('\n').trim(),
+    human: lines
+      .slice(separator + 1)
+      .join('\n')
+      .trim(),
   };
 }
 
@@ -105,7 +110,11 @@ export function formatPassageSources(sources: readonly PaperPassages[]): string 
       const n = index + 1;
       const passages = source.passages.map((passage) => {
         const cite = passage.label ? `[${n}, ${passage.label}]` : `[${n}]`;
-        const where = passage.section ? ` section="${neutralize(passage.section)}"` : passage.label ? '' : ' section="Abstract"';
+        const where = passage.section
+          ? ` section="${neutralize(passage.section)}"`
+          : passage.label
+            ? ''
+            : ' section="Abstract"';
         return `<passage cite="${neutralize(cite)}"${where}>\n${neutralize(passage.text)}\n</passage>`;
       });
       return `<source n="${n}" title="${neutralize(source.paper.title)}">\n${passages.join('\n')}\n</source>`;
@@ -123,19 +132,29 @@ export interface BodyExcerpt {
   label: string;
 }
 
-export function formatPapers(papers: readonly Paper[], bodies?: ReadonlyArray<Readonly<Record<string, BodyExcerpt | undefined>>>): string {
+export function formatPapers(
+  papers: readonly Paper[],
+  bodies?: ReadonlyArray<Readonly<Record<string, BodyExcerpt | undefined>>>,
+): string {
   return papers
     .map((paper, index) => {
       const excerpts = Object.entries(bodies?.[index] ?? {})
         .filter((entry): entry is [string, BodyExcerpt] => entry[1] !== undefined)
-        .map(([facet, excerpt]) => `<section facet="${neutralize(facet)}" cite="${neutralize(excerpt.label)}">${neutralize(excerpt.text)}</section>`);
+        .map(
+          ([facet, excerpt]) =>
+            `<section facet="${neutralize(facet)}" cite="${neutralize(excerpt.label)}">${neutralize(excerpt.text)}</section>`,
+        );
       const body = excerpts.length > 0 ? `\n${excerpts.join('\n')}` : '';
       return `<paper n="${index + 1}" id="${neutralize(paper.id)}" title="${neutralize(paper.title)}">\n${neutralize(paper.abstract)}${body}\n</paper>`;
     })
     .join('\n');
 }
 
-export function answerPromptValues(input: { sources: readonly Paper[]; question: string; history?: readonly ChatTurn[] }) {
+export function answerPromptValues(input: {
+  sources: readonly Paper[];
+  question: string;
+  history?: readonly ChatTurn[];
+}) {
   return {
     sources: formatSources(input.sources),
     history: formatHistory(input.history ?? []),
@@ -143,7 +162,11 @@ export function answerPromptValues(input: { sources: readonly Paper[]; question:
   };
 }
 
-export function passagePromptValues(input: { sources: readonly PaperPassages[]; question: string; history?: readonly ChatTurn[] }) {
+export function passagePromptValues(input: {
+  sources: readonly PaperPassages[];
+  question: string;
+  history?: readonly ChatTurn[];
+}) {
   return {
     sources: formatPassageSources(input.sources),
     history: formatHistory(input.history ?? []),
@@ -151,7 +174,10 @@ export function passagePromptValues(input: { sources: readonly PaperPassages[]; 
   };
 }
 
-export function comparePromptValues(papers: readonly Paper[], bodies?: ReadonlyArray<Readonly<Record<string, BodyExcerpt | undefined>>>) {
+export function comparePromptValues(
+  papers: readonly Paper[],
+  bodies?: ReadonlyArray<Readonly<Record<string, BodyExcerpt | undefined>>>,
+) {
   return {
     papers: formatPapers(papers, bodies),
     paper_ids: papers.map((paper) => paper.id).join(', '),
@@ -166,7 +192,12 @@ export function rewritePromptValues(question: string) {
 export function parseRewrittenQueries(text: string, max = 3): string[] {
   const queries = text
     .split(/\r?\n/)
-    .map((line) => line.replace(/^\s*(?:[-*•]|\d+[.)])\s*/, '').replace(/^["'“]+|["'”]+$/g, '').trim())
+    .map((line) =>
+      line
+        .replace(/^\s*(?:[-*•]|\d+[.)])\s*/, '')
+        .replace(/^["'“]+|["'”]+$/g, '')
+        .trim(),
+    )
     .filter((line) => line.length > 0 && line.length <= 300);
   return [...new Set(queries)].slice(0, max);
 }

@@ -61,7 +61,8 @@ export function parseCommandArgs<T extends ParseArgsConfig['options']>(
 function joinNegativeValues(args: string[], options: ParseArgsConfig['options']): string[] {
   const takesValue = (arg: string) =>
     Object.entries(options ?? {}).find(
-      ([name, option]) => option.type === 'string' && (arg === `--${name}` || (option.short !== undefined && arg === `-${option.short}`)),
+      ([name, option]) =>
+        option.type === 'string' && (arg === `--${name}` || (option.short !== undefined && arg === `-${option.short}`)),
     )?.[0];
   const joined: string[] = [];
   for (let index = 0; index < args.length; index += 1) {
@@ -109,4 +110,5 @@ export function parseTextQuery(
   return { text, k: parseCount(values.k, '-k', options.defaultK, options.maxK), json: values.json };
 }
 
-export const EMPTY_LIBRARY_HINT = 'the library is empty; add papers with `papercord ingest` (from a checkout: `npm run cli -- ingest`)';
+export const EMPTY_LIBRARY_HINT =
+  'the library is empty; add papers with `papercord ingest` (from a checkout: `npm run cli -- ingest`)';

@@ -83,7 +83,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     stderr: io.stderr,
     signal: io.signal ?? new AbortController().signal,
     searchServices: () =>
-      (search ??= services ?? import('../searchServices.js').then(({ createSearchServices }) => createSearchServices(config, logger, { signal: io.signal }))),
+      (search ??=
+        services ??
+        import('../searchServices.js').then(({ createSearchServices }) =>
+          createSearchServices(config, logger, { signal: io.signal }),
+        )),
     services: () =>
       (services ??= (async () => {
         const { createServices } = await import('../services.js');
@@ -130,7 +134,8 @@ function invokedDirectly(): boolean {
 export async function runFromCommandLine(argv: string[]): Promise<void> {
   const interrupt = new AbortController();
   // Ctrl-C, or a supervisor stopping us: the command aborts (an ingest commits nothing half-way); a second signal kills.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => interrupt.abort(new Interrupted(signal)));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => interrupt.abort(new Interrupted(signal)));
   const stdout: CliOutput = { write: (text) => void process.stdout.write(text) };
   const stderr: CliOutput = { write: (text) => void process.stderr.write(text), stream: process.stderr };
   process.exitCode = await main(argv, { stdout, stderr, env: readEnvironment(), signal: interrupt.signal });

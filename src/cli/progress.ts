@@ -102,8 +102,11 @@ class LineProgress implements ProgressDisplay {
     const seconds = Math.max((this.lastLineAt - this.startedAt) / 1000, 0.001);
     const rate = this.done / seconds;
     const percent = this.total > 0 ? ` (${Math.floor((100 * this.done) / this.total)} %)` : '';
-    const eta = rate > 0 && this.total > this.done ? `, about ${formatSeconds((this.total - this.done) / rate)} left` : '';
-    this.stderr.write(`${this.options.label}: ${this.done}/${this.total}${percent}, ${rate.toFixed(1)}/s${eta}${this.detail ? ` ${this.detail}` : ''}\n`);
+    const eta =
+      rate > 0 && this.total > this.done ? `, about ${formatSeconds((this.total - this.done) / rate)} left` : '';
+    this.stderr.write(
+      `${this.options.label}: ${this.done}/${this.total}${percent}, ${rate.toFixed(1)}/s${eta}${this.detail ? ` ${this.detail}` : ''}\n`,
+    );
   }
 }
 

@@ -26,7 +26,12 @@ export interface AcknowledgementGateOptions {
   now?: () => number;
 }
 
-export const DEFAULT_ACKNOWLEDGEMENT_GATE_OPTIONS = Object.freeze({ maxWaitMs: 2_000, recheckMs: 20, deadlineMs: 3_000, now: Date.now });
+export const DEFAULT_ACKNOWLEDGEMENT_GATE_OPTIONS = Object.freeze({
+  maxWaitMs: 2_000,
+  recheckMs: 20,
+  deadlineMs: 3_000,
+  now: Date.now,
+});
 
 interface Waiter {
   resolve: () => void;
@@ -69,7 +74,8 @@ export class AcknowledgementGate {
   #forgetAcknowledged(): void {
     const oldest = this.#options.now() - this.#options.deadlineMs;
     for (const interaction of this.#waiting) {
-      if (interaction.deferred || interaction.replied || interaction.responded || interaction.createdTimestamp < oldest) this.#waiting.delete(interaction);
+      if (interaction.deferred || interaction.replied || interaction.responded || interaction.createdTimestamp < oldest)
+        this.#waiting.delete(interaction);
     }
   }
 

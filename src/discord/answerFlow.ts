@@ -21,7 +21,11 @@ export interface AnswerFlowOptions {
  * Asks the answer service and renders the result as messages of embeds (first edits the reply, the rest follow up).
  * Partial answers, when the model streams, are shown through `showPartial`, throttled.
  */
-export async function answerAsMessages(services: BotServices, question: string, options: AnswerFlowOptions = {}): Promise<APIEmbed[][]> {
+export async function answerAsMessages(
+  services: BotServices,
+  question: string,
+  options: AnswerFlowOptions = {},
+): Promise<APIEmbed[][]> {
   const showPartial = options.showPartial;
   // A partial answer is an edit that can wait too.
   const partials = showPartial
@@ -30,7 +34,9 @@ export async function answerAsMessages(services: BotServices, question: string, 
         return showPartial(renderPartialAnswer(question, text));
       }, services.logger)
     : undefined;
-  const signal = options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(ANSWER_DEADLINE_MS)]) : AbortSignal.timeout(ANSWER_DEADLINE_MS);
+  const signal = options.signal
+    ? AbortSignal.any([options.signal, AbortSignal.timeout(ANSWER_DEADLINE_MS)])
+    : AbortSignal.timeout(ANSWER_DEADLINE_MS);
   try {
     // Under a burst, the acknowledgements of interactions that came in after this one go out before its answer work.
     await services.acknowledgements.yieldToAcknowledgements();

@@ -15,13 +15,19 @@ export const MISSING_TOKEN_MESSAGE =
   'papercord: DISCORD_TOKEN is not set. Create a bot at https://discord.com/developers/applications (Bot → Reset Token) ' +
   'and put DISCORD_TOKEN=… in .env; to try papercord without Discord, use the CLI: npm run cli -- ask "your question"';
 
-export type BotConfig = Pick<Config, 'DISCORD_TOKEN' | 'DISCORD_API_BASE' | 'ASK_COOLDOWN_SECONDS' | 'MAX_CONCURRENT_ANSWERS'>;
+export type BotConfig = Pick<
+  Config,
+  'DISCORD_TOKEN' | 'DISCORD_API_BASE' | 'ASK_COOLDOWN_SECONDS' | 'MAX_CONCURRENT_ANSWERS'
+>;
 
 export interface BotOptions {
   /** Defaults to the modules listed in `commands/index.ts`. */
   commands?: ReadonlyMap<string, BotCommand>;
   /** Services a command needs beyond the core (e.g. `trending`), passed through to what commands receive. */
-  extraServices?: Omit<Partial<BotServices>, keyof CoreServices | 'limiter' | 'logger' | 'startedAt' | 'acknowledgements'>;
+  extraServices?: Omit<
+    Partial<BotServices>,
+    keyof CoreServices | 'limiter' | 'logger' | 'startedAt' | 'acknowledgements'
+  >;
   /** On stop, how long answers already running may take to finish before the connection closes anyway. */
   drainTimeoutMs?: number;
   /** The clock the /ask cooldown is measured on; a test passes its own so the "try again in N s" it reads is exact. */
@@ -94,10 +100,13 @@ export function createBot(core: CoreServices, config: BotConfig, logger: Logger,
   };
 
   client.on(Events.InteractionCreate, (interaction) => {
-    if (interaction.isChatInputCommand() || interaction.isMessageContextMenuCommand() || interaction.isAutocomplete()) acknowledgements.received(interaction);
+    if (interaction.isChatInputCommand() || interaction.isMessageContextMenuCommand() || interaction.isAutocomplete())
+      acknowledgements.received(interaction);
     if (!stopping) track(route(interaction));
     else if (interaction.isChatInputCommand() || interaction.isMessageContextMenuCommand()) {
-      void interaction.reply({ content: STOPPING_MESSAGE, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS }).catch(() => undefined);
+      void interaction
+        .reply({ content: STOPPING_MESSAGE, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS })
+        .catch(() => undefined);
     } else if (interaction.isAutocomplete()) void interaction.respond([]).catch(() => undefined);
   });
   client.on(Events.MessageCreate, (message) => {
@@ -105,7 +114,9 @@ export function createBot(core: CoreServices, config: BotConfig, logger: Logger,
     track(answerMention(message));
     track(pickUpLinks(message));
   });
-  client.on(Events.ShardDisconnect, (event, shardId) => logger.warn({ code: event.code, shardId }, 'gateway disconnected for good'));
+  client.on(Events.ShardDisconnect, (event, shardId) =>
+    logger.warn({ code: event.code, shardId }, 'gateway disconnected for good'),
+  );
   client.on(Events.ShardResume, (shardId, replayed) => logger.info({ shardId, replayed }, 'gateway session resumed'));
   client.on(Events.ShardError, (error, shardId) => logger.warn({ err: error.message, shardId }, 'gateway error'));
   client.on(Events.Error, (error) => logger.error({ err: error }, 'discord client error'));
@@ -125,18 +136,27 @@ export function createBot(core: CoreServices, config: BotConfig, logger: Logger,
         throw explainLoginError(error);
       }
       await ready;
-      logger.info({ user: client.user?.tag, guilds: client.guilds.cache.size, commands: commands.size }, 'discord bot ready');
+      logger.info(
+        { user: client.user?.tag, guilds: client.guilds.cache.size, commands: commands.size },
+        'discord bot ready',
+      );
     },
     stop() {
       stopped ??= (async () => {
         stopping = true;
         if (inFlight.size > 0) {
-          logger.info({ inFlight: inFlight.size, drainTimeoutMs }, 'letting running answers finish before disconnecting');
+          logger.info(
+            { inFlight: inFlight.size, drainTimeoutMs },
+            'letting running answers finish before disconnecting',
+          );
           let timer: NodeJS.Timeout | undefined;
-          const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), drainTimeoutMs)));
+          const timedOut = new Promise<'timeout'>(
+            (resolve) => (timer = setTimeout(() => resolve('timeout'), drainTimeoutMs)),
+          );
           const outcome = await Promise.race([Promise.allSettled([...inFlight]), timedOut]);
           clearTimeout(timer);
-          if (outcome === 'timeout') logger.warn({ inFlight: inFlight.size }, 'answers still running at shutdown were cut off');
+          if (outcome === 'timeout')
+            logger.warn({ inFlight: inFlight.size }, 'answers still running at shutdown were cut off');
         }
         await client.destroy();
       })();
@@ -150,7 +170,10 @@ function explainLoginError(error: unknown): unknown {
   const name = error instanceof Error ? error.name : '';
   const message = error instanceof Error ? error.message : '';
   if (name.includes('TokenInvalid') || message === 'Authentication failed') {
-    return new UserError('Discord refused DISCORD_TOKEN: copy the bot token again from the Developer Portal (Bot → Reset Token).', { cause: error });
+    return new UserError(
+      'Discord refused DISCORD_TOKEN: copy the bot token again from the Developer Portal (Bot → Reset Token).',
+      { cause: error },
+    );
   }
   if (message === 'Used disallowed intents') {
     return new UserError(

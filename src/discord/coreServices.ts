@@ -19,7 +19,10 @@ export function coreServicesFrom(services: Services): CoreServices {
     answers: services.answers,
     suggestPapers: async (query, limit) => services.library.suggest(query, limit),
     resolvePaper: async (nameOrId) => services.library.resolve(nameOrId),
-    describeLibrary: async () => ({ papers: await services.library.count(), embedderDescription: services.embedder.description }),
+    describeLibrary: async () => ({
+      papers: await services.library.count(),
+      embedderDescription: services.embedder.description,
+    }),
     paperOutline: async (paperId) => outlineOf(services.fullText, paperId),
     addPapers: (items, options) => services.intake.add(items, options),
     recentPapers: async (limit) => services.library.recent(limit),
@@ -46,7 +49,10 @@ export function coreServicesFromPool(pool: LibraryWorkerPool, linkChannels: Link
 }
 
 /** The stored full text's outline of a paper, as /paper shows it; undefined without one. */
-export function outlineOf(fullText: Pick<FullTextService, 'outline' | 'source'>, paperId: string): PaperOutline | undefined {
+export function outlineOf(
+  fullText: Pick<FullTextService, 'outline' | 'source'>,
+  paperId: string,
+): PaperOutline | undefined {
   const sections = fullText.outline(paperId);
   const source = fullText.source(paperId);
   return sections && source ? { source, sections } : undefined;
@@ -75,7 +81,11 @@ export interface BotBackendOptions {
  * With `WORKER_THREADS` ≥ 1 (the default) the library lives in worker threads and this thread holds none of it;
  * with 0, services are built here, as the CLI builds them.
  */
-export async function openBotBackend(config: Config, logger: Logger, options: BotBackendOptions = {}): Promise<BotBackend> {
+export async function openBotBackend(
+  config: Config,
+  logger: Logger,
+  options: BotBackendOptions = {},
+): Promise<BotBackend> {
   if (config.WORKER_THREADS === 0) {
     const services = await createServices(config, logger, options);
     return {

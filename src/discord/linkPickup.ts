@@ -22,7 +22,9 @@ export function createLinkPickup(services: Pick<BotServices, 'addPapers' | 'link
   return async (message: Message): Promise<void> => {
     if (message.author.bot || message.system || !message.inGuild()) return;
     const channel = message.channel;
-    const enabled = services.linkChannels.isEnabled(channel.id) || (channel.isThread() && channel.parentId !== null && services.linkChannels.isEnabled(channel.parentId));
+    const enabled =
+      services.linkChannels.isEnabled(channel.id) ||
+      (channel.isThread() && channel.parentId !== null && services.linkChannels.isEnabled(channel.parentId));
     if (!enabled) return;
     const links = findArxivLinks(message.content);
     const hasPdf = message.attachments.some((attachment) => isPdfAttachment(attachment));
@@ -38,10 +40,20 @@ export function createLinkPickup(services: Pick<BotServices, 'addPapers' | 'link
       outcomes = [{ input: message.id, id: null, title: null, status: 'error', message: describeError(error) }];
     }
     const failures = outcomes.filter((outcome) => outcome.status === 'not_found' || outcome.status === 'error');
-    if (failures.length > 0) services.logger.info({ message: message.id, failures: failures.map((outcome) => `${outcome.input}: ${outcome.message}`) }, 'link pickup could not add some papers');
-    const statuses = (['added', 'present', 'not_found', 'error'] as const).filter((status) => outcomes.some((outcome) => outcome.status === status));
+    if (failures.length > 0)
+      services.logger.info(
+        { message: message.id, failures: failures.map((outcome) => `${outcome.input}: ${outcome.message}`) },
+        'link pickup could not add some papers',
+      );
+    const statuses = (['added', 'present', 'not_found', 'error'] as const).filter((status) =>
+      outcomes.some((outcome) => outcome.status === status),
+    );
     for (const status of statuses) {
-      await message.react(PICKUP_REACTIONS[status]).catch((error: unknown) => services.logger.warn({ err: describeError(error), message: message.id }, 'could not react to a message'));
+      await message
+        .react(PICKUP_REACTIONS[status])
+        .catch((error: unknown) =>
+          services.logger.warn({ err: describeError(error), message: message.id }, 'could not react to a message'),
+        );
     }
   };
 }

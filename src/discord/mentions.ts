@@ -27,7 +27,11 @@ const THREAD_NAME_CHARS = 100;
  * discussion thread of a daily trending post) members talk among themselves: only a mention is answered there.
  * Needs the MessageContent intent for follow-ups that do not mention the bot.
  */
-export function createMentionHandler(client: Client, services: BotServices, history: ThreadHistoryOptions = DEFAULT_THREAD_HISTORY) {
+export function createMentionHandler(
+  client: Client,
+  services: BotServices,
+  history: ThreadHistoryOptions = DEFAULT_THREAD_HISTORY,
+) {
   const threadKinds = new ThreadKinds(services.logger);
   return async (message: Message): Promise<void> => {
     if (message.author.bot || message.system || !client.user || !message.inGuild()) return;
@@ -59,12 +63,15 @@ export function createMentionHandler(client: Client, services: BotServices, hist
         slot.release();
       }
     } catch (error) {
-      if (!isUserError(error)) services.logger.error({ err: error, message: message.id, channel: channel.id }, 'mention answer failed');
+      if (!isUserError(error))
+        services.logger.error({ err: error, message: message.id, channel: channel.id }, 'mention answer failed');
       const content = isUserError(error) ? error.message : APOLOGY;
       // A message has no ephemeral reply; answer where the question was, pinging nobody.
       await (thread ?? channel)
         .send({ content, allowedMentions: NO_MENTIONS })
-        .catch((sendError: unknown) => services.logger.warn({ err: describeError(sendError) }, 'could not report a mention error'));
+        .catch((sendError: unknown) =>
+          services.logger.warn({ err: describeError(sendError) }, 'could not report a mention error'),
+        );
     }
   };
 }
@@ -88,7 +95,8 @@ export class ThreadKinds {
     if (!known) {
       known = this.lookUp(thread, botId);
       this.conversations.set(thread.id, known);
-      if (this.conversations.size > KNOWN_THREADS_LIMIT) this.conversations.delete(this.conversations.keys().next().value!);
+      if (this.conversations.size > KNOWN_THREADS_LIMIT)
+        this.conversations.delete(this.conversations.keys().next().value!);
     }
     return known;
   }
@@ -103,7 +111,10 @@ export class ThreadKinds {
       if (error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.UnknownMessage) return false;
       // Not known for sure: ask again on the thread's next message.
       this.conversations.delete(thread.id);
-      this.logger.warn({ err: describeError(error), thread: thread.id }, 'could not read the starter message of a thread; answering mentions only');
+      this.logger.warn(
+        { err: describeError(error), thread: thread.id },
+        'could not read the starter message of a thread; answering mentions only',
+      );
       return false;
     }
   }
@@ -111,19 +122,30 @@ export class ThreadKinds {
 
 /** The message text without the `<@bot>` mention that summoned the bot. */
 export function stripBotMention(content: string, botId: string): string {
-  return content.replace(new RegExp(`<@!?${botId}>`, 'g'), ' ').replace(/\s+/g, ' ').trim();
+  return content
+    .replace(new RegExp(`<@!?${botId}>`, 'g'), ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /** Earlier turns of the thread, oldest first: the question that opened it, then user messages and bot answers. */
-async function threadHistory(thread: AnyThreadChannel, current: Message, botId: string, options: ThreadHistoryOptions): Promise<ChatTurn[]> {
+async function threadHistory(
+  thread: AnyThreadChannel,
+  current: Message,
+  botId: string,
+  options: ThreadHistoryOptions,
+): Promise<ChatTurn[]> {
   const fetched = await thread.messages.fetch({ limit: options.maxMessages, before: current.id });
   const earlier = [...fetched.values()].sort((a, b) => a.createdTimestamp - b.createdTimestamp);
   const starter = await thread.fetchStarterMessage().catch(() => null);
   const turns: ChatTurn[] = [];
   for (const message of starter ? [starter, ...earlier] : earlier) {
     const fromBot = message.author.id === botId;
-    const text = fromBot ? message.embeds.map((embed) => embed.description ?? '').join('\n') : stripBotMention(message.content, botId);
-    if (text.trim()) turns.push({ role: fromBot ? 'assistant' : 'user', content: truncate(text.trim(), options.maxTurnChars) });
+    const text = fromBot
+      ? message.embeds.map((embed) => embed.description ?? '').join('\n')
+      : stripBotMention(message.content, botId);
+    if (text.trim())
+      turns.push({ role: fromBot ? 'assistant' : 'user', content: truncate(text.trim(), options.maxTurnChars) });
   }
   return turns.slice(-options.maxTurns);
 }

@@ -26,7 +26,9 @@ export async function pdfAttachmentItems(
     if (!isPdfAttachment(attachment)) continue;
     const input = attachment.name;
     if (attachment.size > MAX_PDF_BYTES) {
-      items.push(failure(input, `${input} is ${(attachment.size / 1_048_576).toFixed(1)} MB; papercord reads PDFs up to 25 MB`));
+      items.push(
+        failure(input, `${input} is ${(attachment.size / 1_048_576).toFixed(1)} MB; papercord reads PDFs up to 25 MB`),
+      );
       continue;
     }
     try {
@@ -73,7 +75,9 @@ function tldr(paper: Paper): string {
 /** The compact card of one paper: title linking to it, authors, TL;DR, and what happened. */
 export function renderIntakeCard(outcome: IntakeOutcome & { paper: Paper }): APIEmbed {
   const { paper } = outcome;
-  const authors = paper.authors?.length ? paper.authors.slice(0, 6).join(', ') + (paper.authors.length > 6 ? ', et al.' : '') : undefined;
+  const authors = paper.authors?.length
+    ? paper.authors.slice(0, 6).join(', ') + (paper.authors.length > 6 ? ', et al.' : '')
+    : undefined;
   const lines = [authors ? `*${truncate(authors, 300)}*` : undefined, `**TL;DR** ${tldr(paper)}`].filter(Boolean);
   return {
     color: BRAND_COLOR,
@@ -89,7 +93,9 @@ const MAX_CARDS = 8;
 
 /** The reply to `/add` or the context menu: a card per paper (a list when many), and a line for each failure. */
 export function renderIntakeReply(outcomes: readonly IntakeOutcome[]): { content: string; embeds: APIEmbed[] } {
-  const withPaper = outcomes.filter((outcome): outcome is IntakeOutcome & { paper: Paper } => outcome.paper !== undefined);
+  const withPaper = outcomes.filter(
+    (outcome): outcome is IntakeOutcome & { paper: Paper } => outcome.paper !== undefined,
+  );
   const failures = outcomes.filter((outcome) => outcome.paper === undefined);
   const count = (status: IntakeOutcome['status']) => outcomes.filter((outcome) => outcome.status === status).length;
   const summary = [
@@ -100,15 +106,30 @@ export function renderIntakeReply(outcomes: readonly IntakeOutcome[]): { content
   ]
     .filter(Boolean)
     .join(', ');
-  const failureLines = failures.map((outcome) => `${STATUS_LABEL[outcome.status].split(' ')[0]} \`${truncate(outcome.input, 80)}\`: ${outcome.message ?? 'unknown problem'}`);
+  const failureLines = failures.map(
+    (outcome) =>
+      `${STATUS_LABEL[outcome.status].split(' ')[0]} \`${truncate(outcome.input, 80)}\`: ${outcome.message ?? 'unknown problem'}`,
+  );
   let embeds: APIEmbed[];
   if (withPaper.length <= MAX_CARDS) {
     embeds = withPaper.map(renderIntakeCard);
   } else {
-    const lines = withPaper.map((outcome) => `${STATUS_LABEL[outcome.status].split(' ')[0]} [${truncate(outcome.paper.title, 120)}](${paperLinkUrl(outcome.paper)})`);
-    embeds = [{ color: BRAND_COLOR, title: `${withPaper.length} papers`, description: truncate(lines.join('\n'), DISCORD_LIMITS.description) }];
+    const lines = withPaper.map(
+      (outcome) =>
+        `${STATUS_LABEL[outcome.status].split(' ')[0]} [${truncate(outcome.paper.title, 120)}](${paperLinkUrl(outcome.paper)})`,
+    );
+    embeds = [
+      {
+        color: BRAND_COLOR,
+        title: `${withPaper.length} papers`,
+        description: truncate(lines.join('\n'), DISCORD_LIMITS.description),
+      },
+    ];
   }
-  const content = truncate([summary ? `${summary}.` : 'Nothing to add.', ...failureLines].join('\n'), DISCORD_LIMITS.content);
+  const content = truncate(
+    [summary ? `${summary}.` : 'Nothing to add.', ...failureLines].join('\n'),
+    DISCORD_LIMITS.content,
+  );
   return { content, embeds };
 }
 

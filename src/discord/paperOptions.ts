@@ -19,15 +19,29 @@ export async function autocompletePapers(interaction: AutocompleteInteraction, s
 }
 
 /** Declares a string option naming one paper: autocompleted from the library, no longer than `paperOption` accepts. */
-export function declarePaperOption(option: SlashCommandStringOption, name: string, description: string, required: boolean): SlashCommandStringOption {
-  return option.setName(name).setDescription(description).setRequired(required).setAutocomplete(true).setMaxLength(INPUT_LIMITS.paperName);
+export function declarePaperOption(
+  option: SlashCommandStringOption,
+  name: string,
+  description: string,
+  required: boolean,
+): SlashCommandStringOption {
+  return option
+    .setName(name)
+    .setDescription(description)
+    .setRequired(required)
+    .setAutocomplete(true)
+    .setMaxLength(INPUT_LIMITS.paperName);
 }
 
 /**
  * The paper named by a string option (an id from autocomplete, or a title typed freely). Looking it up may wait
  * for a worker, so commands acknowledge the interaction first.
  */
-export function paperOption(interaction: ChatInputCommandInteraction, services: BotServices, name: string): Promise<Paper> {
+export function paperOption(
+  interaction: ChatInputCommandInteraction,
+  services: BotServices,
+  name: string,
+): Promise<Paper> {
   return services.resolvePaper(paperName(interaction, name));
 }
 

@@ -14,10 +14,20 @@ export const PERMISSION_NAMES = {
 export type PermissionName = keyof typeof PERMISSION_NAMES;
 
 /** What link pickup needs: to see the messages, read them back, react to them and say when something fails. */
-export const LINK_PICKUP_PERMISSIONS: readonly PermissionName[] = ['View Channel', 'Read Message History', 'Add Reactions', 'Send Messages'];
+export const LINK_PICKUP_PERMISSIONS: readonly PermissionName[] = [
+  'View Channel',
+  'Read Message History',
+  'Add Reactions',
+  'Send Messages',
+];
 
 /** What the daily trending post needs (it looks back in the channel's history for a post it may already have made). */
-export const TRENDING_POST_PERMISSIONS: readonly PermissionName[] = ['View Channel', 'Read Message History', 'Send Messages', 'Embed Links'];
+export const TRENDING_POST_PERMISSIONS: readonly PermissionName[] = [
+  'View Channel',
+  'Read Message History',
+  'Send Messages',
+  'Embed Links',
+];
 
 /** The permissions of `needed` the bot lacks in `channel`, by name; channel overwrites included. */
 export function missingBotPermissions(channel: GuildBasedChannel, needed: readonly PermissionName[]): PermissionName[] {
@@ -29,7 +39,11 @@ export function missingBotPermissions(channel: GuildBasedChannel, needed: readon
 }
 
 /** Throws a UserError naming what the bot lacks in the channel, and where to grant it, before anything is switched on. */
-export function requireBotPermissions(channel: GuildBasedChannel, needed: readonly PermissionName[], forWhat: string): void {
+export function requireBotPermissions(
+  channel: GuildBasedChannel,
+  needed: readonly PermissionName[],
+  forWhat: string,
+): void {
   const missing = missingBotPermissions(channel, needed);
   if (missing.length === 0) return;
   const list = missing.length === 1 ? missing[0]! : `${missing.slice(0, -1).join(', ')} and ${missing.at(-1)}`;

@@ -62,7 +62,10 @@ export function packEmbeds(embeds: APIEmbed[]): APIEmbed[][] {
   let currentLength = 0;
   for (const embed of embeds) {
     const length = embedLength(embed);
-    if (current.length > 0 && (currentLength + length > DISCORD_LIMITS.messageEmbedTotal || current.length === DISCORD_LIMITS.embedsPerMessage)) {
+    if (
+      current.length > 0 &&
+      (currentLength + length > DISCORD_LIMITS.messageEmbedTotal || current.length === DISCORD_LIMITS.embedsPerMessage)
+    ) {
       messages.push(current);
       current = [];
       currentLength = 0;
@@ -97,7 +100,8 @@ function linesToFields(name: string, lines: string[], budget: number): APIEmbedF
     const reserve = index < lines.length - 1 ? moreNote(lines.length).length + 1 : 0;
     if (used + cost + reserve > budget || (startsField && fields.length + 1 >= DISCORD_LIMITS.fields)) {
       const note = moreNote(lines.length - index);
-      value = value && value.length + 1 + note.length <= DISCORD_LIMITS.fieldValue ? `${value}\n${note}` : value || note;
+      value =
+        value && value.length + 1 + note.length <= DISCORD_LIMITS.fieldValue ? `${value}\n${note}` : value || note;
       break;
     }
     if (startsField && value) {
@@ -126,17 +130,24 @@ export function renderAnswer(question: string, answer: Answer): APIEmbed[][] {
     ...(index === 0 ? { title: truncate(question, DISCORD_LIMITS.title) } : {}),
     description: chunk,
   }));
-  if (embeds.length === 0) embeds.push({ color: BRAND_COLOR, title: truncate(question, DISCORD_LIMITS.title), description: '…' });
+  if (embeds.length === 0)
+    embeds.push({ color: BRAND_COLOR, title: truncate(question, DISCORD_LIMITS.title), description: '…' });
   // One line per paper; a section citation names its sections after the link, so "[1, §3]" can be found in the paper.
   const sourceLines = [...new Set(answer.citations.map((citation) => citation.n))].map((n) => {
     const cited = answer.citations.filter((citation) => citation.n === n);
-    const places = cited.map((citation) => (citation.section ? `§${citation.section}` : citation.page ? `p. ${citation.page}` : '')).filter(Boolean);
+    const places = cited
+      .map((citation) => (citation.section ? `§${citation.section}` : citation.page ? `p. ${citation.page}` : ''))
+      .filter(Boolean);
     const place = places.length > 0 ? ` · ${places.join('; ')}` : '';
     return `**[${n}]** ${paperLink(cited[0]!.title, cited[0]!.url, 200)}${truncate(place, 300)}`;
   });
   const last = embeds[embeds.length - 1]!;
   const footer = modelFooter(answer.model, answer.notice);
-  const sourceFields = linesToFields('Sources', sourceLines, DISCORD_LIMITS.messageEmbedTotal - (footer?.text.length ?? 0) - 100);
+  const sourceFields = linesToFields(
+    'Sources',
+    sourceLines,
+    DISCORD_LIMITS.messageEmbedTotal - (footer?.text.length ?? 0) - 100,
+  );
   const sourcesLength = sourceFields.reduce((sum, field) => sum + field.name.length + field.value.length, 0);
   if (embedLength(last) + sourcesLength + (footer?.text.length ?? 0) <= DISCORD_LIMITS.messageEmbedTotal) {
     last.fields = sourceFields;
@@ -190,11 +201,18 @@ export function renderComparison(comparison: Comparison): APIEmbed[][] {
   const names = [...sideBySide, ...summary].reduce((sum, entry) => sum + entry.name.length, 0);
   // Truncation adds an ellipsis inside the limit, so a small margin covers rounding only.
   const budget = DISCORD_LIMITS.messageEmbedTotal - embedLength(header) - names - 50;
-  const fieldsOf = (entries: Array<{ name: string; text: string }>, inline: boolean, perField: number): APIEmbedField[] =>
+  const fieldsOf = (
+    entries: Array<{ name: string; text: string }>,
+    inline: boolean,
+    perField: number,
+  ): APIEmbedField[] =>
     entries.map((entry) => ({ name: entry.name, value: truncate(entry.text.trim() || '—', perField), inline }));
   const perSideField = Math.min(DISCORD_LIMITS.fieldValue, Math.floor((budget * 0.6) / sideBySide.length));
   const perSummaryField = Math.min(DISCORD_LIMITS.fieldValue, Math.floor((budget * 0.4) / summary.length));
-  header.fields = [...fieldsOf(sideBySide, true, perSideField), ...fieldsOf(summary, false, perSummaryField)].slice(0, DISCORD_LIMITS.fields);
+  header.fields = [...fieldsOf(sideBySide, true, perSideField), ...fieldsOf(summary, false, perSummaryField)].slice(
+    0,
+    DISCORD_LIMITS.fields,
+  );
   return packEmbeds([header]);
 }
 
@@ -214,8 +232,16 @@ export function renderPaper(paper: Paper, tldr: string, outline?: PaperOutline):
   if (paper.publishedAt) fields.push({ name: 'Published', value: paper.publishedAt.slice(0, 10), inline: true });
   if (paper.arxivId) fields.push({ name: 'arXiv', value: paper.arxivId, inline: true });
   if (outline && outline.sections.length > 0) {
-    const lines = outline.sections.map((section) => `${'\u2003'.repeat(Math.max(0, section.level - 1))}${section.heading}`);
-    fields.push(...linesToFields(`Outline (full text from ${outline.source === 'html' ? 'arXiv HTML' : outline.source === 'pdf' ? 'the arXiv PDF' : 'the added PDF'})`, lines, 1500));
+    const lines = outline.sections.map(
+      (section) => `${'\u2003'.repeat(Math.max(0, section.level - 1))}${section.heading}`,
+    );
+    fields.push(
+      ...linesToFields(
+        `Outline (full text from ${outline.source === 'html' ? 'arXiv HTML' : outline.source === 'pdf' ? 'the arXiv PDF' : 'the added PDF'})`,
+        lines,
+        1500,
+      ),
+    );
   }
   return {
     color: BRAND_COLOR,
@@ -228,9 +254,15 @@ export function renderPaper(paper: Paper, tldr: string, outline?: PaperOutline):
 }
 
 /** A ranked list of papers: numbered links with the first words of each abstract. */
-export function renderPaperList(title: string, hits: RetrievedPaper[], emptyText: string, options: { lead?: string } = {}): APIEmbed {
+export function renderPaperList(
+  title: string,
+  hits: RetrievedPaper[],
+  emptyText: string,
+  options: { lead?: string } = {},
+): APIEmbed {
   const lines = hits.map(
-    (hit, index) => `**${index + 1}.** ${paperLink(hit.paper.title, hit.paper.url, 200)}\n${truncate(hit.paper.abstract.replace(/\s+/g, ' '), 180)}`,
+    (hit, index) =>
+      `**${index + 1}.** ${paperLink(hit.paper.title, hit.paper.url, 200)}\n${truncate(hit.paper.abstract.replace(/\s+/g, ' '), 180)}`,
   );
   // A lead such as "the closest papers are:" says how to read the list before it starts.
   if (lines.length > 0 && options.lead) lines.unshift(options.lead);

@@ -19,15 +19,25 @@ export const NO_MENTIONS = { parse: [] } as const;
  * Routes chat-input commands and autocomplete to the command modules. The one place command errors are handled:
  * a UserError is shown to its user as-is, ephemerally; anything else is logged with context and shown as an apology.
  */
-export function createInteractionRouter(commands: ReadonlyMap<string, BotCommand>, services: BotServices): (interaction: Interaction) => Promise<void> {
+export function createInteractionRouter(
+  commands: ReadonlyMap<string, BotCommand>,
+  services: BotServices,
+): (interaction: Interaction) => Promise<void> {
   const logger = services.logger;
   return async (interaction) => {
     if (interaction.isMessageContextMenuCommand()) {
       const command = commands.get(interaction.commandName);
       if (!command || !isMessageMenuCommand(command)) {
-        logger.warn({ command: interaction.commandName }, 'context-menu interaction for a command this bot does not have');
+        logger.warn(
+          { command: interaction.commandName },
+          'context-menu interaction for a command this bot does not have',
+        );
         await interaction
-          .reply({ content: `"${interaction.commandName}" is not available in this version of the bot.`, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS })
+          .reply({
+            content: `"${interaction.commandName}" is not available in this version of the bot.`,
+            flags: MessageFlags.Ephemeral,
+            allowedMentions: NO_MENTIONS,
+          })
           .catch((error: unknown) => logger.warn({ err: describeError(error) }, 'could not answer an unknown command'));
         return;
       }
@@ -43,7 +53,11 @@ export function createInteractionRouter(commands: ReadonlyMap<string, BotCommand
         // Registered commands and this build disagree: someone has not run deploy-commands since an update.
         logger.warn({ command: interaction.commandName }, 'interaction for a command this bot does not have');
         await interaction
-          .reply({ content: `/${interaction.commandName} is not available in this version of the bot.`, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS })
+          .reply({
+            content: `/${interaction.commandName} is not available in this version of the bot.`,
+            flags: MessageFlags.Ephemeral,
+            allowedMentions: NO_MENTIONS,
+          })
           .catch((error: unknown) => logger.warn({ err: describeError(error) }, 'could not answer an unknown command'));
         return;
       }
@@ -72,7 +86,13 @@ async function reportCommandError(
   const userFacing = isUserError(error);
   if (!userFacing) {
     logger.error(
-      { err: error, command: interaction.commandName, interaction: interaction.id, user: interaction.user.id, guild: interaction.guildId },
+      {
+        err: error,
+        command: interaction.commandName,
+        interaction: interaction.id,
+        user: interaction.user.id,
+        guild: interaction.guildId,
+      },
       'command failed',
     );
   }
@@ -88,11 +108,18 @@ async function reportCommandError(
       await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
     }
   } catch (replyError) {
-    logger.warn({ err: describeError(replyError), command: interaction.commandName }, 'could not tell the user about an error');
+    logger.warn(
+      { err: describeError(replyError), command: interaction.commandName },
+      'could not tell the user about an error',
+    );
   }
 }
 
-async function reportAutocompleteError(interaction: AutocompleteInteraction, error: unknown, logger: Logger): Promise<void> {
+async function reportAutocompleteError(
+  interaction: AutocompleteInteraction,
+  error: unknown,
+  logger: Logger,
+): Promise<void> {
   logger.error({ err: error, command: interaction.commandName, interaction: interaction.id }, 'autocomplete failed');
   if (!interaction.responded) await interaction.respond([]).catch(() => undefined);
 }

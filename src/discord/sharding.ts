@@ -42,7 +42,10 @@ export const DEFAULT_SHARD_FLEET_OPTIONS = {
 };
 
 /** The wait before respawning after `crashesInARow` crashes (1 = the first): base, 2×base, 4×base… up to max. */
-export function respawnDelayMs(crashesInARow: number, settings: { respawnBaseDelayMs: number; respawnMaxDelayMs: number }): number {
+export function respawnDelayMs(
+  crashesInARow: number,
+  settings: { respawnBaseDelayMs: number; respawnMaxDelayMs: number },
+): number {
   return Math.min(settings.respawnMaxDelayMs, settings.respawnBaseDelayMs * 2 ** Math.max(0, crashesInARow - 1));
 }
 
@@ -57,7 +60,11 @@ export interface ShardFleet {
   stop(): Promise<number>;
 }
 
-export function createShardFleet(config: Pick<Config, 'SHARDS' | 'DISCORD_TOKEN'>, logger: Logger, options: ShardFleetOptions): ShardFleet {
+export function createShardFleet(
+  config: Pick<Config, 'SHARDS' | 'DISCORD_TOKEN'>,
+  logger: Logger,
+  options: ShardFleetOptions,
+): ShardFleet {
   const settings = { ...DEFAULT_SHARD_FLEET_OPTIONS, ...definedOnly(options) };
   const totalShards = config.SHARDS ?? 1;
   // discord.js's own respawn forks again at once, forever: a shard crashing at start-up would be forked in a tight
@@ -80,7 +87,10 @@ export function createShardFleet(config: Pick<Config, 'SHARDS' | 'DISCORD_TOKEN'
     const upMs = wasUp ? Date.now() - state.readyAt : 0;
     state.crashesInARow = upMs >= settings.respawnResetAfterMs ? 1 : state.crashesInARow + 1;
     const waitMs = respawnDelayMs(state.crashesInARow, settings);
-    logger.warn({ shardId: shard.id, exitCode, upMs, crashesInARow: state.crashesInARow, respawnInMs: waitMs }, 'shard process exited; respawning it');
+    logger.warn(
+      { shardId: shard.id, exitCode, upMs, crashesInARow: state.crashesInARow, respawnInMs: waitMs },
+      'shard process exited; respawning it',
+    );
     try {
       await delay(waitMs, undefined, { signal: stopping.signal });
       await shard.spawn(settings.spawnTimeoutMs);
@@ -88,7 +98,10 @@ export function createShardFleet(config: Pick<Config, 'SHARDS' | 'DISCORD_TOKEN'
       logger.info({ shardId: shard.id }, 'shard respawned and ready');
     } catch (error) {
       if (stopping.signal.aborted) return;
-      logger.warn({ shardId: shard.id, error: error instanceof Error ? error.message : String(error) }, 'shard respawn failed');
+      logger.warn(
+        { shardId: shard.id, error: error instanceof Error ? error.message : String(error) },
+        'shard respawn failed',
+      );
       // Alive but never ready within the timeout: killed. Either way the next try waits longer.
       const child = shard.process;
       if (child && child.exitCode === null && child.signalCode === null) {

@@ -2,7 +2,13 @@ import { DiscordAPIError, RESTJSONErrorCodes, ThreadAutoArchiveDuration, type Cl
 import { describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { formatDigestEmbed } from '../trending/format.js';
-import { postMarker, PostTargetGoneError, type PostedMessage, type PostRequest, type TrendingPoster } from '../trending/poster.js';
+import {
+  postMarker,
+  PostTargetGoneError,
+  type PostedMessage,
+  type PostRequest,
+  type TrendingPoster,
+} from '../trending/poster.js';
 import { NO_MENTIONS } from './router.js';
 
 /** Discord errors that retrying will not fix: the subscription is disabled instead. */
@@ -17,7 +23,9 @@ function asGone(error: unknown, channelId: string): PostTargetGoneError | undefi
   if (!(error instanceof DiscordAPIError)) return undefined;
   const known = typeof error.code === 'number' ? GONE_CODES.get(error.code) : undefined;
   if (!known && error.status !== 403 && error.status !== 404) return undefined;
-  return new PostTargetGoneError(`${error.message} in channel ${channelId}: ${known ?? `HTTP ${error.status}`}`, { cause: error });
+  return new PostTargetGoneError(`${error.message} in channel ${channelId}: ${known ?? `HTTP ${error.status}`}`, {
+    cause: error,
+  });
 }
 
 /** How many recent messages a resumed post searches for the day's post. */
@@ -48,12 +56,18 @@ export class DiscordTrendingPoster implements TrendingPoster {
           .fetch({ limit: RESUME_SEARCH_LIMIT })
           .then((recent) => recent.find((message) => this.isPost(message, marker)))
           .catch((error: unknown) => {
-            this.logger.warn({ channelId, error: describeError(error) }, 'could not read the channel history; relying on the nonce');
+            this.logger.warn(
+              { channelId, error: describeError(error) },
+              'could not read the channel history; relying on the nonce',
+            );
             return undefined;
           })
       : undefined;
     if (earlier) {
-      this.logger.info({ channelId, messageId: earlier.id }, 'found the post of an interrupted attempt; not posting again');
+      this.logger.info(
+        { channelId, messageId: earlier.id },
+        'found the post of an interrupted attempt; not posting again',
+      );
       return { messageId: earlier.id };
     }
     let message: Message;
@@ -76,7 +90,10 @@ export class DiscordTrendingPoster implements TrendingPoster {
       return { messageId: message.id, threadId: thread.id };
     } catch (error) {
       // The digest is out; a thread that could not be opened is not worth failing (and re-posting) the day.
-      this.logger.warn({ channelId, messageId: message.id, error: describeError(error) }, 'could not open the discussion thread');
+      this.logger.warn(
+        { channelId, messageId: message.id, error: describeError(error) },
+        'could not open the discussion thread',
+      );
       return { messageId: message.id };
     }
   }

@@ -78,7 +78,9 @@ export class HashingEmbeddings extends Embeddings {
    * so an index built with other settings is detected as incompatible rather than silently searched.
    */
   get id(): string {
-    const fingerprint = fnv1a(JSON.stringify(Object.entries(this.options).sort()), 0).toString(16).padStart(8, '0');
+    const fingerprint = fnv1a(JSON.stringify(Object.entries(this.options).sort()), 0)
+      .toString(16)
+      .padStart(8, '0');
     return `hashing:v${HASHING_ALGORITHM_VERSION}:${this.options.dimension}:${fingerprint}`;
   }
 
@@ -134,7 +136,8 @@ export class HashingEmbeddings extends Embeddings {
     if (word.length >= charNgramMinWordLength) {
       const marked = `<${word}>`;
       for (let length = charNgramMin; length <= charNgramMax; length++) {
-        for (let start = 0; start + length <= marked.length; start++) grams.push(this.features.id('c', marked.slice(start, start + length)));
+        for (let start = 0; start + length <= marked.length; start++)
+          grams.push(this.features.id('c', marked.slice(start, start + length)));
       }
     }
     const features: WordFeatures = { stem: this.features.id('w', stemmer(word)), grams: Int32Array.from(grams) };
@@ -157,7 +160,8 @@ export class HashingEmbeddings extends Embeddings {
 
   private addCounted(target: Float64Array, counter: FeatureCounter, weight: number): void {
     const buckets = this.buckets.start(target.length);
-    for (let index = 0; index < counter.size; index++) buckets.add(this.features.hash(counter.ids[index]!), counter.counts[index]!);
+    for (let index = 0; index < counter.size; index++)
+      buckets.add(this.features.hash(counter.ids[index]!), counter.counts[index]!);
     buckets.addTo(target, weight);
   }
 }
@@ -325,7 +329,10 @@ class BucketSums {
 
 /** Lower-cased letter/digit runs with accents folded and English stopwords removed. */
 export function tokenize(text: string): string[] {
-  const folded = text.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase();
+  const folded = text
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase();
   return (folded.match(/[\p{L}\p{N}]+/gu) ?? []).filter((word) => !STOPWORDS.has(word));
 }
 

@@ -37,7 +37,11 @@ export class TransformersEmbeddings extends Embeddings {
   private readonly batchSize: number;
   private extractor: FeatureExtractionPipeline | undefined;
 
-  private constructor(extractor: FeatureExtractionPipeline, dimension: number, options: Required<TransformersEmbeddingsOptions>) {
+  private constructor(
+    extractor: FeatureExtractionPipeline,
+    dimension: number,
+    options: Required<TransformersEmbeddingsOptions>,
+  ) {
     super({});
     this.extractor = extractor;
     this.dimension = dimension;
@@ -47,7 +51,10 @@ export class TransformersEmbeddings extends Embeddings {
   }
 
   /** Loads the model (downloading it when allowed and missing) and measures its dimension. */
-  static async load(settings: ModelLoadSettings, options: TransformersEmbeddingsOptions): Promise<TransformersEmbeddings> {
+  static async load(
+    settings: ModelLoadSettings,
+    options: TransformersEmbeddingsOptions,
+  ): Promise<TransformersEmbeddings> {
     const resolved = { ...DEFAULT_TRANSFORMERS_EMBEDDINGS_OPTIONS, ...definedOnly(options) };
     if (!Number.isInteger(resolved.batchSize) || resolved.batchSize < 1) {
       throw new RangeError(`batchSize must be a whole number above 0 (got ${resolved.batchSize})`);

@@ -22,7 +22,9 @@ export interface PaperEmbedder {
  */
 export function describeEmbedder(id: string, dimension: number): string {
   const [kind, model] = id.split(':');
-  if (kind === 'hashing') return `offline hashing embedder (word, bigram and character n-gram features, ${dimension} dimensions)`;
-  if (kind === 'transformers') return `${model} via transformers.js (${dimension} dimensions, mean pooling, normalized)`;
+  if (kind === 'hashing')
+    return `offline hashing embedder (word, bigram and character n-gram features, ${dimension} dimensions)`;
+  if (kind === 'transformers')
+    return `${model} via transformers.js (${dimension} dimensions, mean pooling, normalized)`;
   return `${id} (${dimension} dimensions)`;
 }

@@ -27,7 +27,11 @@ export interface ChunkingOptions {
   maxChunks: number;
 }
 
-export const DEFAULT_CHUNKING: Readonly<ChunkingOptions> = Object.freeze({ targetChars: 1000, maxChars: 1600, maxChunks: 1500 });
+export const DEFAULT_CHUNKING: Readonly<ChunkingOptions> = Object.freeze({
+  targetChars: 1000,
+  maxChars: 1600,
+  maxChunks: 1500,
+});
 
 /** Sections whose text is not the paper's own findings. */
 const SKIPPED_SECTIONS = /^(references|bibliography|acknowledge?ments?|abstract)$/i;

@@ -23,9 +23,19 @@ const SECTIONS: Record<BodyFacet, RegExp> = {
 };
 
 const CUES: Record<BodyFacet, RegExp[]> = {
-  data: [/\b(datasets?|benchmarks?|corpus|corpora)\b/i, /\b(train(ed)? on|evaluat\w* (on|against)|collected from|drawn from)\b/i, /\b(tokens|hours|examples|problems|questions)\b/i],
-  results: [/\d+(\.\d+)?\s?%|\b\d+(\.\d+)?\s?(times|x|×)\b/i, /\b(outperform\w*|improv\w*|lowers?|reach\w*|achiev\w*|faster|accuracy|error rate)\b/i],
-  limitations: [/\b(limitations?|does not|do not|cannot|can not|not yet|fails?|assumes?|only)\b/i, /\b(future work|remain\w*|hard)\b/i],
+  data: [
+    /\b(datasets?|benchmarks?|corpus|corpora)\b/i,
+    /\b(train(ed)? on|evaluat\w* (on|against)|collected from|drawn from)\b/i,
+    /\b(tokens|hours|examples|problems|questions)\b/i,
+  ],
+  results: [
+    /\d+(\.\d+)?\s?%|\b\d+(\.\d+)?\s?(times|x|×)\b/i,
+    /\b(outperform\w*|improv\w*|lowers?|reach\w*|achiev\w*|faster|accuracy|error rate)\b/i,
+  ],
+  limitations: [
+    /\b(limitations?|does not|do not|cannot|can not|not yet|fails?|assumes?|only)\b/i,
+    /\b(future work|remain\w*|hard)\b/i,
+  ],
 };
 
 function score(facet: BodyFacet, sentence: string): number {
@@ -36,13 +46,16 @@ function score(facet: BodyFacet, sentence: string): number {
 export function bodyFacets(document: FullTextDocument): Partial<Record<BodyFacet, BodyStatement>> {
   const found: Partial<Record<BodyFacet, BodyStatement>> = {};
   for (const facet of BODY_FACETS) {
-    const sections = document.sections.filter((section: FullTextSection) => SECTIONS[facet].test(section.title) && !/related/i.test(section.title));
+    const sections = document.sections.filter(
+      (section: FullTextSection) => SECTIONS[facet].test(section.title) && !/related/i.test(section.title),
+    );
     let best: { text: string; label: string; score: number } | undefined;
     for (const section of sections) {
       for (const block of section.blocks) {
         for (const sentence of splitSentences(block.text)) {
           const value = score(facet, sentence);
-          if (value > (best?.score ?? 0)) best = { text: sentence, label: sectionLabel(section, block.page), score: value };
+          if (value > (best?.score ?? 0))
+            best = { text: sentence, label: sectionLabel(section, block.page), score: value };
         }
       }
     }
@@ -56,4 +69,5 @@ export function bodyCell(statement: BodyStatement): string {
   return `${statement.text} (from ${statement.label})`;
 }
 
-export const BODY_CELLS_NOTICE = 'Cells ending in “(from §…)” come from the papers’ full text; the others from their abstracts.';
+export const BODY_CELLS_NOTICE =
+  'Cells ending in “(from §…)” come from the papers’ full text; the others from their abstracts.';

@@ -56,7 +56,10 @@ export interface ArxivFullTextFetcherOptions {
   fetch?: typeof fetch;
 }
 
-export const DEFAULT_FETCHER_OPTIONS: Readonly<{ spacingMs: number; maxBytes: number }> = Object.freeze({ spacingMs: 3000, maxBytes: 40 * 1024 * 1024 });
+export const DEFAULT_FETCHER_OPTIONS: Readonly<{ spacingMs: number; maxBytes: number }> = Object.freeze({
+  spacingMs: 3000,
+  maxBytes: 40 * 1024 * 1024,
+});
 
 const USER_AGENT = 'papercord (+https://github.com/papercord/papercord)';
 
@@ -90,7 +93,8 @@ export class ArxivFullTextFetcher {
       }
     } else htmlProblem = `no HTML rendering (HTTP ${html.status})`;
     this.logger.debug({ arxivId, problem: htmlProblem }, 'no usable HTML; trying the PDF');
-    if (!this.options.readPdf) throw new FullTextUnavailableError(`${htmlProblem}, and PDF reading is not available`, false);
+    if (!this.options.readPdf)
+      throw new FullTextUnavailableError(`${htmlProblem}, and PDF reading is not available`, false);
     const pdfUrl = `${this.options.pdfBase}/${id}`;
     const pdf = await this.request(pdfUrl, options);
     if (!pdf.ok) throw new FullTextUnavailableError(`${htmlProblem}, and no PDF (HTTP ${pdf.status})`, false);
@@ -99,12 +103,19 @@ export class ArxivFullTextFetcher {
       return { document: { ...document, source: 'pdf' }, url: pdfUrl };
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
-      throw new FullTextUnavailableError(`${htmlProblem}, and the PDF could not be read (${describeError(error)})`, false, { cause: error });
+      throw new FullTextUnavailableError(
+        `${htmlProblem}, and the PDF could not be read (${describeError(error)})`,
+        false,
+        { cause: error },
+      );
     }
   }
 
   /** One GET through the gate: 200 gives the body, 404/410 say "not there"; anything else throws. */
-  private async request(url: string, options: FetchOptions): Promise<{ ok: true; body: Uint8Array } | { ok: false; status: number }> {
+  private async request(
+    url: string,
+    options: FetchOptions,
+  ): Promise<{ ok: true; body: Uint8Array } | { ok: false; status: number }> {
     const previous = this.gate;
     let release!: () => void;
     this.gate = new Promise((resolve) => (release = resolve));
@@ -122,7 +133,9 @@ export class ArxivFullTextFetcher {
         return await this.get(url, signal);
       } catch (error) {
         if (timeout.aborted && !options.signal?.aborted) {
-          throw new FullTextUnavailableError(`arXiv did not answer within ${options.timeoutMs} ms`, true, { cause: error });
+          throw new FullTextUnavailableError(`arXiv did not answer within ${options.timeoutMs} ms`, true, {
+            cause: error,
+          });
         }
         throw error;
       }
@@ -132,20 +145,31 @@ export class ArxivFullTextFetcher {
     }
   }
 
-  private async get(url: string, signal: AbortSignal | undefined): Promise<{ ok: true; body: Uint8Array } | { ok: false; status: number }> {
+  private async get(
+    url: string,
+    signal: AbortSignal | undefined,
+  ): Promise<{ ok: true; body: Uint8Array } | { ok: false; status: number }> {
     const fetchImpl = this.options.fetch ?? fetch;
     let response: Response;
     try {
       // `redirect: 'manual'` would stop arXiv's own /html/<id> → /html/<id>v2 redirect; redirects stay on the
       // configured host or are refused below.
-      response = await fetchImpl(url, { signal, headers: { 'user-agent': USER_AGENT, accept: 'text/html,application/pdf' } });
+      response = await fetchImpl(url, {
+        signal,
+        headers: { 'user-agent': USER_AGENT, accept: 'text/html,application/pdf' },
+      });
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
-      throw new FullTextUnavailableError(`arXiv could not be reached (${networkProblem(error)})`, true, { cause: error });
+      throw new FullTextUnavailableError(`arXiv could not be reached (${networkProblem(error)})`, true, {
+        cause: error,
+      });
     }
     if (new URL(response.url || url).host !== new URL(url).host) {
       await response.body?.cancel().catch(() => undefined);
-      throw new FullTextUnavailableError(`arXiv redirected to another host (${new URL(response.url).host}); not followed`, false);
+      throw new FullTextUnavailableError(
+        `arXiv redirected to another host (${new URL(response.url).host}); not followed`,
+        false,
+      );
     }
     if (response.status === 404 || response.status === 410) {
       await response.body?.cancel().catch(() => undefined);
@@ -155,7 +179,10 @@ export class ArxivFullTextFetcher {
       await response.body?.cancel().catch(() => undefined);
       const retryAfterHeader = response.headers.get('retry-after');
       const retryAfter = retryAfterHeader === null ? Number.NaN : Number(retryAfterHeader);
-      const why = response.status === 429 ? 'arXiv asked papercord to slow down (HTTP 429)' : `arXiv answered HTTP ${response.status}`;
+      const why =
+        response.status === 429
+          ? 'arXiv asked papercord to slow down (HTTP 429)'
+          : `arXiv answered HTTP ${response.status}`;
       throw new FullTextUnavailableError(why, response.status === 429 || response.status >= 500, {
         ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
       });
@@ -213,4 +240,3 @@ function waitOrAbort(promise: Promise<void>, signal: AbortSignal | undefined): P
     }, reject);
   });
 }
-

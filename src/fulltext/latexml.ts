@@ -29,11 +29,61 @@ const SECTION_LEVELS: ReadonlyArray<[string, number]> = [
 ];
 
 /** Never read: code, styling, navigation and embedded media. */
-const SKIPPED_TAGS = new Set(['script', 'style', 'noscript', 'template', 'nav', 'header', 'footer', 'button', 'svg', 'iframe', 'object', 'embed', 'img', 'head']);
+const SKIPPED_TAGS = new Set([
+  'script',
+  'style',
+  'noscript',
+  'template',
+  'nav',
+  'header',
+  'footer',
+  'button',
+  'svg',
+  'iframe',
+  'object',
+  'embed',
+  'img',
+  'head',
+]);
 /** LaTeXML parts that are not the paper's prose. */
-const SKIPPED_CLASSES = ['ltx_bibliography', 'ltx_page_header', 'ltx_page_footer', 'ltx_page_logo', 'ltx_authors', 'ltx_dates', 'ltx_TOC', 'ltx_note_outer', 'ltx_note_mark', 'ltx_keywords', 'ltx_classification'];
+const SKIPPED_CLASSES = [
+  'ltx_bibliography',
+  'ltx_page_header',
+  'ltx_page_footer',
+  'ltx_page_logo',
+  'ltx_authors',
+  'ltx_dates',
+  'ltx_TOC',
+  'ltx_note_outer',
+  'ltx_note_mark',
+  'ltx_keywords',
+  'ltx_classification',
+];
 /** Elements whose text is a separate line of the paragraph, not run on with the words around it. */
-const BLOCK_TAGS = new Set(['p', 'div', 'li', 'tr', 'br', 'table', 'figure', 'figcaption', 'ul', 'ol', 'dl', 'dd', 'dt', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'section', 'blockquote', 'pre']);
+const BLOCK_TAGS = new Set([
+  'p',
+  'div',
+  'li',
+  'tr',
+  'br',
+  'table',
+  'figure',
+  'figcaption',
+  'ul',
+  'ol',
+  'dl',
+  'dd',
+  'dt',
+  'h1',
+  'h2',
+  'h3',
+  'h4',
+  'h5',
+  'h6',
+  'section',
+  'blockquote',
+  'pre',
+]);
 
 function classesOf(element: Element): string[] {
   return (element.attribs.class ?? '').split(/\s+/).filter(Boolean);
@@ -84,7 +134,10 @@ function findFirst(node: AnyNode, test: (element: Element) => boolean): Element 
 
 /** `3 `, `4.1 `, `Appendix A ` → `3`, `4.1`, `A`. */
 function sectionNumber(tag: string): string | undefined {
-  const cleaned = tag.replace(/^(appendix|section|§)\s*/i, '').replace(/[.:\s]+$/, '').trim();
+  const cleaned = tag
+    .replace(/^(appendix|section|§)\s*/i, '')
+    .replace(/[.:\s]+$/, '')
+    .trim();
   return cleaned || undefined;
 }
 
@@ -104,7 +157,10 @@ function tableRows(figure: Element): string {
     if (!isTag(node) || isSkipped(node)) return;
     if (node.name === 'figcaption') return;
     if (node.name === 'tr' || hasClass(node, 'ltx_tr')) {
-      const cells = node.children.filter(isTag).map((cell) => textOf(cell)).filter(Boolean);
+      const cells = node.children
+        .filter(isTag)
+        .map((cell) => textOf(cell))
+        .filter(Boolean);
       if (cells.length > 0) rows.push(cells.join(' | '));
       return;
     }
@@ -176,7 +232,12 @@ export function parseLatexml(html: string, options: ParseLatexmlOptions = {}): F
       }
       return;
     }
-    if (node.name === 'figure' || classes.includes('ltx_figure') || classes.includes('ltx_table') || classes.includes('ltx_float')) {
+    if (
+      node.name === 'figure' ||
+      classes.includes('ltx_figure') ||
+      classes.includes('ltx_table') ||
+      classes.includes('ltx_float')
+    ) {
       const caption = findFirst(node, (element) => element.name === 'figcaption' || hasClass(element, 'ltx_caption'));
       const captionText = caption ? textOf(caption) : '';
       const rows = classes.includes('ltx_table') ? tableRows(node) : '';
@@ -195,7 +256,11 @@ export function parseLatexml(html: string, options: ParseLatexmlOptions = {}): F
 
   /** A paragraph's text without the figures LaTeXML sometimes nests in it. */
   const paraText = (para: Element): string =>
-    para.children.map((child) => (isTag(child) && isFigure(child) ? '' : textOf(child))).join(' ').replace(/\s+/g, ' ').trim();
+    para.children
+      .map((child) => (isTag(child) && isFigure(child) ? '' : textOf(child)))
+      .join(' ')
+      .replace(/\s+/g, ' ')
+      .trim();
 
   for (const child of article.children) visit(child, 0);
   const body = sections.filter((section) => section.blocks.length > 0 || section.level < 3);

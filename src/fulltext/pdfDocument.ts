@@ -14,7 +14,8 @@ import { capDocument, type FullTextBlock, type FullTextDocument, type FullTextSe
 
 /** `3 Method`, `4.1. Training setup`, `A Proofs`, `B.2 More results`. */
 const NUMBERED_HEADING = /^((?:\d+|[A-Z])(?:\.\d+)*)\.?\s+(\p{Lu}.{0,100})$/u;
-const UNNUMBERED_HEADINGS = /^(abstract|introduction|related work|background|method|methods|experiments|results|discussion|conclusions?|limitations|acknowledge?ments?|references|appendix)$/i;
+const UNNUMBERED_HEADINGS =
+  /^(abstract|introduction|related work|background|method|methods|experiments|results|discussion|conclusions?|limitations|acknowledge?ments?|references|appendix)$/i;
 const MAX_HEADING_CHARS = 110;
 /** arXiv's margin stamp (`arXiv:2410.20771v2 [cs.CL] 1 Nov 2024`) is not part of the paper. */
 const ARXIV_STAMP = /^arXiv:\s*\S+\s+\[[^\]]+\]/;
@@ -62,13 +63,23 @@ export function pdfToDocument(text: PdfDocumentText, source: FullTextDocument['s
       }
       const heading = headingOf(block, bodySize);
       if (heading) {
-        current = { ...(heading.number ? { number: heading.number } : {}), title: heading.title, level: heading.level, page: page.pageNumber, blocks: [] };
+        current = {
+          ...(heading.number ? { number: heading.number } : {}),
+          title: heading.title,
+          level: heading.level,
+          page: page.pageNumber,
+          blocks: [],
+        };
         sections.push(current);
         continue;
       }
       // Before the first heading: the title block, authors and affiliations, which answer nothing.
       if (!current) continue;
-      const paragraph: FullTextBlock = { kind: /^(figure|fig\.|table)\s*\d+[:.]/i.test(content) ? 'caption' : 'paragraph', text: content, page: page.pageNumber };
+      const paragraph: FullTextBlock = {
+        kind: /^(figure|fig\.|table)\s*\d+[:.]/i.test(content) ? 'caption' : 'paragraph',
+        text: content,
+        page: page.pageNumber,
+      };
       current.blocks.push(paragraph);
     }
   }
@@ -89,8 +100,13 @@ export function pdfToDocument(text: PdfDocumentText, source: FullTextDocument['s
 }
 
 /** PDF bytes fetched from arXiv as a document (the fetcher's `readPdf`). */
-export async function pdfBytesToDocument(bytes: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<FullTextDocument> {
-  return pdfToDocument(await readPdf(bytes, { name: 'the arXiv PDF', ...(options.signal ? { signal: options.signal } : {}) }));
+export async function pdfBytesToDocument(
+  bytes: Uint8Array,
+  options: { signal?: AbortSignal } = {},
+): Promise<FullTextDocument> {
+  return pdfToDocument(
+    await readPdf(bytes, { name: 'the arXiv PDF', ...(options.signal ? { signal: options.signal } : {}) }),
+  );
 }
 
 /** PDFs kept under DATA_DIR (added locally or from Discord), read as documents. */

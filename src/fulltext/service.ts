@@ -18,9 +18,7 @@ import type { FullTextStore, OutlineEntry, StoredChunk } from './store.js';
  */
 
 export type FullTextStatus =
-  | { state: 'ready'; source: FullTextSource }
-  | { state: 'unavailable'; reason: string }
-  | { state: 'off' };
+  { state: 'ready'; source: FullTextSource } | { state: 'unavailable'; reason: string } | { state: 'off' };
 
 /** A passage given to the answer: where it is in its paper and how well it matches the question. */
 export interface Passage {
@@ -127,7 +125,10 @@ export class FullTextService {
    * The paper's full text, fetched now if needed, waiting at most `budgetMs` (FULL_TEXT_TIMEOUT_MS by default). A
    * fetch still running when the budget ends goes on in the background and is kept for the next question.
    */
-  async ensure(paper: Paper, options: { signal?: AbortSignal; budgetMs?: number; polite?: boolean } = {}): Promise<FullTextStatus> {
+  async ensure(
+    paper: Paper,
+    options: { signal?: AbortSignal; budgetMs?: number; polite?: boolean } = {},
+  ): Promise<FullTextStatus> {
     const known = this.known(paper);
     if (known) return known;
     if (!this.fetchable(paper)) return { state: 'unavailable', reason: 'the paper has no arXiv id and no PDF' };
@@ -135,7 +136,10 @@ export class FullTextService {
     const work = this.fetchOnce(paper, options.polite ?? false);
     let timer: NodeJS.Timeout | undefined;
     const budget = new Promise<FullTextStatus>((resolve) => {
-      timer = setTimeout(() => resolve({ state: 'unavailable', reason: `not fetched within ${budgetMs} ms` }), budgetMs);
+      timer = setTimeout(
+        () => resolve({ state: 'unavailable', reason: `not fetched within ${budgetMs} ms` }),
+        budgetMs,
+      );
     });
     const aborted = new Promise<never>((_, reject) => {
       if (options.signal?.aborted) reject(options.signal.reason);
@@ -190,14 +194,21 @@ export class FullTextService {
    * question embeddings, weighted by how well each paper was retrieved. A paper without full text offers its
    * abstract. Touches only these papers' chunks.
    */
-  async passages(question: string, hits: readonly RetrievedPaper[], options: PassageOptions = {}): Promise<PaperPassages[]> {
+  async passages(
+    question: string,
+    hits: readonly RetrievedPaper[],
+    options: PassageOptions = {},
+  ): Promise<PaperPassages[]> {
     const { limit, perPaper } = { ...DEFAULT_PASSAGES, ...options };
     if (hits.length === 0) return [];
     const ids = hits.map((hit) => hit.paper.id);
     const stored = this.enabled ? await this.currentChunks(hits.map((hit) => hit.paper)) : [];
     const withText = new Set(stored.map((chunk) => chunk.paperId));
     const abstracts = hits.filter((hit) => !withText.has(hit.paper.id));
-    const abstractVectors = abstracts.length > 0 ? await this.options.embedder.embeddings.embedDocuments(abstracts.map((hit) => hit.paper.abstract)) : [];
+    const abstractVectors =
+      abstracts.length > 0
+        ? await this.options.embedder.embeddings.embedDocuments(abstracts.map((hit) => hit.paper.abstract))
+        : [];
     const candidates: StoredChunk[] = [
       ...stored,
       ...abstracts.map((hit, index) => ({
@@ -220,7 +231,9 @@ export class FullTextService {
     const paperWeight = new Map(hits.map((hit) => [hit.paper.id, best > 0 ? Math.max(0, hit.score / best) : 1]));
     const scored = candidates.map((chunk, index) => ({
       chunk,
-      score: ((1 - denseWeight) * lexicalNorm[index]! + denseWeight * denseNorm[index]!) * (0.7 + 0.3 * (paperWeight.get(chunk.paperId) ?? 0)),
+      score:
+        ((1 - denseWeight) * lexicalNorm[index]! + denseWeight * denseNorm[index]!) *
+        (0.7 + 0.3 * (paperWeight.get(chunk.paperId) ?? 0)),
     }));
     scored.sort((a, b) => b.score - a.score || a.chunk.seq - b.chunk.seq);
     const chosen = new Map<string, Passage[]>();
@@ -276,7 +289,8 @@ export class FullTextService {
         return { state: 'unavailable', reason: 'the paper has no arXiv id and no PDF' };
       }
       await this.storeDocument(paper, document, url);
-      if (document.truncated) this.logger.info({ paper: paper.id }, 'full text was longer than papercord keeps; the end was left out');
+      if (document.truncated)
+        this.logger.info({ paper: paper.id }, 'full text was longer than papercord keeps; the end was left out');
       return { state: 'ready', source: document.source };
     } catch (error) {
       if (signal.aborted) return { state: 'unavailable', reason: 'papercord is shutting down' };
@@ -287,7 +301,9 @@ export class FullTextService {
   }
 
   private fail(paper: Paper, error: FullTextUnavailableError): FullTextStatus {
-    const retryAt = error.retryable ? Date.now() + (error.retryAfterMs ?? this.options.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS) : Number.MAX_SAFE_INTEGER;
+    const retryAt = error.retryable
+      ? Date.now() + (error.retryAfterMs ?? this.options.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS)
+      : Number.MAX_SAFE_INTEGER;
     this.options.store.recordFailure({ paperId: paper.id, reason: error.message, retryAt });
     this.logger.info({ paper: paper.id, reason: error.message }, 'no full text; answers use the abstract');
     return { state: 'unavailable', reason: error.message };
@@ -308,7 +324,9 @@ export class FullTextService {
   private async embedChunks(paper: Paper, chunks: readonly FullTextChunk[]): Promise<number[][]> {
     const vectors: number[][] = [];
     for (let start = 0; start < chunks.length; start += EMBED_BATCH) {
-      const batch = chunks.slice(start, start + EMBED_BATCH).map((chunk) => `${paper.title}${chunk.section ? ` — ${chunk.section}` : ''}\n${chunk.text}`);
+      const batch = chunks
+        .slice(start, start + EMBED_BATCH)
+        .map((chunk) => `${paper.title}${chunk.section ? ` — ${chunk.section}` : ''}\n${chunk.text}`);
       vectors.push(...(await this.options.embedder.embeddings.embedDocuments(batch)));
     }
     return vectors;
@@ -374,7 +392,8 @@ function bm25Scores(question: string, chunks: readonly StoredChunk[], titles: Re
   if (terms.length === 0) return chunks.map(() => 0);
   const documents = chunks.map((chunk) => analyze(`${chunk.section ?? ''} ${chunk.text}`));
   const frequency = new Map<string, number>();
-  for (const tokens of documents) for (const term of new Set(tokens)) frequency.set(term, (frequency.get(term) ?? 0) + 1);
+  for (const tokens of documents)
+    for (const term of new Set(tokens)) frequency.set(term, (frequency.get(term) ?? 0) + 1);
   const averageLength = documents.reduce((sum, tokens) => sum + tokens.length, 0) / Math.max(1, documents.length);
   const titleTerms = new Map([...titles].map(([id, title]) => [id, new Set(analyze(title))]));
   return chunks.map((chunk, index) => {
@@ -390,7 +409,9 @@ function bm25Scores(question: string, chunks: readonly StoredChunk[], titles: Re
       if (tf === 0) continue;
       const df = frequency.get(term) ?? 0;
       const idf = Math.log(1 + (documents.length - df + 0.5) / (df + 0.5));
-      score += (idf * tf * (BM25.k1 + 1)) / (tf + BM25.k1 * (1 - BM25.b + (BM25.b * tokens.length) / Math.max(1, averageLength)));
+      score +=
+        (idf * tf * (BM25.k1 + 1)) /
+        (tf + BM25.k1 * (1 - BM25.b + (BM25.b * tokens.length) / Math.max(1, averageLength)));
     }
     return score;
   });

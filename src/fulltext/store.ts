@@ -105,24 +105,47 @@ export class FullTextStore {
   }
 
   /** Stores a paper's document and chunks in one transaction, replacing any earlier version: idempotent per paper. */
-  put(text: Omit<StoredFullText, 'fetchedAt'> & { fetchedAt?: string }, chunks: ReadonlyArray<FullTextChunk & { vector: ArrayLike<number> }>): void {
+  put(
+    text: Omit<StoredFullText, 'fetchedAt'> & { fetchedAt?: string },
+    chunks: ReadonlyArray<FullTextChunk & { vector: ArrayLike<number> }>,
+  ): void {
     const write = this.db.transaction(() => {
       this.db.prepare('DELETE FROM fulltext_documents WHERE paper_id = ?').run(text.paperId);
       this.db.prepare('DELETE FROM fulltext_failures WHERE paper_id = ?').run(text.paperId);
       this.db
-        .prepare('INSERT INTO fulltext_documents (paper_id, source, url, fetched_at, document, embedder) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(text.paperId, text.source, text.url, text.fetchedAt ?? new Date().toISOString(), JSON.stringify(text.document), text.embedder);
-      const insert = this.db.prepare('INSERT INTO fulltext_chunks (paper_id, seq, section, label, page, text, vector) VALUES (?, ?, ?, ?, ?, ?, ?)');
+        .prepare(
+          'INSERT INTO fulltext_documents (paper_id, source, url, fetched_at, document, embedder) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run(
+          text.paperId,
+          text.source,
+          text.url,
+          text.fetchedAt ?? new Date().toISOString(),
+          JSON.stringify(text.document),
+          text.embedder,
+        );
+      const insert = this.db.prepare(
+        'INSERT INTO fulltext_chunks (paper_id, seq, section, label, page, text, vector) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      );
       for (const chunk of chunks) {
         const vector = Float32Array.from(chunk.vector);
-        insert.run(text.paperId, chunk.seq, chunk.section, chunk.label, chunk.page, chunk.text, Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength));
+        insert.run(
+          text.paperId,
+          chunk.seq,
+          chunk.section,
+          chunk.label,
+          chunk.page,
+          chunk.text,
+          Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength),
+        );
       }
     });
     write();
   }
 
   get(paperId: string): StoredFullText | undefined {
-    const row = this.db.prepare('SELECT * FROM fulltext_documents WHERE paper_id = ?').get(paperId) as DocumentRow | undefined;
+    const row = this.db.prepare('SELECT * FROM fulltext_documents WHERE paper_id = ?').get(paperId) as
+      DocumentRow | undefined;
     return row ? documentOf(row) : undefined;
   }
 
@@ -159,14 +182,16 @@ export class FullTextStore {
 
   recordFailure(failure: FullTextFailure): void {
     this.db
-      .prepare('INSERT INTO fulltext_failures (paper_id, reason, retry_at) VALUES (?, ?, ?) ON CONFLICT (paper_id) DO UPDATE SET reason = excluded.reason, retry_at = excluded.retry_at')
+      .prepare(
+        'INSERT INTO fulltext_failures (paper_id, reason, retry_at) VALUES (?, ?, ?) ON CONFLICT (paper_id) DO UPDATE SET reason = excluded.reason, retry_at = excluded.retry_at',
+      )
       .run(failure.paperId, failure.reason, failure.retryAt);
   }
 
   failure(paperId: string): FullTextFailure | undefined {
-    const row = this.db.prepare('SELECT paper_id, reason, retry_at FROM fulltext_failures WHERE paper_id = ?').get(paperId) as
-      | { paper_id: string; reason: string; retry_at: number }
-      | undefined;
+    const row = this.db
+      .prepare('SELECT paper_id, reason, retry_at FROM fulltext_failures WHERE paper_id = ?')
+      .get(paperId) as { paper_id: string; reason: string; retry_at: number } | undefined;
     return row ? { paperId: row.paper_id, reason: row.reason, retryAt: row.retry_at } : undefined;
   }
 

@@ -122,7 +122,11 @@ export async function backfillArxiv(request: BackfillRequest, options: BackfillO
     updatedAt: now().toISOString(),
   };
   const resumedAfter = saved ? saved.fetched : 0;
-  if (saved && !saved.complete) settings.logger.info({ checkpointFile, fetched: saved.fetched, window: saved.windowStart }, 'resuming the arXiv backfill');
+  if (saved && !saved.complete)
+    settings.logger.info(
+      { checkpointFile, fetched: saved.fetched, window: saved.windowStart },
+      'resuming the arXiv backfill',
+    );
   const max = request.max ?? Number.POSITIVE_INFINITY;
   let knownTotal = checkpoint.fetched;
   let added = 0;
@@ -161,7 +165,11 @@ export async function backfillArxiv(request: BackfillRequest, options: BackfillO
     }
     checkpoint.updatedAt = now().toISOString();
     await writeCheckpoint(checkpointFile, checkpoint);
-    settings.onProgress?.({ fetched: checkpoint.fetched, total: Math.max(knownTotal, checkpoint.fetched), window: checkpoint.windowStart.slice(0, 7) });
+    settings.onProgress?.({
+      fetched: checkpoint.fetched,
+      total: Math.max(knownTotal, checkpoint.fetched),
+      window: checkpoint.windowStart.slice(0, 7),
+    });
   }
   return {
     fetched: checkpoint.fetched,

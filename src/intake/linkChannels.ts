@@ -88,7 +88,9 @@ export class LinkChannelStore {
   }
 
   list(guildId: string): LinkChannel[] {
-    const rows = this.db.prepare('SELECT * FROM link_channels WHERE guild_id = ? ORDER BY enabled_at').all(guildId) as LinkChannelRow[];
+    const rows = this.db
+      .prepare('SELECT * FROM link_channels WHERE guild_id = ? ORDER BY enabled_at')
+      .all(guildId) as LinkChannelRow[];
     return rows.map(toLinkChannel);
   }
 

@@ -101,14 +101,18 @@ export class PaperIntake {
       const first = firstById.get(entry.arxivId);
       if (first) continue;
       firstById.set(entry.arxivId, entry);
-      if (!(await this.options.library.get(paperId({ title: '', arxivId: entry.arxivId })))) toLookUp.push(entry.arxivId);
+      if (!(await this.options.library.get(paperId({ title: '', arxivId: entry.arxivId }))))
+        toLookUp.push(entry.arxivId);
     }
     let records = new Map<string, Paper>();
     let lookupProblem: string | undefined;
     if (toLookUp.length > 0) {
       try {
         onProgress?.({ stage: 'looking up', done: 0, total: toLookUp.length });
-        records = await this.options.arxiv.lookup(toLookUp, { signal, onBatch: (done) => onProgress?.({ stage: 'looking up', done, total: toLookUp.length }) });
+        records = await this.options.arxiv.lookup(toLookUp, {
+          signal,
+          onBatch: (done) => onProgress?.({ stage: 'looking up', done, total: toLookUp.length }),
+        });
         await this.addHuggingFaceExtras(records, signal);
       } catch (error) {
         if (signal?.aborted || !isUserError(error)) throw error;
@@ -124,11 +128,22 @@ export class PaperIntake {
       }
       const record = records.get(entry.arxivId);
       if (record) entry.paper = { ...record, abstract: record.abstract || entry.pdf?.abstract || '' };
-      else if (entry.pdf?.title && entry.pdf.abstract) entry.paper = this.paperFromPdf(entry.item.input, entry.pdf, entry.arxivId); // arXiv down or unaware: the PDF still says enough.
+      else if (entry.pdf?.title && entry.pdf.abstract)
+        entry.paper = this.paperFromPdf(entry.item.input, entry.pdf, entry.arxivId); // arXiv down or unaware: the PDF still says enough.
       else if (lookupProblem) entry.outcome = failed(entry.item.input, lookupProblem);
-      else entry.outcome = { input: entry.item.input, id: null, title: null, status: 'not_found', message: `arXiv has no paper ${entry.arxivId}` };
+      else
+        entry.outcome = {
+          input: entry.item.input,
+          id: null,
+          title: null,
+          status: 'not_found',
+          message: `arXiv has no paper ${entry.arxivId}`,
+        };
       if (entry.paper && !entry.paper.abstract) {
-        entry.outcome = failed(entry.item.input, `arXiv's record of ${entry.arxivId} has no abstract; nothing was added`);
+        entry.outcome = failed(
+          entry.item.input,
+          `arXiv's record of ${entry.arxivId} has no abstract; nothing was added`,
+        );
         entry.paper = undefined;
       }
     }
@@ -143,7 +158,8 @@ export class PaperIntake {
       seen.add(key);
     }
     onProgress?.({ stage: 'adding', done: 0, total: candidates.length });
-    const { added } = candidates.length > 0 ? await this.options.library.add(candidates, { signal }) : { added: [] as Paper[] };
+    const { added } =
+      candidates.length > 0 ? await this.options.library.add(candidates, { signal }) : { added: [] as Paper[] };
     onProgress?.({ stage: 'adding', done: candidates.length, total: candidates.length });
     const addedIds = new Set(added.map((paper) => paper.id));
 
@@ -160,7 +176,14 @@ export class PaperIntake {
       const firstTime = addedIds.has(incoming.id) && !reported.has(incoming.id);
       reported.add(incoming.id);
       if (entry.item.kind === 'pdf') await this.keep(entry.item, stored);
-      outcomes.push({ input: entry.item.input, id: stored.id, title: stored.title, status: firstTime ? 'added' : 'present', message: null, paper: stored });
+      outcomes.push({
+        input: entry.item.input,
+        id: stored.id,
+        title: stored.title,
+        status: firstTime ? 'added' : 'present',
+        message: null,
+        paper: stored,
+      });
     }
     return outcomes;
   }
@@ -217,7 +240,8 @@ export class PaperIntake {
    * Both are index look-ups, so an add costs the same in a library of 100,000 papers as in one of 50.
    */
   private storedPaperFinder(): (paper: Paper) => Promise<Paper | undefined> {
-    return async (paper) => (await this.options.library.get(paper.id)) ?? (await this.options.library.getByTitle(paper.title));
+    return async (paper) =>
+      (await this.options.library.get(paper.id)) ?? (await this.options.library.getByTitle(paper.title));
   }
 
   private async keep(item: Extract<IntakeItem, { kind: 'pdf' }>, paper: Paper): Promise<void> {

@@ -12,7 +12,10 @@ const WORKER_FILE = import.meta.url.endsWith('.ts') ? './graphWorkerFromSource.m
 
 export class GraphWorker {
   private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve: (record: CheckpointRecord | undefined) => void; reject: (error: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (record: CheckpointRecord | undefined) => void; reject: (error: Error) => void }
+  >();
   private nextId = 0;
   private failure: Error | undefined;
 
@@ -34,7 +37,9 @@ export class GraphWorker {
     const worker = new Worker(new URL(WORKER_FILE, import.meta.url), { workerData: data });
     try {
       await new Promise<void>((resolve, reject) => {
-        worker.once('message', (reply: GraphReply) => ('ready' in reply ? resolve() : reject(new Error('unexpected reply'))));
+        worker.once('message', (reply: GraphReply) =>
+          'ready' in reply ? resolve() : reject(new Error('unexpected reply')),
+        );
         worker.once('error', reject);
         worker.once('exit', () => reject(new Error('the worker exited while starting')));
       });

@@ -93,7 +93,10 @@ function asFailure(error: unknown): Failure {
   return new Failure(error);
 }
 
-async function* inBatches(papers: AsyncIterable<Paper> | Iterable<Paper>, size: number): AsyncGenerator<Paper[], void, undefined> {
+async function* inBatches(
+  papers: AsyncIterable<Paper> | Iterable<Paper>,
+  size: number,
+): AsyncGenerator<Paper[], void, undefined> {
   let batch: Paper[] = [];
   for await (const paper of papers) {
     batch.push(paper);

@@ -25,9 +25,7 @@ export interface GraphWorkerData {
 export type GraphRequest = { kind: 'catch-up' } | { kind: 'checkpoint'; id: number };
 
 export type GraphReply =
-  | { ready: number }
-  | { id: number; record: CheckpointRecord | undefined }
-  | { id: number; error: string };
+  { ready: number } | { id: number; record: CheckpointRecord | undefined } | { id: number; error: string };
 
 /** Rows read per statement: the read transaction (and so the writer's WAL) is never held for a whole ingest. */
 const ROWS_PER_READ = 512;
@@ -36,11 +34,15 @@ const settings = workerData as GraphWorkerData;
 useHnswlibBuild(settings.simd);
 const db = new Database(settings.databaseFile, { readonly: true, fileMustExist: true });
 db.pragma('busy_timeout = 30000');
-const rowsAfter = db.prepare<[number, number], { seq: number; vector: Buffer }>('SELECT seq, vector FROM vectors WHERE seq > ? ORDER BY seq LIMIT ?');
+const rowsAfter = db.prepare<[number, number], { seq: number; vector: Buffer }>(
+  'SELECT seq, vector FROM vectors WHERE seq > ? ORDER BY seq LIMIT ?',
+);
 
 // A checkpoint the main thread could open moments ago opens here too; if it cannot, every stored vector is added.
 const graph = settings.record
-  ? await VectorIndex.load(settings.directory, settings.record, settings.efSearch).catch(() => VectorIndex.empty(settings.dimension, settings.efSearch, settings.efConstruction))
+  ? await VectorIndex.load(settings.directory, settings.record, settings.efSearch).catch(() =>
+      VectorIndex.empty(settings.dimension, settings.efSearch, settings.efConstruction),
+    )
   : VectorIndex.empty(settings.dimension, settings.efSearch, settings.efConstruction);
 catchUp();
 parentPort!.postMessage({ ready: graph.throughSeq } satisfies GraphReply);
@@ -55,7 +57,11 @@ parentPort!.on('message', (request: GraphRequest) => {
     return graph.count === 0 ? undefined : graph.writeCheckpoint(settings.directory);
   })().then(
     (record) => parentPort!.postMessage({ id: request.id, record } satisfies GraphReply),
-    (error: unknown) => parentPort!.postMessage({ id: request.id, error: error instanceof Error ? error.message : String(error) } satisfies GraphReply),
+    (error: unknown) =>
+      parentPort!.postMessage({
+        id: request.id,
+        error: error instanceof Error ? error.message : String(error),
+      } satisfies GraphReply),
   );
 });
 

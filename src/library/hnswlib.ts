@@ -40,7 +40,14 @@ function buildsDirectory(): string {
 /** The CPU's feature flags (Linux: /proc/cpuinfo; the kernel lists only what it enabled); empty elsewhere. */
 export function cpuFlags(cpuinfo = readCpuinfo()): ReadonlySet<string> {
   const line = cpuinfo.split('\n').find((text) => /^flags\s*:/.test(text));
-  return new Set(line ? line.replace(/^flags\s*:/, '').trim().split(/\s+/) : []);
+  return new Set(
+    line
+      ? line
+          .replace(/^flags\s*:/, '')
+          .trim()
+          .split(/\s+/)
+      : [],
+  );
 }
 
 function readCpuinfo(): string {
@@ -62,23 +69,33 @@ export interface BuildChoiceInput {
  * The build to load: the fastest available one the CPU supports (`auto`), the one named, or stock (`off`). Naming a
  * build this CPU cannot run, or one not built, is a UserError: loading it anyway would crash on the first vector.
  */
-export function chooseBuild({ setting, flags, available }: BuildChoiceInput): { name: HnswlibBuildName; note?: string } {
+export function chooseBuild({ setting, flags, available }: BuildChoiceInput): {
+  name: HnswlibBuildName;
+  note?: string;
+} {
   const runs = (name: Exclude<HnswlibBuildName, 'stock'>) => BUILD_CPU_FLAGS[name].every((flag) => flags.has(flag));
   if (setting === 'off') return { name: 'stock' };
   if (setting !== 'auto') {
     if (!runs(setting)) {
       const missing = BUILD_CPU_FLAGS[setting].filter((flag) => !flags.has(flag));
-      throw new UserError(`HNSW_SIMD: this CPU cannot run the ${setting} build (it lacks ${missing.join(', ')}); use auto or off`);
+      throw new UserError(
+        `HNSW_SIMD: this CPU cannot run the ${setting} build (it lacks ${missing.join(', ')}); use auto or off`,
+      );
     }
     if (!available.has(setting)) {
-      throw new UserError(`HNSW_SIMD: the ${setting} build of hnswlib-node was not made at install (run \`node scripts/build-hnswlib-simd.mjs\`); use auto or off`);
+      throw new UserError(
+        `HNSW_SIMD: the ${setting} build of hnswlib-node was not made at install (run \`node scripts/build-hnswlib-simd.mjs\`); use auto or off`,
+      );
     }
     return { name: setting };
   }
   for (const name of FASTEST_FIRST) {
     if (!runs(name)) continue;
     if (available.has(name)) return { name };
-    return { name: 'stock', note: `the ${name} build of hnswlib-node was not made at install, so the slower stock build runs (run \`node scripts/build-hnswlib-simd.mjs\`)` };
+    return {
+      name: 'stock',
+      note: `the ${name} build of hnswlib-node was not made at install, so the slower stock build runs (run \`node scripts/build-hnswlib-simd.mjs\`)`,
+    };
   }
   return { name: 'stock' };
 }
@@ -88,7 +105,10 @@ function availableBuilds(directory: string): Set<Exclude<HnswlibBuildName, 'stoc
   const manifest = path.join(directory, 'builds.json');
   if (!existsSync(manifest)) return new Set();
   try {
-    const { hnswlibNode, builds } = JSON.parse(readFileSync(manifest, 'utf8')) as { hnswlibNode: string; builds: string[] };
+    const { hnswlibNode, builds } = JSON.parse(readFileSync(manifest, 'utf8')) as {
+      hnswlibNode: string;
+      builds: string[];
+    };
     if (hnswlibNode !== stockVersion()) return new Set();
     return new Set(
       FASTEST_FIRST.filter((name) => builds.includes(name) && existsSync(path.join(directory, name, 'addon.node'))),
@@ -107,7 +127,10 @@ function stockVersion(): string {
 export function runnableHnswlibBuilds(): HnswlibBuildName[] {
   const flags = cpuFlags();
   const available = availableBuilds(buildsDirectory());
-  return [...FASTEST_FIRST.filter((name) => available.has(name) && BUILD_CPU_FLAGS[name].every((flag) => flags.has(flag))), 'stock'];
+  return [
+    ...FASTEST_FIRST.filter((name) => available.has(name) && BUILD_CPU_FLAGS[name].every((flag) => flags.has(flag))),
+    'stock',
+  ];
 }
 
 /** The binding of one build, without making it this thread's choice. */
@@ -134,8 +157,15 @@ export function useHnswlibBuild(setting: HnswSimdSetting = 'auto'): HnswlibBuild
     const binding = loadHnswlibBinding(choice.name);
     chosen = { name: choice.name, binding };
   } catch (error) {
-    if (setting !== 'auto') throw new UserError(`HNSW_SIMD: the ${choice.name} build of hnswlib-node does not load (${error instanceof Error ? error.message : String(error)})`);
-    chosen = { name: 'stock', binding: stock, note: `the ${choice.name} build of hnswlib-node does not load, so the stock build runs (${error instanceof Error ? error.message : String(error)})` };
+    if (setting !== 'auto')
+      throw new UserError(
+        `HNSW_SIMD: the ${choice.name} build of hnswlib-node does not load (${error instanceof Error ? error.message : String(error)})`,
+      );
+    chosen = {
+      name: 'stock',
+      binding: stock,
+      note: `the ${choice.name} build of hnswlib-node does not load, so the stock build runs (${error instanceof Error ? error.message : String(error)})`,
+    };
   }
   return chosen;
 }

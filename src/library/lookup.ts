@@ -49,7 +49,9 @@ function rankPapers(library: PaperLibrary, query: string, limit: number, broaden
   const results: RankedPaper[] = library.matchNames(query, { all: true, limit: depth });
   if (broaden || results.length === 0) {
     const seen = new Set(results.map((result) => result.paper.id));
-    const partial = library.matchNames(query, { all: false, limit: depth }).filter((result) => !seen.has(result.paper.id));
+    const partial = library
+      .matchNames(query, { all: false, limit: depth })
+      .filter((result) => !seen.has(result.paper.id));
     // Shrunk so that partial matches rank below every full match.
     const scale = results.length > 0 ? 1e-6 : 1;
     results.push(...partial.map((result) => ({ ...result, score: result.score * scale, partial: true })));
@@ -121,7 +123,10 @@ export function chooseResolved(wanted: string, ranked: readonly RankedPaper[]): 
  * The one paper a question names by its short name ("what learning rate did MrT5 use?"), among the papers the
  * question matches lexically; undefined when it names none or several.
  */
-export async function paperNamedIn(library: Pick<Library, 'lexicalSearch'>, question: string): Promise<Paper | undefined> {
+export async function paperNamedIn(
+  library: Pick<Library, 'lexicalSearch'>,
+  question: string,
+): Promise<Paper | undefined> {
   const asked = ` ${normalizeTitle(question)} `;
   const named = new Map<string, Paper>();
   for (const hit of await library.lexicalSearch(question, 10)) {

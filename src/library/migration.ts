@@ -54,7 +54,9 @@ export async function migrateGenerations(options: MigrationOptions): Promise<voi
   const { directory, embedder, logger } = options;
   const db = options.createDatabase(path.join(directory, 'library.db'));
   const meta = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
-  const setMeta = db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+  const setMeta = db.prepare<[string, string]>(
+    'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+  );
   if (meta.get('migrated_from')) {
     // Killed after the upgrade committed, before the old files were gone.
     await removeOldFiles(directory);
@@ -83,12 +85,16 @@ export async function migrateGenerations(options: MigrationOptions): Promise<voi
     if (seen.has(paper.id)) continue;
     seen.add(paper.id);
     const label = graph?.labels.get(paper.id);
-    rows.push(label === undefined ? { seq: nextSeq++, paper } : { seq: label, paper, vector: graph!.index.getPoint(label) });
+    rows.push(
+      label === undefined ? { seq: nextSeq++, paper } : { seq: label, paper, vector: graph!.index.getPoint(label) },
+    );
   }
   const toEmbed = rows.filter((row) => !row.vector);
   for (let start = 0; start < toEmbed.length; start += 256) {
     const batch = toEmbed.slice(start, start + 256);
-    const vectors = await embedder.embeddings.embedDocuments(batch.map((row) => `${row.paper.title}\n\n${row.paper.abstract}`));
+    const vectors = await embedder.embeddings.embedDocuments(
+      batch.map((row) => `${row.paper.title}\n\n${row.paper.abstract}`),
+    );
     batch.forEach((row, index) => (row.vector = vectors[index]));
   }
   rows.sort((left, right) => left.seq - right.seq);
@@ -98,12 +104,21 @@ export async function migrateGenerations(options: MigrationOptions): Promise<voi
     const file = `vectors-${graph.maxLabel}-${Date.now().toString(36)}.hnsw`;
     await link(path.join(committed.directory, 'hnswlib.index'), path.join(directory, file));
     const record = manifest.files['hnswlib.index']!;
-    checkpoint = { file, throughSeq: graph.maxLabel, count: graph.index.getCurrentCount(), bytes: record.bytes, sha256: record.sha256, dimension: embedder.dimension };
+    checkpoint = {
+      file,
+      throughSeq: graph.maxLabel,
+      count: graph.index.getCurrentCount(),
+      bytes: record.bytes,
+      sha256: record.sha256,
+      dimension: embedder.dimension,
+    };
   }
 
   const lexical = new LexicalIndex(db);
   const names = new NameIndex(db);
-  const insertPaper = db.prepare<[number, string, string, string]>('INSERT INTO papers (seq, id, title_key, paper) VALUES (?, ?, ?, ?)');
+  const insertPaper = db.prepare<[number, string, string, string]>(
+    'INSERT INTO papers (seq, id, title_key, paper) VALUES (?, ?, ?, ?)',
+  );
   const insertVector = db.prepare<[number, Buffer]>('INSERT INTO vectors (seq, vector) VALUES (?, ?)');
   db.transaction(() => {
     for (const { seq, paper, vector } of rows) {
@@ -127,7 +142,8 @@ export async function migrateGenerations(options: MigrationOptions): Promise<voi
 async function removeOldFiles(directory: string): Promise<void> {
   for (const generation of await listGenerations(directory)) await removeGeneration(directory, generation);
   for (const name of await readdir(directory)) {
-    if (name === CURRENT_MANIFEST || name.startsWith(`${CURRENT_MANIFEST}.`)) await rm(path.join(directory, name), { force: true });
+    if (name === CURRENT_MANIFEST || name.startsWith(`${CURRENT_MANIFEST}.`))
+      await rm(path.join(directory, name), { force: true });
   }
 }
 
@@ -137,13 +153,16 @@ async function readGraph(
   logger: Logger,
 ): Promise<{ index: hnswlib.HierarchicalNSW; labels: Map<string, number>; maxLabel: number } | undefined> {
   try {
-    const docstore = JSON.parse((await readVerifiedFile(generation.directory, 'docstore.json', generation.manifest)).toString('utf8')) as Array<
-      [string, { metadata: { id: string } }]
-    >;
-    const args = JSON.parse((await readVerifiedFile(generation.directory, 'args.json', generation.manifest)).toString('utf8')) as { space: string; numDimensions: number };
+    const docstore = JSON.parse(
+      (await readVerifiedFile(generation.directory, 'docstore.json', generation.manifest)).toString('utf8'),
+    ) as Array<[string, { metadata: { id: string } }]>;
+    const args = JSON.parse(
+      (await readVerifiedFile(generation.directory, 'args.json', generation.manifest)).toString('utf8'),
+    ) as { space: string; numDimensions: number };
     const file = path.join(generation.directory, 'hnswlib.index');
     const record = generation.manifest.files['hnswlib.index'];
-    if (!record || (await stat(file)).size !== record.bytes) throw new Error('hnswlib.index does not match the manifest');
+    if (!record || (await stat(file)).size !== record.bytes)
+      throw new Error('hnswlib.index does not match the manifest');
     await readVerifiedFile(generation.directory, 'hnswlib.index', generation.manifest);
     const index = new (hnswlibBuild().binding.HierarchicalNSW)(args.space as hnswlib.SpaceName, args.numDimensions);
     index.readIndexSync(file);
@@ -153,7 +172,8 @@ async function readGraph(
       labels.set(document.metadata.id, Number(label));
       maxLabel = Math.max(maxLabel, Number(label));
     }
-    if (index.getCurrentCount() !== labels.size) throw new Error(`hnswlib.index holds ${index.getCurrentCount()} vectors, docstore.json ${labels.size}`);
+    if (index.getCurrentCount() !== labels.size)
+      throw new Error(`hnswlib.index holds ${index.getCurrentCount()} vectors, docstore.json ${labels.size}`);
     return { index, labels, maxLabel };
   } catch (error) {
     logger.warn(`the old library's vector index is unusable (${describeError(error)}); re-embedding its papers`);
@@ -180,16 +200,22 @@ async function readCommittedGeneration(directory: string, logger: Logger): Promi
   }
   for (const generation of generations.filter((candidate) => !current || candidate < current.generation)) {
     try {
-      const manifest = await readManifest(path.join(directory, generationDirectoryName(generation), GENERATION_MANIFEST));
+      const manifest = await readManifest(
+        path.join(directory, generationDirectoryName(generation), GENERATION_MANIFEST),
+      );
       const loaded = await readGenerationPapers(directory, manifest);
-      logger.warn(`the library's papers are damaged (${problem}); falling back to generation ${generation} (${loaded.papers.length} papers)`);
+      logger.warn(
+        `the library's papers are damaged (${problem}); falling back to generation ${generation} (${loaded.papers.length} papers)`,
+      );
       return loaded;
     } catch {
       // Try an older one.
     }
   }
   if (current || generations.length > 0) {
-    logger.warn(`the library's papers are damaged (${problem}) and no earlier generation is usable; starting with an empty library, run ingest again`);
+    logger.warn(
+      `the library's papers are damaged (${problem}) and no earlier generation is usable; starting with an empty library, run ingest again`,
+    );
   }
   return undefined;
 }
@@ -201,6 +227,7 @@ async function readGenerationPapers(directory: string, manifest: LibraryManifest
     .split('\n')
     .filter((line) => line.length > 0)
     .map((line) => JSON.parse(line) as Paper);
-  if (papers.length !== manifest.papers) throw new Error(`papers.jsonl holds ${papers.length} papers, the manifest says ${manifest.papers}`);
+  if (papers.length !== manifest.papers)
+    throw new Error(`papers.jsonl holds ${papers.length} papers, the manifest says ${manifest.papers}`);
   return { manifest, papers, directory: generationDirectory };
 }

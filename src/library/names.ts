@@ -24,7 +24,10 @@ const FUZZINESS = 0.2;
 /** Words, keeping hyphenated names whole as well as split ("h-net", "h", "net"). */
 export function nameTokens(text: string): string[] {
   const tokens: string[] = [];
-  for (const word of text.normalize('NFKC').toLowerCase().split(/[^\p{L}\p{N}-]+/u)) {
+  for (const word of text
+    .normalize('NFKC')
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}-]+/u)) {
     const trimmed = word.replace(/^-+|-+$/g, '');
     if (!trimmed) continue;
     tokens.push(trimmed);
@@ -57,7 +60,8 @@ export class NameIndex {
 
   /** Call inside the transaction that stores the papers. */
   add(papers: ReadonlyArray<{ seq: number; paper: Pick<Paper, 'title' | 'abstract'> }>): void {
-    for (const { seq, paper } of papers) this.insert.run(seq, nameTokens(paper.title).join(' '), nameTokens(paper.abstract).join(' '));
+    for (const { seq, paper } of papers)
+      this.insert.run(seq, nameTokens(paper.title).join(' '), nameTokens(paper.abstract).join(' '));
   }
 
   /**
@@ -88,7 +92,12 @@ export class NameIndex {
     const distance = Math.round(word.length * FUZZINESS);
     const first = word[0]!;
     const near: string[] = [];
-    for (const { term } of this.vocabularyNear.iterate(first, `${first}\uffff`, word.length - distance, word.length + distance)) {
+    for (const { term } of this.vocabularyNear.iterate(
+      first,
+      `${first}\uffff`,
+      word.length - distance,
+      word.length + distance,
+    )) {
       if (editDistance(word, term, distance) <= distance) near.push(term);
     }
     return near.slice(0, 20);

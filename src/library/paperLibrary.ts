@@ -17,7 +17,13 @@ import { hnswlibBuild, simdSettingOf } from './hnswlib.js';
 import type { AddResult, BulkGraph, Library, LibraryStats, TermStatistics } from './library.js';
 import { resolvePaper, suggestPapers } from './lookup.js';
 import { paperEmbeddingText } from './paperText.js';
-import { DEFAULT_EF_CONSTRUCTION, isCheckpointFile, removeFile, VectorIndex, type CheckpointRecord } from './vectorIndex.js';
+import {
+  DEFAULT_EF_CONSTRUCTION,
+  isCheckpointFile,
+  removeFile,
+  VectorIndex,
+  type CheckpointRecord,
+} from './vectorIndex.js';
 import {
   corruptionReason,
   finishInterruptedRecovery,
@@ -69,7 +75,14 @@ export interface PaperLibraryOptions {
   onSaveStep?: (step: SaveStep) => void | Promise<void>;
 }
 
-export const DEFAULT_LIBRARY_OPTIONS = Object.freeze({ embedBatchSize: 32, efSearch: 128, efConstruction: DEFAULT_EF_CONSTRUCTION, lockTimeoutMs: 30_000, checkpointEvery: 1_000, readOnly: false });
+export const DEFAULT_LIBRARY_OPTIONS = Object.freeze({
+  embedBatchSize: 32,
+  efSearch: 128,
+  efConstruction: DEFAULT_EF_CONSTRUCTION,
+  lockTimeoutMs: 30_000,
+  checkpointEvery: 1_000,
+  readOnly: false,
+});
 
 export type { LibraryStats } from './library.js';
 
@@ -115,7 +128,10 @@ function unusableDataDir(dataDir: string, error: NodeJS.ErrnoException): Error {
   };
   const reason = error.code === undefined ? undefined : reasons[error.code];
   if (!reason) return error;
-  return new UserError(`DATA_DIR ${dataDir} cannot hold the library (${reason}); set DATA_DIR to a folder papercord can write`, { cause: error });
+  return new UserError(
+    `DATA_DIR ${dataDir} cannot hold the library (${reason}); set DATA_DIR to a folder papercord can write`,
+    { cause: error },
+  );
 }
 
 const SCHEMA = `
@@ -340,7 +356,10 @@ export class PaperLibrary implements Library {
   termStatistics(terms: readonly string[]): TermStatistics {
     return this.guarded(() => {
       this.takeInLatest();
-      return { documents: this.paperCount, frequencies: new Map(terms.map((term) => [term, this.lexical.documentFrequency(term)])) };
+      return {
+        documents: this.paperCount,
+        frequencies: new Map(terms.map((term) => [term, this.lexical.documentFrequency(term)])),
+      };
     });
   }
 
@@ -386,9 +405,14 @@ export class PaperLibrary implements Library {
     if (!this.damageReported) {
       this.damageReported = true;
       markDamaged(this.directory, reason);
-      this.options.logger.warn(`the library database ${file} is damaged (${reason}); it will be repaired from what is stored at the next start`);
+      this.options.logger.warn(
+        `the library database ${file} is damaged (${reason}); it will be repaired from what is stored at the next start`,
+      );
     }
-    return new UserError(`the library database is damaged (${reason}); restart papercord to repair it from what is stored`, { cause: error });
+    return new UserError(
+      `the library database is damaged (${reason}); restart papercord to repair it from what is stored`,
+      { cause: error },
+    );
   }
 
   /** Resolves while the database can be read; for /healthz. */
@@ -434,9 +458,16 @@ export class PaperLibrary implements Library {
         vectors: db.prepare<[], { count: number }>('SELECT count(*) AS count FROM vectors').get()!.count,
         lastSeq: db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM papers').get()!.seq ?? -1,
       }))();
-      if (counted.format !== DATABASE_FORMAT || counted.lexical !== LEXICAL_FORMAT || counted.embedder === undefined || counted.papers === 0) return undefined;
+      if (
+        counted.format !== DATABASE_FORMAT ||
+        counted.lexical !== LEXICAL_FORMAT ||
+        counted.embedder === undefined ||
+        counted.papers === 0
+      )
+        return undefined;
       const [embedder, dimension] = counted.embedder.split('\t') as [string, string];
-      const checkpointed = counted.checkpoint === undefined ? -1 : (JSON.parse(counted.checkpoint) as CheckpointRecord).throughSeq;
+      const checkpointed =
+        counted.checkpoint === undefined ? -1 : (JSON.parse(counted.checkpoint) as CheckpointRecord).throughSeq;
       return {
         papers: counted.papers,
         vectors: counted.vectors,
@@ -500,7 +531,9 @@ export class PaperLibrary implements Library {
           simd: simdSettingOf(hnswlibBuild().name),
         });
       } catch (error) {
-        this.options.logger.warn(`bulk ingest adds to the vector index on the main thread: the graph worker could not start (${describeError(error)})`);
+        this.options.logger.warn(
+          `bulk ingest adds to the vector index on the main thread: the graph worker could not start (${describeError(error)})`,
+        );
         return undefined;
       }
       this.vectors = undefined;
@@ -515,9 +548,13 @@ export class PaperLibrary implements Library {
   /** Waits for queued writes and checkpoints what this process added; the embedder belongs to whoever created it. */
   async close(): Promise<void> {
     if (this.closed) return;
-    const finalCheckpoint = this.addedHere ? this.checkpoint().catch((error: unknown) => {
-      this.options.logger.warn(`could not checkpoint the vector index at close (${describeError(error)}); the next start adds the newest vectors again`);
-    }) : Promise.resolve();
+    const finalCheckpoint = this.addedHere
+      ? this.checkpoint().catch((error: unknown) => {
+          this.options.logger.warn(
+            `could not checkpoint the vector index at close (${describeError(error)}); the next start adds the newest vectors again`,
+          );
+        })
+      : Promise.resolve();
     this.closed = true;
     await finalCheckpoint;
     await this.writeQueue.catch(() => undefined);
@@ -551,7 +588,9 @@ export class PaperLibrary implements Library {
       await this.options.onSaveStep?.('checkpoint');
       await this.removeStaleCheckpoints(record.file);
     } catch (error) {
-      this.options.logger.warn(`could not checkpoint the vector index after the ingest (${describeError(error)}); the next start adds the newest vectors again`);
+      this.options.logger.warn(
+        `could not checkpoint the vector index after the ingest (${describeError(error)}); the next start adds the newest vectors again`,
+      );
     } finally {
       await worker.close();
     }
@@ -559,7 +598,9 @@ export class PaperLibrary implements Library {
 
   private withIds(hits: ReadonlyArray<{ seq: number; score: number }>): PaperMatch[] {
     if (hits.length === 0) return [];
-    const ids = new Map(this.statements.idsBySeqs.all(JSON.stringify(hits.map((hit) => hit.seq))).map((row) => [row.seq, row.id]));
+    const ids = new Map(
+      this.statements.idsBySeqs.all(JSON.stringify(hits.map((hit) => hit.seq))).map((row) => [row.seq, row.id]),
+    );
     return hits.flatMap((hit) => {
       const id = ids.get(hit.seq);
       return id === undefined ? [] : [{ id, score: hit.score }];
@@ -616,7 +657,11 @@ export class PaperLibrary implements Library {
     return result;
   }
 
-  private async withWriteLock<T>(work: () => Promise<T>, signal?: AbortSignal, timeoutMs = this.options.lockTimeoutMs): Promise<T> {
+  private async withWriteLock<T>(
+    work: () => Promise<T>,
+    signal?: AbortSignal,
+    timeoutMs = this.options.lockTimeoutMs,
+  ): Promise<T> {
     if (this.holdingWriteLock) return work();
     const lock = await acquireWriteLock(this.directory, { timeoutMs, signal });
     this.holdingWriteLock = true;
@@ -660,7 +705,8 @@ export class PaperLibrary implements Library {
       const added = [...fresh.values()];
       if (added.length === 0 && updates.size === 0) return { added, existing };
 
-      if (added.length > 0) this.options.logger.info(`embedding ${added.length} new paper${added.length === 1 ? '' : 's'}`);
+      if (added.length > 0)
+        this.options.logger.info(`embedding ${added.length} new paper${added.length === 1 ? '' : 's'}`);
       const prepared = await this.preparePapers(added, options.prepared, signal);
       signal?.throwIfAborted();
       await this.options.onSaveStep?.('embedded');
@@ -672,7 +718,8 @@ export class PaperLibrary implements Library {
       this.takeInCommitted();
       if (added.length > 0) this.addedHere = true;
       await this.options.onSaveStep?.('commit');
-      if (options.checkpoint !== false && this.vectorsSinceCheckpoint() >= this.options.checkpointEvery) await this.checkpointNow();
+      if (options.checkpoint !== false && this.vectorsSinceCheckpoint() >= this.options.checkpointEvery)
+        await this.checkpointNow();
       return { added, existing };
     }, signal);
   }
@@ -697,11 +744,15 @@ export class PaperLibrary implements Library {
   ): Promise<PreparedPaper[]> {
     const missing = papers.filter((paper) => !ready?.has(paper.id));
     const vectors = missing.length > 0 ? await this.embedPapers(missing, signal) : [];
-    const computed = new Map(missing.map((paper, index) => [paper.id, { vector: vectors[index]!, analyzed: analyzePaper(paper) }]));
+    const computed = new Map(
+      missing.map((paper, index) => [paper.id, { vector: vectors[index]!, analyzed: analyzePaper(paper) }]),
+    );
     return papers.map((paper) => {
       const entry = ready?.get(paper.id) ?? computed.get(paper.id)!;
       if (entry.vector.length !== this.embedder.dimension) {
-        throw new Error(`embedder ${this.embedder.id} returned ${entry.vector.length} dimensions, expected ${this.embedder.dimension}`);
+        throw new Error(
+          `embedder ${this.embedder.id} returned ${entry.vector.length} dimensions, expected ${this.embedder.dimension}`,
+        );
       }
       return entry;
     });
@@ -715,7 +766,9 @@ export class PaperLibrary implements Library {
       const embedded = await this.embedder.embeddings.embedDocuments(batch.map(paperEmbeddingText));
       for (const vector of embedded) {
         if (vector.length !== this.embedder.dimension) {
-          throw new Error(`embedder ${this.embedder.id} returned ${vector.length} dimensions, expected ${this.embedder.dimension}`);
+          throw new Error(
+            `embedder ${this.embedder.id} returned ${vector.length} dimensions, expected ${this.embedder.dimension}`,
+          );
         }
       }
       vectors.push(...embedded);
@@ -758,7 +811,8 @@ export class PaperLibrary implements Library {
   private async load(): Promise<void> {
     const { logger, embedder, readOnly } = this.options;
     if (await hasGenerations(this.directory)) {
-      if (readOnly) throw new Error(`the library in ${this.directory} has the old format; open it read-write once to upgrade it`);
+      if (readOnly)
+        throw new Error(`the library in ${this.directory} has the old format; open it read-write once to upgrade it`);
       await this.withWriteLock(() =>
         migrateGenerations({
           directory: this.directory,
@@ -781,7 +835,10 @@ export class PaperLibrary implements Library {
     } catch (error) {
       if (!isCorruption(error)) throw error;
       this.detach();
-      if (readOnly) throw new UserError(`the library database ${file} is damaged (${corruptionReason(error)}); open it read-write once to repair it`);
+      if (readOnly)
+        throw new UserError(
+          `the library database ${file} is damaged (${corruptionReason(error)}); open it read-write once to repair it`,
+        );
       await this.withWriteLock(async () => {
         // Another process may have repaired it while this one waited for the lock.
         try {
@@ -811,7 +868,10 @@ export class PaperLibrary implements Library {
     if (storedEmbedder === undefined) {
       if (!readOnly) this.statements.setMeta.run('embedder', current);
     } else if (storedEmbedder !== current) {
-      if (readOnly) throw new Error(`the library was embedded by ${storedEmbedder.split('\t')[0]}, not ${embedder.id}; open it read-write once to re-embed it`);
+      if (readOnly)
+        throw new Error(
+          `the library was embedded by ${storedEmbedder.split('\t')[0]}, not ${embedder.id}; open it read-write once to re-embed it`,
+        );
       const [id, dimension] = storedEmbedder.split('\t');
       logger.warn(
         `the library index was built by embedder ${id} (${dimension} dimensions), ` +
@@ -894,18 +954,25 @@ export class PaperLibrary implements Library {
     try {
       db = openLibraryDatabase(file);
     } catch (error) {
-      throw new UserError(`the library database ${file} cannot be opened (${describeError(error)}); move it away and ingest again`, { cause: error });
+      throw new UserError(
+        `the library database ${file} cannot be opened (${describeError(error)}); move it away and ingest again`,
+        { cause: error },
+      );
     }
     this.db = db;
     this.statements = {
       meta: db.prepare('SELECT value FROM meta WHERE key = ?'),
-      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      setMeta: db.prepare(
+        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      ),
       byId: db.prepare('SELECT seq, paper FROM papers WHERE id = ?'),
       byTitle: db.prepare('SELECT seq, paper FROM papers WHERE title_key = ? ORDER BY seq LIMIT 1'),
       bySeq: db.prepare('SELECT paper FROM papers WHERE seq = ?'),
       bySeqs: db.prepare('SELECT seq, paper FROM papers WHERE seq IN (SELECT value FROM json_each(?))'),
       // The planner prefers the rowid; the covering index reads far fewer pages.
-      idsBySeqs: db.prepare('SELECT seq, id FROM papers INDEXED BY papers_ids_by_seq WHERE seq IN (SELECT value FROM json_each(?))'),
+      idsBySeqs: db.prepare(
+        'SELECT seq, id FROM papers INDEXED BY papers_ids_by_seq WHERE seq IN (SELECT value FROM json_each(?))',
+      ),
       byIds: db.prepare('SELECT id, paper FROM papers WHERE id IN (SELECT value FROM json_each(?))'),
       maxSeq: db.prepare('SELECT max(seq) AS seq FROM papers'),
       insertPaper: db.prepare('INSERT INTO papers (seq, id, title_key, paper) VALUES (?, ?, ?, ?)'),
@@ -921,8 +988,12 @@ export class PaperLibrary implements Library {
     this.names = new NameIndex(db);
     const format = this.statements.meta.get('format')?.value;
     if (format === undefined && !this.options.readOnly) this.statements.setMeta.run('format', DATABASE_FORMAT);
-    else if (format !== undefined && format !== DATABASE_FORMAT) throw new UserError(`the library database ${file} has format ${format}, this papercord reads ${DATABASE_FORMAT}; upgrade papercord`);
-    if (this.statements.meta.get('lexical')?.value === undefined && !this.options.readOnly) this.statements.setMeta.run('lexical', LEXICAL_FORMAT);
+    else if (format !== undefined && format !== DATABASE_FORMAT)
+      throw new UserError(
+        `the library database ${file} has format ${format}, this papercord reads ${DATABASE_FORMAT}; upgrade papercord`,
+      );
+    if (this.statements.meta.get('lexical')?.value === undefined && !this.options.readOnly)
+      this.statements.setMeta.run('lexical', LEXICAL_FORMAT);
     return db;
   }
 
@@ -938,7 +1009,8 @@ export class PaperLibrary implements Library {
     for (let attempt = 0; record && !vectors && attempt < 2; attempt += 1) {
       try {
         vectors = await VectorIndex.load(this.directory, record, efSearch);
-        if (vectors.dimension !== this.embedder.dimension) throw new Error(`it has ${vectors.dimension} dimensions, the embedder ${this.embedder.dimension}`);
+        if (vectors.dimension !== this.embedder.dimension)
+          throw new Error(`it has ${vectors.dimension} dimensions, the embedder ${this.embedder.dimension}`);
       } catch (error) {
         vectors = undefined;
         problem = describeError(error);
@@ -950,14 +1022,21 @@ export class PaperLibrary implements Library {
     }
     const stored = this.statements.vectorCount.get()!.count;
     if (!vectors) {
-      if (record && problem) logger.warn(`the library's vector index ${record.file} is unusable (${problem}); rebuilding it from ${stored} stored vectors`);
+      if (record && problem)
+        logger.warn(
+          `the library's vector index ${record.file} is unusable (${problem}); rebuilding it from ${stored} stored vectors`,
+        );
       vectors = VectorIndex.empty(this.embedder.dimension, efSearch, this.options.efConstruction);
     }
     this.unusableVectors = 0;
     vectors.add(this.vectorRowsAfter(vectors.throughSeq));
     this.vectors = vectors;
-    const repair = !this.options.readOnly && (this.unusableVectors > 0 || stored < this.paperCount) ? await this.withWriteLock(() => this.repairVectors()) : undefined;
-    if (!repair && this.vectors.count !== stored) logger.warn(`the library's vector index holds ${this.vectors.count} vectors, the database ${stored}`);
+    const repair =
+      !this.options.readOnly && (this.unusableVectors > 0 || stored < this.paperCount)
+        ? await this.withWriteLock(() => this.repairVectors())
+        : undefined;
+    if (!repair && this.vectors.count !== stored)
+      logger.warn(`the library's vector index holds ${this.vectors.count} vectors, the database ${stored}`);
     if (!this.options.readOnly && (problem !== undefined || repair?.rebuilt === true)) {
       await this.withWriteLock(() => this.checkpointNow(true)).catch((error: unknown) => {
         logger.warn(`could not checkpoint the vector index (${describeError(error)})`);
@@ -989,7 +1068,10 @@ export class PaperLibrary implements Library {
     this.options.logger.warn(
       `${broken.length} paper${broken.length === 1 ? ' has' : 's have'} no usable vector in the library (missing, or not ${this.embedder.dimension} dimensions); embedding ${broken.length === 1 ? 'it' : 'them'} again`,
     );
-    const vectors = await this.embedPapers(broken.map((row) => JSON.parse(row.paper) as Paper), undefined);
+    const vectors = await this.embedPapers(
+      broken.map((row) => JSON.parse(row.paper) as Paper),
+      undefined,
+    );
     const replace = this.db.prepare<[number, Buffer]>('INSERT OR REPLACE INTO vectors (seq, vector) VALUES (?, ?)');
     this.db.transaction(() => broken.forEach((row, index) => replace.run(row.seq, vectorBlob(vectors[index]!))))();
     const rebuilt = broken.some((row) => row.seq <= this.vectors!.throughSeq);
@@ -1006,12 +1088,17 @@ export class PaperLibrary implements Library {
   private async reembedAll(): Promise<void> {
     const batch: Array<{ seq: number; paper: Paper }> = [];
     const vectors: Array<{ seq: number; vector: number[] }> = [];
-    for (const row of this.db.prepare<[], { seq: number; paper: string }>('SELECT seq, paper FROM papers ORDER BY seq').iterate()) {
+    for (const row of this.db
+      .prepare<[], { seq: number; paper: string }>('SELECT seq, paper FROM papers ORDER BY seq')
+      .iterate()) {
       batch.push({ seq: row.seq, paper: JSON.parse(row.paper) as Paper });
     }
     for (let start = 0; start < batch.length; start += 1000) {
       const slice = batch.slice(start, start + 1000);
-      const embedded = await this.embedPapers(slice.map((entry) => entry.paper), undefined);
+      const embedded = await this.embedPapers(
+        slice.map((entry) => entry.paper),
+        undefined,
+      );
       slice.forEach((entry, index) => vectors.push({ seq: entry.seq, vector: embedded[index]! }));
     }
     this.db.transaction(() => {
@@ -1032,7 +1119,17 @@ export class PaperLibrary implements Library {
  */
 export function mergePaper(stored: Paper, incoming: Paper): Paper {
   const merged: Paper = { ...stored };
-  const fillable = ['url', 'publishedAt', 'authors', 'arxivId', 'aiSummary', 'keywords', 'githubRepo', 'thumbnail', 'primaryCategory'] as const;
+  const fillable = [
+    'url',
+    'publishedAt',
+    'authors',
+    'arxivId',
+    'aiSummary',
+    'keywords',
+    'githubRepo',
+    'thumbnail',
+    'primaryCategory',
+  ] as const;
   for (const field of fillable) fillIn(merged, incoming, field);
   if (incoming.upvotes !== undefined) merged.upvotes = incoming.upvotes;
   if (incoming.numComments !== undefined) merged.numComments = incoming.numComments;

@@ -35,7 +35,9 @@ export class PaperVectorStore extends VectorStore {
 
   async addVectors(vectors: number[][], documents: DocumentInterface[]): Promise<string[]> {
     const papers = documents.map(toPaper);
-    const prepared = new Map<string, PreparedPaper>(papers.map((paper, index) => [paper.id, { vector: vectors[index]!, analyzed: analyzePaper(paper) }]));
+    const prepared = new Map<string, PreparedPaper>(
+      papers.map((paper, index) => [paper.id, { vector: vectors[index]!, analyzed: analyzePaper(paper) }]),
+    );
     await this.library.add(papers, { prepared });
     return papers.map((paper) => this.library.getByTitle(paper.title)?.id ?? paper.id);
   }
@@ -43,7 +45,10 @@ export class PaperVectorStore extends VectorStore {
   async similaritySearchVectorWithScore(query: number[], k: number): Promise<[Document, number][]> {
     const hits = await this.library.vectorSearchByVector(query, k);
     return hits.map(({ paper, score }) => [
-      new Document({ pageContent: paperEmbeddingText(paper), metadata: { id: paper.id, title: paper.title, url: paper.url } }),
+      new Document({
+        pageContent: paperEmbeddingText(paper),
+        metadata: { id: paper.id, title: paper.title, url: paper.url },
+      }),
       score,
     ]);
   }
@@ -53,8 +58,17 @@ function toPaper(document: DocumentInterface): Paper {
   const metadata = document.metadata as { id?: unknown; title?: unknown; url?: unknown };
   const [firstLine = '', ...rest] = document.pageContent.split('\n');
   const title = typeof metadata.title === 'string' ? metadata.title : firstLine.trim();
-  const abstract = (typeof metadata.title === 'string' && !document.pageContent.startsWith(metadata.title) ? document.pageContent : rest.join('\n')).trim();
-  const paper: Paper = { id: typeof metadata.id === 'string' ? metadata.id : paperId({ title }), title, abstract: abstract || title, source: 'langchain' };
+  const abstract = (
+    typeof metadata.title === 'string' && !document.pageContent.startsWith(metadata.title)
+      ? document.pageContent
+      : rest.join('\n')
+  ).trim();
+  const paper: Paper = {
+    id: typeof metadata.id === 'string' ? metadata.id : paperId({ title }),
+    title,
+    abstract: abstract || title,
+    source: 'langchain',
+  };
   if (typeof metadata.url === 'string') paper.url = metadata.url;
   return paper;
 }

@@ -7,9 +7,21 @@ import { analyze, DEFAULT_LEXICAL_TUNING, FILLER_TERMS, queryTerms } from '../re
 import type { RetrievedPaper } from '../retrieval/types.js';
 import { definedOnly } from '../util/options.js';
 import type { AddResult, Library, LibraryStats, TermStatistics } from './library.js';
-import { chooseResolved, EMPTY_LIBRARY_MESSAGE, idsMeant, NO_NAME_MESSAGE, rankByTitle, type RankedPaper } from './lookup.js';
+import {
+  chooseResolved,
+  EMPTY_LIBRARY_MESSAGE,
+  idsMeant,
+  NO_NAME_MESSAGE,
+  rankByTitle,
+  type RankedPaper,
+} from './lookup.js';
 import { mergePaper, paperEmbeddingText } from './paperLibrary.js';
-import { migrateLegacyTable, PREVIOUS_TABLE_NAME, type LegacyMigrationResult, type LegacyRow } from './postgresMigration.js';
+import {
+  migrateLegacyTable,
+  PREVIOUS_TABLE_NAME,
+  type LegacyMigrationResult,
+  type LegacyRow,
+} from './postgresMigration.js';
 
 /**
  * The whole library in PostgreSQL (`VECTOR_STORE=pgvector`): papers, their lexical index and their vectors, read
@@ -52,7 +64,9 @@ export interface PostgresLibraryOptions {
   onMigrationBatch?: () => void | Promise<void>;
 }
 
-type PostgresLibraryDefaults = Required<Pick<PostgresLibraryOptions, 'tableName' | 'efSearch' | 'poolSize' | 'embedBatchSize'>>;
+type PostgresLibraryDefaults = Required<
+  Pick<PostgresLibraryOptions, 'tableName' | 'efSearch' | 'poolSize' | 'embedBatchSize'>
+>;
 
 export const DEFAULT_POSTGRES_LIBRARY_OPTIONS: Readonly<PostgresLibraryDefaults> = Object.freeze({
   tableName: 'papercord_library',
@@ -101,12 +115,17 @@ export class PostgresLibrary implements Library {
     const settings = { ...DEFAULT_POSTGRES_LIBRARY_OPTIONS, ...definedOnly(options) };
     const { embedder, logger, tableName } = settings;
     // Only the default library is where the previous version's papers go; eval's throwaway tables start empty.
-    settings.previousTableName ??= tableName === DEFAULT_POSTGRES_LIBRARY_OPTIONS.tableName ? PREVIOUS_TABLE_NAME : undefined;
+    settings.previousTableName ??=
+      tableName === DEFAULT_POSTGRES_LIBRARY_OPTIONS.tableName ? PREVIOUS_TABLE_NAME : undefined;
     if (settings.previousTableName !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(settings.previousTableName)) {
-      throw new UserError(`PostgreSQL table name ${JSON.stringify(settings.previousTableName)} must be lower-case letters, digits and _`);
+      throw new UserError(
+        `PostgreSQL table name ${JSON.stringify(settings.previousTableName)} must be lower-case letters, digits and _`,
+      );
     }
     if (!/^[a-z_][a-z0-9_]{0,40}$/.test(tableName)) {
-      throw new UserError(`PostgreSQL table name ${JSON.stringify(tableName)} must be lower-case letters, digits and _ (at most 41)`);
+      throw new UserError(
+        `PostgreSQL table name ${JSON.stringify(tableName)} must be lower-case letters, digits and _ (at most 41)`,
+      );
     }
     const pool = new pg.Pool({
       connectionString: settings.connectionString,
@@ -127,9 +146,12 @@ export class PostgresLibrary implements Library {
     } catch (error) {
       await pool.end().catch(() => undefined);
       if (error instanceof UserError) throw error;
-      throw new UserError(`could not open the PostgreSQL library (${describeError(error)}); check DATABASE_URL and that the vector extension is installed`, {
-        cause: error,
-      });
+      throw new UserError(
+        `could not open the PostgreSQL library (${describeError(error)}); check DATABASE_URL and that the vector extension is installed`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 
@@ -144,14 +166,17 @@ export class PostgresLibrary implements Library {
   }
 
   async getByTitle(title: string): Promise<Paper | undefined> {
-    const result = await this.query<PaperRow>(`SELECT paper FROM ${this.tables.papers} WHERE title_key = $1 ORDER BY seq LIMIT 1`, [
-      normalizeTitle(title),
-    ]);
+    const result = await this.query<PaperRow>(
+      `SELECT paper FROM ${this.tables.papers} WHERE title_key = $1 ORDER BY seq LIMIT 1`,
+      [normalizeTitle(title)],
+    );
     return result.rows[0]?.paper;
   }
 
   async recent(limit: number): Promise<Paper[]> {
-    const result = await this.query<PaperRow>(`SELECT paper FROM ${this.tables.papers} ORDER BY seq DESC LIMIT $1`, [limit]);
+    const result = await this.query<PaperRow>(`SELECT paper FROM ${this.tables.papers} ORDER BY seq DESC LIMIT $1`, [
+      limit,
+    ]);
     return result.rows.map((row) => row.paper);
   }
 
@@ -172,7 +197,8 @@ export class PostgresLibrary implements Library {
     const candidates = dedupe(incoming);
     const before = await this.stored(candidates);
     const maybeNew = candidates.filter((paper) => !before.has(paper.id) && !before.has(titleKey(paper)));
-    if (maybeNew.length > 0) this.settings.logger.info(`embedding ${maybeNew.length} new paper${maybeNew.length === 1 ? '' : 's'}`);
+    if (maybeNew.length > 0)
+      this.settings.logger.info(`embedding ${maybeNew.length} new paper${maybeNew.length === 1 ? '' : 's'}`);
     const vectors = await this.embed(maybeNew, options.signal);
     options.signal?.throwIfAborted();
 
@@ -260,14 +286,25 @@ export class PostgresLibrary implements Library {
          FROM matched JOIN idf ON idf.term = matched.lexeme, params p
          GROUP BY matched.seq ORDER BY score DESC, matched.seq LIMIT $7::int)
        SELECT p.paper, scored.score FROM scored JOIN ${papers} p USING (seq) ORDER BY scored.score DESC, scored.seq`,
-      [weighted.map((entry) => entry.term), weighted.map((entry) => entry.weight), orQuery(this.candidateTerms(weighted, k)), k1, b, titleBoost, k],
+      [
+        weighted.map((entry) => entry.term),
+        weighted.map((entry) => entry.weight),
+        orQuery(this.candidateTerms(weighted, k)),
+        k1,
+        b,
+        titleBoost,
+        k,
+      ],
     );
     return result.rows.map((row) => ({ paper: row.paper, score: row.score }));
   }
 
   async termStatistics(terms: readonly string[]): Promise<TermStatistics> {
     const [frequencies, documents] = await Promise.all([
-      this.query<{ term: string; papers: number }>(`SELECT term, papers FROM ${this.tables.terms} WHERE term = ANY($1::text[])`, [[...terms]]),
+      this.query<{ term: string; papers: number }>(
+        `SELECT term, papers FROM ${this.tables.terms} WHERE term = ANY($1::text[])`,
+        [[...terms]],
+      ),
       this.count(),
     ]);
     return { documents, frequencies: new Map(frequencies.rows.map((row) => [row.term, row.papers])) };
@@ -281,7 +318,10 @@ export class PostgresLibrary implements Library {
     const wanted = nameOrId.trim();
     if ((await this.count()) === 0) throw new UserError(EMPTY_LIBRARY_MESSAGE);
     if (!wanted) throw new UserError(NO_NAME_MESSAGE);
-    const byId = await this.query<PaperRow & { id: string }>(`SELECT id, paper FROM ${this.tables.papers} WHERE id = ANY($1::text[])`, [idsMeant(wanted)]);
+    const byId = await this.query<PaperRow & { id: string }>(
+      `SELECT id, paper FROM ${this.tables.papers} WHERE id = ANY($1::text[])`,
+      [idsMeant(wanted)],
+    );
     for (const id of idsMeant(wanted)) {
       const row = byId.rows.find((candidate) => candidate.id === id);
       if (row) return row.paper;
@@ -425,7 +465,8 @@ export class PostgresLibrary implements Library {
         const prefixes = new Set(prefixed.map((entry) => entry.term));
         for (const { term: near, distance, papers } of await this.fuzzyExpansions(term, maxDistance)) {
           // A term found both ways counts once, as a prefix.
-          if (!prefixes.has(near)) weighted.push({ term: near, weight: (FUZZY_WEIGHT * near.length) / (near.length + distance), papers });
+          if (!prefixes.has(near))
+            weighted.push({ term: near, weight: (FUZZY_WEIGHT * near.length) / (near.length + distance), papers });
         }
       }
     }
@@ -440,7 +481,10 @@ export class PostgresLibrary implements Library {
     return result.rows;
   }
 
-  private async fuzzyExpansions(word: string, maxDistance: number): Promise<Array<{ term: string; distance: number; papers: number }>> {
+  private async fuzzyExpansions(
+    word: string,
+    maxDistance: number,
+  ): Promise<Array<{ term: string; distance: number; papers: number }>> {
     const result = await this.query<{ term: string; distance: number; papers: number }>(
       `SELECT term, distance, papers FROM (
          SELECT term, papers, levenshtein_less_equal(term, $1, $2) AS distance FROM ${this.tables.terms}
@@ -452,7 +496,10 @@ export class PostgresLibrary implements Library {
   }
 
   /** Stored papers matching `papers` by id or normalized title, keyed both ways. */
-  private async stored(papers: readonly Paper[], client: pg.Pool | pg.PoolClient = this.pool): Promise<Map<string, Paper>> {
+  private async stored(
+    papers: readonly Paper[],
+    client: pg.Pool | pg.PoolClient = this.pool,
+  ): Promise<Map<string, Paper>> {
     this.assertOpen();
     if (papers.length === 0) return new Map();
     const result = await client.query<PaperRow & { title_key: string }>(
@@ -475,7 +522,9 @@ export class PostgresLibrary implements Library {
       const embedded = await this.embedder.embeddings.embedDocuments(batch.map(paperEmbeddingText));
       for (const vector of embedded) {
         if (vector.length !== this.embedder.dimension) {
-          throw new Error(`embedder ${this.embedder.id} returned ${vector.length} dimensions, expected ${this.embedder.dimension}`);
+          throw new Error(
+            `embedder ${this.embedder.id} returned ${vector.length} dimensions, expected ${this.embedder.dimension}`,
+          );
         }
       }
       vectors.push(...embedded);
@@ -498,14 +547,23 @@ export class PostgresLibrary implements Library {
     const analyzed = papers.map((paper) => {
       const titleTerms = analyze(paper.title);
       const abstractTerms = analyze(paper.abstract);
-      return { titleTerms, abstractTerms, titleLength: new Set(titleTerms).size, textLength: new Set([...titleTerms, ...abstractTerms]).size };
+      return {
+        titleTerms,
+        abstractTerms,
+        titleLength: new Set(titleTerms).size,
+        textLength: new Set([...titleTerms, ...abstractTerms]).size,
+      };
     });
     const columns = 'id, title_key, short_key, paper, title_terms, abstract_terms, title_length, text_length';
-    const rows = 'unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::int[], $8::int[], $9::vector[]';
+    const rows =
+      'unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::int[], $8::int[], $9::vector[]';
     await client.query(
       copyFrom
         ? `INSERT INTO ${table} (${columns}, embedding)
-           SELECT ${columns.split(', ').map((column) => `u.${column}`).join(', ')}, coalesce(u.embedding, previous.embedding)
+           SELECT ${columns
+             .split(', ')
+             .map((column) => `u.${column}`)
+             .join(', ')}, coalesce(u.embedding, previous.embedding)
            FROM ${rows}, $10::uuid[]) WITH ORDINALITY AS u(${columns}, embedding, row_id, position)
            LEFT JOIN ${copyFrom.table} previous ON previous.id = u.row_id ORDER BY u.position`
         : `INSERT INTO ${table} (${columns}, embedding) SELECT * FROM ${rows})`,
@@ -535,21 +593,35 @@ export class PostgresLibrary implements Library {
     await client.query(
       `INSERT INTO ${terms} (term, papers, title_papers) SELECT * FROM unnest($1::text[], $2::int[], $3::int[])
        ON CONFLICT (term) DO UPDATE SET papers = ${terms}.papers + excluded.papers, title_papers = ${terms}.title_papers + excluded.title_papers`,
-      [[...frequencies.keys()], [...frequencies.values()].map((entry) => entry.papers), [...frequencies.values()].map((entry) => entry.titlePapers)],
+      [
+        [...frequencies.keys()],
+        [...frequencies.values()].map((entry) => entry.papers),
+        [...frequencies.values()].map((entry) => entry.titlePapers),
+      ],
     );
-    await client.query(`UPDATE ${totals} SET papers = papers + $1, title_length = title_length + $2, text_length = text_length + $3`, [
-      papers.length,
-      analyzed.reduce((sum, entry) => sum + entry.titleLength, 0),
-      analyzed.reduce((sum, entry) => sum + entry.textLength, 0),
-    ]);
+    await client.query(
+      `UPDATE ${totals} SET papers = papers + $1, title_length = title_length + $2, text_length = text_length + $3`,
+      [
+        papers.length,
+        analyzed.reduce((sum, entry) => sum + entry.titleLength, 0),
+        analyzed.reduce((sum, entry) => sum + entry.textLength, 0),
+      ],
+    );
   }
 
   /**
    * Inserts one batch of an upgrade: papers not in the library yet (by id or title), kept vectors copied from the
    * old table inside the database, the others embedded now.
    */
-  private async insertLegacy(client: pg.PoolClient, previousTable: string, rows: readonly LegacyRow[]): Promise<{ inserted: number; embedded: number }> {
-    const stored = await this.stored(rows.map((row) => row.paper), client);
+  private async insertLegacy(
+    client: pg.PoolClient,
+    previousTable: string,
+    rows: readonly LegacyRow[],
+  ): Promise<{ inserted: number; embedded: number }> {
+    const stored = await this.stored(
+      rows.map((row) => row.paper),
+      client,
+    );
     const seen = new Set<string>();
     const fresh = rows.filter(({ paper }) => {
       const keys = [paper.id, titleKey(paper)];
@@ -558,7 +630,10 @@ export class PostgresLibrary implements Library {
       return true;
     });
     const toEmbed = fresh.filter((row) => !row.keepVector);
-    const vectors = await this.embed(toEmbed.map((row) => row.paper), undefined);
+    const vectors = await this.embed(
+      toEmbed.map((row) => row.paper),
+      undefined,
+    );
     const embedded = new Map(toEmbed.map((row, index) => [row, vectors[index]!]));
     if (fresh.length > 0) {
       await this.insert(
@@ -577,7 +652,9 @@ export class PostgresLibrary implements Library {
     const previous = this.settings.previousTableName;
     const table = this.tables.tableName;
     if (migration.kind === 'foreign') {
-      logger.warn(`PostgreSQL table ${previous} is not a papercord library of the previous version (${migration.reason}); left as it is`);
+      logger.warn(
+        `PostgreSQL table ${previous} is not a papercord library of the previous version (${migration.reason}); left as it is`,
+      );
       return;
     }
     if (migration.kind !== 'migrated') return;
@@ -622,7 +699,9 @@ export class PostgresLibrary implements Library {
       await client.query(`CREATE TABLE IF NOT EXISTS ${totals} (
         embedder text NOT NULL, dimension int NOT NULL,
         papers bigint NOT NULL DEFAULT 0, title_length bigint NOT NULL DEFAULT 0, text_length bigint NOT NULL DEFAULT 0)`);
-      const built = await client.query<{ embedder: string; dimension: number; papers: string }>(`SELECT embedder, dimension, papers FROM ${totals}`);
+      const built = await client.query<{ embedder: string; dimension: number; papers: string }>(
+        `SELECT embedder, dimension, papers FROM ${totals}`,
+      );
       const library = built.rows[0];
       if (library && (library.embedder !== embedderId || library.dimension !== dimension)) {
         throw new UserError(
@@ -630,7 +709,8 @@ export class PostgresLibrary implements Library {
             `the configured embedder is ${embedderId} (${dimension} dimensions); use the embedder the library was built with, or another table`,
         );
       }
-      if (!library) await client.query(`INSERT INTO ${totals} (embedder, dimension) VALUES ($1, $2)`, [embedderId, dimension]);
+      if (!library)
+        await client.query(`INSERT INTO ${totals} (embedder, dimension) VALUES ($1, $2)`, [embedderId, dimension]);
       await client.query(`CREATE TABLE IF NOT EXISTS ${papers} (
         seq bigserial PRIMARY KEY,
         id text NOT NULL UNIQUE,
@@ -645,7 +725,9 @@ export class PostgresLibrary implements Library {
         text_length int NOT NULL,
         embedding vector(${Math.trunc(dimension)}) NOT NULL)`);
       await client.query(`CREATE INDEX IF NOT EXISTS ${papers}_title_key_idx ON ${papers} (title_key)`);
-      await client.query(`CREATE TABLE IF NOT EXISTS ${terms} (term text PRIMARY KEY, papers int NOT NULL, title_papers int NOT NULL)`);
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${terms} (term text PRIMARY KEY, papers int NOT NULL, title_papers int NOT NULL)`,
+      );
       // Prefix expansion of unknown query terms (`LIKE 'hypernet%'`) needs an index that orders bytes, not collation.
       await client.query(`CREATE INDEX IF NOT EXISTS ${terms}_prefix_idx ON ${terms} (term text_pattern_ops)`);
       const previousTable = this.settings.previousTableName;
@@ -661,7 +743,9 @@ export class PostgresLibrary implements Library {
       // After an upgrade's bulk copy: building the vector and text indexes once is faster than growing them per row.
       await client.query(`CREATE INDEX IF NOT EXISTS ${papers}_terms_idx ON ${papers} USING gin (terms)`);
       await client.query(`CREATE INDEX IF NOT EXISTS ${papers}_short_key_idx ON ${papers} (short_key)`);
-      await client.query(`CREATE INDEX IF NOT EXISTS ${papers}_embedding_idx ON ${papers} USING hnsw (embedding vector_cosine_ops)`);
+      await client.query(
+        `CREATE INDEX IF NOT EXISTS ${papers}_embedding_idx ON ${papers} USING hnsw (embedding vector_cosine_ops)`,
+      );
       await client.query('COMMIT');
       return { fuzzy, migration };
     } catch (error) {
@@ -725,7 +809,9 @@ function orQuery(terms: readonly string[]): string {
 
 /** Every term, the last one as a prefix (it may be half typed): `'mixtur' & 'recurs':*`. */
 function andPrefixQuery(terms: readonly string[]): string {
-  return terms.map((term, index) => (index === terms.length - 1 ? `${quoteTerm(term)}:*` : quoteTerm(term))).join(' & ');
+  return terms
+    .map((term, index) => (index === terms.length - 1 ? `${quoteTerm(term)}:*` : quoteTerm(term)))
+    .join(' & ');
 }
 
 function quoteTerm(term: string): string {

@@ -57,10 +57,17 @@ export async function migrateLegacyTable(context: LegacyMigrationContext): Promi
     [previousTable],
   );
   const byName = new Map(columns.rows.map((column) => [column.name, column]));
-  const layout = [['id', 'uuid'], ['metadata', 'jsonb'], ['embedding', 'vector']] as const;
+  const layout = [
+    ['id', 'uuid'],
+    ['metadata', 'jsonb'],
+    ['embedding', 'vector'],
+  ] as const;
   const missing = layout.filter(([name, type]) => byName.get(name)?.type !== type);
   if (missing.length > 0) {
-    return { kind: 'foreign', reason: `it has no ${missing.map(([name, type]) => `${name} ${type}`).join(', ')} column` };
+    return {
+      kind: 'foreign',
+      reason: `it has no ${missing.map(([name, type]) => `${name} ${type}`).join(', ')} column`,
+    };
   }
   // A column declared without a dimension (atttypmod -1) holds vectors of any length: compared row by row below.
   const columnDimension = byName.get('embedding')!.dimension;
@@ -76,9 +83,11 @@ export async function migrateLegacyTable(context: LegacyMigrationContext): Promi
      SELECT id::text AS row_id, metadata, vector_dims(embedding) AS dimension FROM ${previousTable} ORDER BY ctid`,
   );
   for (;;) {
-    const batch = await client.query<{ row_id: string; metadata: { embedder?: unknown; paper?: Paper } | null; dimension: number | null }>(
-      `FETCH ${BATCH} FROM papercord_legacy`,
-    );
+    const batch = await client.query<{
+      row_id: string;
+      metadata: { embedder?: unknown; paper?: Paper } | null;
+      dimension: number | null;
+    }>(`FETCH ${BATCH} FROM papercord_legacy`);
     if (batch.rows.length === 0) break;
     rows += batch.rows.length;
     const legacy: LegacyRow[] = [];

@@ -21,11 +21,18 @@ parentPort!.on('message', (request: PrepareRequest | 'close') => {
       const transfer = prepared.map(([, entry]) => entry.vector.buffer as ArrayBuffer);
       parentPort!.postMessage({ id: request.id, prepared } satisfies PrepareReply, transfer);
     },
-    (error: unknown) => parentPort!.postMessage({ id: request.id, error: error instanceof Error ? error.message : String(error) } satisfies PrepareReply),
+    (error: unknown) =>
+      parentPort!.postMessage({
+        id: request.id,
+        error: error instanceof Error ? error.message : String(error),
+      } satisfies PrepareReply),
   );
 });
 
 async function prepare(papers: readonly Paper[]) {
   const vectors = await embedder.embeddings.embedDocuments(papers.map(paperEmbeddingText));
-  return papers.map((paper, index) => [paper.id, { vector: Float32Array.from(vectors[index]!), analyzed: analyzePaper(paper) }] as const);
+  return papers.map(
+    (paper, index) =>
+      [paper.id, { vector: Float32Array.from(vectors[index]!), analyzed: analyzePaper(paper) }] as const,
+  );
 }

@@ -26,7 +26,10 @@ const WORKER_FILE = import.meta.url.endsWith('.ts') ? './prepareWorkerFromSource
 
 export class PaperPreparer {
   private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve: (value: ReadonlyMap<string, PreparedPaper>) => void; reject: (error: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (value: ReadonlyMap<string, PreparedPaper>) => void; reject: (error: Error) => void }
+  >();
   private nextId = 0;
 
   private constructor(worker: Worker) {
@@ -50,7 +53,9 @@ export class PaperPreparer {
     const worker = new Worker(new URL(WORKER_FILE, import.meta.url), { workerData: { config } });
     try {
       const ready = await new Promise<string>((resolve, reject) => {
-        worker.once('message', (reply: PrepareReply) => ('ready' in reply ? resolve(reply.ready) : reject(new Error('unexpected reply'))));
+        worker.once('message', (reply: PrepareReply) =>
+          'ready' in reply ? resolve(reply.ready) : reject(new Error('unexpected reply')),
+        );
         worker.once('error', reject);
         worker.once('exit', () => reject(new Error('the worker exited while starting')));
       });
@@ -58,7 +63,9 @@ export class PaperPreparer {
       return new PaperPreparer(worker);
     } catch (error) {
       // Slower, not wrong: say so, since an ingest of 100,000 papers then takes about twice as long.
-      logger.warn(`bulk ingest embeds on the main thread: the worker thread could not start (${error instanceof Error ? error.message : String(error)})`);
+      logger.warn(
+        `bulk ingest embeds on the main thread: the worker thread could not start (${error instanceof Error ? error.message : String(error)})`,
+      );
       await worker.terminate();
       return undefined;
     }

@@ -25,7 +25,13 @@ export class LibraryDamagedError extends Error {
   override readonly name = 'LibraryDamagedError';
 }
 
-const CORRUPTION_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_CORRUPT_INDEX', 'SQLITE_CORRUPT_SEQUENCE', 'SQLITE_CORRUPT_VTAB', 'SQLITE_NOTADB']);
+const CORRUPTION_CODES = new Set([
+  'SQLITE_CORRUPT',
+  'SQLITE_CORRUPT_INDEX',
+  'SQLITE_CORRUPT_SEQUENCE',
+  'SQLITE_CORRUPT_VTAB',
+  'SQLITE_NOTADB',
+]);
 
 /** Whether an error (or its cause) says the database file is damaged, rather than busy, missing or read-only. */
 export function isCorruption(error: unknown): boolean {
@@ -64,7 +70,8 @@ export async function findDamage(directory: string, file: string): Promise<strin
     if (size === 0) return undefined;
     const header = Buffer.alloc(100);
     const { bytesRead } = await handle.read(header, 0, 100, 0);
-    if (bytesRead < 100 || header.toString('latin1', 0, 16) !== 'SQLite format 3\0') return 'file is not a database (its header is damaged)';
+    if (bytesRead < 100 || header.toString('latin1', 0, 16) !== 'SQLite format 3\0')
+      return 'file is not a database (its header is damaged)';
     const rawPageSize = header.readUInt16BE(16);
     const pageSize = rawPageSize === 1 ? 65_536 : rawPageSize;
     const pages = header.readUInt32BE(28);
@@ -73,7 +80,8 @@ export async function findDamage(directory: string, file: string): Promise<strin
     // With a write-ahead log beside it, a shorter file is normal: a process killed while checkpointing may have
     // written page 1 before the pages after the old end, and replaying the log completes them.
     const log = await stat(`${file}-wal`).catch(() => undefined);
-    if (valid && pages > 0 && size < pages * pageSize && !(log && log.size > 0)) return `the file is truncated: ${size} bytes, its header says ${pages * pageSize}`;
+    if (valid && pages > 0 && size < pages * pageSize && !(log && log.size > 0))
+      return `the file is truncated: ${size} bytes, its header says ${pages * pageSize}`;
     return undefined;
   } finally {
     await handle.close();
@@ -125,9 +133,19 @@ export function salvage(file: string, dimension: number): SalvagedLibrary {
     );
     // No maximum readable: no more rows than the file has 64-byte slices.
     const last = highest >= 0 ? highest : Math.ceil(statSync(file).size / 64);
-    const papers = readRanges<{ seq: number; paper: string }>(db, 'SELECT seq, paper FROM papers WHERE seq BETWEEN ? AND ? ORDER BY seq', last);
-    const vectors = readRanges<{ seq: number; vector: Buffer }>(db, 'SELECT seq, vector FROM vectors WHERE seq BETWEEN ? AND ? ORDER BY seq', last);
-    const bySeq = new Map(vectors.rows.filter((row) => row.vector.length === dimension * 4).map((row) => [row.seq, row.vector]));
+    const papers = readRanges<{ seq: number; paper: string }>(
+      db,
+      'SELECT seq, paper FROM papers WHERE seq BETWEEN ? AND ? ORDER BY seq',
+      last,
+    );
+    const vectors = readRanges<{ seq: number; vector: Buffer }>(
+      db,
+      'SELECT seq, vector FROM vectors WHERE seq BETWEEN ? AND ? ORDER BY seq',
+      last,
+    );
+    const bySeq = new Map(
+      vectors.rows.filter((row) => row.vector.length === dimension * 4).map((row) => [row.seq, row.vector]),
+    );
     const salvaged: SalvagedLibrary['papers'] = [];
     let unparsable = 0;
     for (const row of papers.rows) {
@@ -153,13 +171,18 @@ export function salvage(file: string, dimension: number): SalvagedLibrary {
   }
 }
 
-function readRanges<T>(db: Database.Database, sql: string, last: number): { rows: T[]; unreadable: number; failedSchema?: string } {
+function readRanges<T>(
+  db: Database.Database,
+  sql: string,
+  last: number,
+): { rows: T[]; unreadable: number; failedSchema?: string } {
   let statement: Database.Statement<[number, number], T>;
   try {
     statement = db.prepare<[number, number], T>(sql);
   } catch (error) {
     // The schema itself (page 1) is unreadable.
-    if (isCorruption(error) || /no such table/.test(describeError(error))) return { rows: [], unreadable: 0, failedSchema: describeError(error) };
+    if (isCorruption(error) || /no such table/.test(describeError(error)))
+      return { rows: [], unreadable: 0, failedSchema: describeError(error) };
     throw error;
   }
   const rows: T[] = [];

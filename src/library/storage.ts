@@ -16,7 +16,10 @@ export const MANIFEST_FORMAT = 1;
 export const CURRENT_MANIFEST = 'current.json';
 export const GENERATION_MANIFEST = 'manifest.json';
 
-const fileRecordSchema = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative() });
+const fileRecordSchema = z.object({
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  bytes: z.number().int().nonnegative(),
+});
 
 export const manifestSchema = z.object({
   format: z.literal(MANIFEST_FORMAT),
@@ -93,7 +96,8 @@ export async function readVerifiedFile(directory: string, name: string, manifest
   const data = await readFile(path.join(directory, name)).catch((error: NodeJS.ErrnoException) => {
     throw new Error(`${name} cannot be read (${error.code ?? error.message})`);
   });
-  if (data.length !== expected.bytes) throw new Error(`${name} has ${data.length} bytes, the manifest says ${expected.bytes}`);
+  if (data.length !== expected.bytes)
+    throw new Error(`${name} has ${data.length} bytes, the manifest says ${expected.bytes}`);
   const digest = createHash('sha256').update(data).digest('hex');
   if (digest !== expected.sha256) throw new Error(`${name} does not match its checksum`);
   return data;
@@ -153,7 +157,10 @@ interface LockOwner {
  * each other. A lock left by a process that died (same host, pid gone) is taken over; a live owner is waited for
  * up to `timeoutMs`, then a UserError names it.
  */
-export async function acquireWriteLock(directory: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<WriteLock> {
+export async function acquireWriteLock(
+  directory: string,
+  options: { timeoutMs: number; signal?: AbortSignal },
+): Promise<WriteLock> {
   const file = path.join(directory, WRITE_LOCK);
   const deadline = Date.now() + options.timeoutMs;
   const me: LockOwner = { pid: process.pid, hostname: os.hostname(), since: new Date().toISOString() };
@@ -183,7 +190,9 @@ export async function acquireWriteLock(directory: string, options: { timeoutMs: 
     }
     if (Date.now() >= deadline) {
       const who = owner ? `process ${owner.pid} on ${owner.hostname}, since ${owner.since}` : 'another process';
-      throw new UserError(`the library in ${directory} is being written by ${who}; try again when it has finished (or remove ${file} if that process is gone)`);
+      throw new UserError(
+        `the library in ${directory} is being written by ${who}; try again when it has finished (or remove ${file} if that process is gone)`,
+      );
     }
     await delay(LOCK_RETRY_MS);
   }

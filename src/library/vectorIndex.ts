@@ -71,12 +71,14 @@ export class VectorIndex {
     const info = await stat(file).catch((error: NodeJS.ErrnoException) => {
       throw new Error(`${record.file} cannot be read (${error.code ?? error.message})`);
     });
-    if (info.size !== record.bytes) throw new Error(`${record.file} has ${info.size} bytes, the database says ${record.bytes}`);
+    if (info.size !== record.bytes)
+      throw new Error(`${record.file} has ${info.size} bytes, the database says ${record.bytes}`);
     if (!(await checksumMatches(file, record))) throw new Error(`${record.file} does not match its checksum`);
     const vectors = new VectorIndex(record.dimension, efSearch);
     vectors.index.readIndexSync(file);
     const count = vectors.index.getCurrentCount();
-    if (count !== record.count) throw new Error(`${record.file} holds ${count} vectors, the database says ${record.count}`);
+    if (count !== record.count)
+      throw new Error(`${record.file} holds ${count} vectors, the database says ${record.count}`);
     vectors.index.setEf(efSearch);
     vectors.throughSeq = record.throughSeq;
     return vectors;
@@ -90,7 +92,8 @@ export class VectorIndex {
   add(entries: Iterable<{ seq: number; vector: ArrayLike<number> }>): void {
     for (const { seq, vector } of entries) {
       if (seq <= this.throughSeq) continue;
-      if (this.index.getCurrentCount() >= this.index.getMaxElements()) this.index.resizeIndex(Math.max(INITIAL_CAPACITY, this.index.getMaxElements() * 2));
+      if (this.index.getCurrentCount() >= this.index.getMaxElements())
+        this.index.resizeIndex(Math.max(INITIAL_CAPACITY, this.index.getMaxElements() * 2));
       this.index.addPoint(Array.from(vector), seq);
       this.throughSeq = seq;
     }
@@ -122,7 +125,14 @@ export class VectorIndex {
     const [bytes, checksum] = [(await stat(temporary)).size, await crc32Of(temporary)];
     await rename(temporary, file);
     await syncDirectory(directory);
-    return { file: name, throughSeq: this.throughSeq, count: this.count, bytes, crc32: checksum, dimension: this.dimension };
+    return {
+      file: name,
+      throughSeq: this.throughSeq,
+      count: this.count,
+      bytes,
+      crc32: checksum,
+      dimension: this.dimension,
+    };
   }
 }
 
@@ -139,7 +149,8 @@ async function checksumMatches(file: string, record: CheckpointRecord): Promise<
 
 async function crc32Of(file: string): Promise<number> {
   let checksum = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: 4 * 1024 * 1024 })) checksum = crc32(chunk as Buffer, checksum);
+  for await (const chunk of createReadStream(file, { highWaterMark: 4 * 1024 * 1024 }))
+    checksum = crc32(chunk as Buffer, checksum);
   return checksum;
 }
 

@@ -9,7 +9,12 @@ import { PaperLibrary, type PaperLibraryOptions } from './paperLibrary.js';
 
 export type LocalLibraryOptions = Partial<Omit<PaperLibraryOptions, 'dataDir' | 'embedder' | 'logger'>>;
 
-type LibraryFactory = (config: Config, embedder: PaperEmbedder, logger: Logger, options: LocalLibraryOptions) => Promise<Library>;
+type LibraryFactory = (
+  config: Config,
+  embedder: PaperEmbedder,
+  logger: Logger,
+  options: LocalLibraryOptions,
+) => Promise<Library>;
 
 /**
  * Where the library lives, by the name `VECTOR_STORE` uses: `hnsw` is the local library under `DATA_DIR` (its own
@@ -21,11 +26,20 @@ export const LIBRARY_STORES: Readonly<Record<Config['VECTOR_STORE'], LibraryFact
     // Said once per process: every library worker thread opens the library too.
     if (build.note && isMainThread) logger.warn(build.note);
     else logger.debug(`HNSW graph on hnswlib-node's ${build.name} build`);
-    return PaperLibrary.open({ efSearch: config.HNSW_EF_SEARCH, efConstruction: config.HNSW_EF_CONSTRUCTION, ...options, dataDir: config.DATA_DIR, embedder, logger });
+    return PaperLibrary.open({
+      efSearch: config.HNSW_EF_SEARCH,
+      efConstruction: config.HNSW_EF_CONSTRUCTION,
+      ...options,
+      dataDir: config.DATA_DIR,
+      embedder,
+      logger,
+    });
   },
   pgvector: async (config, embedder, logger) => {
     if (!config.DATABASE_URL) {
-      throw new UserError('VECTOR_STORE=pgvector needs DATABASE_URL, e.g. postgres://papercord:secret@127.0.0.1:5432/papercord');
+      throw new UserError(
+        'VECTOR_STORE=pgvector needs DATABASE_URL, e.g. postgres://papercord:secret@127.0.0.1:5432/papercord',
+      );
     }
     // Loaded here, not at the top: a local library never needs the PostgreSQL client.
     const { PostgresLibrary } = await import('./postgresLibrary.js');
@@ -34,7 +48,12 @@ export const LIBRARY_STORES: Readonly<Record<Config['VECTOR_STORE'], LibraryFact
 };
 
 /** The library `VECTOR_STORE` asks for. */
-export function openLibrary(config: Config, embedder: PaperEmbedder, logger: Logger, options: LocalLibraryOptions = {}): Promise<Library> {
+export function openLibrary(
+  config: Config,
+  embedder: PaperEmbedder,
+  logger: Logger,
+  options: LocalLibraryOptions = {},
+): Promise<Library> {
   return LIBRARY_STORES[config.VECTOR_STORE](config, embedder, logger, options);
 }
 

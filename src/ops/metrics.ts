@@ -99,14 +99,18 @@ export function llmErrorKind(error: unknown): LlmErrorKind {
   if (!(error instanceof Error)) return 'other';
   if (error.name === 'TimeoutError') return 'timeout';
   if (error.name === 'AbortError') return /timed? ?out/i.test(error.message) ? 'timeout' : 'aborted';
-  const status = (error as { status?: unknown }).status ?? (error as { response?: { status?: unknown } }).response?.status;
+  const status =
+    (error as { status?: unknown }).status ?? (error as { response?: { status?: unknown } }).response?.status;
   if (status === 429) return 'rate_limited';
   if (typeof status === 'number') return 'http';
   // Clients wrap the socket error: OpenAI's "Connection error." → fetch's "fetch failed" → { code: 'ECONNREFUSED' }.
   for (let cause: unknown = error, depth = 0; cause instanceof Error && depth < 4; cause = cause.cause, depth += 1) {
     const code = (cause as { code?: unknown }).code;
     if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ETIMEDOUT') return 'timeout';
-    if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|EPIPE|UND_ERR_)/.test(code)) {
+    if (
+      typeof code === 'string' &&
+      /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|EPIPE|UND_ERR_)/.test(code)
+    ) {
       return 'network';
     }
   }
@@ -120,7 +124,10 @@ export function llmErrorKind(error: unknown): LlmErrorKind {
  * model (`model.callbacks = [handler]`): answering code catches LLM errors to fall back to extractive answers, so
  * this is the one place that still sees each of them.
  */
-export function llmErrorCallbacks(metrics: Pick<PapercordMetrics, 'recordLlmError'>, provider: string): BaseCallbackHandler {
+export function llmErrorCallbacks(
+  metrics: Pick<PapercordMetrics, 'recordLlmError'>,
+  provider: string,
+): BaseCallbackHandler {
   const handler = BaseCallbackHandler.fromMethods({
     handleLLMError: (error: unknown) => metrics.recordLlmError(provider, llmErrorKind(error)),
   });

@@ -25,7 +25,12 @@ const PSEUDO_FILE_SYSTEMS = new Map<number, string>([
 /** The nearest folder of `directory` that exists (itself included): where `mkdir -p` would start creating. */
 async function nearestExisting(directory: string): Promise<string> {
   let current = directory;
-  while (!(await stat(current).then(() => true, () => false))) {
+  while (
+    !(await stat(current).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     const parent = path.dirname(current);
     if (parent === current) return current;
     current = parent;
@@ -37,20 +42,32 @@ async function nearestExisting(directory: string): Promise<string> {
  * Refuses, with one line naming the variable, a folder papercord would write into that is on a pseudo-file system
  * (/proc, /sys) or, when `writable`, on a read-only mount.
  */
-export async function checkStorageDirectory(variable: string, directory: string, options: { writable: boolean }): Promise<void> {
+export async function checkStorageDirectory(
+  variable: string,
+  directory: string,
+  options: { writable: boolean },
+): Promise<void> {
   const absolute = path.resolve(directory);
   const existing = await nearestExisting(absolute);
-  const type = await statfs(existing).then((info) => Number(info.type), () => undefined);
+  const type = await statfs(existing).then(
+    (info) => Number(info.type),
+    () => undefined,
+  );
   const pseudo = type === undefined ? undefined : PSEUDO_FILE_SYSTEMS.get(type);
   if (pseudo) {
-    throw new UserError(`${variable} ${directory} is on ${pseudo}, a view of the kernel, not storage; set ${variable} to a folder on a disk or a volume`);
+    throw new UserError(
+      `${variable} ${directory} is on ${pseudo}, a view of the kernel, not storage; set ${variable} to a folder on a disk or a volume`,
+    );
   }
   if (!options.writable) return;
   const readOnly = await access(existing, constants.W_OK).then(
     () => false,
     (error: NodeJS.ErrnoException) => error.code === 'EROFS',
   );
-  if (readOnly) throw new UserError(`${variable} ${directory} is on a read-only mount; set ${variable} to a writable folder or mount it read-write`);
+  if (readOnly)
+    throw new UserError(
+      `${variable} ${directory} is on a read-only mount; set ${variable} to a writable folder or mount it read-write`,
+    );
 }
 
 /**

@@ -11,7 +11,10 @@ const OLD_STYLE = String.raw`[a-z]+(?:-[a-z]+)?(?:\.[A-Z]{2})?\/\d{7}`;
 const ID = `(${NEW_STYLE}|${OLD_STYLE})(?:v\\d+)?`;
 
 const BARE_ID = new RegExp(`^(?:arxiv:\\s*)?${ID}$`, 'i');
-const ARXIV_URL = new RegExp(`^(?:https?://)?(?:www\\.|export\\.)?arxiv\\.org/(?:abs|pdf|html|format)/${ID}(?:\\.pdf)?/?(?:[?#].*)?$`, 'i');
+const ARXIV_URL = new RegExp(
+  `^(?:https?://)?(?:www\\.|export\\.)?arxiv\\.org/(?:abs|pdf|html|format)/${ID}(?:\\.pdf)?/?(?:[?#].*)?$`,
+  'i',
+);
 const HF_URL = new RegExp(`^(?:https?://)?(?:www\\.)?huggingface\\.co/papers/${ID}/?(?:[?#].*)?$`, 'i');
 const DOI = new RegExp(`^(?:(?:https?://)?(?:dx\\.)?doi\\.org/|doi:\\s*)?10\\.48550/arxiv\\.${ID}$`, 'i');
 

@@ -28,7 +28,10 @@ export async function detectPaperFileFormat(file: string): Promise<PaperFileForm
   try {
     const buffer = Buffer.alloc(SNIFF_BYTES);
     const { bytesRead } = await handle.read(buffer, 0, SNIFF_BYTES, 0);
-    head = buffer.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '');
+    head = buffer
+      .subarray(0, bytesRead)
+      .toString('utf8')
+      .replace(/^\uFEFF/, '');
   } finally {
     await handle.close();
   }
@@ -58,7 +61,10 @@ export function seedsDirectory(): string {
  * Papers from `seeds` (the repository's seed pages) or a path: a seed-page text file, a JSON array or JSONL file
  * of papers, or a directory of such files. All or nothing: one malformed file rejects the whole source.
  */
-export async function loadPapersFromSource(source: 'seeds' | string, options: LoadPaperSourceOptions = {}): Promise<Paper[]> {
+export async function loadPapersFromSource(
+  source: 'seeds' | string,
+  options: LoadPaperSourceOptions = {},
+): Promise<Paper[]> {
   return (await loadPaperSource(source, options)).papers;
 }
 
@@ -66,12 +72,16 @@ export async function loadPapersFromSource(source: 'seeds' | string, options: Lo
  * `loadPapersFromSource` with the entries that were read but could not become papers (a BibTeX entry without an
  * abstract), each with its place and reason.
  */
-export async function loadPaperSource(source: 'seeds' | string, options: LoadPaperSourceOptions = {}): Promise<ReadingListResult> {
+export async function loadPaperSource(
+  source: 'seeds' | string,
+  options: LoadPaperSourceOptions = {},
+): Promise<ReadingListResult> {
   const location = source === 'seeds' ? seedsDirectory() : source;
   const info = await stat(location).catch(() => undefined);
   if (!info) throw new UserError(`${location}: no such file or directory`);
   const files = info.isDirectory() ? await paperFilesIn(location) : [location];
-  if (files.length === 0) throw new UserError(`${location}: no .txt, .json, .jsonl or .bib paper files in this directory`);
+  if (files.length === 0)
+    throw new UserError(`${location}: no .txt, .json, .jsonl or .bib paper files in this directory`);
 
   const result: ReadingListResult = { papers: [], skipped: [] };
   for (const file of files) {
@@ -121,7 +131,8 @@ async function* readPaperLines(file: string, source: string): AsyncGenerator<Pap
     number += 1;
     // Editors on Windows save a byte-order mark; invalid UTF-8 decodes to U+FFFD, which findBinaryLine reports.
     const line = number === 1 ? raw.replace(/^\uFEFF/, '') : raw;
-    if (findBinaryLine(line, check) !== undefined) throw new UserError(`${file}:${number}: binary content, not JSON; nothing from this file was ingested`);
+    if (findBinaryLine(line, check) !== undefined)
+      throw new UserError(`${file}:${number}: binary content, not JSON; nothing from this file was ingested`);
     if (line.trim() === '') continue;
     let value: unknown;
     try {
@@ -144,7 +155,11 @@ async function paperFilesIn(directory: string): Promise<string[]> {
 }
 
 /** `source` is recorded on papers that do not say where they came from. */
-async function readPaperFile(file: string, source: string, options: LoadPaperSourceOptions): Promise<ReadingListResult> {
+async function readPaperFile(
+  file: string,
+  source: string,
+  options: LoadPaperSourceOptions,
+): Promise<ReadingListResult> {
   const format = await detectPaperFileFormat(file);
   if (format === 'arxiv-snapshot') {
     // Whole into memory here (a directory of small files); `papercord ingest` streams a snapshot file in batches instead.
@@ -159,7 +174,8 @@ async function readPaperFile(file: string, source: string, options: LoadPaperSou
   const check = { validUtf8: isUtf8(bytes) };
   const text = new TextDecoder('utf-8').decode(bytes);
   if (format === 'bibtex') return readBibtex(text.replace(/^\uFEFF/, ''), file, options);
-  if (format === 'json' && isCslJson(text.replace(/^\uFEFF/, ''), check)) return readCslJson(text.replace(/^\uFEFF/, ''), file, options);
+  if (format === 'json' && isCslJson(text.replace(/^\uFEFF/, ''), check))
+    return readCslJson(text.replace(/^\uFEFF/, ''), file, options);
   return { papers: parseTextPaperFile(text, file, source, format, check), skipped: [] };
 }
 
@@ -173,12 +189,19 @@ function isCslJson(text: string, check: BinaryCheck): boolean {
   }
 }
 
-function parseTextPaperFile(text: string, file: string, source: string, format: PaperFileFormat, check: BinaryCheck): Paper[] {
+function parseTextPaperFile(
+  text: string,
+  file: string,
+  source: string,
+  format: PaperFileFormat,
+  check: BinaryCheck,
+): Paper[] {
   if (format === 'json' || format === 'jsonl') {
     const extension = format === 'json' ? '.json' : '.jsonl';
     // Checked before parsing: JSON.parse would quote the raw bytes back, and an empty JSONL file would add nothing silently.
     const binaryAt = findBinaryLine(text, check);
-    if (binaryAt !== undefined) throw new UserError(`${file}:${binaryAt}: binary content, not JSON; nothing from this file was ingested`);
+    if (binaryAt !== undefined)
+      throw new UserError(`${file}:${binaryAt}: binary content, not JSON; nothing from this file was ingested`);
     if (text.trim() === '') throw new UserError(`${file}: the file is empty; nothing from this file was ingested`);
     // Editors on Windows save JSON with a byte-order mark, which JSON.parse refuses.
     const json = text.replace(/^\uFEFF/, '');
@@ -214,7 +237,9 @@ function toPaper(value: unknown, where: string, source: string): Paper {
   const parsed = paperInputSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new UserError(`${where}: ${issue.path.join('.') || 'paper'}: ${issue.message}; nothing from this file was ingested`);
+    throw new UserError(
+      `${where}: ${issue.path.join('.') || 'paper'}: ${issue.message}; nothing from this file was ingested`,
+    );
   }
   const input = parsed.data;
   return { ...input, id: input.id ?? paperId(input), source: input.source ?? source };
@@ -227,7 +252,8 @@ function parsePaperJson(text: string, file: string, source: string): Paper[] {
   } catch (error) {
     throw new UserError(`${file}: not valid JSON (${(error as Error).message}); nothing from this file was ingested`);
   }
-  if (!Array.isArray(value)) throw new UserError(`${file}: expected a JSON array of papers; nothing from this file was ingested`);
+  if (!Array.isArray(value))
+    throw new UserError(`${file}: expected a JSON array of papers; nothing from this file was ingested`);
   return value.map((item, index) => toPaper(item, `${file}: paper ${index + 1}`, source));
 }
 

@@ -49,6 +49,9 @@ export function paperLinkUrl(paper: { title: string; url?: string | null; arxivI
   if (paper.url) return paper.url.replace(/\(/g, '%28').replace(/\)/g, '%29');
   if (paper.arxivId) return `https://arxiv.org/abs/${paper.arxivId}`;
   // encodeURIComponent leaves ! ' ( ) * as they are; a title such as "Retrofitting (Large) Language Models" has them.
-  const query = encodeURIComponent(paper.title).replace(/[!'()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
+  const query = encodeURIComponent(paper.title).replace(
+    /[!'()*]/g,
+    (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
   return `https://arxiv.org/search/?searchtype=title&query=${query}`;
 }

@@ -88,7 +88,9 @@ const MIN_TEXT_CHARACTERS = 20;
 const HEADER_WINDOW = 1024;
 
 export function looksLikePdf(bytes: Uint8Array): boolean {
-  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, HEADER_WINDOW)).toString('latin1');
+  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, HEADER_WINDOW)).toString(
+    'latin1',
+  );
   return head.includes('%PDF-');
 }
 
@@ -120,7 +122,10 @@ export async function readPdf(bytes: Uint8Array, options: ReadPdfOptions = {}): 
       options.signal?.throwIfAborted();
       pages.push(await readPage(document, pageNumber));
     }
-    const characters = pages.reduce((sum, page) => sum + page.lines.reduce((n, line) => n + line.text.replace(/\s/g, '').length, 0), 0);
+    const characters = pages.reduce(
+      (sum, page) => sum + page.lines.reduce((n, line) => n + line.text.replace(/\s/g, '').length, 0),
+      0,
+    );
     if (characters < MIN_TEXT_CHARACTERS) {
       throw new PdfReadError(
         'no_text',
@@ -140,12 +145,18 @@ export async function readPdf(bytes: Uint8Array, options: ReadPdfOptions = {}): 
 function toPdfReadError(error: unknown, name: string): PdfReadError {
   const errorName = error instanceof Error ? error.name : '';
   if (errorName === 'PasswordException') {
-    return new PdfReadError('encrypted', `${name} is encrypted (password-protected); papercord cannot read it, so nothing was added`, {
-      cause: error,
-    });
+    return new PdfReadError(
+      'encrypted',
+      `${name} is encrypted (password-protected); papercord cannot read it, so nothing was added`,
+      {
+        cause: error,
+      },
+    );
   }
   const detail = error instanceof Error ? error.message : String(error);
-  return new PdfReadError('damaged', `${name} is damaged or not a readable PDF (${detail}); nothing was added`, { cause: error });
+  return new PdfReadError('damaged', `${name} is damaged or not a readable PDF (${detail}); nothing was added`, {
+    cause: error,
+  });
 }
 
 type PdfDocumentProxy = Awaited<ReturnType<typeof getDocumentProxy>>;
@@ -263,7 +274,12 @@ function groupBlocks(lines: PdfLine[]): PdfBlock[] {
   const blocks: PdfBlock[] = [];
   let current: PdfLine[] = [];
   const flush = () => {
-    if (current.length > 0) blocks.push({ text: joinLines(current.map((line) => line.text)), fontSize: current[0]!.fontSize, lines: current });
+    if (current.length > 0)
+      blocks.push({
+        text: joinLines(current.map((line) => line.text)),
+        fontSize: current[0]!.fontSize,
+        lines: current,
+      });
     current = [];
   };
   for (const line of lines) {

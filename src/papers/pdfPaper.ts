@@ -22,7 +22,10 @@ const FALLBACK_PARAGRAPH_CHARACTERS = 200;
 const FALLBACK_ABSTRACT_CHARACTERS = 1500;
 
 export async function readPdfPaper(bytes: Uint8Array, options: ReadPdfOptions = {}): Promise<PdfPaperMetadata> {
-  const document = await readPdf(bytes, { ...options, maxPages: Math.min(options.maxPages ?? METADATA_PAGES, METADATA_PAGES) });
+  const document = await readPdf(bytes, {
+    ...options,
+    maxPages: Math.min(options.maxPages ?? METADATA_PAGES, METADATA_PAGES),
+  });
   return extractPdfPaperMetadata(document);
 }
 
@@ -40,7 +43,9 @@ export function extractPdfPaperMetadata(document: PdfDocumentText): PdfPaperMeta
   const abstractHeading = body.findIndex((line) => ABSTRACT_HEADING.test(line.text));
   const afterTitle = titleLines.length > 0 ? body.indexOf(titleLines.at(-1)!) + 1 : 0;
   const authorLines = body.slice(afterTitle, abstractHeading > afterTitle ? abstractHeading : afterTitle + 4);
-  const authors = document.info.author ? splitAuthors(document.info.author) : authorsFromLines(authorLines, titleLines[0]?.fontSize);
+  const authors = document.info.author
+    ? splitAuthors(document.info.author)
+    : authorsFromLines(authorLines, titleLines[0]?.fontSize);
 
   const abstract = abstractUnderHeading(document) ?? abstractFromFirstParagraphs(document, titleLines);
   const metadata: PdfPaperMetadata = { authors, pageCount: document.pageCount };
@@ -84,7 +89,8 @@ function findTitleLines(lines: PdfLine[]): PdfLine[] {
   return title;
 }
 
-const AFFILIATION = /\b(universit|institut|college|school|department|dept\b|laborator|lab\b|labs\b|research|inc\b|corp|ltd|gmbh|google|microsoft|meta\b|openai|deepmind|academy|center|centre|faculty)/i;
+const AFFILIATION =
+  /\b(universit|institut|college|school|department|dept\b|laborator|lab\b|labs\b|research|inc\b|corp|ltd|gmbh|google|microsoft|meta\b|openai|deepmind|academy|center|centre|faculty)/i;
 
 function authorsFromLines(lines: PdfLine[], titleSize: number | undefined): string[] {
   const authors: string[] = [];
@@ -100,7 +106,12 @@ function authorsFromLines(lines: PdfLine[], titleSize: number | undefined): stri
 export function splitAuthors(text: string): string[] {
   return text
     .split(/\s*(?:,|;|\band\b|&|\s{3,})\s*/i)
-    .map((part) => part.replace(/[*†‡§¶∗♠♣♥♦⋆]|\d+|\(.*?\)/gu, '').replace(/\s+/g, ' ').trim())
+    .map((part) =>
+      part
+        .replace(/[*†‡§¶∗♠♣♥♦⋆]|\d+|\(.*?\)/gu, '')
+        .replace(/\s+/g, ' ')
+        .trim(),
+    )
     .filter((name) => /^\p{Lu}[\p{L}.'’-]*(?:\s+\p{L}[\p{L}.'’-]*){1,4}$/u.test(name));
 }
 
@@ -131,7 +142,8 @@ function abstractUnderHeading(document: PdfDocumentText): string | undefined {
 function abstractFromFirstParagraphs(document: PdfDocumentText, titleLines: PdfLine[]): string | undefined {
   const blocks: PdfBlock[] = document.pages.flatMap((page) => page.blocks);
   const paragraphs = blocks.filter(
-    (block) => block.text.length >= FALLBACK_PARAGRAPH_CHARACTERS && !block.lines.some((line) => titleLines.includes(line)),
+    (block) =>
+      block.text.length >= FALLBACK_PARAGRAPH_CHARACTERS && !block.lines.some((line) => titleLines.includes(line)),
   );
   let text = '';
   for (const paragraph of paragraphs) {

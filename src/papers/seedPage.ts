@@ -42,7 +42,9 @@ export interface BinaryCheck {
 
 export function parseSeedPage(text: string, fileName: string, check: BinaryCheck = {}): Paper[] {
   const fail = (line: number | undefined, problem: string): never => {
-    throw new UserError(`${fileName}${line === undefined ? '' : `:${line}`}: ${problem}; nothing from this file was ingested`);
+    throw new UserError(
+      `${fileName}${line === undefined ? '' : `:${line}`}: ${problem}; nothing from this file was ingested`,
+    );
   };
 
   const binaryAt = findBinaryLine(text, check);
@@ -114,7 +116,9 @@ function shorten(line: string, max = 60): string {
 
 /** Line of the first NUL, undecodable byte (U+FFFD, unless the bytes were valid UTF-8) or run of control characters. */
 export function findBinaryLine(text: string, check: BinaryCheck = {}): number | undefined {
-  const match = (check.validUtf8 ? /[\u0000]|[\u0001-\u0008\u000E-\u001F]{2,}/ : /[\u0000\uFFFD]|[\u0001-\u0008\u000E-\u001F]{2,}/).exec(text);
+  const match = (
+    check.validUtf8 ? /[\u0000]|[\u0001-\u0008\u000E-\u001F]{2,}/ : /[\u0000\uFFFD]|[\u0001-\u0008\u000E-\u001F]{2,}/
+  ).exec(text);
   if (!match) return undefined;
   return text.slice(0, match.index).split('\n').length;
 }

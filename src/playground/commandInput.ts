@@ -1,4 +1,8 @@
-import { ApplicationCommandOptionType, type APIApplicationCommandOption, type RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
+import {
+  ApplicationCommandOptionType,
+  type APIApplicationCommandOption,
+  type RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from 'discord.js';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
 
@@ -26,10 +30,15 @@ export interface ResolvedCommand {
  * options, numbers that parse, required non-text options present), and types each value as Discord would. Text
  * options are passed through even when empty: the bot, not the client, must refuse an empty question.
  */
-export function resolveCommand(definitions: readonly RESTPostAPIChatInputApplicationCommandsJSONBody[], input: CommandInput): ResolvedCommand {
+export function resolveCommand(
+  definitions: readonly RESTPostAPIChatInputApplicationCommandsJSONBody[],
+  input: CommandInput,
+): ResolvedCommand {
   const definition = definitions.find((candidate) => candidate.name === input.name);
   if (!definition) {
-    throw new UserError(`There is no /${input.name} command; try ${definitions.map((command) => `/${command.name}`).join(', ')}.`);
+    throw new UserError(
+      `There is no /${input.name} command; try ${definitions.map((command) => `/${command.name}`).join(', ')}.`,
+    );
   }
   const topLevel = definition.options ?? [];
   const subcommands = topLevel.filter((option) => option.type === ApplicationCommandOptionType.Subcommand);
@@ -37,7 +46,9 @@ export function resolveCommand(definitions: readonly RESTPostAPIChatInputApplica
   if (subcommands.length > 0) {
     const subcommand = subcommands.find((candidate) => candidate.name === input.subcommand);
     if (!subcommand) {
-      throw new UserError(`/${definition.name} needs one of: ${subcommands.map((candidate) => candidate.name).join(', ')}.`);
+      throw new UserError(
+        `/${definition.name} needs one of: ${subcommands.map((candidate) => candidate.name).join(', ')}.`,
+      );
     }
     parameters = subcommand.options ?? [];
   }
@@ -57,7 +68,11 @@ export function resolveCommand(definitions: readonly RESTPostAPIChatInputApplica
     }
     options[parameter.name] = '';
   }
-  return { name: definition.name, ...(input.subcommand && subcommands.length > 0 ? { subcommand: input.subcommand } : {}), options };
+  return {
+    name: definition.name,
+    ...(input.subcommand && subcommands.length > 0 ? { subcommand: input.subcommand } : {}),
+    options,
+  };
 }
 
 function commandLabel(input: CommandInput): string {
@@ -75,14 +90,18 @@ function typedValue(parameter: APIApplicationCommandOption, raw: string): Option
     }
     case ApplicationCommandOptionType.Number: {
       const value = Number(text);
-      if (text === '' || !Number.isFinite(value)) throw new UserError(`${parameter.name} must be a number (got "${text}").`);
+      if (text === '' || !Number.isFinite(value))
+        throw new UserError(`${parameter.name} must be a number (got "${text}").`);
       return value;
     }
     case ApplicationCommandOptionType.Boolean: {
-      if (!/^(true|false)$/i.test(text)) throw new UserError(`${parameter.name} must be true or false (got "${text}").`);
+      if (!/^(true|false)$/i.test(text))
+        throw new UserError(`${parameter.name} must be true or false (got "${text}").`);
       return text.toLowerCase() === 'true';
     }
     default:
-      throw new UserError(`The playground cannot send the option ${parameter.name} (channels, users and roles need a real server).`);
+      throw new UserError(
+        `The playground cannot send the option ${parameter.name} (channels, users and roles need a real server).`,
+      );
   }
 }

@@ -29,7 +29,12 @@ export function playgroundTrending(services: Pick<Services, 'trending'>): NonNul
   const refuse = (): never => {
     throw new UserError(NOT_IN_PLAYGROUND);
   };
-  return { digest: (request) => services.trending.digest(request), subscribe: refuse, unsubscribe: refuse, status: refuse };
+  return {
+    digest: (request) => services.trending.digest(request),
+    subscribe: refuse,
+    unsubscribe: refuse,
+    status: refuse,
+  };
 }
 
 /** Seeds an empty library, so that a fresh clone has papers to answer from. */

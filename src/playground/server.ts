@@ -76,7 +76,8 @@ const STATIC_FILES: Record<string, { file: string; type: string }> = {
 
 /** Nothing but the page's own files; message text can never bring in a script, a frame or a remote image. */
 const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'cache-control': 'no-store',
@@ -113,7 +114,16 @@ export function publicDirectory(): string {
 
 /** Starts the emulator, logs the real bot in to it, then serves the page; `close()` stops all three. */
 export async function startPlayground(options: PlaygroundOptions): Promise<Playground> {
-  const { services, config, logger, port, host, commands = loadCommands(), extraServices, autocompleteTimeoutMs } = {
+  const {
+    services,
+    config,
+    logger,
+    port,
+    host,
+    commands = loadCommands(),
+    extraServices,
+    autocompleteTimeoutMs,
+  } = {
     ...DEFAULT_PLAYGROUND_OPTIONS,
     ...definedOnly(options),
   };
@@ -128,7 +138,8 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
   );
   // The playground types slash commands; context-menu commands (no text form) are left out of its list.
   const definitions = commandPayloads(commands).filter(
-    (definition): definition is RESTPostAPIChatInputApplicationCommandsJSONBody => definition.type === undefined || definition.type === ApplicationCommandType.ChatInput,
+    (definition): definition is RESTPostAPIChatInputApplicationCommandsJSONBody =>
+      definition.type === undefined || definition.type === ApplicationCommandType.ChatInput,
   );
   const streams = new Set<ServerResponse>();
   let server: Server | undefined;
@@ -155,12 +166,20 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
           commands: definitions,
           bot: { id: emulator.bot.id, username: emulator.bot.username },
           user: { id: emulator.user.id, username: emulator.user.username },
-          channel: { id: emulator.channelId, name: String(emulator.channels.get(emulator.channelId)?.name ?? 'papers') },
+          channel: {
+            id: emulator.channelId,
+            name: String(emulator.channels.get(emulator.channelId)?.name ?? 'papers'),
+          },
         }),
       'GET /api/events': async (_request, response) => {
-        response.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive' });
+        response.writeHead(200, {
+          ...SECURITY_HEADERS,
+          'content-type': 'text/event-stream; charset=utf-8',
+          connection: 'keep-alive',
+        });
         writeEvent(response, 'snapshot', feed.snapshot());
-        const forward = (event: FeedEvent) => writeEvent(response, event.type, event.type === 'upsert' ? event.message : event);
+        const forward = (event: FeedEvent) =>
+          writeEvent(response, event.type, event.type === 'upsert' ? event.message : event);
         feed.on('event', forward);
         streams.add(response);
         const keepAlive = setInterval(() => response.write(': keep-alive\n\n'), KEEPALIVE_MS).unref();
@@ -193,7 +212,11 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
           focused: query.focused,
           ...(command.subcommand ? { subcommand: command.subcommand } : {}),
         });
-        const answered = await emulator.waitForInteraction(record.id, (changed) => changed.callbackType === 8, autocompleteTimeoutMs);
+        const answered = await emulator.waitForInteraction(
+          record.id,
+          (changed) => changed.callbackType === 8,
+          autocompleteTimeoutMs,
+        );
         const data = (answered.callbackBody?.data ?? {}) as { choices?: unknown };
         sendJson(response, 200, { choices: Array.isArray(data.choices) ? data.choices : [] });
       },
@@ -203,7 +226,10 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
         if (!feed.isKnownChannel(channelId)) throw new UserError('That thread does not exist (any more).');
         if (!input.content.trim()) throw new UserError('Type a message first.');
         // What a Discord client does when you pick @papercord from the mention list.
-        const content = input.content.replace(new RegExp(`@${escapeRegExp(emulator.bot.username)}\\b`, 'gi'), emulator.botMention);
+        const content = input.content.replace(
+          new RegExp(`@${escapeRegExp(emulator.bot.username)}\\b`, 'gi'),
+          emulator.botMention,
+        );
         const message = emulator.dispatchMessage(content, { channelId });
         sendJson(response, 202, { messageId: message.id });
       },
@@ -212,12 +238,14 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
     server = createServer((request, response) => {
       void handle(request, response).catch((error: unknown) => {
         if (error instanceof UserError || error instanceof z.ZodError) {
-          const message = error instanceof z.ZodError ? `bad request: ${error.issues[0]?.message ?? 'invalid input'}` : error.message;
+          const message =
+            error instanceof z.ZodError ? `bad request: ${error.issues[0]?.message ?? 'invalid input'}` : error.message;
           sendJson(response, 400, { error: message });
           return;
         }
         logger.error({ err: error, url: request.url }, 'playground request failed');
-        if (!response.headersSent) sendJson(response, 500, { error: 'The playground failed; see the terminal for details.' });
+        if (!response.headersSent)
+          sendJson(response, 500, { error: 'The playground failed; see the terminal for details.' });
         else response.end();
       });
     });
@@ -226,7 +254,10 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
       listening.once('error', (error: NodeJS.ErrnoException) =>
         reject(
           error.code === 'EADDRINUSE'
-            ? new UserError(`PLAYGROUND_PORT ${port} is already in use on ${host}; set PLAYGROUND_PORT to a free port (e.g. ${port + 1}).`, { cause: error })
+            ? new UserError(
+                `PLAYGROUND_PORT ${port} is already in use on ${host}; set PLAYGROUND_PORT to a free port (e.g. ${port + 1}).`,
+                { cause: error },
+              )
             : error,
         ),
       );
@@ -240,7 +271,9 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
       // Served beyond loopback (a container), the port seen by the browser may be a published one: any port then,
       // but still only an address or localhost, never a name a DNS server could point here.
       const hostHeader = request.headers.host ?? '';
-      const allowed = loopback ? [`${host}:${actualPort}`, `127.0.0.1:${actualPort}`, `localhost:${actualPort}`].includes(hostHeader) : namesAddress(hostHeader);
+      const allowed = loopback
+        ? [`${host}:${actualPort}`, `127.0.0.1:${actualPort}`, `localhost:${actualPort}`].includes(hostHeader)
+        : namesAddress(hostHeader);
       if (!allowed) {
         sendJson(response, 421, { error: 'unknown host' });
         return;
@@ -276,7 +309,9 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
     logger.info({ url, commands: definitions.length }, 'playground ready');
     return { url, emulator, bot, close };
   } catch (error) {
-    await close().catch((closeError: unknown) => logger.warn({ err: describeError(closeError) }, 'playground cleanup failed'));
+    await close().catch((closeError: unknown) =>
+      logger.warn({ err: describeError(closeError) }, 'playground cleanup failed'),
+    );
     throw error;
   }
 }
@@ -286,7 +321,9 @@ function writeEvent(response: ServerResponse, event: string, data: unknown): voi
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
+  response
+    .writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8' })
+    .end(JSON.stringify(body));
 }
 
 async function readJson(request: IncomingMessage): Promise<unknown> {

@@ -16,7 +16,9 @@ async function readLines(path: string): Promise<string[]> {
   try {
     buffer = await readFile(path);
   } catch (error) {
-    throw new UserError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
+    throw new UserError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {
+      cause: error,
+    });
   }
   const text = path.endsWith('.gz') ? gunzipSync(buffer).toString('utf8') : buffer.toString('utf8');
   return text.split(/\r?\n/).filter((line) => line.trim() !== '');

@@ -1,5 +1,11 @@
 import type { Paper } from '../papers/paper.js';
-import { judgeQuestions, questionSetMetrics, scoreQuestion, type EvalQuestion, type QuestionSetMetrics } from './evaluate.js';
+import {
+  judgeQuestions,
+  questionSetMetrics,
+  scoreQuestion,
+  type EvalQuestion,
+  type QuestionSetMetrics,
+} from './evaluate.js';
 import {
   DEFAULT_ABSTENTION,
   DEFAULT_HYBRID_OPTIONS,
@@ -61,10 +67,14 @@ export async function calibrate(
       recorded.push(await retriever.retrieveExplained(question.query, { k: 10, signal: options.signal }));
     }
     for (const minDenseSimilarity of options.similarities ?? CALIBRATION_SIMILARITIES) {
-      const abstention = { ...grading, minDenseSimilarity: { hashing: minDenseSimilarity, transformers: minDenseSimilarity } };
+      const abstention = {
+        ...grading,
+        minDenseSimilarity: { hashing: minDenseSimilarity, transformers: minDenseSimilarity },
+      };
       const outcomes = judged.map(({ question, judgments }, index) => {
         const { hits, signals } = recorded[index]!;
-        const confidence = signals.queryTerms.length === 0 ? 'none' : gradeConfidence(signals, abstention, library.embedder.kind);
+        const confidence =
+          signals.queryTerms.length === 0 ? 'none' : gradeConfidence(signals, abstention, library.embedder.kind);
         return scoreQuestion(question, judgments, hits, confidence);
       });
       const metrics = questionSetMetrics(outcomes);

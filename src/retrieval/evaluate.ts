@@ -33,7 +33,13 @@ export async function evaluateBeir(
 ): Promise<{ metrics: BeirMetrics; rankings: RankedQuery[]; msPerQueryP50: number }> {
   const judged = queries.filter((query) => qrels.has(query.id));
   if (judged.length === 0) throw new UserError('no query has judgments in the qrels file (do the query ids match?)');
-  const perQuery = { ndcg: [] as number[], recall10: [] as number[], recall100: [] as number[], mrr: [] as number[], ms: [] as number[] };
+  const perQuery = {
+    ndcg: [] as number[],
+    recall10: [] as number[],
+    recall100: [] as number[],
+    mrr: [] as number[],
+    ms: [] as number[],
+  };
   const rankings: RankedQuery[] = [];
   const startedAt = performance.now();
   for (const query of judged) {
@@ -95,7 +101,9 @@ export async function readQuestions(path: string): Promise<EvalQuestion[]> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new UserError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
+    throw new UserError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {
+      cause: error,
+    });
   }
   return text
     .split(/\r?\n/)
@@ -108,7 +116,12 @@ export async function readQuestions(path: string): Promise<EvalQuestion[]> {
       } catch {
         // Reported below with the position.
       }
-      if (!record || typeof record.query !== 'string' || typeof record.relevant !== 'object' || record.relevant === null) {
+      if (
+        !record ||
+        typeof record.query !== 'string' ||
+        typeof record.relevant !== 'object' ||
+        record.relevant === null
+      ) {
         throw new UserError(`${path}:${number}: expected {"id","query","kind","relevant":{"<title>":grade}}`);
       }
       return {
@@ -192,7 +205,9 @@ export function judgeQuestions(
   });
   const titles = new Set(questions.flatMap((question) => Object.keys(question.relevant)));
   if (titles.size > 0 && missingTitles.size === titles.size) {
-    throw new UserError('none of the relevant titles are in the library; ingest the papers the question set is about first');
+    throw new UserError(
+      'none of the relevant titles are in the library; ingest the papers the question set is about first',
+    );
   }
   return { judged, missingTitles: [...missingTitles] };
 }

@@ -4,7 +4,15 @@ import type { Logger } from '../logger.js';
 import { inverseDocumentFrequency, type Library, type TermStatistics } from '../library/library.js';
 import type { Paper } from '../papers/paper.js';
 import { FILLER_TERMS, analyze, processTerm, queryTerms, tokenize, withoutFillerWords } from './lexical.js';
-import { abbreviationCandidates, definedLongForms, expandShorthand, ML_SHORTHAND, paraphraseExpansions, withExpansions, type Expansion } from './queryExpansion.js';
+import {
+  abbreviationCandidates,
+  definedLongForms,
+  expandShorthand,
+  ML_SHORTHAND,
+  paraphraseExpansions,
+  withExpansions,
+  type Expansion,
+} from './queryExpansion.js';
 import { paperNameTerms } from './paperNames.js';
 import type { Reranker } from './rerank.js';
 import type { PaperRetriever, RetrievalConfidence, RetrievalResult, RetrievedPaper, RetrieveOptions } from './types.js';
@@ -37,7 +45,11 @@ export interface PaperMatch {
 }
 
 function canMatch(library: RetrievalLibrary): library is RetrievalLibrary & MatchingLibrary {
-  return typeof library.lexicalMatches === 'function' && typeof library.vectorMatches === 'function' && typeof library.getMany === 'function';
+  return (
+    typeof library.lexicalMatches === 'function' &&
+    typeof library.vectorMatches === 'function' &&
+    typeof library.getMany === 'function'
+  );
 }
 
 /**
@@ -169,7 +181,10 @@ export function hybridOptionsFromSettings(settings: {
   }
   if (settings.MIN_DENSE_SIMILARITY !== undefined) {
     const similarity = settings.MIN_DENSE_SIMILARITY;
-    options.abstention = { ...DEFAULT_ABSTENTION, minDenseSimilarity: { hashing: similarity, transformers: similarity } };
+    options.abstention = {
+      ...DEFAULT_ABSTENTION,
+      minDenseSimilarity: { hashing: similarity, transformers: similarity },
+    };
   }
   return options;
 }
@@ -206,7 +221,10 @@ export interface ExplainedRetrievalResult extends RetrievalResult {
  * library has never seen weigh the most in coverage, so "@here what is MrT5?" used to be abstained on.
  */
 function withoutChatMentions(query: string): string {
-  const stripped = query.replace(/<(?:@[!&]?|#)\d+>|(?<![\w@])@(?:everyone|here)\b/g, ' ').replace(/\s+/g, ' ').trim();
+  const stripped = query
+    .replace(/<(?:@[!&]?|#)\d+>|(?<![\w@])@(?:everyone|here)\b/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return stripped || query;
 }
 
@@ -228,7 +246,12 @@ export class HybridRetriever implements PaperRetriever {
     const query = withoutChatMentions(rawQuery);
     const k = options.k ?? 5;
     const terms = queryTerms(query);
-    const nothing = (signals: RetrievalSignals): ExplainedRetrievalResult => ({ hits: [], confidence: 'none', abstained: true, signals });
+    const nothing = (signals: RetrievalSignals): ExplainedRetrievalResult => ({
+      hits: [],
+      confidence: 'none',
+      abstained: true,
+      signals,
+    });
     if (k <= 0) return nothing({ ...NO_MATCH, denseSimilarity: 0, queryTerms: terms, expansions: [] });
     options.signal?.throwIfAborted();
 
@@ -236,11 +259,21 @@ export class HybridRetriever implements PaperRetriever {
     const grading = this.options.abstention || DEFAULT_ABSTENTION;
     const candidates = Math.max(k, this.options.candidates);
     // The fused hits anything below reads: the k returned, those graded, mined for definitions and feedback, reranked.
-    const kept = Math.max(k, grading.depth, DEFINITION_DEPTH, FEEDBACK_DOCUMENTS, this.options.reranker ? this.options.rerankDepth : 0);
+    const kept = Math.max(
+      k,
+      grading.depth,
+      DEFINITION_DEPTH,
+      FEEDBACK_DOCUMENTS,
+      this.options.reranker ? this.options.rerankDepth : 0,
+    );
     const expansion = this.options.expansion;
     // Paraphrases are whole phrases ("teacher forcing", "early exit"), specific enough to add on every query.
     const firstExpansions =
-      expansion.when === 'always' && expansion.shorthand ? expandShorthand(query).expansions : expansion.paraphrases ? paraphraseExpansions(query) : [];
+      expansion.when === 'always' && expansion.shorthand
+        ? expandShorthand(query).expansions
+        : expansion.paraphrases
+          ? paraphraseExpansions(query)
+          : [];
     let pass = await this.search(query, terms, firstExpansions, candidates, kept, grading);
     if (pass.confidence === 'none' && firstExpansions.length > 0) {
       // Appended words shift the query's embedding; they must not make a question less answerable than its own words.
@@ -261,12 +294,15 @@ export class HybridRetriever implements PaperRetriever {
     }
     options.signal?.throwIfAborted();
     // An empty library finds nothing, whether or not abstention is on.
-    if (pass.fused.length === 0) return nothing({ ...NO_MATCH, denseSimilarity: pass.denseSimilarity, queryTerms: terms, expansions: [] });
+    if (pass.fused.length === 0)
+      return nothing({ ...NO_MATCH, denseSimilarity: pass.denseSimilarity, queryTerms: terms, expansions: [] });
     let fused = pass.fused;
     if (expansion.feedback && pass.confidence === 'low') {
       // Pseudo-relevance feedback reorders only: the grade stays the one the question's own words earned.
       const feedback = await this.feedbackWords(terms, fused.slice(0, FEEDBACK_DOCUMENTS));
-      if (feedback.length > 0) fused = (await this.fuse(`${withExpansions(query, pass.expansions)}\n${feedback.join(' ')}`, candidates, kept)).fused;
+      if (feedback.length > 0)
+        fused = (await this.fuse(`${withExpansions(query, pass.expansions)}\n${feedback.join(' ')}`, candidates, kept))
+          .fused;
     }
     if (this.options.reranker && fused.length > 1) {
       const head = fused.slice(0, this.options.rerankDepth);
@@ -283,7 +319,11 @@ export class HybridRetriever implements PaperRetriever {
     if (!this.options.abstention) return { hits: fused.slice(0, k), confidence: 'high', abstained: false, signals };
     if (pass.confidence === 'none') {
       this.options.logger?.debug(
-        { coverage: round(signals.coverage), evidence: round(signals.evidence), denseSimilarity: round(signals.denseSimilarity) },
+        {
+          coverage: round(signals.coverage),
+          evidence: round(signals.evidence),
+          denseSimilarity: round(signals.denseSimilarity),
+        },
         'abstained: nothing relevant in the library',
       );
       return nothing(signals);
@@ -301,14 +341,19 @@ export class HybridRetriever implements PaperRetriever {
         return [{ term, word, rank }];
       }),
     );
-    const statistics = await this.library.termStatistics([...new Set(occurrences.map((occurrence) => occurrence.term))]);
+    const statistics = await this.library.termStatistics([
+      ...new Set(occurrences.map((occurrence) => occurrence.term)),
+    ]);
     const weights = new Map<string, { weight: number; word: string }>();
     for (const { term, word, rank } of occurrences) {
       const entry = weights.get(term) ?? { weight: 0, word };
       entry.weight += inverseDocumentFrequency(statistics, term) / (rank + 1);
       weights.set(term, entry);
     }
-    return [...weights.values()].sort((left, right) => right.weight - left.weight).slice(0, FEEDBACK_WORDS).map((entry) => entry.word);
+    return [...weights.values()]
+      .sort((left, right) => right.weight - left.weight)
+      .slice(0, FEEDBACK_WORDS)
+      .map((entry) => entry.word);
   }
 
   /** One retrieval pass of the query with the given expansions appended, graded. */
@@ -321,7 +366,8 @@ export class HybridRetriever implements PaperRetriever {
     grading: Readonly<AbstentionOptions>,
   ): Promise<SearchPass> {
     const { fused, denseSimilarity } = await this.fuse(withExpansions(query, expansions), candidates, kept);
-    if (terms.length === 0 || fused.length === 0) return { fused, denseSimilarity, expansions, match: NO_MATCH, confidence: 'none' };
+    if (terms.length === 0 || fused.length === 0)
+      return { fused, denseSimilarity, expansions, match: NO_MATCH, confidence: 'none' };
     // From the library's own lexical index (the one that ranks): one source of term statistics.
     const statistics = await this.library.termStatistics(terms.filter((term) => !FILLER_TERMS.has(term)));
     const match = lexicalMatch(terms, expansions, fused.slice(0, grading.depth), statistics, grading);
@@ -332,7 +378,10 @@ export class HybridRetriever implements PaperRetriever {
   /** Abbreviations of the query that the first hits define and the query does not already spell out. */
   private definitionsFor(query: string, hits: readonly RetrievedPaper[]): Expansion[] {
     const candidates = abbreviationCandidates(query).filter((word) => !(word in ML_SHORTHAND));
-    const longForms = definedLongForms(candidates, hits.map((hit) => hit.paper));
+    const longForms = definedLongForms(
+      candidates,
+      hits.map((hit) => hit.paper),
+    );
     const asked = new Set(queryTerms(query));
     return [...longForms]
       .filter(([, long]) => queryTerms(long).some((term) => !asked.has(term)))
@@ -343,7 +392,11 @@ export class HybridRetriever implements PaperRetriever {
    * Weighted sum of min-max-normalized lexical and dense scores over both candidate lists, best first. A library
    * that searches by id gives at least the best `kept` (only their papers are read); another gives them all.
    */
-  private async fuse(query: string, candidates: number, kept: number): Promise<{ fused: RetrievedPaper[]; denseSimilarity: number }> {
+  private async fuse(
+    query: string,
+    candidates: number,
+    kept: number,
+  ): Promise<{ fused: RetrievedPaper[]; denseSimilarity: number }> {
     const library = this.library;
     const denseWeight = this.options.denseWeight[library.embedder.kind];
     // The hashing embedder weighs "why", "just", "any fix" like topic words; a sentence encoder needs them.
@@ -373,14 +426,21 @@ export class HybridRetriever implements PaperRetriever {
     accumulate(lexical, 1 - denseWeight, (hit) => hit.paper.id, scores);
     if (denseWeight > 0) accumulate(dense, denseWeight, (hit) => hit.paper.id, scores);
     return {
-      fused: [...scores].sort((left, right) => right[1] - left[1]).map(([id, score]) => ({ paper: papers.get(id)!, score })),
+      fused: [...scores]
+        .sort((left, right) => right[1] - left[1])
+        .map(([id, score]) => ({ paper: papers.get(id)!, score })),
       denseSimilarity: dense[0]?.score ?? 0,
     };
   }
 }
 
 /** Adds each hit's min-max-normalized score, times `weight`, to its paper's fused score (first seen, first kept in ties). */
-function accumulate<Hit extends { score: number }>(hits: readonly Hit[], weight: number, idOf: (hit: Hit) => string, scores: Map<string, number>): void {
+function accumulate<Hit extends { score: number }>(
+  hits: readonly Hit[],
+  weight: number,
+  idOf: (hit: Hit) => string,
+  scores: Map<string, number>,
+): void {
   for (const [index, score] of minMaxNormalize(hits.map((hit) => hit.score)).entries()) {
     const id = idOf(hits[index]!);
     scores.set(id, (scores.get(id) ?? 0) + weight * score);
@@ -457,8 +517,11 @@ export function gradeConfidence(
 ): RetrievalConfidence {
   const minDense = abstention.minDenseSimilarity[embedder];
   const enoughEvidence =
-    signals.evidence >= abstention.minEvidence || signals.coverage >= abstention.fullCoverage || (signals.names?.length ?? 0) > 0;
-  if ((signals.coverage >= abstention.minCoverage && enoughEvidence) || signals.denseSimilarity >= minDense) return 'high';
+    signals.evidence >= abstention.minEvidence ||
+    signals.coverage >= abstention.fullCoverage ||
+    (signals.names?.length ?? 0) > 0;
+  if ((signals.coverage >= abstention.minCoverage && enoughEvidence) || signals.denseSimilarity >= minDense)
+    return 'high';
   if (!enoughEvidence && signals.denseSimilarity < minDense * abstention.lowDenseRatio) return 'none';
   return 'low';
 }
@@ -484,7 +547,8 @@ function withinOneTypo(term: string, vocabulary: ReadonlySet<string>): boolean {
   // Shorter words are one letter from too many others (gene, gener).
   if (term.length < 5) return false;
   for (const word of vocabulary) {
-    if (Math.abs(word.length - term.length) <= 1 && word[0] === term[0] && editDistanceAtMostOne(term, word)) return true;
+    if (Math.abs(word.length - term.length) <= 1 && word[0] === term[0] && editDistanceAtMostOne(term, word))
+      return true;
   }
   return false;
 }
@@ -497,7 +561,12 @@ function editDistanceAtMostOne(left: string, right: string): boolean {
   const restRight = right.slice(i);
   if (restLeft.slice(1) === restRight.slice(1)) return true;
   if (restLeft.slice(1) === restRight || restLeft === restRight.slice(1)) return true;
-  return restLeft.length > 1 && restLeft[0] === restRight[1] && restLeft[1] === restRight[0] && restLeft.slice(2) === restRight.slice(2);
+  return (
+    restLeft.length > 1 &&
+    restLeft[0] === restRight[1] &&
+    restLeft[1] === restRight[0] &&
+    restLeft.slice(2) === restRight.slice(2)
+  );
 }
 
 function minMaxNormalize(scores: readonly number[]): number[] {

@@ -54,7 +54,14 @@ export class LibraryRetriever extends BaseRetriever<PaperDocumentMetadata> {
       (hit, index) =>
         new Document<PaperDocumentMetadata>({
           pageContent: `${hit.paper.title}\n\n${hit.paper.abstract}`,
-          metadata: { id: hit.paper.id, title: hit.paper.title, url: hit.paper.url, score: hit.score, n: index + 1, confidence },
+          metadata: {
+            id: hit.paper.id,
+            title: hit.paper.title,
+            url: hit.paper.url,
+            score: hit.score,
+            n: index + 1,
+            confidence,
+          },
         }),
     );
   }

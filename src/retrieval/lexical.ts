@@ -68,7 +68,20 @@ const PROCESSED_TERMS_CACHE_SIZE = 200_000;
 const STOPWORDS = new Set<string>([
   ...stopword.eng,
   // Informal connectives seen in chat questions; they carry no topic.
-  'whats', 'thru', 'via', 'vs', 'versus', 'any', 'anything', 'paper', 'papers', 'way', 'ways', 'does', 'do', 'can',
+  'whats',
+  'thru',
+  'via',
+  'vs',
+  'versus',
+  'any',
+  'anything',
+  'paper',
+  'papers',
+  'way',
+  'ways',
+  'does',
+  'do',
+  'can',
 ]);
 
 /**
@@ -76,18 +89,148 @@ const STOPWORDS = new Set<string>([
  * Unknown to a small library, they would otherwise weigh as much as its rarest terms and pull coverage down.
  */
 export const FILLER_WORDS = [
-  'why', 'how', 'what', 'whats', 'which', 'when', 'who', 'whose', 'does', 'do', 'did', 'done', 'can', 'could', 'should',
-  'would', 'will', 'just', 'so', 'etc', 'eg', 'ie', 'don', 'dont', 'per', 'instead', 'rather', 'every', 'once', 'better',
-  'best', 'good', 'bad', 'use', 'using', 'used', 'pick', 'need', 'needed', 'needs', 'thing', 'things', 'stuff', 'work',
-  'works', 'working', 'get', 'gets', 'got', 'way', 'ways', 'really', 'actually', 'kind', 'sort', 'lot', 'lots', 'huge',
-  'tiny', 'weird', 'cool', 'nice', 'anyone', 'anything', 'something', 'someone', 'paper', 'papers', 'work', 'know',
-  'explain', 'explained', 'simply', 'tell', 'give', 'show', 'find', 'look', 'looking', 'want', 'try', 'tips', 'help',
-  'make', 'makes', 'making', 'difference', 'differ', 'differences', 'compare', 'vs', 'versus', 'whole', 'own', 'one',
-  'thru', 'w', 'wo', 'via', 'ok', 'okay', 'yes', 'no', 'not', 'agree', 'mean', 'means', 'idea', 'ideas',
-  'hey', 'hi', 'hello', 'thanks', 'thx', 'please', 'pls', 'plz',
+  'why',
+  'how',
+  'what',
+  'whats',
+  'which',
+  'when',
+  'who',
+  'whose',
+  'does',
+  'do',
+  'did',
+  'done',
+  'can',
+  'could',
+  'should',
+  'would',
+  'will',
+  'just',
+  'so',
+  'etc',
+  'eg',
+  'ie',
+  'don',
+  'dont',
+  'per',
+  'instead',
+  'rather',
+  'every',
+  'once',
+  'better',
+  'best',
+  'good',
+  'bad',
+  'use',
+  'using',
+  'used',
+  'pick',
+  'need',
+  'needed',
+  'needs',
+  'thing',
+  'things',
+  'stuff',
+  'work',
+  'works',
+  'working',
+  'get',
+  'gets',
+  'got',
+  'way',
+  'ways',
+  'really',
+  'actually',
+  'kind',
+  'sort',
+  'lot',
+  'lots',
+  'huge',
+  'tiny',
+  'weird',
+  'cool',
+  'nice',
+  'anyone',
+  'anything',
+  'something',
+  'someone',
+  'paper',
+  'papers',
+  'work',
+  'know',
+  'explain',
+  'explained',
+  'simply',
+  'tell',
+  'give',
+  'show',
+  'find',
+  'look',
+  'looking',
+  'want',
+  'try',
+  'tips',
+  'help',
+  'make',
+  'makes',
+  'making',
+  'difference',
+  'differ',
+  'differences',
+  'compare',
+  'vs',
+  'versus',
+  'whole',
+  'own',
+  'one',
+  'thru',
+  'w',
+  'wo',
+  'via',
+  'ok',
+  'okay',
+  'yes',
+  'no',
+  'not',
+  'agree',
+  'mean',
+  'means',
+  'idea',
+  'ideas',
+  'hey',
+  'hi',
+  'hello',
+  'thanks',
+  'thx',
+  'please',
+  'pls',
+  'plz',
   // Chat spellings: unknown to every library, they would weigh as its rarest words ("wat is the … idea").
-  'wat', 'wut', 'wats', 'diff', 'u', 'ur', 'ppl', 'lol', 'tbh', 'imo', 'btw', 'idk', 'smth', 'sth', 'gonna', 'wanna', 'kinda',
-  'sorta', 'pretty', 'basically', 'ya', 'yo', 'guys', 'folks',
+  'wat',
+  'wut',
+  'wats',
+  'diff',
+  'u',
+  'ur',
+  'ppl',
+  'lol',
+  'tbh',
+  'imo',
+  'btw',
+  'idk',
+  'smth',
+  'sth',
+  'gonna',
+  'wanna',
+  'kinda',
+  'sorta',
+  'pretty',
+  'basically',
+  'ya',
+  'yo',
+  'guys',
+  'folks',
 ];
 /** Chat shorthand expanded before stemming, so `w/o retraining` and `long ctx` match abstracts' wording. */
 const SHORTHAND: Readonly<Record<string, string>> = Object.freeze({
@@ -113,7 +256,9 @@ export const FILLER_TERMS: ReadonlySet<string> = new Set(FILLER_WORDS.flatMap((w
 
 /** `text` without FILLER_WORDS, for embedders that weigh every word alike (the hashing embedder). */
 export function withoutFillerWords(text: string): string {
-  const kept = text.split(/\s+/).filter((word) => !FILLER_WORDS_SET.has(word.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '')));
+  const kept = text
+    .split(/\s+/)
+    .filter((word) => !FILLER_WORDS_SET.has(word.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '')));
   return kept.length > 0 ? kept.join(' ') : text;
 }
 
@@ -129,7 +274,10 @@ export function tokenize(text: string): string[] {
 
 function splitWords(text: string, joinCompounds: boolean): string[] {
   const tokens: string[] = [];
-  for (const chunk of text.normalize('NFKC').toLowerCase().split(/[^\p{L}\p{N}\-/]+/u)) {
+  for (const chunk of text
+    .normalize('NFKC')
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}\-/]+/u)) {
     if (!chunk) continue;
     const words = chunk.split(/[-/]+/).filter(Boolean);
     for (const word of words) tokens.push(...expandShorthand(word));
@@ -198,7 +346,10 @@ function termFrequencies(terms: readonly string[]): Array<[string, number]> {
 
 /** `text` is title and abstract together (one BM25 document, as BEIR's BM25 baseline indexes it); the title alone counts a little extra. */
 export function analyzePaper(paper: Pick<Paper, 'title' | 'abstract'>): AnalyzedPaper {
-  return { title: termFrequencies(analyze(paper.title)), text: termFrequencies(analyze(`${paper.title}\n${paper.abstract}`)) };
+  return {
+    title: termFrequencies(analyze(paper.title)),
+    text: termFrequencies(analyze(`${paper.title}\n${paper.abstract}`)),
+  };
 }
 
 const TITLE_FIELD = 0;
@@ -277,7 +428,11 @@ export class LexicalIndex {
     this.db = db;
     db.exec(LEXICAL_SCHEMA);
     this.statements = {
-      lengthsAfter: db.prepare<[number], [number, number, number]>('SELECT seq, title, text FROM lexical_lengths WHERE seq > ? ORDER BY seq').raw(),
+      lengthsAfter: db
+        .prepare<[number], [number, number, number]>(
+          'SELECT seq, title, text FROM lexical_lengths WHERE seq > ? ORDER BY seq',
+        )
+        .raw(),
       term: db.prepare('SELECT title_df, text_df FROM lexical_terms WHERE term = ?'),
       postings: db.prepare('SELECT postings FROM lexical_postings WHERE term = ? AND field = ?'),
       prefixed: db.prepare('SELECT term FROM lexical_terms WHERE term > ? AND term < ?'),
@@ -314,9 +469,15 @@ export class LexicalIndex {
       }
     }
     for (const [term, lists] of postings) {
-      this.statements.upsertTerm.run(term, lists[TITLE_FIELD].length / 2, lists[TEXT_FIELD].length / 2, lists[TEXT_FIELD][0] ?? lists[TITLE_FIELD][0]!);
+      this.statements.upsertTerm.run(
+        term,
+        lists[TITLE_FIELD].length / 2,
+        lists[TEXT_FIELD].length / 2,
+        lists[TEXT_FIELD][0] ?? lists[TITLE_FIELD][0]!,
+      );
       for (const field of FIELDS) {
-        if (lists[field].length > 0) this.statements.insertPosting.run(term, field, Buffer.from(Uint32Array.from(lists[field]).buffer));
+        if (lists[field].length > 0)
+          this.statements.insertPosting.run(term, field, Buffer.from(Uint32Array.from(lists[field]).buffer));
       }
     }
   }
@@ -324,7 +485,8 @@ export class LexicalIndex {
   /** Loads the field lengths of papers committed since the last call (by this process or another). */
   refresh(): void {
     const before = this.loadedThrough;
-    if (this.vocabulary) for (const { term } of this.statements.termsSince.iterate(before)) this.vocabulary.set(term, true);
+    if (this.vocabulary)
+      for (const { term } of this.statements.termsSince.iterate(before)) this.vocabulary.set(term, true);
     for (const [seq, title, text] of this.statements.lengthsAfter.iterate(this.loadedThrough)) {
       this.ensureCapacity(seq + 1);
       this.titleLengths[seq] = title;
@@ -369,7 +531,11 @@ export class LexicalIndex {
   }
 
   /** The (term, field) lists a query reads, the rarest first (so that the touched papers are listed while few). */
-  private postingLists(sourceTerms: readonly string[], unknown: ReadonlySet<string>, options: LexicalTuning): PostingList[] {
+  private postingLists(
+    sourceTerms: readonly string[],
+    unknown: ReadonlySet<string>,
+    options: LexicalTuning,
+  ): PostingList[] {
     const lists: PostingList[] = [];
     for (const term of sourceTerms) {
       for (const [derived, weight] of this.expansions(term, unknown.has(term), options)) {
@@ -416,7 +582,9 @@ export class LexicalIndex {
    */
   compact(): number {
     const crowded = this.db
-      .prepare<[number], { term: string; field: number }>('SELECT term, field FROM lexical_postings GROUP BY term, field HAVING count(*) > ?')
+      .prepare<[number], { term: string; field: number }>(
+        'SELECT term, field FROM lexical_postings GROUP BY term, field HAVING count(*) > ?',
+      )
       .all(MAX_SEGMENTS);
     if (crowded.length === 0) return 0;
     const remove = this.db.prepare<[string, number]>('DELETE FROM lexical_postings WHERE term = ? AND field = ?');
@@ -484,7 +652,9 @@ export class LexicalIndex {
         const frequency = pairs[index + 1]!;
         // Every posting adds a positive amount, so a zero score is a paper this query has not touched yet.
         if (touched !== undefined && scores[seq] === 0) touched.push(seq);
-        scores[seq] += factor * (d + (frequency * saturation) / (frequency + k1 * (oneMinusB + (b * lengths[seq]!) / averageLength)));
+        scores[seq] +=
+          factor *
+          (d + (frequency * saturation) / (frequency + k1 * (oneMinusB + (b * lengths[seq]!) / averageLength)));
         scored++;
       }
     }

@@ -22,7 +22,9 @@ export function paperNameTerms(paper: Pick<Paper, 'title' | 'abstract'>): Set<st
   const lead = colon > 0 ? paper.title.slice(0, colon).trim() : '';
   if (lead && !/\s/.test(lead)) for (const term of analyze(lead)) names.add(term);
   // Abstracts also mention other work by name ("unlike BERT"); only what the paper defines in brackets is its own.
-  const defined = [...paper.abstract.matchAll(/\(\s*([\p{L}\p{N}][\p{L}\p{N}-]{1,11})\s*\)/gu)].map((match) => match[1]!);
+  const defined = [...paper.abstract.matchAll(/\(\s*([\p{L}\p{N}][\p{L}\p{N}-]{1,11})\s*\)/gu)].map(
+    (match) => match[1]!,
+  );
   for (const word of [...(paper.title.match(/[\p{L}\p{N}][\p{L}\p{N}-]*/gu) ?? []), ...defined]) {
     if (word.split('-').some((part) => IDENTIFIER.test(part))) for (const term of analyze(word)) names.add(term);
   }

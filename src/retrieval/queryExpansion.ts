@@ -86,15 +86,15 @@ export const ML_PARAPHRASES: Readonly<Record<string, string>> = Object.freeze({
   'data mixing': 'data mixture domain weights',
   'quality filter': 'data quality selection',
   'quality filtering': 'data quality selection',
-  'curriculum': 'ordering training data skills',
+  curriculum: 'ordering training data skills',
   'ai generated': 'machine-generated text detection',
   'ai written': 'machine-generated text detection',
   'machine written': 'machine-generated text detection',
   'chatgpt written': 'machine-generated text detection',
-  'jailbreak': 'adversarial attacks',
-  'jailbreaks': 'adversarial attacks',
+  jailbreak: 'adversarial attacks',
+  jailbreaks: 'adversarial attacks',
   'low rank': 'low-rank structured',
-  'grokking': 'abrupt learning emergence',
+  grokking: 'abrupt learning emergence',
   'phase transition': 'abrupt learning emergence',
   'appears suddenly': 'abrupt emergence',
   'emerges suddenly': 'abrupt emergence',
@@ -109,8 +109,8 @@ export const ML_PARAPHRASES: Readonly<Record<string, string>> = Object.freeze({
   'continuous thought': 'continuous latent reasoning',
   'continuous vectors': 'continuous latent representations',
   'thinking in vectors': 'continuous latent reasoning',
-  'mechanistically': 'mechanistic interpretability circuits',
-  'interpretability': 'mechanistic circuits',
+  mechanistically: 'mechanistic interpretability circuits',
+  interpretability: 'mechanistic circuits',
   'fairness across languages': 'multilingual tokenization disparities',
   'unfairness across languages': 'multilingual tokenization disparities',
   'other languages': 'multilingual',
@@ -141,7 +141,10 @@ export interface ExpandedQuery {
 const WORD = /[\p{L}\p{N}]+/gu;
 
 /** Appends the long forms of shorthand the query uses (once each, only when the query lacks them). */
-export function expandShorthand(query: string, lexicon: Readonly<Record<string, string>> = ML_SHORTHAND): ExpandedQuery {
+export function expandShorthand(
+  query: string,
+  lexicon: Readonly<Record<string, string>> = ML_SHORTHAND,
+): ExpandedQuery {
   const lower = query.toLowerCase();
   const expansions: Expansion[] = [];
   for (const word of new Set(lower.match(WORD) ?? [])) {
@@ -162,16 +165,17 @@ function stemmedWords(text: string): string {
   return ` ${(text.toLowerCase().match(WORD) ?? []).map((word) => stemmer(word)).join(' ')} `;
 }
 
-const STEMMED_PARAPHRASES: ReadonlyArray<readonly [stemmed: string, phrase: string, long: string]> = Object.entries(ML_PARAPHRASES).map(
-  ([phrase, long]) => [stemmedWords(phrase), phrase, long] as const,
-);
+const STEMMED_PARAPHRASES: ReadonlyArray<readonly [stemmed: string, phrase: string, long: string]> = Object.entries(
+  ML_PARAPHRASES,
+).map(([phrase, long]) => [stemmedWords(phrase), phrase, long] as const);
 
 /** The ML_PARAPHRASES phrases the query uses, as whole words in any inflection, each long form once. */
 export function paraphraseExpansions(query: string): Expansion[] {
   const words = stemmedWords(query);
   const expansions: Expansion[] = [];
   for (const [stemmed, phrase, long] of STEMMED_PARAPHRASES) {
-    if (words.includes(stemmed) && !expansions.some((expansion) => expansion.long === long)) expansions.push({ short: phrase, long });
+    if (words.includes(stemmed) && !expansions.some((expansion) => expansion.long === long))
+      expansions.push({ short: phrase, long });
   }
   return expansions;
 }
@@ -184,7 +188,13 @@ export function withExpansions(query: string, expansions: readonly Expansion[]):
 /** Words that can be abbreviations: 2 to 10 letters or digits with at least one letter ("MoR", "cDPO", "xAR"). */
 export function abbreviationCandidates(query: string): string[] {
   const words = query.match(/[\p{L}\p{N}][\p{L}\p{N}-]*/gu) ?? [];
-  return [...new Set(words.filter((word) => word.length >= 2 && word.length <= 10 && /\p{L}/u.test(word)).map((word) => word.toLowerCase()))];
+  return [
+    ...new Set(
+      words
+        .filter((word) => word.length >= 2 && word.length <= 10 && /\p{L}/u.test(word))
+        .map((word) => word.toLowerCase()),
+    ),
+  ];
 }
 
 /**

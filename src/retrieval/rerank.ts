@@ -55,12 +55,19 @@ export class CrossEncoderReranker implements Reranker {
     let tokenizer: PreTrainedTokenizer | undefined;
     const model = await loadTransformersModel(settings, async (transformers) => {
       tokenizer = await transformers.AutoTokenizer.from_pretrained(resolved.model);
-      return transformers.AutoModelForSequenceClassification.from_pretrained(resolved.model, { dtype: 'fp32', device: 'cpu' });
+      return transformers.AutoModelForSequenceClassification.from_pretrained(resolved.model, {
+        dtype: 'fp32',
+        device: 'cpu',
+      });
     });
     return new CrossEncoderReranker(tokenizer!, model, resolved);
   }
 
-  async rerank(query: string, hits: readonly RetrievedPaper[], options: { signal?: AbortSignal } = {}): Promise<RetrievedPaper[]> {
+  async rerank(
+    query: string,
+    hits: readonly RetrievedPaper[],
+    options: { signal?: AbortSignal } = {},
+  ): Promise<RetrievedPaper[]> {
     const model = this.model;
     if (!model) throw new Error('the reranker is closed');
     const scored: RetrievedPaper[] = [];

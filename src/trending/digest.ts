@@ -60,8 +60,7 @@ export function rankPapers(papers: readonly Paper[]): Paper[] {
   return papers
     .map((paper, index) => ({ paper, index }))
     .sort(
-      (a, b) =>
-        (b.paper.upvotes ?? -1) - (a.paper.upvotes ?? -1) || time(b.paper) - time(a.paper) || a.index - b.index,
+      (a, b) => (b.paper.upvotes ?? -1) - (a.paper.upvotes ?? -1) || time(b.paper) - time(a.paper) || a.index - b.index,
     )
     .map(({ paper }) => paper);
 }
@@ -101,7 +100,10 @@ export function keySentenceSummary(paper: Paper): string {
  * test would.
  */
 export function topicPattern(topic: string): RegExp {
-  const escaped = topic.trim().replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+');
+  const escaped = topic
+    .trim()
+    .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    .replace(/\s+/g, '\\s+');
   return new RegExp(`(?<![\\p{L}\\p{N}])${escaped}(?:s|es)?(?![\\p{L}\\p{N}])`, 'iu');
 }
 

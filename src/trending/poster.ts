@@ -32,7 +32,10 @@ export interface TrendingPoster {
  */
 export class PostTargetGoneError extends Error {
   override readonly name = 'PostTargetGoneError';
-  constructor(readonly reason: string, options: { cause?: unknown } = {}) {
+  constructor(
+    readonly reason: string,
+    options: { cause?: unknown } = {},
+  ) {
     super(reason, options);
   }
 }

@@ -46,9 +46,12 @@ export type PostOutcome =
 /** `YYYY-MM-DD` of an instant in a time zone. */
 export function localDateOf(instant: Date, timezone: string): string {
   // en-CA formats dates as YYYY-MM-DD.
-  return new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(
-    instant,
-  );
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone: timezone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(instant);
 }
 
 /** The croner pattern of a daily time `HH:MM`: minute, hour, every day. */
@@ -78,7 +81,11 @@ export function scheduledBetween(subscription: Pick<Subscription, 'time' | 'time
   const cron = new Cron(dailyPattern(subscription.time), { timezone: subscription.timezone });
   const instants: Date[] = [];
   // nextRun is strictly after its argument: start a millisecond early so that `from` itself counts.
-  for (let next = cron.nextRun(new Date(from.getTime() - 1)); next && next.getTime() <= to.getTime(); next = cron.nextRun(next)) {
+  for (
+    let next = cron.nextRun(new Date(from.getTime() - 1));
+    next && next.getTime() <= to.getTime();
+    next = cron.nextRun(next)
+  ) {
     instants.push(next);
   }
   cron.stop();
@@ -124,7 +131,11 @@ export class TrendingScheduler {
     const subscriptions = new Map(this.settings.store.list({ enabledOnly: true }).map((s) => [s.id, s]));
     for (const [id, entry] of this.jobs) {
       const subscription = subscriptions.get(id);
-      if (!subscription || entry.pattern !== dailyPattern(subscription.time) || entry.timezone !== subscription.timezone) {
+      if (
+        !subscription ||
+        entry.pattern !== dailyPattern(subscription.time) ||
+        entry.timezone !== subscription.timezone
+      ) {
         entry.job.stop();
         this.jobs.delete(id);
       }
@@ -177,7 +188,10 @@ export class TrendingScheduler {
         const localDate = localDateOf(scheduledAt, subscription.timezone);
         const record = this.settings.store.post(subscription.id, localDate);
         if (record && record.status !== 'sending') continue;
-        this.logger.info({ subscriptionId: subscription.id, localDate, lateMs: now.getTime() - scheduledAt.getTime() }, 'posting a trending digest missed while down');
+        this.logger.info(
+          { subscriptionId: subscription.id, localDate, lateMs: now.getTime() - scheduledAt.getTime() },
+          'posting a trending digest missed while down',
+        );
         outcomes.push(await this.postDay(subscription, localDate));
       }
     }
@@ -185,7 +199,11 @@ export class TrendingScheduler {
   }
 
   /** The latest scheduled time, later than the grace window allows: recorded as skipped, or resumed if claimed. */
-  private async skipMissedBeyondGrace(subscription: Subscription, now: Date, createdAt: number): Promise<PostOutcome | undefined> {
+  private async skipMissedBeyondGrace(
+    subscription: Subscription,
+    now: Date,
+    createdAt: number,
+  ): Promise<PostOutcome | undefined> {
     const scheduledAt = lastScheduledAt(subscription, now);
     if (!scheduledAt || scheduledAt.getTime() < createdAt) return undefined;
     const localDate = localDateOf(scheduledAt, subscription.timezone);
@@ -233,7 +251,10 @@ export class TrendingScheduler {
         signal: this.abort.signal,
       });
       store.markSent(subscription.id, localDate, posted.messageId);
-      this.logger.info({ ...context, messageId: posted.messageId, papers: digest.papers.length }, 'trending digest posted');
+      this.logger.info(
+        { ...context, messageId: posted.messageId, papers: digest.papers.length },
+        'trending digest posted',
+      );
       return { status: 'sent', messageId: posted.messageId };
     } catch (error) {
       if (error instanceof PostTargetGoneError) {

@@ -49,8 +49,7 @@ export interface PostRecord {
 }
 
 export type ClaimResult =
-  | { claimed: true; record: PostRecord; resumed: boolean }
-  | { claimed: false; record: PostRecord };
+  { claimed: true; record: PostRecord; resumed: boolean } | { claimed: false; record: PostRecord };
 
 export const SUBSCRIPTION_LIMITS = { minCount: 1, maxCount: 10, maxTopics: 10, maxTopicChars: 80 } as const;
 export const DEFAULT_SUBSCRIPTION = { count: 5, topics: [] as string[], thread: false } as const;
@@ -76,12 +75,22 @@ export function parseTimezone(value: string): string {
 
 /** Comma-separated topics, trimmed and deduped; throws a UserError past the limits. */
 export function parseTopics(value: string | null | undefined): string[] {
-  const topics = [...new Set((value ?? '').split(',').map((topic) => topic.trim()).filter(Boolean))];
+  const topics = [
+    ...new Set(
+      (value ?? '')
+        .split(',')
+        .map((topic) => topic.trim())
+        .filter(Boolean),
+    ),
+  ];
   if (topics.length > SUBSCRIPTION_LIMITS.maxTopics) {
     throw new UserError(`${topics.length} topics given; at most ${SUBSCRIPTION_LIMITS.maxTopics}`);
   }
   const long = topics.find((topic) => topic.length > SUBSCRIPTION_LIMITS.maxTopicChars);
-  if (long) throw new UserError(`topic "${long.slice(0, 30)}…" is ${long.length} characters; at most ${SUBSCRIPTION_LIMITS.maxTopicChars}`);
+  if (long)
+    throw new UserError(
+      `topic "${long.slice(0, 30)}…" is ${long.length} characters; at most ${SUBSCRIPTION_LIMITS.maxTopicChars}`,
+    );
   return topics;
 }
 
@@ -208,7 +217,9 @@ export class SubscriptionStore {
   subscribe(input: SubscriptionInput): Subscription {
     const count = input.count ?? DEFAULT_SUBSCRIPTION.count;
     if (!Number.isInteger(count) || count < SUBSCRIPTION_LIMITS.minCount || count > SUBSCRIPTION_LIMITS.maxCount) {
-      throw new UserError(`count must be ${SUBSCRIPTION_LIMITS.minCount} to ${SUBSCRIPTION_LIMITS.maxCount} (got ${count})`);
+      throw new UserError(
+        `count must be ${SUBSCRIPTION_LIMITS.minCount} to ${SUBSCRIPTION_LIMITS.maxCount} (got ${count})`,
+      );
     }
     const row = this.db
       .prepare<unknown[], SubscriptionRow>(
@@ -226,7 +237,7 @@ export class SubscriptionStore {
         parseTimezone(input.timezone),
         JSON.stringify(input.topics ?? DEFAULT_SUBSCRIPTION.topics),
         count,
-        input.thread ?? DEFAULT_SUBSCRIPTION.thread ? 1 : 0,
+        (input.thread ?? DEFAULT_SUBSCRIPTION.thread) ? 1 : 0,
         this.now().toISOString(),
       )!;
     return toSubscription(row);
@@ -236,14 +247,20 @@ export class SubscriptionStore {
   unsubscribe(guildId: string, channelId?: string): Subscription[] {
     const rows = channelId
       ? this.db
-          .prepare<unknown[], SubscriptionRow>('DELETE FROM trending_subscriptions WHERE guild_id = ? AND channel_id = ? RETURNING *')
+          .prepare<unknown[], SubscriptionRow>(
+            'DELETE FROM trending_subscriptions WHERE guild_id = ? AND channel_id = ? RETURNING *',
+          )
           .all(guildId, channelId)
-      : this.db.prepare<unknown[], SubscriptionRow>('DELETE FROM trending_subscriptions WHERE guild_id = ? RETURNING *').all(guildId);
+      : this.db
+          .prepare<unknown[], SubscriptionRow>('DELETE FROM trending_subscriptions WHERE guild_id = ? RETURNING *')
+          .all(guildId);
     return rows.map(toSubscription);
   }
 
   get(id: number): Subscription | undefined {
-    const row = this.db.prepare<unknown[], SubscriptionRow>('SELECT * FROM trending_subscriptions WHERE id = ?').get(id);
+    const row = this.db
+      .prepare<unknown[], SubscriptionRow>('SELECT * FROM trending_subscriptions WHERE id = ?')
+      .get(id);
     return row && toSubscription(row);
   }
 
@@ -271,7 +288,9 @@ export class SubscriptionStore {
   /** The latest post records of a subscription, newest first. */
   recentPosts(subscriptionId: number, limit = 5): PostRecord[] {
     return this.db
-      .prepare<unknown[], PostRow>('SELECT * FROM trending_posts WHERE subscription_id = ? ORDER BY local_date DESC LIMIT ?')
+      .prepare<unknown[], PostRow>(
+        'SELECT * FROM trending_posts WHERE subscription_id = ? ORDER BY local_date DESC LIMIT ?',
+      )
       .all(subscriptionId, limit)
       .map(toPost);
   }
@@ -286,23 +305,29 @@ export class SubscriptionStore {
    *   exactly-once at Discord while its nonce window lasts; the poster also looks for the day's post in the channel.
    */
   claimDay(subscriptionId: number, localDate: string, options: { leaseMs: number }): ClaimResult {
-    return this.db.transaction((): ClaimResult => {
-      const now = this.now();
-      const existing = this.post(subscriptionId, localDate);
-      if (!existing) {
+    return this.db
+      .transaction((): ClaimResult => {
+        const now = this.now();
+        const existing = this.post(subscriptionId, localDate);
+        if (!existing) {
+          this.db
+            .prepare(
+              'INSERT INTO trending_posts (subscription_id, local_date, status, nonce, claimed_at) VALUES (?, ?, ?, ?, ?)',
+            )
+            .run(subscriptionId, localDate, 'sending', postNonce(subscriptionId, localDate), now.toISOString());
+          return { claimed: true, record: this.post(subscriptionId, localDate)!, resumed: false };
+        }
+        if (existing.status !== 'sending' || now.getTime() - Date.parse(existing.claimedAt) < options.leaseMs) {
+          return { claimed: false, record: existing };
+        }
         this.db
-          .prepare('INSERT INTO trending_posts (subscription_id, local_date, status, nonce, claimed_at) VALUES (?, ?, ?, ?, ?)')
-          .run(subscriptionId, localDate, 'sending', postNonce(subscriptionId, localDate), now.toISOString());
-        return { claimed: true, record: this.post(subscriptionId, localDate)!, resumed: false };
-      }
-      if (existing.status !== 'sending' || now.getTime() - Date.parse(existing.claimedAt) < options.leaseMs) {
-        return { claimed: false, record: existing };
-      }
-      this.db
-        .prepare('UPDATE trending_posts SET claimed_at = ?, attempts = attempts + 1 WHERE subscription_id = ? AND local_date = ?')
-        .run(now.toISOString(), subscriptionId, localDate);
-      return { claimed: true, record: this.post(subscriptionId, localDate)!, resumed: true };
-    }).immediate();
+          .prepare(
+            'UPDATE trending_posts SET claimed_at = ?, attempts = attempts + 1 WHERE subscription_id = ? AND local_date = ?',
+          )
+          .run(now.toISOString(), subscriptionId, localDate);
+        return { claimed: true, record: this.post(subscriptionId, localDate)!, resumed: true };
+      })
+      .immediate();
   }
 
   markSent(subscriptionId: number, localDate: string, messageId: string): void {
@@ -319,7 +344,14 @@ export class SubscriptionStore {
            detail = excluded.detail
          WHERE trending_posts.status != 'sent'`,
       )
-      .run(subscriptionId, localDate, postNonce(subscriptionId, localDate), this.now().toISOString(), this.now().toISOString(), reason);
+      .run(
+        subscriptionId,
+        localDate,
+        postNonce(subscriptionId, localDate),
+        this.now().toISOString(),
+        this.now().toISOString(),
+        reason,
+      );
   }
 
   /** Gives a claim back after a failure that did not post, so the next attempt may claim the day again. */
@@ -332,7 +364,13 @@ export class SubscriptionStore {
       .run(new Date(0).toISOString(), detail, subscriptionId, localDate);
   }
 
-  private finish(subscriptionId: number, localDate: string, status: PostStatus, messageId: string | null, detail: string | null): void {
+  private finish(
+    subscriptionId: number,
+    localDate: string,
+    status: PostStatus,
+    messageId: string | null,
+    detail: string | null,
+  ): void {
     this.db
       .prepare(
         `UPDATE trending_posts SET status = ?, message_id = ?, finished_at = ?, detail = ?

@@ -27,12 +27,83 @@ export const DEFAULT_THEME_OPTIONS: Required<ThemeOptions> = {
 /** Words every abstract uses; they would make every label "model, propose". */
 const GENERIC_WORDS = new Set([
   ...eng,
-  'we', 'our', 'us', 'propose', 'proposed', 'present', 'introduce', 'introduces', 'show', 'shows', 'paper', 'work',
-  'method', 'methods', 'approach', 'approaches', 'results', 'result', 'new', 'novel', 'using', 'based', 'via', 'can',
-  'also', 'both', 'while', 'across', 'without', 'than', 'more', 'most', 'such', 'which', 'these', 'this', 'that',
-  'their', 'existing', 'prior', 'models', 'model', 'large', 'improves', 'improve', 'better', 'up', 'one', 'two',
-  'first', 'each', 'over', 'under', 'within', 'into', 'from', 'with', 'for', 'and', 'the', 'are', 'has', 'have',
-  'language', 'languages', 'llm', 'llms', 'state', 'art', 'extensive', 'experiments', 'performance', 'task', 'tasks', 'release', 'code', 'data',
+  'we',
+  'our',
+  'us',
+  'propose',
+  'proposed',
+  'present',
+  'introduce',
+  'introduces',
+  'show',
+  'shows',
+  'paper',
+  'work',
+  'method',
+  'methods',
+  'approach',
+  'approaches',
+  'results',
+  'result',
+  'new',
+  'novel',
+  'using',
+  'based',
+  'via',
+  'can',
+  'also',
+  'both',
+  'while',
+  'across',
+  'without',
+  'than',
+  'more',
+  'most',
+  'such',
+  'which',
+  'these',
+  'this',
+  'that',
+  'their',
+  'existing',
+  'prior',
+  'models',
+  'model',
+  'large',
+  'improves',
+  'improve',
+  'better',
+  'up',
+  'one',
+  'two',
+  'first',
+  'each',
+  'over',
+  'under',
+  'within',
+  'into',
+  'from',
+  'with',
+  'for',
+  'and',
+  'the',
+  'are',
+  'has',
+  'have',
+  'language',
+  'languages',
+  'llm',
+  'llms',
+  'state',
+  'art',
+  'extensive',
+  'experiments',
+  'performance',
+  'task',
+  'tasks',
+  'release',
+  'code',
+  'data',
 ]);
 
 const dot = (a: readonly number[], b: readonly number[]) => {
@@ -104,7 +175,8 @@ export function silhouette(vectors: readonly number[][], assignment: readonly nu
     if (!own) return;
     const a = own.sum / own.count;
     let b = Infinity;
-    for (const [cluster, entry] of distances) if (cluster !== assignment[index]) b = Math.min(b, entry.sum / entry.count);
+    for (const [cluster, entry] of distances)
+      if (cluster !== assignment[index]) b = Math.min(b, entry.sum / entry.count);
     total += (b - a) / Math.max(a, b, Number.EPSILON);
   });
   return total / vectors.length;
@@ -136,7 +208,12 @@ function paperTerms(paper: Paper): Map<string, number> {
  * A label for each cluster: the terms most shared inside it and least outside it. Terms already used by another
  * label, or contained in a term already picked, are skipped, so labels differ and do not repeat themselves.
  */
-function labelClusters(papers: readonly Paper[], assignment: readonly number[], k: number, labelTerms: number): string[] {
+function labelClusters(
+  papers: readonly Paper[],
+  assignment: readonly number[],
+  k: number,
+  labelTerms: number,
+): string[] {
   const termsByPaper = papers.map(paperTerms);
   const used = new Set<string>();
   const labels: string[] = [];
@@ -178,7 +255,11 @@ function labelClusters(papers: readonly Paper[], assignment: readonly number[], 
  * silhouette. `vectors[i]` is the unit embedding of `papers[i]`; papers are expected best first. Returns no themes
  * for fewer than `minPapers` papers. Themes come out largest first.
  */
-export function findThemes(papers: readonly Paper[], vectors: readonly number[][], options: ThemeOptions = {}): Theme[] {
+export function findThemes(
+  papers: readonly Paper[],
+  vectors: readonly number[][],
+  options: ThemeOptions = {},
+): Theme[] {
   const settings = { ...DEFAULT_THEME_OPTIONS, ...definedOnly(options) };
   if (papers.length !== vectors.length) {
     throw new Error(`findThemes: ${papers.length} papers but ${vectors.length} vectors`);

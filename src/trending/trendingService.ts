@@ -44,7 +44,8 @@ export interface DigestRequest {
 }
 
 const DAY_MS = 86_400_000;
-const shiftDate = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+const shiftDate = (date: string, days: number) =>
+  new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
 
 /** The trending digest of a day: papers from a source, fed to the library, ranked, filtered, summarized, themed. */
 export class TrendingService {
@@ -66,7 +67,8 @@ export class TrendingService {
   async digest(request: DigestRequest = {}): Promise<Digest> {
     const date = request.date ?? this.today();
     if (!isIsoDate(date)) throw new UserError(`"${date}" is not a date; use YYYY-MM-DD such as 2025-07-29`);
-    if (date > shiftDate(this.today(), 1)) throw new UserError(`${date} is in the future; trending papers exist up to today`);
+    if (date > shiftDate(this.today(), 1))
+      throw new UserError(`${date} is in the future; trending papers exist up to today`);
     const { papers, day } = await this.papersOf(request.source ?? this.settings.defaultSource, date, request.signal);
     return buildDigest({
       date: day,
@@ -81,14 +83,22 @@ export class TrendingService {
   }
 
   /** The papers of `date`, or of the latest non-empty day before it within `lookbackDays`. */
-  private async papersOf(name: SourceName, date: string, signal?: AbortSignal): Promise<{ papers: Paper[]; day: string }> {
+  private async papersOf(
+    name: SourceName,
+    date: string,
+    signal?: AbortSignal,
+  ): Promise<{ papers: Paper[]; day: string }> {
     const source = this.settings.sources[name];
     if (!source) throw new UserError(`trending source "${name}" is not available`);
     for (let back = 0; back <= this.settings.lookbackDays; back++) {
       const day = shiftDate(date, -back);
       const papers = await this.fetchDay(source, day, signal);
       if (papers.length) {
-        if (back > 0) this.settings.logger.info({ source: name, asked: date, day }, 'no papers for the day asked; using an earlier day');
+        if (back > 0)
+          this.settings.logger.info(
+            { source: name, asked: date, day },
+            'no papers for the day asked; using an earlier day',
+          );
         return { papers, day };
       }
     }
@@ -100,7 +110,8 @@ export class TrendingService {
     const cached = this.cache.get(key);
     const now = this.settings.now().getTime();
     if (cached && now - cached.at < this.settings.cacheMs) return cached.papers;
-    for (const [staleKey, entry] of this.cache) if (now - entry.at >= this.settings.cacheMs) this.cache.delete(staleKey);
+    for (const [staleKey, entry] of this.cache)
+      if (now - entry.at >= this.settings.cacheMs) this.cache.delete(staleKey);
     const papers = source.fetchDay(day, { signal }).then(async (fetched) => {
       await this.feedLibrary(fetched, signal);
       return fetched;

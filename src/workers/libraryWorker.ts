@@ -47,15 +47,18 @@ const OPERATIONS: { [Name in OperationName]: Handler<Name> } = {
     modelLabel: services.answers.modelLabel,
   }),
   ping: async (services) => (await services.library.ping(), null),
-  retrieve: (services, { query, k }, { signal }) => services.retriever.retrieve(query, { ...(k === undefined ? {} : { k }), signal }),
-  ask: (services, { question, options }, { signal, onPartial }) => services.answers.ask(question, { ...options, signal, ...(onPartial ? { onPartial } : {}) }),
+  retrieve: (services, { query, k }, { signal }) =>
+    services.retriever.retrieve(query, { ...(k === undefined ? {} : { k }), signal }),
+  ask: (services, { question, options }, { signal, onPartial }) =>
+    services.answers.ask(question, { ...options, signal, ...(onPartial ? { onPartial } : {}) }),
   compare: (services, { names }, { signal }) => services.answers.compare(names, { signal }),
   summarize: (services, { paper }, { signal }) => services.answers.summarize(paper, { signal }),
   suggest: async (services, { query, limit }) => services.library.suggest(query, limit),
   resolve: async (services, { nameOrId }) => services.library.resolve(nameOrId),
   digest: (services, { request }, { signal }) => services.trending.digest({ ...request, signal }),
   add: (services, { papers }, { signal }) => services.library.add(papers, { signal }),
-  intake: (services, { items }, { signal, onProgress }) => services.intake.add(items, { signal, ...(onProgress ? { onProgress } : {}) }),
+  intake: (services, { items }, { signal, onProgress }) =>
+    services.intake.add(items, { signal, ...(onProgress ? { onProgress } : {}) }),
   recent: async (services, { limit }) => services.library.recent(limit),
   outline: async (services, { paperId }) => {
     const sections = services.fullText.outline(paperId);
@@ -74,7 +77,8 @@ function servicesOfThisThread(): Promise<Services> {
     const metricsChannel = new BroadcastChannel(METRICS_CHANNEL);
     metricsChannel.unref();
     const metrics = {
-      recordLlmError: (provider: string, kind: LlmErrorReport['kind']) => metricsChannel.postMessage({ provider, kind } satisfies LlmErrorReport),
+      recordLlmError: (provider: string, kind: LlmErrorReport['kind']) =>
+        metricsChannel.postMessage({ provider, kind } satisfies LlmErrorReport),
       setPaperCountSource: () => undefined,
     };
     const services = await createServices(config, logger, { metrics });

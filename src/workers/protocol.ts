@@ -19,7 +19,10 @@ export interface WorkerOperations {
   describe: { args: Record<string, never>; result: LibraryDescription };
   ping: { args: Record<string, never>; result: null };
   retrieve: { args: { query: string; k?: number }; result: RetrievalResult };
-  ask: { args: { question: string; options: Omit<AskOptions, 'signal' | 'onPartial'>; streaming: boolean }; result: Answer };
+  ask: {
+    args: { question: string; options: Omit<AskOptions, 'signal' | 'onPartial'>; streaming: boolean };
+    result: Answer;
+  };
   compare: { args: { names: string[] }; result: Comparison };
   summarize: { args: { paper: Paper }; result: string };
   suggest: { args: { query: string; limit: number }; result: Paper[] };

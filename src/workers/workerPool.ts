@@ -144,15 +144,25 @@ export class LibraryWorkerPool {
   /** The library's retriever, run in a worker. */
   readonly retriever: PaperRetriever = {
     retrieve: (query: string, options: RetrieveOptions = {}): Promise<RetrievalResult> =>
-      this.run('retrieve', { query, ...(options.k === undefined ? {} : { k: options.k }) }, { ...(options.signal ? { signal: options.signal } : {}) }),
+      this.run(
+        'retrieve',
+        { query, ...(options.k === undefined ? {} : { k: options.k }) },
+        { ...(options.signal ? { signal: options.signal } : {}) },
+      ),
   };
 
   /** The answer service, run in a worker; partial answers stream back over the task's port. */
   readonly answers = ((owner: LibraryWorkerPool) => ({
     ask: (question: string, { signal, onPartial, ...options }: AskOptions = {}): Promise<Answer> =>
-      this.run('ask', { question, options, streaming: onPartial !== undefined }, { ...(signal ? { signal } : {}), ...(onPartial ? { onPartial } : {}) }),
-    compare: (names: string[], options: { signal?: AbortSignal } = {}): Promise<Comparison> => this.run('compare', { names }, options),
-    summarize: (paper: Paper, options: { signal?: AbortSignal } = {}): Promise<string> => this.run('summarize', { paper }, options),
+      this.run(
+        'ask',
+        { question, options, streaming: onPartial !== undefined },
+        { ...(signal ? { signal } : {}), ...(onPartial ? { onPartial } : {}) },
+      ),
+    compare: (names: string[], options: { signal?: AbortSignal } = {}): Promise<Comparison> =>
+      this.run('compare', { names }, options),
+    summarize: (paper: Paper, options: { signal?: AbortSignal } = {}): Promise<string> =>
+      this.run('summarize', { paper }, options),
     get modelLabel(): string {
       return owner.modelLabel;
     },
@@ -160,7 +170,8 @@ export class LibraryWorkerPool {
 
   /** Trending digests, made in a worker (fetching, embedding for themes and adding the day's papers to the library). */
   readonly trending = {
-    digest: ({ signal, ...request }: DigestRequest = {}): Promise<Digest> => this.run('digest', { request }, signal ? { signal } : {}),
+    digest: ({ signal, ...request }: DigestRequest = {}): Promise<Digest> =>
+      this.run('digest', { request }, signal ? { signal } : {}),
   };
 
   suggestPapers(query: string, limit: number): Promise<Paper[]> {
@@ -177,7 +188,11 @@ export class LibraryWorkerPool {
 
   /** Papers brought in by id, link or PDF, looked up, parsed and added in a worker. */
   addPapers(items: readonly IntakeItem[], { signal, onProgress }: IntakeRunOptions = {}): Promise<IntakeOutcome[]> {
-    return this.run('intake', { items: [...items], progress: onProgress !== undefined }, { ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) });
+    return this.run(
+      'intake',
+      { items: [...items], progress: onProgress !== undefined },
+      { ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) },
+    );
   }
 
   recentPapers(limit: number): Promise<Paper[]> {
@@ -196,7 +211,11 @@ export class LibraryWorkerPool {
     await this.piscina.close();
   }
 
-  private run<Name extends OperationName>(op: Name, args: WorkerOperations[Name]['args'], options: RunOptions = {}): Promise<WorkerOperations[Name]['result']> {
+  private run<Name extends OperationName>(
+    op: Name,
+    args: WorkerOperations[Name]['args'],
+    options: RunOptions = {},
+  ): Promise<WorkerOperations[Name]['result']> {
     if (this.closed) return Promise.reject(new Error('the library worker pool is closed'));
     return runOn(this.piscina, op, args, options);
   }
@@ -217,10 +236,16 @@ async function runOn<Name extends OperationName>(
   });
   const abort = () => port1.postMessage({ abort: describeReason(signal?.reason) } satisfies PortMessage);
   signal?.addEventListener('abort', abort, { once: true });
-  const task: WorkerTask<Name> & { [key: symbol]: unknown } = { op, args, port: port2 as unknown as WorkerTask['port'] };
+  const task: WorkerTask<Name> & { [key: symbol]: unknown } = {
+    op,
+    args,
+    port: port2 as unknown as WorkerTask['port'],
+  };
   task[Piscina.queueOptionsSymbol] = { urgent: URGENT.has(op) };
   try {
-    const outcome = (await piscina.run(task, { transferList: [port2] })) as WorkerOutcome<WorkerOperations[Name]['result']>;
+    const outcome = (await piscina.run(task, { transferList: [port2] })) as WorkerOutcome<
+      WorkerOperations[Name]['result']
+    >;
     if (outcome.ok) return outcome.value;
     if (outcome.error.aborted && signal?.aborted) throw signal.reason;
     throw deserializeError(outcome.error);
@@ -232,7 +257,8 @@ async function runOn<Name extends OperationName>(
 
 function deserializeError(error: SerializedError): Error {
   if (error.kind === 'source') return new SourceError(error.message);
-  if (error.kind === 'user') return new UserError(error.message, error.exitCode === undefined ? {} : { exitCode: error.exitCode });
+  if (error.kind === 'user')
+    return new UserError(error.message, error.exitCode === undefined ? {} : { exitCode: error.exitCode });
   const rebuilt = new WorkerTaskError(`${error.name}: ${error.message}`);
   if (error.stack) rebuilt.stack = `${rebuilt.name}: ${rebuilt.message}\n(in a library worker thread)\n${error.stack}`;
   return rebuilt;

@@ -33,7 +33,10 @@ describe('section citations', () => {
   const sources = [{ labels: new Set(['§3', '§4.1']) }, { labels: new Set(['p. 7']) }];
 
   it('given [n, §x] for a passage that was given, it should keep it and report the place', () => {
-    const verified = verifySectionCitations('Batches hold 256 utterances [1, §4.1]. The scan had 41% agreement [2, p. 7].', sources);
+    const verified = verifySectionCitations(
+      'Batches hold 256 utterances [1, §4.1]. The scan had 41% agreement [2, p. 7].',
+      sources,
+    );
     expect(verified.text).toBe('Batches hold 256 utterances [1, §4.1]. The scan had 41% agreement [2, p. 7].');
     expect(verified.places).toEqual([
       { n: 1, label: '§4.1' },

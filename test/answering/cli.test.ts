@@ -19,7 +19,13 @@ function papercord(args: string[], env: Record<string, string> = {}) {
  * timeout is the subject and nothing else races it.
  */
 function openaiEnv(overrides: Record<string, string> = {}): Record<string, string> {
-  return { LLM_PROVIDER: 'openai', LLM_BASE_URL: server.baseURL, LLM_MODEL: 'test-model', LLM_TIMEOUT_MS: '30000', ...overrides };
+  return {
+    LLM_PROVIDER: 'openai',
+    LLM_BASE_URL: server.baseURL,
+    LLM_MODEL: 'test-model',
+    LLM_TIMEOUT_MS: '30000',
+    ...overrides,
+  };
 }
 
 beforeAll(async () => {
@@ -70,10 +76,16 @@ describe('papercord ask', () => {
   });
 
   it('given a question only loosely matched, it should print confidence low and an answer that says so', async () => {
-    const question = 'is there a paper where the search engine is just one big model that memorized the whole doc collection in its weights?';
+    const question =
+      'is there a paper where the search engine is just one big model that memorized the whole doc collection in its weights?';
     const { code, stdout } = await papercord(['ask', question, '--json']);
     expect(code).toBe(0);
-    const answer = JSON.parse(stdout) as { answer: string; confidence: string; abstained: boolean; citations: { title: string }[] };
+    const answer = JSON.parse(stdout) as {
+      answer: string;
+      confidence: string;
+      abstained: boolean;
+      citations: { title: string }[];
+    };
     expect(answer).toMatchObject({ confidence: 'low', abstained: false });
     expect(answer.answer).toMatch(/^I found nothing that clearly matches; the closest papers are \[1\]/);
     expect(answer.citations[0]!.title).toMatch(/^DynamicRetriever/);
@@ -92,15 +104,21 @@ describe('papercord ask', () => {
   it.each([
     ['hangs', { kind: 'hang' } as const, '500'],
     ['fails with 500', { kind: 'status', status: 500 } as const, '30000'],
-  ])('given a model server that %s, it should still answer, extractively, with one line saying so', async (_, reply, timeoutMs) => {
-    server.script(reply);
-    const { code, stdout, stderr } = await papercord(['ask', BYTE_QUESTION], openaiEnv({ LLM_TIMEOUT_MS: timeoutMs }));
-    expect(code).toBe(0);
-    expect(stdout).toContain('note: The language model was unavailable, so this answer is extractive.');
-    expect(stdout).toMatch(/\[1\]/);
-    expect(stdout).toMatch(/Sources\n {2}\[1\] /);
-    expect(`${stdout}${stderr}`).not.toMatch(/\n\s+at /);
-  });
+  ])(
+    'given a model server that %s, it should still answer, extractively, with one line saying so',
+    async (_, reply, timeoutMs) => {
+      server.script(reply);
+      const { code, stdout, stderr } = await papercord(
+        ['ask', BYTE_QUESTION],
+        openaiEnv({ LLM_TIMEOUT_MS: timeoutMs }),
+      );
+      expect(code).toBe(0);
+      expect(stdout).toContain('note: The language model was unavailable, so this answer is extractive.');
+      expect(stdout).toMatch(/\[1\]/);
+      expect(stdout).toMatch(/Sources\n {2}\[1\] /);
+      expect(`${stdout}${stderr}`).not.toMatch(/\n\s+at /);
+    },
+  );
 });
 
 describe('papercord compare', () => {

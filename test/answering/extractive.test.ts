@@ -18,7 +18,10 @@ describe('extractive answers on the seed library (no LLM configured)', () => {
     expect(answer).toMatchObject({ abstained: false, model: 'extractive' });
     const titles = answer.citations.map((citation) => citation.title).join(' | ');
     expect(titles).toMatch(/MrT5|Hierarchical Autoregressive|Dynamic Chunking/);
-    const cited = verifyCitations(answer.answer, answer.citations.length === 0 ? 0 : Math.max(...answer.citations.map((c) => c.n)));
+    const cited = verifyCitations(
+      answer.answer,
+      answer.citations.length === 0 ? 0 : Math.max(...answer.citations.map((c) => c.n)),
+    );
     expect(cited.removed).toEqual([]);
     expect(cited.kept).toEqual(answer.citations.map((citation) => citation.n));
     // Every sentence of the answer is a sentence of the paper it cites.

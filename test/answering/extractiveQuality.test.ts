@@ -17,7 +17,9 @@ const paper = (id: string, title: string, abstract: string): Paper => ({ id, tit
 describe('which sentences an extractive answer picks', () => {
   it('given the byte-level question, it should cite MrT5 with its deletion sentence and nothing about KV caches', async () => {
     const answer = await answers.ask('how do byte-level models avoid very long sequences?');
-    expect(answer.citations.map((citation) => citation.title)).toContain('MrT5: Dynamic Token Merging for Efficient Byte-level Language Models');
+    expect(answer.citations.map((citation) => citation.title)).toContain(
+      'MrT5: Dynamic Token Merging for Efficient Byte-level Language Models',
+    );
     expect(answer.answer).toMatch(/token deletion mechanism[^.]*shorten/);
     expect(answer.answer).not.toMatch(/KV cache/i);
     expect(answer.citations.map((citation) => citation.title).join(' ')).not.toMatch(/TokenSelect/);
@@ -37,17 +39,35 @@ describe('which sentences an extractive answer picks', () => {
   });
 
   it('given a paper retrieved far below the best one, it should not cite it', () => {
-    const best = paper('a', 'Gated byte deletion', 'We delete bytes with a learned gate in the encoder to shorten byte sequences.');
-    const weak = paper('b', 'KV cache selection', 'We select KV cache entries for long byte sequences at inference time.');
+    const best = paper(
+      'a',
+      'Gated byte deletion',
+      'We delete bytes with a learned gate in the encoder to shorten byte sequences.',
+    );
+    const weak = paper(
+      'b',
+      'KV cache selection',
+      'We select KV cache entries for long byte sequences at inference time.',
+    );
     expect(extractiveAnswer('how to shorten byte sequences?', [best, weak], { scores: [1, 0.2] })).not.toMatch(/\[2\]/);
     // Without scores both are cited: the weaker paper is dropped for its score, not its words.
     expect(extractiveAnswer('how to shorten byte sequences?', [best, weak])).toMatch(/\[2\]/);
   });
 
   it('given a question that names a paper by its acronym, it should cite that paper even with a low retrieval score', () => {
-    const first = paper('a', 'T-REG: token-level reward regularization', 'T-REG regularizes preference optimization with token-level rewards.');
-    const named = paper('b', 'Token-level Direct Preference Optimization', 'We propose Token-level Direct Preference Optimization (TDPO), which adds a forward KL constraint per token.');
-    expect(extractiveAnswer('TDPO vs T-REG token-level preference optimization', [first, named], { scores: [1, 0.05] })).toMatch(/\[2\]/);
+    const first = paper(
+      'a',
+      'T-REG: token-level reward regularization',
+      'T-REG regularizes preference optimization with token-level rewards.',
+    );
+    const named = paper(
+      'b',
+      'Token-level Direct Preference Optimization',
+      'We propose Token-level Direct Preference Optimization (TDPO), which adds a forward KL constraint per token.',
+    );
+    expect(
+      extractiveAnswer('TDPO vs T-REG token-level preference optimization', [first, named], { scores: [1, 0.05] }),
+    ).toMatch(/\[2\]/);
   });
 
   it('given two papers named by acronym, it should cite both and not quote where the code is', async () => {
@@ -61,7 +81,7 @@ describe('which sentences an extractive answer picks', () => {
 });
 
 describe('facets and key terms of an extractive comparison', () => {
-  it('given an abstract that blames earlier work, it should not report that as the paper\'s limitation', () => {
+  it("given an abstract that blames earlier work, it should not report that as the paper's limitation", () => {
     const facets = extractFacets(
       'Existing tokenizers fail on noisy text. However, current methods cannot adapt their vocabulary. We propose FlexTok, a tokenizer that merges bytes on the fly. ' +
         'FlexTok outperforms BPE by 12% on noisy benchmarks. However, existing models still cannot handle code.',

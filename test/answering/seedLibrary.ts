@@ -44,5 +44,12 @@ export async function openSeedLibrary(): Promise<SeedLibrary> {
 /** The seed library with an answer service over it and no LLM configured, so that every answer is extractive. */
 export async function openExtractiveAnswers(): Promise<{ seeds: SeedLibrary; answers: AnswerService }> {
   const seeds = await openSeedLibrary();
-  return { seeds, answers: new AnswerService({ retriever: seeds.retriever, resolvePaper: seeds.resolvePaper, config: loadConfig({}) }) };
+  return {
+    seeds,
+    answers: new AnswerService({
+      retriever: seeds.retriever,
+      resolvePaper: seeds.resolvePaper,
+      config: loadConfig({}),
+    }),
+  };
 }

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPapercord } from '../support/cli.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const ROUTER_QUERY = 'recursive transformer where a router picks how many times each token goes through the shared layers';
+const ROUTER_QUERY =
+  'recursive transformer where a router picks how many times each token goes through the shared layers';
 
 let root: string;
 
@@ -17,7 +18,10 @@ function papercord(dataDir: string, args: string[], env: Record<string, string> 
 }
 
 /** Runs the real entry point as a user would (`npm run cli` runs the same file with tsx). */
-function spawnPapercord(dataDir: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function spawnPapercord(
+  dataDir: string,
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), ...args], {
       cwd: REPO,
@@ -58,7 +62,9 @@ describe('papercord ingest', () => {
     const result = await papercord(dataDir, ['ingest', '--source', page]);
 
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(`papercord: ${page}:3: the title "A Title" has no abstract: line 5 holds a short line of 2 words ("Another Title"); nothing from this file was ingested\n`);
+    expect(result.stderr).toBe(
+      `papercord: ${page}:3: the title "A Title" has no abstract: line 5 holds a short line of 2 words ("Another Title"); nothing from this file was ingested\n`,
+    );
     expect(JSON.parse((await papercord(dataDir, ['stats', '--json'])).stdout)).toMatchObject({ papers: 0, vectors: 0 });
   });
 });
@@ -87,7 +93,8 @@ describe('papercord search', () => {
   });
 
   it('given a question worded unlike any abstract, it should say nothing clearly matches before the closest papers', async () => {
-    const query = 'is there a paper where the search engine is just one big model that memorized the whole doc collection in its weights?';
+    const query =
+      'is there a paper where the search engine is just one big model that memorized the whole doc collection in its weights?';
     const text = await papercord(seeded(), ['search', '-k', '2', query]);
     expect(text.code).toBe(0);
     const lines = text.stdout.trimEnd().split('\n');
@@ -137,7 +144,12 @@ describe('papercord stats', () => {
   it('given the seeded library, it should print papers, vectors, embedder, dimension and bytes on disk', async () => {
     const json = JSON.parse((await papercord(seeded(), ['stats', '--json'])).stdout) as Record<string, unknown>;
     expect(Object.keys(json)).toEqual(['papers', 'vectors', 'embedder', 'dimension', 'bytesOnDisk']);
-    expect(json).toMatchObject({ papers: 54, vectors: 54, embedder: expect.stringMatching(/^hashing:/), dimension: expect.any(Number) });
+    expect(json).toMatchObject({
+      papers: 54,
+      vectors: 54,
+      embedder: expect.stringMatching(/^hashing:/),
+      dimension: expect.any(Number),
+    });
     expect(json.bytesOnDisk).toBeGreaterThan(100_000);
 
     const text = (await papercord(seeded(), ['stats'])).stdout;
@@ -155,7 +167,11 @@ describe('papercord stats', () => {
     const result = await papercord(dataDir, ['stats', '--json']);
 
     expect(result.code, result.stderr).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ papers: 54, vectors: 54, embedder: expect.stringMatching(/^hashing:/) });
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      papers: 54,
+      vectors: 54,
+      embedder: expect.stringMatching(/^hashing:/),
+    });
     // Stats never read the graph, so it did not notice it missing; a search needs it and rebuilds it.
     expect(await checkpoints()).toEqual([]);
     expect((await papercord(dataDir, ['search', 'Mixture-of-Recursions', '--json'])).code).toBe(0);
@@ -169,7 +185,10 @@ describe('papercord stats', () => {
     const checkpointBefore = await stat(path.join(dataDir, 'library', checkpoint));
     // The write lock as a live writer of this machine holds it: a command that took it would wait 30 s, then fail.
     const writer = spawn('sleep', ['120'], { stdio: 'ignore' });
-    await writeFile(path.join(dataDir, 'library', 'write.lock'), JSON.stringify({ pid: writer.pid, hostname: hostname(), since: new Date().toISOString() }));
+    await writeFile(
+      path.join(dataDir, 'library', 'write.lock'),
+      JSON.stringify({ pid: writer.pid, hostname: hostname(), since: new Date().toISOString() }),
+    );
 
     const stats = await papercord(dataDir, ['stats', '--json']);
     const search = await papercord(dataDir, ['search', ROUTER_QUERY, '-k', '1', '--json']);
@@ -178,9 +197,13 @@ describe('papercord stats', () => {
     expect(stats.code, stats.stderr).toBe(0);
     expect(JSON.parse(stats.stdout)).toMatchObject({ papers: 54 });
     expect(search.code, search.stderr).toBe(0);
-    expect(JSON.parse(search.stdout)).toEqual([expect.objectContaining({ title: expect.stringMatching(/^Mixture-of-Recursions/) })]);
+    expect(JSON.parse(search.stdout)).toEqual([
+      expect.objectContaining({ title: expect.stringMatching(/^Mixture-of-Recursions/) }),
+    ]);
     // Nothing was written: the same checkpoint, untouched.
-    expect((await readdir(path.join(dataDir, 'library'))).filter((name) => name.endsWith('.hnsw'))).toEqual([checkpoint]);
+    expect((await readdir(path.join(dataDir, 'library'))).filter((name) => name.endsWith('.hnsw'))).toEqual([
+      checkpoint,
+    ]);
     expect((await stat(path.join(dataDir, 'library', checkpoint))).mtimeMs).toBe(checkpointBefore.mtimeMs);
   });
 

@@ -21,7 +21,12 @@ async function workDirectory(): Promise<string> {
 
 /** `papercord <args>` started from `cwd` with only `env` (plus PATH and HOME). */
 function papercord(args: string[], env: Record<string, string>, cwd?: string) {
-  return startProcess(process.execPath, [CLI, ...args], { env, cleanups, stopSignal: 'SIGKILL', ...(cwd ? { cwd } : {}) });
+  return startProcess(process.execPath, [CLI, ...args], {
+    env,
+    cleanups,
+    stopSignal: 'SIGKILL',
+    ...(cwd ? { cwd } : {}),
+  });
 }
 
 describe('the papercord process', () => {

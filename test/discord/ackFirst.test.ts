@@ -2,7 +2,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AcknowledgementGate, type AcknowledgeableInteraction } from '../../src/discord/ackFirst.js';
 
 /** An interaction as discord.js marks it: `deferred` once its acknowledgement went through. */
-function interaction(createdTimestamp: number): { deferred: boolean; replied: boolean; createdTimestamp: number } & AcknowledgeableInteraction {
+function interaction(
+  createdTimestamp: number,
+): { deferred: boolean; replied: boolean; createdTimestamp: number } & AcknowledgeableInteraction {
   return { deferred: false, replied: false, createdTimestamp };
 }
 
@@ -51,7 +53,10 @@ describe('AcknowledgementGate', () => {
   it('given an interaction answered with a reply or autocomplete suggestions, it should count it as acknowledged', async () => {
     const gate = new AcknowledgementGate({ now });
     const replied = interaction(clock);
-    const suggestions: AcknowledgeableInteraction & { responded: boolean } = { responded: false, createdTimestamp: clock };
+    const suggestions: AcknowledgeableInteraction & { responded: boolean } = {
+      responded: false,
+      createdTimestamp: clock,
+    };
     gate.received(replied);
     gate.received(suggestions);
     expect(gate.pending).toBe(2);

@@ -8,8 +8,10 @@ function answered(record: InteractionRecord): boolean {
   return ((record.original?.embeds[0] as APIEmbed | undefined)?.footer?.text ?? '').startsWith('Model:');
 }
 
-const isCallbackOf = (record: InteractionRecord) => (request: RecordedRequest) => request.method === 'POST' && request.route === `/interactions/${record.id}/${record.token}/callback`;
-const isEditOf = (record: InteractionRecord) => (request: RecordedRequest) => request.method === 'PATCH' && request.route.includes(`/${record.token}/messages/@original`);
+const isCallbackOf = (record: InteractionRecord) => (request: RecordedRequest) =>
+  request.method === 'POST' && request.route === `/interactions/${record.id}/${record.token}/callback`;
+const isEditOf = (record: InteractionRecord) => (request: RecordedRequest) =>
+  request.method === 'PATCH' && request.route.includes(`/${record.token}/messages/@original`);
 
 describe('acknowledgements before answers', () => {
   let llm: OpenAICompatibleServer;
@@ -20,9 +22,22 @@ describe('acknowledgements before answers', () => {
     llm = await startOpenAICompatibleServer();
     const held = new Promise<void>((resolve) => (releaseFirstAnswer = resolve));
     // The first question's answer is held by the model until the test lets it go; the second's comes at once.
-    llm.script({ kind: 'text', content: 'Byte-level models merge bytes into patches [1].', holdAfter: { words: 0, until: held } }, { kind: 'text', content: 'Tokenizers can be learned end to end [1].' });
+    llm.script(
+      {
+        kind: 'text',
+        content: 'Byte-level models merge bytes into patches [1].',
+        holdAfter: { words: 0, until: held },
+      },
+      { kind: 'text', content: 'Tokenizers can be learned end to end [1].' },
+    );
     harness = await startBotHarness({
-      env: { LLM_PROVIDER: 'openai', LLM_BASE_URL: llm.baseURL, LLM_MODEL: 'test-model', LLM_API_KEY: 'sk-test', LLM_TIMEOUT_MS: '30000' },
+      env: {
+        LLM_PROVIDER: 'openai',
+        LLM_BASE_URL: llm.baseURL,
+        LLM_MODEL: 'test-model',
+        LLM_API_KEY: 'sk-test',
+        LLM_TIMEOUT_MS: '30000',
+      },
       // However long the second acknowledgement takes here, the first answer waits for it.
       acknowledgements: { maxWaitMs: Number.POSITIVE_INFINITY },
     });
@@ -36,18 +51,30 @@ describe('acknowledgements before answers', () => {
 
   it('given an answer ready while a later /ask is still unacknowledged, it should send that acknowledgement before the answer', async () => {
     const { emulator } = harness;
-    const first = emulator.dispatchCommand('ask', { options: { question: 'How do byte-level models avoid very long sequences?' } });
+    const first = emulator.dispatchCommand('ask', {
+      options: { question: 'How do byte-level models avoid very long sequences?' },
+    });
     await vi.waitFor(() => expect(llm.requests).toHaveLength(1), { timeout: 20_000 });
 
     // Discord makes the second acknowledgement wait a second (a 429 on its callback), and meanwhile the first answer is ready.
-    emulator.rateLimit({ method: 'POST', route: /^\/interactions\/\d+\/[^/]+\/callback$/, times: 1, retryAfterSeconds: 1 });
-    const second = emulator.dispatchCommand('ask', { options: { question: 'Which papers learn tokenization end to end?' }, user: { id: '200000000000000001', username: 'second' } });
+    emulator.rateLimit({
+      method: 'POST',
+      route: /^\/interactions\/\d+\/[^/]+\/callback$/,
+      times: 1,
+      retryAfterSeconds: 1,
+    });
+    const second = emulator.dispatchCommand('ask', {
+      options: { question: 'Which papers learn tokenization end to end?' },
+      user: { id: '200000000000000001', username: 'second' },
+    });
     await emulator.waitForRequest((request) => isCallbackOf(second)(request) && request.status === 429, 20_000);
     releaseFirstAnswer();
 
     await emulator.waitForInteraction(first.id, answered, 20_000);
     await emulator.waitForInteraction(second.id, answered, 20_000);
-    const acknowledgedSecond = emulator.requests.findIndex((request) => isCallbackOf(second)(request) && request.status < 300);
+    const acknowledgedSecond = emulator.requests.findIndex(
+      (request) => isCallbackOf(second)(request) && request.status < 300,
+    );
     const firstAnswerShown = emulator.requests.findIndex(isEditOf(first));
     expect(acknowledgedSecond).toBeGreaterThanOrEqual(0);
     expect(firstAnswerShown).toBeGreaterThan(acknowledgedSecond);

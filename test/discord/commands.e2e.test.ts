@@ -33,7 +33,8 @@ function settled(record: InteractionRecord): boolean {
 }
 
 /** Describes DynamicRetriever in other words than its abstract: the library has only a loose match. */
-const LOOSE_QUESTION = 'is there a paper where the search engine is just one big model that memorized the whole doc collection in its weights?';
+const LOOSE_QUESTION =
+  'is there a paper where the search engine is just one big model that memorized the whole doc collection in its weights?';
 
 async function run(command: string, options: Record<string, string | number> = {}): Promise<InteractionRecord> {
   const record = harness.emulator.dispatchCommand(command, { options });
@@ -51,7 +52,11 @@ function fieldValues(embed: APIEmbed): string {
 /** Every request the bot made that carries message text. */
 function sentMessages(): RecordedRequest[] {
   return harness.emulator.requests.filter(
-    (request) => request.body && (typeof request.body.content === 'string' || Array.isArray(request.body.embeds) || typeof request.body.data === 'object'),
+    (request) =>
+      request.body &&
+      (typeof request.body.content === 'string' ||
+        Array.isArray(request.body.embeds) ||
+        typeof request.body.data === 'object'),
   );
 }
 
@@ -67,7 +72,9 @@ describe('slash commands against the emulated Discord', () => {
     expect(fieldValues(embed)).toMatch(/Sources: \*\*\[1\]\*\* /);
     expect(fieldValues(embed)).toContain('](https://arxiv.org/abs/2410.20771)');
     expect(embed.footer?.text).toBe('Model: extractive');
-    const edit = harness.emulator.requests.find((request) => request.method === 'PATCH' && request.route.includes(record.token));
+    const edit = harness.emulator.requests.find(
+      (request) => request.method === 'PATCH' && request.route.includes(record.token),
+    );
     expect(edit?.body?.allowed_mentions).toEqual({ parse: [] });
   });
 
@@ -84,7 +91,9 @@ describe('slash commands against the emulated Discord', () => {
     const record = await run('search', { query: LOOSE_QUESTION, k: 3 });
 
     const description = firstEmbed(record).description ?? '';
-    expect(description).toMatch(/^I found nothing that clearly matches; the closest papers are:\n\n\*\*1\.\*\* \[DynamicRetriever: /);
+    expect(description).toMatch(
+      /^I found nothing that clearly matches; the closest papers are:\n\n\*\*1\.\*\* \[DynamicRetriever: /,
+    );
     expect(description.match(/\*\*\d\.\*\*/g)).toHaveLength(3);
   });
 
@@ -115,22 +124,32 @@ describe('slash commands against the emulated Discord', () => {
   });
 
   it('given /similar, it should list other papers close to it, never the paper itself', async () => {
-    const record = await run('similar', { paper: 'MrT5: Dynamic Token Merging for Efficient Byte-level Language Models', k: 4 });
+    const record = await run('similar', {
+      paper: 'MrT5: Dynamic Token Merging for Efficient Byte-level Language Models',
+      k: 4,
+    });
 
     const embed = firstEmbed(record);
     expect(embed.title).toContain('MrT5');
     expect(embed.description?.match(/\*\*\d\.\*\*/g)).toHaveLength(4);
     expect(embed.description).not.toContain('](MrT5: Dynamic');
-    expect(embed.description?.split('\n').filter((line) => line.includes('MrT5: Dynamic Token Merging'))).toHaveLength(0);
+    expect(embed.description?.split('\n').filter((line) => line.includes('MrT5: Dynamic Token Merging'))).toHaveLength(
+      0,
+    );
   });
 
   it('given /compare with two papers, it should lay them out side by side: an inline field per paper per aspect', async () => {
-    const record = await run('compare', { paper_a: 'Zero-Shot Tokenizer Transfer', paper_b: 'Token-level Direct Preference Optimization' });
+    const record = await run('compare', {
+      paper_a: 'Zero-Shot Tokenizer Transfer',
+      paper_b: 'Token-level Direct Preference Optimization',
+    });
 
     const embed = firstEmbed(record);
     expect(embed.description).toContain('Zero-Shot Tokenizer Transfer');
     const inline = (embed.fields ?? []).filter((field) => field.inline).map((field) => field.name);
-    expect(inline).toEqual(expect.arrayContaining(['Problem · 1', 'Problem · 2', 'Method · 1', 'Method · 2', 'Limitations · 2']));
+    expect(inline).toEqual(
+      expect.arrayContaining(['Problem · 1', 'Problem · 2', 'Method · 1', 'Method · 2', 'Limitations · 2']),
+    );
     expect(inline).toHaveLength(10);
     expect(fieldValues(embed)).toContain('When to use which');
   });
@@ -147,7 +166,10 @@ describe('slash commands against the emulated Discord', () => {
   });
 
   it('given a partial title in a paper option, it should autocomplete matching titles with ids as values', async () => {
-    const record = harness.emulator.dispatchAutocomplete('compare', { options: { paper_a: 'tokenizer tra' }, focused: 'paper_a' });
+    const record = harness.emulator.dispatchAutocomplete('compare', {
+      options: { paper_a: 'tokenizer tra' },
+      focused: 'paper_a',
+    });
     await harness.emulator.waitForInteraction(record.id, (changed) => changed.callbackType === 8);
 
     const choices = (record.callbackBody?.data as { choices: Array<{ name: string; value: string }> }).choices;
@@ -187,12 +209,18 @@ describe('slash commands against the emulated Discord', () => {
     const before = harness.emulator.requests.length;
     const record = await run('ask', { question: '@everyone @here <@&123456789012345678> what is token merging?' });
     harness.emulator.dispatchMessage(`${harness.emulator.botMention} @everyone what is dynamic tokenization?`);
-    await harness.emulator.waitForRequest((request) => request.method === 'POST' && /^\/channels\/\d+\/messages$/.test(request.route) && request.at > record.dispatchedAt);
+    await harness.emulator.waitForRequest(
+      (request) =>
+        request.method === 'POST' &&
+        /^\/channels\/\d+\/messages$/.test(request.route) &&
+        request.at > record.dispatchedAt,
+    );
 
     const sent = sentMessages().filter((request) => harness.emulator.requests.indexOf(request) >= before);
     expect(sent.length).toBeGreaterThanOrEqual(3);
     for (const request of sent) {
-      const body = (request.route.endsWith('/callback') ? request.body?.data : request.body) as Record<string, unknown> | undefined;
+      const body = (request.route.endsWith('/callback') ? request.body?.data : request.body) as
+        Record<string, unknown> | undefined;
       if (!body || (body.content === undefined && body.embeds === undefined)) continue;
       expect(body.allowed_mentions).toEqual({ parse: [] });
       expect(mentionsThatWouldPing(body)).toEqual([]);
@@ -200,8 +228,12 @@ describe('slash commands against the emulated Discord', () => {
   });
 
   it('given a mention with a question, it should answer in a new thread, and answer a follow-up in that thread', async () => {
-    const question = harness.emulator.dispatchMessage(`${harness.emulator.botMention} which papers learn tokenization end to end?`);
-    const threadRequest = await harness.emulator.waitForRequest((request) => request.route.endsWith(`/messages/${question.id}/threads`));
+    const question = harness.emulator.dispatchMessage(
+      `${harness.emulator.botMention} which papers learn tokenization end to end?`,
+    );
+    const threadRequest = await harness.emulator.waitForRequest((request) =>
+      request.route.endsWith(`/messages/${question.id}/threads`),
+    );
     expect(threadRequest.status).toBe(201);
     expect(threadRequest.body?.name).toBe('which papers learn tokenization end to end?');
 
@@ -212,7 +244,9 @@ describe('slash commands against the emulated Discord', () => {
     harness.emulator.dispatchMessage('and which of them work on raw bytes?', { channelId: threadId });
     const followUp = await harness.emulator.waitForBotMessage(threadId, (message) => message.id !== answer.id);
     expect((followUp.embeds[0] as APIEmbed).title).toBe('and which of them work on raw bytes?');
-    const history = harness.emulator.requests.find((request) => request.method === 'GET' && request.route === `/channels/${threadId}/messages`);
+    const history = harness.emulator.requests.find(
+      (request) => request.method === 'GET' && request.route === `/channels/${threadId}/messages`,
+    );
     expect(history?.status).toBe(200);
   });
 
@@ -223,9 +257,14 @@ describe('slash commands against the emulated Discord', () => {
 
     harness.emulator.dispatchMessage('', { channelId: threadId });
     harness.emulator.dispatchMessage('does it work on raw bytes?', { channelId: threadId });
-    await harness.emulator.waitForBotMessage(threadId, (message) => message.id !== answer.id && (message.embeds as APIEmbed[]).length > 0);
+    await harness.emulator.waitForBotMessage(
+      threadId,
+      (message) => message.id !== answer.id && (message.embeds as APIEmbed[]).length > 0,
+    );
 
-    const botReplies = (harness.emulator.messages.get(threadId) ?? []).filter((message) => (message.author as { id: string }).id === harness.emulator.bot.id);
+    const botReplies = (harness.emulator.messages.get(threadId) ?? []).filter(
+      (message) => (message.author as { id: string }).id === harness.emulator.bot.id,
+    );
     expect(botReplies.map((message) => message.content ?? '')).not.toContain('The question is empty.');
     expect(botReplies).toHaveLength(2);
   });

@@ -21,7 +21,11 @@ async function emulator(options: { now?: () => number } = {}): Promise<DiscordEm
 }
 
 async function connectedClient(server: DiscordEmulator): Promise<Client> {
-  const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: server.apiBase }, allowedMentions: { parse: [] } });
+  const client = new Client({
+    intents: [GatewayIntentBits.Guilds],
+    rest: { api: server.apiBase },
+    allowedMentions: { parse: [] },
+  });
   cleanups.push(() => client.destroy());
   const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
   await client.login(TOKEN);
@@ -56,7 +60,9 @@ describe('the Discord emulator', () => {
     const socket = new WebSocket(`${server.gatewayUrl}/?v=10&encoding=json`);
     cleanups.push(async () => socket.terminate());
     const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
-    socket.on('message', () => socket.send(JSON.stringify({ op: 2, d: { token: 'wrong', intents: 1, properties: {} } })));
+    socket.on('message', () =>
+      socket.send(JSON.stringify({ op: 2, d: { token: 'wrong', intents: 1, properties: {} } })),
+    );
 
     expect(await closed).toBe(4004);
   });
@@ -83,7 +89,11 @@ describe('the Discord emulator', () => {
     const server = await emulator({ now: () => clock });
     await connectedClient(server);
     const callback = (id: string, token: string) =>
-      api(server, `/interactions/${id}/${token}/callback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 5 }) });
+      api(server, `/interactions/${id}/${token}/callback`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 5 }),
+      });
 
     const onTime = server.dispatchCommand('ask');
     expect((await callback(onTime.id, onTime.token)).status).toBe(204);
@@ -101,7 +111,7 @@ describe('the Discord emulator', () => {
     expect(await tooLate.json()).toMatchObject({ code: 10062 });
   });
 
-  it('given a message over Discord\'s limits, it should answer 400 Invalid Form Body naming the field', async () => {
+  it("given a message over Discord's limits, it should answer 400 Invalid Form Body naming the field", async () => {
     const server = await emulator();
     await connectedClient(server);
     const response = await api(server, `/channels/${server.channelId}/messages`, {

@@ -16,7 +16,14 @@ let dir: string;
 
 beforeAll(async () => {
   arxiv = await ArxivServer.start(fixturePapers());
-  harness = await startBotHarness({ env: { FULL_TEXT: 'on', ARXIV_HTML_BASE: arxiv.htmlBase, ARXIV_PDF_BASE: arxiv.pdfBase, ARXIV_API_BASE: arxiv.baseUrl } });
+  harness = await startBotHarness({
+    env: {
+      FULL_TEXT: 'on',
+      ARXIV_HTML_BASE: arxiv.htmlBase,
+      ARXIV_PDF_BASE: arxiv.pdfBase,
+      ARXIV_API_BASE: arxiv.baseUrl,
+    },
+  });
   dir = await mkdtemp(path.join(tmpdir(), 'papercord-discord-fulltext-'));
   const file = path.join(dir, 'papers.json');
   await writeFile(file, ingestJson(fixturePapers()));
@@ -48,17 +55,28 @@ function fieldText(embed: APIEmbed): string {
 
 describe('/ask and /paper with full text, against the emulated Discord', () => {
   it('given /ask with a paper picked from autocomplete, it should answer from its body and show the section in the embed', async () => {
-    const suggest = harness.emulator.dispatchAutocomplete('ask', { options: { question: 'x', paper: 'sparse mixture adap' }, focused: 'paper' });
+    const suggest = harness.emulator.dispatchAutocomplete('ask', {
+      options: { question: 'x', paper: 'sparse mixture adap' },
+      focused: 'paper',
+    });
     await harness.emulator.waitForInteraction(suggest.id, (changed) => changed.callbackType === 8);
     const choices = (suggest.callbackBody?.data as { choices: Array<{ name: string; value: string }> }).choices;
-    expect(choices[0]).toEqual({ name: 'SMA-ASR: Sparse Mixture Adapters for Multilingual Speech Recognition', value: 'arxiv:2502.11001' });
+    expect(choices[0]).toEqual({
+      name: 'SMA-ASR: Sparse Mixture Adapters for Multilingual Speech Recognition',
+      value: 'arxiv:2502.11001',
+    });
 
-    const record = await run('ask', { question: 'What learning rate was used to train the adapters?', paper: choices[0]!.value });
+    const record = await run('ask', {
+      question: 'What learning rate was used to train the adapters?',
+      paper: choices[0]!.value,
+    });
     expect(record.callbackType).toBe(5);
     const embed = firstEmbed(record);
     expect(embed.description).toContain('5e-4');
     expect(embed.description).toContain('[1, §4.2]');
-    expect(fieldText(embed)).toMatch(/Sources: \*\*\[1\]\*\* \[SMA-ASR: Sparse Mixture Adapters for Multilingual Speech Recognition\]\(https:\/\/arxiv\.org\/abs\/2502\.11001\) · §4\.2 Training details/);
+    expect(fieldText(embed)).toMatch(
+      /Sources: \*\*\[1\]\*\* \[SMA-ASR: Sparse Mixture Adapters for Multilingual Speech Recognition\]\(https:\/\/arxiv\.org\/abs\/2502\.11001\) · §4\.2 Training details/,
+    );
     expect(arxiv.requests).toContain('/html/2502.11001');
   });
 

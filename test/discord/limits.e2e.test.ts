@@ -22,7 +22,8 @@ async function paperTwice(harness: BotHarness): Promise<[InteractionRecord, Inte
 }
 
 function tldrOf(record: InteractionRecord): string | undefined {
-  return ((record.original?.embeds[0] as APIEmbed | undefined)?.fields ?? []).find((field) => field.name === 'TL;DR')?.value;
+  return ((record.original?.embeds[0] as APIEmbed | undefined)?.fields ?? []).find((field) => field.name === 'TL;DR')
+    ?.value;
 }
 
 describe('/paper with a language model configured', () => {

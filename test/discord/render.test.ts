@@ -10,14 +10,20 @@ function problemsOf(messages: ReturnType<typeof renderAnswer>) {
   return messages.flatMap((embeds) => messageBodyProblems({ embeds: embeds as unknown as Record<string, unknown>[] }));
 }
 
-const sentence = (n: number) => `Byte-level models shorten sequences by merging tokens in stage ${n} of the encoder [${(n % 3) + 1}]. `;
+const sentence = (n: number) =>
+  `Byte-level models shorten sequences by merging tokens in stage ${n} of the encoder [${(n % 3) + 1}]. `;
 
 describe('rendering within Discord limits', () => {
   it('given a 12,000-character answer, it should split it across embeds and messages Discord accepts, keeping every word', () => {
     const text = Array.from({ length: 150 }, (_, index) => sentence(index)).join('');
     const answer: Answer = {
       answer: text,
-      citations: [1, 2, 3].map((n) => ({ n, id: `t:${n}`, title: `Paper ${n}`, url: `https://arxiv.org/abs/2401.0000${n}` })),
+      citations: [1, 2, 3].map((n) => ({
+        n,
+        id: `t:${n}`,
+        title: `Paper ${n}`,
+        url: `https://arxiv.org/abs/2401.0000${n}`,
+      })),
       confidence: 'high',
       abstained: false,
       model: 'openai/test-model',
@@ -28,7 +34,10 @@ describe('rendering within Discord limits', () => {
     expect(text.length).toBeGreaterThan(12_000);
     expect(messages.length).toBeGreaterThan(1);
     expect(problemsOf(messages)).toEqual([]);
-    const shown = messages.flat().map((embed) => embed.description ?? '').join(' ');
+    const shown = messages
+      .flat()
+      .map((embed) => embed.description ?? '')
+      .join(' ');
     expect(shown.replace(/\s+/g, ' ')).toBe(text.replace(/\s+/g, ' ').trim());
     const last = messages.at(-1)!.at(-1)!;
     expect(last.fields?.[0]?.value).toContain('**[3]** [Paper 3](https://arxiv.org/abs/2401.00003)');
@@ -38,7 +47,12 @@ describe('rendering within Discord limits', () => {
   it('given 60 citations with long titles, it should keep sources in at most 25 fields of at most 1,024 characters', () => {
     const answer: Answer = {
       answer: 'Short answer [1].',
-      citations: Array.from({ length: 60 }, (_, index) => ({ n: index + 1, id: `t:${index}`, title: 'A very long title '.repeat(20), url: `https://example.org/${index}` })),
+      citations: Array.from({ length: 60 }, (_, index) => ({
+        n: index + 1,
+        id: `t:${index}`,
+        title: 'A very long title '.repeat(20),
+        url: `https://example.org/${index}`,
+      })),
       confidence: 'high',
       abstained: false,
       model: 'extractive',
@@ -53,7 +67,16 @@ describe('rendering within Discord limits', () => {
   it('given four papers with long facets, it should render them side by side in one message Discord accepts', () => {
     const long = 'This aspect is described at great length. '.repeat(60);
     const comparison: Comparison = {
-      papers: [1, 2, 3, 4].map((n) => ({ id: `t:${n}`, title: `Paper ${n} `.repeat(30), url: `https://arxiv.org/abs/${n}`, problem: long, method: long, data: long, results: long, limitations: long })),
+      papers: [1, 2, 3, 4].map((n) => ({
+        id: `t:${n}`,
+        title: `Paper ${n} `.repeat(30),
+        url: `https://arxiv.org/abs/${n}`,
+        problem: long,
+        method: long,
+        data: long,
+        results: long,
+        limitations: long,
+      })),
       similarities: [long, long],
       differences: [long],
       whenToUse: long,
@@ -70,7 +93,16 @@ describe('rendering within Discord limits', () => {
   });
 
   it('given a title with square brackets, it should keep the link intact', () => {
-    const embed = renderPaperList('Papers', [{ paper: { id: 't:1', title: 'On [MASK] tokens', abstract: 'x', source: 'test', url: 'https://e.org/1' }, score: 1 }], 'none');
+    const embed = renderPaperList(
+      'Papers',
+      [
+        {
+          paper: { id: 't:1', title: 'On [MASK] tokens', abstract: 'x', source: 'test', url: 'https://e.org/1' },
+          score: 1,
+        },
+      ],
+      'none',
+    );
     expect(embed.description).toContain('[On MASK tokens](https://e.org/1)');
   });
 });
@@ -81,16 +113,24 @@ describe('paper links in Markdown', () => {
 
   it('given a paper without a URL whose title has parentheses, it should link to a search for the whole title', () => {
     const title = 'Retrofitting (Large) Language Models with Dynamic Tokenization';
-    const embed = renderPaperList('Papers', [{ paper: { id: 't:1', title, abstract: 'x', source: 'seeds' }, score: 1 }], 'none');
+    const embed = renderPaperList(
+      'Papers',
+      [{ paper: { id: 't:1', title, abstract: 'x', source: 'seeds' }, score: 1 }],
+      'none',
+    );
     const [, text, url] = MARKDOWN_LINK.exec(embed.description ?? '') ?? [];
     expect(text).toBe(title);
     expect(new URL(url!).searchParams.get('query')).toBe(title);
   });
 
-  it("given a trending paper whose title has parentheses and an apostrophe, the digest should link to the whole title", () => {
+  it('given a trending paper whose title has parentheses and an apostrophe, the digest should link to the whole title', () => {
     const title = "Let's Predict (Sentence by Sentence)";
     const embed = formatDigestEmbed(
-      { date: '2025-07-29', papers: [{ id: 't:2', title, upvotes: 3, url: null, tldr: 'A TL;DR.', authors: [] }], themes: [] },
+      {
+        date: '2025-07-29',
+        papers: [{ id: 't:2', title, upvotes: 3, url: null, tldr: 'A TL;DR.', authors: [] }],
+        themes: [],
+      },
       'footer',
     );
     const [, , url] = MARKDOWN_LINK.exec(embed.description) ?? [];
@@ -101,7 +141,12 @@ describe('paper links in Markdown', () => {
 describe('the answer limiter', () => {
   it('given every slot busy, it should refuse with an estimate, and accept again once a slot is released', () => {
     let now = 0;
-    const limiter = new AnswerLimiter({ cooldownSeconds: 0, maxConcurrent: 1, now: () => now, initialAnswerSeconds: 7 });
+    const limiter = new AnswerLimiter({
+      cooldownSeconds: 0,
+      maxConcurrent: 1,
+      now: () => now,
+      initialAnswerSeconds: 7,
+    });
 
     const slot = limiter.acquire('alice');
     expect(() => limiter.acquire('bob')).toThrow('I am busy answering others: try again in 7 s.');

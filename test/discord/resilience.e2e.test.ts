@@ -70,7 +70,9 @@ describe('the bot when Discord misbehaves', () => {
     const record = emulator.dispatchCommand('ask', { options: { question: QUESTION } });
     await emulator.waitForInteraction(record.id, answered, 15_000);
 
-    const edits = emulator.requests.filter((request) => request.method === 'PATCH' && request.route.includes(record.token));
+    const edits = emulator.requests.filter(
+      (request) => request.method === 'PATCH' && request.route.includes(record.token),
+    );
     expect(edits.map((request) => request.status)).toEqual([429, 200]);
     expect((record.original?.embeds[0] as APIEmbed).description).toMatch(/\[1\]/);
   });
@@ -83,7 +85,13 @@ describe('the bot when the LLM streams or is down', () => {
   beforeAll(async () => {
     llm = await startOpenAICompatibleServer();
     harness = await startBotHarness({
-      env: { LLM_PROVIDER: 'openai', LLM_BASE_URL: llm.baseURL, LLM_MODEL: 'test-model', LLM_API_KEY: 'sk-test', LLM_TIMEOUT_MS: '30000' },
+      env: {
+        LLM_PROVIDER: 'openai',
+        LLM_BASE_URL: llm.baseURL,
+        LLM_MODEL: 'test-model',
+        LLM_API_KEY: 'sk-test',
+        LLM_TIMEOUT_MS: '30000',
+      },
     });
   });
 
@@ -117,7 +125,11 @@ describe('the bot when the LLM streams or is down', () => {
     });
     const record = harness.emulator.dispatchCommand('ask', { options: { question: QUESTION } });
     const description = (index: number) => JSON.stringify(record.originalEdits[index] ?? '');
-    await harness.emulator.waitForInteraction(record.id, (changed) => changed.originalEdits.some((_, index) => description(index).includes('word10')), 20_000);
+    await harness.emulator.waitForInteraction(
+      record.id,
+      (changed) => changed.originalEdits.some((_, index) => description(index).includes('word10')),
+      20_000,
+    );
     const partial = record.originalEdits.length;
     release();
     await harness.emulator.waitForInteraction(record.id, answered, 20_000);
@@ -133,19 +145,24 @@ describe('the bot when the LLM streams or is down', () => {
   });
 
   it('given a 9,000-character answer, it should deliver all of it: the reply edited, the rest as follow-ups Discord accepts', async () => {
-    const text = Array.from({ length: 175 }, (_, index) => `Point ${index}: byte-level models merge tokens early [1].`).join(' ');
+    const text = Array.from(
+      { length: 175 },
+      (_, index) => `Point ${index}: byte-level models merge tokens early [1].`,
+    ).join(' ');
     llm.script({ kind: 'text', content: text });
     const record = harness.emulator.dispatchCommand('ask', { options: { question: QUESTION } });
     await harness.emulator.waitForInteraction(record.id, (changed) => changed.followUps.length > 0, 20_000);
 
     const mine = harness.emulator.requests.filter((request) => request.route.includes(record.token));
     expect(mine.every((request) => request.status < 300)).toBe(true);
-    const delivered = [record.original!, ...record.followUps].flatMap((message) => message.embeds.map((embed) => (embed as APIEmbed).description ?? ''));
+    const delivered = [record.original!, ...record.followUps].flatMap((message) =>
+      message.embeds.map((embed) => (embed as APIEmbed).description ?? ''),
+    );
     expect(delivered.join(' ')).toContain('Point 0:');
     expect(delivered.join(' ')).toContain('Point 174:');
   });
 
-  it('given a follow-up in the bot\'s thread, it should send the thread\'s earlier turns to the model', async () => {
+  it("given a follow-up in the bot's thread, it should send the thread's earlier turns to the model", async () => {
     llm.script({ kind: 'text', content: 'MrT5 deletes byte tokens early [1].' });
     const { emulator } = harness;
     const opener = emulator.dispatchMessage(`${emulator.botMention} what does MrT5 do?`);
@@ -153,7 +170,10 @@ describe('the bot when the LLM streams or is down', () => {
     const requestsBefore = llm.requests.length;
 
     emulator.dispatchMessage('does it work on raw bytes?', { channelId: opener.id });
-    await emulator.waitForBotMessage(opener.id, (message) => (message.embeds[0] as APIEmbed).title === 'does it work on raw bytes?');
+    await emulator.waitForBotMessage(
+      opener.id,
+      (message) => (message.embeds[0] as APIEmbed).title === 'does it work on raw bytes?',
+    );
 
     const prompt = JSON.stringify(llm.requests.slice(requestsBefore).map((request) => request.body.messages));
     expect(prompt).toContain('what does MrT5 do?');
@@ -167,7 +187,10 @@ describe('the bot under load from one user', () => {
   let clock = 1_000_000;
 
   beforeAll(async () => {
-    harness = await startBotHarness({ env: { ASK_COOLDOWN_SECONDS: '30', MAX_CONCURRENT_ANSWERS: '4' }, now: () => clock });
+    harness = await startBotHarness({
+      env: { ASK_COOLDOWN_SECONDS: '30', MAX_CONCURRENT_ANSWERS: '4' },
+      now: () => clock,
+    });
   });
 
   afterAll(async () => {

@@ -53,7 +53,10 @@ afterAll(async () => {
 
 async function run(name: string): Promise<InteractionRecord> {
   const record = harness.emulator.dispatchCommand(name);
-  return harness.emulator.waitForInteraction(record.id, (changed) => changed.followUps.length > 0 || changed.callbackType === 4);
+  return harness.emulator.waitForInteraction(
+    record.id,
+    (changed) => changed.followUps.length > 0 || changed.callbackType === 4,
+  );
 }
 
 describe('the one error handler', () => {
@@ -64,7 +67,9 @@ describe('the one error handler', () => {
     expect(record.followUps[0]).toMatchObject({ content: APOLOGY });
     expect(record.followUps[0]!.flags & EPHEMERAL).toBe(EPHEMERAL);
     expect(JSON.stringify(harness.emulator.requests.map((request) => request.body))).not.toContain('hunter2');
-    const logged = logLines.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.msg === 'command failed');
+    const logged = logLines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((line) => line.msg === 'command failed');
     expect(logged).toMatchObject({ command: 'bug-after-defer', interaction: record.id });
     expect(JSON.stringify(logged)).toContain('hunter2');
   });
@@ -87,7 +92,10 @@ describe('the one error handler', () => {
   it('given a command the bot does not have (registered by an older version), it should say so ephemerally', async () => {
     const record = await run('summarise-everything');
 
-    expect(record.callbackBody?.data).toMatchObject({ content: '/summarise-everything is not available in this version of the bot.', flags: EPHEMERAL });
+    expect(record.callbackBody?.data).toMatchObject({
+      content: '/summarise-everything is not available in this version of the bot.',
+      flags: EPHEMERAL,
+    });
   });
 });
 

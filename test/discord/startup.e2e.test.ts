@@ -53,14 +53,18 @@ describe('npm start and npm run deploy-commands', () => {
       LLM_PROVIDER: 'none',
     });
     await new Promise<void>((resolve) => emulator.on('gateway', (op: number) => op === 2 && resolve()));
-    const record = emulator.dispatchCommand('ask', { options: { question: 'How do byte-level models avoid very long sequences?' } });
+    const record = emulator.dispatchCommand('ask', {
+      options: { question: 'How do byte-level models avoid very long sequences?' },
+    });
     await emulator.waitForInteraction(record.id, (changed) => (changed.original?.embeds.length ?? 0) > 0, 20_000);
 
     expect(record.callbackType).toBe(5);
     // The emulator, like Discord, refuses an acknowledgement that comes after 3 s (10062): accepted means in time.
     expect(record.acknowledgedAt).toBeDefined();
     expect((record.original!.embeds[0] as APIEmbed).description).toMatch(/\[1\]/);
-    const edit = emulator.requests.find((request) => request.method === 'PATCH' && request.route.endsWith('/messages/@original'));
+    const edit = emulator.requests.find(
+      (request) => request.method === 'PATCH' && request.route.endsWith('/messages/@original'),
+    );
     expect(edit?.body?.allowed_mentions).toEqual({ parse: [] });
     expect(emulator.registeredCommands.size).toBe(0);
 
@@ -68,7 +72,7 @@ describe('npm start and npm run deploy-commands', () => {
     expect(await exited).toBe(0);
   });
 
-  it('given DISCORD_GUILD_ID, deploy-commands should overwrite that server\'s commands; without it, the global ones', async () => {
+  it("given DISCORD_GUILD_ID, deploy-commands should overwrite that server's commands; without it, the global ones", async () => {
     const emulator = await startedEmulator();
     const base = { DISCORD_TOKEN: TOKEN, DISCORD_API_BASE: emulator.apiBase, DISCORD_GUILD_ID: undefined };
 
@@ -91,12 +95,22 @@ describe('npm start and npm run deploy-commands', () => {
 describe('logging in', () => {
   async function startAgainst(server: DiscordEmulator, token: string): Promise<unknown> {
     const dataDir = await tempDir();
-    const config = loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', FULL_TEXT: 'off', LOG_LEVEL: 'silent', DISCORD_TOKEN: token, DISCORD_API_BASE: server.apiBase });
+    const config = loadConfig({
+      DATA_DIR: dataDir,
+      EMBEDDINGS: 'hashing',
+      FULL_TEXT: 'off',
+      LOG_LEVEL: 'silent',
+      DISCORD_TOKEN: token,
+      DISCORD_API_BASE: server.apiBase,
+    });
     const services = await createServices(config, silentLogger());
     cleanups.push(() => services.close());
     const bot = createBot(coreServicesFrom(services), config, silentLogger());
     cleanups.push(() => bot.stop());
-    return bot.start().then(() => undefined, (error: unknown) => error);
+    return bot.start().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
   }
 
   it('given an application without the Message Content intent, start should fail with one line on enabling it', async () => {

@@ -59,7 +59,12 @@ async function startModelHost(
     const path = decodeURIComponent(request.url ?? '');
     requests.push(path);
     const file = path.startsWith(prefix) ? join(folder.modelDirectory, path.slice(prefix.length)) : undefined;
-    const size = file ? await stat(file).then((info) => info.size, () => undefined) : undefined;
+    const size = file
+      ? await stat(file).then(
+          (info) => info.size,
+          () => undefined,
+        )
+      : undefined;
     if (!file || size === undefined) {
       response.writeHead(404).end('not found');
       return;
@@ -162,7 +167,11 @@ describe('createEmbedder', () => {
     const host = await startModelHost(fixture);
     cleanups.push(host.close);
     const cache = await emptyCache();
-    const config = fixtureConfig(cache, { ALLOW_REMOTE_MODELS: 'true', MODEL_REMOTE_HOST: host.url, EMBEDDINGS: 'transformers' });
+    const config = fixtureConfig(cache, {
+      ALLOW_REMOTE_MODELS: 'true',
+      MODEL_REMOTE_HOST: host.url,
+      EMBEDDINGS: 'transformers',
+    });
     const { logger } = capturingLogger(config);
     const embedder = await createEmbedder(config, logger);
     expect(embedder.kind).toBe('transformers');

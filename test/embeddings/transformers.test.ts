@@ -59,7 +59,12 @@ describe('TransformersEmbeddings on the fixture model (remote models disabled)',
   });
 
   it('given any texts, it should return unit-length vectors', async () => {
-    const vectors = await embeddings.embedDocuments(['graph neural network', 'SPEECH data', '', 'large language models']);
+    const vectors = await embeddings.embedDocuments([
+      'graph neural network',
+      'SPEECH data',
+      '',
+      'large language models',
+    ]);
     for (const vector of vectors) expect(norm(vector)).toBeCloseTo(1, 5);
   });
 
@@ -80,7 +85,9 @@ describe('TransformersEmbeddings.close', () => {
       });
       expect(await embeddings.embedQuery('attention')).toHaveLength(FIXTURE_HIDDEN_SIZE);
       await embeddings.close();
-      await expect(embeddings.embedQuery('attention')).rejects.toThrow(`the embedding model ${FIXTURE_MODEL_ID} was closed`);
+      await expect(embeddings.embedQuery('attention')).rejects.toThrow(
+        `the embedding model ${FIXTURE_MODEL_ID} was closed`,
+      );
     } finally {
       await folder.remove();
     }

@@ -55,10 +55,19 @@ export function fixtureQuestions(): FixtureQuestion[] {
 
 /** The papers as `papercord ingest` reads them (JSON with arXiv ids), abstracts only. */
 export function ingestJson(papers: readonly FixturePaper[]): string {
-  return JSON.stringify(papers.map(({ arxivId, title, authors, abstract }) => ({ arxivId, title, authors, abstract, url: `https://arxiv.org/abs/${arxivId}` })));
+  return JSON.stringify(
+    papers.map(({ arxivId, title, authors, abstract }) => ({
+      arxivId,
+      title,
+      authors,
+      abstract,
+      url: `https://arxiv.org/abs/${arxivId}`,
+    })),
+  );
 }
 
-const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const escape = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 let mathCounter = 0;
 /** `$\lambda = 0.01$` → a LaTeXML `<math>` with the LaTeX in `alttext` and MathML (whose text must not leak) inside. */
@@ -81,7 +90,10 @@ function renderSection(section: FixtureSection, id: string, depth: number): stri
   const paragraphs = section.paragraphs
     .map((text, index) => {
       // A citation at the end of the first sentence, where papers put them.
-      const cited = withMath(text).replace(/\.(\s|$)/, ' <cite class="ltx_cite ltx_citemacro_citep">(<a href="#bib.bib1" class="ltx_ref">Doe et al., 2023</a>)</cite>.$1');
+      const cited = withMath(text).replace(
+        /\.(\s|$)/,
+        ' <cite class="ltx_cite ltx_citemacro_citep">(<a href="#bib.bib1" class="ltx_ref">Doe et al., 2023</a>)</cite>.$1',
+      );
       return `<div id="${id}.p${index + 1}" class="ltx_para"><p id="${id}.p${index + 1}.1" class="ltx_p">${cited}</p></div>`;
     })
     .join('\n');
@@ -93,12 +105,17 @@ function renderSection(section: FixtureSection, id: string, depth: number): stri
         return `<figure id="${id}.F${index + 1}" class="ltx_figure"><img src="x${index + 1}.png" id="${id}.F${index + 1}.g1" class="ltx_graphics" alt="Refer to caption">${caption}</figure>`;
       }
       const rows = (figure.rows ?? [])
-        .map((row) => `<tr class="ltx_tr">${row.map((cell) => `<td class="ltx_td ltx_align_center">${escape(cell)}</td>`).join('')}</tr>`)
+        .map(
+          (row) =>
+            `<tr class="ltx_tr">${row.map((cell) => `<td class="ltx_td ltx_align_center">${escape(cell)}</td>`).join('')}</tr>`,
+        )
         .join('');
       return `<figure id="${id}.T${index + 1}" class="ltx_table">${caption}<table class="ltx_tabular ltx_centering ltx_align_middle"><tbody class="ltx_tbody">${rows}</tbody></table></figure>`;
     })
     .join('\n');
-  const subsections = (section.subsections ?? []).map((sub, index) => renderSection(sub, `${id}.SS${index + 1}`, depth + 1)).join('\n');
+  const subsections = (section.subsections ?? [])
+    .map((sub, index) => renderSection(sub, `${id}.SS${index + 1}`, depth + 1))
+    .join('\n');
   return `<section id="${id}" class="ltx_${kind}">\n<${heading} class="ltx_title ltx_title_${kind}">${tag}${escape(section.title)}</${heading}>\n${paragraphs}\n${figures}\n${subsections}\n</section>`;
 }
 
@@ -150,7 +167,10 @@ export class ArxivServer {
   private readonly metadata = new Map<string, FixturePaper>();
   private readonly scripted = new Map<string, CannedResponse[]>();
 
-  private constructor(private readonly server: Server, readonly baseUrl: string) {}
+  private constructor(
+    private readonly server: Server,
+    readonly baseUrl: string,
+  ) {}
 
   static async start(papers: readonly FixturePaper[] = []): Promise<ArxivServer> {
     let arxiv: ArxivServer | undefined;
@@ -216,7 +236,13 @@ export class ArxivServer {
     if (url.pathname === '/api/query') {
       const ids = (url.searchParams.get('id_list') ?? '').split(',').filter(Boolean);
       response.writeHead(200, { 'content-type': 'application/atom+xml; charset=utf-8' });
-      return void response.end(atomFeed(ids.map((wanted) => this.metadata.get(wanted.replace(/v\d+$/, ''))).filter((paper): paper is FixturePaper => paper !== undefined)));
+      return void response.end(
+        atomFeed(
+          ids
+            .map((wanted) => this.metadata.get(wanted.replace(/v\d+$/, '')))
+            .filter((paper): paper is FixturePaper => paper !== undefined),
+        ),
+      );
     }
     response.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
   }

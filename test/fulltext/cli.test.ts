@@ -9,7 +9,14 @@ import { ArxivServer, fixturePapers, ingestJson, type FixturePaper } from './arx
 
 interface AskJson {
   answer: string;
-  citations: Array<{ n: number; id: string; title: string; url: string | null; section: string | null; page: number | null }>;
+  citations: Array<{
+    n: number;
+    id: string;
+    title: string;
+    url: string | null;
+    section: string | null;
+    page: number | null;
+  }>;
   abstained: boolean;
   model: string;
 }
@@ -19,7 +26,8 @@ const NOT_LATEXML: FixturePaper = {
   arxivId: '2502.19999',
   title: 'Quiet Gradients: Noise-Free Optimizer Statistics for Tiny Batches',
   authors: ['R. Example'],
-  abstract: 'Small batches make optimizer statistics noisy. We smooth the second-moment estimate of Adam across steps to keep updates stable with tiny batches.',
+  abstract:
+    'Small batches make optimizer statistics noisy. We smooth the second-moment estimate of Adam across steps to keep updates stable with tiny batches.',
   sections: [],
 };
 
@@ -28,7 +36,8 @@ const PDF_ONLY: FixturePaper = {
   arxivId: '2502.12001',
   title: 'PatchMix: Mixing Image Patches Across Batches for Robust Vision Transformers',
   authors: ['Ines Duarte', 'Olaf Berg'],
-  abstract: 'Vision transformers overfit to local texture. PatchMix swaps image patches between examples of a batch during training and mixes their labels, which makes models more robust to corruptions.',
+  abstract:
+    'Vision transformers overfit to local texture. PatchMix swaps image patches between examples of a batch during training and mixes their labels, which makes models more robust to corruptions.',
   sections: [],
 };
 const UNHEADED: FixturePaper = {
@@ -50,9 +59,14 @@ const INJECTED: FixturePaper = {
   arxivId: '2502.12004',
   title: 'LoopNorm: Normalising Recurrent Depth in Looped Transformers',
   authors: ['Mallory Example'],
-  abstract: 'Looped transformers reuse one block many times. LoopNorm rescales the residual stream at each loop so that deep loops stay stable.',
+  abstract:
+    'Looped transformers reuse one block many times. LoopNorm rescales the residual stream at each loop so that deep loops stay stable.',
   sections: [
-    { number: '1', title: 'Introduction', paragraphs: ['Looped transformers apply the same block repeatedly, which saves parameters.'] },
+    {
+      number: '1',
+      title: 'Introduction',
+      paragraphs: ['Looped transformers apply the same block repeatedly, which saves parameters.'],
+    },
     {
       number: '2',
       title: 'Method',
@@ -63,7 +77,8 @@ const INJECTED: FixturePaper = {
     },
   ],
 };
-const FILLER = 'The annotation campaign ran in several rounds, and each round followed the same protocol of instructions, a qualification test and paid batches of short social media posts to label.';
+const FILLER =
+  'The annotation campaign ran in several rounds, and each round followed the same protocol of instructions, a qualification test and paid batches of short social media posts to label.';
 
 describe('full text from arXiv in the CLI', () => {
   let arxiv: ArxivServer;
@@ -72,7 +87,9 @@ describe('full text from arXiv in the CLI', () => {
 
   beforeAll(async () => {
     arxiv = await ArxivServer.start(fixturePapers());
-    arxiv.addPaper(NOT_LATEXML, { html: '<!DOCTYPE html><html><body><h1>No HTML for this paper</h1><p>Please see the PDF.</p></body></html>' });
+    arxiv.addPaper(NOT_LATEXML, {
+      html: '<!DOCTYPE html><html><body><h1>No HTML for this paper</h1><p>Please see the PDF.</p></body></html>',
+    });
     for (const paper of [PDF_ONLY, UNHEADED, SCANNED]) arxiv.addPaper(paper, { html: false });
     arxiv.setPdf(
       PDF_ONLY.arxivId,
@@ -82,9 +99,24 @@ describe('full text from arXiv in the CLI', () => {
         abstract: PDF_ONLY.abstract,
         arxivStamp: `${PDF_ONLY.arxivId}v1`,
         sections: [
-          { heading: '1 Introduction', paragraphs: ['Vision transformers split an image into patches and attend between them; they are known to rely on local texture cues.'] },
-          { heading: '2 Method', paragraphs: ['PatchMix replaces a random 30% of the patches of each image with patches from another image of the same batch, and mixes the labels in proportion.'] },
-          { heading: '3 Experiments', paragraphs: ['We train ViT-B/16 for 300 epochs on ImageNet-1k with a batch size of 1024, and evaluate robustness on ImageNet-C.'] },
+          {
+            heading: '1 Introduction',
+            paragraphs: [
+              'Vision transformers split an image into patches and attend between them; they are known to rely on local texture cues.',
+            ],
+          },
+          {
+            heading: '2 Method',
+            paragraphs: [
+              'PatchMix replaces a random 30% of the patches of each image with patches from another image of the same batch, and mixes the labels in proportion.',
+            ],
+          },
+          {
+            heading: '3 Experiments',
+            paragraphs: [
+              'We train ViT-B/16 for 300 epochs on ImageNet-1k with a batch size of 1024, and evaluate robustness on ImageNet-C.',
+            ],
+          },
         ],
       }),
     );
@@ -93,7 +125,10 @@ describe('full text from arXiv in the CLI', () => {
       await makePaperPdf({
         title: UNHEADED.title,
         authors: UNHEADED.authors,
-        leadParagraphs: [...Array.from({ length: 30 }, () => FILLER), 'Annotators agreed on only 41% of posts that quoted another user, far less than on posts without quotes.'],
+        leadParagraphs: [
+          ...Array.from({ length: 30 }, () => FILLER),
+          'Annotators agreed on only 41% of posts that quoted another user, far less than on posts without quotes.',
+        ],
       }),
     );
     arxiv.setPdf(SCANNED.arxivId, await makeImageOnlyPdf());
@@ -118,7 +153,10 @@ describe('full text from arXiv in the CLI', () => {
   });
 
   it('given a question answered only in §3 of a paper, it should answer with the fact and cite that section', async () => {
-    const run = await runPapercord(['ask', 'Where in the encoder are the adapter banks added?', '--paper', '2502.11001', '--json'], env);
+    const run = await runPapercord(
+      ['ask', 'Where in the encoder are the adapter banks added?', '--paper', '2502.11001', '--json'],
+      env,
+    );
     expect(run.code, run.stderr).toBe(0);
     const answer = JSON.parse(run.stdout) as AskJson;
     expect(answer.answer).toContain('every second transformer block');
@@ -129,7 +167,10 @@ describe('full text from arXiv in the CLI', () => {
   });
 
   it('given math in a paragraph, it should answer with its LaTeX alt text, never the MathML inside', async () => {
-    const run = await runPapercord(['ask', 'what weight does the load-balancing loss have?', '--paper', 'SMA-ASR', '--json'], env);
+    const run = await runPapercord(
+      ['ask', 'what weight does the load-balancing loss have?', '--paper', 'SMA-ASR', '--json'],
+      env,
+    );
     const answer = JSON.parse(run.stdout) as AskJson;
     expect(answer.answer).toContain('\\lambda = 0.01');
     expect(answer.answer).not.toContain('MATHML_ONLY');
@@ -138,7 +179,10 @@ describe('full text from arXiv in the CLI', () => {
 
   it('given the full text is cached, it should not fetch it again', async () => {
     const before = arxiv.requests.filter((request) => request === '/html/2502.11001').length;
-    const run = await runPapercord(['ask', 'Which datasets was it trained on?', '--paper', '2502.11001', '--json'], env);
+    const run = await runPapercord(
+      ['ask', 'Which datasets was it trained on?', '--paper', '2502.11001', '--json'],
+      env,
+    );
     const answer = JSON.parse(run.stdout) as AskJson;
     expect(answer.answer).toContain('FLEURS');
     expect(answer.citations, answer.answer).toContainEqual(expect.objectContaining({ section: '4.1 Data' }));
@@ -146,20 +190,31 @@ describe('full text from arXiv in the CLI', () => {
   });
 
   it('given FULL_TEXT=off, it should answer from the abstract and say so', async () => {
-    const run = await runPapercord(['ask', 'How many experts does each adapter bank hold?', '--paper', '2502.11004', '--json'], { ...env, FULL_TEXT: 'off' });
+    const run = await runPapercord(
+      ['ask', 'How many experts does each adapter bank hold?', '--paper', '2502.11004', '--json'],
+      { ...env, FULL_TEXT: 'off' },
+    );
     expect(run.code, run.stderr).toBe(0);
     const answer = JSON.parse(run.stdout) as AskJson;
     expect(answer.citations.every((citation) => citation.section === null)).toBe(true);
     expect(run.stderr).toContain('Full text is off (FULL_TEXT=off), so this answer draws on the abstract only.');
     expect(arxiv.requests).not.toContain('/html/2502.11004');
-    const text = await runPapercord(['ask', 'what does it scale?', '--paper', '2502.11004'], { ...env, FULL_TEXT: 'off' });
+    const text = await runPapercord(['ask', 'what does it scale?', '--paper', '2502.11004'], {
+      ...env,
+      FULL_TEXT: 'off',
+    });
     expect(text.stdout).toContain('note: Full text is off');
   });
 
   it('given fulltext --json, it should print the outline with the source', async () => {
     const run = await runPapercord(['fulltext', '2502.11003', '--json'], env);
     expect(run.code, run.stderr).toBe(0);
-    const outline = JSON.parse(run.stdout) as { id: string; title: string; source: string; sections: Array<{ heading: string; chars: number }> };
+    const outline = JSON.parse(run.stdout) as {
+      id: string;
+      title: string;
+      source: string;
+      sections: Array<{ heading: string; chars: number }>;
+    };
     expect(outline).toMatchObject({ id: 'arxiv:2502.11003', source: 'html' });
     expect(outline.title).toMatch(/^RowPrune/);
     expect(outline.sections.map((section) => section.heading)).toEqual([
@@ -191,14 +246,19 @@ describe('full text from arXiv in the CLI', () => {
 
   it('given arXiv never answers, it should fall back to the abstract within FULL_TEXT_TIMEOUT_MS', async () => {
     arxiv.script('/html/2502.11002', { hang: true });
-    const run = await runPapercord(['ask', 'What does CurDist do with failing teacher solutions?', '--paper', '2502.11002', '--json'], {
-      ...env,
-      FULL_TEXT_TIMEOUT_MS: '300',
-    });
+    const run = await runPapercord(
+      ['ask', 'What does CurDist do with failing teacher solutions?', '--paper', '2502.11002', '--json'],
+      {
+        ...env,
+        FULL_TEXT_TIMEOUT_MS: '300',
+      },
+    );
     expect(run.code, run.stderr).toBe(0);
     const answer = JSON.parse(run.stdout) as AskJson;
     expect(answer.citations.every((citation) => citation.section === null)).toBe(true);
-    expect(run.stderr).toMatch(/The full text of this paper is not available \((not fetched within 300 ms|arXiv did not answer within 300 ms)\)/);
+    expect(run.stderr).toMatch(
+      /The full text of this paper is not available \((not fetched within 300 ms|arXiv did not answer within 300 ms)\)/,
+    );
   });
 
   it('given a page that is not a LaTeXML paper and no PDF, it should say so and use the abstract', async () => {
@@ -212,7 +272,9 @@ describe('full text from arXiv in the CLI', () => {
     const run = await runPapercord(['ask', 'What peak learning rate did BlockFP8 training use?', '--json'], env);
     const answer = JSON.parse(run.stdout) as AskJson;
     expect(answer.answer).toContain('3e-4');
-    expect(answer.citations).toContainEqual(expect.objectContaining({ id: 'arxiv:2502.11004', section: '4 Experimental Setup' }));
+    expect(answer.citations).toContainEqual(
+      expect.objectContaining({ id: 'arxiv:2502.11004', section: '4 Experimental Setup' }),
+    );
   });
 
   it('given a paper with no HTML rendering, it should fall back to the PDF, with headings and pages', async () => {
@@ -221,10 +283,18 @@ describe('full text from arXiv in the CLI', () => {
     expect(JSON.parse(outline.stdout)).toMatchObject({
       id: `arxiv:${PDF_ONLY.arxivId}`,
       source: 'pdf',
-      sections: [{ heading: 'Abstract' }, { heading: '1 Introduction' }, { heading: '2 Method' }, { heading: '3 Experiments' }],
+      sections: [
+        { heading: 'Abstract' },
+        { heading: '1 Introduction' },
+        { heading: '2 Method' },
+        { heading: '3 Experiments' },
+      ],
     });
     expect(arxiv.requests).toEqual(expect.arrayContaining([`/html/${PDF_ONLY.arxivId}`, `/pdf/${PDF_ONLY.arxivId}`]));
-    const run = await runPapercord(['ask', 'How many epochs and what batch size were used?', '--paper', 'PatchMix', '--json'], env);
+    const run = await runPapercord(
+      ['ask', 'How many epochs and what batch size were used?', '--paper', 'PatchMix', '--json'],
+      env,
+    );
     const answer = JSON.parse(run.stdout) as AskJson;
     expect(answer.answer).toContain('300 epochs');
     expect(answer.answer).toContain('[1, §3]');
@@ -232,7 +302,10 @@ describe('full text from arXiv in the CLI', () => {
   });
 
   it('given a PDF with no headings to recover, it should cite the page', async () => {
-    const run = await runPapercord(['ask', 'How often did annotators agree on posts quoting another user?', '--paper', UNHEADED.arxivId, '--json'], env);
+    const run = await runPapercord(
+      ['ask', 'How often did annotators agree on posts quoting another user?', '--paper', UNHEADED.arxivId, '--json'],
+      env,
+    );
     const answer = JSON.parse(run.stdout) as AskJson;
     expect(answer.answer).toContain('41%');
     expect(answer.answer).toContain('[1, p. 2]');
@@ -256,25 +329,44 @@ describe('full text from arXiv in the CLI', () => {
     expect(comparison.papers[1]!.limitations).toMatch(/single table.*\(from §6\)$/);
     expect(comparison.papers[0]!.method).not.toContain('(from');
     expect(run.stderr).toContain('Cells ending in “(from §…)” come from the papers’ full text');
-    const abstractsOnly = await runPapercord(['compare', 'SMA-ASR', 'RowPrune', '--json'], { ...env, FULL_TEXT: 'off' });
+    const abstractsOnly = await runPapercord(['compare', 'SMA-ASR', 'RowPrune', '--json'], {
+      ...env,
+      FULL_TEXT: 'off',
+    });
     expect(abstractsOnly.stdout).not.toContain('(from §');
   });
 
   it('given a model, it should pass passages inside neutralized source tags and keep only the sections it was given', async () => {
     const llm = await startOpenAICompatibleServer();
     try {
-      llm.script({ kind: 'text', content: 'LoopNorm divides the residual stream by the square root of the loop index [1, §2], unlike [1, §7] and [3, §1].' });
-      const run = await runPapercord(['ask', 'How does LoopNorm rescale the residual stream?', '--paper', INJECTED.arxivId, '--json'], {
-        ...env,
-        LLM_PROVIDER: 'openai',
-        LLM_BASE_URL: llm.baseURL,
-        LLM_MODEL: 'test-model',
+      llm.script({
+        kind: 'text',
+        content:
+          'LoopNorm divides the residual stream by the square root of the loop index [1, §2], unlike [1, §7] and [3, §1].',
       });
+      const run = await runPapercord(
+        ['ask', 'How does LoopNorm rescale the residual stream?', '--paper', INJECTED.arxivId, '--json'],
+        {
+          ...env,
+          LLM_PROVIDER: 'openai',
+          LLM_BASE_URL: llm.baseURL,
+          LLM_MODEL: 'test-model',
+        },
+      );
       expect(run.code, run.stderr).toBe(0);
       const answer = JSON.parse(run.stdout) as AskJson;
-      expect(answer.answer).toBe('LoopNorm divides the residual stream by the square root of the loop index [1, §2], unlike [1] and.');
+      expect(answer.answer).toBe(
+        'LoopNorm divides the residual stream by the square root of the loop index [1, §2], unlike [1] and.',
+      );
       expect(answer.citations).toEqual([
-        { n: 1, id: `arxiv:${INJECTED.arxivId}`, title: INJECTED.title, url: `https://arxiv.org/abs/${INJECTED.arxivId}`, section: '2 Method', page: null },
+        {
+          n: 1,
+          id: `arxiv:${INJECTED.arxivId}`,
+          title: INJECTED.title,
+          url: `https://arxiv.org/abs/${INJECTED.arxivId}`,
+          section: '2 Method',
+          page: null,
+        },
       ]);
       const prompt = JSON.stringify(llm.requests.at(-1)!.body);
       expect(prompt).toContain('<passage cite=\\"[1, §2]\\" section=\\"2 Method\\">');
@@ -291,12 +383,20 @@ describe('full text from arXiv in the CLI', () => {
     const added = await runPapercord(['add', '2502.11004', '--json'], fresh);
     expect(added.code, added.stderr).toBe(0);
     expect(JSON.parse(added.stdout)).toMatchObject([{ input: '2502.11004', id: 'arxiv:2502.11004', status: 'added' }]);
-    const run = await runPapercord(['ask', 'How often are the block scales recomputed?', '--paper', '2502.11004', '--json'], fresh);
+    const run = await runPapercord(
+      ['ask', 'How often are the block scales recomputed?', '--paper', '2502.11004', '--json'],
+      fresh,
+    );
     expect(run.code, run.stderr).toBe(0);
     const answer = JSON.parse(run.stdout) as AskJson;
     expect(answer.answer).toContain('Scales are recomputed every step');
-    expect(answer.citations).toContainEqual(expect.objectContaining({ id: 'arxiv:2502.11004', section: '3.1 Block scaling' }));
-    const off = await runPapercord(['ask', 'How often are the block scales recomputed?', '--paper', '2502.11004', '--json'], { ...fresh, FULL_TEXT: 'off' });
+    expect(answer.citations).toContainEqual(
+      expect.objectContaining({ id: 'arxiv:2502.11004', section: '3.1 Block scaling' }),
+    );
+    const off = await runPapercord(
+      ['ask', 'How often are the block scales recomputed?', '--paper', '2502.11004', '--json'],
+      { ...fresh, FULL_TEXT: 'off' },
+    );
     expect(JSON.parse(off.stdout)).toMatchObject({ citations: [{ section: null, page: null }] });
     expect(off.stderr).toContain('Full text is off (FULL_TEXT=off), so this answer draws on the abstract only.');
   });
@@ -309,10 +409,21 @@ describe('full text from arXiv in the CLI', () => {
       await makePaperPdf({
         title: 'Tidal Batching: Scheduling Inference Requests by Their Expected Length',
         authors: ['Noor Haddad'],
-        abstract: 'Serving systems batch requests of very different lengths. Tidal batching groups requests by predicted output length so that short requests do not wait for long ones.',
+        abstract:
+          'Serving systems batch requests of very different lengths. Tidal batching groups requests by predicted output length so that short requests do not wait for long ones.',
         sections: [
-          { heading: '1 Introduction', paragraphs: ['Inference servers batch requests to use the accelerator well, but long requests hold a batch open.'] },
-          { heading: '2 Scheduler', paragraphs: ['A small regressor predicts the output length of each request from its prompt; requests are grouped into 4 length buckets.'] },
+          {
+            heading: '1 Introduction',
+            paragraphs: [
+              'Inference servers batch requests to use the accelerator well, but long requests hold a batch open.',
+            ],
+          },
+          {
+            heading: '2 Scheduler',
+            paragraphs: [
+              'A small regressor predicts the output length of each request from its prompt; requests are grouped into 4 length buckets.',
+            ],
+          },
         ],
       }),
     );
@@ -320,8 +431,14 @@ describe('full text from arXiv in the CLI', () => {
     expect(added.code, added.stderr).toBe(0);
     const requestsBefore = arxiv.requests.length;
     const outline = await runPapercord(['fulltext', 'Tidal Batching', '--json'], fresh);
-    expect(JSON.parse(outline.stdout)).toMatchObject({ source: 'local-pdf', sections: [{ heading: 'Abstract' }, { heading: '1 Introduction' }, { heading: '2 Scheduler' }] });
-    const run = await runPapercord(['ask', 'How many length buckets are requests grouped into?', '--paper', 'Tidal Batching', '--json'], fresh);
+    expect(JSON.parse(outline.stdout)).toMatchObject({
+      source: 'local-pdf',
+      sections: [{ heading: 'Abstract' }, { heading: '1 Introduction' }, { heading: '2 Scheduler' }],
+    });
+    const run = await runPapercord(
+      ['ask', 'How many length buckets are requests grouped into?', '--paper', 'Tidal Batching', '--json'],
+      fresh,
+    );
     const answer = JSON.parse(run.stdout) as AskJson;
     expect(answer.answer).toContain('4 length buckets');
     expect(answer.citations).toContainEqual(expect.objectContaining({ section: '2 Scheduler', page: 1 }));

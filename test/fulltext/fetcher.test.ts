@@ -18,7 +18,9 @@ function fetcher(options: { maxBytes?: number } = {}) {
 
 describe('fetching full text from arXiv', () => {
   it('given a page larger than papercord accepts, it should refuse it as too large, not retry it', async () => {
-    const error = await fetcher({ maxBytes: 2000 }).fetch('2502.11001').catch((caught: unknown) => caught);
+    const error = await fetcher({ maxBytes: 2000 })
+      .fetch('2502.11001')
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(FullTextUnavailableError);
     expect(error).toMatchObject({ message: expect.stringContaining('too large'), retryable: false });
   });
@@ -26,13 +28,17 @@ describe('fetching full text from arXiv', () => {
   it('given a redirect to another host, it should not follow it into the paper', async () => {
     const elsewhere = arxiv.baseUrl.replace('127.0.0.1', 'localhost');
     arxiv.script('/html/2502.11001', { status: 302, headers: { location: `${elsewhere}/html/2502.11002` } });
-    const error = await fetcher().fetch('2502.11001').catch((caught: unknown) => caught);
+    const error = await fetcher()
+      .fetch('2502.11001')
+      .catch((caught: unknown) => caught);
     expect(error).toMatchObject({ message: expect.stringContaining('redirected to another host'), retryable: false });
   });
 
   it('given a 503, it should report it as a problem that may pass', async () => {
     arxiv.script('/html/2502.11001', { status: 503 });
-    const error = await fetcher().fetch('2502.11001').catch((caught: unknown) => caught);
+    const error = await fetcher()
+      .fetch('2502.11001')
+      .catch((caught: unknown) => caught);
     expect(error).toMatchObject({ message: 'arXiv answered HTTP 503', retryable: true });
   });
 

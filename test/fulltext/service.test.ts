@@ -16,7 +16,13 @@ import { paperId, type Paper } from '../../src/papers/paper.js';
 import { ArxivServer, fixturePapers, type FixturePaper } from './arxivServer.js';
 
 function asPaper(fixture: FixturePaper): Paper {
-  return { id: paperId(fixture), arxivId: fixture.arxivId, title: fixture.title, abstract: fixture.abstract, source: 'test' };
+  return {
+    id: paperId(fixture),
+    arxivId: fixture.arxivId,
+    title: fixture.title,
+    abstract: fixture.abstract,
+    source: 'test',
+  };
 }
 
 let embedder: PaperEmbedder;
@@ -46,7 +52,11 @@ function service(store: FullTextStore, options: { spacingMs?: number } = {}): Fu
     config: { FULL_TEXT: 'on', FULL_TEXT_TIMEOUT_MS: 5000 },
     embedder,
     store,
-    fetcher: new ArxivFullTextFetcher({ htmlBase: arxiv.htmlBase, pdfBase: arxiv.pdfBase, spacingMs: options.spacingMs ?? 1 }),
+    fetcher: new ArxivFullTextFetcher({
+      htmlBase: arxiv.htmlBase,
+      pdfBase: arxiv.pdfBase,
+      spacingMs: options.spacingMs ?? 1,
+    }),
   });
 }
 
@@ -63,7 +73,9 @@ describe('the full-text service', () => {
     await fullText.idle();
     expect(asked).toEqual({ state: 'ready', source: 'html' });
     expect(arxiv.maxConcurrent).toBe(1);
-    expect(arxiv.requests.filter((request) => request.startsWith('/html/')).sort()).toEqual(papers.map((paper) => `/html/${paper.arxivId}`).sort());
+    expect(arxiv.requests.filter((request) => request.startsWith('/html/')).sort()).toEqual(
+      papers.map((paper) => `/html/${paper.arxivId}`).sort(),
+    );
     expect(store.counts().papers).toBe(5);
     await fullText.close();
     store.close();
@@ -89,9 +101,20 @@ describe('the full-text service', () => {
   it('given a paper without full text among the candidates, it should offer its abstract', async () => {
     const store = FullTextStore.open(dir);
     const fullText = service(store);
-    const seedLike: Paper = { id: 't:abc', title: 'Learning Rate Warmup Explained', abstract: 'We explain why learning rate warmup stabilises training of transformers.', source: 'test' };
+    const seedLike: Paper = {
+      id: 't:abc',
+      title: 'Learning Rate Warmup Explained',
+      abstract: 'We explain why learning rate warmup stabilises training of transformers.',
+      source: 'test',
+    };
     const ranked = await fullText.passages('why does learning rate warmup help?', [{ paper: seedLike, score: 1 }]);
-    expect(ranked).toEqual([{ paper: seedLike, score: 1, passages: [expect.objectContaining({ section: null, label: null, text: seedLike.abstract })] }]);
+    expect(ranked).toEqual([
+      {
+        paper: seedLike,
+        score: 1,
+        passages: [expect.objectContaining({ section: null, label: null, text: seedLike.abstract })],
+      },
+    ]);
     await fullText.close();
     store.close();
   });
@@ -102,7 +125,9 @@ describe('the full-text service', () => {
     const sma = asPaper(fixturePapers()[0]!);
     await fullText.ensure(sma);
     await fullText.close();
-    const other = await createEmbedder(loadConfig({ EMBEDDINGS: 'hashing' }), silentLogger(), { hashing: { dimension: 64 } });
+    const other = await createEmbedder(loadConfig({ EMBEDDINGS: 'hashing' }), silentLogger(), {
+      hashing: { dimension: 64 },
+    });
     const again = new FullTextService({
       config: { FULL_TEXT: 'on', FULL_TEXT_TIMEOUT_MS: 5000 },
       embedder: other,
@@ -154,20 +179,34 @@ describe('papers arriving while the bot runs', () => {
 describe('the full-text store', () => {
   it('given a paper stored twice, it should hold its chunks once, and read them by primary key only', async () => {
     const store = FullTextStore.open(dir);
-    const document = { source: 'html' as const, sections: [{ number: '1', title: 'Intro', level: 1, blocks: [{ kind: 'paragraph' as const, text: 'Hello.' }] }] };
-    const chunks = [0, 1, 2].map((seq) => ({ seq, section: '1 Intro', label: '§1', page: null, text: `chunk ${seq}`, vector: [1, 0, 0] }));
+    const document = {
+      source: 'html' as const,
+      sections: [{ number: '1', title: 'Intro', level: 1, blocks: [{ kind: 'paragraph' as const, text: 'Hello.' }] }],
+    };
+    const chunks = [0, 1, 2].map((seq) => ({
+      seq,
+      section: '1 Intro',
+      label: '§1',
+      page: null,
+      text: `chunk ${seq}`,
+      vector: [1, 0, 0],
+    }));
     store.put({ paperId: 'arxiv:1', source: 'html', url: null, document, embedder: 'e' }, chunks);
     store.put({ paperId: 'arxiv:1', source: 'html', url: null, document, embedder: 'e' }, chunks.slice(0, 2));
     store.put({ paperId: 'arxiv:2', source: 'html', url: null, document, embedder: 'e' }, chunks);
     expect(store.counts()).toEqual({ papers: 2, chunks: 5 });
-    expect(store.chunksOf(['arxiv:1']).map((chunk) => [chunk.paperId, chunk.seq, chunk.text, [...chunk.vector]])).toEqual([
+    expect(
+      store.chunksOf(['arxiv:1']).map((chunk) => [chunk.paperId, chunk.seq, chunk.text, [...chunk.vector]]),
+    ).toEqual([
       ['arxiv:1', 0, 'chunk 0', [1, 0, 0]],
       ['arxiv:1', 1, 'chunk 1', [1, 0, 0]],
     ]);
     store.close();
     // A question's chunk search costs what its candidate papers hold, not what the library holds.
     const db = new Database(path.join(dir, 'fulltext.sqlite'), { readonly: true });
-    const plan = db.prepare('EXPLAIN QUERY PLAN SELECT * FROM fulltext_chunks WHERE paper_id = ? ORDER BY seq').all('arxiv:1') as Array<{ detail: string }>;
+    const plan = db
+      .prepare('EXPLAIN QUERY PLAN SELECT * FROM fulltext_chunks WHERE paper_id = ? ORDER BY seq')
+      .all('arxiv:1') as Array<{ detail: string }>;
     db.close();
     expect(plan.map((row) => row.detail).join(' ')).toMatch(/SEARCH fulltext_chunks USING PRIMARY KEY \(paper_id=\?\)/);
   });
@@ -183,7 +222,9 @@ describe('the full-text store', () => {
         store.put({ paperId: 'arxiv:' + paper, source: 'html', url: null, document, embedder: 'e' }, chunks);
         process.stdout.write(paper + '\\n');
       }`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, dir], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     await new Promise<void>((resolve, reject) => {
       let seen = '';

@@ -55,7 +55,15 @@ ${records.map(entryXml).join('\n')}
 function compactDate(value: string): number {
   const match = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(value);
   if (!match) return Number.NaN;
-  return Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]), Number(match[4]), Number(match[5]), 59, 999);
+  return Date.UTC(
+    Number(match[1]),
+    Number(match[2]) - 1,
+    Number(match[3]),
+    Number(match[4]),
+    Number(match[5]),
+    59,
+    999,
+  );
 }
 
 /**
@@ -121,12 +129,22 @@ export class ArxivStandIn {
     const hfMatch = /^\/api\/papers\/(.+)$/.exec(url.pathname);
     if (hfMatch) {
       const record = this.records.get(decodeURIComponent(hfMatch[1]!));
-      if (!record?.hf) return void response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"Not Found"}');
+      if (!record?.hf)
+        return void response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"Not Found"}');
       response.writeHead(200, { 'content-type': 'application/json' });
-      return void response.end(JSON.stringify({ id: record.id, title: record.title, summary: record.abstract, upvotes: record.hf.upvotes, ai_summary: record.hf.ai_summary }));
+      return void response.end(
+        JSON.stringify({
+          id: record.id,
+          title: record.title,
+          summary: record.abstract,
+          upvotes: record.hf.upvotes,
+          ai_summary: record.hf.ai_summary,
+        }),
+      );
     }
     if (url.pathname !== '/api/query') return void response.writeHead(404).end('not found');
-    const canned = this.queued.shift() ?? this.rules.find((rule) => rule.responses.length > 0 && rule.match(url))?.responses.shift();
+    const canned =
+      this.queued.shift() ?? this.rules.find((rule) => rule.responses.length > 0 && rule.match(url))?.responses.shift();
     if (canned) return void response.writeHead(canned.status, canned.headers ?? {}).end(canned.body ?? '');
 
     const idList = url.searchParams.get('id_list');
@@ -183,7 +201,8 @@ export const SAMPLE_RECORDS: ArxivRecord[] = [
   {
     id: '2507.10524',
     title: 'A Second Sample Paper on Recursive Depth',
-    abstract: 'We give each token its own number of passes through a shared stack of layers and save compute on easy tokens.',
+    abstract:
+      'We give each token its own number of passes through a shared stack of layers and save compute on easy tokens.',
     authors: ['Ada Lovelace', 'Alan Turing'],
     published: '2025-07-14T00:00:00Z',
   },

@@ -79,7 +79,9 @@ function respond(reply: ScriptedReply, body: ChatCompletionRequest, response: Se
       return;
     case 'status':
       response.writeHead(reply.status, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ error: { message: reply.message ?? `status ${reply.status}`, type: 'server_error' } }));
+      response.end(
+        JSON.stringify({ error: { message: reply.message ?? `status ${reply.status}`, type: 'server_error' } }),
+      );
       return;
     case 'stall':
       response.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -122,7 +124,11 @@ function toolName(body: ChatCompletionRequest): string | undefined {
 function sendCompletion(content: string, body: ChatCompletionRequest, response: ServerResponse): void {
   const name = toolName(body);
   const message = name
-    ? { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name, arguments: content } }] }
+    ? {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'call_1', type: 'function', function: { name, arguments: content } }],
+      }
     : { role: 'assistant', content };
   response.writeHead(200, { 'content-type': 'application/json' });
   response.end(
@@ -137,7 +143,10 @@ function sendCompletion(content: string, body: ChatCompletionRequest, response: 
   );
 }
 
-async function streamText(reply: { content: string; holdAfter?: { words: number; until: Promise<unknown> } }, response: ServerResponse): Promise<void> {
+async function streamText(
+  reply: { content: string; holdAfter?: { words: number; until: Promise<unknown> } },
+  response: ServerResponse,
+): Promise<void> {
   response.writeHead(200, { 'content-type': 'text/event-stream' });
   response.write(sse(chunk({ role: 'assistant', content: '' })));
   const pieces = reply.content.match(/\S+\s*|\s+/g) ?? [];

@@ -85,7 +85,10 @@ function wrap(text: string, font: PDFFont, size: number, width: number): string[
 
 export async function makePaperPdf(options: PaperPdfOptions): Promise<Uint8Array> {
   const document = await PDFDocument.create();
-  const fonts = { regular: await document.embedFont(StandardFonts.TimesRoman), bold: await document.embedFont(StandardFonts.TimesRomanBold) };
+  const fonts = {
+    regular: await document.embedFont(StandardFonts.TimesRoman),
+    bold: await document.embedFont(StandardFonts.TimesRomanBold),
+  };
   const titleSize = options.titleSize ?? 17;
   const headingSize = options.headingSize ?? 12;
   const bodySize = options.bodySize ?? 10;
@@ -129,7 +132,11 @@ export async function makeImageOnlyPdf(): Promise<Uint8Array> {
 
 /** A paper that opens only with a password. */
 export async function makeEncryptedPdf(options: Partial<PaperPdfOptions> = {}): Promise<Uint8Array> {
-  const plain = await makePaperPdf({ title: 'A Secret Paper About Locks', abstract: 'Nobody may read this abstract.', ...options });
+  const plain = await makePaperPdf({
+    title: 'A Secret Paper About Locks',
+    abstract: 'Nobody may read this abstract.',
+    ...options,
+  });
   const document = await PDFDocument.load(plain);
   document.encrypt({ userPassword: 'reader', ownerPassword: 'owner' });
   return document.save();
@@ -152,6 +159,9 @@ export const SAMPLE_PAPER = {
           'pick the passages that matter for each question and leave the rest unread.',
       ],
     },
-    { heading: '2 Method', paragraphs: ['The router scores passages with a single linear layer over pooled token states.'] },
+    {
+      heading: '2 Method',
+      paragraphs: ['The router scores passages with a single linear layer over pooled token states.'],
+    },
   ],
 } satisfies PaperPdfOptions;

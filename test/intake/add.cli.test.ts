@@ -18,7 +18,12 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'papercord-add-'));
-  env = { DATA_DIR: dataDir, ARXIV_API_BASE: arxiv.baseUrl, HF_API_BASE: arxiv.baseUrl, ARXIV_REQUEST_INTERVAL_MS: '0' };
+  env = {
+    DATA_DIR: dataDir,
+    ARXIV_API_BASE: arxiv.baseUrl,
+    HF_API_BASE: arxiv.baseUrl,
+    ARXIV_REQUEST_INTERVAL_MS: '0',
+  };
 });
 afterEach(async () => {
   await rm(dataDir, { recursive: true, force: true });
@@ -40,7 +45,13 @@ describe('papercord add', () => {
     const rows = JSON.parse(run.stdout) as Row[];
     expect(rows).toEqual([
       { input: '2410.20771', id: 'arxiv:2410.20771', title: SAMPLE_RECORDS[0]!.title, status: 'added', message: null },
-      { input: 'https://arxiv.org/abs/2410.20771v2', id: 'arxiv:2410.20771', title: SAMPLE_RECORDS[0]!.title, status: 'present', message: null },
+      {
+        input: 'https://arxiv.org/abs/2410.20771v2',
+        id: 'arxiv:2410.20771',
+        title: SAMPLE_RECORDS[0]!.title,
+        status: 'present',
+        message: null,
+      },
     ]);
     expect(arxiv.apiRequests.filter((url) => url.searchParams.get('id_list')?.includes('2410.20771'))).toHaveLength(1);
 
@@ -73,7 +84,11 @@ describe('papercord add', () => {
   it('given the arXiv API is down, it should report error naming arXiv, add nothing and exit 1', async () => {
     const down = await closedPortUrl();
 
-    const run = await runPapercord(['add', '2410.20771', '--json'], { ...env, ARXIV_API_BASE: down, HF_API_BASE: down });
+    const run = await runPapercord(['add', '2410.20771', '--json'], {
+      ...env,
+      ARXIV_API_BASE: down,
+      HF_API_BASE: down,
+    });
 
     expect(run.code).toBe(1);
     const [row] = JSON.parse(run.stdout) as Row[];
@@ -101,7 +116,9 @@ describe('papercord add', () => {
     expect(run.code).toBe(0);
     const [row] = JSON.parse(run.stdout) as Row[];
     expect(row).toMatchObject({ input: file, title: SAMPLE_PAPER.title, status: 'added', message: null });
-    const search = JSON.parse((await runPapercord(['search', 'sparse attention routers long documents', '--json'], env)).stdout) as Array<{ id: string }>;
+    const search = JSON.parse(
+      (await runPapercord(['search', 'sparse attention routers long documents', '--json'], env)).stdout,
+    ) as Array<{ id: string }>;
     expect(search[0]!.id).toBe(row!.id);
     expect(await readdir(path.join(dataDir, 'pdfs'))).toEqual([`${row!.id!.replace(/[^A-Za-z0-9._-]/g, '_')}.pdf`]);
   });
@@ -112,7 +129,11 @@ describe('papercord add', () => {
 
     const run = await runPapercord(['add', file, '--json'], env);
 
-    expect((JSON.parse(run.stdout) as Row[])[0]).toMatchObject({ id: 'arxiv:2410.20771', title: SAMPLE_RECORDS[0]!.title, status: 'added' });
+    expect((JSON.parse(run.stdout) as Row[])[0]).toMatchObject({
+      id: 'arxiv:2410.20771',
+      title: SAMPLE_RECORDS[0]!.title,
+      status: 'added',
+    });
   });
 
   it('given a PDF without text and a missing file, it should refuse each with a clear message and exit 1', async () => {

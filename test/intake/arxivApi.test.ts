@@ -38,11 +38,24 @@ describe('ArxivApi', () => {
 describe('pdfAttachmentItems', () => {
   it('given a PDF attachment over 25 MB and a picture, it should refuse the PDF without downloading it and ignore the picture', async () => {
     const items = await pdfAttachmentItems([
-      { name: 'huge.pdf', contentType: 'application/pdf', size: 30 * 1024 * 1024, url: `${arxiv.baseUrl}/never-fetched.pdf` },
+      {
+        name: 'huge.pdf',
+        contentType: 'application/pdf',
+        size: 30 * 1024 * 1024,
+        url: `${arxiv.baseUrl}/never-fetched.pdf`,
+      },
       { name: 'figure.png', contentType: 'image/png', size: 1000, url: `${arxiv.baseUrl}/figure.png` },
     ]);
 
-    expect(items).toEqual([{ input: 'huge.pdf', id: null, title: null, status: 'error', message: 'huge.pdf is 30.0 MB; papercord reads PDFs up to 25 MB' }]);
+    expect(items).toEqual([
+      {
+        input: 'huge.pdf',
+        id: null,
+        title: null,
+        status: 'error',
+        message: 'huge.pdf is 30.0 MB; papercord reads PDFs up to 25 MB',
+      },
+    ]);
     expect(arxiv.requests.some((url) => url.pathname.endsWith('.pdf') || url.pathname.endsWith('.png'))).toBe(false);
   });
 });

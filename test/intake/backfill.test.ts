@@ -19,8 +19,21 @@ function records(): ArxivRecord[] {
       published: `2025-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}T12:00:00Z`,
     });
   }
-  made.push({ id: '2502.20001', title: 'A Vision Paper', abstract: 'Pixels.', authors: ['X'], published: '2025-02-03T00:00:00Z', category: 'cs.CV' });
-  made.push({ id: '2412.30001', title: 'Last Year', abstract: 'Old news.', authors: ['Y'], published: '2024-12-30T00:00:00Z' });
+  made.push({
+    id: '2502.20001',
+    title: 'A Vision Paper',
+    abstract: 'Pixels.',
+    authors: ['X'],
+    published: '2025-02-03T00:00:00Z',
+    category: 'cs.CV',
+  });
+  made.push({
+    id: '2412.30001',
+    title: 'Last Year',
+    abstract: 'Old news.',
+    authors: ['Y'],
+    published: '2024-12-30T00:00:00Z',
+  });
   return made;
 }
 
@@ -49,7 +62,12 @@ describe('papercord ingest --source arxiv', () => {
     const queries = arxiv.apiRequests.map((url) => url.searchParams.get('search_query'));
     expect(queries[0]).toBe('cat:cs.CL AND submittedDate:[202501010000 TO 202501312359]');
     expect(queries).toContain('cat:cs.CL AND submittedDate:[202503010000 TO 202503312359]');
-    expect(arxiv.apiRequests.every((url) => url.searchParams.get('sortBy') === 'submittedDate' && url.searchParams.get('sortOrder') === 'ascending')).toBe(true);
+    expect(
+      arxiv.apiRequests.every(
+        (url) =>
+          url.searchParams.get('sortBy') === 'submittedDate' && url.searchParams.get('sortOrder') === 'ascending',
+      ),
+    ).toBe(true);
   });
 
   it('given --max, it should stop after that many papers, oldest first', async () => {
@@ -72,7 +90,10 @@ describe('papercord ingest --source arxiv', () => {
   it('given a run that failed part-way, it should resume after the last page it saved when run again with the same arguments', async () => {
     // January (10 papers) succeeds; then arXiv fails every retry of February's first page.
     const february = (url: URL) => url.searchParams.get('search_query')?.includes('202502010000') === true;
-    arxiv.failMatching(february, ...Array.from({ length: 4 }, () => ({ status: 503, headers: { 'retry-after': '0' } })));
+    arxiv.failMatching(
+      february,
+      ...Array.from({ length: 4 }, () => ({ status: 503, headers: { 'retry-after': '0' } })),
+    );
     const failed = await runPapercord([...BACKFILL, '--json'], env);
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(/failed after 4 attempts: HTTP 503/);
@@ -83,7 +104,13 @@ describe('papercord ingest --source arxiv', () => {
     const resumed = await runPapercord([...BACKFILL, '--json'], env);
 
     expect(resumed.code).toBe(0);
-    expect(JSON.parse(resumed.stdout)).toMatchObject({ new: 15, existing: 0, papers: 25, fetched: 25, resumedAfter: 10 });
+    expect(JSON.parse(resumed.stdout)).toMatchObject({
+      new: 15,
+      existing: 0,
+      papers: 25,
+      fetched: 25,
+      resumedAfter: 10,
+    });
     const resumedQueries = arxiv.apiRequests.slice(requestsBefore).map((url) => url.searchParams.get('search_query'));
     expect(resumedQueries.some((query) => query?.includes('202501010000'))).toBe(false);
     expect(await readdir(path.join(dataDir, 'backfill'))).toHaveLength(1);

@@ -25,7 +25,12 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'papercord-files-'));
-  env = { DATA_DIR: dataDir, ARXIV_API_BASE: arxiv.baseUrl, HF_API_BASE: arxiv.baseUrl, ARXIV_REQUEST_INTERVAL_MS: '0' };
+  env = {
+    DATA_DIR: dataDir,
+    ARXIV_API_BASE: arxiv.baseUrl,
+    HF_API_BASE: arxiv.baseUrl,
+    ARXIV_REQUEST_INTERVAL_MS: '0',
+  };
 });
 afterEach(async () => {
   await rm(dataDir, { recursive: true, force: true });
@@ -62,8 +67,16 @@ describe('papercord ingest of BibTeX', () => {
     const result = JSON.parse(run.stdout) as IngestJson;
     expect(result.new).toBe(1);
     expect(result.skipped).toEqual([
-      { where: `${file}:14 (kallini2024mrt5)`, title: 'MrT5: Dynamic Token Merging for Efficient Byte-level Language Models', reason: 'no abstract; it is arXiv 2410.20771, add --lookup to fetch it' },
-      { where: `${file}:23 (noabstract2019)`, title: 'A Paper Nobody Summarised', reason: 'no abstract and no arXiv id to look it up by' },
+      {
+        where: `${file}:14 (kallini2024mrt5)`,
+        title: 'MrT5: Dynamic Token Merging for Efficient Byte-level Language Models',
+        reason: 'no abstract; it is arXiv 2410.20771, add --lookup to fetch it',
+      },
+      {
+        where: `${file}:23 (noabstract2019)`,
+        title: 'A Paper Nobody Summarised',
+        reason: 'no abstract and no arXiv id to look it up by',
+      },
       { where: `${file}:30 (notitle)`, title: null, reason: 'no title' },
     ]);
     const [paper] = await storedPapers();
@@ -78,11 +91,17 @@ describe('papercord ingest of BibTeX', () => {
   });
 
   it('given --lookup, it should fetch the entry that has only an arXiv eprint from arXiv', async () => {
-    const run = await runPapercord(['ingest', '--source', path.join(FIXTURES, 'reading-list.bib'), '--lookup', '--json'], env);
+    const run = await runPapercord(
+      ['ingest', '--source', path.join(FIXTURES, 'reading-list.bib'), '--lookup', '--json'],
+      env,
+    );
 
     const result = JSON.parse(run.stdout) as IngestJson;
     expect(result.new).toBe(2);
-    expect(result.skipped.map((entry) => entry.reason)).toEqual(['no abstract and no arXiv id to look it up by', 'no title']);
+    expect(result.skipped.map((entry) => entry.reason)).toEqual([
+      'no abstract and no arXiv id to look it up by',
+      'no title',
+    ]);
     expect((await storedPapers()).map((paper) => paper.id)).toContain('arxiv:2410.20771');
   });
 
@@ -92,7 +111,11 @@ describe('papercord ingest of BibTeX', () => {
     const run = await runPapercord(['ingest', '--source', file], env);
 
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(new RegExp(`^papercord: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:6: malformed BibTeX entry \\(.*\\); nothing from this file was ingested`));
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `^papercord: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:6: malformed BibTeX entry \\(.*\\); nothing from this file was ingested`,
+      ),
+    );
     expect(await storedPapers()).toEqual([]);
   });
 
@@ -115,7 +138,13 @@ describe('papercord ingest of CSL-JSON', () => {
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout) as IngestJson;
     expect(result.new).toBe(2);
-    expect(result.skipped).toEqual([{ where: `${file}:22 (bare)`, title: 'A Book Without an Abstract', reason: 'no abstract and no arXiv id to look it up by' }]);
+    expect(result.skipped).toEqual([
+      {
+        where: `${file}:22 (bare)`,
+        title: 'A Book Without an Abstract',
+        reason: 'no abstract and no arXiv id to look it up by',
+      },
+    ]);
     const papers = await storedPapers();
     expect(papers.find((paper) => paper.title === 'Sparse Routers for Long Documents')).toMatchObject({
       authors: ['José Álvarez-Núñez', 'The Long Context Team'],
@@ -125,13 +154,15 @@ describe('papercord ingest of CSL-JSON', () => {
     expect(papers.map((paper) => paper.id)).toContain('arxiv:2410.20771');
   });
 
-  it('given an item whose title is not text, it should name the file and the item\'s line and add nothing', async () => {
+  it("given an item whose title is not text, it should name the file and the item's line and add nothing", async () => {
     const file = path.join(FIXTURES, 'malformed-csl.json');
 
     const run = await runPapercord(['ingest', '--source', file], env);
 
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain(`papercord: ${file}:9: item 2: title: Expected string, received array; nothing from this file was ingested`);
+    expect(run.stderr).toContain(
+      `papercord: ${file}:9: item 2: title: Expected string, received array; nothing from this file was ingested`,
+    );
     expect(await storedPapers()).toEqual([]);
   });
 });
@@ -151,12 +182,16 @@ describe('papercord ingest of the arXiv metadata snapshot', () => {
       authors: ['Julie Kallini', 'Shikhar Murty'],
       primaryCategory: 'cs.CL',
       publishedAt: '2024-10-28T04:03:39.000Z',
-      abstract: 'Models that rely on subword tokenization have significant drawbacks. MrT5 learns to delete tokens dynamically in its encoder.',
+      abstract:
+        'Models that rely on subword tokenization have significant drawbacks. MrT5 learns to delete tokens dynamically in its encoder.',
     });
   });
 
   it('given an exact category, it should keep only that one', async () => {
-    const run = await runPapercord(['ingest', '--source', path.join(FIXTURES, 'arxiv-snapshot.jsonl'), '--category', 'math.GT', '--json'], env);
+    const run = await runPapercord(
+      ['ingest', '--source', path.join(FIXTURES, 'arxiv-snapshot.jsonl'), '--category', 'math.GT', '--json'],
+      env,
+    );
 
     expect(JSON.parse(run.stdout)).toMatchObject({ new: 1 });
     expect((await storedPapers())[0]!.id).toBe('arxiv:math/0309136');
@@ -170,7 +205,9 @@ describe('papercord ingest of the arXiv metadata snapshot', () => {
     const run = await runPapercord(['ingest', '--source', file], env);
 
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain(`papercord: ${file}:6: abstract: expected a non-empty abstract; nothing from this file was ingested`);
+    expect(run.stderr).toContain(
+      `papercord: ${file}:6: abstract: expected a non-empty abstract; nothing from this file was ingested`,
+    );
     expect(await storedPapers()).toEqual([]);
   });
 });

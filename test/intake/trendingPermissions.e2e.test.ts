@@ -13,7 +13,11 @@ import { DiscordEmulator, type EmulatedUser } from '../discord/emulator/discordE
 import { nextSnowflake } from '../discord/emulator/snowflake.js';
 
 const TOKEN = 'trending-permissions-token';
-const admin: EmulatedUser = { id: nextSnowflake(), username: 'admin', permissions: String(2248473465835073n | PermissionFlagsBits.ManageGuild) };
+const admin: EmulatedUser = {
+  id: nextSnowflake(),
+  username: 'admin',
+  permissions: String(2248473465835073n | PermissionFlagsBits.ManageGuild),
+};
 
 let emulator: DiscordEmulator;
 let dataDir: string;
@@ -29,7 +33,13 @@ beforeAll(async () => {
   mutedChannel = emulator.addChannel({ name: 'muted', botDeny: PermissionFlagsBits.SendMessages });
   openChannel = emulator.addChannel({ name: 'open' });
   dataDir = await mkdtemp(path.join(tmpdir(), 'papercord-trending-permissions-'));
-  const config = loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'silent', DISCORD_TOKEN: TOKEN, DISCORD_API_BASE: emulator.apiBase });
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    EMBEDDINGS: 'hashing',
+    LOG_LEVEL: 'silent',
+    DISCORD_TOKEN: TOKEN,
+    DISCORD_API_BASE: emulator.apiBase,
+  });
   services = await createServices(config, silentLogger());
   runtime = TrendingRuntime.open({ service: services.trending, dataDir, graceHours: 6, logger: silentLogger() });
   bot = createBot(coreServicesFrom(services), config, silentLogger(), { extraServices: { trending: runtime } });
@@ -68,7 +78,9 @@ describe('/trending subscribe permission check', () => {
     const record = subscribe(openChannel);
 
     const answered = await emulator.waitForInteraction(record.id, (changed) => changed.callbackType === 4);
-    expect((answered.callbackBody?.data as { content?: string }).content).toMatch(/^Subscribed\. <#\d+> · 09:00 Europe\/Paris/);
+    expect((answered.callbackBody?.data as { content?: string }).content).toMatch(
+      /^Subscribed\. <#\d+> · 09:00 Europe\/Paris/,
+    );
     expect(runtime.status(emulator.guildId).map((status) => status.subscription.channelId)).toEqual([openChannel]);
   });
 });

@@ -11,7 +11,12 @@ import { countingEmbedder, recordingLogger, temporaryDirectory } from './support
 import { libraryScriptImports, signalThatEnds } from '../support/processes.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const TOPICS = ['sparse attention kernels', 'fast diffusion samplers', 'reward models for alignment', 'retrieval-augmented generation'];
+const TOPICS = [
+  'sparse attention kernels',
+  'fast diffusion samplers',
+  'reward models for alignment',
+  'retrieval-augmented generation',
+];
 
 const papers: Paper[] = Array.from({ length: 60 }, (_, index) => ({
   id: `2401.${String(10_000 + index)}`,
@@ -40,11 +45,18 @@ describe('bulk ingest on worker threads', () => {
     const embedder = countingEmbedder();
     const library = await PaperLibrary.open({ dataDir: directory, embedder, logger });
     cleanups.push(() => library.close());
-    const preparer = await PaperPreparer.start(loadConfig({ EMBEDDINGS: 'hashing', DATA_DIR: directory }), embedder, logger);
+    const preparer = await PaperPreparer.start(
+      loadConfig({ EMBEDDINGS: 'hashing', DATA_DIR: directory }),
+      embedder,
+      logger,
+    );
     expect(preparer, warnings.join('\n')).toBeDefined();
     cleanups.push(() => preparer!.close());
 
-    const result = await ingestInBatches(library, papers, { batchSize: 25, prepare: (batch) => preparer!.prepare(batch) });
+    const result = await ingestInBatches(library, papers, {
+      batchSize: 25,
+      prepare: (batch) => preparer!.prepare(batch),
+    });
 
     expect(result).toMatchObject({ added: 60, existing: 0, interrupted: false });
     expect(embedder.embeddings.embeddedDocuments).toBe(0);
@@ -86,7 +98,8 @@ describe('bulk ingest on worker threads', () => {
     expect(warnings).toEqual([]);
     expect(reopened.size).toBe(60);
     expect((await reopened.stats()).vectorsSinceCheckpoint).toBe(0);
-    for (const paper of [papers[3]!, papers[44]!]) expect((await reopened.vectorSearch(ownText(paper), 1))[0]?.paper.id).toBe(paper.id);
+    for (const paper of [papers[3]!, papers[44]!])
+      expect((await reopened.vectorSearch(ownText(paper), 1))[0]?.paper.id).toBe(paper.id);
     // One checkpoint file: the worker's; the one it replaced is gone.
     expect((await readdir(path.join(directory, 'library'))).filter((name) => name.endsWith('.hnsw'))).toHaveLength(1);
   });
@@ -118,7 +131,9 @@ describe('bulk ingest on worker threads', () => {
       const committed = step === 'commit' ? 40 : 60;
       expect(library.size).toBe(committed);
       expect((await library.stats()).vectors).toBe(committed);
-      expect((await library.vectorSearch(ownText(papers[committed - 1]!), 1))[0]?.paper.id).toBe(papers[committed - 1]!.id);
+      expect((await library.vectorSearch(ownText(papers[committed - 1]!), 1))[0]?.paper.id).toBe(
+        papers[committed - 1]!.id,
+      );
       await library.add(papers);
       expect(new Set(library.all().map((paper) => paper.id)).size).toBe(60);
     });

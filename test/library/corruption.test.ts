@@ -16,21 +16,32 @@ import { libraryScriptImports, signalThatEnds } from '../support/processes.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const seeds = await loadPapersFromSource('seeds');
-const ROUTER_QUERY = 'recursive transformer where a router picks how many times each token goes through the shared layers';
+const ROUTER_QUERY =
+  'recursive transformer where a router picks how many times each token goes through the shared layers';
 
 let dataDir: { path: string; remove(): Promise<void> };
 const opened: PaperLibrary[] = [];
 const libraryFile = (name = 'library.db') => path.join(dataDir.path, 'library', name);
 
 async function openLibrary(options: Partial<PaperLibraryOptions> = {}): Promise<PaperLibrary> {
-  const library = await PaperLibrary.open({ dataDir: dataDir.path, embedder: countingEmbedder(), logger: recordingLogger().logger, ...options });
+  const library = await PaperLibrary.open({
+    dataDir: dataDir.path,
+    embedder: countingEmbedder(),
+    logger: recordingLogger().logger,
+    ...options,
+  });
   opened.push(library);
   return library;
 }
 
 /** The seed library, written and closed (checkpointed) by a process that is gone. */
 async function seedLibrary(options: Partial<PaperLibraryOptions> = {}): Promise<void> {
-  const library = await PaperLibrary.open({ dataDir: dataDir.path, embedder: countingEmbedder(), logger: recordingLogger().logger, ...options });
+  const library = await PaperLibrary.open({
+    dataDir: dataDir.path,
+    embedder: countingEmbedder(),
+    logger: recordingLogger().logger,
+    ...options,
+  });
   await library.add(seeds);
   await library.close();
 }
@@ -49,7 +60,12 @@ function editDatabase(edit: (db: Database.Database) => void): void {
 function pagesOf(table: string, kind: 'leaf' | 'internal'): number[] {
   const db = new Database(libraryFile(), { readonly: true });
   try {
-    return db.prepare<[string, string], { pageno: number }>('SELECT pageno FROM dbstat WHERE name = ? AND pagetype = ? ORDER BY pageno').all(table, kind).map((row) => row.pageno);
+    return db
+      .prepare<[string, string], { pageno: number }>(
+        'SELECT pageno FROM dbstat WHERE name = ? AND pagetype = ? ORDER BY pageno',
+      )
+      .all(table, kind)
+      .map((row) => row.pageno);
   } finally {
     db.close();
   }
@@ -58,7 +74,8 @@ function pagesOf(table: string, kind: 'leaf' | 'internal'): number[] {
 /** Overwrites whole pages with bytes that are no b-tree page. */
 async function garble(pages: readonly number[]): Promise<void> {
   const bytes = await readFile(libraryFile());
-  for (const page of pages) for (let offset = 0; offset < 4096; offset += 1) bytes[(page - 1) * 4096 + offset] = (offset * 131 + 7) & 0xff;
+  for (const page of pages)
+    for (let offset = 0; offset < 4096; offset += 1) bytes[(page - 1) * 4096 + offset] = (offset * 131 + 7) & 0xff;
   await writeFile(libraryFile(), bytes);
 }
 
@@ -84,7 +101,9 @@ describe('PaperLibrary with damaged files', () => {
 
     const library = await openLibrary({ logger, embedder });
 
-    expect(warnings).toEqual([`the library's vector index ${checkpoint} is unusable (${checkpoint} cannot be read (ENOENT)); rebuilding it from 54 stored vectors`]);
+    expect(warnings).toEqual([
+      `the library's vector index ${checkpoint} is unusable (${checkpoint} cannot be read (ENOENT)); rebuilding it from 54 stored vectors`,
+    ]);
     expect(embedder.embeddings.embeddedDocuments).toBe(0);
     expect((await library.vectorSearch(ROUTER_QUERY, 1))[0]!.paper.title).toMatch(/^Mixture-of-Recursions/);
   });
@@ -105,7 +124,9 @@ describe('PaperLibrary with damaged files', () => {
 
     const library = await openLibrary({ logger, embedder });
 
-    expect(warnings).toEqual(['2 papers have no usable vector in the library (missing, or not 1024 dimensions); embedding them again']);
+    expect(warnings).toEqual([
+      '2 papers have no usable vector in the library (missing, or not 1024 dimensions); embedding them again',
+    ]);
     expect(embedder.embeddings.embeddedDocuments).toBe(2);
     expect(await library.stats()).toMatchObject({ papers: 54, vectors: 54 });
     for (const paper of [seeds[5]!, seeds[40]!]) {
@@ -127,7 +148,9 @@ describe('PaperLibrary with damaged files', () => {
     const library = await openLibrary({ logger, embedder });
 
     expect(warnings).toEqual([
-      expect.stringMatching(/^the library database \S+library\.db is damaged \(database disk image is malformed\); recovered 54 papers into a new one \(54 vectors kept, 0 papers embedded again\); the damaged file is kept as library\.db\.damaged-\S+$/),
+      expect.stringMatching(
+        /^the library database \S+library\.db is damaged \(database disk image is malformed\); recovered 54 papers into a new one \(54 vectors kept, 0 papers embedded again\); the damaged file is kept as library\.db\.damaged-\S+$/,
+      ),
     ]);
     expect(embedder.embeddings.embeddedDocuments).toBe(0);
     expect(await damagedCopies()).toHaveLength(1);
@@ -155,8 +178,14 @@ describe('PaperLibrary with damaged files', () => {
     };
 
     expect(searchAll).toThrow(UserError);
-    expect(searchAll).toThrow('the library database is damaged (database disk image is malformed); restart papercord to repair it from what is stored');
-    expect(warnings).toEqual([expect.stringMatching(/is damaged \(database disk image is malformed\); it will be repaired from what is stored at the next start$/)]);
+    expect(searchAll).toThrow(
+      'the library database is damaged (database disk image is malformed); restart papercord to repair it from what is stored',
+    );
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /is damaged \(database disk image is malformed\); it will be repaired from what is stored at the next start$/,
+      ),
+    ]);
     expect(hits).toThrow(UserError);
     for (const library of opened.splice(0)) await library.close();
 
@@ -164,7 +193,11 @@ describe('PaperLibrary with damaged files', () => {
     const embedder = countingEmbedder();
     const library = await openLibrary({ logger: restart.logger, embedder });
 
-    expect(restart.warnings).toEqual([expect.stringMatching(/recovered (\d+) papers into a new one \(\1 vectors kept, 0 papers embedded again, (\d+) unreadable rows lost\)/)]);
+    expect(restart.warnings).toEqual([
+      expect.stringMatching(
+        /recovered (\d+) papers into a new one \(\1 vectors kept, 0 papers embedded again, (\d+) unreadable rows lost\)/,
+      ),
+    ]);
     const recovered = library.size;
     expect(recovered).toBeGreaterThan(40);
     expect(recovered).toBeLessThan(54);
@@ -180,13 +213,17 @@ describe('PaperLibrary with damaged files', () => {
 
     const library = await openLibrary({ logger });
 
-    expect(warnings).toEqual([expect.stringMatching(/is damaged \(the file is truncated: \d+ bytes, its header says \d+\); recovered \d+ papers into a new one/)]);
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /is damaged \(the file is truncated: \d+ bytes, its header says \d+\); recovered \d+ papers into a new one/,
+      ),
+    ]);
     expect(library.size).toBeGreaterThan(0);
     expect(await library.stats()).toMatchObject({ papers: library.size, vectors: library.size });
     expect(await damagedCopies()).toHaveLength(1);
   });
 
-  it('given a header that is no longer SQLite\'s, it should refuse with one line naming the file and what to do, and leave the file where it is', async () => {
+  it("given a header that is no longer SQLite's, it should refuse with one line naming the file and what to do, and leave the file where it is", async () => {
     await seedLibrary();
     const bytes = await readFile(libraryFile());
     bytes.fill(0x41, 0, 100);
@@ -214,7 +251,7 @@ describe('PaperLibrary with damaged files', () => {
 });
 
 describe('PaperLibrary after a repair was interrupted', () => {
-  it('given a process killed after the recovered database was complete but before it took the damaged one\'s place, it should open the recovered one', async () => {
+  it("given a process killed after the recovered database was complete but before it took the damaged one's place, it should open the recovered one", async () => {
     await seedLibrary();
     await rename(libraryFile(), libraryFile('library.db.recovered'));
     const { logger, warnings } = recordingLogger();
@@ -223,10 +260,12 @@ describe('PaperLibrary after a repair was interrupted', () => {
 
     expect(warnings).toEqual([]);
     expect(library.all()).toEqual(seeds);
-    expect((await readdir(path.join(dataDir.path, 'library'))).filter((name) => name.endsWith('.recovered'))).toEqual([]);
+    expect((await readdir(path.join(dataDir.path, 'library'))).filter((name) => name.endsWith('.recovered'))).toEqual(
+      [],
+    );
   });
 
-  it('given a process killed when the recovered database was complete, before it took the damaged one\'s place, the next open should repair again with one warning', async () => {
+  it("given a process killed when the recovered database was complete, before it took the damaged one's place, the next open should repair again with one warning", async () => {
     await seedLibrary();
     await garble(pagesOf('lexical_lengths', 'leaf').slice(0, 1));
     const script = path.join(dataDir.path, 'killed.mts');
@@ -240,13 +279,17 @@ describe('PaperLibrary after a repair was interrupted', () => {
     );
     const signal = await signalThatEnds(script, REPO);
     expect(signal).toBe('SIGKILL');
-    expect((await readdir(path.join(dataDir.path, 'library'))).filter((name) => name.startsWith('library.db.recovered'))).not.toEqual([]);
+    expect(
+      (await readdir(path.join(dataDir.path, 'library'))).filter((name) => name.startsWith('library.db.recovered')),
+    ).not.toEqual([]);
     const { logger, warnings } = recordingLogger();
     const embedder = countingEmbedder();
 
     const library = await openLibrary({ logger, embedder });
 
-    expect(warnings).toEqual([expect.stringContaining('recovered 54 papers into a new one (54 vectors kept, 0 papers embedded again)')]);
+    expect(warnings).toEqual([
+      expect.stringContaining('recovered 54 papers into a new one (54 vectors kept, 0 papers embedded again)'),
+    ]);
     expect(library.all()).toEqual(seeds);
     expect(embedder.embeddings.embeddedDocuments).toBe(0);
     expect(await damagedCopies()).toHaveLength(1);

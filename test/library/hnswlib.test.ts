@@ -29,8 +29,12 @@ describe('choosing the hnswlib build', () => {
 
   it('given HNSW_SIMD naming a build this CPU cannot run, it should refuse with the missing CPU features', () => {
     expect(() => chooseBuild({ setting: 'avx512', flags: AVX2_CPU, available: BOTH })).toThrow(UserError);
-    expect(() => chooseBuild({ setting: 'avx512', flags: AVX2_CPU, available: BOTH })).toThrow(/lacks avx512f, avx512dq, avx512bw, avx512vl/);
-    expect(() => chooseBuild({ setting: 'avx2', flags: AVX2_CPU, available: new Set() })).toThrow(/not made at install/);
+    expect(() => chooseBuild({ setting: 'avx512', flags: AVX2_CPU, available: BOTH })).toThrow(
+      /lacks avx512f, avx512dq, avx512bw, avx512vl/,
+    );
+    expect(() => chooseBuild({ setting: 'avx2', flags: AVX2_CPU, available: new Set() })).toThrow(
+      /not made at install/,
+    );
   });
 
   it('given HNSW_SIMD=off, it should keep the stock build on any CPU', () => {
@@ -38,7 +42,9 @@ describe('choosing the hnswlib build', () => {
   });
 
   it('given /proc/cpuinfo text, it should read the flags of its flags line', () => {
-    const flags = cpuFlags('processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: fpu sse4_2 avx2 fma\nbugs\t\t: spectre\n');
+    const flags = cpuFlags(
+      'processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: fpu sse4_2 avx2 fma\nbugs\t\t: spectre\n',
+    );
     expect([...flags]).toEqual(['fpu', 'sse4_2', 'avx2', 'fma']);
     expect(cpuFlags('').size).toBe(0);
   });
@@ -52,11 +58,14 @@ describe('the hnswlib build in use', () => {
 
   it('given this machine, it should load the fastest build its CPU runs (the install builds them on x64 Linux)', () => {
     const flags = cpuFlags();
-    const expected = process.platform === 'linux' && process.arch === 'x64' && BUILD_CPU_FLAGS.avx512.every((flag) => flags.has(flag))
-      ? 'avx512'
-      : process.platform === 'linux' && process.arch === 'x64' && BUILD_CPU_FLAGS.avx2.every((flag) => flags.has(flag))
-        ? 'avx2'
-        : 'stock';
+    const expected =
+      process.platform === 'linux' && process.arch === 'x64' && BUILD_CPU_FLAGS.avx512.every((flag) => flags.has(flag))
+        ? 'avx512'
+        : process.platform === 'linux' &&
+            process.arch === 'x64' &&
+            BUILD_CPU_FLAGS.avx2.every((flag) => flags.has(flag))
+          ? 'avx2'
+          : 'stock';
     expect(hnswlibBuild().name).toBe(expected);
     expect(hnswlibBuild().note).toBeUndefined();
   });

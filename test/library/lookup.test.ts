@@ -80,6 +80,8 @@ describe('resolvePaper', () => {
   });
 
   it('given a name nothing matches, it should say so', () => {
-    expect(thrown(() => resolvePaper(library, 'xyzzy quux')).message).toBe('no paper in the library matches "xyzzy quux"');
+    expect(thrown(() => resolvePaper(library, 'xyzzy quux')).message).toBe(
+      'no paper in the library matches "xyzzy quux"',
+    );
   });
 });

@@ -21,7 +21,10 @@ const opened: PaperLibrary[] = [];
 
 function capturingLogger(): { logger: Logger; lines: Array<{ level: number; msg: string }> } {
   const lines: Array<{ level: number; msg: string }> = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) });
+  const logger = pino(
+    { level: 'info' },
+    { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) },
+  );
   return { logger, lines };
 }
 
@@ -47,7 +50,11 @@ describe('PaperLibrary upgrading a library of the first format', () => {
 
     const library = await openLibrary(logger, embedder);
 
-    expect(lines.map((line) => line.msg)).toEqual([expect.stringMatching(/^upgraded the library in .* to the database format: 8 papers, 8 vectors and the HNSW graph kept$/)]);
+    expect(lines.map((line) => line.msg)).toEqual([
+      expect.stringMatching(
+        /^upgraded the library in .* to the database format: 8 papers, 8 vectors and the HNSW graph kept$/,
+      ),
+    ]);
     expect(embedder.embeddings.embeddedDocuments).toBe(0);
     expect(await library.stats()).toMatchObject({ papers: 8, vectors: 8, vectorsSinceCheckpoint: 0 });
     const files = await readdir(path.join(dataDir.path, 'library'));
@@ -70,7 +77,9 @@ describe('PaperLibrary upgrading a library of the first format', () => {
 
     const library = await openLibrary(logger);
 
-    expect(lines.filter((line) => line.level === 40).map((line) => line.msg)).toEqual([expect.stringMatching(/papers are damaged .*falling back to generation 1 \(6 papers\)/)]);
+    expect(lines.filter((line) => line.level === 40).map((line) => line.msg)).toEqual([
+      expect.stringMatching(/papers are damaged .*falling back to generation 1 \(6 papers\)/),
+    ]);
     expect(library.size).toBe(6);
   });
 
@@ -80,37 +89,42 @@ describe('PaperLibrary upgrading a library of the first format', () => {
 
     const library = await openLibrary(logger, smaller);
 
-    expect(lines.filter((line) => line.level === 40).map((line) => line.msg)).toEqual([expect.stringMatching(/now configured: hashing:v1:256:\S+ \(256 dimensions\); re-embedding 8 papers/)]);
+    expect(lines.filter((line) => line.level === 40).map((line) => line.msg)).toEqual([
+      expect.stringMatching(/now configured: hashing:v1:256:\S+ \(256 dimensions\); re-embedding 8 papers/),
+    ]);
     expect(smaller.embeddings.embeddedDocuments).toBe(8);
     expect(await library.stats()).toMatchObject({ papers: 8, vectors: 8, dimension: 256 });
   });
 
-  it.each(['before its commit', 'after its commit'])('given a process killed during the upgrade (%s), it should open with every paper exactly once', async (when) => {
-    const script = path.join(dataDir.path, 'killed.mts');
-    // Before the commit: an embedder change makes the upgrade embed, and the embedder kills the process. After it:
-    // the `migrated` step, when the database holds the library and the old files are still there.
-    await writeFile(
-      script,
-      [
-        ...libraryScriptImports(REPO),
-        `const embedder = countingEmbedder();`,
-        when === 'before its commit'
-          ? `embedder.embeddings.embedDocuments = async () => { process.kill(process.pid, 'SIGKILL'); return []; };`
-          : '',
-        `await PaperLibrary.open({ dataDir: ${JSON.stringify(dataDir.path)}, embedder${when === 'before its commit' ? ': { ...embedder, id: "other", dimension: 1024 }' : ''}, logger: silentLogger(),`,
-        `  onSaveStep: (step) => { if (step === 'migrated') process.kill(process.pid, 'SIGKILL'); } });`,
-      ].join('\n'),
-    );
-    const signal = await signalThatEnds(script, REPO);
-    expect(signal).toBe('SIGKILL');
+  it.each(['before its commit', 'after its commit'])(
+    'given a process killed during the upgrade (%s), it should open with every paper exactly once',
+    async (when) => {
+      const script = path.join(dataDir.path, 'killed.mts');
+      // Before the commit: an embedder change makes the upgrade embed, and the embedder kills the process. After it:
+      // the `migrated` step, when the database holds the library and the old files are still there.
+      await writeFile(
+        script,
+        [
+          ...libraryScriptImports(REPO),
+          `const embedder = countingEmbedder();`,
+          when === 'before its commit'
+            ? `embedder.embeddings.embedDocuments = async () => { process.kill(process.pid, 'SIGKILL'); return []; };`
+            : '',
+          `await PaperLibrary.open({ dataDir: ${JSON.stringify(dataDir.path)}, embedder${when === 'before its commit' ? ': { ...embedder, id: "other", dimension: 1024 }' : ''}, logger: silentLogger(),`,
+          `  onSaveStep: (step) => { if (step === 'migrated') process.kill(process.pid, 'SIGKILL'); } });`,
+        ].join('\n'),
+      );
+      const signal = await signalThatEnds(script, REPO);
+      expect(signal).toBe('SIGKILL');
 
-    const { logger } = capturingLogger();
-    const embedder = countingEmbedder();
-    const library = await openLibrary(logger, embedder);
-    expect(library.size).toBe(8);
-    expect(new Set(library.all().map((paper) => paper.id)).size).toBe(8);
-    expect(await library.stats()).toMatchObject({ papers: 8, vectors: 8 });
-    expect(embedder.embeddings.embeddedDocuments).toBe(0);
-    expect((await readdir(path.join(dataDir.path, 'library'))).filter((name) => name.startsWith('gen-'))).toEqual([]);
-  });
+      const { logger } = capturingLogger();
+      const embedder = countingEmbedder();
+      const library = await openLibrary(logger, embedder);
+      expect(library.size).toBe(8);
+      expect(new Set(library.all().map((paper) => paper.id)).size).toBe(8);
+      expect(await library.stats()).toMatchObject({ papers: 8, vectors: 8 });
+      expect(embedder.embeddings.embeddedDocuments).toBe(0);
+      expect((await readdir(path.join(dataDir.path, 'library'))).filter((name) => name.startsWith('gen-'))).toEqual([]);
+    },
+  );
 });

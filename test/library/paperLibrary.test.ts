@@ -15,7 +15,8 @@ import { countingEmbedder, recordingLogger, temporaryDirectory } from './support
 import { libraryScriptImports, signalThatEnds } from '../support/processes.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const ROUTER_QUERY = 'recursive transformer where a router picks how many times each token goes through the shared layers';
+const ROUTER_QUERY =
+  'recursive transformer where a router picks how many times each token goes through the shared layers';
 
 const seeds = await loadPapersFromSource('seeds');
 
@@ -33,7 +34,12 @@ let dataDir: { path: string; remove(): Promise<void> };
 const opened: PaperLibrary[] = [];
 
 async function openLibrary(options: Partial<PaperLibraryOptions> = {}): Promise<PaperLibrary> {
-  const library = await PaperLibrary.open({ dataDir: dataDir.path, embedder: countingEmbedder(), logger: silentLogger(), ...options });
+  const library = await PaperLibrary.open({
+    dataDir: dataDir.path,
+    embedder: countingEmbedder(),
+    logger: silentLogger(),
+    ...options,
+  });
   opened.push(library);
   return library;
 }
@@ -45,7 +51,10 @@ async function checkpointFile(): Promise<string> {
 }
 
 /** `papers` added to the test's library by a separate node process, giving up on the write lock after `lockTimeoutMs`. */
-async function addInAnotherProcess(papers: Paper[], lockTimeoutMs: number): Promise<{ code: number | null; stderr: string }> {
+async function addInAnotherProcess(
+  papers: Paper[],
+  lockTimeoutMs: number,
+): Promise<{ code: number | null; stderr: string }> {
   const input = path.join(dataDir.path, `papers-${papers.length}-${lockTimeoutMs}.json`);
   await writeFile(input, JSON.stringify(papers));
   const script = [
@@ -56,7 +65,10 @@ async function addInAnotherProcess(papers: Paper[], lockTimeoutMs: number): Prom
     `catch (error) { process.stderr.write(String(error.message)); process.exitCode = 1; }`,
     `finally { await library.close(); }`,
   ].join('\n');
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: REPO,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const code = await new Promise<number | null>((resolve, reject) => {
@@ -93,13 +105,17 @@ describe('PaperLibrary', () => {
 
     const vectorStore = new PaperVectorStore(library);
     const [[document, score]] = await vectorStore.similaritySearchWithScore(ROUTER_QUERY, 1);
-    await vectorStore.addDocuments([{ pageContent: 'Sparse Routing at Scale\n\nA method for routing tokens.', metadata: {} }]);
+    await vectorStore.addDocuments([
+      { pageContent: 'Sparse Routing at Scale\n\nA method for routing tokens.', metadata: {} },
+    ]);
 
     expect(document.metadata.title).toMatch(/^Mixture-of-Recursions/);
     expect(document.pageContent).toContain(document.metadata.title);
     expect(score).toBeGreaterThan(0);
     expect(library.getByTitle('Sparse Routing at Scale')?.abstract).toBe('A method for routing tokens.');
-    expect((await readdir(path.join(dataDir.path, 'library'))).filter((name) => /docstore|papers\.jsonl/.test(name))).toEqual([]);
+    expect(
+      (await readdir(path.join(dataDir.path, 'library'))).filter((name) => /docstore|papers\.jsonl/.test(name)),
+    ).toEqual([]);
   });
 
   it('given a library reopened from disk, it should hold the same papers and answer the same without embedding them again', async () => {
@@ -114,7 +130,12 @@ describe('PaperLibrary', () => {
     expect(reopened.size).toBe(54);
     expect((await reopened.vectorSearch(ROUTER_QUERY, 5)).map((hit) => hit.paper.id)).toEqual(before);
     expect(embedder.embeddings.embeddedDocuments).toBe(0);
-    expect(await reopened.stats()).toMatchObject({ papers: 54, vectors: 54, dimension: embedder.dimension, embedder: embedder.id });
+    expect(await reopened.stats()).toMatchObject({
+      papers: 54,
+      vectors: 54,
+      dimension: embedder.dimension,
+      embedder: embedder.id,
+    });
   });
 
   it('given the same papers ingested twice and then one more, it should embed only the papers it did not have', async () => {
@@ -137,12 +158,25 @@ describe('PaperLibrary', () => {
     const stored = seeds.find((paper) => paper.title.startsWith('MrT5'))!;
 
     const result = await library.add([
-      { ...stored, id: 'arxiv:2410.20771', arxivId: '2410.20771', source: 'hf', url: 'https://arxiv.org/abs/2410.20771', upvotes: 12, title: stored.title.toUpperCase() },
+      {
+        ...stored,
+        id: 'arxiv:2410.20771',
+        arxivId: '2410.20771',
+        source: 'hf',
+        url: 'https://arxiv.org/abs/2410.20771',
+        upvotes: 12,
+        title: stored.title.toUpperCase(),
+      },
     ]);
 
     expect(result).toMatchObject({ added: [], existing: 1 });
     expect(library.size).toBe(54);
-    expect(library.get(stored.id)).toMatchObject({ title: stored.title, source: 'seeds', url: 'https://arxiv.org/abs/2410.20771', upvotes: 12 });
+    expect(library.get(stored.id)).toMatchObject({
+      title: stored.title,
+      source: 'seeds',
+      url: 'https://arxiv.org/abs/2410.20771',
+      upvotes: 12,
+    });
     await library.close();
     expect((await openLibrary()).get(stored.id)?.upvotes).toBe(12);
   });
@@ -157,7 +191,9 @@ describe('PaperLibrary', () => {
     const library = await openLibrary({ embedder: smaller, logger });
 
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/built by embedder hashing:v1:1024:\S+ \(1024 dimensions\), now configured: hashing:v1:256:\S+ \(256 dimensions\); re-embedding 54 papers/);
+    expect(warnings[0]).toMatch(
+      /built by embedder hashing:v1:1024:\S+ \(1024 dimensions\), now configured: hashing:v1:256:\S+ \(256 dimensions\); re-embedding 54 papers/,
+    );
     expect(await library.stats()).toMatchObject({ papers: 54, vectors: 54, dimension: 256 });
     expect((await library.vectorSearch(ROUTER_QUERY, 1))[0].paper.title).toMatch(/^Mixture-of-Recursions/);
   });
@@ -173,7 +209,9 @@ describe('PaperLibrary', () => {
     const library = await openLibrary({ logger, embedder });
 
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/vector index vectors-\S+\.hnsw is unusable \(vectors-\S+ has 1000 bytes, the database says \d+\); rebuilding it from 54 stored vectors/);
+    expect(warnings[0]).toMatch(
+      /vector index vectors-\S+\.hnsw is unusable \(vectors-\S+ has 1000 bytes, the database says \d+\); rebuilding it from 54 stored vectors/,
+    );
     expect(embedder.embeddings.embeddedDocuments).toBe(0);
     expect((await library.vectorSearch(ROUTER_QUERY, 1))[0].paper.title).toMatch(/^Mixture-of-Recursions/);
     await library.close();
@@ -194,7 +232,10 @@ describe('PaperLibrary', () => {
     await rm(await checkpointFile());
     // A live process of this machine (not this one) holding the lock, as a writer mid-ingest does.
     const writer = spawn('sleep', ['120'], { stdio: 'ignore' });
-    await writeFile(path.join(dataDir.path, 'library', 'write.lock'), JSON.stringify({ pid: writer.pid, hostname: os.hostname(), since: new Date().toISOString() }));
+    await writeFile(
+      path.join(dataDir.path, 'library', 'write.lock'),
+      JSON.stringify({ pid: writer.pid, hostname: os.hostname(), since: new Date().toISOString() }),
+    );
     try {
       const { logger, warnings } = recordingLogger();
       // A library that waited would give up after 5 s with a warning naming the writer.
@@ -219,9 +260,13 @@ describe('PaperLibrary', () => {
     const file = await checkpointFile();
     const bytes = await readFile(file);
     const db = new Database(path.join(dataDir.path, 'library', 'library.db'));
-    const record = JSON.parse(db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'checkpoint'").get()!.value) as Record<string, unknown>;
+    const record = JSON.parse(
+      db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'checkpoint'").get()!.value,
+    ) as Record<string, unknown>;
     const { crc32: _written, ...older } = record;
-    db.prepare("UPDATE meta SET value = ? WHERE key = 'checkpoint'").run(JSON.stringify({ ...older, sha256: createHash('sha256').update(bytes).digest('hex') }));
+    db.prepare("UPDATE meta SET value = ? WHERE key = 'checkpoint'").run(
+      JSON.stringify({ ...older, sha256: createHash('sha256').update(bytes).digest('hex') }),
+    );
     db.close();
 
     const intact = recordingLogger();
@@ -271,31 +316,36 @@ describe('PaperLibrary', () => {
   });
 
   const steps: SaveStep[] = ['embedded', 'commit', 'checkpoint-written', 'checkpoint'];
-  it.each(steps)('given a write that fails at the "%s" step, it should leave a library that loads, old or new, never half', async (failingStep) => {
-    const first = await openLibrary();
-    await first.add(seeds);
-    await first.close();
-    const crashing = await openLibrary({
-      checkpointEvery: 1,
-      onSaveStep: (step) => {
-        if (step === failingStep) throw new Error(`simulated crash at ${step}`);
-      },
-    });
+  it.each(steps)(
+    'given a write that fails at the "%s" step, it should leave a library that loads, old or new, never half',
+    async (failingStep) => {
+      const first = await openLibrary();
+      await first.add(seeds);
+      await first.close();
+      const crashing = await openLibrary({
+        checkpointEvery: 1,
+        onSaveStep: (step) => {
+          if (step === failingStep) throw new Error(`simulated crash at ${step}`);
+        },
+      });
 
-    await expect(crashing.add([newPaper('Sparse Routing at Scale')])).rejects.toThrow('simulated crash');
-    const committed = failingStep !== 'embedded';
-    expect(crashing.size).toBe(committed ? 55 : 54);
-    await crashing.close();
+      await expect(crashing.add([newPaper('Sparse Routing at Scale')])).rejects.toThrow('simulated crash');
+      const committed = failingStep !== 'embedded';
+      expect(crashing.size).toBe(committed ? 55 : 54);
+      await crashing.close();
 
-    const { logger, warnings } = recordingLogger();
-    const reopened = await openLibrary({ logger });
-    expect(warnings).toEqual([]);
-    expect(reopened.size).toBe(committed ? 55 : 54);
-    expect((await reopened.stats()).vectors).toBe(reopened.size);
-    await reopened.add([newPaper('Another Routing Paper')]);
-    expect(reopened.size).toBe(committed ? 56 : 55);
-    expect(reopened.all().filter((paper) => paper.title === 'Sparse Routing at Scale')).toHaveLength(committed ? 1 : 0);
-  });
+      const { logger, warnings } = recordingLogger();
+      const reopened = await openLibrary({ logger });
+      expect(warnings).toEqual([]);
+      expect(reopened.size).toBe(committed ? 55 : 54);
+      expect((await reopened.stats()).vectors).toBe(reopened.size);
+      await reopened.add([newPaper('Another Routing Paper')]);
+      expect(reopened.size).toBe(committed ? 56 : 55);
+      expect(reopened.all().filter((paper) => paper.title === 'Sparse Routing at Scale')).toHaveLength(
+        committed ? 1 : 0,
+      );
+    },
+  );
 
   /** Runs `add` of `papers`, ten at a time, in a child process that kills itself with SIGKILL at `step`. */
   async function killedAt(step: SaveStep, papers: Paper[], options: { checkpointEvery?: number } = {}): Promise<void> {
@@ -403,7 +453,8 @@ describe('PaperLibrary', () => {
     const adds = Promise.all([library.add(seeds.slice(20, 40)), library.add(seeds.slice(30))]);
     await inSave;
     const during = await Promise.all(Array.from({ length: 5 }, () => library.vectorSearch(ROUTER_QUERY, 60)));
-    for (const hits of during) expect(hits.map((hit) => hit.paper.id).sort()).toEqual(committed.map((paper) => paper.id).sort());
+    for (const hits of during)
+      expect(hits.map((hit) => hit.paper.id).sort()).toEqual(committed.map((paper) => paper.id).sort());
     expect(library.size).toBe(20);
     resume();
     const [a, b] = await adds;

@@ -35,7 +35,9 @@ export class CountingEmbeddings extends Embeddings {
   }
 }
 
-export function countingEmbedder(options: Partial<HashingOptions> = {}): PaperEmbedder & { embeddings: CountingEmbeddings } {
+export function countingEmbedder(
+  options: Partial<HashingOptions> = {},
+): PaperEmbedder & { embeddings: CountingEmbeddings } {
   const embeddings = new CountingEmbeddings(options);
   return {
     embeddings,

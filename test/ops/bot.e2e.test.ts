@@ -10,7 +10,15 @@ import { HEALTHZ_PATH, METRICS_PATH } from '../../src/ops/health.js';
 import { createServices } from '../../src/services.js';
 import { DiscordEmulator } from '../discord/emulator/discordEmulator.js';
 import { startOpenAICompatibleServer } from '../helpers/openaiServer.js';
-import { RUN_TS, cleanupsAfterEach, freePort, pollUntil, seededDataDir, startProcess, type StartedProcess } from '../support/processes.js';
+import {
+  RUN_TS,
+  cleanupsAfterEach,
+  freePort,
+  pollUntil,
+  seededDataDir,
+  startProcess,
+  type StartedProcess,
+} from '../support/processes.js';
 
 const TOKEN = 'ops-test-token';
 
@@ -56,7 +64,9 @@ describe('health and metrics of the running bot', () => {
     const healthy = await pollUntil(`${base}${HEALTHZ_PATH}`, (status) => status === 200);
     expect(await healthy!.json()).toEqual({ status: 'ok', failing: [], gateway: true, library: true, papers });
 
-    const asked = emulator.dispatchCommand('ask', { options: { question: 'How do byte-level models avoid very long sequences?' } });
+    const asked = emulator.dispatchCommand('ask', {
+      options: { question: 'How do byte-level models avoid very long sequences?' },
+    });
     await emulator.waitForInteraction(asked.id, (changed) => (changed.original?.embeds.length ?? 0) > 0, 20_000);
     const unknown = emulator.dispatchCommand('paper', { options: { paper: 'qqqq no such paper zzzz' } });
     // Acknowledged first (the lookup runs in a library worker), then told privately that nothing matches.
@@ -91,14 +101,24 @@ describe('stopping the running bot', () => {
     llm.script({ kind: 'hang' });
     const port = await freePort();
 
-    const { child, exited } = npmStart({ ...botEnv(emulator, dataDir, port), LLM_PROVIDER: 'openai', LLM_BASE_URL: llm.baseURL, LLM_TIMEOUT_MS: '3000' });
+    const { child, exited } = npmStart({
+      ...botEnv(emulator, dataDir, port),
+      LLM_PROVIDER: 'openai',
+      LLM_BASE_URL: llm.baseURL,
+      LLM_TIMEOUT_MS: '3000',
+    });
     await pollUntil(`http://127.0.0.1:${port}${HEALTHZ_PATH}`, (status) => status === 200);
 
-    const questions = ['How do byte-level models avoid very long sequences?', 'What is retrieval augmented generation?'];
+    const questions = [
+      'How do byte-level models avoid very long sequences?',
+      'What is retrieval augmented generation?',
+    ];
     const asked = questions.map((question) => emulator.dispatchCommand('ask', { options: { question } }));
-    for (const record of asked) await emulator.waitForInteraction(record.id, (changed) => changed.callbackType === 5, 20_000);
+    for (const record of asked)
+      await emulator.waitForInteraction(record.id, (changed) => changed.callbackType === 5, 20_000);
     const deadline = Date.now() + 20_000;
-    while (llm.requests.length < asked.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (llm.requests.length < asked.length && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     expect(llm.requests.length).toBe(asked.length);
 
     child.kill('SIGTERM');
@@ -110,7 +130,10 @@ describe('stopping the running bot', () => {
       // Once: one reply, no second copy sent as a follow-up by a retry after the restart began.
       expect(record.followUps, record.id).toHaveLength(0);
     }
-    const reopened = await createServices(loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'silent' }), silentLogger());
+    const reopened = await createServices(
+      loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'silent' }),
+      silentLogger(),
+    );
     expect(await reopened.library.count()).toBe(papers);
     await reopened.close();
   });

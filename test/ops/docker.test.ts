@@ -56,7 +56,8 @@ const dockerfile = parseDockerfile(read('Dockerfile'));
 const buildStage = dockerfile.find((stage) => stage.name === 'build')!;
 const runtimeStage = dockerfile.at(-1)!;
 const allInstructions = dockerfile.flatMap((stage) => stage.instructions);
-const of = (stage: Stage, keyword: string) => stage.instructions.filter((instruction) => instruction.keyword === keyword);
+const of = (stage: Stage, keyword: string) =>
+  stage.instructions.filter((instruction) => instruction.keyword === keyword);
 
 /** `COPY a b ./dest` → `[a, b]`. */
 const copySources = (instruction: Instruction) => instruction.words.slice(0, -1);
@@ -72,7 +73,10 @@ const commandLines = allInstructions
   .filter((instruction) => ['RUN', 'CMD', 'HEALTHCHECK', 'ENTRYPOINT'].includes(instruction.keyword))
   .map((instruction) => instruction.words.join(' '));
 
-const packageJson = JSON.parse(read('package.json')) as { scripts: Record<string, string>; bin: Record<string, string> };
+const packageJson = JSON.parse(read('package.json')) as {
+  scripts: Record<string, string>;
+  bin: Record<string, string>;
+};
 const configVariables = new Set(Object.keys(configSchema.shape));
 
 /** `dist/src/main.js` → `src/main.ts` (tsconfig: rootDir `.`, outDir `dist`). */
@@ -88,7 +92,9 @@ function localImportClosure(entry: string): Set<string> {
     seen.add(file);
     const source = read(file);
     // Type-only imports vanish from the compiled JavaScript.
-    const specifiers = [...source.matchAll(/^\s*(?:import|export)\s+(?!type\s)(?:[^'";]*?\sfrom\s*)?['"](\.{1,2}\/[^'"]+)['"]/gm)];
+    const specifiers = [
+      ...source.matchAll(/^\s*(?:import|export)\s+(?!type\s)(?:[^'";]*?\sfrom\s*)?['"](\.{1,2}\/[^'"]+)['"]/gm),
+    ];
     for (const [, specifier] of specifiers) {
       const target = relative(root, join(root, dirname(file), specifier!.replace(/\.js$/, '.ts')));
       if (existsSync(join(root, target))) pending.push(target.split('\\').join('/'));
@@ -150,7 +156,9 @@ describe('Dockerfile', () => {
   });
 
   it('given every compiled script the image runs, it should map back to a TypeScript source that is built', () => {
-    const compiled = commandLines.flatMap((line) => [...line.matchAll(/\bnode (dist\/\S+\.js)/g)].map((match) => match[1]!));
+    const compiled = commandLines.flatMap((line) =>
+      [...line.matchAll(/\bnode (dist\/\S+\.js)/g)].map((match) => match[1]!),
+    );
     expect(compiled).toEqual(expect.arrayContaining(['dist/src/main.js', 'dist/scripts/preload-model.js']));
     const runtimeDist = of(runtimeStage, 'COPY').flatMap(copySources);
     for (const file of compiled) {
@@ -168,10 +176,17 @@ describe('Dockerfile', () => {
     const entries = ['src/main.ts', sourceOf(Object.values(packageJson.bin)[0]!), 'scripts/preload-model.ts'];
     const files = new Set(entries.flatMap((entry) => [...localImportClosure(entry)]));
     expect(files.size).toBeGreaterThan(entries.length);
-    const shipped = runtimeCopies.filter((source) => source.startsWith('/app/dist/')).map((source) => source.slice('/app/dist/'.length));
+    const shipped = runtimeCopies
+      .filter((source) => source.startsWith('/app/dist/'))
+      .map((source) => source.slice('/app/dist/'.length));
     for (const file of files) {
-      expect(coveredBy(buildCopies, file), `${file} is imported at run time but not copied into the build stage`).toBe(true);
-      expect(coveredBy(shipped, file), `${file} is imported at run time but its compiled file is not in the runtime image`).toBe(true);
+      expect(coveredBy(buildCopies, file), `${file} is imported at run time but not copied into the build stage`).toBe(
+        true,
+      );
+      expect(
+        coveredBy(shipped, file),
+        `${file} is imported at run time but its compiled file is not in the runtime image`,
+      ).toBe(true);
       expect(dockerignored(file), `${file} is imported at run time but .dockerignore excludes it`).toBe(false);
     }
   });
@@ -274,7 +289,9 @@ describe('docker-compose.yml', () => {
 
 describe('the supported runtimes', () => {
   it('given Node 24 as the reference runtime, the image, the runtime CI pins and package.json engines should all name it', () => {
-    const imageMajors = of(buildStage, 'FROM').concat(of(runtimeStage, 'FROM')).map((instruction) => /^node:(\d+)-/.exec(instruction.words[0]!)?.[1]);
+    const imageMajors = of(buildStage, 'FROM')
+      .concat(of(runtimeStage, 'FROM'))
+      .map((instruction) => /^node:(\d+)-/.exec(instruction.words[0]!)?.[1]);
     expect(imageMajors).toEqual(['24', '24']);
     const pinned = /^NODE24_VERSION=(\d+)\.\d+\.\d+$/m.exec(read('.ci/run'))?.[1];
     expect(pinned).toBe('24');

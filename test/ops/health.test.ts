@@ -129,7 +129,9 @@ describe('llmErrorKind', () => {
   it('given the errors fetch and LLM clients throw, it should label them by what an operator would do about them', () => {
     const rateLimited = Object.assign(new Error('429 Too Many Requests'), { status: 429 });
     const serverError = Object.assign(new Error('500 Internal Server Error'), { status: 500 });
-    const refused = new TypeError('fetch failed', { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) });
+    const refused = new TypeError('fetch failed', {
+      cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }),
+    });
 
     expect(llmErrorKind(new DOMException('The operation timed out.', 'TimeoutError'))).toBe('timeout');
     expect(llmErrorKind(new DOMException('This operation was aborted', 'AbortError'))).toBe('aborted');
@@ -144,7 +146,12 @@ describe('llmErrorCallbacks', () => {
   it('given a chat model whose server answers 500 and then refuses connections, it should count each failure by kind', async () => {
     const server = await startOpenAICompatibleServer();
     const metrics = createMetrics({ defaultMetrics: false });
-    const model = new ChatOpenAI({ model: 'test', apiKey: 'not-needed', configuration: { baseURL: server.baseURL }, maxRetries: 0 });
+    const model = new ChatOpenAI({
+      model: 'test',
+      apiKey: 'not-needed',
+      configuration: { baseURL: server.baseURL },
+      maxRetries: 0,
+    });
     model.callbacks = [llmErrorCallbacks(metrics, 'openai')];
     try {
       server.script({ kind: 'status', status: 500 });

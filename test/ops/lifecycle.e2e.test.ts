@@ -19,7 +19,13 @@ import { createServices } from '../../src/services.js';
 import { DiscordEmulator, type InteractionRecord } from '../discord/emulator/discordEmulator.js';
 import { createFixtureModelFolder } from '../embeddings/fixtureModel.js';
 import { startOpenAICompatibleServer } from '../helpers/openaiServer.js';
-import { childProcessesOf, cleanupsAfterEach, freePort, startProcess, type StartedProcess } from '../support/processes.js';
+import {
+  childProcessesOf,
+  cleanupsAfterEach,
+  freePort,
+  startProcess,
+  type StartedProcess,
+} from '../support/processes.js';
 import { FIXTURE_MODEL_ID } from '../../scripts/make-fixture-model.js';
 import { FIXTURES } from '../trending/feedServer.js';
 
@@ -27,7 +33,9 @@ const TOKEN = 'lifecycle-test-token';
 /** Enough that embedding them takes seconds; the ingest is also held (SIGSTOP) until the SIGTERM is on its way. */
 const INGESTED_PAPERS = 3_000;
 /** The papers of `hf/daily_papers_2025-07-29.json`, none of them a seed. */
-const TRENDING_PAPER_IDS = ['2507.20534', '2507.21001', '2507.19876', '2507.20112', '2507.18840', '2507.21345'].map((id) => `arxiv:${id}`);
+const TRENDING_PAPER_IDS = ['2507.20534', '2507.21001', '2507.19876', '2507.20112', '2507.18840', '2507.21345'].map(
+  (id) => `arxiv:${id}`,
+);
 
 const cleanups = cleanupsAfterEach();
 
@@ -56,7 +64,8 @@ async function writeManyPapers(file: string): Promise<void> {
   const lines = Array.from({ length: INGESTED_PAPERS }, (_, index) =>
     JSON.stringify({
       title: `Sparse attention variant ${index} for long documents`,
-      abstract: `We study variant ${index} of block-sparse attention on long-document summarisation and retrieval. `.repeat(6),
+      abstract:
+        `We study variant ${index} of block-sparse attention on long-document summarisation and retrieval. `.repeat(6),
       arxivId: `2999.${String(index).padStart(5, '0')}`,
     }),
   );
@@ -64,12 +73,18 @@ async function writeManyPapers(file: string): Promise<void> {
 }
 
 /** A Hugging Face daily-papers feed that holds every request until `release()`: a fetch still under way at SIGTERM. */
-async function startHeldFeed(): Promise<{ baseUrl: string; requests: () => number; release(): void; close(): Promise<void> }> {
+async function startHeldFeed(): Promise<{
+  baseUrl: string;
+  requests: () => number;
+  release(): void;
+  close(): Promise<void>;
+}> {
   const body = await readFile(path.join(FIXTURES, 'hf', 'daily_papers_2025-07-29.json'), 'utf8');
   const held: ServerResponse[] = [];
   let released = false;
   let requests = 0;
-  const answer = (response: ServerResponse) => response.writeHead(200, { 'content-type': 'application/json' }).end(body);
+  const answer = (response: ServerResponse) =>
+    response.writeHead(200, { 'content-type': 'application/json' }).end(body);
   const server = createHttpServer((_request, response) => {
     requests += 1;
     if (released) answer(response);
@@ -125,7 +140,11 @@ describe('SIGTERM in the middle of ingest and answers', () => {
     // SIGTERM however slow the machine; it answers the TL;DRs of the trending papers that come later.
     let releaseAnswers!: () => void;
     const answersReleased = new Promise<void>((resolve) => (releaseAnswers = resolve));
-    const heldAnswer = { kind: 'text', content: 'Byte-level models shorten long sequences [1].', holdAfter: { words: 0, until: answersReleased } } as const;
+    const heldAnswer = {
+      kind: 'text',
+      content: 'Byte-level models shorten long sequences [1].',
+      holdAfter: { words: 0, until: answersReleased },
+    } as const;
     llm.script(heldAnswer, heldAnswer, heldAnswer, { kind: 'text', content: 'A short summary of the paper.' });
     cleanups.push(async () => releaseAnswers());
     const feed = await startHeldFeed();
@@ -143,7 +162,10 @@ describe('SIGTERM in the middle of ingest and answers', () => {
       TRENDING_SOURCE: 'hf',
       HF_API_BASE: feed.baseUrl,
     });
-    await until(async () => (await fetch(`http://127.0.0.1:${healthPort}${HEALTHZ_PATH}`).catch(() => undefined))?.status === 200, 'the bot to be ready');
+    await until(
+      async () => (await fetch(`http://127.0.0.1:${healthPort}${HEALTHZ_PATH}`).catch(() => undefined))?.status === 200,
+      'the bot to be ready',
+    );
 
     const ingest = npm(['run', 'cli', '--', 'ingest', '--source', papersFile], env);
     await until(() => /embedding \d+ new papers/.test(ingest.stderr()), 'the ingest to start embedding');
@@ -158,9 +180,16 @@ describe('SIGTERM in the middle of ingest and answers', () => {
         // Already exited.
       }
     });
-    const questions = ['How do byte-level models avoid very long sequences?', 'What is retrieval augmented generation?', 'Which papers learn tokenization end to end?'];
+    const questions = [
+      'How do byte-level models avoid very long sequences?',
+      'What is retrieval augmented generation?',
+      'Which papers learn tokenization end to end?',
+    ];
     const asked = questions.map((question, index) =>
-      emulator.dispatchCommand('ask', { options: { question }, user: { id: String(200_000_000_000_000_000n + BigInt(index)), username: `reader${index}` } }),
+      emulator.dispatchCommand('ask', {
+        options: { question },
+        user: { id: String(200_000_000_000_000_000n + BigInt(index)), username: `reader${index}` },
+      }),
     );
     await until(() => llm.requests.length >= asked.length, 'every answer to reach the model');
     const trending = emulator.dispatchCommand('trending', { subcommand: 'now', options: { date: '2025-07-29' } });
@@ -180,13 +209,22 @@ describe('SIGTERM in the middle of ingest and answers', () => {
 
     for (const record of asked) {
       expect(answerText(record), record.id).toMatch(/\[1\]/);
-      const callbacks = emulator.requests.filter((request) => request.route === `/interactions/${record.id}/${record.token}/callback`);
-      expect(callbacks.map((request) => request.status), record.id).toEqual([204]);
+      const callbacks = emulator.requests.filter(
+        (request) => request.route === `/interactions/${record.id}/${record.token}/callback`,
+      );
+      expect(
+        callbacks.map((request) => request.status),
+        record.id,
+      ).toEqual([204]);
       expect(record.followUps, record.id).toHaveLength(0);
     }
     const digest = trending.original?.embeds[0] as { title?: string } | undefined;
     expect(digest?.title).toMatch(/2025-07-29/);
-    expect(emulator.requests.filter((request) => request.route === `/interactions/${trending.id}/${trending.token}/callback`)).toHaveLength(1);
+    expect(
+      emulator.requests.filter(
+        (request) => request.route === `/interactions/${trending.id}/${trending.token}/callback`,
+      ),
+    ).toHaveLength(1);
 
     const reopened = await createServices(loadConfig({ ...env, LOG_LEVEL: 'silent' }), silentLogger());
     const stats = await reopened.library.stats();

@@ -42,7 +42,13 @@ async function startModelHost(modelDirectory: string): Promise<string> {
 
 function preload(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(TSX, ['scripts/preload-model.ts'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'silent', EMBEDDING_MODEL: FIXTURE_MODEL_ID, ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      LOG_LEVEL: 'silent',
+      EMBEDDING_MODEL: FIXTURE_MODEL_ID,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -64,7 +70,9 @@ describe('preload-model (the PRELOAD_MODEL build argument)', () => {
     const offline = await preload({ MODEL_CACHE_DIR: cache.path, ALLOW_REMOTE_MODELS: 'false' });
 
     expect(online.code, online.stderr).toBe(0);
-    expect(online.stdout).toBe(`preloaded transformers:${FIXTURE_MODEL_ID} (${FIXTURE_HIDDEN_SIZE} dimensions) into ${cache.path}\n`);
+    expect(online.stdout).toBe(
+      `preloaded transformers:${FIXTURE_MODEL_ID} (${FIXTURE_HIDDEN_SIZE} dimensions) into ${cache.path}\n`,
+    );
     expect(offline.code, offline.stderr).toBe(0);
   });
 

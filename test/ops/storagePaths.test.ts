@@ -31,11 +31,21 @@ describe('DATA_DIR and MODEL_CACHE_DIR that cannot work', () => {
 
   it('given MODEL_CACHE_DIR under /proc with a model to load, it should exit 1 naming MODEL_CACHE_DIR; with the hashing embedder it is not used', async () => {
     const dataDir = path.join(work, 'models-check');
-    const refused = await runPapercord(['stats'], { DATA_DIR: dataDir, EMBEDDINGS: 'transformers', MODEL_CACHE_DIR: '/proc/self/models' });
+    const refused = await runPapercord(['stats'], {
+      DATA_DIR: dataDir,
+      EMBEDDINGS: 'transformers',
+      MODEL_CACHE_DIR: '/proc/self/models',
+    });
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^papercord: MODEL_CACHE_DIR \/proc\/self\/models is on proc, a view of the kernel, not storage; set MODEL_CACHE_DIR to a folder on a disk or a volume\n$/);
+    expect(refused.stderr).toMatch(
+      /^papercord: MODEL_CACHE_DIR \/proc\/self\/models is on proc, a view of the kernel, not storage; set MODEL_CACHE_DIR to a folder on a disk or a volume\n$/,
+    );
 
-    const unused = await runPapercord(['stats', '--json'], { DATA_DIR: dataDir, EMBEDDINGS: 'hashing', MODEL_CACHE_DIR: '/proc/self/models' });
+    const unused = await runPapercord(['stats', '--json'], {
+      DATA_DIR: dataDir,
+      EMBEDDINGS: 'hashing',
+      MODEL_CACHE_DIR: '/proc/self/models',
+    });
     expect(unused.code).toBe(0);
   });
 
@@ -45,13 +55,27 @@ describe('DATA_DIR and MODEL_CACHE_DIR that cannot work', () => {
     await mkdir(mounted);
     // A private mount namespace (root only) where the folder is bind-mounted read-only, then the real CLI.
     const script = `mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && exec "$2" src/cli/main.ts stats`;
-    const probe = spawnSync('unshare', ['-m', 'sh', '-c', 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1"', 'sh', mounted]);
+    const probe = spawnSync('unshare', [
+      '-m',
+      'sh',
+      '-c',
+      'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1"',
+      'sh',
+      mounted,
+    ]);
     if (probe.status !== 0) {
-      console.log(`read-only mount test skipped: cannot bind-mount read-only here (unshare -m needs root): ${String(probe.stderr).trim()}`);
+      console.log(
+        `read-only mount test skipped: cannot bind-mount read-only here (unshare -m needs root): ${String(probe.stderr).trim()}`,
+      );
       context.skip();
     }
     const result = spawnSync('unshare', ['-m', 'sh', '-c', script, 'sh', mounted, TSX], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: path.join(mounted, 'data'), EMBEDDINGS: 'hashing' },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        DATA_DIR: path.join(mounted, 'data'),
+        EMBEDDINGS: 'hashing',
+      },
       encoding: 'utf8',
       timeout: 60_000,
     });

@@ -28,7 +28,10 @@ describe('loadPapersFromSource', () => {
 
   it('given a JSONL file of papers, it should give them stable ids and record the file as their source', async () => {
     const file = path.join(directory, 'papers.jsonl');
-    await writeFile(file, `${JSON.stringify({ title: 'Counting Circuits', abstract: ABSTRACT })}\n\n${JSON.stringify({ title: 'Other', abstract: ABSTRACT, arxivId: '2507.10524v2' })}\n`);
+    await writeFile(
+      file,
+      `${JSON.stringify({ title: 'Counting Circuits', abstract: ABSTRACT })}\n\n${JSON.stringify({ title: 'Other', abstract: ABSTRACT, arxivId: '2507.10524v2' })}\n`,
+    );
 
     const papers = await loadPapersFromSource(file);
 
@@ -40,27 +43,47 @@ describe('loadPapersFromSource', () => {
     await writeFile(path.join(directory, 'a.txt'), `Counting Circuits\n\n${ABSTRACT}\n`);
     await writeFile(path.join(directory, 'b.txt'), 'Counting Circuits\n\nLearned Tokenizers\n');
 
-    await expect(loadPapersFromSource(directory)).rejects.toThrow(`${path.join(directory, 'b.txt')}:1: the title "Counting Circuits" has no abstract`);
+    await expect(loadPapersFromSource(directory)).rejects.toThrow(
+      `${path.join(directory, 'b.txt')}:1: the title "Counting Circuits" has no abstract`,
+    );
   });
 
   it('given a JSON paper without an abstract, it should reject the file naming the paper', async () => {
     const file = path.join(directory, 'papers.json');
-    await writeFile(file, JSON.stringify([{ title: 'Counting Circuits', abstract: ABSTRACT }, { title: 'No Abstract' }]));
+    await writeFile(
+      file,
+      JSON.stringify([{ title: 'Counting Circuits', abstract: ABSTRACT }, { title: 'No Abstract' }]),
+    );
 
     await expect(loadPapersFromSource(file)).rejects.toThrow(/papers\.json: paper 2: abstract/);
   });
 
   it('given a JSON paper linking to a javascript: URL, it should reject the file naming the paper and the link', async () => {
     const file = path.join(directory, 'papers.json');
-    await writeFile(file, JSON.stringify([{ title: 'Counting Circuits', abstract: ABSTRACT, url: 'javascript:alert(1)' }]));
+    await writeFile(
+      file,
+      JSON.stringify([{ title: 'Counting Circuits', abstract: ABSTRACT, url: 'javascript:alert(1)' }]),
+    );
 
-    await expect(loadPapersFromSource(file)).rejects.toThrow(/papers\.json: paper 1: url: expected an http:\/\/ or https:\/\/ link/);
+    await expect(loadPapersFromSource(file)).rejects.toThrow(
+      /papers\.json: paper 1: url: expected an http:\/\/ or https:\/\/ link/,
+    );
   });
 
   it.each([
-    ['an empty JSONL file', 'papers.jsonl', '', /papers\.jsonl: the file is empty; nothing from this file was ingested/],
+    [
+      'an empty JSONL file',
+      'papers.jsonl',
+      '',
+      /papers\.jsonl: the file is empty; nothing from this file was ingested/,
+    ],
     ['an empty JSON file', 'papers.json', '\n', /papers\.json: the file is empty/],
-    ['a binary file named .json', 'papers.json', '\u007fELF\u0002\u0001\u0001\u0000\u0000', /papers\.json:1: binary content, not JSON/],
+    [
+      'a binary file named .json',
+      'papers.json',
+      '\u007fELF\u0002\u0001\u0001\u0000\u0000',
+      /papers\.json:1: binary content, not JSON/,
+    ],
   ])('given %s, it should reject it with one readable line naming the file', async (_case, name, content, problem) => {
     const file = path.join(directory, name);
     await writeFile(file, content);
@@ -86,7 +109,14 @@ describe('loadPapersFromSource', () => {
 
     // A byte that is not UTF-8 at all, in the middle of an otherwise valid line, is still binary content.
     const broken = path.join(directory, 'broken.jsonl');
-    await writeFile(broken, Buffer.concat([Buffer.from(`${JSON.stringify({ title: 'A', abstract: ABSTRACT })}\n{"title":"B","abstract":"x`), Buffer.from([0xff, 0xfe]), Buffer.from('"}\n')]));
+    await writeFile(
+      broken,
+      Buffer.concat([
+        Buffer.from(`${JSON.stringify({ title: 'A', abstract: ABSTRACT })}\n{"title":"B","abstract":"x`),
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from('"}\n'),
+      ]),
+    );
     await expect(loadPapersFromSource(broken)).rejects.toThrow(/broken\.jsonl:2: binary content, not JSON/);
     await expect(streamPaperLines(broken)).rejects.toThrow(/broken\.jsonl:2: binary content, not JSON/);
   });

@@ -17,13 +17,18 @@ describe('readPdf', () => {
     const bytes = await makePaperPdf({
       ...SAMPLE_PAPER,
       title: 'Sparse Attention Routers',
-      sections: Array.from({ length: 12 }, (_, index) => ({ heading: `${index + 1} Section ${index + 1}`, paragraphs: [LONG_PARAGRAPH, LONG_PARAGRAPH] })),
+      sections: Array.from({ length: 12 }, (_, index) => ({
+        heading: `${index + 1} Section ${index + 1}`,
+        paragraphs: [LONG_PARAGRAPH, LONG_PARAGRAPH],
+      })),
     });
 
     const document = await readPdf(bytes, { name: 'paper.pdf' });
 
     expect(document.pageCount).toBeGreaterThan(1);
-    expect(document.pages.map((page) => page.pageNumber)).toEqual(Array.from({ length: document.pageCount }, (_, index) => index + 1));
+    expect(document.pages.map((page) => page.pageNumber)).toEqual(
+      Array.from({ length: document.pageCount }, (_, index) => index + 1),
+    );
     const first = document.pages[0]!;
     expect(first.lines[0]).toMatchObject({ text: 'Sparse Attention Routers', fontSize: 17 });
     expect(first.lines[1]!.text).toBe('Ada Lovelace, Alan Turing, Grace Hopper');
@@ -36,7 +41,12 @@ describe('readPdf', () => {
   });
 
   it('given a paragraph wrapped over several lines, it should give it as one block of running text next to its heading block', async () => {
-    const document = await readPdf(await makePaperPdf({ title: 'Blocks Are Paragraphs Indeed', sections: [{ heading: '1 Introduction', paragraphs: [LONG_PARAGRAPH] }] }));
+    const document = await readPdf(
+      await makePaperPdf({
+        title: 'Blocks Are Paragraphs Indeed',
+        sections: [{ heading: '1 Introduction', paragraphs: [LONG_PARAGRAPH] }],
+      }),
+    );
 
     const texts = document.pages[0]!.blocks.map((block) => block.text);
 
@@ -47,7 +57,10 @@ describe('readPdf', () => {
   it('given maxPages, it should read only those pages but still count them all', async () => {
     const bytes = await makePaperPdf({
       title: 'A Long Paper With Many Pages',
-      sections: Array.from({ length: 20 }, (_, index) => ({ heading: `${index + 1} Part`, paragraphs: [LONG_PARAGRAPH, LONG_PARAGRAPH] })),
+      sections: Array.from({ length: 20 }, (_, index) => ({
+        heading: `${index + 1} Part`,
+        paragraphs: [LONG_PARAGRAPH, LONG_PARAGRAPH],
+      })),
     });
 
     const document = await readPdf(bytes, { maxPages: 1 });
@@ -57,10 +70,30 @@ describe('readPdf', () => {
   });
 
   it.each([
-    ['a text file', async () => new TextEncoder().encode('Just some notes, not a PDF at all.'), 'not_pdf', /notes\.pdf is not a PDF/],
-    ['a PDF without any text', makeImageOnlyPdf, 'no_text', /notes\.pdf has no text layer \(a scanned or image-only PDF\)/],
-    ['a password-protected PDF', () => makeEncryptedPdf(), 'encrypted', /notes\.pdf is encrypted \(password-protected\)/],
-    ['a truncated PDF', async () => new TextEncoder().encode('%PDF-1.7\n1 0 obj << /Type /Catalog'), 'damaged', /notes\.pdf is damaged or not a readable PDF/],
+    [
+      'a text file',
+      async () => new TextEncoder().encode('Just some notes, not a PDF at all.'),
+      'not_pdf',
+      /notes\.pdf is not a PDF/,
+    ],
+    [
+      'a PDF without any text',
+      makeImageOnlyPdf,
+      'no_text',
+      /notes\.pdf has no text layer \(a scanned or image-only PDF\)/,
+    ],
+    [
+      'a password-protected PDF',
+      () => makeEncryptedPdf(),
+      'encrypted',
+      /notes\.pdf is encrypted \(password-protected\)/,
+    ],
+    [
+      'a truncated PDF',
+      async () => new TextEncoder().encode('%PDF-1.7\n1 0 obj << /Type /Catalog'),
+      'damaged',
+      /notes\.pdf is damaged or not a readable PDF/,
+    ],
   ] as const)('given %s, it should refuse it as a user error saying why', async (_label, make, problem, message) => {
     const bytes = await make();
 
@@ -94,14 +127,26 @@ describe('readPdfPaper', () => {
   });
 
   it('given no Abstract heading, it should take the first paragraphs as the abstract', async () => {
-    const metadata = await readPdfPaper(await makePaperPdf({ title: 'Reading Only What Matters', authors: ['Ada Lovelace'], leadParagraphs: [LONG_PARAGRAPH] }));
+    const metadata = await readPdfPaper(
+      await makePaperPdf({
+        title: 'Reading Only What Matters',
+        authors: ['Ada Lovelace'],
+        leadParagraphs: [LONG_PARAGRAPH],
+      }),
+    );
 
     expect(metadata.title).toBe('Reading Only What Matters');
     expect(metadata.abstract).toBe(LONG_PARAGRAPH);
   });
 
   it('given a document-information title and author, it should prefer them, but not a file name posing as a title', async () => {
-    const withInfo = await readPdfPaper(await makePaperPdf({ ...SAMPLE_PAPER, infoTitle: 'Sparse Attention Routers (camera-ready)', infoAuthor: 'Ada Lovelace and Alan Turing' }));
+    const withInfo = await readPdfPaper(
+      await makePaperPdf({
+        ...SAMPLE_PAPER,
+        infoTitle: 'Sparse Attention Routers (camera-ready)',
+        infoAuthor: 'Ada Lovelace and Alan Turing',
+      }),
+    );
     const withFileName = await readPdfPaper(await makePaperPdf({ ...SAMPLE_PAPER, infoTitle: 'main.dvi' }));
 
     expect(withInfo.title).toBe('Sparse Attention Routers (camera-ready)');

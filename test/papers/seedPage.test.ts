@@ -38,7 +38,9 @@ describe('parseSeedPage', () => {
     const recursions = papers.find((paper) => paper.title.startsWith('Mixture-of-Recursions'));
     expect(recursions?.abstract).toMatch(/^Scaling language models unlocks impressive capabilities/);
     expect(papers.at(-1)?.title).toBe("Let's Predict Sentence by Sentence");
-    expect(papers.map((paper) => paper.title)).toContain('Skill-it! A Data-Driven Skills Framework for Understanding and Training Language Models');
+    expect(papers.map((paper) => paper.title)).toContain(
+      'Skill-it! A Data-Driven Skills Framework for Understanding and Training Language Models',
+    );
     expect(papers.every((paper) => paper.source === 'seeds' && paper.abstract.length > 500)).toBe(true);
     expect(new Set(papers.map((paper) => paper.id)).size).toBe(54);
   });
@@ -86,8 +88,13 @@ describe('parseSeedPage', () => {
   });
 
   it('given a short abstract that reads as a sentence, it should accept it', () => {
-    const papers = parseSeedPage(page('Tiny Paper', 'We show that a tiny model can learn to count to ten with one layer.'), 'page.txt');
+    const papers = parseSeedPage(
+      page('Tiny Paper', 'We show that a tiny model can learn to count to ten with one layer.'),
+      'page.txt',
+    );
 
-    expect(papers).toEqual([expect.objectContaining({ title: 'Tiny Paper', abstract: expect.stringMatching(/count to ten/) })]);
+    expect(papers).toEqual([
+      expect.objectContaining({ title: 'Tiny Paper', abstract: expect.stringMatching(/count to ten/) }),
+    ]);
   });
 });

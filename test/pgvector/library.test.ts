@@ -54,7 +54,12 @@ describe.skipIf(withoutPostgres)('library with VECTOR_STORE=pgvector (real Postg
   /** One bot process: its own data directory, the given database. */
   async function startProcess(vectorStore: 'pgvector' | 'hnsw', databaseUrl: string): Promise<Services> {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'papercord-pglib-'));
-    const config = loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', VECTOR_STORE: vectorStore, DATABASE_URL: databaseUrl });
+    const config = loadConfig({
+      DATA_DIR: dataDir,
+      EMBEDDINGS: 'hashing',
+      VECTOR_STORE: vectorStore,
+      DATABASE_URL: databaseUrl,
+    });
     const services = await createServices(config, logger);
     opened.push({ services, dataDir });
     return services;
@@ -82,8 +87,12 @@ describe.skipIf(withoutPostgres)('library with VECTOR_STORE=pgvector (real Postg
     expect(await onPostgres.library.count()).toBe(await onHnsw.library.count());
     for (const query of QUERIES) {
       const ids = (hits: Array<{ paper: Paper }>) => hits.map((hit) => hit.paper.id);
-      expect(ids(await onPostgres.library.vectorSearch(query, 10)), query).toEqual(ids(await onHnsw.library.vectorSearch(query, 10)));
-      expect(ids(await onPostgres.library.lexicalSearch(query, 10)), query).toEqual(ids(await onHnsw.library.lexicalSearch(query, 10)));
+      expect(ids(await onPostgres.library.vectorSearch(query, 10)), query).toEqual(
+        ids(await onHnsw.library.vectorSearch(query, 10)),
+      );
+      expect(ids(await onPostgres.library.lexicalSearch(query, 10)), query).toEqual(
+        ids(await onHnsw.library.lexicalSearch(query, 10)),
+      );
     }
     const stats = await onPostgres.library.stats();
     expect(stats.vectors).toBe(seeds.length);
@@ -97,9 +106,9 @@ describe.skipIf(withoutPostgres)('library with VECTOR_STORE=pgvector (real Postg
     ]);
 
     expect(questions.length).toBeGreaterThan(20);
-    expect(fromPostgres.outcomes.map((outcome) => [outcome.question.id, outcome.abstained, outcome.titles.slice(0, 5)])).toEqual(
-      fromHnsw.outcomes.map((outcome) => [outcome.question.id, outcome.abstained, outcome.titles.slice(0, 5)]),
-    );
+    expect(
+      fromPostgres.outcomes.map((outcome) => [outcome.question.id, outcome.abstained, outcome.titles.slice(0, 5)]),
+    ).toEqual(fromHnsw.outcomes.map((outcome) => [outcome.question.id, outcome.abstained, outcome.titles.slice(0, 5)]));
     expect(fromPostgres.metrics).toEqual(fromHnsw.metrics);
   });
 
@@ -136,44 +145,63 @@ describe.skipIf(withoutPostgres)('library with VECTOR_STORE=pgvector (real Postg
   });
 });
 
-describe.skipIf(withoutPostgres)('the bot with VECTOR_STORE=pgvector (real PostgreSQL, emulated Discord, library worker threads)', () => {
-  const database = `papercord_bot_${process.pid}_${Date.now().toString(36)}`;
-  const databaseUrl = serverUrl ? Object.assign(new URL(serverUrl), { pathname: `/${database}` }).href : '';
-  const admin = new pg.Pool({ connectionString: serverUrl, max: 1 });
-  let harness: BotHarness;
+describe.skipIf(withoutPostgres)(
+  'the bot with VECTOR_STORE=pgvector (real PostgreSQL, emulated Discord, library worker threads)',
+  () => {
+    const database = `papercord_bot_${process.pid}_${Date.now().toString(36)}`;
+    const databaseUrl = serverUrl ? Object.assign(new URL(serverUrl), { pathname: `/${database}` }).href : '';
+    const admin = new pg.Pool({ connectionString: serverUrl, max: 1 });
+    let harness: BotHarness;
 
-  beforeAll(async () => {
-    await admin.query(`CREATE DATABASE ${database}`);
-    harness = await startBotHarness({ env: { VECTOR_STORE: 'pgvector', DATABASE_URL: databaseUrl, WORKER_THREADS: '2' } });
-  });
+    beforeAll(async () => {
+      await admin.query(`CREATE DATABASE ${database}`);
+      harness = await startBotHarness({
+        env: { VECTOR_STORE: 'pgvector', DATABASE_URL: databaseUrl, WORKER_THREADS: '2' },
+      });
+    });
 
-  afterAll(async () => {
-    await harness?.close();
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await admin.end();
-  });
+    afterAll(async () => {
+      await harness?.close();
+      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      await admin.end();
+    });
 
-  it('given /ask, it should answer from the papers in PostgreSQL, citing [1], computed in a worker thread', async () => {
-    const record = harness.emulator.dispatchCommand('ask', { options: { question: 'How can byte-level models merge tokens to shorten sequences?' } });
-    const answered = await harness.emulator.waitForInteraction(record.id, (changed) => (changed.original?.embeds.length ?? 0) > 0);
+    it('given /ask, it should answer from the papers in PostgreSQL, citing [1], computed in a worker thread', async () => {
+      const record = harness.emulator.dispatchCommand('ask', {
+        options: { question: 'How can byte-level models merge tokens to shorten sequences?' },
+      });
+      const answered = await harness.emulator.waitForInteraction(
+        record.id,
+        (changed) => (changed.original?.embeds.length ?? 0) > 0,
+      );
 
-    expect(answered.callbackType).toBe(5);
-    const embed = answered.original!.embeds[0] as { description?: string; fields?: Array<{ value: string }> };
-    expect(embed.description).toContain('[1]');
-    expect(JSON.stringify(embed.fields)).toContain('MrT5');
-  });
+      expect(answered.callbackType).toBe(5);
+      const embed = answered.original!.embeds[0] as { description?: string; fields?: Array<{ value: string }> };
+      expect(embed.description).toContain('[1]');
+      expect(JSON.stringify(embed.fields)).toContain('MrT5');
+    });
 
-  it('given a paper added by another process after the bot started, autocomplete should suggest it at once', async () => {
-    await harness.services.library.add([
-      { id: 'arxiv:2601.00002', arxivId: '2601.00002', title: 'Axolotl Regeneration Atlases', abstract: 'A single-cell atlas of limb regeneration in axolotls.', source: 'arxiv' },
-    ]);
+    it('given a paper added by another process after the bot started, autocomplete should suggest it at once', async () => {
+      await harness.services.library.add([
+        {
+          id: 'arxiv:2601.00002',
+          arxivId: '2601.00002',
+          title: 'Axolotl Regeneration Atlases',
+          abstract: 'A single-cell atlas of limb regeneration in axolotls.',
+          source: 'arxiv',
+        },
+      ]);
 
-    const suggestion = harness.emulator.dispatchAutocomplete('paper', { options: { paper: 'axolotl reg' }, focused: 'paper' });
-    await harness.emulator.waitForInteraction(suggestion.id, (changed) => changed.callbackType === 8);
-    const choices = (suggestion.callbackBody?.data as { choices: Array<{ name: string; value: string }> }).choices;
-    expect(choices[0]).toEqual({ name: 'Axolotl Regeneration Atlases', value: 'arxiv:2601.00002' });
-  });
-});
+      const suggestion = harness.emulator.dispatchAutocomplete('paper', {
+        options: { paper: 'axolotl reg' },
+        focused: 'paper',
+      });
+      await harness.emulator.waitForInteraction(suggestion.id, (changed) => changed.callbackType === 8);
+      const choices = (suggestion.callbackBody?.data as { choices: Array<{ name: string; value: string }> }).choices;
+      expect(choices[0]).toEqual({ name: 'Axolotl Regeneration Atlases', value: 'arxiv:2601.00002' });
+    });
+  },
+);
 
 describe('library with VECTOR_STORE=pgvector, misconfigured', () => {
   it('given no DATABASE_URL, it should say which variable to set', async () => {

@@ -55,7 +55,13 @@ describe.skipIf(withoutPostgres)('library in PostgreSQL (real PostgreSQL with pg
 
   const open = async (tableName: string, overrides: Partial<Parameters<typeof PostgresLibrary.open>[0]> = {}) => {
     tables.push(tableName);
-    const library = await PostgresLibrary.open({ connectionString: serverUrl!, embedder, logger, tableName, ...overrides });
+    const library = await PostgresLibrary.open({
+      connectionString: serverUrl!,
+      embedder,
+      logger,
+      tableName,
+      ...overrides,
+    });
     opened.push(library);
     return library;
   };
@@ -73,7 +79,8 @@ describe.skipIf(withoutPostgres)('library in PostgreSQL (real PostgreSQL with pg
   afterAll(async () => {
     for (const library of opened) await library.close();
     for (const table of new Set(tables)) {
-      for (const name of [table, `${table}_terms`, `${table}_totals`]) await admin.query(`DROP TABLE IF EXISTS ${name}`);
+      for (const name of [table, `${table}_terms`, `${table}_totals`])
+        await admin.query(`DROP TABLE IF EXISTS ${name}`);
     }
     await admin.end();
     await local?.close();
@@ -85,8 +92,13 @@ describe.skipIf(withoutPostgres)('library in PostgreSQL (real PostgreSQL with pg
     for (const query of QUERIES) {
       const fromPostgres = await shared.lexicalSearch(query, 10);
       const fromLocal = local.lexicalSearch(query, 10);
-      expect(fromPostgres.map((hit) => hit.paper.id), query).toEqual(fromLocal.map((hit) => hit.paper.id));
-      fromPostgres.forEach((hit, rank) => expect(hit.score, `${query} #${rank + 1}`).toBeCloseTo(fromLocal[rank]!.score, 6));
+      expect(
+        fromPostgres.map((hit) => hit.paper.id),
+        query,
+      ).toEqual(fromLocal.map((hit) => hit.paper.id));
+      fromPostgres.forEach((hit, rank) =>
+        expect(hit.score, `${query} #${rank + 1}`).toBeCloseTo(fromLocal[rank]!.score, 6),
+      );
     }
   });
 
@@ -94,8 +106,13 @@ describe.skipIf(withoutPostgres)('library in PostgreSQL (real PostgreSQL with pg
     for (const query of QUERIES) {
       const fromPostgres = await shared.vectorSearch(query, 5);
       const fromLocal = await local.vectorSearch(query, 5);
-      expect(fromPostgres.map((hit) => hit.paper.id), query).toEqual(fromLocal.map((hit) => hit.paper.id));
-      fromPostgres.forEach((hit, rank) => expect(hit.score, `${query} #${rank + 1}`).toBeCloseTo(fromLocal[rank]!.score, 4));
+      expect(
+        fromPostgres.map((hit) => hit.paper.id),
+        query,
+      ).toEqual(fromLocal.map((hit) => hit.paper.id));
+      fromPostgres.forEach((hit, rank) =>
+        expect(hit.score, `${query} #${rank + 1}`).toBeCloseTo(fromLocal[rank]!.score, 4),
+      );
     }
   });
 
@@ -105,7 +122,8 @@ describe.skipIf(withoutPostgres)('library in PostgreSQL (real PostgreSQL with pg
     const fromLocal = local.termStatistics(terms);
 
     expect(fromPostgres.documents).toBe(seeds.length);
-    for (const term of terms) expect(fromPostgres.frequencies.get(term) ?? 0, term).toBe(fromLocal.frequencies.get(term));
+    for (const term of terms)
+      expect(fromPostgres.frequencies.get(term) ?? 0, term).toBe(fromLocal.frequencies.get(term));
     expect(fromLocal.frequencies.get('byte')).toBeGreaterThan(0);
   });
 
@@ -121,14 +139,22 @@ describe.skipIf(withoutPostgres)('library in PostgreSQL (real PostgreSQL with pg
   });
 
   it('given the same papers again, from another source with more metadata, it should keep one row each and merge what is new', async () => {
-    const again = seeds.slice(0, 5).map((paper) => ({ ...paper, id: `other:${paper.id}`, url: `https://example.org/${paper.id}`, upvotes: 7 }));
+    const again = seeds
+      .slice(0, 5)
+      .map((paper) => ({ ...paper, id: `other:${paper.id}`, url: `https://example.org/${paper.id}`, upvotes: 7 }));
     const { added, existing } = await shared.add(again);
 
     expect(added).toEqual([]);
     expect(existing).toBe(5);
     expect(await shared.count()).toBe(seeds.length);
-    expect(await shared.get(seeds[0]!.id)).toMatchObject({ id: seeds[0]!.id, url: `https://example.org/${seeds[0]!.id}`, upvotes: 7 });
-    expect((await shared.termStatistics(['byte'])).frequencies.get('byte')).toBe(local.termStatistics(['byte']).frequencies.get('byte'));
+    expect(await shared.get(seeds[0]!.id)).toMatchObject({
+      id: seeds[0]!.id,
+      url: `https://example.org/${seeds[0]!.id}`,
+      upvotes: 7,
+    });
+    expect((await shared.termStatistics(['byte'])).frequencies.get('byte')).toBe(
+      local.termStatistics(['byte']).frequencies.get('byte'),
+    );
   });
 
   it('given two processes adding overlapping papers at once, each paper should be stored once and the term counts should add up', async () => {
@@ -136,7 +162,10 @@ describe.skipIf(withoutPostgres)('library in PostgreSQL (real PostgreSQL with pg
     const [first, second] = [await open(table), await open(table)];
     const half = Math.floor(seeds.length / 2);
 
-    const [byFirst, bySecond] = await Promise.all([first.add(seeds.slice(0, half + 10)), second.add(seeds.slice(half - 10))]);
+    const [byFirst, bySecond] = await Promise.all([
+      first.add(seeds.slice(0, half + 10)),
+      second.add(seeds.slice(half - 10)),
+    ]);
 
     expect(byFirst.added.length + bySecond.added.length).toBe(seeds.length);
     expect(await second.count()).toBe(seeds.length);
@@ -166,7 +195,7 @@ describe.skipIf(withoutPostgres)('library in PostgreSQL (real PostgreSQL with pg
     expect(await alreadyRunning.count()).toBe(11);
   });
 
-  it('given a search wider than pgvector\'s default ef_search of 40, it should still return k papers', async () => {
+  it("given a search wider than pgvector's default ef_search of 40, it should still return k papers", async () => {
     const hits = await shared.vectorSearch(QUERIES[0]!, 50);
     expect(hits).toHaveLength(50);
   });
@@ -180,13 +209,19 @@ describe.skipIf(withoutPostgres)('library in PostgreSQL (real PostgreSQL with pg
 
     const reopened = open(table);
     await expect(reopened).rejects.toThrow(UserError);
-    await expect(reopened).rejects.toThrow(`embedded by ${small.id} (64 dimensions), the configured embedder is ${embedder.id} (${embedder.dimension} dimensions)`);
+    await expect(reopened).rejects.toThrow(
+      `embedded by ${small.id} (64 dimensions), the configured embedder is ${embedder.id} (${embedder.dimension} dimensions)`,
+    );
   });
 
   it('given the database goes away under a running bot, /healthz should turn 503 naming the library', async () => {
     const database = `papercord_gone_${process.pid}_${Date.now().toString(36)}`;
     await admin.query(`CREATE DATABASE ${database}`);
-    const library = await PostgresLibrary.open({ connectionString: Object.assign(new URL(serverUrl!), { pathname: `/${database}` }).href, embedder, logger });
+    const library = await PostgresLibrary.open({
+      connectionString: Object.assign(new URL(serverUrl!), { pathname: `/${database}` }).href,
+      embedder,
+      logger,
+    });
     const health = await startHealthServer({
       port: 0,
       host: '127.0.0.1',
@@ -219,7 +254,11 @@ describe('library in PostgreSQL without a server', () => {
     });
     const embedder = await createEmbedder(loadConfig({ EMBEDDINGS: 'hashing' }), logger);
     try {
-      const opening = PostgresLibrary.open({ connectionString: `postgres://papercord@127.0.0.1:${closedPort}/papercord`, embedder, logger });
+      const opening = PostgresLibrary.open({
+        connectionString: `postgres://papercord@127.0.0.1:${closedPort}/papercord`,
+        embedder,
+        logger,
+      });
       await expect(opening).rejects.toThrow(UserError);
       await expect(opening).rejects.toThrow(/could not open the PostgreSQL library .*check DATABASE_URL/);
     } finally {

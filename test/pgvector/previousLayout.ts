@@ -12,20 +12,41 @@ import type { PaperEmbedder } from '../../src/embeddings/types.js';
 import { paperEmbeddingText } from '../../src/library/paperLibrary.js';
 import type { Paper } from '../../src/papers/paper.js';
 
-export async function writePreviousLayout(connectionString: string, embedder: PaperEmbedder, papers: readonly Paper[], tableName = 'papercord_papers'): Promise<void> {
+export async function writePreviousLayout(
+  connectionString: string,
+  embedder: PaperEmbedder,
+  papers: readonly Paper[],
+  tableName = 'papercord_papers',
+): Promise<void> {
   const pool = new pg.Pool({ connectionString, max: 2 });
-  const store = await PGVectorStore.initialize(embedder.embeddings, { pool, tableName, dimensions: embedder.dimension, distanceStrategy: 'cosine' });
+  const store = await PGVectorStore.initialize(embedder.embeddings, {
+    pool,
+    tableName,
+    dimensions: embedder.dimension,
+    distanceStrategy: 'cosine',
+  });
   try {
-    await pool.query(`CREATE INDEX IF NOT EXISTS ${tableName}_embedding_hnsw ON ${tableName} USING hnsw (embedding vector_cosine_ops)`);
+    await pool.query(
+      `CREATE INDEX IF NOT EXISTS ${tableName}_embedding_hnsw ON ${tableName} USING hnsw (embedding vector_cosine_ops)`,
+    );
     const vectors = await embedder.embeddings.embedDocuments(papers.map(paperEmbeddingText));
     // The old code added papers in batches as they were ingested; two calls keep the rows' order the order added.
     const half = Math.ceil(papers.length / 2);
-    for (const [start, end] of [[0, half], [half, papers.length]] as const) {
+    for (const [start, end] of [
+      [0, half],
+      [half, papers.length],
+    ] as const) {
       const slice = papers.slice(start, end);
       if (slice.length === 0) continue;
       await store.addVectors(
         vectors.slice(start, end),
-        slice.map((paper) => new Document({ pageContent: paperEmbeddingText(paper), metadata: { id: paper.id, title: paper.title, embedder: embedder.id, paper } })),
+        slice.map(
+          (paper) =>
+            new Document({
+              pageContent: paperEmbeddingText(paper),
+              metadata: { id: paper.id, title: paper.title, embedder: embedder.id, paper },
+            }),
+        ),
         { ids: slice.map((paper) => rowKey(paper.id)) },
       );
     }

@@ -34,14 +34,16 @@ const ZEBRAFISH: Paper = {
   id: 'arxiv:2601.00001',
   arxivId: '2601.00001',
   title: 'Zebrafish Locomotion Transformers',
-  abstract: 'We model zebrafish swimming bouts with a transformer over pose sequences and predict locomotion from larval video.',
+  abstract:
+    'We model zebrafish swimming bouts with a transformer over pose sequences and predict locomotion from larval video.',
   source: 'arxiv',
 };
 const AXOLOTL: Paper = {
   id: 'arxiv:2601.00002',
   arxivId: '2601.00002',
   title: 'Axolotl Regeneration Atlases',
-  abstract: 'A single-cell atlas of limb regeneration in axolotls, with blastema states aligned across regeneration time.',
+  abstract:
+    'A single-cell atlas of limb regeneration in axolotls, with blastema states aligned across regeneration time.',
   source: 'arxiv',
 };
 const NEWT: Paper = {
@@ -52,111 +54,141 @@ const NEWT: Paper = {
   source: 'arxiv',
 };
 
-describe.skipIf(withoutPostgres)('one library in PostgreSQL shared by several processes (real PostgreSQL, real CLI processes)', () => {
-  const database = `papercord_shared_${process.pid}_${Date.now().toString(36)}`;
-  const databaseUrl = serverUrl ? Object.assign(new URL(serverUrl), { pathname: `/${database}` }).href : '';
-  const admin = new pg.Pool({ connectionString: serverUrl, max: 1 });
-  const work: string[] = [];
-  let seeds: Paper[];
-  /** The process that opened the library while it was empty and stays open throughout. */
-  let running: Services;
-  /** The same papers in a local library, for the statistics the shared one should report. */
-  let reference: PaperLibrary;
+describe.skipIf(withoutPostgres)(
+  'one library in PostgreSQL shared by several processes (real PostgreSQL, real CLI processes)',
+  () => {
+    const database = `papercord_shared_${process.pid}_${Date.now().toString(36)}`;
+    const databaseUrl = serverUrl ? Object.assign(new URL(serverUrl), { pathname: `/${database}` }).href : '';
+    const admin = new pg.Pool({ connectionString: serverUrl, max: 1 });
+    const work: string[] = [];
+    let seeds: Paper[];
+    /** The process that opened the library while it was empty and stays open throughout. */
+    let running: Services;
+    /** The same papers in a local library, for the statistics the shared one should report. */
+    let reference: PaperLibrary;
 
-  async function temporary(prefix: string): Promise<string> {
-    const directory = await mkdtemp(path.join(tmpdir(), prefix));
-    work.push(directory);
-    return directory;
-  }
+    async function temporary(prefix: string): Promise<string> {
+      const directory = await mkdtemp(path.join(tmpdir(), prefix));
+      work.push(directory);
+      return directory;
+    }
 
-  /** `papercord <args>` as `npm run cli` starts it, as another process on another machine: its own DATA_DIR, the shared database. */
-  async function papercord(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const dataDir = await temporary('papercord-shared-cli-');
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', FULL_TEXT: 'off', DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'warn', VECTOR_STORE: 'pgvector', DATABASE_URL: databaseUrl },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    /** `papercord <args>` as `npm run cli` starts it, as another process on another machine: its own DATA_DIR, the shared database. */
+    async function papercord(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+      const dataDir = await temporary('papercord-shared-cli-');
+      const child = spawn(process.execPath, [CLI, ...args], {
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '',
+          FULL_TEXT: 'off',
+          DATA_DIR: dataDir,
+          EMBEDDINGS: 'hashing',
+          LOG_LEVEL: 'warn',
+          VECTOR_STORE: 'pgvector',
+          DATABASE_URL: databaseUrl,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      cleanups.push(async () => {
+        if (child.exitCode === null) child.kill('SIGKILL');
+        await exited;
+      });
+      const code = await exited;
+      return { code, stdout, stderr };
+    }
+
+    /** Term statistics as a plain object; a term no paper holds may be absent or 0 (the Library contract). */
+    function statistics(found: TermStatistics): { documents: number; frequencies: Record<string, number> } {
+      return {
+        documents: found.documents,
+        frequencies: Object.fromEntries([...found.frequencies].filter(([, papers]) => papers > 0).sort()),
+      };
+    }
+
+    async function papersFile(papers: readonly Paper[]): Promise<string> {
+      const file = path.join(await temporary('papercord-shared-papers-'), 'papers.jsonl');
+      await writeFile(file, papers.map((paper) => JSON.stringify(paper)).join('\n') + '\n');
+      return file;
+    }
+
+    beforeAll(async () => {
+      seeds = await loadPapersFromSource('seeds');
+      await admin.query(`CREATE DATABASE ${database}`);
+      const dataDir = await temporary('papercord-shared-running-');
+      running = await createServices(
+        loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', VECTOR_STORE: 'pgvector', DATABASE_URL: databaseUrl }),
+        logger,
+      );
+      reference = await PaperLibrary.open({
+        dataDir: await temporary('papercord-shared-reference-'),
+        embedder: running.embedder,
+        logger,
+      });
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    cleanups.push(async () => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-      await exited;
+
+    afterAll(async () => {
+      await running?.close();
+      await reference?.close();
+      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      await admin.end();
+      for (const directory of work) await rm(directory, { recursive: true, force: true });
     });
-    const code = await exited;
-    return { code, stdout, stderr };
-  }
 
-  /** Term statistics as a plain object; a term no paper holds may be absent or 0 (the Library contract). */
-  function statistics(found: TermStatistics): { documents: number; frequencies: Record<string, number> } {
-    return { documents: found.documents, frequencies: Object.fromEntries([...found.frequencies].filter(([, papers]) => papers > 0).sort()) };
-  }
+    it('given a process that opened the library empty, it should find the papers another process ingests afterwards, by every search', async () => {
+      const question = 'byte-level models that merge tokens to shorten sequences';
+      expect(await running.library.count()).toBe(0);
+      expect(await running.retriever.retrieve(question)).toMatchObject({ hits: [], confidence: 'none' });
 
-  async function papersFile(papers: readonly Paper[]): Promise<string> {
-    const file = path.join(await temporary('papercord-shared-papers-'), 'papers.jsonl');
-    await writeFile(file, papers.map((paper) => JSON.stringify(paper)).join('\n') + '\n');
-    return file;
-  }
+      const ingest = await papercord(['ingest', '--source', 'seeds', '--json']);
+      expect(ingest.code, ingest.stderr).toBe(0);
+      await reference.add(seeds);
 
-  beforeAll(async () => {
-    seeds = await loadPapersFromSource('seeds');
-    await admin.query(`CREATE DATABASE ${database}`);
-    const dataDir = await temporary('papercord-shared-running-');
-    running = await createServices(loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', VECTOR_STORE: 'pgvector', DATABASE_URL: databaseUrl }), logger);
-    reference = await PaperLibrary.open({ dataDir: await temporary('papercord-shared-reference-'), embedder: running.embedder, logger });
-  });
+      expect(await running.library.count()).toBe(seeds.length);
+      const answer = await running.retriever.retrieve(question, { k: 3 });
+      expect(answer.confidence).toBe('high');
+      expect(answer.hits[0]!.paper.title).toMatch(/^MrT5/);
+      const ids = (hits: ReadonlyArray<{ paper: Paper }>) => hits.map((hit) => hit.paper.id);
+      expect(ids(await running.library.lexicalSearch(question, 5))).toEqual(ids(reference.lexicalSearch(question, 5)));
+      expect(ids(await running.library.vectorSearch(question, 5))).toEqual(
+        ids(await reference.vectorSearch(question, 5)),
+      );
+      const terms = [...new Set(analyze(`${question} zebrafish`))];
+      expect(statistics(await running.library.termStatistics(terms))).toEqual(
+        statistics(reference.termStatistics(terms)),
+      );
+      expect((await running.library.suggest('MrT', 1))[0]!.title).toMatch(/^MrT5/);
+      expect((await running.library.resolve('MrT5')).title).toMatch(/^MrT5/);
+      expect((await running.library.stats()).vectors).toBe(seeds.length);
+    });
 
-  afterAll(async () => {
-    await running?.close();
-    await reference?.close();
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await admin.end();
-    for (const directory of work) await rm(directory, { recursive: true, force: true });
-  });
+    it('given the library holds papers, papers other processes add while it runs should be found, and what it adds they should find', async () => {
+      const add = await papercord(['ingest', '--source', await papersFile([ZEBRAFISH, AXOLOTL]), '--json']);
+      expect(add.code, add.stderr).toBe(0);
+      await reference.add([ZEBRAFISH, AXOLOTL]);
 
-  it('given a process that opened the library empty, it should find the papers another process ingests afterwards, by every search', async () => {
-    const question = 'byte-level models that merge tokens to shorten sequences';
-    expect(await running.library.count()).toBe(0);
-    expect(await running.retriever.retrieve(question)).toMatchObject({ hits: [], confidence: 'none' });
+      expect(await running.library.count()).toBe(seeds.length + 2);
+      expect((await running.retriever.retrieve('zebrafish swimming locomotion', { k: 1 })).hits[0]!.paper).toEqual(
+        ZEBRAFISH,
+      );
+      expect((await running.library.vectorSearch('axolotl limb regeneration atlas', 1))[0]!.paper).toEqual(AXOLOTL);
+      expect((await running.library.lexicalSearch('blastema', 1))[0]!.paper).toEqual(AXOLOTL);
+      const terms = [...new Set(analyze('zebrafish axolotl regeneration token'))];
+      expect(statistics(await running.library.termStatistics(terms))).toEqual(
+        statistics(reference.termStatistics(terms)),
+      );
+      expect((await running.library.suggest('axolotl reg', 1))[0]!.id).toBe(AXOLOTL.id);
 
-    const ingest = await papercord(['ingest', '--source', 'seeds', '--json']);
-    expect(ingest.code, ingest.stderr).toBe(0);
-    await reference.add(seeds);
-
-    expect(await running.library.count()).toBe(seeds.length);
-    const answer = await running.retriever.retrieve(question, { k: 3 });
-    expect(answer.confidence).toBe('high');
-    expect(answer.hits[0]!.paper.title).toMatch(/^MrT5/);
-    const ids = (hits: ReadonlyArray<{ paper: Paper }>) => hits.map((hit) => hit.paper.id);
-    expect(ids(await running.library.lexicalSearch(question, 5))).toEqual(ids(reference.lexicalSearch(question, 5)));
-    expect(ids(await running.library.vectorSearch(question, 5))).toEqual(ids(await reference.vectorSearch(question, 5)));
-    const terms = [...new Set(analyze(`${question} zebrafish`))];
-    expect(statistics(await running.library.termStatistics(terms))).toEqual(statistics(reference.termStatistics(terms)));
-    expect((await running.library.suggest('MrT', 1))[0]!.title).toMatch(/^MrT5/);
-    expect((await running.library.resolve('MrT5')).title).toMatch(/^MrT5/);
-    expect((await running.library.stats()).vectors).toBe(seeds.length);
-  });
-
-  it('given the library holds papers, papers other processes add while it runs should be found, and what it adds they should find', async () => {
-    const add = await papercord(['ingest', '--source', await papersFile([ZEBRAFISH, AXOLOTL]), '--json']);
-    expect(add.code, add.stderr).toBe(0);
-    await reference.add([ZEBRAFISH, AXOLOTL]);
-
-    expect(await running.library.count()).toBe(seeds.length + 2);
-    expect((await running.retriever.retrieve('zebrafish swimming locomotion', { k: 1 })).hits[0]!.paper).toEqual(ZEBRAFISH);
-    expect((await running.library.vectorSearch('axolotl limb regeneration atlas', 1))[0]!.paper).toEqual(AXOLOTL);
-    expect((await running.library.lexicalSearch('blastema', 1))[0]!.paper).toEqual(AXOLOTL);
-    const terms = [...new Set(analyze('zebrafish axolotl regeneration token'))];
-    expect(statistics(await running.library.termStatistics(terms))).toEqual(statistics(reference.termStatistics(terms)));
-    expect((await running.library.suggest('axolotl reg', 1))[0]!.id).toBe(AXOLOTL.id);
-
-    await running.library.add([NEWT]);
-    const search = await papercord(['search', 'newts regrowing the eye lens', '-k', '1', '--json']);
-    expect(search.code, search.stderr).toBe(0);
-    expect(JSON.parse(search.stdout)).toMatchObject([{ id: NEWT.id, title: NEWT.title }]);
-    const stats = await papercord(['stats', '--json']);
-    expect(JSON.parse(stats.stdout)).toMatchObject({ papers: seeds.length + 3, vectors: seeds.length + 3 });
-  });
-});
+      await running.library.add([NEWT]);
+      const search = await papercord(['search', 'newts regrowing the eye lens', '-k', '1', '--json']);
+      expect(search.code, search.stderr).toBe(0);
+      expect(JSON.parse(search.stdout)).toMatchObject([{ id: NEWT.id, title: NEWT.title }]);
+      const stats = await papercord(['stats', '--json']);
+      expect(JSON.parse(stats.stdout)).toMatchObject({ papers: seeds.length + 3, vectors: seeds.length + 3 });
+    });
+  },
+);

@@ -16,9 +16,21 @@ import { startOpenAICompatibleServer, type OpenAICompatibleServer } from '../hel
 import { missingService } from '../support/services.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const ARTIFACTS = path.resolve('artifacts');
-const withoutChromium = missingService('Chromium', existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing (apt-get install chromium; .ci/run does it)`);
+const withoutChromium = missingService(
+  'Chromium',
+  existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing (apt-get install chromium; .ci/run does it)`,
+);
 
 const LINKED_PAPERS: Paper[] = [
   {
@@ -81,7 +93,9 @@ describe.skipIf(withoutChromium)('the playground in a browser', () => {
 
   afterEach(async (context) => {
     if (context.task.result?.state === 'fail') {
-      await page.screenshot({ path: path.join(ARTIFACTS, `failed-${context.task.name.slice(6, 40).replace(/\W+/g, '-')}.png`) });
+      await page.screenshot({
+        path: path.join(ARTIFACTS, `failed-${context.task.name.slice(6, 40).replace(/\W+/g, '-')}.png`),
+      });
     }
     await page.close();
   });
@@ -93,7 +107,9 @@ describe.skipIf(withoutChromium)('the playground in a browser', () => {
 
   /** The bot's reply to the command typed as `invocation`. */
   const replyTo = (invocation: string) =>
-    page.locator('#messages .message.from-bot').filter({ has: page.locator('.interaction-command', { hasText: invocation }) });
+    page
+      .locator('#messages .message.from-bot')
+      .filter({ has: page.locator('.interaction-command', { hasText: invocation }) });
 
   it('given a question typed as /ask, it should show the answer the bot sent, citing [1] with a link to the source', async () => {
     const question = 'How do byte-level models avoid very long sequences?';
@@ -105,7 +121,9 @@ describe.skipIf(withoutChromium)('the playground in a browser', () => {
     await expect(reply.locator('.embed-description').textContent()).resolves.toMatch(/\[1\]/);
     const sources = reply.locator('.embed-field', { hasText: 'Sources' });
     await expect(sources.locator('strong', { hasText: '[1]' }).count()).resolves.toBe(1);
-    const links = await sources.locator('a').evaluateAll((anchors) => anchors.map((anchor) => anchor.getAttribute('href')));
+    const links = await sources
+      .locator('a')
+      .evaluateAll((anchors) => anchors.map((anchor) => anchor.getAttribute('href')));
     expect(links.length).toBeGreaterThan(0);
     expect(links).toContain('https://arxiv.org/abs/2412.09871');
     expect(await reply.locator('.thinking').count()).toBe(0);
@@ -125,19 +143,23 @@ describe.skipIf(withoutChromium)('the playground in a browser', () => {
     await page.locator('#suggestions .suggestion', { hasText: 'Mixture-of-Recursions' }).first().click();
     await composer.press('Enter');
 
-    const reply = page.locator('#messages .message.from-bot', { has: page.locator('.embed-title', { hasText: 'Comparison' }) });
+    const reply = page.locator('#messages .message.from-bot', {
+      has: page.locator('.embed-title', { hasText: 'Comparison' }),
+    });
     await reply.waitFor({ timeout: 20_000 });
     const header = await reply.locator('.embed-description').textContent();
     expect(header).toContain('Planting a SEED of Vision');
     expect(header).toContain('Mixture-of-Recursions');
     const [left, right] = await Promise.all(
-      ['Problem · 1', 'Problem · 2'].map((name) => reply.locator('.embed-field.inline', { hasText: name }).boundingBox()),
+      ['Problem · 1', 'Problem · 2'].map((name) =>
+        reply.locator('.embed-field.inline', { hasText: name }).boundingBox(),
+      ),
     );
     expect(left && right && Math.abs(left.y - right.y) < 2 && right.x > left.x).toBe(true);
     await page.screenshot({ path: path.join(ARTIFACTS, 'playground-compare.png') });
   });
 
-  it('given /ask with no question, it should show the bot\'s error only to the user', async () => {
+  it("given /ask with no question, it should show the bot's error only to the user", async () => {
     await send('/ask');
 
     const reply = replyTo('/ask').filter({ hasText: 'question is empty' });
@@ -151,7 +173,9 @@ describe.skipIf(withoutChromium)('the playground in a browser', () => {
 
     const asked = page.locator('#messages .message:not(.from-bot)').last();
     await asked.waitFor();
-    await expect(asked.locator('.message-content').textContent()).resolves.toBe('@papercord <img src=x onerror="document.title=1"> what does LoRA tuning change?');
+    await expect(asked.locator('.message-content').textContent()).resolves.toBe(
+      '@papercord <img src=x onerror="document.title=1"> what does LoRA tuning change?',
+    );
     expect(await asked.locator('img').count()).toBe(0);
     await expect(asked.locator('strong').textContent()).resolves.toBe('LoRA');
     const threadAnswer = page.locator('#thread-panel .message.from-bot .embed');
@@ -161,7 +185,9 @@ describe.skipIf(withoutChromium)('the playground in a browser', () => {
 
     await page.locator('#thread-composer').fill('And which paper works on raw bytes?');
     await page.locator('#thread-composer').press('Enter');
-    await page.locator('#thread-panel .message:not(.from-bot)', { hasText: 'And which paper works on raw bytes?' }).waitFor();
+    await page
+      .locator('#thread-panel .message:not(.from-bot)', { hasText: 'And which paper works on raw bytes?' })
+      .waitFor();
     await expect.poll(() => threadAnswer.count(), { timeout: 20_000 }).toBe(2);
     await page.screenshot({ path: path.join(ARTIFACTS, 'playground-thread.png') });
   });
@@ -218,7 +244,12 @@ describe.skipIf(withoutChromium)('the playground with a streaming language model
     });
     llmServices = await createServices(config, silentLogger());
     await llmServices.library.add(await loadPapersFromSource('seeds'));
-    llmPlayground = await startPlayground({ services: coreServicesFrom(llmServices), config, logger: silentLogger(), port: 0 });
+    llmPlayground = await startPlayground({
+      services: coreServicesFrom(llmServices),
+      config,
+      logger: silentLogger(),
+      port: 0,
+    });
     llmBrowser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   });
 
@@ -231,7 +262,10 @@ describe.skipIf(withoutChromium)('the playground with a streaming language model
   });
 
   it('given a long streamed answer, it should edit the one reply in place and show the rest as follow-ups of the same command', async () => {
-    const text = Array.from({ length: 175 }, (_, index) => `Point ${index}: byte-level models merge tokens early [1].`).join(' ');
+    const text = Array.from(
+      { length: 175 },
+      (_, index) => `Point ${index}: byte-level models merge tokens early [1].`,
+    ).join(' ');
     llm.script({ kind: 'text', content: text });
     const llmPage = await llmBrowser.newPage({ viewport: { width: 1280, height: 900 } });
     try {
@@ -241,12 +275,19 @@ describe.skipIf(withoutChromium)('the playground with a streaming language model
       await llmPage.locator('#composer').press('Enter');
 
       const replies = llmPage.locator('#messages .message.from-bot');
-      await replies.locator('.embed-footer', { hasText: 'Model: openai/test-model' }).first().waitFor({ timeout: 20_000 });
+      await replies
+        .locator('.embed-footer', { hasText: 'Model: openai/test-model' })
+        .first()
+        .waitFor({ timeout: 20_000 });
       await llmPage.locator('#messages', { hasText: 'Point 174:' }).waitFor({ timeout: 20_000 });
-      const record = [...llmPlayground.emulator.interactions.values()].find((candidate) => candidate.commandName === 'ask')!;
+      const record = [...llmPlayground.emulator.interactions.values()].find(
+        (candidate) => candidate.commandName === 'ask',
+      )!;
       expect(record.originalEdits.length).toBeGreaterThan(0);
       expect(await replies.count()).toBe(1 + record.followUps.length);
-      expect(await replies.locator('.interaction-command', { hasText: '/ask How do byte-level models' }).count()).toBe(await replies.count());
+      expect(await replies.locator('.interaction-command', { hasText: '/ask How do byte-level models' }).count()).toBe(
+        await replies.count(),
+      );
       expect(await llmPage.locator('#messages .thinking').count()).toBe(0);
     } finally {
       await llmPage.close();

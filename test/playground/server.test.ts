@@ -16,7 +16,13 @@ let playground: Playground;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'papercord-playground-api-'));
-  const config = loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', FULL_TEXT: 'off', LOG_LEVEL: 'silent', ASK_COOLDOWN_SECONDS: '0' });
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    EMBEDDINGS: 'hashing',
+    FULL_TEXT: 'off',
+    LOG_LEVEL: 'silent',
+    ASK_COOLDOWN_SECONDS: '0',
+  });
   services = await createServices(config, silentLogger());
   await services.library.add(await loadPapersFromSource('seeds'));
   playground = await startPlayground({ services: coreServicesFrom(services), config, logger: silentLogger(), port: 0 });
@@ -29,7 +35,13 @@ afterAll(async () => {
 });
 
 /** A raw request, so that the Host header can be anything (fetch sets it from the URL). */
-function rawRequest(options: { method?: string; path: string; host?: string; contentType?: string; body?: string }): Promise<{ status: number; body: string }> {
+function rawRequest(options: {
+  method?: string;
+  path: string;
+  host?: string;
+  contentType?: string;
+  body?: string;
+}): Promise<{ status: number; body: string }> {
   const url = new URL(playground.url);
   return new Promise((resolve, reject) => {
     const request = httpRequest(
@@ -38,7 +50,10 @@ function rawRequest(options: { method?: string; path: string; host?: string; con
         port: url.port,
         method: options.method ?? 'GET',
         path: options.path,
-        headers: { host: options.host ?? url.host, ...(options.contentType ? { 'content-type': options.contentType } : {}) },
+        headers: {
+          host: options.host ?? url.host,
+          ...(options.contentType ? { 'content-type': options.contentType } : {}),
+        },
       },
       (response) => {
         let body = '';
@@ -57,7 +72,12 @@ const postCommand = (body: unknown) =>
 describe('the playground server', () => {
   it('given a page from another site, it should refuse to drive the bot (other Host names, non-JSON posts)', async () => {
     const rebound = await rawRequest({ path: '/api/commands', host: 'attacker.example:80' });
-    const formPost = await rawRequest({ method: 'POST', path: '/api/message', contentType: 'text/plain', body: '{"content":"hi"}' });
+    const formPost = await rawRequest({
+      method: 'POST',
+      path: '/api/message',
+      contentType: 'text/plain',
+      body: '{"content":"hi"}',
+    });
 
     expect(rebound.status).toBe(421);
     expect(formPost.status).toBe(415);
@@ -78,7 +98,11 @@ describe('the playground server', () => {
 
     const unknown = await postCommand({ name: 'ask', options: { question: 'why?', temperature: '2' } });
     const notANumber = await postCommand({ name: 'ask', options: { question: 'why?', k: 'five' } });
-    const channel = await postCommand({ name: 'trending', subcommand: 'subscribe', options: { channel: 'general', time: '09:00', timezone: 'UTC' } });
+    const channel = await postCommand({
+      name: 'trending',
+      subcommand: 'subscribe',
+      options: { channel: 'general', time: '09:00', timezone: 'UTC' },
+    });
 
     expect(unknown).toMatchObject({ status: 400 });
     expect(JSON.parse(unknown.body).error).toBe('/ask has no option "temperature" (options: question, k, paper).');
@@ -91,9 +115,15 @@ describe('the playground server', () => {
     const response = await postCommand({ name: 'ask', options: { question: 'What does LoRA change?', k: '3' } });
     const { interactionId } = JSON.parse(response.body) as { interactionId: string };
 
-    const record = await playground.emulator.waitForInteraction(interactionId, (changed) => changed.original?.embeds.length === 1, 20_000);
+    const record = await playground.emulator.waitForInteraction(
+      interactionId,
+      (changed) => changed.original?.embeds.length === 1,
+      20_000,
+    );
     expect(response.status).toBe(202);
-    const sources = ((record.original!.embeds[0] as { fields?: Array<{ name: string; value: string }> }).fields ?? []).find((field) => field.name === 'Sources');
+    const sources = (
+      (record.original!.embeds[0] as { fields?: Array<{ name: string; value: string }> }).fields ?? []
+    ).find((field) => field.name === 'Sources');
     expect(sources?.value.split('\n').length).toBeLessThanOrEqual(3);
   });
 });

@@ -7,7 +7,6 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RUN_TS } from '../support/processes.js';
 
-
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
@@ -17,7 +16,16 @@ afterEach(async () => {
 async function spawnProcess(entry: string, env: Record<string, string>) {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'papercord-playground-start-'));
   const child = spawn(process.execPath, [...RUN_TS, entry], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: dataDir, EMBEDDINGS: 'hashing', FULL_TEXT: 'off', LOG_LEVEL: 'silent', PLAYGROUND_PORT: '0', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      DATA_DIR: dataDir,
+      EMBEDDINGS: 'hashing',
+      FULL_TEXT: 'off',
+      LOG_LEVEL: 'silent',
+      PLAYGROUND_PORT: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -53,8 +61,14 @@ describe('starting the playground', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('papercord playground');
     const info = (await (await fetch(`${started.url}/api/commands`)).json()) as { commands: Array<{ name: string }> };
-    expect(info.commands.map((command) => command.name)).toEqual(expect.arrayContaining(['ask', 'compare', 'paper', 'trending']));
-    const choices = (await (await fetch(`${started.url}/api/autocomplete?command=paper&focused=paper&options=${encodeURIComponent('{"paper":"vision"}')}`)).json()) as {
+    expect(info.commands.map((command) => command.name)).toEqual(
+      expect.arrayContaining(['ask', 'compare', 'paper', 'trending']),
+    );
+    const choices = (await (
+      await fetch(
+        `${started.url}/api/autocomplete?command=paper&focused=paper&options=${encodeURIComponent('{"paper":"vision"}')}`,
+      )
+    ).json()) as {
       choices: unknown[];
     };
     expect(choices.choices.length).toBeGreaterThan(0);
@@ -74,7 +88,11 @@ describe('starting the playground', () => {
     });
 
     // Autocomplete is answered by the bot itself: it is connected, though DISCORD_API_BASE points nowhere.
-    const choices = (await (await fetch(`${started.url}/api/autocomplete?command=compare&focused=paper_a&options=${encodeURIComponent('{"paper_a":"vision"}')}`)).json()) as {
+    const choices = (await (
+      await fetch(
+        `${started.url}/api/autocomplete?command=compare&focused=paper_a&options=${encodeURIComponent('{"paper_a":"vision"}')}`,
+      )
+    ).json()) as {
       choices: Array<{ name: string }>;
     };
     expect(choices.choices.length).toBeGreaterThan(0);
@@ -90,7 +108,9 @@ describe('starting the playground', () => {
     const port = new URL(started.url).port;
 
     expect((await fetch(started.url)).status).toBe(200);
-    expect(started.stderr()).toContain(`PLAYGROUND_HOST=0.0.0.0 is not a loopback address: anyone who can reach port ${port} can use the playground, which has no login`);
+    expect(started.stderr()).toContain(
+      `PLAYGROUND_HOST=0.0.0.0 is not a loopback address: anyone who can reach port ${port} can use the playground, which has no login`,
+    );
     // Through a published port (docker run -p 8080:3000) the browser names another port: accepted, by address or
     // localhost; a DNS name that could be rebound to this machine is not.
     expect(await statusWithHost(started.url, 'localhost:8080')).toBe(200);
@@ -121,7 +141,9 @@ describe('starting the playground', () => {
     started.printedUrl.catch(() => undefined);
 
     expect(await started.exited).toBe(1);
-    expect(started.stderr().trim()).toBe(`papercord: PLAYGROUND_PORT ${port} is already in use on 127.0.0.1; set PLAYGROUND_PORT to a free port (e.g. ${Number(port) + 1}).`);
+    expect(started.stderr().trim()).toBe(
+      `papercord: PLAYGROUND_PORT ${port} is already in use on 127.0.0.1; set PLAYGROUND_PORT to a free port (e.g. ${Number(port) + 1}).`,
+    );
   });
 });
 

@@ -7,9 +7,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPapercord } from '../support/cli.js';
 
 const BEIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/beir-tiny');
-const beirArgs = ['--corpus', path.join(BEIR, 'corpus.jsonl'), '--queries', path.join(BEIR, 'queries.jsonl'), '--qrels', path.join(BEIR, 'qrels.tsv')];
+const beirArgs = [
+  '--corpus',
+  path.join(BEIR, 'corpus.jsonl'),
+  '--queries',
+  path.join(BEIR, 'queries.jsonl'),
+  '--qrels',
+  path.join(BEIR, 'qrels.tsv'),
+];
 
-const DEV_QUESTIONS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/data/dev-queries-with-unanswerable.jsonl');
+const DEV_QUESTIONS = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../bench/data/dev-queries-with-unanswerable.jsonl',
+);
 
 let root: string;
 
@@ -38,7 +48,9 @@ describe('papercord eval on a BEIR benchmark', () => {
 
     expect(code).toBe(0);
     const metrics = JSON.parse(stdout) as Record<string, number>;
-    expect(Object.keys(metrics).sort()).toEqual(['mrr@10', 'ms_per_query', 'ndcg@10', 'queries', 'recall@10', 'recall@100'].sort());
+    expect(Object.keys(metrics).sort()).toEqual(
+      ['mrr@10', 'ms_per_query', 'ndcg@10', 'queries', 'recall@10', 'recall@100'].sort(),
+    );
     expect(metrics.queries).toBe(3);
     // Each query's best document is its relevant one; q2's second relevant document may rank anywhere in 5.
     expect(metrics['mrr@10']).toBe(1);
@@ -64,13 +76,24 @@ describe('papercord eval on a BEIR benchmark', () => {
   });
 
   it('given --corpus without --qrels, it should fail as a usage error', async () => {
-    const { code, stderr } = await papercord(path.join(root, 'unused'), ['eval', '--corpus', path.join(BEIR, 'corpus.jsonl'), '--queries', path.join(BEIR, 'queries.jsonl')]);
+    const { code, stderr } = await papercord(path.join(root, 'unused'), [
+      'eval',
+      '--corpus',
+      path.join(BEIR, 'corpus.jsonl'),
+      '--queries',
+      path.join(BEIR, 'queries.jsonl'),
+    ]);
     expect(code).toBe(2);
     expect(stderr).toContain('--qrels');
   });
 
   it('given a corpus file that does not exist, it should say which file in one line', async () => {
-    const { code, stderr } = await papercord(path.join(root, 'unused'), ['eval', ...beirArgs.slice(2), '--corpus', path.join(root, 'missing.jsonl')]);
+    const { code, stderr } = await papercord(path.join(root, 'unused'), [
+      'eval',
+      ...beirArgs.slice(2),
+      '--corpus',
+      path.join(root, 'missing.jsonl'),
+    ]);
     expect(code).toBe(1);
     expect(stderr).toContain('missing.jsonl');
     expect(stderr.trim().split('\n')).toHaveLength(1);
@@ -85,10 +108,29 @@ describe('papercord eval on a question set', () => {
     await writeFile(
       questions,
       [
-        { id: 'a', query: 'anything on attention sinks?', kind: 'multi', relevant: { "ZeroTuning: Unlocking the Initial Token's Power to Enhance Large Language Models Without Training": 2, 'Active-Dormant Attention Heads: Mechanistically Demystifying Extreme-Token Phenomena in LLMs': 2 } },
-        { id: 'b', query: 'byt5 variant w/ a learned delete gate', kind: 'single', relevant: { 'MrT5: Dynamic Token Merging for Efficient Byte-level Language Models': 2 } },
+        {
+          id: 'a',
+          query: 'anything on attention sinks?',
+          kind: 'multi',
+          relevant: {
+            "ZeroTuning: Unlocking the Initial Token's Power to Enhance Large Language Models Without Training": 2,
+            'Active-Dormant Attention Heads: Mechanistically Demystifying Extreme-Token Phenomena in LLMs': 2,
+          },
+        },
+        {
+          id: 'b',
+          query: 'byt5 variant w/ a learned delete gate',
+          kind: 'single',
+          relevant: { 'MrT5: Dynamic Token Merging for Efficient Byte-level Language Models': 2 },
+        },
         { id: 'u', query: 'how long should i rest a steak after grilling', kind: 'unanswerable', relevant: {} },
-        { id: 'l', query: 'is there a paper where the search engine is just one big model that memorized the whole doc collection in its weights?', kind: 'single', relevant: { 'DynamicRetriever: A Pre-training Model-based IR System with Neither Sparse nor Dense Index': 2 } },
+        {
+          id: 'l',
+          query:
+            'is there a paper where the search engine is just one big model that memorized the whole doc collection in its weights?',
+          kind: 'single',
+          relevant: { 'DynamicRetriever: A Pre-training Model-based IR System with Neither Sparse nor Dense Index': 2 },
+        },
       ]
         .map((line) => JSON.stringify(line))
         .join('\n'),
@@ -118,15 +160,26 @@ describe('papercord eval on a question set', () => {
     const result = JSON.parse(stdout) as Record<'best' | 'current', Record<string, number>> & { top: unknown[] };
     expect(result.current).toMatchObject({ dense_weight: 0.05, min_dense_similarity: 0.21, queries: 64 });
     expect(Object.keys(result.best)).toEqual([
-      'dense_weight', 'min_dense_similarity', 'recall@5', 'mrr@10', 'ndcg@10', 'abstention', 'false_abstention', 'low_rate', 'queries',
+      'dense_weight',
+      'min_dense_similarity',
+      'recall@5',
+      'mrr@10',
+      'ndcg@10',
+      'abstention',
+      'false_abstention',
+      'low_rate',
+      'queries',
     ]);
-    const objective = (metrics: Record<string, number>) => metrics['recall@5']! + metrics.abstention! - metrics.false_abstention! + metrics['mrr@10']! / 10;
+    const objective = (metrics: Record<string, number>) =>
+      metrics['recall@5']! + metrics.abstention! - metrics.false_abstention! + metrics['mrr@10']! / 10;
     expect(objective(result.best)).toBeGreaterThanOrEqual(objective(result.current));
     expect(result.top).toHaveLength(5);
 
     const text = await papercord(dataDir, ['eval', '--queries', DEV_QUESTIONS, '--calibrate']);
     expect(text.stdout).toMatch(/^current +0\.05 +0\.21 /m);
-    expect(text.stdout).toContain(`DENSE_WEIGHT=${result.best.dense_weight}\nMIN_DENSE_SIMILARITY=${result.best.min_dense_similarity}\n`);
+    expect(text.stdout).toContain(
+      `DENSE_WEIGHT=${result.best.dense_weight}\nMIN_DENSE_SIMILARITY=${result.best.min_dense_similarity}\n`,
+    );
   });
 
   it('given a question set without unanswerable questions, it should report the abstention rate as unknown, not 0', async () => {
@@ -135,7 +188,12 @@ describe('papercord eval on a question set', () => {
     const questions = path.join(root, 'answerable-only.jsonl');
     await writeFile(
       questions,
-      JSON.stringify({ id: 'a', query: 'byt5 variant w/ a learned delete gate', kind: 'single', relevant: { 'MrT5: Dynamic Token Merging for Efficient Byte-level Language Models': 2 } }),
+      JSON.stringify({
+        id: 'a',
+        query: 'byt5 variant w/ a learned delete gate',
+        kind: 'single',
+        relevant: { 'MrT5: Dynamic Token Merging for Efficient Byte-level Language Models': 2 },
+      }),
     );
 
     const { code, stdout } = await papercord(dataDir, ['eval', '--queries', questions, '--json']);

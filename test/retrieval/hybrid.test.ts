@@ -39,7 +39,10 @@ async function titles(query: string, k = 5): Promise<string[]> {
 
 describe('HybridRetriever over the seed library', () => {
   it.each([
-    ['recursive transformer where a router decides how many times each token goes thru the shared layers?', 'Mixture-of-Recursions'],
+    [
+      'recursive transformer where a router decides how many times each token goes thru the shared layers?',
+      'Mixture-of-Recursions',
+    ],
     ['byt5 variant w/ a learned delete gate that shrinks the input seq inside the encoder', 'MrT5'],
     ['can a hypernet generate embeddings for any new tokenizer w/o retraining the LM?', 'Zero-Shot Tokenizer Transfer'],
     ['anything on attention sinks?', 'Active-Dormant Attention Heads'],
@@ -52,11 +55,14 @@ describe('HybridRetriever over the seed library', () => {
     ['how is mor different from early exit', /^Mixture-of-Recursions/],
     ['mrt5 vs tokenselect, both throw away tokens right? whats the diff', /^(MrT5|TokenSelect)/],
     ['wat is the lexinvariant lm idea', /^Lexinvariant/],
-  ])('given a chat question that names a paper by its short name (%s), it should show that paper rather than abstain', async (question, title) => {
-    const { hits, confidence } = await retriever.retrieve(question, { k: 5 });
-    expect(confidence).not.toBe('none');
-    expect(hits.map((hit) => hit.paper.title).some((found) => title.test(found))).toBe(true);
-  });
+  ])(
+    'given a chat question that names a paper by its short name (%s), it should show that paper rather than abstain',
+    async (question, title) => {
+      const { hits, confidence } = await retriever.retrieve(question, { k: 5 });
+      expect(confidence).not.toBe('none');
+      expect(hits.map((hit) => hit.paper.title).some((found) => title.test(found))).toBe(true);
+    },
+  );
 
   it('given an off-topic question sharing only an ordinary title word with one paper ("pixels"), it should not count it as naming that paper', async () => {
     const { signals } = await retriever.retrieveExplained('ppo for playing atari games from pixels', { k: 5 });
@@ -67,22 +73,34 @@ describe('HybridRetriever over the seed library', () => {
     const found = await titles('mismatch between teacher forcing and free running generation, how do ppl fix it');
     expect(found).toContain('Bridging the Training-Inference Gap in LLMs by Leveraging Self-Generated Tokens');
     const without = new HybridRetriever(library, { expansion: { ...DEFAULT_QUERY_EXPANSION, paraphrases: false } });
-    const { hits } = await without.retrieve('mismatch between teacher forcing and free running generation, how do ppl fix it', { k: 5 });
-    expect(hits.map((hit) => hit.paper.title)).not.toContain('Bridging the Training-Inference Gap in LLMs by Leveraging Self-Generated Tokens');
+    const { hits } = await without.retrieve(
+      'mismatch between teacher forcing and free running generation, how do ppl fix it',
+      { k: 5 },
+    );
+    expect(hits.map((hit) => hit.paper.title)).not.toContain(
+      'Bridging the Training-Inference Gap in LLMs by Leveraging Self-Generated Tokens',
+    );
   });
 
   it.each([
     ['@everyone what is MrT5?'],
     ['hey @here can someone explain what MrT5 does'],
     ['<@123456789012345678> <#223456789012345678> MrT5 in one line?'],
-  ])('given a question with Discord mentions (%s), it should answer about MrT5 rather than abstain', async (question) => {
-    const { hits, abstained } = await retriever.retrieve(question, { k: 3 });
-    expect(abstained).toBe(false);
-    expect(hits[0]?.paper.title).toMatch(/^MrT5/);
-  });
+  ])(
+    'given a question with Discord mentions (%s), it should answer about MrT5 rather than abstain',
+    async (question) => {
+      const { hits, abstained } = await retriever.retrieve(question, { k: 3 });
+      expect(abstained).toBe(false);
+      expect(hits[0]?.paper.title).toMatch(/^MrT5/);
+    },
+  );
 
   it('given an off-topic question with @everyone, it should still abstain', async () => {
-    expect(await retriever.retrieve('@everyone best recipe for sourdough bread', { k: 3 })).toMatchObject({ hits: [], confidence: 'none', abstained: true });
+    expect(await retriever.retrieve('@everyone best recipe for sourdough bread', { k: 3 })).toMatchObject({
+      hits: [],
+      confidence: 'none',
+      abstained: true,
+    });
   });
 
   it('given a comparison of two papers by their short names, it should return both in the top 2', async () => {
@@ -121,17 +139,23 @@ describe('HybridRetriever over the seed library', () => {
   it('given an aborted signal, it should reject instead of searching', async () => {
     const controller = new AbortController();
     controller.abort(new Error('user pressed Ctrl-C'));
-    await expect(retriever.retrieve('attention sinks', { signal: controller.signal })).rejects.toThrow('user pressed Ctrl-C');
+    await expect(retriever.retrieve('attention sinks', { signal: controller.signal })).rejects.toThrow(
+      'user pressed Ctrl-C',
+    );
   });
 
-  it('given a reranker, it should return papers in the reranker\'s order', async () => {
+  it("given a reranker, it should return papers in the reranker's order", async () => {
     const reversing: Reranker = {
       id: 'test:reverse',
-      rerank: async (_query, hits) => [...hits].reverse().map((hit, index) => ({ paper: hit.paper, score: hits.length - index })),
+      rerank: async (_query, hits) =>
+        [...hits].reverse().map((hit, index) => ({ paper: hit.paper, score: hits.length - index })),
       close: async () => undefined,
     };
     const plain = await retriever.retrieve('tokenizer transfer', { k: 3 });
-    const reranked = await new HybridRetriever(library, { reranker: reversing, rerankDepth: 3 }).retrieve('tokenizer transfer', { k: 3 });
+    const reranked = await new HybridRetriever(library, { reranker: reversing, rerankDepth: 3 }).retrieve(
+      'tokenizer transfer',
+      { k: 3 },
+    );
     expect(reranked.hits.map((hit) => hit.paper.id)).toEqual(plain.hits.map((hit) => hit.paper.id).reverse());
   });
 
@@ -139,7 +163,11 @@ describe('HybridRetriever over the seed library', () => {
     const emptyDir = await mkdtemp(path.join(tmpdir(), 'papercord-retrieval-empty-'));
     const empty = await PaperLibrary.open({ dataDir: emptyDir, embedder, logger: silentLogger() });
     try {
-      expect(await new HybridRetriever(empty).retrieve('attention sinks')).toEqual({ hits: [], confidence: 'none', abstained: true });
+      expect(await new HybridRetriever(empty).retrieve('attention sinks')).toEqual({
+        hits: [],
+        confidence: 'none',
+        abstained: true,
+      });
     } finally {
       await empty.close();
       await rm(emptyDir, { recursive: true, force: true });
@@ -157,24 +185,32 @@ describe('HybridRetriever confidence', () => {
     expect(result.hits[0]!.paper.title).toMatch(/^DynamicRetriever/);
   });
 
-  it('given a question in the papers\' own terms, it should be sure (high)', async () => {
-    const result = await retriever.retrieve('byt5 variant w/ a learned delete gate that shrinks the input seq inside the encoder');
+  it("given a question in the papers' own terms, it should be sure (high)", async () => {
+    const result = await retriever.retrieve(
+      'byt5 variant w/ a learned delete gate that shrinks the input seq inside the encoder',
+    );
     expect(result.confidence).toBe('high');
   });
 
-  it.each([['best recipe for sourdough bread'], ['git rebase vs merge which should i use'], ['how do i fix a leaky kitchen faucet']])(
-    'given "%s", with nothing near it, it should grade none and return no papers',
-    async (question) => {
-      expect(await retriever.retrieve(question)).toEqual({ hits: [], confidence: 'none', abstained: true });
-    },
-  );
+  it.each([
+    ['best recipe for sourdough bread'],
+    ['git rebase vs merge which should i use'],
+    ['how do i fix a leaky kitchen faucet'],
+  ])('given "%s", with nothing near it, it should grade none and return no papers', async (question) => {
+    expect(await retriever.retrieve(question)).toEqual({ hits: [], confidence: 'none', abstained: true });
+  });
 
   it('given definitions on and a lower-case abbreviation a paper defines ("climb") on a weak first pass, it should spell it out from the abstract', async () => {
     const defining = new HybridRetriever(library, { expansion: { ...DEFAULT_QUERY_EXPANSION, definitions: true } });
     const result = await defining.retrieveExplained('skill-it or climb for choosing the pretraining mix?', { k: 2 });
     expect(result.signals.expansions).toContain('climb → CLustering-based Iterative Data Mixture Bootstrapping');
     expect(result.confidence).toBe('high');
-    expect(result.hits.map((hit) => hit.paper.title.split(':')[0])).toEqual(expect.arrayContaining(['CLIMB', 'Skill-it! A Data-Driven Skills Framework for Understanding and Training Language Models']));
+    expect(result.hits.map((hit) => hit.paper.title.split(':')[0])).toEqual(
+      expect.arrayContaining([
+        'CLIMB',
+        'Skill-it! A Data-Driven Skills Framework for Understanding and Training Language Models',
+      ]),
+    );
   });
 
   it('given chat shorthand on a weak first pass, it should expand it and find the paper', async () => {
@@ -187,7 +223,10 @@ describe('HybridRetriever confidence', () => {
   it('given a library that can only answer term statistics, not list its papers, it should still grade (no scan per query)', async () => {
     const statisticsOnly = new Proxy(library, {
       get(target, property, receiver) {
-        if (property === 'all') return () => { throw new Error('all() scans every paper'); };
+        if (property === 'all')
+          return () => {
+            throw new Error('all() scans every paper');
+          };
         const value = Reflect.get(target, property, receiver) as unknown;
         return typeof value === 'function' ? value.bind(target) : value;
       },
@@ -213,7 +252,12 @@ describe('HybridRetriever confidence', () => {
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    const questions = ['How do byte-level models avoid very long sequences?', 'plugging pictures into an llm', 'what is dpo', 'how long should i rest a steak after grilling'];
+    const questions = [
+      'How do byte-level models avoid very long sequences?',
+      'plugging pictures into an llm',
+      'what is dpo',
+      'how long should i rest a steak after grilling',
+    ];
     for (const question of questions) {
       for (const k of [3, 10, 40]) {
         reads.length = 0;
@@ -237,12 +281,16 @@ describe('LibraryRetriever (LangChain)', () => {
     expect(documents).toHaveLength(2);
     expect(documents.map((document) => document.metadata.n)).toEqual([1, 2]);
     expect(documents[0]!.metadata).toMatchObject({ title: expect.stringMatching(/^Active-Dormant Attention Heads/) });
-    expect(documents[0]!.metadata.id).toBe(library.all().find((paper) => paper.title === documents[0]!.metadata.title)!.id);
+    expect(documents[0]!.metadata.id).toBe(
+      library.all().find((paper) => paper.title === documents[0]!.metadata.title)!.id,
+    );
     expect(documents[0]!.pageContent).toContain('attention sink');
     expect(typeof documents[0]!.metadata.score).toBe('number');
   });
 
   it('given an off-topic question, it should return no documents', async () => {
-    expect(await new LibraryRetriever({ retriever }).invoke('how long should i rest a steak after grilling')).toEqual([]);
+    expect(await new LibraryRetriever({ retriever }).invoke('how long should i rest a steak after grilling')).toEqual(
+      [],
+    );
   });
 });

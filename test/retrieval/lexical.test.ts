@@ -16,7 +16,8 @@ const papers: Paper[] = [
   {
     id: 'zett',
     title: 'Zero-Shot Tokenizer Transfer',
-    abstract: 'A hypernetwork predicts embeddings for any new tokenizer, so the model keeps working without retraining.',
+    abstract:
+      'A hypernetwork predicts embeddings for any new tokenizer, so the model keeps working without retraining.',
     source: 'test',
   },
   {
@@ -28,11 +29,17 @@ const papers: Paper[] = [
 ];
 
 /** A real SQLite index in memory, ids by position in `documents`. */
-function indexOf(...documents: Paper[]): { search(query: string, k: number): Array<{ id: string; score: number }>; index: LexicalIndex } {
+function indexOf(...documents: Paper[]): {
+  search(query: string, k: number): Array<{ id: string; score: number }>;
+  index: LexicalIndex;
+} {
   const index = new LexicalIndex(new Database(':memory:'));
   index.add(documents.map((paper, seq) => ({ seq, analyzed: analyzePaper(paper) })));
   index.refresh();
-  return { index, search: (query, k) => index.search(query, k).map((hit) => ({ id: documents[hit.seq]!.id, score: hit.score })) };
+  return {
+    index,
+    search: (query, k) => index.search(query, k).map((hit) => ({ id: documents[hit.seq]!.id, score: hit.score })),
+  };
 }
 
 /** The minisearch configuration this index replaced, to check that scores did not move. */
@@ -41,7 +48,8 @@ function minisearchOf(documents: Paper[]): (query: string, k: number) => Array<{
     fields: ['title', 'text'],
     storeFields: [],
     idField: 'id',
-    extractField: (paper, field) => (field === 'id' ? paper.id : field === 'title' ? paper.title : `${paper.title}\n${paper.abstract}`),
+    extractField: (paper, field) =>
+      field === 'id' ? paper.id : field === 'title' ? paper.title : `${paper.title}\n${paper.abstract}`,
     tokenize: (text) => analyze(text),
     processTerm: (term) => term,
     logger: () => undefined,
@@ -49,7 +57,10 @@ function minisearchOf(documents: Paper[]): (query: string, k: number) => Array<{
   search.addAll(documents);
   return (query, k) => {
     // minisearch keeps document frequencies in protected members; the replaced index read them the same way.
-    const internals = search as unknown as { _index: Map<string, Map<number, Map<number, number>>>; _fieldIds: Record<string, number> };
+    const internals = search as unknown as {
+      _index: Map<string, Map<number, Map<number, number>>>;
+      _fieldIds: Record<string, number>;
+    };
     const frequency = (term: string) => internals._index.get(term)?.get(internals._fieldIds['text']!)?.size ?? 0;
     const unknown = new Set(queryTerms(query).filter((term) => frequency(term) === 0));
     const loose = (minLength: number) => (term: string) => unknown.has(term) && term.length >= minLength;
@@ -89,7 +100,11 @@ describe('LexicalIndex', () => {
   });
 
   it('given a misspelled word, it should match the word within an edit or two (fermantation → fermentation)', () => {
-    expect(indexOf(...papers).search('fermantation', 3).map((hit) => hit.id)).toEqual(['bread']);
+    expect(
+      indexOf(...papers)
+        .search('fermantation', 3)
+        .map((hit) => hit.id),
+    ).toEqual(['bread']);
   });
 
   it('given the seed papers, it should rank and score exactly as the minisearch BM25 it replaced', async () => {
@@ -107,7 +122,10 @@ describe('LexicalIndex', () => {
     for (const query of queries) {
       const expected = theirs(query, 10);
       const actual = ours.search(query, 10);
-      expect(actual.map((hit) => hit.id), query).toEqual(expected.map((hit) => hit.id));
+      expect(
+        actual.map((hit) => hit.id),
+        query,
+      ).toEqual(expected.map((hit) => hit.id));
       actual.forEach((hit, index) => expect(hit.score, query).toBeCloseTo(expected[index]!.score, 9));
     }
   });
@@ -129,13 +147,21 @@ describe('LexicalIndex', () => {
     // Abstracts recombined from the seed papers' sentences: lists that cover much of the library are scored without
     // listing the papers they touch, and the best are found by scanning every score.
     const seeds = await loadPapersFromSource('seeds');
-    const sentences = seeds.flatMap((paper) => paper.abstract.split(/(?<=[.!?])\s+(?=[A-Z])/)).filter((sentence) => sentence.length >= 40);
-    const titleWords = [...new Set(seeds.flatMap((paper) => paper.title.split(/\s+/)).filter((word) => word.length >= 4))];
+    const sentences = seeds
+      .flatMap((paper) => paper.abstract.split(/(?<=[.!?])\s+(?=[A-Z])/))
+      .filter((sentence) => sentence.length >= 40);
+    const titleWords = [
+      ...new Set(seeds.flatMap((paper) => paper.title.split(/\s+/)).filter((word) => word.length >= 4)),
+    ];
     const library = [...generatePapers({ sentences, titleWords, claims: [] }, 3000, 7)];
     const ours = new LexicalIndex(new Database(':memory:'));
     // Several commits, so terms have several posting rows.
     for (let start = 0; start < library.length; start += 700) {
-      ours.add(library.slice(start, start + 700).map((paper, offset) => ({ seq: start + offset, analyzed: analyzePaper(paper) })));
+      ours.add(
+        library
+          .slice(start, start + 700)
+          .map((paper, offset) => ({ seq: start + offset, analyzed: analyzePaper(paper) })),
+      );
     }
     ours.refresh();
     const theirs = minisearchOf(library);
@@ -153,8 +179,17 @@ describe('LexicalIndex', () => {
       const expected = theirs(query, 100);
       const actual = ours.search(query, 100).map((hit) => ({ id: library[hit.seq]!.id, score: hit.score }));
       // Scores equal to 9 digits; the order may differ only among papers whose scores tie to that precision.
-      expect(actual.map((hit) => hit.score.toFixed(9)), query).toEqual(expected.map((hit) => hit.score.toFixed(9)));
-      const distinct = (hits: Array<{ id: string; score: number }>) => hits.filter((hit, index) => hits.filter((other) => other.score.toFixed(9) === hit.score.toFixed(9)).length === 1 && index < 99).map((hit) => hit.id);
+      expect(
+        actual.map((hit) => hit.score.toFixed(9)),
+        query,
+      ).toEqual(expected.map((hit) => hit.score.toFixed(9)));
+      const distinct = (hits: Array<{ id: string; score: number }>) =>
+        hits
+          .filter(
+            (hit, index) =>
+              hits.filter((other) => other.score.toFixed(9) === hit.score.toFixed(9)).length === 1 && index < 99,
+          )
+          .map((hit) => hit.id);
       expect(distinct(actual), query).toEqual(distinct(expected));
     }
   });

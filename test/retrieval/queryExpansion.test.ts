@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Paper } from '../../src/papers/paper.js';
-import { abbreviationCandidates, definedLongForms, expandShorthand, longFormFor, paraphraseExpansions } from '../../src/retrieval/queryExpansion.js';
+import {
+  abbreviationCandidates,
+  definedLongForms,
+  expandShorthand,
+  longFormFor,
+  paraphraseExpansions,
+} from '../../src/retrieval/queryExpansion.js';
 import { paperNameTerms } from '../../src/retrieval/paperNames.js';
 
 const paper = (abstract: string): Paper => ({ id: 't:1', title: 'A paper', abstract, source: 'test' });
@@ -25,14 +31,19 @@ describe('abbreviations defined in abstracts', () => {
       paper('Token-level Direct Preference Optimization (TDPO) aligns models.'),
     ];
     const found = definedLongForms(abbreviationCandidates('mor vs tdpo, and tokens?'), papers);
-    expect(Object.fromEntries(found)).toEqual({ mor: 'Mixture-of-Recursions', tdpo: 'Token-level Direct Preference Optimization' });
+    expect(Object.fromEntries(found)).toEqual({
+      mor: 'Mixture-of-Recursions',
+      tdpo: 'Token-level Direct Preference Optimization',
+    });
   });
 });
 
 describe('ML shorthand', () => {
   it('given chat shorthand, it should append the long forms once, after the question', () => {
     const expanded = expandShorthand('sft vs dpo for llms? dpo again');
-    expect(expanded.text).toBe('sft vs dpo for llms? dpo again\nsupervised fine-tuning\ndirect preference optimization\nlarge language models');
+    expect(expanded.text).toBe(
+      'sft vs dpo for llms? dpo again\nsupervised fine-tuning\ndirect preference optimization\nlarge language models',
+    );
     expect(expanded.expansions.map((expansion) => expansion.short)).toEqual(['sft', 'dpo', 'llms']);
   });
 
@@ -42,16 +53,22 @@ describe('ML shorthand', () => {
 });
 
 describe('ML paraphrases', () => {
-  it('given a question with a known ML phrase, it should append the abstracts\' wording, matching whole words only', () => {
-    expect(paraphraseExpansions('how to fix teacher forcing mismatch?').map((expansion) => expansion.short)).toEqual(['teacher forcing']);
+  it("given a question with a known ML phrase, it should append the abstracts' wording, matching whole words only", () => {
+    expect(paraphraseExpansions('how to fix teacher forcing mismatch?').map((expansion) => expansion.short)).toEqual([
+      'teacher forcing',
+    ]);
     expect(paraphraseExpansions('i know indexes are slow')).toEqual([]);
   });
 
   it('given a phrase inflected otherwise than in the list, it should still expand it (the issue\'s "memorizes the corpus in its weights")', () => {
-    expect(paraphraseExpansions('a search model that memorizes the corpus in its weights').map((expansion) => expansion.long)).toEqual([
-      'model-based retrieval document identifiers',
+    expect(
+      paraphraseExpansions('a search model that memorizes the corpus in its weights').map(
+        (expansion) => expansion.long,
+      ),
+    ).toEqual(['model-based retrieval document identifiers']);
+    expect(paraphraseExpansions('why do attention sinks form').map((expansion) => expansion.short)).toEqual([
+      'attention sink',
     ]);
-    expect(paraphraseExpansions('why do attention sinks form').map((expansion) => expansion.short)).toEqual(['attention sink']);
   });
 });
 

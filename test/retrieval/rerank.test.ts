@@ -54,7 +54,9 @@ describe('createReranker', () => {
     expect(await createReranker(config, logger)).toBeUndefined();
     const warnings = records.filter((record) => record.level >= PINO_WARN);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]!.msg).toMatch(/rerank model papercord\/no-such-cross-encoder could not be loaded .*without reranking/);
+    expect(warnings[0]!.msg).toMatch(
+      /rerank model papercord\/no-such-cross-encoder could not be loaded .*without reranking/,
+    );
   });
 
   it('given RERANKER=auto and a model host that refuses connections, it should fall back with one warning naming the host', async () => {

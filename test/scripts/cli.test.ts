@@ -22,7 +22,10 @@ interface Run {
 
 function run(command: string, args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env } });
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -104,11 +107,21 @@ describe('npm run cli in this repository', () => {
 
     const stats = await run('npm', ['run', '-s', 'cli', '--', 'stats', '--json'], { cwd: REPO, env });
     expect(stats.code, stats.stderr).toBe(0);
-    expect(JSON.parse(stats.stdout)).toMatchObject({ papers: 54, vectors: 54, embedder: expect.stringMatching(/^hashing:/) });
+    expect(JSON.parse(stats.stdout)).toMatchObject({
+      papers: 54,
+      vectors: 54,
+      embedder: expect.stringMatching(/^hashing:/),
+    });
 
-    const search = await run('npm', ['run', '-s', 'cli', '--', 'search', 'Mixture-of-Recursions', '-k', '1', '--json'], { cwd: REPO, env });
+    const search = await run(
+      'npm',
+      ['run', '-s', 'cli', '--', 'search', 'Mixture-of-Recursions', '-k', '1', '--json'],
+      { cwd: REPO, env },
+    );
     expect(search.code, search.stderr).toBe(0);
-    expect(JSON.parse(search.stdout)).toEqual([expect.objectContaining({ title: expect.stringMatching(/^Mixture-of-Recursions/) })]);
+    expect(JSON.parse(search.stdout)).toEqual([
+      expect.objectContaining({ title: expect.stringMatching(/^Mixture-of-Recursions/) }),
+    ]);
     // What ran was the compiled entry point, the one the package's bin names.
     expect((await stat(path.join(REPO, 'dist/src/cli/main.js'))).isFile()).toBe(true);
   });

@@ -21,7 +21,10 @@ import { createServices } from '../../src/services.js';
  * child and exits 128 + signal when the child is slow to confirm a signal (30 ms, missed on a loaded machine), so a
  * signal test through it could neither pass reliably nor fail on the code under test.
  */
-export const RUN_TS: readonly string[] = ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href];
+export const RUN_TS: readonly string[] = [
+  '--import',
+  pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href,
+];
 
 /** The first lines of a crash test's child script: the real library, the counting test embedder, a silent logger. */
 export function libraryScriptImports(repo: string): string[] {
@@ -65,10 +68,17 @@ export async function freePort(): Promise<number> {
 }
 
 /** A temp DATA_DIR holding the seed papers (hashing embedder; `env` may pick another store), removed by `cleanups`. */
-export async function seededDataDir(prefix: string, cleanups: Cleanup[], env: Record<string, string> = {}): Promise<{ dataDir: string; papers: number }> {
+export async function seededDataDir(
+  prefix: string,
+  cleanups: Cleanup[],
+  env: Record<string, string> = {},
+): Promise<{ dataDir: string; papers: number }> {
   const dataDir = await mkdtemp(path.join(tmpdir(), prefix));
   cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-  const services = await createServices(loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'silent', ...env }), silentLogger());
+  const services = await createServices(
+    loadConfig({ DATA_DIR: dataDir, EMBEDDINGS: 'hashing', LOG_LEVEL: 'silent', ...env }),
+    silentLogger(),
+  );
   await services.library.add(await loadPapersFromSource('seeds'));
   const papers = await services.library.count();
   await services.close();
@@ -118,19 +128,28 @@ export function startProcess(command: string, args: string[], options: StartProc
  * Polls `url` until `accept` says yes to its status (undefined: nothing answers) and returns that response, if any;
  * bounded, so a broken server fails the test instead of hanging it.
  */
-export async function pollUntil(url: string, accept: (status: number | undefined) => boolean, timeoutMs = 30_000): Promise<Response | undefined> {
+export async function pollUntil(
+  url: string,
+  accept: (status: number | undefined) => boolean,
+  timeoutMs = 30_000,
+): Promise<Response | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const response = await fetch(url).catch(() => undefined);
     if (accept(response?.status)) return response;
     await response?.text();
-    if (Date.now() > deadline) throw new Error(`${url} did not reach the expected status within ${timeoutMs} ms (last: ${response?.status ?? 'no answer'})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${url} did not reach the expected status within ${timeoutMs} ms (last: ${response?.status ?? 'no answer'})`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
 /** The processes whose parent is `parentPid` (Linux: the parent pid in `/proc/<pid>/stat`), with their environment. */
-export async function childProcessesOf(parentPid: number): Promise<Array<{ pid: number; env: Record<string, string> }>> {
+export async function childProcessesOf(
+  parentPid: number,
+): Promise<Array<{ pid: number; env: Record<string, string> }>> {
   const children: Array<{ pid: number; env: Record<string, string> }> = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -138,7 +157,12 @@ export async function childProcessesOf(parentPid: number): Promise<Array<{ pid: 
     // Fields after the command name, which sits in parentheses and may hold spaces: state, then parent pid.
     if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== parentPid) continue;
     const environ = await readFile(`/proc/${entry}/environ`, 'utf8').catch(() => '');
-    const env = Object.fromEntries(environ.split('\0').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+    const env = Object.fromEntries(
+      environ
+        .split('\0')
+        .filter(Boolean)
+        .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+    );
     children.push({ pid: Number(entry), env });
   }
   return children;

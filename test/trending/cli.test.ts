@@ -51,7 +51,9 @@ describe('papercord trending', () => {
     const own = tempDataDir();
     try {
       const env = { DATA_DIR: own.dir };
-      expect((await run(['search', 'storyboard sketches video diffusion', '--json'], env)).stdout).not.toContain('Sketch2Video');
+      expect((await run(['search', 'storyboard sketches video diffusion', '--json'], env)).stdout).not.toContain(
+        'Sketch2Video',
+      );
       expect((await papercord(['--source', 'hf', '--date', '2025-07-29', '--json'], env)).code).toBe(0);
       const { stdout } = await run(['search', 'storyboard sketches video diffusion', '--json'], env);
       expect(JSON.parse(stdout)[0].title).toBe('Sketch2Video: Controllable Video Diffusion from Storyboard Sketches');
@@ -92,7 +94,9 @@ describe('papercord trending', () => {
     expect(code).toBe(1);
     expect(stdout).toBe('');
     expect(stderr.trim().split('\n')).toHaveLength(1);
-    expect(stderr).toMatch(new RegExp(`^papercord: GET ${base}/api/daily_papers\\?date=2025-07-29 failed after \\d attempts: ECONNREFUSED`));
+    expect(stderr).toMatch(
+      new RegExp(`^papercord: GET ${base}/api/daily_papers\\?date=2025-07-29 failed after \\d attempts: ECONNREFUSED`),
+    );
     expect(stderr).toContain('`--source seeds` works offline');
   }, 30_000);
 
@@ -100,12 +104,20 @@ describe('papercord trending', () => {
     feed.setDay('2025-07-20', '[{"paper":{"id":"2507.00001","title":"x"}}]');
     const { code, stderr } = await papercord(['--source', 'hf', '--date', '2025-07-20']);
     expect(code).toBe(1);
-    expect(stderr).toMatch(/^papercord: Hugging Face daily papers from .* did not have the expected shape: \[0\.paper\.summary\]: Required/);
+    expect(stderr).toMatch(
+      /^papercord: Hugging Face daily papers from .* did not have the expected shape: \[0\.paper\.summary\]: Required/,
+    );
   });
 
   it('given bad arguments, it should exit 2 with the usage', async () => {
-    expect(await papercord(['--date', '2025-02-30'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--date expects a day as YYYY-MM-DD') });
-    expect(await papercord(['--source', 'reddit'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--source expects one of hf, arxiv, seeds') });
+    expect(await papercord(['--date', '2025-02-30'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--date expects a day as YYYY-MM-DD'),
+    });
+    expect(await papercord(['--source', 'reddit'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--source expects one of hf, arxiv, seeds'),
+    });
     expect((await papercord(['--count', '0'])).code).toBe(2);
   });
 });

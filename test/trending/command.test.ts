@@ -12,7 +12,8 @@ interface OptionJson {
 describe('/trending command definition', () => {
   const json = data.toJSON() as { name: string; options: OptionJson[]; default_member_permissions?: string | null };
   const subcommand = (name: string) => json.options.find((option) => option.name === name)!;
-  const shape = (name: string) => subcommand(name).options?.map((option) => `${option.name}${option.required ? '' : '?'}`) ?? [];
+  const shape = (name: string) =>
+    subcommand(name).options?.map((option) => `${option.name}${option.required ? '' : '?'}`) ?? [];
 
   it('given the issue contract, it should offer now, subscribe, unsubscribe and status with their options', () => {
     expect(json.name).toBe('trending');

@@ -80,17 +80,37 @@ describe('buildDigest', () => {
   });
 
   it('given a keyword topic, it should keep only the papers that mention it', async () => {
-    const digest = await buildDigest({ date: '2025-07-29', papers: day, topics: ['unit tests'], embedder, summarize: keySentence });
+    const digest = await buildDigest({
+      date: '2025-07-29',
+      papers: day,
+      topics: ['unit tests'],
+      embedder,
+      summarize: keySentence,
+    });
     expect(digest.papers.map((paper) => paper.id).sort()).toEqual(['arxiv:2507.20534', 'arxiv:2507.21001']);
   });
 
   it('given a short topic such as "GAN", it should not keep papers where it is only part of a word ("organizes")', async () => {
-    const digest = await buildDigest({ date: '2025-07-29', papers: day, topics: ['GAN'], topicSimilarity: 2, embedder, summarize: keySentence });
+    const digest = await buildDigest({
+      date: '2025-07-29',
+      papers: day,
+      topics: ['GAN'],
+      topicSimilarity: 2,
+      embedder,
+      summarize: keySentence,
+    });
     expect(digest.papers).toEqual([]);
   });
 
   it('given a topic in the singular, it should keep the papers that mention it in the plural', async () => {
-    const digest = await buildDigest({ date: '2025-07-29', papers: day, topics: ['unit test'], topicSimilarity: 2, embedder, summarize: keySentence });
+    const digest = await buildDigest({
+      date: '2025-07-29',
+      papers: day,
+      topics: ['unit test'],
+      topicSimilarity: 2,
+      embedder,
+      summarize: keySentence,
+    });
     expect(digest.papers.map((paper) => paper.id).sort()).toEqual(['arxiv:2507.20534', 'arxiv:2507.21001']);
   });
 

@@ -24,7 +24,10 @@ export class FeedServer {
   private readonly queued: CannedResponse[] = [];
   private readonly overrides = new Map<string, string>();
 
-  private constructor(private readonly server: Server, readonly baseUrl: string) {}
+  private constructor(
+    private readonly server: Server,
+    readonly baseUrl: string,
+  ) {}
 
   static async start(): Promise<FeedServer> {
     let feed: FeedServer | undefined;

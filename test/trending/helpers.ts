@@ -11,7 +11,10 @@ export function tempDataDir(): { dir: string; cleanup: () => void } {
 }
 
 /** A real pino logger whose lines are kept, so tests can check what an operator would read. */
-export function recordingLogger(): { logger: Logger; lines: () => { level: number; msg: string; [key: string]: unknown }[] } {
+export function recordingLogger(): {
+  logger: Logger;
+  lines: () => { level: number; msg: string; [key: string]: unknown }[];
+} {
   const chunks: string[] = [];
   const destination = new Writable({
     write(chunk, _encoding, callback) {
@@ -20,7 +23,15 @@ export function recordingLogger(): { logger: Logger; lines: () => { level: numbe
     },
   });
   const logger = createLogger({ LOG_LEVEL: 'info' }, { destination });
-  return { logger, lines: () => chunks.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line)) };
+  return {
+    logger,
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line)),
+  };
 }
 
 /** A clock tests move by hand. */

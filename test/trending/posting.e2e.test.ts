@@ -48,12 +48,17 @@ afterEach(async () => {
   dataDirs.splice(0).forEach((dir) => dir.cleanup());
 });
 
-async function bootBot(dataDir: string, now: () => Date, logger = silentLogger(), env: Record<string, string> = {}): Promise<BotProcess> {
+async function bootBot(
+  dataDir: string,
+  now: () => Date,
+  logger = silentLogger(),
+  env: Record<string, string> = {},
+): Promise<BotProcess> {
   const config = loadConfig({
     DATA_DIR: dataDir,
     EMBEDDINGS: 'hashing',
-      // Full text stays off unless a test turns it on: no test may reach arxiv.org.
-      FULL_TEXT: 'off',
+    // Full text stays off unless a test turns it on: no test may reach arxiv.org.
+    FULL_TEXT: 'off',
     LOG_LEVEL: 'silent',
     DISCORD_TOKEN: TOKEN,
     DISCORD_API_BASE: emulator.apiBase,
@@ -63,7 +68,13 @@ async function bootBot(dataDir: string, now: () => Date, logger = silentLogger()
     ...env,
   });
   const services = await createServices(config, logger);
-  const runtime = TrendingRuntime.open({ service: services.trending, dataDir, graceHours: config.TRENDING_GRACE_HOURS, logger, now });
+  const runtime = TrendingRuntime.open({
+    service: services.trending,
+    dataDir,
+    graceHours: config.TRENDING_GRACE_HOURS,
+    logger,
+    now,
+  });
   const bot = createBot(coreServicesFrom(services), config, logger, { extraServices: { trending: runtime } });
   await bot.start();
   let stopped = false;
@@ -92,13 +103,22 @@ function newDataDir(): string {
 /** A fresh channel per test, so posts of one test never count in another. */
 function newChannel(): string {
   const channelId = String(BigInt(emulator.channelId) + BigInt(Math.floor(Math.random() * 1e9) + 1));
-  emulator.channels.set(channelId, { ...emulator.channels.get(emulator.channelId)!, id: channelId, name: `trending-${channelId.slice(-4)}` });
+  emulator.channels.set(channelId, {
+    ...emulator.channels.get(emulator.channelId)!,
+    id: channelId,
+    name: `trending-${channelId.slice(-4)}`,
+  });
   return channelId;
 }
 
-const botPostsIn = (channelId: string) => (emulator.messages.get(channelId) ?? []).filter((message) => message.author && (message.author as { id: string }).id === emulator.bot.id);
+const botPostsIn = (channelId: string) =>
+  (emulator.messages.get(channelId) ?? []).filter(
+    (message) => message.author && (message.author as { id: string }).id === emulator.bot.id,
+  );
 const messagePostsTo = (channelId: string) =>
-  emulator.requests.filter((request) => request.method === 'POST' && request.route === `/channels/${channelId}/messages`);
+  emulator.requests.filter(
+    (request) => request.method === 'POST' && request.route === `/channels/${channelId}/messages`,
+  );
 
 describe('trending posts on Discord', () => {
   it('given a restart at the scheduled minute, it should post the day exactly once', async () => {
@@ -106,7 +126,12 @@ describe('trending posts on Discord', () => {
     const channelId = newChannel();
     const clock = fakeClock('2025-07-28T12:00:00Z');
     const first = await bootBot(dataDir, clock.now);
-    const { subscription } = first.runtime.subscribe({ guildId: emulator.guildId, channelId, ...SCHEDULE, thread: true });
+    const { subscription } = first.runtime.subscribe({
+      guildId: emulator.guildId,
+      channelId,
+      ...SCHEDULE,
+      thread: true,
+    });
     await first.runtime.start(new DiscordTrendingPoster(first.bot.client, silentLogger()));
 
     clock.set('2025-07-29T00:00:00.500Z');
@@ -121,12 +146,22 @@ describe('trending posts on Discord', () => {
 
     const posts = botPostsIn(channelId);
     expect(posts).toHaveLength(1);
-    const [embed] = posts[0].embeds as { title: string; description: string; fields: { name: string; value: string }[] }[];
+    const [embed] = posts[0].embeds as {
+      title: string;
+      description: string;
+      fields: { name: string; value: string }[];
+    }[];
     expect(embed.title).toBe('Trending papers · 2025-07-29');
-    expect(embed.description).toMatch(/^\*\*1\. \[Frame-Consistent Diffusion Transformers for Long Video Generation\]\(https:\/\/huggingface\.co\/papers\/2507\.20112\)\*\*\n▲ 131 · Jonas Weber, Yuki Sato\n> /);
+    expect(embed.description).toMatch(
+      /^\*\*1\. \[Frame-Consistent Diffusion Transformers for Long Video Generation\]\(https:\/\/huggingface\.co\/papers\/2507\.20112\)\*\*\n▲ 131 · Jonas Weber, Yuki Sato\n> /,
+    );
     expect(embed.fields[0].name).toBe("Today's themes");
     const [request] = messagePostsTo(channelId);
-    expect(request.body).toMatchObject({ nonce: `pc${subscription.id}d20250729`, enforce_nonce: true, allowed_mentions: { parse: [] } });
+    expect(request.body).toMatchObject({
+      nonce: `pc${subscription.id}d20250729`,
+      enforce_nonce: true,
+      allowed_mentions: { parse: [] },
+    });
     // The discussion thread was opened on the post.
     expect(emulator.channels.get(posts[0].id)).toMatchObject({ type: 11, name: 'Trending papers 2025-07-29' });
   });
@@ -162,7 +197,11 @@ describe('trending posts on Discord', () => {
     const after = await bootBot(dataDir, clock.now, silentLogger(), { TRENDING_GRACE_HOURS: '72' });
     await after.runtime.start(new DiscordTrendingPoster(after.bot.client, silentLogger()));
     const titles = () => botPostsIn(channelId).map((post) => (post.embeds[0] as { title: string }).title);
-    expect(titles()).toEqual(['Trending papers · 2025-08-01', 'Trending papers · 2025-08-02', 'Trending papers · 2025-08-03']);
+    expect(titles()).toEqual([
+      'Trending papers · 2025-08-01',
+      'Trending papers · 2025-08-02',
+      'Trending papers · 2025-08-03',
+    ]);
     await after.stop();
 
     // Restarted again the same day: nothing is posted twice.
@@ -184,11 +223,19 @@ describe('trending posts on Discord', () => {
 
     clock.set('2025-07-29T00:00:01Z');
     expect(await process.runtime.schedule!.fire(subscription.id)).toMatchObject({ status: 'disabled' });
-    expect(process.runtime.status(emulator.guildId).find((status) => status.subscription.id === subscription.id)).toMatchObject({
+    expect(
+      process.runtime.status(emulator.guildId).find((status) => status.subscription.id === subscription.id),
+    ).toMatchObject({
       subscription: { enabled: false, disabledReason: expect.stringContaining('the channel was deleted') },
       nextRunAt: undefined,
     });
-    expect(log.lines().some((line) => String(line.msg).startsWith(`trending subscription ${subscription.id} disabled: Unknown Channel`))).toBe(true);
+    expect(
+      log
+        .lines()
+        .some((line) =>
+          String(line.msg).startsWith(`trending subscription ${subscription.id} disabled: Unknown Channel`),
+        ),
+    ).toBe(true);
     const touching = emulator.requests.filter((request) => request.route.startsWith(`/channels/${channelId}`));
     expect(touching).toHaveLength(1);
   });
@@ -205,11 +252,19 @@ describe('trending posts on Discord', () => {
 
     clock.set('2025-07-29T00:00:01Z');
     expect(await process.runtime.schedule!.fire(subscription.id)).toMatchObject({ status: 'disabled' });
-    expect(process.runtime.status(emulator.guildId).find((status) => status.subscription.id === subscription.id)).toMatchObject({
+    expect(
+      process.runtime.status(emulator.guildId).find((status) => status.subscription.id === subscription.id),
+    ).toMatchObject({
       subscription: { enabled: false, disabledReason: expect.stringContaining('may not post') },
       nextRunAt: undefined,
     });
-    expect(log.lines().some((line) => String(line.msg).startsWith(`trending subscription ${subscription.id} disabled: Missing Permissions`))).toBe(true);
+    expect(
+      log
+        .lines()
+        .some((line) =>
+          String(line.msg).startsWith(`trending subscription ${subscription.id} disabled: Missing Permissions`),
+        ),
+    ).toBe(true);
     // A later day does not try again.
     clock.set('2025-07-30T00:00:01Z');
     await process.runtime.schedule!.fire(subscription.id);
@@ -235,20 +290,34 @@ describe('trending posts on Discord', () => {
         channelOptions: { channel: channelId },
       }),
     );
-    expect(subscribed.content).toMatch(new RegExp(`^Subscribed\\. <#${channelId}> · 09:00 Asia/Tokyo · top 4 · topics: video, agents · next: <t:\\d+:f>$`));
+    expect(subscribed.content).toMatch(
+      new RegExp(
+        `^Subscribed\\. <#${channelId}> · 09:00 Asia/Tokyo · top 4 · topics: video, agents · next: <t:\\d+:f>$`,
+      ),
+    );
     expect(subscribed.flags & 64).toBe(64);
     expect(subscribed.allowed_mentions).toEqual({ parse: [] });
-    const [status] = process.runtime.status(emulator.guildId).filter((entry) => entry.subscription.channelId === channelId);
-    expect(status).toMatchObject({ subscription: { time: '09:00', timezone: 'Asia/Tokyo', count: 4, topics: ['video', 'agents'], enabled: true } });
+    const [status] = process.runtime
+      .status(emulator.guildId)
+      .filter((entry) => entry.subscription.channelId === channelId);
+    expect(status).toMatchObject({
+      subscription: { time: '09:00', timezone: 'Asia/Tokyo', count: 4, topics: ['video', 'agents'], enabled: true },
+    });
     // The next 09:00 in Tokyo (the cron runs on the real clock).
     expect(status!.nextRunAt?.toISOString()).toMatch(/T00:00:00\.000Z$/);
     expect(subscribed.content).toContain(`next: <t:${status!.nextRunAt!.getTime() / 1000}:f>`);
 
     const unsubscribed = await reply(
-      emulator.dispatchCommand('trending', { subcommand: 'unsubscribe', user: manager, channelOptions: { channel: channelId } }),
+      emulator.dispatchCommand('trending', {
+        subcommand: 'unsubscribe',
+        user: manager,
+        channelOptions: { channel: channelId },
+      }),
     );
     expect(unsubscribed.content).toBe(`Unsubscribed <#${channelId}>: no more daily trending posts there.`);
-    expect(process.runtime.status(emulator.guildId).filter((entry) => entry.subscription.channelId === channelId)).toEqual([]);
+    expect(
+      process.runtime.status(emulator.guildId).filter((entry) => entry.subscription.channelId === channelId),
+    ).toEqual([]);
 
     const member = { ...emulator.user, permissions: String(2248473465835073n & ~PermissionFlagsBits.ManageGuild) };
     const refused = await reply(
@@ -260,16 +329,21 @@ describe('trending posts on Discord', () => {
       }),
     );
     expect(refused.content).toBe('You need the Manage Server permission to change or see trending subscriptions.');
-    expect(process.runtime.status(emulator.guildId).filter((entry) => entry.subscription.channelId === channelId)).toEqual([]);
+    expect(
+      process.runtime.status(emulator.guildId).filter((entry) => entry.subscription.channelId === channelId),
+    ).toEqual([]);
   });
 
   it('given four subscriptions with ten long topics each, /trending status should still answer, within 2,000 characters', async () => {
     const dataDir = newDataDir();
     const clock = fakeClock('2025-07-28T12:00:00Z');
     const process = await bootBot(dataDir, clock.now);
-    const topics = Array.from({ length: 10 }, (_, index) => `${'long topic about multimodal agents '.repeat(2)}${index}`.slice(0, 80));
+    const topics = Array.from({ length: 10 }, (_, index) =>
+      `${'long topic about multimodal agents '.repeat(2)}${index}`.slice(0, 80),
+    );
     const channels = [newChannel(), newChannel(), newChannel(), newChannel()];
-    for (const channelId of channels) process.runtime.subscribe({ guildId: emulator.guildId, channelId, ...SCHEDULE, topics });
+    for (const channelId of channels)
+      process.runtime.subscribe({ guildId: emulator.guildId, channelId, ...SCHEDULE, topics });
 
     const manager = { ...emulator.user, permissions: String(2248473465835073n | PermissionFlagsBits.ManageGuild) };
     const record = emulator.dispatchCommand('trending', { subcommand: 'status', user: manager });
@@ -293,10 +367,15 @@ describe('trending posts on Discord', () => {
       focused: 'timezone',
     });
     const answered = await emulator.waitForInteraction(record.id, (changed) => changed.callbackType === 8);
-    const choices = (answered.callbackBody?.data as { choices: { value: string }[] }).choices.map((choice) => choice.value);
+    const choices = (answered.callbackBody?.data as { choices: { value: string }[] }).choices.map(
+      (choice) => choice.value,
+    );
     expect(choices).toContain(zone);
     // What is offered is accepted when the command runs.
-    expect(process.runtime.subscribe({ guildId: emulator.guildId, channelId: newChannel(), time: '09:00', timezone: zone }).subscription.enabled).toBe(true);
+    expect(
+      process.runtime.subscribe({ guildId: emulator.guildId, channelId: newChannel(), time: '09:00', timezone: zone })
+        .subscription.enabled,
+    ).toBe(true);
   });
 
   it('given a member without Manage Server, /trending status should tell them privately which permission they lack', async () => {
@@ -316,9 +395,14 @@ describe('trending posts on Discord', () => {
     feed.failNext({ status: 404, body: 'not found' });
 
     const record = emulator.dispatchCommand('trending', { subcommand: 'now', options: { date: '2025-07-28' } });
-    const answered = await emulator.waitForInteraction(record.id, (changed) => changed.followUps.length > 0 || changed.originalEdits.length > 0);
+    const answered = await emulator.waitForInteraction(
+      record.id,
+      (changed) => changed.followUps.length > 0 || changed.originalEdits.length > 0,
+    );
     const sent = JSON.stringify([...answered.originalEdits, ...answered.followUps]);
-    expect(sent).toMatch(/Could not fetch the trending papers just now \(GET http:\/\/127\.0\.0\.1:\d+\/api\/daily_papers\?date=2025-07-28 failed: HTTP 404\)\. Try again later\./);
+    expect(sent).toMatch(
+      /Could not fetch the trending papers just now \(GET http:\/\/127\.0\.0\.1:\d+\/api\/daily_papers\?date=2025-07-28 failed: HTTP 404\)\. Try again later\./,
+    );
     expect(sent).not.toMatch(/Sorry|something went wrong/i);
   });
 
@@ -329,41 +413,73 @@ describe('trending posts on Discord', () => {
     const chatter: EmulatedUser = { id: nextSnowflake(), username: 'chatter' };
     const clock = fakeClock('2025-07-28T12:00:00Z');
     const first = await bootBot(dataDir, clock.now);
-    const { subscription } = first.runtime.subscribe({ guildId: emulator.guildId, channelId, ...SCHEDULE, thread: true });
+    const { subscription } = first.runtime.subscribe({
+      guildId: emulator.guildId,
+      channelId,
+      ...SCHEDULE,
+      thread: true,
+    });
     await first.runtime.start(new DiscordTrendingPoster(first.bot.client, silentLogger()));
     clock.set('2025-07-29T00:00:01Z');
     await first.runtime.schedule!.fire(subscription.id);
     const discussionId = botPostsIn(channelId)[0]!.id;
-    const question = emulator.dispatchMessage(`${emulator.botMention} what makes long videos consistent across frames?`, { channelId, author: asker });
+    const question = emulator.dispatchMessage(
+      `${emulator.botMention} what makes long videos consistent across frames?`,
+      { channelId, author: asker },
+    );
     await emulator.waitForBotMessage(question.id);
     await first.stop();
 
     const second = await bootBot(dataDir, clock.now);
     emulator.dispatchMessage('did anyone try the video one?', { channelId: discussionId, author: chatter });
-    emulator.dispatchMessage(`${emulator.botMention} which paper generates long videos?`, { channelId: discussionId, author: chatter });
+    emulator.dispatchMessage(`${emulator.botMention} which paper generates long videos?`, {
+      channelId: discussionId,
+      author: chatter,
+    });
     emulator.dispatchMessage('and how long are the videos?', { channelId: question.id, author: asker });
     await emulator.waitForBotMessage(discussionId);
-    await emulator.waitForBotMessage(question.id, (message) => message.embeds[0]?.title === 'and how long are the videos?');
+    await emulator.waitForBotMessage(
+      question.id,
+      (message) => message.embeds[0]?.title === 'and how long are the videos?',
+    );
     // Stopping lets every message handler still running finish: whatever the bot would have said, it has said.
     await second.stop();
 
-    const titles = (messages: EmulatedMessage[]) => messages.map((message) => message.content || String(message.embeds[0]?.title));
+    const titles = (messages: EmulatedMessage[]) =>
+      messages.map((message) => message.content || String(message.embeds[0]?.title));
     // The chatter's first line neither got a reply nor spent the chatter's cooldown.
     expect(titles(botPostsIn(discussionId))).toEqual(['which paper generates long videos?']);
-    expect(titles(botPostsIn(question.id))).toEqual(['what makes long videos consistent across frames?', 'and how long are the videos?']);
+    expect(titles(botPostsIn(question.id))).toEqual([
+      'what makes long videos consistent across frames?',
+      'and how long are the videos?',
+    ]);
   });
 
   it('given a language model writing the TL;DRs, /trending now twice in a row should tell the member privately to wait the second time', async () => {
     const llm = await startOpenAICompatibleServer();
     try {
       llm.script({ kind: 'text', content: 'A model-written TL;DR.' });
-      const env = { LLM_PROVIDER: 'openai', LLM_BASE_URL: llm.baseURL, LLM_MODEL: 'test-model', LLM_API_KEY: 'sk-test', ASK_COOLDOWN_SECONDS: '60' };
+      const env = {
+        LLM_PROVIDER: 'openai',
+        LLM_BASE_URL: llm.baseURL,
+        LLM_MODEL: 'test-model',
+        LLM_API_KEY: 'sk-test',
+        ASK_COOLDOWN_SECONDS: '60',
+      };
       await bootBot(newDataDir(), fakeClock('2025-07-29T12:00:00Z').now, silentLogger(), env);
       const member = { id: nextSnowflake(), username: 'curious' };
 
-      const first = emulator.dispatchCommand('trending', { subcommand: 'now', options: { date: '2025-07-29' }, user: member });
+      const first = emulator.dispatchCommand('trending', {
+        subcommand: 'now',
+        options: { date: '2025-07-29' },
+        user: member,
+      });
       await emulator.waitForInteraction(first.id, (changed) => (changed.original?.embeds.length ?? 0) > 0, 20_000);
-      const second = emulator.dispatchCommand('trending', { subcommand: 'now', options: { date: '2025-07-29' }, user: member });
+      const second = emulator.dispatchCommand('trending', {
+        subcommand: 'now',
+        options: { date: '2025-07-29' },
+        user: member,
+      });
       await emulator.waitForInteraction(second.id, (changed) => changed.callbackType !== undefined);
 
       expect((first.original?.embeds[0] as { description: string }).description).toContain('A model-written TL;DR.');
@@ -387,7 +503,9 @@ describe('trending posts on Discord', () => {
     await first.stop();
     // What the database holds when the process dies after Discord accepted the message, before it was marked sent.
     const db = new Database(path.join(dataDir, 'papercord.sqlite'));
-    db.prepare(`UPDATE trending_posts SET status = 'sending', message_id = NULL, claimed_at = '2025-07-29T00:00:02.000Z'`).run();
+    db.prepare(
+      `UPDATE trending_posts SET status = 'sending', message_id = NULL, claimed_at = '2025-07-29T00:00:02.000Z'`,
+    ).run();
     db.close();
 
     clock.set('2025-07-29T00:30:00Z');
@@ -395,6 +513,9 @@ describe('trending posts on Discord', () => {
     await second.runtime.start(new DiscordTrendingPoster(second.bot.client, silentLogger()));
     const posts = botPostsIn(channelId);
     expect(posts).toHaveLength(1);
-    expect(second.runtime.store.post(subscription.id, '2025-07-29')).toMatchObject({ status: 'sent', messageId: posts[0].id });
+    expect(second.runtime.store.post(subscription.id, '2025-07-29')).toMatchObject({
+      status: 'sent',
+      messageId: posts[0].id,
+    });
   });
 });

@@ -1,7 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Digest } from '../../src/trending/digest.js';
 import { PostTargetGoneError, type PostRequest, type TrendingPoster } from '../../src/trending/poster.js';
-import { lastScheduledAt, localDateOf, TrendingScheduler, type TrendingSchedulerOptions } from '../../src/trending/scheduler.js';
+import {
+  lastScheduledAt,
+  localDateOf,
+  TrendingScheduler,
+  type TrendingSchedulerOptions,
+} from '../../src/trending/scheduler.js';
 import { SubscriptionStore } from '../../src/trending/subscriptions.js';
 import { fakeClock, recordingLogger, tempDataDir } from './helpers.js';
 
@@ -24,8 +29,17 @@ afterEach(async () => {
 });
 
 // 09:00 in Tokyo (no DST) is 00:00 UTC.
-const SUBSCRIPTION = { guildId: '111111111111111111', channelId: '222222222222222222', time: '09:00', timezone: 'Asia/Tokyo' };
-const digestFor = async (_subscription: unknown, localDate: string): Promise<Digest> => ({ date: localDate, papers: [], themes: [] });
+const SUBSCRIPTION = {
+  guildId: '111111111111111111',
+  channelId: '222222222222222222',
+  time: '09:00',
+  timezone: 'Asia/Tokyo',
+};
+const digestFor = async (_subscription: unknown, localDate: string): Promise<Digest> => ({
+  date: localDate,
+  papers: [],
+  themes: [],
+});
 
 function setup(start: string, dir?: string) {
   const data = dir ? { dir, cleanup: () => {} } : tempDataDir();
@@ -34,7 +48,15 @@ function setup(start: string, dir?: string) {
   const poster = new RecordingPoster();
   const log = recordingLogger();
   const schedulerFor = (options: Partial<TrendingSchedulerOptions> = {}) => {
-    const scheduler = new TrendingScheduler({ store, poster, digestFor, logger: log.logger, graceHours: 6, now: clock.now, ...options });
+    const scheduler = new TrendingScheduler({
+      store,
+      poster,
+      digestFor,
+      logger: log.logger,
+      graceHours: 6,
+      now: clock.now,
+      ...options,
+    });
     cleanups.push(() => scheduler.close());
     return scheduler;
   };
@@ -44,8 +66,12 @@ function setup(start: string, dir?: string) {
 
 describe('schedule arithmetic', () => {
   it('given a time zone, it should find the last scheduled instant and its local date', () => {
-    expect(lastScheduledAt(SUBSCRIPTION, new Date('2025-07-29T03:00:00Z'))?.toISOString()).toBe('2025-07-29T00:00:00.000Z');
-    expect(lastScheduledAt(SUBSCRIPTION, new Date('2025-07-28T23:59:00Z'))?.toISOString()).toBe('2025-07-28T00:00:00.000Z');
+    expect(lastScheduledAt(SUBSCRIPTION, new Date('2025-07-29T03:00:00Z'))?.toISOString()).toBe(
+      '2025-07-29T00:00:00.000Z',
+    );
+    expect(lastScheduledAt(SUBSCRIPTION, new Date('2025-07-28T23:59:00Z'))?.toISOString()).toBe(
+      '2025-07-28T00:00:00.000Z',
+    );
     // 08:00 in New York during daylight saving time is 12:00 UTC.
     const newYork = { time: '08:00', timezone: 'America/New_York' };
     expect(lastScheduledAt(newYork, new Date('2025-07-29T13:00:00Z'))?.toISOString()).toBe('2025-07-29T12:00:00.000Z');
@@ -103,7 +129,11 @@ describe('TrendingScheduler', () => {
     // Down from before 09:00 Tokyo until 14:00 Tokyo (05:00 UTC): 5 hours late, grace is 6.
     const scheduler = schedulerFor({ now: () => new Date('2025-07-29T05:00:00Z') });
     expect(await scheduler.start()).toEqual([{ status: 'sent', messageId: '1001' }]);
-    expect(poster.posts[0]).toMatchObject({ channelId: SUBSCRIPTION.channelId, digest: { date: '2025-07-29' }, resumed: false });
+    expect(poster.posts[0]).toMatchObject({
+      channelId: SUBSCRIPTION.channelId,
+      digest: { date: '2025-07-29' },
+      resumed: false,
+    });
     expect(store.post(id, '2025-07-29')?.status).toBe('sent');
   });
 
@@ -140,14 +170,22 @@ describe('TrendingScheduler', () => {
     const { store, poster, log, schedulerFor } = setup('2025-07-27T12:00:00Z');
     const { id } = store.subscribe(SUBSCRIPTION);
     const scheduler = schedulerFor({ now: () => new Date('2025-07-29T07:30:00Z') });
-    expect(await scheduler.start()).toEqual([{ status: 'skipped', reason: 'missed by 7.5 h, beyond TRENDING_GRACE_HOURS=6' }]);
+    expect(await scheduler.start()).toEqual([
+      { status: 'skipped', reason: 'missed by 7.5 h, beyond TRENDING_GRACE_HOURS=6' },
+    ]);
     expect(poster.posts).toHaveLength(0);
-    expect(log.lines().some((line) => line.msg === 'trending post for 2025-07-29 skipped: missed by 7.5 h, beyond TRENDING_GRACE_HOURS=6')).toBe(true);
+    expect(
+      log
+        .lines()
+        .some(
+          (line) => line.msg === 'trending post for 2025-07-29 skipped: missed by 7.5 h, beyond TRENDING_GRACE_HOURS=6',
+        ),
+    ).toBe(true);
     expect(await schedulerFor({ now: () => new Date('2025-07-29T07:31:00Z') }).start()).toEqual([]);
     expect(store.post(id, '2025-07-29')?.status).toBe('skipped');
   });
 
-  it('given a subscription made after today\'s time, it should start tomorrow rather than catch up', async () => {
+  it("given a subscription made after today's time, it should start tomorrow rather than catch up", async () => {
     const { store, poster, schedulerFor } = setup('2025-07-29T02:00:00Z');
     store.subscribe(SUBSCRIPTION);
     expect(await schedulerFor().start()).toEqual([]);
@@ -159,9 +197,16 @@ describe('TrendingScheduler', () => {
     const { id } = store.subscribe(SUBSCRIPTION);
     poster.failures.push(new PostTargetGoneError('Unknown Channel: the channel was deleted'));
     const scheduler = schedulerFor({ retryBaseDelayMs: 1 });
-    expect(await scheduler.fire(id)).toEqual({ status: 'disabled', reason: 'Unknown Channel: the channel was deleted' });
+    expect(await scheduler.fire(id)).toEqual({
+      status: 'disabled',
+      reason: 'Unknown Channel: the channel was deleted',
+    });
     expect(store.get(id)).toMatchObject({ enabled: false, disabledReason: 'Unknown Channel: the channel was deleted' });
-    expect(log.lines().some((line) => line.msg === `trending subscription ${id} disabled: Unknown Channel: the channel was deleted`)).toBe(true);
+    expect(
+      log
+        .lines()
+        .some((line) => line.msg === `trending subscription ${id} disabled: Unknown Channel: the channel was deleted`),
+    ).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(await scheduler.fire(id)).toMatchObject({ status: 'skipped' });
     expect(scheduler.nextRunOf(id)).toBeUndefined();

@@ -66,7 +66,9 @@ describe('Hugging Face daily papers', () => {
 
   it('given a response that does not fit the schema, it should fail naming the field and return nothing', async () => {
     feed.setDay('2025-07-30', await readFile(path.join(FIXTURES, 'hf', 'daily_papers_malformed.json'), 'utf8'));
-    const error = await source().fetchDay('2025-07-30').catch((caught: unknown) => caught);
+    const error = await source()
+      .fetchDay('2025-07-30')
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(SourceError);
     expect((error as Error).message).toMatch(/\[1\.paper\.upvotes\]: Expected number, received string/);
   });
@@ -107,7 +109,9 @@ describe('arXiv listing', () => {
   it('given a day months back, it should ask for the submissions up to that day, not the newest of today', async () => {
     await source().fetchDay('2025-03-03');
     // The week before crosses the end of February.
-    expect(feed.requests.at(-1)!.searchParams.get('search_query')).toBe('cat:cs.CL AND submittedDate:[202502240000 TO 202503032359]');
+    expect(feed.requests.at(-1)!.searchParams.get('search_query')).toBe(
+      'cat:cs.CL AND submittedDate:[202502240000 TO 202503032359]',
+    );
   });
 
   it('given a day, it should leave out papers submitted after it', async () => {

@@ -2,7 +2,13 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
-import { parseTimeOfDay, parseTimezone, parseTopics, postNonce, SubscriptionStore } from '../../src/trending/subscriptions.js';
+import {
+  parseTimeOfDay,
+  parseTimezone,
+  parseTopics,
+  postNonce,
+  SubscriptionStore,
+} from '../../src/trending/subscriptions.js';
 import { fakeClock, tempDataDir } from './helpers.js';
 
 const cleanups: (() => void)[] = [];
@@ -20,11 +26,15 @@ const input = { guildId: '111111111111111111', channelId: '222222222222222222', 
 describe('subscription settings', () => {
   it('given times, zones and topics as typed, it should normalize them or say what is wrong', () => {
     expect(parseTimeOfDay('7:05')).toBe('07:05');
-    expect(() => parseTimeOfDay('25:00')).toThrow(new UserError('"25:00" is not a time of day; use 24-hour HH:MM such as 09:30'));
+    expect(() => parseTimeOfDay('25:00')).toThrow(
+      new UserError('"25:00" is not a time of day; use 24-hour HH:MM such as 09:30'),
+    );
     expect(parseTimezone('europe/paris')).toBe('Europe/Paris');
     expect(() => parseTimezone('Mars/Olympus')).toThrow(/"Mars\/Olympus" is not a time zone/);
     expect(parseTopics(' agents, video ,agents,')).toEqual(['agents', 'video']);
-    expect(() => parseTopics(Array.from({ length: 11 }, (_, i) => `t${i}`).join(','))).toThrow(/11 topics given; at most 10/);
+    expect(() => parseTopics(Array.from({ length: 11 }, (_, i) => `t${i}`).join(','))).toThrow(
+      /11 topics given; at most 10/,
+    );
   });
 });
 
@@ -33,7 +43,13 @@ describe('SubscriptionStore', () => {
     const { store, dir } = openStore();
     const created = store.subscribe({ ...input, topics: ['agents'], count: 3 });
     expect(existsSync(path.join(dir, 'papercord.sqlite-wal'))).toBe(true);
-    expect(created).toMatchObject({ time: '09:30', timezone: 'Asia/Tokyo', topics: ['agents'], count: 3, enabled: true });
+    expect(created).toMatchObject({
+      time: '09:30',
+      timezone: 'Asia/Tokyo',
+      topics: ['agents'],
+      count: 3,
+      enabled: true,
+    });
     store.close();
     const reopened = openStore(dir).store;
     expect(reopened.list()).toEqual([created]);
@@ -66,11 +82,18 @@ describe('SubscriptionStore', () => {
     const { store, dir } = openStore();
     const { id } = store.subscribe(input);
     const first = store.claimDay(id, '2025-07-29', { leaseMs: 60_000 });
-    expect(first).toMatchObject({ claimed: true, resumed: false, record: { status: 'sending', nonce: postNonce(id, '2025-07-29') } });
+    expect(first).toMatchObject({
+      claimed: true,
+      resumed: false,
+      record: { status: 'sending', nonce: postNonce(id, '2025-07-29') },
+    });
     const other = openStore(dir).store;
     expect(other.claimDay(id, '2025-07-29', { leaseMs: 60_000 }).claimed).toBe(false);
     store.markSent(id, '2025-07-29', '999');
-    expect(other.claimDay(id, '2025-07-29', { leaseMs: 0 })).toMatchObject({ claimed: false, record: { status: 'sent', messageId: '999' } });
+    expect(other.claimDay(id, '2025-07-29', { leaseMs: 0 })).toMatchObject({
+      claimed: false,
+      record: { status: 'sent', messageId: '999' },
+    });
     expect(postNonce(id, '2025-07-29').length).toBeLessThanOrEqual(25);
   });
 

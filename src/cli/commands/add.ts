@@ -35,7 +35,10 @@ export const addCommand: CliCommand = {
       }
     }
     const { intake } = await context.services();
-    const progress = items.length >= PROGRESS_FROM ? createProgress(context.stderr, { label: 'adding papers', total: items.length }) : undefined;
+    const progress =
+      items.length >= PROGRESS_FROM
+        ? createProgress(context.stderr, { label: 'adding papers', total: items.length })
+        : undefined;
     let outcomes: IntakeOutcome[];
     try {
       outcomes = await intake.add(items, {

@@ -43,7 +43,14 @@ export const askCommand: CliCommand = {
 export function answerJson(answer: Answer) {
   return {
     answer: answer.answer,
-    citations: answer.citations.map(({ n, id, title, url, section, page }) => ({ n, id, title, url: url ?? null, section: section ?? null, page: page ?? null })),
+    citations: answer.citations.map(({ n, id, title, url, section, page }) => ({
+      n,
+      id,
+      title,
+      url: url ?? null,
+      section: section ?? null,
+      page: page ?? null,
+    })),
     confidence: answer.confidence,
     abstained: answer.abstained,
     model: answer.model,
@@ -59,8 +66,13 @@ export function renderAnswer(answer: Answer): string {
     const numbers = [...new Set(answer.citations.map((citation) => citation.n))];
     for (const n of numbers) {
       const cited = answer.citations.filter((citation) => citation.n === n);
-      const places = cited.map((citation) => (citation.section ? `§${citation.section}` : citation.page ? `p. ${citation.page}` : '')).filter(Boolean);
-      lines.push(`  [${n}] ${cited[0]!.title}${places.length > 0 ? ` (${places.join('; ')})` : ''}`, `      ${cited[0]!.url ?? cited[0]!.id}`);
+      const places = cited
+        .map((citation) => (citation.section ? `§${citation.section}` : citation.page ? `p. ${citation.page}` : ''))
+        .filter(Boolean);
+      lines.push(
+        `  [${n}] ${cited[0]!.title}${places.length > 0 ? ` (${places.join('; ')})` : ''}`,
+        `      ${cited[0]!.url ?? cited[0]!.id}`,
+      );
     }
     lines.push('');
   }

@@ -12,7 +12,8 @@ export const compareCommand: CliCommand = {
   ].join('\n'),
   async run(args, context) {
     const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean', default: false } }, true);
-    if (positionals.length < 2 || positionals.length > 4) throw new UsageError(`compare needs 2 to 4 papers (got ${positionals.length})`);
+    if (positionals.length < 2 || positionals.length > 4)
+      throw new UsageError(`compare needs 2 to 4 papers (got ${positionals.length})`);
     const { library, answers } = await context.services();
     if ((await library.count()) === 0) throw new UserError(EMPTY_LIBRARY_HINT);
 

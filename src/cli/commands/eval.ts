@@ -10,9 +10,25 @@ import { PaperLibrary } from '../../library/paperLibrary.js';
 import { PostgresLibrary } from '../../library/postgresLibrary.js';
 import type { Logger } from '../../logger.js';
 import { readBeirCorpus, readBeirQueries, readQrels } from '../../retrieval/beir.js';
-import { evaluateBeir, evaluateQuestions, formatTrecRun, readQuestions, type QuestionOutcome } from '../../retrieval/evaluate.js';
-import { CALIBRATION_SIMILARITIES, CALIBRATION_WEIGHTS, calibrate, type CalibrationPoint } from '../../retrieval/calibrate.js';
-import { DEFAULT_ABSTENTION, DEFAULT_HYBRID_OPTIONS, HybridRetriever, hybridOptionsFromSettings } from '../../retrieval/hybrid.js';
+import {
+  evaluateBeir,
+  evaluateQuestions,
+  formatTrecRun,
+  readQuestions,
+  type QuestionOutcome,
+} from '../../retrieval/evaluate.js';
+import {
+  CALIBRATION_SIMILARITIES,
+  CALIBRATION_WEIGHTS,
+  calibrate,
+  type CalibrationPoint,
+} from '../../retrieval/calibrate.js';
+import {
+  DEFAULT_ABSTENTION,
+  DEFAULT_HYBRID_OPTIONS,
+  HybridRetriever,
+  hybridOptionsFromSettings,
+} from '../../retrieval/hybrid.js';
 import { createReranker } from '../../retrieval/rerank.js';
 import { EMPTY_LIBRARY_HINT, parseCommandArgs, type CommandContext, type CliCommand } from '../command.js';
 
@@ -83,10 +99,14 @@ async function calibrateOnQuestions(file: string, json: boolean, context: Comman
       similarities: [...new Set([...CALIBRATION_SIMILARITIES, currentSimilarity])].sort((a, b) => a - b),
       signal,
     });
-    const current = points.find((point) => point.denseWeight === currentWeight && point.minDenseSimilarity === currentSimilarity)!;
+    const current = points.find(
+      (point) => point.denseWeight === currentWeight && point.minDenseSimilarity === currentSimilarity,
+    )!;
     const best = points[0]!;
     if (questions.every((question) => Object.keys(question.relevant).length > 0)) {
-      context.stderr.write('note: no unanswerable questions, so nothing keeps MIN_DENSE_SIMILARITY from abstaining too rarely\n');
+      context.stderr.write(
+        'note: no unanswerable questions, so nothing keeps MIN_DENSE_SIMILARITY from abstaining too rarely\n',
+      );
     }
     const row = (point: CalibrationPoint) => ({
       dense_weight: point.denseWeight,
@@ -94,7 +114,9 @@ async function calibrateOnQuestions(file: string, json: boolean, context: Comman
       ...point.metrics,
     });
     if (json) {
-      context.stdout.write(`${JSON.stringify({ best: row(best), current: row(current), top: points.slice(0, 5).map(row) })}\n`);
+      context.stdout.write(
+        `${JSON.stringify({ best: row(best), current: row(current), top: points.slice(0, 5).map(row) })}\n`,
+      );
       return;
     }
     const percent = (value: number | null) => (value === null ? 'n/a' : `${(value * 100).toFixed(1)}%`);
@@ -102,10 +124,16 @@ async function calibrateOnQuestions(file: string, json: boolean, context: Comman
       `${label.padEnd(9)} ${point.denseWeight.toFixed(2).padStart(12)} ${point.minDenseSimilarity.toFixed(2).padStart(20)}  ` +
       `${point.metrics['recall@5'].toFixed(4)}  ${point.metrics['mrr@10'].toFixed(4)}  ${percent(point.metrics.abstention).padStart(10)}  ` +
       `${percent(point.metrics.false_abstention).padStart(16)}  ${percent(point.metrics.low_rate).padStart(6)}\n`;
-    context.stdout.write('          DENSE_WEIGHT  MIN_DENSE_SIMILARITY  R@5     MRR@10  abstention  false abstention  low\n');
+    context.stdout.write(
+      '          DENSE_WEIGHT  MIN_DENSE_SIMILARITY  R@5     MRR@10  abstention  false abstention  low\n',
+    );
     context.stdout.write(line('current', current));
-    points.slice(0, 5).forEach((point, index) => context.stdout.write(line(index === 0 ? 'best' : `#${index + 1}`, point)));
-    context.stdout.write(`\nTo use the best values, set:\nDENSE_WEIGHT=${best.denseWeight}\nMIN_DENSE_SIMILARITY=${best.minDenseSimilarity}\n`);
+    points
+      .slice(0, 5)
+      .forEach((point, index) => context.stdout.write(line(index === 0 ? 'best' : `#${index + 1}`, point)));
+    context.stdout.write(
+      `\nTo use the best values, set:\nDENSE_WEIGHT=${best.denseWeight}\nMIN_DENSE_SIMILARITY=${best.minDenseSimilarity}\n`,
+    );
   } finally {
     await reranker?.close();
   }
@@ -144,7 +172,12 @@ async function evaluateBenchmark(files: BenchmarkFiles, context: CommandContext)
     if (existing > 0) {
       context.stderr.write(`note: ${existing} documents repeat another's id or title and were merged into it\n`);
     }
-    const retriever = new HybridRetriever(library, { ...hybridOptionsFromSettings(config), abstention: false, reranker, logger });
+    const retriever = new HybridRetriever(library, {
+      ...hybridOptionsFromSettings(config),
+      abstention: false,
+      reranker,
+      logger,
+    });
     const { metrics, rankings, msPerQueryP50 } = await evaluateBeir(retriever, queries, qrels, { signal });
     if (files.run) await writeFile(files.run, formatTrecRun(rankings));
 
@@ -162,7 +195,9 @@ async function evaluateBenchmark(files: BenchmarkFiles, context: CommandContext)
         ]),
       );
     }
-    context.stderr.write(`done in ${((performance.now() - startedAt) / 1000).toFixed(1)} s${files.run ? `; run written to ${files.run}` : ''}\n`);
+    context.stderr.write(
+      `done in ${((performance.now() - startedAt) / 1000).toFixed(1)} s${files.run ? `; run written to ${files.run}` : ''}\n`,
+    );
   } finally {
     while (closers.length > 0) await closers.pop()!();
   }
@@ -182,7 +217,10 @@ async function openThrowawayLibrary(
     const library = await PaperLibrary.open({ dataDir, embedder, logger });
     return { library, dispose: () => library.close() };
   }
-  if (!config.DATABASE_URL) throw new UserError('VECTOR_STORE=pgvector needs DATABASE_URL, e.g. postgres://papercord:secret@127.0.0.1:5432/papercord');
+  if (!config.DATABASE_URL)
+    throw new UserError(
+      'VECTOR_STORE=pgvector needs DATABASE_URL, e.g. postgres://papercord:secret@127.0.0.1:5432/papercord',
+    );
   const tableName = `papercord_eval_${process.pid}_${Date.now().toString(36)}`;
   const library = await PostgresLibrary.open({ connectionString: config.DATABASE_URL, embedder, logger, tableName });
   return { library, dispose: () => library.drop() };
@@ -197,7 +235,8 @@ async function evaluateQuestionSet(file: string, json: boolean, context: Command
   const { metrics, outcomes, missingTitles } = await evaluateQuestions(retriever, await library.all(), questions, {
     signal: context.signal,
   });
-  for (const title of missingTitles) context.stderr.write(`note: "${title}" is not in the library (counted as not found)\n`);
+  for (const title of missingTitles)
+    context.stderr.write(`note: "${title}" is not in the library (counted as not found)\n`);
 
   if (json) {
     context.stdout.write(`${JSON.stringify(metrics)}\n`);
@@ -218,14 +257,17 @@ async function evaluateQuestionSet(file: string, json: boolean, context: Command
     ]),
   );
   const misses = outcomes.filter((outcome) =>
-    Object.keys(outcome.question.relevant).length === 0 ? !outcome.abstained : outcome.abstained || outcome['recall@5'] < 1,
+    Object.keys(outcome.question.relevant).length === 0
+      ? !outcome.abstained
+      : outcome.abstained || outcome['recall@5'] < 1,
   );
   for (const miss of misses) {
-    const what = Object.keys(miss.question.relevant).length === 0
-      ? `confidence ${miss.confidence}, expected none`
-      : miss.abstained
-        ? 'abstained'
-        : `recall@5 ${miss['recall@5'].toFixed(2)} (confidence ${miss.confidence})`;
+    const what =
+      Object.keys(miss.question.relevant).length === 0
+        ? `confidence ${miss.confidence}, expected none`
+        : miss.abstained
+          ? 'abstained'
+          : `recall@5 ${miss['recall@5'].toFixed(2)} (confidence ${miss.confidence})`;
     context.stderr.write(`  ${miss.question.id}: ${what}: ${miss.question.query}\n`);
   }
 }

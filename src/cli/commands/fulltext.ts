@@ -25,9 +25,15 @@ export const fulltextCommand: CliCommand = {
       context.stderr.write(`no full text for "${paper.title}" (${reason}); answers about it use the abstract\n`);
     }
     const source = status.state === 'ready' ? status.source : 'abstract';
-    const sections = status.state === 'ready' ? outline : [{ heading: 'Abstract', level: 1, chars: paper.abstract.length }];
+    const sections =
+      status.state === 'ready' ? outline : [{ heading: 'Abstract', level: 1, chars: paper.abstract.length }];
     if (values.json) {
-      const json = { id: paper.id, title: paper.title, source, sections: sections.map(({ heading, chars }) => ({ heading, chars })) };
+      const json = {
+        id: paper.id,
+        title: paper.title,
+        source,
+        sections: sections.map(({ heading, chars }) => ({ heading, chars })),
+      };
       context.stdout.write(`${JSON.stringify(json)}\n`);
       return;
     }

@@ -47,7 +47,9 @@ export const ingestCommand: CliCommand = {
       json: { type: 'boolean', default: false },
     });
     if (values.category !== undefined && !ARXIV_CATEGORY.test(values.category)) {
-      throw new UsageError(`--category expects an arXiv category such as cs.CL or a prefix such as cs. (got "${values.category}")`);
+      throw new UsageError(
+        `--category expects an arXiv category such as cs.CL or a prefix such as cs. (got "${values.category}")`,
+      );
     }
     if (values.source === 'arxiv') return backfill(values, context);
     for (const option of ['from', 'to', 'max'] as const) {
@@ -62,7 +64,10 @@ export const ingestCommand: CliCommand = {
     const lookup = values.lookup
       ? async (ids: readonly string[]) => {
           const { arxiv } = await context.services();
-          const progress = ids.length >= 20 ? createProgress(context.stderr, { label: 'looking up on arXiv', total: ids.length }) : undefined;
+          const progress =
+            ids.length >= 20
+              ? createProgress(context.stderr, { label: 'looking up on arXiv', total: ids.length })
+              : undefined;
           try {
             return await arxiv.lookup(ids, { signal: context.signal, onBatch: (done) => progress?.update(done) });
           } finally {
@@ -114,7 +119,9 @@ async function addInBatches(
     await preparer?.close();
   }
   if (result.interrupted) {
-    context.stderr.write(`stopped: the ${result.added} new papers of the batches committed so far are kept (${await library.count()} papers in total)\n`);
+    context.stderr.write(
+      `stopped: the ${result.added} new papers of the batches committed so far are kept (${await library.count()} papers in total)\n`,
+    );
     context.signal.throwIfAborted();
   }
   return result;
@@ -124,18 +131,34 @@ async function* flatten(batches: AsyncIterable<readonly Paper[]>): AsyncGenerato
   for await (const batch of batches) yield* batch;
 }
 
-async function ingestSnapshot(file: string, category: string | undefined, json: boolean, context: CommandContext): Promise<void> {
+async function ingestSnapshot(
+  file: string,
+  category: string | undefined,
+  json: boolean,
+  context: CommandContext,
+): Promise<void> {
   const megabytes = (bytes: number) => Math.round(bytes / 1_048_576);
   const { size } = await stat(file);
-  const checking = size >= 50 * 1_048_576 ? createProgress(context.stderr, { label: 'checking snapshot (MB)', total: megabytes(size) }) : undefined;
+  const checking =
+    size >= 50 * 1_048_576
+      ? createProgress(context.stderr, { label: 'checking snapshot (MB)', total: megabytes(size) })
+      : undefined;
   let summary;
   try {
-    summary = await validateSnapshot(file, { category, signal: context.signal, onBytes: (read) => checking?.update(megabytes(read)) });
+    summary = await validateSnapshot(file, {
+      category,
+      signal: context.signal,
+      onBytes: (read) => checking?.update(megabytes(read)),
+    });
   } finally {
     checking?.stop();
   }
   const { library } = await context.services();
-  const { added, existing } = await addInBatches(flatten(snapshotPaperBatches(file, { category, batchSize: INGEST_BATCH_SIZE, signal: context.signal })), summary.matching, context);
+  const { added, existing } = await addInBatches(
+    flatten(snapshotPaperBatches(file, { category, batchSize: INGEST_BATCH_SIZE, signal: context.signal })),
+    summary.matching,
+    context,
+  );
   if (!json && category) context.stderr.write(`${summary.matching} of ${summary.records} records match ${category}\n`);
   report(context, json, { added, existing, total: await library.count(), skipped: [] });
 }
@@ -145,13 +168,18 @@ async function backfill(
   context: CommandContext,
 ): Promise<number> {
   if (!values.from) throw new UsageError('--source arxiv needs --from YYYY-MM-DD');
-  for (const [option, value] of [['--from', values.from], ['--to', values.to]] as const) {
-    if (value !== undefined && !isIsoDate(value)) throw new UsageError(`${option} expects a date YYYY-MM-DD (got "${value}")`);
+  for (const [option, value] of [
+    ['--from', values.from],
+    ['--to', values.to],
+  ] as const) {
+    if (value !== undefined && !isIsoDate(value))
+      throw new UsageError(`${option} expects a date YYYY-MM-DD (got "${value}")`);
   }
   let max: number | undefined;
   if (values.max !== undefined) {
     max = Number(values.max);
-    if (!Number.isInteger(max) || max < 1) throw new UsageError(`--max expects a whole number above 0 (got "${values.max}")`);
+    if (!Number.isInteger(max) || max < 1)
+      throw new UsageError(`--max expects a whole number above 0 (got "${values.max}")`);
   }
   const category = values.category ?? context.config.ARXIV_CATEGORY;
   const services = await context.services();
@@ -176,23 +204,39 @@ async function backfill(
     progress.stop();
   }
   if (values.json) {
-    context.stdout.write(`${JSON.stringify({ new: result.added, existing: result.existing, papers: await services.library.count(), fetched: result.fetched, resumedAfter: result.resumedAfter })}\n`);
+    context.stdout.write(
+      `${JSON.stringify({ new: result.added, existing: result.existing, papers: await services.library.count(), fetched: result.fetched, resumedAfter: result.resumedAfter })}\n`,
+    );
   } else {
-    if (result.alreadyComplete) context.stderr.write(`this backfill finished before; nothing was fetched (delete ${result.checkpointFile} to run it again)\n`);
-    else if (result.resumedAfter > 0) context.stderr.write(`resumed after ${result.resumedAfter} papers fetched earlier (${result.checkpointFile})\n`);
-    context.stdout.write(`${result.fetched} fetched, ${result.added} new, ${result.existing} already in the library (${await services.library.count()} papers in total)\n`);
+    if (result.alreadyComplete)
+      context.stderr.write(
+        `this backfill finished before; nothing was fetched (delete ${result.checkpointFile} to run it again)\n`,
+      );
+    else if (result.resumedAfter > 0)
+      context.stderr.write(`resumed after ${result.resumedAfter} papers fetched earlier (${result.checkpointFile})\n`);
+    context.stdout.write(
+      `${result.fetched} fetched, ${result.added} new, ${result.existing} already in the library (${await services.library.count()} papers in total)\n`,
+    );
   }
   return 0;
 }
 
-function report(context: CommandContext, json: boolean, counts: { added: number; existing: number; total: number; skipped: SkippedEntry[] }): void {
+function report(
+  context: CommandContext,
+  json: boolean,
+  counts: { added: number; existing: number; total: number; skipped: SkippedEntry[] },
+): void {
   if (json) {
-    context.stdout.write(`${JSON.stringify({ new: counts.added, existing: counts.existing, papers: counts.total, skipped: counts.skipped })}\n`);
+    context.stdout.write(
+      `${JSON.stringify({ new: counts.added, existing: counts.existing, papers: counts.total, skipped: counts.skipped })}\n`,
+    );
     return;
   }
   for (const entry of counts.skipped) {
     context.stderr.write(`skipped ${entry.where}${entry.title ? ` "${entry.title}"` : ''}: ${entry.reason}\n`);
   }
   const skipped = counts.skipped.length > 0 ? `, ${counts.skipped.length} skipped` : '';
-  context.stdout.write(`${counts.added} new, ${counts.existing} already in the library${skipped} (${counts.total} papers in total)\n`);
+  context.stdout.write(
+    `${counts.added} new, ${counts.existing} already in the library${skipped} (${counts.total} papers in total)\n`,
+  );
 }

@@ -14,13 +14,22 @@ export const searchCommand: CliCommand = {
     '           confidence: high, or low when nothing clearly matches and these are only the closest); [] when nothing is near',
   ].join('\n'),
   async run(args, context) {
-    const { text: query, k, json } = parseTextQuery(args, { missingText: 'search needs a query', defaultK: DEFAULT_K, maxK: MAX_K });
+    const {
+      text: query,
+      k,
+      json,
+    } = parseTextQuery(args, { missingText: 'search needs a query', defaultK: DEFAULT_K, maxK: MAX_K });
     const { library, retriever } = await context.searchServices();
     if ((await library.count()) === 0) throw new UserError(EMPTY_LIBRARY_HINT);
 
     const { hits, abstained, confidence } = await retriever.retrieve(query, { k, signal: context.signal });
     if (json) {
-      const rows = hits.map((hit) => ({ id: hit.paper.id, title: hit.paper.title, score: round(hit.score), confidence }));
+      const rows = hits.map((hit) => ({
+        id: hit.paper.id,
+        title: hit.paper.title,
+        score: round(hit.score),
+        confidence,
+      }));
       context.stdout.write(`${JSON.stringify(rows)}\n`);
       return;
     }
@@ -30,7 +39,9 @@ export const searchCommand: CliCommand = {
     }
     if (confidence === 'low') context.stdout.write(`${LOW_CONFIDENCE_LEAD}:\n`);
     hits.forEach((hit, index) => {
-      context.stdout.write(`${String(index + 1).padStart(2)}. ${hit.score.toFixed(3)}  ${hit.paper.title}  [${hit.paper.id}]\n`);
+      context.stdout.write(
+        `${String(index + 1).padStart(2)}. ${hit.score.toFixed(3)}  ${hit.paper.title}  [${hit.paper.id}]\n`,
+      );
     });
   },
 };

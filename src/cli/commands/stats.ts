@@ -13,7 +13,8 @@ export const statsCommand: CliCommand = {
     const { values } = parseCommandArgs(args, { json: { type: 'boolean', default: false } });
     // Read from the library's database: no embedding model, no HNSW graph (hundreds of MB at 100,000 papers), no
     // write. A library that is new or empty, or in PostgreSQL, is opened instead.
-    const stats = (await storedLibraryStats(context.config)) ?? (await (await context.searchServices()).library.stats());
+    const stats =
+      (await storedLibraryStats(context.config)) ?? (await (await context.searchServices()).library.stats());
     if (stats.papers === 0) context.stderr.write(`${EMPTY_LIBRARY_HINT}\n`);
     if (values.json) {
       const { papers, vectors, embedder, dimension, bytesOnDisk } = stats;

@@ -35,7 +35,13 @@ export const trendingCommand: CliCommand = {
     const count = parseCount(values.count, '--count', DEFAULT_COUNT, MAX_COUNT);
     const { trending } = await context.services();
     const digest = await trending
-      .digest({ date: values.date, source: source as SourceName, count, topics: parseTopics(values.topics), signal: context.signal })
+      .digest({
+        date: values.date,
+        source: source as SourceName,
+        count,
+        topics: parseTopics(values.topics),
+        signal: context.signal,
+      })
       .catch((error: unknown) => {
         // Offline (as on many a laptop), the one source that still works is worth naming.
         if (error instanceof SourceError && source !== 'seeds') {

@@ -17,7 +17,9 @@ const snapshotRecordSchema = z.object({
   authors: z.string().optional(),
   categories: z.string().optional(),
   update_date: z.string().optional(),
-  versions: z.array(z.object({ version: z.string().optional(), created: z.string().optional() }).passthrough()).optional(),
+  versions: z
+    .array(z.object({ version: z.string().optional(), created: z.string().optional() }).passthrough())
+    .optional(),
   authors_parsed: z.array(z.array(z.string())).optional(),
 });
 
@@ -74,7 +76,9 @@ function parseRecord(line: string, where: string): SnapshotRecord {
   const parsed = snapshotRecordSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new UserError(`${where}: ${issue.path.join('.') || 'record'}: ${issue.message}; nothing from this file was ingested`);
+    throw new UserError(
+      `${where}: ${issue.path.join('.') || 'record'}: ${issue.message}; nothing from this file was ingested`,
+    );
   }
   return parsed.data;
 }
@@ -127,13 +131,22 @@ export function snapshotPaper(record: SnapshotRecord): Paper {
     arxivId,
   };
   const authors = record.authors_parsed?.length
-    ? record.authors_parsed.map(([last = '', first = '', suffix = '']) => collapse(`${first} ${last} ${suffix}`)).filter(Boolean)
-    : (record.authors ?? '').split(/\s*,\s*|\s+and\s+/).map(collapse).filter(Boolean);
+    ? record.authors_parsed
+        .map(([last = '', first = '', suffix = '']) => collapse(`${first} ${last} ${suffix}`))
+        .filter(Boolean)
+    : (record.authors ?? '')
+        .split(/\s*,\s*|\s+and\s+/)
+        .map(collapse)
+        .filter(Boolean);
   if (authors.length) paper.authors = authors;
   const categories = (record.categories ?? '').split(/\s+/).filter(Boolean);
   if (categories[0]) paper.primaryCategory = categories[0];
   const created = record.versions?.[0]?.created;
-  const published = created ? Date.parse(created) : record.update_date ? Date.parse(`${record.update_date}T00:00:00Z`) : Number.NaN;
+  const published = created
+    ? Date.parse(created)
+    : record.update_date
+      ? Date.parse(`${record.update_date}T00:00:00Z`)
+      : Number.NaN;
   if (!Number.isNaN(published)) paper.publishedAt = new Date(published).toISOString();
   return paper;
 }
@@ -142,7 +155,13 @@ export function snapshotPaper(record: SnapshotRecord): Paper {
 export function looksLikeArxivSnapshot(firstLine: string): boolean {
   try {
     const value = JSON.parse(firstLine) as Record<string, unknown>;
-    return value !== null && typeof value === 'object' && typeof value.id === 'string' && typeof value.categories === 'string' && 'abstract' in value;
+    return (
+      value !== null &&
+      typeof value === 'object' &&
+      typeof value.id === 'string' &&
+      typeof value.categories === 'string' &&
+      'abstract' in value
+    );
   } catch {
     return false;
   }

@@ -9,13 +9,19 @@ import { plainText, type ListEntry, type ReadingListOptions, type ReadingListRes
  * commands become Unicode, braces protecting case are dropped, `@string`s are expanded. A syntax error anywhere
  * rejects the file, naming the line where the broken entry starts.
  */
-export async function readBibtex(text: string, file: string, options: ReadingListOptions = {}): Promise<ReadingListResult> {
+export async function readBibtex(
+  text: string,
+  file: string,
+  options: ReadingListOptions = {},
+): Promise<ReadingListResult> {
   const library = parse(text, { sentenceCase: false, english: false, unsupported: 'ignore' });
   const firstError = library.errors[0];
   if (firstError) {
     const line = firstError.input ? lineOf(text, text.indexOf(firstError.input)) : undefined;
     const detail = firstError.error.replace(/\s+/g, ' ').slice(0, 160);
-    throw new UserError(`${file}${line ? `:${line}` : ''}: malformed BibTeX entry (${detail}); nothing from this file was ingested`);
+    throw new UserError(
+      `${file}${line ? `:${line}` : ''}: malformed BibTeX entry (${detail}); nothing from this file was ingested`,
+    );
   }
   let searchFrom = 0;
   const entries = library.entries.map((entry) => {
@@ -57,7 +63,10 @@ function toListEntry(entry: Entry, where: string): ListEntry {
   const abstract = plainText(field('abstract'));
   if (title) listEntry.title = title;
   if (abstract) listEntry.abstract = abstract;
-  const authors = (fields.author ?? []).map(creatorName).map((name) => name.normalize('NFC').replace(/\s+/g, ' ').trim()).filter(Boolean);
+  const authors = (fields.author ?? [])
+    .map(creatorName)
+    .map((name) => name.normalize('NFC').replace(/\s+/g, ' ').trim())
+    .filter(Boolean);
   if (authors.length) listEntry.authors = authors;
   if (arxivId) listEntry.arxivId = arxivId;
   const url = webLink(field('url')) ?? (doi && !arxivId ? `https://doi.org/${doi}` : undefined);

@@ -5,8 +5,12 @@ import { isoDate, papersFromEntries, webLink } from './readingList.js';
 import { plainText, type ListEntry, type ReadingListOptions, type ReadingListResult } from './types.js';
 
 /** The CSL-JSON fields papercord reads; others (and unknown types) are ignored, wrong types reject the file. */
-const cslNameSchema = z.object({ family: z.string().optional(), given: z.string().optional(), literal: z.string().optional() }).passthrough();
-const cslDateSchema = z.object({ 'date-parts': z.array(z.array(z.union([z.number(), z.string()]))).optional() }).passthrough();
+const cslNameSchema = z
+  .object({ family: z.string().optional(), given: z.string().optional(), literal: z.string().optional() })
+  .passthrough();
+const cslDateSchema = z
+  .object({ 'date-parts': z.array(z.array(z.union([z.number(), z.string()]))).optional() })
+  .passthrough();
 const cslItemSchema = z
   .object({
     id: z.union([z.string(), z.number()]).optional(),
@@ -25,23 +29,32 @@ const cslItemSchema = z
  * CSL-JSON, what Zotero, Mendeley and most reference managers export: a JSON array of items. A file that is not
  * valid JSON, or an item whose fields have the wrong types, rejects the file naming the line.
  */
-export async function readCslJson(text: string, file: string, options: ReadingListOptions = {}): Promise<ReadingListResult> {
+export async function readCslJson(
+  text: string,
+  file: string,
+  options: ReadingListOptions = {},
+): Promise<ReadingListResult> {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
     const position = /position (\d+)/.exec((error as Error).message)?.[1];
     const line = position === undefined ? '' : `:${lineAt(text, Number(position))}`;
-    throw new UserError(`${file}${line}: not valid JSON (${(error as Error).message}); nothing from this file was ingested`);
+    throw new UserError(
+      `${file}${line}: not valid JSON (${(error as Error).message}); nothing from this file was ingested`,
+    );
   }
-  if (!Array.isArray(value)) throw new UserError(`${file}:1: expected a CSL-JSON array of items; nothing from this file was ingested`);
+  if (!Array.isArray(value))
+    throw new UserError(`${file}:1: expected a CSL-JSON array of items; nothing from this file was ingested`);
   const lines = topLevelItemLines(text);
   const entries = value.map((item, index) => {
     const where = `${file}:${lines[index] ?? '?'}`;
     const parsed = cslItemSchema.safeParse(item);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw new UserError(`${where}: item ${index + 1}: ${issue.path.join('.') || 'item'}: ${issue.message}; nothing from this file was ingested`);
+      throw new UserError(
+        `${where}: item ${index + 1}: ${issue.path.join('.') || 'item'}: ${issue.message}; nothing from this file was ingested`,
+      );
     }
     return toListEntry(parsed.data, `${where}${parsed.data.id === undefined ? '' : ` (${parsed.data.id})`}`);
   });
@@ -112,6 +125,11 @@ export function looksLikeCslJson(value: unknown): boolean {
   if (!Array.isArray(value) || value.length === 0) return false;
   const first = value[0] as Record<string, unknown> | null;
   if (!first || typeof first !== 'object') return false;
-  const authorObjects = Array.isArray(first.author) && first.author.some((name) => name !== null && typeof name === 'object');
-  return authorObjects || (typeof first.type === 'string' && ('issued' in first || 'container-title' in first || 'DOI' in first || 'URL' in first));
+  const authorObjects =
+    Array.isArray(first.author) && first.author.some((name) => name !== null && typeof name === 'object');
+  return (
+    authorObjects ||
+    (typeof first.type === 'string' &&
+      ('issued' in first || 'container-title' in first || 'DOI' in first || 'URL' in first))
+  );
 }

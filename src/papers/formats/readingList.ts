@@ -5,7 +5,11 @@ import type { ListEntry, ReadingListOptions, ReadingListResult, SkippedEntry } f
  * The rule BibTeX and CSL-JSON share: an entry with a title and an abstract is a paper; one with an arXiv id but no
  * abstract is looked up when a lookup is given, else skipped saying so; anything else is skipped with its reason.
  */
-export async function papersFromEntries(entries: readonly ListEntry[], source: string, options: ReadingListOptions): Promise<ReadingListResult> {
+export async function papersFromEntries(
+  entries: readonly ListEntry[],
+  source: string,
+  options: ReadingListOptions,
+): Promise<ReadingListResult> {
   const papers: Paper[] = [];
   const skipped: SkippedEntry[] = [];
   const toLookUp: ListEntry[] = [];
@@ -17,9 +21,17 @@ export async function papersFromEntries(entries: readonly ListEntry[], source: s
     } else if (entry.arxivId && options.lookup) {
       toLookUp.push(entry);
     } else if (entry.arxivId) {
-      skipped.push({ where: entry.where, title: entry.title ?? null, reason: `no abstract; it is arXiv ${entry.arxivId}, add --lookup to fetch it` });
+      skipped.push({
+        where: entry.where,
+        title: entry.title ?? null,
+        reason: `no abstract; it is arXiv ${entry.arxivId}, add --lookup to fetch it`,
+      });
     } else {
-      skipped.push({ where: entry.where, title: entry.title ?? null, reason: 'no abstract and no arXiv id to look it up by' });
+      skipped.push({
+        where: entry.where,
+        title: entry.title ?? null,
+        reason: 'no abstract and no arXiv id to look it up by',
+      });
     }
   }
   if (toLookUp.length > 0 && options.lookup) {
@@ -27,7 +39,8 @@ export async function papersFromEntries(entries: readonly ListEntry[], source: s
     for (const entry of toLookUp) {
       const record = found.get(entry.arxivId!);
       if (record?.abstract) papers.push({ ...record, source });
-      else skipped.push({ where: entry.where, title: entry.title ?? null, reason: `arXiv has no paper ${entry.arxivId}` });
+      else
+        skipped.push({ where: entry.where, title: entry.title ?? null, reason: `arXiv has no paper ${entry.arxivId}` });
     }
   }
   return { papers, skipped };

@@ -51,7 +51,10 @@ export class ArxivApi {
   }
 
   /** Papers by arXiv id (version-less), keyed by the ids asked for; ids arXiv does not know are absent. */
-  async lookup(ids: readonly string[], options: { signal?: AbortSignal; onBatch?: (done: number) => void } = {}): Promise<Map<string, Paper>> {
+  async lookup(
+    ids: readonly string[],
+    options: { signal?: AbortSignal; onBatch?: (done: number) => void } = {},
+  ): Promise<Map<string, Paper>> {
     const found = new Map<string, Paper>();
     const unique = [...new Set(ids)];
     for (let start = 0; start < unique.length; start += this.settings.batchSize) {
@@ -79,7 +82,11 @@ export class ArxivApi {
     return { papers, totalResults };
   }
 
-  private async fetchFeed(params: URLSearchParams, signal: AbortSignal | undefined, inspect?: (xml: string) => void): Promise<Paper[]> {
+  private async fetchFeed(
+    params: URLSearchParams,
+    signal: AbortSignal | undefined,
+    inspect?: (xml: string) => void,
+  ): Promise<Paper[]> {
     // The API reads `:` and `,` literally; encoded they still work, but logs and tests read better plain.
     const url = `${this.settings.baseUrl}/api/query?${params.toString().replaceAll('%3A', ':').replaceAll('%2C', ',')}`;
     const xml = await this.paced(async () => {
@@ -134,7 +141,13 @@ export async function fetchHfPaperExtras(
 ): Promise<HfPaperExtras | undefined> {
   const url = `${baseUrl}/api/papers/${encodeURIComponent(arxivId)}`;
   try {
-    const response = await fetchWithRetry(url, { attempts: 2, ...options.http, headers: { accept: 'application/json' }, signal: options.signal, logger: options.logger });
+    const response = await fetchWithRetry(url, {
+      attempts: 2,
+      ...options.http,
+      headers: { accept: 'application/json' },
+      signal: options.signal,
+      logger: options.logger,
+    });
     const parsed = hfPaperSchema.safeParse(await response.json());
     if (!parsed.success) return undefined;
     const extras: HfPaperExtras = {};

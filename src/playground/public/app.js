@@ -25,7 +25,11 @@ const threadComposer = /** @type {HTMLInputElement} */ ($('thread-composer'));
 // ---- Talking to the playground server ---------------------------------------------------------------------------
 
 async function postJson(path, body) {
-  const response = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await fetch(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const payload = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(payload.error ?? `the playground answered ${response.status}`);
   return payload;
@@ -81,10 +85,15 @@ function renderEmbed(embed) {
   }
   if (embed.title) {
     const href = embed.url && safeHref(embed.url);
-    const title = element('div', 'embed-title', [href ? link(href, renderInline(embed.title, { users: state.users })) : element('span', '', renderInline(embed.title, { users: state.users }))]);
+    const title = element('div', 'embed-title', [
+      href
+        ? link(href, renderInline(embed.title, { users: state.users }))
+        : element('span', '', renderInline(embed.title, { users: state.users })),
+    ]);
     box.append(title);
   }
-  if (embed.description) box.append(element('div', 'embed-description', [renderMarkdown(embed.description, { users: state.users })]));
+  if (embed.description)
+    box.append(element('div', 'embed-description', [renderMarkdown(embed.description, { users: state.users })]));
   const fields = embed.fields ?? [];
   if (fields.length > 0) {
     const grid = element('div', 'embed-fields');
@@ -112,13 +121,18 @@ function renderEmbed(embed) {
     flushRun();
     box.append(grid);
   }
-  const footerParts = [embed.footer?.text, embed.timestamp ? new Date(embed.timestamp).toLocaleString() : ''].filter(Boolean);
+  const footerParts = [embed.footer?.text, embed.timestamp ? new Date(embed.timestamp).toLocaleString() : ''].filter(
+    Boolean,
+  );
   if (footerParts.length > 0) box.append(element('div', 'embed-footer', [footerParts.join(' • ')]));
   return box;
 }
 
 function renderMessage(message) {
-  const node = element('div', `message${message.ephemeral ? ' ephemeral' : ''}${message.author.bot ? ' from-bot' : ''}`);
+  const node = element(
+    'div',
+    `message${message.ephemeral ? ' ephemeral' : ''}${message.author.bot ? ' from-bot' : ''}`,
+  );
   node.dataset.messageId = message.id;
   if (message.interaction) {
     node.append(
@@ -126,11 +140,15 @@ function renderMessage(message) {
         element('span', 'reply-spine'),
         element('span', 'interaction-user', [`@${message.interaction.user}`]),
         ' used ',
-        element('span', 'interaction-command', [message.interaction.invocation ?? `/${message.interaction.commandName}`]),
+        element('span', 'interaction-command', [
+          message.interaction.invocation ?? `/${message.interaction.commandName}`,
+        ]),
       ]),
     );
   }
-  const avatar = element('div', `avatar${message.author.bot ? ' bot' : ''}`, [message.author.username.slice(0, 1).toUpperCase()]);
+  const avatar = element('div', `avatar${message.author.bot ? ' bot' : ''}`, [
+    message.author.username.slice(0, 1).toUpperCase(),
+  ]);
   const header = element('div', 'message-header', [element('span', 'author', [message.author.username])]);
   if (message.author.bot) header.append(element('span', 'bot-tag', ['APP']));
   header.append(element('span', 'timestamp', [timeOf(message.timestamp)]));
@@ -145,7 +163,12 @@ function renderMessage(message) {
   }
   for (const embed of message.embeds ?? []) body.append(renderEmbed(embed));
   if (message.thread) {
-    const open = element('button', 'thread-chip', [element('span', 'thread-icon', ['Thread']), ' ', element('span', 'thread-name', [message.thread.name]), ` · ${threadCount(message.thread.id)} messages`]);
+    const open = element('button', 'thread-chip', [
+      element('span', 'thread-icon', ['Thread']),
+      ' ',
+      element('span', 'thread-name', [message.thread.name]),
+      ` · ${threadCount(message.thread.id)} messages`,
+    ]);
     open.type = 'button';
     open.addEventListener('click', () => {
       state.openThread = message.thread.id;
@@ -169,7 +192,9 @@ function threadCount(threadId) {
 
 function renderList(container, channelId) {
   const nearBottom = container.scrollHeight - container.scrollTop - container.clientHeight < 120;
-  container.replaceChildren(...[...state.messages.values()].filter((message) => message.channelId === channelId).map(renderMessage));
+  container.replaceChildren(
+    ...[...state.messages.values()].filter((message) => message.channelId === channelId).map(renderMessage),
+  );
   if (nearBottom) container.scrollTop = container.scrollHeight;
 }
 
@@ -248,7 +273,16 @@ function parseCommandLine(text) {
   const name = head[1];
   const definition = state.commands.find((command) => command.name === name);
   let cursor = head[0].length;
-  const result = { name, definition, subcommand: undefined, subcommands: [], parameters: [], segments: [], afterName: cursor, hasSpace: /\s/.test(text.slice(cursor, cursor + 1)) };
+  const result = {
+    name,
+    definition,
+    subcommand: undefined,
+    subcommands: [],
+    parameters: [],
+    segments: [],
+    afterName: cursor,
+    hasSpace: /\s/.test(text.slice(cursor, cursor + 1)),
+  };
   if (!definition) return result;
   const top = definition.options ?? [];
   result.subcommands = top.filter((option) => option.type === 1);
@@ -264,9 +298,14 @@ function parseCommandLine(text) {
   }
   result.afterName = cursor;
   const names = result.parameters.map((parameter) => parameter.name).sort((a, b) => b.length - a.length);
-  const markers = names.length === 0 ? [] : [...text.slice(cursor).matchAll(new RegExp(`(^|\\s)(${names.map(escapeRegExp).join('|')}):`, 'g'))];
+  const markers =
+    names.length === 0
+      ? []
+      : [...text.slice(cursor).matchAll(new RegExp(`(^|\\s)(${names.map(escapeRegExp).join('|')}):`, 'g'))];
   const implicitEnd = markers.length > 0 ? cursor + markers[0].index : text.length;
-  const implicitOption = result.parameters.find((parameter) => parameter.type === 3 && parameter.required) ?? result.parameters.find((parameter) => parameter.type === 3);
+  const implicitOption =
+    result.parameters.find((parameter) => parameter.type === 3 && parameter.required) ??
+    result.parameters.find((parameter) => parameter.type === 3);
   if (implicitOption && (text.slice(cursor, implicitEnd).trim() || markers.length === 0)) {
     result.segments.push({ option: implicitOption.name, start: cursor, end: implicitEnd, implicit: true });
   }
@@ -304,7 +343,9 @@ function showSuggestions(items, title) {
     return;
   }
   const rows = items.map((item, index) => {
-    const row = element('li', `suggestion${index === state.activeSuggestion ? ' active' : ''}`, [element('span', 'suggestion-label', [item.label])]);
+    const row = element('li', `suggestion${index === state.activeSuggestion ? ' active' : ''}`, [
+      element('span', 'suggestion-label', [item.label]),
+    ]);
     if (item.detail) row.append(element('span', 'suggestion-detail', [item.detail]));
     row.setAttribute('role', 'option');
     row.addEventListener('mousedown', (event) => {
@@ -320,7 +361,9 @@ function showSuggestions(items, title) {
 function highlightSuggestion(delta) {
   if (state.suggestions.length === 0) return;
   state.activeSuggestion = (state.activeSuggestion + delta + state.suggestions.length) % state.suggestions.length;
-  [...$('suggestions').querySelectorAll('.suggestion')].forEach((row, index) => row.classList.toggle('active', index === state.activeSuggestion));
+  [...$('suggestions').querySelectorAll('.suggestion')].forEach((row, index) =>
+    row.classList.toggle('active', index === state.activeSuggestion),
+  );
 }
 
 function setComposer(text) {
@@ -336,7 +379,16 @@ function updateSuggestions() {
   if (!text.startsWith('/')) {
     const mention = /(^|\s)@(\w*)$/.exec(text);
     if (mention && state.bot.username.startsWith(mention[2].toLowerCase())) {
-      showSuggestions([{ label: `@${state.bot.username}`, detail: 'ask the bot; it answers in a thread', apply: () => setComposer(`${text.slice(0, text.length - mention[2].length - 1)}@${state.bot.username} `) }], 'Members');
+      showSuggestions(
+        [
+          {
+            label: `@${state.bot.username}`,
+            detail: 'ask the bot; it answers in a thread',
+            apply: () => setComposer(`${text.slice(0, text.length - mention[2].length - 1)}@${state.bot.username} `),
+          },
+        ],
+        'Members',
+      );
     } else showSuggestions([], '');
     return;
   }
@@ -345,7 +397,11 @@ function updateSuggestions() {
     const typed = parsed.name.toLowerCase();
     const matching = state.commands.filter((command) => command.name.startsWith(typed));
     showSuggestions(
-      matching.map((command) => ({ label: `/${command.name}`, detail: command.description, apply: () => setComposer(`/${command.name} `) })),
+      matching.map((command) => ({
+        label: `/${command.name}`,
+        detail: command.description,
+        apply: () => setComposer(`/${command.name} `),
+      })),
       'Commands',
     );
     return;
@@ -355,7 +411,11 @@ function updateSuggestions() {
     showSuggestions(
       parsed.subcommands
         .filter((subcommand) => subcommand.name.startsWith(typed))
-        .map((subcommand) => ({ label: `/${parsed.name} ${subcommand.name}`, detail: subcommand.description, apply: () => setComposer(`/${parsed.name} ${subcommand.name} `) })),
+        .map((subcommand) => ({
+          label: `/${parsed.name} ${subcommand.name}`,
+          detail: subcommand.description,
+          apply: () => setComposer(`/${parsed.name} ${subcommand.name} `),
+        })),
       'Subcommands',
     );
     return;
@@ -369,7 +429,11 @@ function updateSuggestions() {
     autocompleteTimer = setTimeout(() => fetchChoices(parsed, segment, text), 150);
     return;
   }
-  const used = new Set(parsed.segments.filter((candidate) => !candidate.implicit || text.slice(candidate.start, candidate.end).trim()).map((candidate) => candidate.option));
+  const used = new Set(
+    parsed.segments
+      .filter((candidate) => !candidate.implicit || text.slice(candidate.start, candidate.end).trim())
+      .map((candidate) => candidate.option),
+  );
   const unused = parsed.parameters.filter((candidate) => !used.has(candidate.name));
   showSuggestions(
     unused.map((candidate) => ({
@@ -383,7 +447,11 @@ function updateSuggestions() {
 
 async function fetchChoices(parsed, segment, text) {
   const request = ++autocompleteRequest;
-  const query = new URLSearchParams({ command: parsed.name, focused: segment.option, options: JSON.stringify(optionValues(parsed, text)) });
+  const query = new URLSearchParams({
+    command: parsed.name,
+    focused: segment.option,
+    options: JSON.stringify(optionValues(parsed, text)),
+  });
   if (parsed.subcommand) query.set('subcommand', parsed.subcommand);
   const response = await fetch(`/api/autocomplete?${query}`).catch(() => undefined);
   const payload = response ? await response.json().catch(() => ({})) : {};
@@ -401,7 +469,10 @@ async function fetchChoices(parsed, segment, text) {
         let next = `${prefix}${choice.name}${after ? ` ${after.trim()}` : ''} `;
         // Like Discord, move on to the next required option still missing.
         const reparsed = parseCommandLine(next);
-        const missing = reparsed.parameters.find((candidate) => candidate.required && !reparsed.segments.some((seg) => seg.option === candidate.name && !seg.implicit));
+        const missing = reparsed.parameters.find(
+          (candidate) =>
+            candidate.required && !reparsed.segments.some((seg) => seg.option === candidate.name && !seg.implicit),
+        );
         if (missing) next = `${next}${missing.name}: `;
         setComposer(next);
       },
@@ -419,8 +490,16 @@ async function submit() {
   try {
     if (text.startsWith('/')) {
       const parsed = parseCommandLine(text);
-      if (!parsed.definition) throw new Error(`There is no /${parsed.name} command; try ${state.commands.map((command) => `/${command.name}`).join(', ')}.`);
-      await postJson('/api/command', { name: parsed.name, subcommand: parsed.subcommand, options: optionValues(parsed, text), text });
+      if (!parsed.definition)
+        throw new Error(
+          `There is no /${parsed.name} command; try ${state.commands.map((command) => `/${command.name}`).join(', ')}.`,
+        );
+      await postJson('/api/command', {
+        name: parsed.name,
+        subcommand: parsed.subcommand,
+        options: optionValues(parsed, text),
+        text,
+      });
     } else {
       await postJson('/api/message', { content: text });
     }

@@ -182,7 +182,16 @@ interface RouteResult {
 
 type RouteHandler = (context: RouteContext) => RouteResult;
 
-const GATEWAY = { dispatch: 0, heartbeat: 1, identify: 2, resume: 6, reconnect: 7, invalidSession: 9, hello: 10, heartbeatAck: 11 };
+const GATEWAY = {
+  dispatch: 0,
+  heartbeat: 1,
+  identify: 2,
+  resume: 6,
+  reconnect: 7,
+  invalidSession: 9,
+  hello: 10,
+  heartbeatAck: 11,
+};
 /** The shard a guild's events go to, as Discord assigns it: `(guild_id >> 22) % shard count`. */
 export function shardOfGuild(guildId: string, shardCount: number): number {
   return Number((BigInt(guildId) >> 22n) % BigInt(shardCount));
@@ -338,8 +347,18 @@ export class DiscordEmulator extends EventEmitter {
   }
 
   /** A user picks a message command (right-click → Apps → `commandName`) on `target`, a message the emulator holds. */
-  dispatchMessageCommand(commandName: string, target: EmulatedMessage, options: { user?: EmulatedUser } = {}): InteractionRecord {
-    return this.#dispatchInteraction('command', commandName, { channelId: target.channel_id, ...(options.user ? { user: options.user } : {}) }, undefined, target);
+  dispatchMessageCommand(
+    commandName: string,
+    target: EmulatedMessage,
+    options: { user?: EmulatedUser } = {},
+  ): InteractionRecord {
+    return this.#dispatchInteraction(
+      'command',
+      commandName,
+      { channelId: target.channel_id, ...(options.user ? { user: options.user } : {}) },
+      undefined,
+      target,
+    );
   }
 
   /**
@@ -350,7 +369,8 @@ export class DiscordEmulator extends EventEmitter {
     const channelId = nextSnowflake();
     const channel = textChannelPayload(channelId, this.guildId);
     if (options.name) channel.name = options.name;
-    if (options.botDeny !== undefined) channel.permission_overwrites = [{ id: this.bot.id, type: 1, allow: '0', deny: String(options.botDeny) }];
+    if (options.botDeny !== undefined)
+      channel.permission_overwrites = [{ id: this.bot.id, type: 1, allow: '0', deny: String(options.botDeny) }];
     this.channels.set(channelId, channel);
     this.messages.set(channelId, []);
     if (this.#activeSession) this.#dispatch('CHANNEL_CREATE', channel, this.guildId);
@@ -361,15 +381,29 @@ export class DiscordEmulator extends EventEmitter {
   waitForReaction(messageId: string, timeoutMs = 10_000): Promise<RecordedReaction> {
     const seen = this.reactions.find((reaction) => reaction.messageId === messageId);
     if (seen) return Promise.resolve(seen);
-    return this.#waitForEvent('reaction', (reaction: RecordedReaction) => reaction.messageId === messageId, timeoutMs, `a reaction on ${messageId}`);
+    return this.#waitForEvent(
+      'reaction',
+      (reaction: RecordedReaction) => reaction.messageId === messageId,
+      timeoutMs,
+      `a reaction on ${messageId}`,
+    );
   }
 
   #hostAttachment(input: EmulatedAttachmentInput): JsonObject {
     const id = nextSnowflake();
-    const contentType = input.contentType ?? (input.filename.toLowerCase().endsWith('.pdf') ? 'application/pdf' : 'application/octet-stream');
+    const contentType =
+      input.contentType ??
+      (input.filename.toLowerCase().endsWith('.pdf') ? 'application/pdf' : 'application/octet-stream');
     this.#attachmentFiles.set(id, { bytes: input.bytes, contentType });
     const url = `http://127.0.0.1:${this.#port}/attachments/${id}/${encodeURIComponent(input.filename)}`;
-    return { id, filename: input.filename, size: input.bytes.byteLength, url, proxy_url: url, content_type: contentType };
+    return {
+      id,
+      filename: input.filename,
+      size: input.bytes.byteLength,
+      url,
+      proxy_url: url,
+      content_type: contentType,
+    };
   }
 
   get botMention(): string {
@@ -384,7 +418,8 @@ export class DiscordEmulator extends EventEmitter {
     const [shardId, shardCount] = options.onShard ?? [0, 1];
     let guildId = nextSnowflake();
     // The shard is decided by the timestamp bits: step back a millisecond at a time until it matches.
-    for (let stepBack = 1; shardOfGuild(guildId, shardCount) !== shardId; stepBack += 1) guildId = nextSnowflake(Date.now() - stepBack);
+    for (let stepBack = 1; shardOfGuild(guildId, shardCount) !== shardId; stepBack += 1)
+      guildId = nextSnowflake(Date.now() - stepBack);
     const channelId = nextSnowflake();
     this.#guildIds.push(guildId);
     this.channels.set(channelId, textChannelPayload(channelId, guildId));
@@ -417,11 +452,20 @@ export class DiscordEmulator extends EventEmitter {
     const record = this.interactions.get(interactionId);
     if (!record) return Promise.reject(new Error(`no interaction ${interactionId} was dispatched`));
     if (predicate(record)) return Promise.resolve(record);
-    return this.#waitForEvent('interaction', (changed: InteractionRecord) => changed.id === interactionId && predicate(changed), timeoutMs, `interaction ${record.commandName}`);
+    return this.#waitForEvent(
+      'interaction',
+      (changed: InteractionRecord) => changed.id === interactionId && predicate(changed),
+      timeoutMs,
+      `interaction ${record.commandName}`,
+    );
   }
 
   /** Resolves with the first message (past or future) the bot posts in `channelId` matching `predicate`. */
-  waitForBotMessage(channelId: string, predicate: (message: EmulatedMessage) => boolean = () => true, timeoutMs = 10_000): Promise<EmulatedMessage> {
+  waitForBotMessage(
+    channelId: string,
+    predicate: (message: EmulatedMessage) => boolean = () => true,
+    timeoutMs = 10_000,
+  ): Promise<EmulatedMessage> {
     const fromBot = (message: EmulatedMessage) =>
       message.channel_id === channelId && (message.author as JsonObject).id === this.bot.id && predicate(message);
     const seen = (this.messages.get(channelId) ?? []).find(fromBot);
@@ -504,7 +548,11 @@ export class DiscordEmulator extends EventEmitter {
       relationships: [],
     });
     for (const guildId of guildIds) {
-      this.#send(session, 'GUILD_CREATE', guildPayload(guildId, this.#guildChannels(guildId), this.bot, this.#joinedAt, this.#guildThreads(guildId)));
+      this.#send(
+        session,
+        'GUILD_CREATE',
+        guildPayload(guildId, this.#guildChannels(guildId), this.bot, this.#joinedAt, this.#guildThreads(guildId)),
+      );
     }
     return session;
   }
@@ -533,7 +581,10 @@ export class DiscordEmulator extends EventEmitter {
   /** The guild's active threads: Discord lists them in GUILD_CREATE, so a restarted bot knows its threads. */
   #guildThreads(guildId: string): JsonObject[] {
     return [...this.channels.values()].filter(
-      (channel) => channel.type === 11 && channel.guild_id === guildId && !(channel.thread_metadata as JsonObject | undefined)?.archived,
+      (channel) =>
+        channel.type === 11 &&
+        channel.guild_id === guildId &&
+        !(channel.thread_metadata as JsonObject | undefined)?.archived,
     );
   }
 
@@ -552,7 +603,8 @@ export class DiscordEmulator extends EventEmitter {
     if (!active) throw new Error('emulator: no bot is connected to the gateway yet');
     const shardCount = active.shard[1];
     const session = shardCount === 1 ? active : this.#shardSessions.get(shardOfGuild(guildId, shardCount));
-    if (!session) throw new Error(`emulator: shard ${shardOfGuild(guildId, shardCount)} of guild ${guildId} has not connected`);
+    if (!session)
+      throw new Error(`emulator: shard ${shardOfGuild(guildId, shardCount)} of guild ${guildId} has not connected`);
     this.#send(session, eventName, data);
     return session;
   }
@@ -597,7 +649,10 @@ export class DiscordEmulator extends EventEmitter {
       ...Object.entries(options.channelOptions ?? {}).map(([name, value]) => ({ name, type: 7, value })),
     ];
     const resolvedChannels = Object.fromEntries(
-      Object.values(options.channelOptions ?? {}).map((id) => [id, { permissions: '2248473465835073', ...(this.channels.get(id) ?? textChannelPayload(id, guildId)) }]),
+      Object.values(options.channelOptions ?? {}).map((id) => [
+        id,
+        { permissions: '2248473465835073', ...(this.channels.get(id) ?? textChannelPayload(id, guildId)) },
+      ]),
     );
     const resolvedAttachments: Record<string, JsonObject> = {};
     for (const [name, input] of Object.entries(options.attachments ?? {})) {
@@ -609,7 +664,9 @@ export class DiscordEmulator extends EventEmitter {
       ...(Object.keys(resolvedAttachments).length > 0 ? { attachments: resolvedAttachments } : {}),
       ...(Object.keys(resolvedChannels).length > 0 ? { channels: resolvedChannels } : {}),
     };
-    const subcommandOptions = options.subcommand ? [{ name: options.subcommand, type: 1, options: commandOptions }] : commandOptions;
+    const subcommandOptions = options.subcommand
+      ? [{ name: options.subcommand, type: 1, options: commandOptions }]
+      : commandOptions;
     const registered = [...this.registeredCommands.values()].flat().find((command) => command.name === commandName);
     const commandData: JsonObject = targetMessage
       ? {
@@ -623,28 +680,34 @@ export class DiscordEmulator extends EventEmitter {
           id: (registered?.id as string | undefined) ?? nextSnowflake(),
           name: commandName,
           type: 1,
-          options: options.subcommandGroup ? [{ name: options.subcommandGroup, type: 2, options: subcommandOptions }] : subcommandOptions,
+          options: options.subcommandGroup
+            ? [{ name: options.subcommandGroup, type: 2, options: subcommandOptions }]
+            : subcommandOptions,
           ...(Object.keys(resolved).length > 0 ? { resolved } : {}),
         };
-    const session = this.#dispatch('INTERACTION_CREATE', {
-      id: record.id,
-      application_id: this.applicationId,
-      type: kind === 'command' ? 2 : 4,
-      token: record.token,
-      version: 1,
-      data: commandData,
-      guild_id: guildId,
-      channel_id: channelId,
-      channel: this.channels.get(channelId) ?? textChannelPayload(channelId, guildId),
-      member: memberPayload(user, this.#joinedAt),
-      app_permissions: '2248473465835073',
-      locale: 'en-US',
-      guild_locale: 'en-US',
-      entitlements: [],
-      authorizing_integration_owners: { '0': guildId },
-      context: 0,
-      attachment_size_limit: 10_485_760,
-    }, guildId);
+    const session = this.#dispatch(
+      'INTERACTION_CREATE',
+      {
+        id: record.id,
+        application_id: this.applicationId,
+        type: kind === 'command' ? 2 : 4,
+        token: record.token,
+        version: 1,
+        data: commandData,
+        guild_id: guildId,
+        channel_id: channelId,
+        channel: this.channels.get(channelId) ?? textChannelPayload(channelId, guildId),
+        member: memberPayload(user, this.#joinedAt),
+        app_permissions: '2248473465835073',
+        locale: 'en-US',
+        guild_locale: 'en-US',
+        entitlements: [],
+        authorizing_integration_owners: { '0': guildId },
+        context: 0,
+        attachment_size_limit: 10_485_760,
+      },
+      guildId,
+    );
     record.shardId = session.shard[0];
     return record;
   }
@@ -659,7 +722,9 @@ export class DiscordEmulator extends EventEmitter {
       // The CDN: no auth, raw bytes.
       const file = this.#attachmentFiles.get(attachmentId);
       if (!file) return void response.writeHead(404).end();
-      return void response.writeHead(200, { 'content-type': file.contentType, 'content-length': String(file.bytes.byteLength) }).end(Buffer.from(file.bytes));
+      return void response
+        .writeHead(200, { 'content-type': file.contentType, 'content-length': String(file.bytes.byteLength) })
+        .end(Buffer.from(file.bytes));
     }
     const route = decodeURIComponent(url.pathname.replace(/^\/api(\/v\d+)?/, ''));
     const query = Object.fromEntries(url.searchParams);
@@ -689,7 +754,9 @@ export class DiscordEmulator extends EventEmitter {
   }
 
   #rateLimited(method: string, route: string): RouteResult | undefined {
-    const rule = this.#rateLimits.find((candidate) => candidate.method === method && candidate.route.test(route) && candidate.times > 0);
+    const rule = this.#rateLimits.find(
+      (candidate) => candidate.method === method && candidate.route.test(route) && candidate.times > 0,
+    );
     if (!rule) return undefined;
     rule.times -= 1;
     const seconds = String(rule.retryAfterSeconds);
@@ -720,7 +787,8 @@ export class DiscordEmulator extends EventEmitter {
     this.#routes.push({
       method,
       pattern,
-      handler: (context) => (options.auth && !context.authorized ? discordError(401, 0, '401: Unauthorized') : handler(context)),
+      handler: (context) =>
+        options.auth && !context.authorized ? discordError(401, 0, '401: Unauthorized') : handler(context),
     });
   }
 
@@ -743,44 +811,81 @@ export class DiscordEmulator extends EventEmitter {
     this.#on('GET', /^\/gateway$/, gateway, { auth: false });
     this.#on('GET', /^\/users\/@me$/, () => ({ status: 200, body: userPayload(this.bot) }));
     this.#on('GET', /^\/(?:oauth2\/)?applications\/@me$/, application);
-    this.#on('PUT', new RegExp(`^/applications/${id}/commands$`), ({ params, body }) => this.#overwriteCommands(params[0]!, 'global', body));
+    this.#on('PUT', new RegExp(`^/applications/${id}/commands$`), ({ params, body }) =>
+      this.#overwriteCommands(params[0]!, 'global', body),
+    );
     this.#on('PUT', new RegExp(`^/applications/${id}/guilds/${id}/commands$`), ({ params, body }) =>
       this.#overwriteCommands(params[0]!, params[1]!, body),
     );
-    this.#on('GET', new RegExp(`^/applications/${id}/commands$`), () => ({ status: 200, body: this.registeredCommands.get('global') ?? [] }));
+    this.#on('GET', new RegExp(`^/applications/${id}/commands$`), () => ({
+      status: 200,
+      body: this.registeredCommands.get('global') ?? [],
+    }));
     this.#on(
       'POST',
       new RegExp(`^/interactions/${id}/${token}/callback$`),
       ({ params, query, body }) => this.#interactionCallback(params[0]!, params[1]!, query, body ?? {}),
       { auth: false },
     );
-    this.#on('PATCH', new RegExp(`^/webhooks/${id}/${token}/messages/@original$`), ({ params, body }) => this.#editOriginal(params[1]!, body ?? {}), {
-      auth: false,
-    });
-    this.#on('GET', new RegExp(`^/webhooks/${id}/${token}/messages/@original$`), ({ params }) => {
-      const original = this.#interactionByToken(params[1]!)?.original;
-      return original ? { status: 200, body: original } : discordError(404, 10008, 'Unknown Message');
-    }, { auth: false });
-    this.#on('DELETE', new RegExp(`^/webhooks/${id}/${token}/messages/@original$`), ({ params }) => {
-      const record = this.#interactionByToken(params[1]!);
-      if (!record?.original) return discordError(404, 10008, 'Unknown Message');
-      const channelMessages = this.messages.get(record.channelId) ?? [];
-      this.messages.set(record.channelId, channelMessages.filter((message) => message.id !== record.original!.id));
-      record.originalDeleted = true;
-      this.emit('interaction', record);
-      return { status: 204 };
-    }, { auth: false });
-    this.#on('POST', new RegExp(`^/webhooks/${id}/${token}$`), ({ params, body }) => this.#followUp(params[1]!, body ?? {}), { auth: false });
-    this.#on('PATCH', new RegExp(`^/webhooks/${id}/${token}/messages/${id}$`), ({ params, body }) => this.#editFollowUp(params[1]!, params[2]!, body ?? {}), {
-      auth: false,
-    });
+    this.#on(
+      'PATCH',
+      new RegExp(`^/webhooks/${id}/${token}/messages/@original$`),
+      ({ params, body }) => this.#editOriginal(params[1]!, body ?? {}),
+      {
+        auth: false,
+      },
+    );
+    this.#on(
+      'GET',
+      new RegExp(`^/webhooks/${id}/${token}/messages/@original$`),
+      ({ params }) => {
+        const original = this.#interactionByToken(params[1]!)?.original;
+        return original ? { status: 200, body: original } : discordError(404, 10008, 'Unknown Message');
+      },
+      { auth: false },
+    );
+    this.#on(
+      'DELETE',
+      new RegExp(`^/webhooks/${id}/${token}/messages/@original$`),
+      ({ params }) => {
+        const record = this.#interactionByToken(params[1]!);
+        if (!record?.original) return discordError(404, 10008, 'Unknown Message');
+        const channelMessages = this.messages.get(record.channelId) ?? [];
+        this.messages.set(
+          record.channelId,
+          channelMessages.filter((message) => message.id !== record.original!.id),
+        );
+        record.originalDeleted = true;
+        this.emit('interaction', record);
+        return { status: 204 };
+      },
+      { auth: false },
+    );
+    this.#on(
+      'POST',
+      new RegExp(`^/webhooks/${id}/${token}$`),
+      ({ params, body }) => this.#followUp(params[1]!, body ?? {}),
+      { auth: false },
+    );
+    this.#on(
+      'PATCH',
+      new RegExp(`^/webhooks/${id}/${token}/messages/${id}$`),
+      ({ params, body }) => this.#editFollowUp(params[1]!, params[2]!, body ?? {}),
+      {
+        auth: false,
+      },
+    );
     this.#on('GET', new RegExp(`^/channels/${id}$`), ({ params }) => {
       const channel = this.channels.get(params[0]!);
       return channel ? { status: 200, body: channel } : discordError(404, 10003, 'Unknown Channel');
     });
     this.#on('POST', new RegExp(`^/channels/${id}/typing$`), () => ({ status: 204 }));
-    this.#on('POST', new RegExp(`^/channels/${id}/messages$`), ({ params, body }) => this.#createChannelMessage(params[0]!, body ?? {}));
-    this.#on('GET', new RegExp(`^/channels/${id}/messages$`), ({ params, query }) => this.#listMessages(params[0]!, query));
+    this.#on('POST', new RegExp(`^/channels/${id}/messages$`), ({ params, body }) =>
+      this.#createChannelMessage(params[0]!, body ?? {}),
+    );
+    this.#on('GET', new RegExp(`^/channels/${id}/messages$`), ({ params, query }) =>
+      this.#listMessages(params[0]!, query),
+    );
     this.#on('GET', new RegExp(`^/channels/${id}/messages/${id}$`), ({ params }) => {
       const message = (this.messages.get(params[0]!) ?? []).find((candidate) => candidate.id === params[1]);
       return message ? { status: 200, body: message } : discordError(404, 10008, 'Unknown Message');
@@ -817,11 +922,18 @@ export class DiscordEmulator extends EventEmitter {
     return undefined;
   }
 
-  #interactionCallback(interactionId: string, interactionToken: string, query: Record<string, string>, body: JsonObject): RouteResult {
+  #interactionCallback(
+    interactionId: string,
+    interactionToken: string,
+    query: Record<string, string>,
+    body: JsonObject,
+  ): RouteResult {
     const record = this.interactions.get(interactionId);
     if (!record || record.token !== interactionToken) return discordError(404, 10062, 'Unknown interaction');
-    if (record.acknowledgedAt !== undefined) return discordError(400, 40060, 'Interaction has already been acknowledged.');
-    if (this.options.now() - record.dispatchedAt > this.options.interactionAckTimeoutMs) return discordError(404, 10062, 'Unknown interaction');
+    if (record.acknowledgedAt !== undefined)
+      return discordError(400, 40060, 'Interaction has already been acknowledged.');
+    if (this.options.now() - record.dispatchedAt > this.options.interactionAckTimeoutMs)
+      return discordError(404, 10062, 'Unknown interaction');
     const type = Number(body.type);
     const data = (body.data ?? {}) as JsonObject;
     if (type === 4) {
@@ -893,7 +1005,9 @@ export class DiscordEmulator extends EventEmitter {
   }
 
   #editFollowUp(interactionToken: string, messageId: string, body: JsonObject): RouteResult {
-    const message = this.#interactionByToken(interactionToken)?.followUps.find((candidate) => candidate.id === messageId);
+    const message = this.#interactionByToken(interactionToken)?.followUps.find(
+      (candidate) => candidate.id === messageId,
+    );
     if (!message) return discordError(404, 10008, 'Unknown Message');
     const problems = messageBodyProblems({ ...message, ...body });
     if (problems.length > 0) return { status: 400, body: invalidFormBody(problems) };
@@ -926,9 +1040,11 @@ export class DiscordEmulator extends EventEmitter {
   #startThread(channelId: string, messageId: string, body: JsonObject): RouteResult {
     const starter = (this.messages.get(channelId) ?? []).find((message) => message.id === messageId);
     if (!starter) return discordError(404, 10008, 'Unknown Message');
-    if (this.channels.has(messageId)) return discordError(400, 160004, 'A thread has already been created for this message');
+    if (this.channels.has(messageId))
+      return discordError(400, 160004, 'A thread has already been created for this message');
     const name = String(body.name ?? '');
-    if (name.length < 1 || name.length > 100) return discordError(400, 50035, 'Invalid Form Body: name must be 1 to 100 characters');
+    if (name.length < 1 || name.length > 100)
+      return discordError(400, 50035, 'Invalid Form Body: name must be 1 to 100 characters');
     // A thread started from a message takes the message's id, as on Discord.
     const thread: JsonObject = {
       id: messageId,

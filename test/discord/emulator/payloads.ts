@@ -57,7 +57,13 @@ export function textChannelPayload(channelId: string, guildId: string): JsonObje
   };
 }
 
-export function guildPayload(guildId: string, channels: JsonObject[], bot: EmulatedUser, joinedAt: string, threads: JsonObject[] = []): JsonObject {
+export function guildPayload(
+  guildId: string,
+  channels: JsonObject[],
+  bot: EmulatedUser,
+  joinedAt: string,
+  threads: JsonObject[] = [],
+): JsonObject {
   return {
     id: guildId,
     name: 'papercord emulator',
@@ -155,7 +161,8 @@ export function messageBodyProblems(body: JsonObject): FormProblem[] {
     limit(`${at}.fields`, fields.length, MESSAGE_LIMITS.fields);
     limit(`${at}.footer.text`, textLength(footer.text), MESSAGE_LIMITS.footer);
     limit(`${at}.author.name`, textLength(author.name), MESSAGE_LIMITS.authorName);
-    total += textLength(embed.title) + textLength(embed.description) + textLength(footer.text) + textLength(author.name);
+    total +=
+      textLength(embed.title) + textLength(embed.description) + textLength(footer.text) + textLength(author.name);
     fields.forEach((field, fieldIndex) => {
       limit(`${at}.fields.${fieldIndex}.name`, textLength(field.name), MESSAGE_LIMITS.fieldName);
       limit(`${at}.fields.${fieldIndex}.value`, textLength(field.value), MESSAGE_LIMITS.fieldValue);
@@ -191,7 +198,8 @@ export function mentionsThatWouldPing(body: JsonObject): string[] {
   const parse = new Set(allowed.parse ?? []);
   return found.filter((mention) => {
     if (mention === '@everyone' || mention === '@here') return parse.has('everyone');
-    if (mention.startsWith('<@&')) return parse.has('roles') || (allowed.roles ?? []).includes(mention.replace(/\D/g, ''));
+    if (mention.startsWith('<@&'))
+      return parse.has('roles') || (allowed.roles ?? []).includes(mention.replace(/\D/g, ''));
     return parse.has('users') || (allowed.users ?? []).includes(mention.replace(/\D/g, ''));
   });
 }

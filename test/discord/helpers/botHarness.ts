@@ -103,7 +103,11 @@ export type ConnectedBot = Omit<BotOnLibrary, 'emulator'>;
  * A real bot, as `npm start` runs it, on the library in `dataDir`, connected to the Discord API at `apiBase` with
  * `TEST_TOKEN`: an emulator started in this process or in another one.
  */
-export async function connectBot(dataDir: string, apiBase: string, options: Omit<BotHarnessOptions, 'heartbeatIntervalMs' | 'historyLimit' | 'beforeConnect'> = {}): Promise<ConnectedBot> {
+export async function connectBot(
+  dataDir: string,
+  apiBase: string,
+  options: Omit<BotHarnessOptions, 'heartbeatIntervalMs' | 'historyLimit' | 'beforeConnect'> = {},
+): Promise<ConnectedBot> {
   let backend: BotBackend | undefined;
   let bot: Bot | undefined;
   const close = async () => {
