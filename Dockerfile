@@ -20,8 +20,6 @@ COPY tsconfig.json ./
 COPY src ./src
 COPY commands ./commands
 COPY scripts ./scripts
-# The playground (`npm start` without a token) runs the bot against the loopback Discord emulator.
-COPY test/discord/emulator ./test/discord/emulator
 RUN npm run build \
     && npm prune --omit=dev --no-audit --no-fund
 
@@ -37,7 +35,6 @@ COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 COPY --from=build /app/dist/commands ./dist/commands
-COPY --from=build /app/dist/test/discord/emulator ./dist/test/discord/emulator
 COPY --from=build /app/dist/scripts ./dist/scripts
 # Read at run time, found relative to the package root from dist/src (tsc copies no assets).
 COPY prompts ./prompts

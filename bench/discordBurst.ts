@@ -1,5 +1,5 @@
 import { LOW_CONFIDENCE_LEAD } from '../src/retrieval/types.js';
-import type { DiscordEmulator, InteractionRecord } from '../test/discord/emulator/discordEmulator.js';
+import type { DiscordEmulator, InteractionRecord } from '../src/emulator/discordEmulator.js';
 
 /**
  * The burst of the Discord benchmark, run where the emulator runs (its own process by default): N `/ask` from N

@@ -3,7 +3,7 @@
  * servers, which never share the bot's CPU, so it should not share the bot's thread either. The parent process runs
  * the bot; over the IPC channel it asks for a burst and gets back what the users got.
  */
-import { DiscordEmulator } from '../test/discord/emulator/discordEmulator.js';
+import { DiscordEmulator } from '../src/emulator/discordEmulator.js';
 import { runBurst, type BurstOutcome, type BurstRequest } from './discordBurst.js';
 
 export type EmulatorProcessRequest = { burst: BurstRequest } | { close: true };

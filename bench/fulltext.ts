@@ -13,7 +13,7 @@ import {
   fixtureQuestions,
   ingestJson,
   type FixtureQuestion,
-} from '../test/fulltext/arxivServer.js';
+} from './support/arxivServer.js';
 import type { Benchmark } from './main.js';
 
 /**

@@ -12,7 +12,7 @@ import { silentLogger } from '../src/logger.js';
 import { snapshotPaperBatches, validateSnapshot } from '../src/papers/formats/arxivSnapshot.js';
 import { readPdf } from '../src/papers/pdf.js';
 import { readPdfPaper } from '../src/papers/pdfPaper.js';
-import { makePaperPdf, SAMPLE_PAPER } from '../test/helpers/pdfFixtures.js';
+import { makePaperPdf, SAMPLE_PAPER } from './support/pdfFixtures.js';
 import type { Benchmark } from './main.js';
 
 const WORDS =

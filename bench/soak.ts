@@ -7,13 +7,8 @@ import { loadCommands } from '../src/discord/commandLoader.js';
 import { APOLOGY } from '../src/discord/router.js';
 import { instrumentCommands } from '../src/ops/instrument.js';
 import { createMetrics } from '../src/ops/metrics.js';
-import type {
-  DiscordEmulator,
-  EmulatedUser,
-  InteractionRecord,
-  JsonObject,
-} from '../test/discord/emulator/discordEmulator.js';
-import { startBotHarness } from '../test/discord/helpers/botHarness.js';
+import type { DiscordEmulator, EmulatedUser, InteractionRecord, JsonObject } from '../src/emulator/discordEmulator.js';
+import { startBotHarness } from './support/botHarness.js';
 import type { Benchmark } from './main.js';
 
 /**

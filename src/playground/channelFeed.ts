@@ -5,7 +5,7 @@ import type {
   InteractionRecord,
   JsonObject,
   RecordedRequest,
-} from '../../test/discord/emulator/discordEmulator.js';
+} from '../emulator/discordEmulator.js';
 
 const EPHEMERAL_FLAG = 64;
 /** Set on a deferred reply until its first edit: Discord shows "<bot> is thinking…". */

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ApplicationCommandType, type RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
-import { DiscordEmulator } from '../../test/discord/emulator/discordEmulator.js';
+import { DiscordEmulator } from '../emulator/discordEmulator.js';
 import type { Config } from '../config.js';
 import { createBot, type Bot, type BotOptions } from '../discord/bot.js';
 import { commandPayloads, loadCommands } from '../discord/commandLoader.js';

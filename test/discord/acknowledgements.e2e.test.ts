@@ -1,8 +1,8 @@
 import type { APIEmbed } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startOpenAICompatibleServer, type OpenAICompatibleServer } from '../helpers/openaiServer.js';
-import type { InteractionRecord, RecordedRequest } from './emulator/discordEmulator.js';
-import { startBotHarness, type BotHarness } from './helpers/botHarness.js';
+import type { InteractionRecord, RecordedRequest } from '../../src/emulator/discordEmulator.js';
+import { startBotHarness, type BotHarness } from '../../bench/support/botHarness.js';
 
 function answered(record: InteractionRecord): boolean {
   return ((record.original?.embeds[0] as APIEmbed | undefined)?.footer?.text ?? '').startsWith('Model:');

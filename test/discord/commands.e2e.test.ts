@@ -1,8 +1,8 @@
 import type { APIEmbed } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { InteractionRecord, RecordedRequest } from './emulator/discordEmulator.js';
-import { mentionsThatWouldPing } from './emulator/payloads.js';
-import { startBotHarness, type BotHarness } from './helpers/botHarness.js';
+import type { InteractionRecord, RecordedRequest } from '../../src/emulator/discordEmulator.js';
+import { mentionsThatWouldPing } from '../../src/emulator/payloads.js';
+import { startBotHarness, type BotHarness } from '../../bench/support/botHarness.js';
 
 const EPHEMERAL = 64;
 const LINKED_PAPER = {

@@ -1,9 +1,9 @@
 import type { APIEmbed } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
-import { ArxivServer, fixturePapers, ingestJson } from '../fulltext/arxivServer.js';
-import type { InteractionRecord } from './emulator/discordEmulator.js';
-import { startBotHarness, type BotHarness } from './helpers/botHarness.js';
+import { ArxivServer, fixturePapers, ingestJson } from '../../bench/support/arxivServer.js';
+import type { InteractionRecord } from '../../src/emulator/discordEmulator.js';
+import { startBotHarness, type BotHarness } from '../../bench/support/botHarness.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';

@@ -1,8 +1,8 @@
 import type { APIEmbed } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAICompatibleServer, type OpenAICompatibleServer } from '../helpers/openaiServer.js';
-import type { InteractionRecord } from './emulator/discordEmulator.js';
-import { startBotHarness, type BotHarness } from './helpers/botHarness.js';
+import type { InteractionRecord } from '../../src/emulator/discordEmulator.js';
+import { startBotHarness, type BotHarness } from '../../bench/support/botHarness.js';
 
 const EPHEMERAL = 64;
 const PAPER = 'Zero-Shot Tokenizer Transfer';

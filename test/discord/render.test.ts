@@ -3,7 +3,7 @@ import type { Answer, Comparison } from '../../src/answering/answerService.js';
 import { AnswerLimiter } from '../../src/discord/limits.js';
 import { embedLength, renderAnswer, renderComparison, renderPaperList } from '../../src/discord/render.js';
 import { formatDigestEmbed } from '../../src/trending/format.js';
-import { messageBodyProblems } from './emulator/payloads.js';
+import { messageBodyProblems } from '../../src/emulator/payloads.js';
 
 /** Discord's own checks, as the emulator applies them, on every message a rendering produces. */
 function problemsOf(messages: ReturnType<typeof renderAnswer>) {

@@ -5,8 +5,8 @@ import { APOLOGY } from '../../src/discord/router.js';
 import type { SlashCommand } from '../../src/discord/types.js';
 import { UserError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
-import type { InteractionRecord } from './emulator/discordEmulator.js';
-import { startBotHarness, type BotHarness } from './helpers/botHarness.js';
+import type { InteractionRecord } from '../../src/emulator/discordEmulator.js';
+import { startBotHarness, type BotHarness } from '../../bench/support/botHarness.js';
 
 const EPHEMERAL = 64;
 

@@ -12,7 +12,7 @@ import { UserError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
 import { createServices } from '../../src/services.js';
 import { RUN_TS, cleanupsAfterEach, seededDataDir, startProcess, type StartedProcess } from '../support/processes.js';
-import { DiscordEmulator } from './emulator/discordEmulator.js';
+import { DiscordEmulator } from '../../src/emulator/discordEmulator.js';
 
 const TOKEN = 'startup-test-token';
 

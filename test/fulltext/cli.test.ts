@@ -2,10 +2,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeImageOnlyPdf, makePaperPdf } from '../helpers/pdfFixtures.js';
+import { makeImageOnlyPdf, makePaperPdf } from '../../bench/support/pdfFixtures.js';
 import { startOpenAICompatibleServer } from '../helpers/openaiServer.js';
 import { runPapercord } from '../support/cli.js';
-import { ArxivServer, fixturePapers, ingestJson, type FixturePaper } from './arxivServer.js';
+import { ArxivServer, fixturePapers, ingestJson, type FixturePaper } from '../../bench/support/arxivServer.js';
 
 interface AskJson {
   answer: string;

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ArxivFullTextFetcher, FullTextUnavailableError } from '../../src/fulltext/fetcher.js';
-import { ArxivServer, fixturePapers } from './arxivServer.js';
+import { ArxivServer, fixturePapers } from '../../bench/support/arxivServer.js';
 
 let arxiv: ArxivServer;
 

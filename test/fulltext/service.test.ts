@@ -13,7 +13,7 @@ import { FullTextStore } from '../../src/fulltext/store.js';
 import { silentLogger } from '../../src/logger.js';
 import { createServices } from '../../src/services.js';
 import { paperId, type Paper } from '../../src/papers/paper.js';
-import { ArxivServer, fixturePapers, type FixturePaper } from './arxivServer.js';
+import { ArxivServer, fixturePapers, type FixturePaper } from '../../bench/support/arxivServer.js';
 
 function asPaper(fixture: FixturePaper): Paper {
   return {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runPapercord } from '../support/cli.js';
 import { ArxivStandIn, closedPortUrl, SAMPLE_RECORDS } from '../helpers/arxivServer.js';
-import { makeImageOnlyPdf, makePaperPdf, SAMPLE_PAPER } from '../helpers/pdfFixtures.js';
+import { makeImageOnlyPdf, makePaperPdf, SAMPLE_PAPER } from '../../bench/support/pdfFixtures.js';
 
 let arxiv: ArxivStandIn;
 let dataDir: string;

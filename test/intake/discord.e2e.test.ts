@@ -1,11 +1,11 @@
 import { PermissionFlagsBits, type APIEmbed } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PaperLibrary } from '../../src/library/paperLibrary.js';
-import { startBotHarness, type BotHarness } from '../discord/helpers/botHarness.js';
-import type { EmulatedUser, InteractionRecord } from '../discord/emulator/discordEmulator.js';
-import { nextSnowflake } from '../discord/emulator/snowflake.js';
+import { startBotHarness, type BotHarness } from '../../bench/support/botHarness.js';
+import type { EmulatedUser, InteractionRecord } from '../../src/emulator/discordEmulator.js';
+import { nextSnowflake } from '../../src/emulator/snowflake.js';
 import { ArxivStandIn, SAMPLE_RECORDS } from '../helpers/arxivServer.js';
-import { makePaperPdf, SAMPLE_PAPER } from '../helpers/pdfFixtures.js';
+import { makePaperPdf, SAMPLE_PAPER } from '../../bench/support/pdfFixtures.js';
 
 let arxiv: ArxivStandIn;
 let harness: BotHarness;

@@ -9,8 +9,8 @@ import { coreServicesFrom } from '../../src/discord/coreServices.js';
 import { silentLogger } from '../../src/logger.js';
 import { createServices, type Services } from '../../src/services.js';
 import { TrendingRuntime } from '../../src/trending/runtime.js';
-import { DiscordEmulator, type EmulatedUser } from '../discord/emulator/discordEmulator.js';
-import { nextSnowflake } from '../discord/emulator/snowflake.js';
+import { DiscordEmulator, type EmulatedUser } from '../../src/emulator/discordEmulator.js';
+import { nextSnowflake } from '../../src/emulator/snowflake.js';
 
 const TOKEN = 'trending-permissions-token';
 const admin: EmulatedUser = {

@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/logger.js';
 import { HEALTHZ_PATH, METRICS_PATH } from '../../src/ops/health.js';
 import { createServices } from '../../src/services.js';
-import { DiscordEmulator } from '../discord/emulator/discordEmulator.js';
+import { DiscordEmulator } from '../../src/emulator/discordEmulator.js';
 import { startOpenAICompatibleServer } from '../helpers/openaiServer.js';
 import {
   RUN_TS,

@@ -118,7 +118,7 @@ function dockerignored(path: string): boolean {
   return ignored;
 }
 
-/** Whether `file` lies in one of the copied paths (`src`, `test/discord/emulator`, …). */
+/** Whether `file` lies in one of the copied paths (`src`, `commands`, …). */
 const coveredBy = (copied: readonly string[], file: string): boolean =>
   copied.some((source) => file === source || file.startsWith(`${source}/`));
 

@@ -16,7 +16,7 @@ import { silentLogger } from '../../src/logger.js';
 import { HEALTHZ_PATH } from '../../src/ops/health.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import { createServices } from '../../src/services.js';
-import { DiscordEmulator, type InteractionRecord } from '../discord/emulator/discordEmulator.js';
+import { DiscordEmulator, type InteractionRecord } from '../../src/emulator/discordEmulator.js';
 import { createFixtureModelFolder } from '../embeddings/fixtureModel.js';
 import { startOpenAICompatibleServer } from '../helpers/openaiServer.js';
 import {

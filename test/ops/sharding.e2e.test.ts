@@ -10,7 +10,7 @@ import { loadConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/logger.js';
 import { HEALTHZ_PATH } from '../../src/ops/health.js';
 import { createServices } from '../../src/services.js';
-import { DiscordEmulator, shardOfGuild, type InteractionRecord } from '../discord/emulator/discordEmulator.js';
+import { DiscordEmulator, shardOfGuild, type InteractionRecord } from '../../src/emulator/discordEmulator.js';
 import { missingService } from '../support/services.js';
 import {
   childProcessesOf,

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
 import { PdfReadError, readPdf } from '../../src/papers/pdf.js';
 import { extractPdfPaperMetadata, keepPdf, pdfPathFor, readPdfPaper, splitAuthors } from '../../src/papers/pdfPaper.js';
-import { makeEncryptedPdf, makeImageOnlyPdf, makePaperPdf, SAMPLE_PAPER } from '../helpers/pdfFixtures.js';
+import { makeEncryptedPdf, makeImageOnlyPdf, makePaperPdf, SAMPLE_PAPER } from '../../bench/support/pdfFixtures.js';
 
 const LONG_PARAGRAPH =
   'Transformers read every token of a long document, which is slow and wasteful when a question needs only a few ' +

@@ -14,7 +14,7 @@ import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import { evaluateQuestions, readQuestions } from '../../src/retrieval/evaluate.js';
 import type { Paper } from '../../src/papers/paper.js';
 import { createServices, type Services } from '../../src/services.js';
-import { startBotHarness, type BotHarness } from '../discord/helpers/botHarness.js';
+import { startBotHarness, type BotHarness } from '../../bench/support/botHarness.js';
 import { missingService } from '../support/services.js';
 
 const serverUrl = process.env.PGVECTOR_TEST_URL;

@@ -1,14 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadConfig, type Config } from '../../../src/config.js';
-import { createBot, type Bot, type BotOptions } from '../../../src/discord/bot.js';
-import { openBotBackend, type BotBackend } from '../../../src/discord/coreServices.js';
-import { silentLogger, type Logger } from '../../../src/logger.js';
-import type { PapercordMetrics } from '../../../src/ops/metrics.js';
-import { loadPapersFromSource } from '../../../src/papers/ingest.js';
-import { createServices, type Services } from '../../../src/services.js';
-import { DiscordEmulator } from '../emulator/discordEmulator.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createBot, type Bot, type BotOptions } from '../../src/discord/bot.js';
+import { openBotBackend, type BotBackend } from '../../src/discord/coreServices.js';
+import { silentLogger, type Logger } from '../../src/logger.js';
+import type { PapercordMetrics } from '../../src/ops/metrics.js';
+import { loadPapersFromSource } from '../../src/papers/ingest.js';
+import { createServices, type Services } from '../../src/services.js';
+import { DiscordEmulator } from '../../src/emulator/discordEmulator.js';
 
 export const TEST_TOKEN = 'emulator-bot-token';
 

@@ -1,7 +1,7 @@
 import { Client, Events, GatewayIntentBits } from 'discord.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { DiscordEmulator } from './emulator/discordEmulator.js';
+import { DiscordEmulator } from '../../src/emulator/discordEmulator.js';
 
 /**
  * The emulator's own fidelity: the Discord behaviours papercord's tests (and the playground) rely on, checked with

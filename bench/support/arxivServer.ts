@@ -40,7 +40,7 @@ export interface FixtureQuestion {
   fact: string;
 }
 
-const DATA = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/data/fulltext');
+const DATA = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../data/fulltext');
 
 export function fixturePapers(): FixturePaper[] {
   return JSON.parse(readFileSync(path.join(DATA, 'papers.json'), 'utf8')) as FixturePaper[];
