@@ -2,7 +2,7 @@ import { definedOnly } from '../util/options.js';
 import { stemmer } from 'stemmer';
 import { eng as englishStopwords } from 'stopword';
 import type { Paper } from '../papers/paper.js';
-import { analyze as analyzeForSearch, FILLER_TERMS, queryTerms } from '../retrieval/lexical.js';
+import { FILLER_TERMS, queryTerms, stemmedTerms } from '../text/analysis.js';
 
 /**
  * The answer and comparison papercord gives with no language model, and whenever the model fails: sentences taken
@@ -338,7 +338,7 @@ export function extractiveAnswer(question: string, sources: readonly Paper[], op
       position,
       score: 0,
       // The retriever's analyzer, so a sentence matches the question the way its paper matched it.
-      stems: new Set(analyzeForSearch(text)),
+      stems: new Set(stemmedTerms(text)),
     })),
   );
   const questionStems = queryTerms(question).filter((stem) => !FILLER_TERMS.has(stem));
@@ -354,9 +354,9 @@ export function extractiveAnswer(question: string, sources: readonly Paper[], op
   // `byte-level` in the question is one idea: a sentence on "byte-pair encoding" shares a word with it, not the idea.
   const compoundOf = new Map<string, string>();
   for (const [compound] of question.toLowerCase().matchAll(/[\p{L}\p{N}]+(?:-[\p{L}\p{N}]+)+/gu)) {
-    const joined = analyzeForSearch(compound.replace(/-/g, ''))[0];
+    const joined = stemmedTerms(compound.replace(/-/g, ''))[0];
     if (!joined) continue;
-    for (const part of analyzeForSearch(compound.replace(/-/g, ' '))) compoundOf.set(part, joined);
+    for (const part of stemmedTerms(compound.replace(/-/g, ' '))) compoundOf.set(part, joined);
   }
   for (const sentence of sentences) {
     let overlap = 0;

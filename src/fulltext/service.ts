@@ -4,7 +4,8 @@ import { describeError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { Paper } from '../papers/paper.js';
 import { DEFAULT_HYBRID_OPTIONS } from '../retrieval/hybrid.js';
-import { FILLER_TERMS, analyze, queryTerms } from '../retrieval/lexical.js';
+import { FILLER_TERMS, queryTerms, stemmedTerms } from '../text/analysis.js';
+import { bm25Idf, bm25TermFrequencyWeight } from '../text/bm25.js';
 import type { RetrievedPaper } from '../retrieval/types.js';
 import { chunkDocument, type FullTextChunk } from './chunking.js';
 import type { FullTextDocument, FullTextSource } from './document.js';
@@ -67,7 +68,6 @@ const DEFAULT_QUEUE_LIMIT = 1000;
 const DEFAULT_RETRY_AFTER_MS = 30 * 60 * 1000;
 /** Chunks embedded per call. */
 const EMBED_BATCH = 32;
-const BM25 = { k1: 1.2, b: 0.75 };
 
 export const FULL_TEXT_OFF_NOTE = 'Full text is off (FULL_TEXT=off), so this answer draws on the abstract only.';
 
@@ -390,12 +390,12 @@ function minMax(values: readonly number[]): number[] {
 function bm25Scores(question: string, chunks: readonly StoredChunk[], titles: ReadonlyMap<string, string>): number[] {
   const terms = [...new Set(queryTerms(question).filter((term) => !FILLER_TERMS.has(term)))];
   if (terms.length === 0) return chunks.map(() => 0);
-  const documents = chunks.map((chunk) => analyze(`${chunk.section ?? ''} ${chunk.text}`));
+  const documents = chunks.map((chunk) => stemmedTerms(`${chunk.section ?? ''} ${chunk.text}`));
   const frequency = new Map<string, number>();
   for (const tokens of documents)
     for (const term of new Set(tokens)) frequency.set(term, (frequency.get(term) ?? 0) + 1);
   const averageLength = documents.reduce((sum, tokens) => sum + tokens.length, 0) / Math.max(1, documents.length);
-  const titleTerms = new Map([...titles].map(([id, title]) => [id, new Set(analyze(title))]));
+  const titleTerms = new Map([...titles].map(([id, title]) => [id, new Set(stemmedTerms(title))]));
   return chunks.map((chunk, index) => {
     const tokens = documents[index]!;
     const own = titleTerms.get(chunk.paperId) ?? new Set<string>();
@@ -408,10 +408,7 @@ function bm25Scores(question: string, chunks: readonly StoredChunk[], titles: Re
       const tf = counts.get(term) ?? 0;
       if (tf === 0) continue;
       const df = frequency.get(term) ?? 0;
-      const idf = Math.log(1 + (documents.length - df + 0.5) / (df + 0.5));
-      score +=
-        (idf * tf * (BM25.k1 + 1)) /
-        (tf + BM25.k1 * (1 - BM25.b + (BM25.b * tokens.length) / Math.max(1, averageLength)));
+      score += bm25Idf(documents.length, df) * bm25TermFrequencyWeight(tf, tokens.length, Math.max(1, averageLength));
     }
     return score;
   });

@@ -1,7 +1,14 @@
 import type { PaperEmbedder } from '../embeddings/types.js';
 import type { Paper } from '../papers/paper.js';
-import type { RetrievedPaper } from '../retrieval/types.js';
+import { bm25Idf } from '../text/bm25.js';
 import type { PreparedPaper } from './paperLibrary.js';
+
+/** A paper found by a search, with its score. */
+export interface RetrievedPaper {
+  paper: Paper;
+  /** Higher is more relevant. Comparable within one result list only. */
+  score: number;
+}
 
 /**
  * What the front ends and the retriever use from a paper library, whichever store holds it: the local library
@@ -95,5 +102,5 @@ export interface LibraryStats {
 /** BM25's IDF; a term no paper has gets the IDF of a term in half a paper, the rarest there is. */
 export function inverseDocumentFrequency(statistics: TermStatistics, term: string): number {
   const frequency = statistics.frequencies.get(term) ?? 0;
-  return Math.log(1 + (statistics.documents - frequency + 0.5) / (frequency + 0.5));
+  return bm25Idf(statistics.documents, frequency);
 }

@@ -7,7 +7,8 @@ import type { PaperEmbedder } from '../embeddings/types.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { normalizeTitle, type Paper } from '../papers/paper.js';
-import { analyzePaper, LexicalIndex } from '../retrieval/lexical.js';
+import { analyzePaper } from '../text/analysis.js';
+import { LexicalIndex } from './lexicalIndex.js';
 import { NameIndex } from './names.js';
 import {
   CURRENT_MANIFEST,

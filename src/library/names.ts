@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { Paper } from '../papers/paper.js';
-import { editDistance } from '../retrieval/lexical.js';
+import { editDistance } from '../text/editDistance.js';
 
 /**
  * The index behind finding a paper by what a person types (autocomplete, `/paper <name>`): an SQLite FTS5 table

@@ -7,14 +7,14 @@ import { describeEmbedder, type PaperEmbedder } from '../embeddings/types.js';
 import { UserError, describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { normalizeTitle, type Paper } from '../papers/paper.js';
-import { analyzePaper, LEXICAL_FORMAT, LexicalIndex, type AnalyzedPaper } from '../retrieval/lexical.js';
-import type { RetrievedPaper } from '../retrieval/types.js';
+import { analyzePaper, type AnalyzedPaper } from '../text/analysis.js';
+import { LEXICAL_FORMAT, LexicalIndex } from './lexicalIndex.js';
 import { migrateGenerations, hasGenerations } from './migration.js';
 import { NameIndex, type NameMatch } from './names.js';
 import { acquireWriteLock, bytesUnder } from './storage.js';
 import { GraphWorker } from './bulkGraph.js';
 import { hnswlibBuild, simdSettingOf } from './hnswlib.js';
-import type { AddResult, BulkGraph, Library, LibraryStats, TermStatistics } from './library.js';
+import type { AddResult, BulkGraph, Library, LibraryStats, RetrievedPaper, TermStatistics } from './library.js';
 import { resolvePaper, suggestPapers } from './lookup.js';
 import { paperEmbeddingText } from './paperText.js';
 import {
@@ -340,7 +340,7 @@ export class PaperLibrary implements Library {
     });
   }
 
-  /** Papers containing an analyzed term (see `analyze`): the term statistics ranking and abstention share. */
+  /** Papers containing an analyzed term (see `stemmedTerms`): the term statistics ranking and abstention share. */
   documentFrequency(term: string): number {
     return this.guarded(() => {
       this.takeInLatest();

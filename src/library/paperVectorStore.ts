@@ -2,7 +2,7 @@ import { Document, type DocumentInterface } from '@langchain/core/documents';
 import { VectorStore } from '@langchain/core/vectorstores';
 import { paperId, type Paper } from '../papers/paper.js';
 import type { PaperLibrary, PreparedPaper } from './paperLibrary.js';
-import { analyzePaper } from '../retrieval/lexical.js';
+import { analyzePaper } from '../text/analysis.js';
 import { paperEmbeddingText } from './paperText.js';
 
 /**

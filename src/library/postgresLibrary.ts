@@ -3,10 +3,10 @@ import type { PaperEmbedder } from '../embeddings/types.js';
 import { UserError, describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { normalizeTitle, type Paper } from '../papers/paper.js';
-import { analyze, DEFAULT_LEXICAL_TUNING, FILLER_TERMS, queryTerms } from '../retrieval/lexical.js';
-import type { RetrievedPaper } from '../retrieval/types.js';
+import { FILLER_TERMS, queryTerms, stemmedTerms } from '../text/analysis.js';
+import { DEFAULT_LEXICAL_TUNING } from '../text/bm25.js';
 import { definedOnly } from '../util/options.js';
-import type { AddResult, Library, LibraryStats, TermStatistics } from './library.js';
+import type { AddResult, Library, LibraryStats, RetrievedPaper, TermStatistics } from './library.js';
 import {
   chooseResolved,
   EMPTY_LIBRARY_MESSAGE,
@@ -386,7 +386,7 @@ export class PostgresLibrary implements Library {
   private async rank(query: string, limit: number, broaden: boolean): Promise<RankedPaper[]> {
     const { papers } = this.tables;
     const wanted = normalizeTitle(query);
-    const words = [...new Set(analyze(query))];
+    const words = [...new Set(stemmedTerms(query))];
     if (!wanted || words.length === 0) {
       const first = await this.query<PaperRow>(`SELECT paper FROM ${papers} ORDER BY seq LIMIT $1`, [limit]);
       return first.rows.map((row) => ({ paper: row.paper, score: 0 }));
@@ -440,7 +440,7 @@ export class PostgresLibrary implements Library {
 
   private async weightedQueryTerms(query: string): Promise<Array<{ term: string; weight: number; papers: number }>> {
     const { prefixMinLength, fuzzyMinLength, fuzziness, dropFiller } = DEFAULT_LEXICAL_TUNING;
-    const terms = [...new Set(analyze(query).filter((term) => !(dropFiller && FILLER_TERMS.has(term))))];
+    const terms = [...new Set(stemmedTerms(query).filter((term) => !(dropFiller && FILLER_TERMS.has(term))))];
     if (terms.length === 0) return [];
     const words = queryTerms(query);
     const known = await this.query<{ term: string; papers: number; total: string }>(
@@ -545,8 +545,8 @@ export class PostgresLibrary implements Library {
     const { papers: table, terms, totals } = this.tables;
     // BM25's field lengths count distinct terms, as minisearch (the local index) counts them.
     const analyzed = papers.map((paper) => {
-      const titleTerms = analyze(paper.title);
-      const abstractTerms = analyze(paper.abstract);
+      const titleTerms = stemmedTerms(paper.title);
+      const abstractTerms = stemmedTerms(paper.abstract);
       return {
         titleTerms,
         abstractTerms,

@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import { createEmbedder } from '../embeddings/registry.js';
 import { silentLogger } from '../logger.js';
 import type { Paper } from '../papers/paper.js';
-import { analyzePaper } from '../retrieval/lexical.js';
+import { analyzePaper } from '../text/analysis.js';
 import type { PrepareReply, PrepareRequest } from './preparer.js';
 import { paperEmbeddingText } from './paperText.js';
 

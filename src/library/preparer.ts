@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import type { PaperEmbedder } from '../embeddings/types.js';
 import type { Logger } from '../logger.js';
 import type { Paper } from '../papers/paper.js';
-import type { AnalyzedPaper } from '../retrieval/lexical.js';
+import type { AnalyzedPaper } from '../text/analysis.js';
 import type { PreparedPaper } from './paperLibrary.js';
 
 /**

@@ -3,7 +3,7 @@ import type { PaperEmbedder } from '../embeddings/types.js';
 import type { Logger } from '../logger.js';
 import { inverseDocumentFrequency, type Library, type TermStatistics } from '../library/library.js';
 import type { Paper } from '../papers/paper.js';
-import { FILLER_TERMS, analyze, processTerm, queryTerms, tokenize, withoutFillerWords } from './lexical.js';
+import { FILLER_TERMS, processTerm, queryTerms, stemmedTerms, tokenize, withoutFillerWords } from '../text/analysis.js';
 import {
   abbreviationCandidates,
   definedLongForms,
@@ -468,7 +468,7 @@ function lexicalMatch(
   if (total === 0 || hits.length === 0) return NO_MATCH;
   const longForms = new Map<string, string[]>();
   for (const { short, long } of expansions) for (const term of queryTerms(short)) longForms.set(term, queryTerms(long));
-  const perHit = hits.map((hit) => analyze(`${hit.paper.title}\n${hit.paper.abstract}`));
+  const perHit = hits.map((hit) => stemmedTerms(`${hit.paper.title}\n${hit.paper.abstract}`));
   const weightFound = (vocabulary: ReadonlySet<string>) =>
     topical.reduce((sum, term, index) => {
       const found =

@@ -1,5 +1,5 @@
 import type { Paper } from '../papers/paper.js';
-import { analyze } from './lexical.js';
+import { stemmedTerms } from '../text/analysis.js';
 
 /**
  * The words a paper is called by in chat: "wat is the lexinvariant lm idea", "mrt5 vs tokenselect", "how is mor
@@ -20,13 +20,13 @@ export function paperNameTerms(paper: Pick<Paper, 'title' | 'abstract'>): Set<st
   const names = new Set<string>();
   const colon = paper.title.indexOf(':');
   const lead = colon > 0 ? paper.title.slice(0, colon).trim() : '';
-  if (lead && !/\s/.test(lead)) for (const term of analyze(lead)) names.add(term);
+  if (lead && !/\s/.test(lead)) for (const term of stemmedTerms(lead)) names.add(term);
   // Abstracts also mention other work by name ("unlike BERT"); only what the paper defines in brackets is its own.
   const defined = [...paper.abstract.matchAll(/\(\s*([\p{L}\p{N}][\p{L}\p{N}-]{1,11})\s*\)/gu)].map(
     (match) => match[1]!,
   );
   for (const word of [...(paper.title.match(/[\p{L}\p{N}][\p{L}\p{N}-]*/gu) ?? []), ...defined]) {
-    if (word.split('-').some((part) => IDENTIFIER.test(part))) for (const term of analyze(word)) names.add(term);
+    if (word.split('-').some((part) => IDENTIFIER.test(part))) for (const term of stemmedTerms(word)) names.add(term);
   }
   return names;
 }

@@ -1,10 +1,6 @@
-import type { Paper } from '../papers/paper.js';
+import type { RetrievedPaper } from '../library/library.js';
 
-export interface RetrievedPaper {
-  paper: Paper;
-  /** Higher is more relevant. Comparable within one result list only. */
-  score: number;
-}
+export type { RetrievedPaper };
 
 /**
  * How sure retrieval is that the hits answer the query: `high`, they match it; `low`, nothing clearly matches and

@@ -20,7 +20,7 @@ import { HEALTHZ_PATH, startHealthServer } from '../../src/ops/health.js';
 import { createMetrics } from '../../src/ops/metrics.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import type { Paper } from '../../src/papers/paper.js';
-import { analyze } from '../../src/retrieval/lexical.js';
+import { stemmedTerms } from '../../src/text/analysis.js';
 import { missingService } from '../support/services.js';
 
 const serverUrl = process.env.PGVECTOR_TEST_URL;
@@ -117,7 +117,7 @@ describe.skipIf(withoutPostgres)('library in PostgreSQL (real PostgreSQL with pg
   });
 
   it('given a term in the library, its document frequency should come from the one term table and match the local index', async () => {
-    const terms = [...new Set(analyze('byte tokenizer merging the a hnet preference zebrafish'))];
+    const terms = [...new Set(stemmedTerms('byte tokenizer merging the a hnet preference zebrafish'))];
     const fromPostgres = await shared.termStatistics(terms);
     const fromLocal = local.termStatistics(terms);
 

@@ -15,7 +15,7 @@ import type { TermStatistics } from '../../src/library/library.js';
 import { PaperLibrary } from '../../src/library/paperLibrary.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import type { Paper } from '../../src/papers/paper.js';
-import { analyze } from '../../src/retrieval/lexical.js';
+import { stemmedTerms } from '../../src/text/analysis.js';
 import { createServices, type Services } from '../../src/services.js';
 import { missingService } from '../support/services.js';
 import { cleanupsAfterEach } from '../support/processes.js';
@@ -157,7 +157,7 @@ describe.skipIf(withoutPostgres)(
       expect(ids(await running.library.vectorSearch(question, 5))).toEqual(
         ids(await reference.vectorSearch(question, 5)),
       );
-      const terms = [...new Set(analyze(`${question} zebrafish`))];
+      const terms = [...new Set(stemmedTerms(`${question} zebrafish`))];
       expect(statistics(await running.library.termStatistics(terms))).toEqual(
         statistics(reference.termStatistics(terms)),
       );
@@ -177,7 +177,7 @@ describe.skipIf(withoutPostgres)(
       );
       expect((await running.library.vectorSearch('axolotl limb regeneration atlas', 1))[0]!.paper).toEqual(AXOLOTL);
       expect((await running.library.lexicalSearch('blastema', 1))[0]!.paper).toEqual(AXOLOTL);
-      const terms = [...new Set(analyze('zebrafish axolotl regeneration token'))];
+      const terms = [...new Set(stemmedTerms('zebrafish axolotl regeneration token'))];
       expect(statistics(await running.library.termStatistics(terms))).toEqual(
         statistics(reference.termStatistics(terms)),
       );

@@ -1,18 +1,15 @@
 import type { Database, Statement } from 'better-sqlite3';
 import SearchableMap from 'minisearch/SearchableMap';
-import { stemmer } from 'stemmer';
-import stopword from 'stopword';
-import type { Paper } from '../papers/paper.js';
+import { FILLER_TERMS, queryTerms, stemmedTerms, type AnalyzedPaper } from '../text/analysis.js';
+import { bm25Idf, DEFAULT_LEXICAL_TUNING, type LexicalTuning } from '../text/bm25.js';
+import { TopK } from '../util/topK.js';
 
 /**
  * Full-text index over titles and abstracts, kept in the library's SQLite database and updated incrementally.
  *
- * BM25 with Porter stemming, English stopwords, hyphen-aware tokens (`H-Net` matches `hnet`, `h net`) and a lightly
- * boosted title, scored exactly as the minisearch index it replaced scored (per-field BM25, unknown query terms
- * expanded by prefix and edit distance), so rankings did not move. Tuned on SciFact's train split
- * (`npm run bench -- eval`): minisearch's defaults score nDCG@10 0.60 there, this configuration 0.70 (k1, b, title
- * boost and BM25+ `d` all sit on a plateau within ±0.003; Porter beats plural-only stemming by 0.014 and no
- * stemming by 0.027).
+ * BM25 over the search analysis of src/text/analysis.ts with a lightly boosted title, scored exactly as the
+ * minisearch index it replaced scored (per-field BM25, unknown query terms expanded by prefix and edit distance), so
+ * rankings did not move. Its constants live in src/text/bm25.ts.
  *
  * Why not SQLite FTS5: measured on 20,000 generated abstracts, an FTS5 `bm25()` query over the same analyzed terms
  * took 16 ms p50 (every matching row goes through the ranking function), five times the budget at 100,000 papers,
@@ -25,332 +22,8 @@ export interface LexicalHit {
   score: number;
 }
 
-export interface LexicalTuning {
-  /** BM25 saturation (minisearch's `k`). */
-  k1: number;
-  /** BM25 length normalization. */
-  b: number;
-  /** BM25+ lower bound for a matching term, at least 0; 0 is classic BM25. */
-  d: number;
-  titleBoost: number;
-  /** Unknown query terms at least this long also match index terms they begin (`hypernet` → `hypernetwork`); 0 is off. */
-  prefixMinLength: number;
-  /** Unknown query terms at least this long also match index terms within `fuzziness` edits; 0 is off. */
-  fuzzyMinLength: number;
-  /** Edit distance as a fraction of the term length (minisearch's `fuzzy`). */
-  fuzziness: number;
-  /** Drop FILLER_WORDS from queries. */
-  dropFiller: boolean;
-}
-
-/**
- * Changing these changes scores only at query time (the index stores term statistics, not scores). Tokenization
- * changes, however, need a rebuild: bump LEXICAL_FORMAT when touching `tokenize` or `processTerm`.
- */
-export const DEFAULT_LEXICAL_TUNING: Readonly<LexicalTuning> = Object.freeze({
-  k1: 1.2,
-  b: 0.75,
-  d: 0,
-  titleBoost: 0.2,
-  prefixMinLength: 3,
-  fuzzyMinLength: 5,
-  fuzziness: 0.2,
-  dropFiller: true,
-});
-
 /** Recorded with the index so one tokenized differently is rebuilt instead of silently mis-searched. */
 export const LEXICAL_FORMAT = 'papercord-lexical/3';
-
-/** Stemming each word of each paper again was most of the analysis time in bulk ingest. */
-const processedTerms = new Map<string, string | null>();
-const PROCESSED_TERMS_CACHE_SIZE = 200_000;
-
-const STOPWORDS = new Set<string>([
-  ...stopword.eng,
-  // Informal connectives seen in chat questions; they carry no topic.
-  'whats',
-  'thru',
-  'via',
-  'vs',
-  'versus',
-  'any',
-  'anything',
-  'paper',
-  'papers',
-  'way',
-  'ways',
-  'does',
-  'do',
-  'can',
-]);
-
-/**
- * Words of chat questions that say nothing about the topic ("why do … just … so the model … any fix better…").
- * Unknown to a small library, they would otherwise weigh as much as its rarest terms and pull coverage down.
- */
-export const FILLER_WORDS = [
-  'why',
-  'how',
-  'what',
-  'whats',
-  'which',
-  'when',
-  'who',
-  'whose',
-  'does',
-  'do',
-  'did',
-  'done',
-  'can',
-  'could',
-  'should',
-  'would',
-  'will',
-  'just',
-  'so',
-  'etc',
-  'eg',
-  'ie',
-  'don',
-  'dont',
-  'per',
-  'instead',
-  'rather',
-  'every',
-  'once',
-  'better',
-  'best',
-  'good',
-  'bad',
-  'use',
-  'using',
-  'used',
-  'pick',
-  'need',
-  'needed',
-  'needs',
-  'thing',
-  'things',
-  'stuff',
-  'work',
-  'works',
-  'working',
-  'get',
-  'gets',
-  'got',
-  'way',
-  'ways',
-  'really',
-  'actually',
-  'kind',
-  'sort',
-  'lot',
-  'lots',
-  'huge',
-  'tiny',
-  'weird',
-  'cool',
-  'nice',
-  'anyone',
-  'anything',
-  'something',
-  'someone',
-  'paper',
-  'papers',
-  'work',
-  'know',
-  'explain',
-  'explained',
-  'simply',
-  'tell',
-  'give',
-  'show',
-  'find',
-  'look',
-  'looking',
-  'want',
-  'try',
-  'tips',
-  'help',
-  'make',
-  'makes',
-  'making',
-  'difference',
-  'differ',
-  'differences',
-  'compare',
-  'vs',
-  'versus',
-  'whole',
-  'own',
-  'one',
-  'thru',
-  'w',
-  'wo',
-  'via',
-  'ok',
-  'okay',
-  'yes',
-  'no',
-  'not',
-  'agree',
-  'mean',
-  'means',
-  'idea',
-  'ideas',
-  'hey',
-  'hi',
-  'hello',
-  'thanks',
-  'thx',
-  'please',
-  'pls',
-  'plz',
-  // Chat spellings: unknown to every library, they would weigh as its rarest words ("wat is the … idea").
-  'wat',
-  'wut',
-  'wats',
-  'diff',
-  'u',
-  'ur',
-  'ppl',
-  'lol',
-  'tbh',
-  'imo',
-  'btw',
-  'idk',
-  'smth',
-  'sth',
-  'gonna',
-  'wanna',
-  'kinda',
-  'sorta',
-  'pretty',
-  'basically',
-  'ya',
-  'yo',
-  'guys',
-  'folks',
-];
-/** Chat shorthand expanded before stemming, so `w/o retraining` and `long ctx` match abstracts' wording. */
-const SHORTHAND: Readonly<Record<string, string>> = Object.freeze({
-  ctx: 'context',
-  seq: 'sequence',
-  seqs: 'sequences',
-  archs: 'architectures',
-  arch: 'architecture',
-  hypernet: 'hypernetwork',
-  hypernets: 'hypernetworks',
-  params: 'parameters',
-  lm: 'language model',
-  lms: 'language models',
-  rl: 'reinforcement learning',
-  icl: 'in-context learning',
-  iwl: 'in-weights learning',
-  cot: 'chain-of-thought',
-  end2end: 'end-to-end',
-});
-
-/** Stems of FILLER_WORDS. Search drops them from queries (never from papers); abstention ignores them. */
-export const FILLER_TERMS: ReadonlySet<string> = new Set(FILLER_WORDS.flatMap((word) => queryTerms(word)));
-
-/** `text` without FILLER_WORDS, for embedders that weigh every word alike (the hashing embedder). */
-export function withoutFillerWords(text: string): string {
-  const kept = text
-    .split(/\s+/)
-    .filter((word) => !FILLER_WORDS_SET.has(word.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '')));
-  return kept.length > 0 ? kept.join(' ') : text;
-}
-
-const FILLER_WORDS_SET: ReadonlySet<string> = new Set(FILLER_WORDS);
-
-/**
- * Words: runs of letters/digits, plus every hyphenated compound joined (`t-reg` → `t`, `reg`, `treg`) so that
- * names written with or without hyphens meet.
- */
-export function tokenize(text: string): string[] {
-  return splitWords(text, true);
-}
-
-function splitWords(text: string, joinCompounds: boolean): string[] {
-  const tokens: string[] = [];
-  for (const chunk of text
-    .normalize('NFKC')
-    .toLowerCase()
-    .split(/[^\p{L}\p{N}\-/]+/u)) {
-    if (!chunk) continue;
-    const words = chunk.split(/[-/]+/).filter(Boolean);
-    for (const word of words) tokens.push(...expandShorthand(word));
-    if (joinCompounds && words.length > 1 && chunk.includes('-')) tokens.push(words.join(''));
-  }
-  return tokens;
-}
-
-function expandShorthand(word: string): string[] {
-  const expansion = SHORTHAND[word];
-  return expansion ? expansion.split(/[\s-]+/) : [word];
-}
-
-/** Lower-cased, stopwords dropped, Porter-stemmed; `null` drops the term. */
-export function processTerm(term: string): string | null {
-  const known = processedTerms.get(term);
-  if (known !== undefined) return known;
-  const processed = processTermUncached(term);
-  // Bounded: abstracts reuse some tens of thousands of words, but a stream of ids and formulas must not grow it forever.
-  if (processedTerms.size >= PROCESSED_TERMS_CACHE_SIZE) processedTerms.clear();
-  processedTerms.set(term, processed);
-  return processed;
-}
-
-function processTermUncached(term: string): string | null {
-  const lower = term.toLowerCase();
-  if (lower.length < 2 && !/\d/.test(lower)) return null;
-  if (STOPWORDS.has(lower)) return null;
-  return stemmer(lower);
-}
-
-/** Content terms in order: tokenized, stopwords dropped, stemmed. */
-export function analyze(text: string): string[] {
-  const terms: string[] = [];
-  for (const token of tokenize(text)) {
-    const term = processTerm(token);
-    if (term) terms.push(term);
-  }
-  return terms;
-}
-
-/**
- * The query's distinct content terms, each word once (`t-reg` gives `t`, `reg`, not also `treg`): what
- * abstention weighs to decide how much of a query the library covers.
- */
-export function queryTerms(query: string): string[] {
-  const terms = new Set<string>();
-  for (const token of splitWords(query, false)) {
-    const term = processTerm(token);
-    if (term) terms.add(term);
-  }
-  return [...terms];
-}
-
-/** A paper's analyzed fields: each distinct term with its frequency. Computed off the main thread in bulk ingest. */
-export interface AnalyzedPaper {
-  title: Array<[term: string, frequency: number]>;
-  text: Array<[term: string, frequency: number]>;
-}
-
-function termFrequencies(terms: readonly string[]): Array<[string, number]> {
-  const counts = new Map<string, number>();
-  for (const term of terms) counts.set(term, (counts.get(term) ?? 0) + 1);
-  return [...counts];
-}
-
-/** `text` is title and abstract together (one BM25 document, as BEIR's BM25 baseline indexes it); the title alone counts a little extra. */
-export function analyzePaper(paper: Pick<Paper, 'title' | 'abstract'>): AnalyzedPaper {
-  return {
-    title: termFrequencies(analyze(paper.title)),
-    text: termFrequencies(analyze(`${paper.title}\n${paper.abstract}`)),
-  };
-}
 
 const TITLE_FIELD = 0;
 const TEXT_FIELD = 1;
@@ -512,7 +185,9 @@ export class LexicalIndex {
     const options = { ...DEFAULT_LEXICAL_TUNING, ...tuning };
     if (k <= 0 || this.documents === 0) return [];
     // Each term once: a word repeated in a question is not more important.
-    const sourceTerms = [...new Set(analyze(query).filter((term) => !(options.dropFiller && FILLER_TERMS.has(term))))];
+    const sourceTerms = [
+      ...new Set(stemmedTerms(query).filter((term) => !(options.dropFiller && FILLER_TERMS.has(term)))),
+    ];
     const unknown = new Set(queryTerms(query).filter((term) => this.documentFrequency(term) === 0));
     const lists = this.postingLists(sourceTerms, unknown, options);
     const touched: number[] = [];
@@ -545,7 +220,7 @@ export class LexicalIndex {
           const matching = field === TITLE_FIELD ? frequencies.title_df : frequencies.text_df;
           if (matching === 0) continue;
           const boost = field === TITLE_FIELD ? options.titleBoost : 1;
-          const idf = Math.log(1 + (this.documents - matching + 0.5) / (matching + 0.5));
+          const idf = bm25Idf(this.documents, matching);
           const factor = weight * boost * idf;
           // A list that adds nothing (a title boost of 0) is not read: every list read adds a positive amount.
           if (!(factor > 0)) continue;
@@ -639,7 +314,8 @@ export class LexicalIndex {
     const { factor } = list;
     const lengths = list.field === TITLE_FIELD ? this.titleLengths : this.textLengths;
     const averageLength = (list.field === TITLE_FIELD ? this.totalTitle : this.totalText) / this.documents;
-    // Hoisted: V8 cannot keep fields in registers across the loop.
+    // Hoisted: V8 cannot keep fields in registers across the loop. The sum below is `bm25TermFrequencyWeight`
+    // (src/text/bm25.ts) written out with its invariants hoisted: this loop is most of a query's time.
     const { scores, loadedThrough } = this;
     const saturation = k1 + 1;
     const oneMinusB = 1 - b;
@@ -682,86 +358,4 @@ export class LexicalIndex {
     this.textLengths = grow(this.textLengths, (n) => new Uint16Array(n));
     this.scores = grow(this.scores, (n) => new Float64Array(n));
   }
-}
-
-/**
- * The k best (seq, score) pairs offered, in a bounded min-heap of typed arrays (the worst kept at the root: lower
- * score, then higher seq), so that tens of thousands of matches cost a comparison each, not an object each.
- */
-class TopK {
-  private readonly scores: Float64Array;
-  private readonly seqs: Int32Array;
-  private size = 0;
-
-  constructor(private readonly k: number) {
-    this.scores = new Float64Array(k);
-    this.seqs = new Int32Array(k);
-  }
-
-  offer(seq: number, score: number): void {
-    const { scores, seqs, k } = this;
-    if (this.size < k) {
-      let index = this.size++;
-      while (index > 0) {
-        const parent = (index - 1) >> 1;
-        if (!worse(score, seq, scores[parent]!, seqs[parent]!)) break;
-        scores[index] = scores[parent]!;
-        seqs[index] = seqs[parent]!;
-        index = parent;
-      }
-      scores[index] = score;
-      seqs[index] = seq;
-      return;
-    }
-    if (!worse(scores[0]!, seqs[0]!, score, seq)) return;
-    let index = 0;
-    for (;;) {
-      const left = 2 * index + 1;
-      if (left >= k) break;
-      const right = left + 1;
-      const child = right < k && worse(scores[right]!, seqs[right]!, scores[left]!, seqs[left]!) ? right : left;
-      if (!worse(scores[child]!, seqs[child]!, score, seq)) break;
-      scores[index] = scores[child]!;
-      seqs[index] = seqs[child]!;
-      index = child;
-    }
-    scores[index] = score;
-    seqs[index] = seq;
-  }
-
-  /** The k-th best score (the lowest kept); -Infinity until k were offered. */
-  threshold(): number {
-    return this.size < this.k ? -Infinity : this.scores[0]!;
-  }
-
-  /** Best first; equal scores by seq. */
-  sorted(): LexicalHit[] {
-    const hits: LexicalHit[] = [];
-    for (let index = 0; index < this.size; index++) hits.push({ seq: this.seqs[index]!, score: this.scores[index]! });
-    return hits.sort((left, right) => right.score - left.score || left.seq - right.seq);
-  }
-}
-
-/** Whether (scoreA, seqA) ranks below (scoreB, seqB). */
-function worse(scoreA: number, seqA: number, scoreB: number, seqB: number): boolean {
-  return scoreA < scoreB || (scoreA === scoreB && seqA > seqB);
-}
-
-/** Levenshtein distance, giving up (returning `limit + 1`) once it must exceed `limit`. */
-export function editDistance(a: string, b: string, limit: number): number {
-  if (Math.abs(a.length - b.length) > limit) return limit + 1;
-  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i += 1) {
-    const current = [i];
-    let rowMinimum = i;
-    for (let j = 1; j <= b.length; j += 1) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      const value = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
-      current.push(value);
-      rowMinimum = Math.min(rowMinimum, value);
-    }
-    if (rowMinimum > limit) return limit + 1;
-    previous = current;
-  }
-  return previous[b.length]!;
 }

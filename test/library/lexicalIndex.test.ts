@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import type { Paper } from '../../src/papers/paper.js';
 import { generatePapers, seededRandom } from '../../bench/libraryCorpus.js';
-import { analyze, analyzePaper, FILLER_TERMS, LexicalIndex, queryTerms } from '../../src/retrieval/lexical.js';
+import { LexicalIndex } from '../../src/library/lexicalIndex.js';
+import { analyzePaper, FILLER_TERMS, queryTerms, stemmedTerms } from '../../src/text/analysis.js';
 
 const papers: Paper[] = [
   {
@@ -50,7 +51,7 @@ function minisearchOf(documents: Paper[]): (query: string, k: number) => Array<{
     idField: 'id',
     extractField: (paper, field) =>
       field === 'id' ? paper.id : field === 'title' ? paper.title : `${paper.title}\n${paper.abstract}`,
-    tokenize: (text) => analyze(text),
+    tokenize: (text) => stemmedTerms(text),
     processTerm: (term) => term,
     logger: () => undefined,
   });
@@ -67,7 +68,7 @@ function minisearchOf(documents: Paper[]): (query: string, k: number) => Array<{
     return search
       .search(query, {
         combineWith: 'OR',
-        tokenize: (text) => [...new Set(analyze(text).filter((term) => !FILLER_TERMS.has(term)))],
+        tokenize: (text) => [...new Set(stemmedTerms(text).filter((term) => !FILLER_TERMS.has(term)))],
         boost: { title: 0.2, text: 1 },
         bm25: { k: 1.2, b: 0.75, d: 0 },
         prefix: loose(3),
