@@ -6,6 +6,9 @@ import { nextSnowflake } from './snowflake.js';
 
 export type JsonObject = Record<string, unknown>;
 
+/** The permission bits of an ordinary member (everything short of administrator), as a decimal string. */
+export const MEMBER_PERMISSIONS = '2248473465835073';
+
 export interface EmulatedUser {
   id: string;
   username: string;
@@ -35,8 +38,8 @@ export function memberPayload(user: EmulatedUser, joinedAt: string): JsonObject 
     deaf: false,
     mute: false,
     flags: 0,
-    // Everything short of administrator: the bot's permission checks see an ordinary member.
-    permissions: user.permissions ?? '2248473465835073',
+    // The bot's permission checks see an ordinary member.
+    permissions: user.permissions ?? MEMBER_PERMISSIONS,
   };
 }
 
@@ -81,7 +84,7 @@ export function guildPayload(
         color: 0,
         hoist: false,
         position: 0,
-        permissions: '2248473465835073',
+        permissions: MEMBER_PERMISSIONS,
         managed: false,
         mentionable: false,
         flags: 0,
