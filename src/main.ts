@@ -4,7 +4,6 @@
  * never here.
  */
 import { fileURLToPath } from 'node:url';
-import { Status } from 'discord.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createBot } from './discord/bot.js';
 import { loadCommands } from './discord/commandLoader.js';
@@ -75,8 +74,7 @@ async function main(): Promise<number> {
           host: config.HEALTH_HOST,
           registry: metrics.registry,
           checks: {
-            // The client stays "ready" through a reconnect; the shards say whether the gateway is connected now.
-            gateway: () => bot.client.isReady() && bot.client.ws.shards.every((shard) => shard.status === Status.Ready),
+            gateway: () => bot.connected(),
             library: async () => {
               if (!libraryOpen) return false;
               // With VECTOR_STORE=pgvector the library is only usable while PostgreSQL answers (a throw fails the check).

@@ -1,4 +1,4 @@
-import { Client, Events, GatewayIntentBits, MessageFlags, Options } from 'discord.js';
+import { Client, Events, GatewayIntentBits, MessageFlags, Options, Status } from 'discord.js';
 import type { Config } from '../config.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -46,6 +46,11 @@ export interface Bot {
   readonly services: BotServices;
   /** Logs in and resolves once the gateway session is ready. */
   start(): Promise<void>;
+  /**
+   * Whether the gateway is connected now: the client stays "ready" through a reconnect, its shards say whether they
+   * are. What `/healthz` reports as `gateway`, for Discord and for the playground's stand-in alike.
+   */
+  connected(): boolean;
   /**
    * Refuses new work, lets answers already running finish (up to `drainTimeoutMs`), then closes the gateway
    * connection; safe to call twice.
@@ -141,6 +146,7 @@ export function createBot(core: CoreServices, config: BotConfig, logger: Logger,
         'discord bot ready',
       );
     },
+    connected: () => client.isReady() && client.ws.shards.every((shard) => shard.status === Status.Ready),
     stop() {
       stopped ??= (async () => {
         stopping = true;

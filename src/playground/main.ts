@@ -1,17 +1,21 @@
 /**
- * `npm run playground` (and `npm start` without DISCORD_TOKEN): config, services, the seed library when the library
- * is empty, then the playground; SIGINT/SIGTERM close it all.
+ * `npm run playground` (and `npm start` without DISCORD_TOKEN): config, services, `/healthz` when HEALTH_PORT is set,
+ * the seed library when the library is empty, then the playground; SIGINT/SIGTERM close it all.
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, type Config } from '../config.js';
+import { loadCommands } from '../discord/commandLoader.js';
 import { coreServicesFrom } from '../discord/coreServices.js';
 import type { BotServices } from '../discord/types.js';
 import { describeError, isUserError, UserError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
+import { startHealthServer, type HealthServer } from '../ops/health.js';
+import { instrumentCommands } from '../ops/instrument.js';
+import { createMetrics } from '../ops/metrics.js';
 import { loadPapersFromSource } from '../papers/ingest.js';
 import { createServices, type Services } from '../services.js';
-import { startPlayground } from './server.js';
+import { startPlayground, type Playground } from './server.js';
 
 /** What `npm start` prints, as one line, when it starts the playground because there is no token. */
 export const PLAYGROUND_NOTICE =
@@ -49,8 +53,28 @@ export async function runPlayground(config: Config): Promise<number> {
   // Someone at a terminal trying papercord out: readable lines rather than the bot's JSON log.
   const logger = createLogger(config, { human: true });
   const services = await createServices(config, logger);
-  let playground;
+  const metrics = createMetrics();
+  let playground: Playground | undefined;
+  let health: HealthServer | undefined;
   try {
+    // The bot's /healthz, on the same port: an orchestrator (the image's HEALTHCHECK) needs no other check for this
+    // mode. Up before the seed library is embedded, so that a first start reads "starting" (503), not nothing.
+    if (config.HEALTH_PORT !== undefined) {
+      health = await startHealthServer({
+        port: config.HEALTH_PORT,
+        host: config.HEALTH_HOST,
+        registry: metrics.registry,
+        checks: {
+          gateway: () => playground?.bot.connected() ?? false,
+          library: async () => {
+            await services.library.ping();
+            return true;
+          },
+        },
+        paperCount: () => services.library.count(),
+        logger,
+      });
+    }
     await ensurePapers(services, logger);
     playground = await startPlayground({
       services: coreServicesFrom(services),
@@ -58,9 +82,11 @@ export async function runPlayground(config: Config): Promise<number> {
       logger,
       port: config.PLAYGROUND_PORT,
       host: config.PLAYGROUND_HOST,
+      commands: instrumentCommands(loadCommands(), metrics),
       extraServices: { trending: playgroundTrending(services) },
     });
   } catch (error) {
+    await health?.close();
     await services.close();
     if (isUserError(error)) {
       process.stderr.write(`papercord: ${error.message}\n`);
@@ -77,6 +103,7 @@ export async function runPlayground(config: Config): Promise<number> {
   });
   logger.info('stopping the playground');
   await started.close();
+  await health?.close();
   await services.close();
   return 0;
 }

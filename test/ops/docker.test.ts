@@ -7,7 +7,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, posix, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse as parseYaml } from 'yaml';
+import composeSpecSchema from '../fixtures/compose-spec/compose-spec.json' with { type: 'json' };
 import { configSchema } from '../../src/config.js';
 import { HEALTHZ_PATH } from '../../src/ops/health.js';
 
@@ -71,7 +73,15 @@ const imageEnvironment = Object.fromEntries(of(runtimeStage, 'ENV').flatMap(envP
 /** Command lines the image runs: RUN, CMD, HEALTHCHECK, in both stages. */
 const commandLines = allInstructions
   .filter((instruction) => ['RUN', 'CMD', 'HEALTHCHECK', 'ENTRYPOINT'].includes(instruction.keyword))
-  .map((instruction) => instruction.words.join(' '));
+  .map((instruction) =>
+    (instruction.keyword === 'HEALTHCHECK' ? healthcheckCommand(instruction) : instruction.words).join(' '),
+  );
+
+/** `HEALTHCHECK --interval=… CMD ["node", "x.js"]` → `["node", "x.js"]`. */
+function healthcheckCommand(instruction: Instruction): string[] {
+  const command = instruction.words.join(' ').replace(/^CMD\s+/, '');
+  return command.startsWith('[') ? (JSON.parse(command) as string[]) : ['/bin/sh', '-c', command];
+}
 
 const packageJson = JSON.parse(read('package.json')) as {
   scripts: Record<string, string>;
@@ -123,12 +133,37 @@ const coveredBy = (copied: readonly string[], file: string): boolean =>
   copied.some((source) => file === source || file.startsWith(`${source}/`));
 
 describe('Dockerfile', () => {
-  it('given the build stage, it should start from node 24 slim and install with the lockfile and .npmrc', () => {
+  it('given the build stage, it should start from node 24 slim and install from the lockfile', () => {
     expect(of(buildStage, 'FROM')[0]!.words[0]).toBe('node:24-bookworm-slim');
     const copied = of(buildStage, 'COPY').flatMap(copySources);
-    expect(copied).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', '.npmrc']));
+    expect(copied).toEqual(expect.arrayContaining(['package.json', 'package-lock.json']));
     expect(commandLines.some((line) => /\bnpm ci\b/.test(line))).toBe(true);
     expect(commandLines.some((line) => /\bnpm prune --omit=dev\b/.test(line))).toBe(true);
+  });
+
+  it('given the build stage, it should build native addons against the image headers and skip the CUDA download through the environment', () => {
+    const buildEnvironment = Object.fromEntries(of(buildStage, 'ENV').flatMap(envPairs));
+    expect(buildEnvironment.npm_package_config_node_gyp_nodedir).toBe('/usr/local');
+    expect(buildEnvironment.ONNXRUNTIME_NODE_INSTALL_CUDA).toBe('skip');
+    // npm 11 warns on every call about an unknown key in a project .npmrc ("will stop working in the next major version").
+    expect(existsSync(join(root, '.npmrc'))).toBe(false);
+  });
+
+  it('given machine-specific CA certificates and npm settings, it should take them as build secrets, never into a layer', () => {
+    const npmCi = of(buildStage, 'RUN').find((instruction) => /\bnpm ci\b/.test(instruction.text))!;
+    expect(npmCi.text).toContain('--mount=type=secret,id=ca-certificates,');
+    expect(npmCi.text).toContain('--mount=type=secret,id=npmrc,');
+    const copied = allInstructions.filter((instruction) => instruction.keyword === 'COPY').flatMap(copySources);
+    expect(copied.filter((source) => /npmrc|\.crt$|\.pem$|certificates/.test(source))).toEqual([]);
+    expect(
+      allInstructions.filter((instruction) =>
+        /NODE_EXTRA_CA_CERTS|cafile/.test(instruction.keyword === 'RUN' ? '' : instruction.text),
+      ),
+    ).toEqual([]);
+  });
+
+  it('given no newer Dockerfile syntax is used, it should not make BuildKit pull a frontend image', () => {
+    expect(read('Dockerfile')).not.toMatch(/^#\s*syntax=/m);
   });
 
   it('given every COPY from the build context, it should name files that exist and that .dockerignore lets through', () => {
@@ -159,7 +194,9 @@ describe('Dockerfile', () => {
     const compiled = commandLines.flatMap((line) =>
       [...line.matchAll(/\bnode (dist\/\S+\.js)/g)].map((match) => match[1]!),
     );
-    expect(compiled).toEqual(expect.arrayContaining(['dist/src/main.js', 'dist/scripts/preload-model.js']));
+    expect(compiled).toEqual(
+      expect.arrayContaining(['dist/src/main.js', 'dist/scripts/preload-model.js', 'dist/scripts/healthcheck.js']),
+    );
     const runtimeDist = of(runtimeStage, 'COPY').flatMap(copySources);
     for (const file of compiled) {
       expect(existsSync(join(root, sourceOf(file))), `${file} has no source ${sourceOf(file)}`).toBe(true);
@@ -170,10 +207,15 @@ describe('Dockerfile', () => {
     }
   });
 
-  it('given every file the bot, the CLI and the preload script import, it should be compiled in the build stage and shipped in the runtime', () => {
+  it('given every file the bot, the CLI, the preload script and the healthcheck import, it should be compiled in the build stage and shipped in the runtime', () => {
     const buildCopies = of(buildStage, 'COPY').flatMap(copySources);
     const runtimeCopies = of(runtimeStage, 'COPY').flatMap(copySources);
-    const entries = ['src/main.ts', sourceOf(Object.values(packageJson.bin)[0]!), 'scripts/preload-model.ts'];
+    const entries = [
+      'src/main.ts',
+      sourceOf(Object.values(packageJson.bin)[0]!),
+      'scripts/preload-model.ts',
+      'scripts/healthcheck.ts',
+    ];
     const files = new Set(entries.flatMap((entry) => [...localImportClosure(entry)]));
     expect(files.size).toBeGreaterThan(entries.length);
     const shipped = runtimeCopies
@@ -237,25 +279,96 @@ describe('Dockerfile', () => {
     expect(preloadRun).toBeLessThan(keywords.indexOf('VOLUME'));
   });
 
-  it('given the HEALTHCHECK, it should ask the health server path on HEALTH_PORT, which the image sets and exposes', () => {
-    const healthcheck = of(runtimeStage, 'HEALTHCHECK')[0]!.words.join(' ');
-    expect(healthcheck).toContain(HEALTHZ_PATH);
-    expect(healthcheck).toContain('process.env.HEALTH_PORT');
-    expect(of(runtimeStage, 'EXPOSE')[0]!.words).toContain(imageEnvironment.HEALTH_PORT);
+  it('given the HEALTHCHECK, it should run the healthcheck script, and EXPOSE should name the health and playground ports', () => {
+    expect(healthcheckCommand(of(runtimeStage, 'HEALTHCHECK')[0]!)).toEqual(['node', 'dist/scripts/healthcheck.js']);
+    expect(of(runtimeStage, 'EXPOSE')[0]!.words).toEqual(
+      expect.arrayContaining([
+        imageEnvironment.HEALTH_PORT,
+        configSchema.shape.PLAYGROUND_PORT.parse(undefined).toString(),
+      ]),
+    );
     expect(imageEnvironment.HEALTH_HOST).toBe('0.0.0.0');
   });
 });
 
+/**
+ * docker-compose.yml as Compose loads it: YAML with merge keys, `${NAME:-default}` read from the environment and
+ * `.env`, the services of the active profiles. With no Compose binary on this machine, the result is validated against
+ * the Compose Specification's JSON schema as compose-go (what `docker compose config` runs) ships it, vendored in
+ * test/fixtures/compose-spec.
+ */
 describe('docker-compose.yml', () => {
   interface ComposeService {
     build?: { context: string; args?: Record<string, string> };
     environment?: Record<string, string>;
     volumes?: string[];
+    ports?: string[];
     profiles?: string[];
     image?: string;
+    entrypoint?: string[];
+    command?: string | string[];
+    healthcheck?: { test: string[] };
+    depends_on?: Record<string, { condition: string }> | string[];
   }
-  const compose = parseYaml(read('docker-compose.yml')) as { services: Record<string, ComposeService> };
-  const bot = compose.services.papercord!;
+  interface ComposeFile {
+    services: Record<string, ComposeService>;
+    [key: string]: unknown;
+  }
+  const source = read('docker-compose.yml');
+  const raw = parseYaml(source, { merge: true }) as ComposeFile;
+
+  /** Compose's interpolation: `$$` is a dollar; `${A:-d}` is d when A is unset or empty, `${A-d}` when unset. */
+  function interpolate(text: string, env: Record<string, string>): string {
+    let result = text.replace(/\$\$/g, '\u0000');
+    for (let previous = ''; previous !== result;) {
+      previous = result;
+      result = result.replace(
+        /\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)-([^${}]*))?\}/g,
+        (_, name: string, colon, fallback) => {
+          const value = env[name];
+          if (fallback === undefined) return value ?? '';
+          return value === undefined || (colon === ':' && value === '') ? fallback : value;
+        },
+      );
+    }
+    return result.replace(/\u0000/g, '$');
+  }
+  function interpolateAll(value: unknown, env: Record<string, string>): unknown {
+    if (typeof value === 'string') return interpolate(value, env);
+    if (Array.isArray(value)) return value.map((item) => interpolateAll(item, env));
+    if (value && typeof value === 'object')
+      return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, interpolateAll(item, env)]));
+    return value;
+  }
+  /** What Compose runs with these profiles and this `.env`: services without profiles, plus those of the profiles. */
+  function load(profiles: string[] = [], env: Record<string, string> = {}): ComposeFile {
+    const file = interpolateAll(raw, env) as ComposeFile;
+    const services = Object.fromEntries(
+      Object.entries(file.services).filter(
+        ([, service]) => !service.profiles || service.profiles.some((profile) => profiles.includes(profile)),
+      ),
+    );
+    return { ...file, services };
+  }
+  const profiles = [...new Set(Object.values(raw.services).flatMap((service) => service.profiles ?? []))];
+  const bot = load().services.papercord!;
+
+  it('given each profile, the file Compose loads should match the Compose Specification, and each service it depends on should be in the same profile', () => {
+    expect(profiles.sort()).toEqual(['ollama', 'pgvector', 'playground']);
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    const validate = ajv.compile(composeSpecSchema);
+    for (const active of [[], ...profiles.map((profile) => [profile])]) {
+      const file = load(active);
+      expect(validate(file), `profile ${active[0] ?? '(none)'}: ${ajv.errorsText(validate.errors)}`).toBe(true);
+      for (const [name, service] of Object.entries(file.services)) {
+        const dependencies = Array.isArray(service.depends_on)
+          ? service.depends_on
+          : Object.keys(service.depends_on ?? {});
+        for (const dependency of dependencies)
+          expect(Object.keys(file.services), `${name} depends on ${dependency}`).toContain(dependency);
+      }
+    }
+  });
 
   it('given the bot service, it should build this Dockerfile with arguments the Dockerfile declares', () => {
     expect(statSync(join(root, bot.build!.context, 'Dockerfile')).isFile()).toBe(true);
@@ -265,10 +378,38 @@ describe('docker-compose.yml', () => {
     for (const argument of Object.keys(bot.build!.args ?? {})) expect(declared).toContain(argument);
   });
 
-  it('given the bot environment, it should set only variables papercord reads', () => {
-    const names = Object.keys(bot.environment ?? {});
-    expect(names.length).toBeGreaterThan(3);
-    for (const name of names) expect(configVariables, `${name} is not in src/config.ts`).toContain(name);
+  it('given the bot and playground environments, they should set only variables papercord reads', () => {
+    for (const service of [raw.services.papercord!, raw.services.playground!]) {
+      const names = Object.keys(service.environment ?? {});
+      expect(names.length).toBeGreaterThan(3);
+      for (const name of names) expect(configVariables, `${name} is not in src/config.ts`).toContain(name);
+    }
+  });
+
+  it('given settings in .env, they should win over every default except the container-fixed paths and ports', () => {
+    const fixedInContainer = ['DATA_DIR', 'MODEL_CACHE_DIR', 'HEALTH_PORT', 'HEALTH_HOST'];
+    for (const [name, value] of Object.entries(raw.services.papercord!.environment!)) {
+      if (fixedInContainer.includes(name)) continue;
+      expect(value, `${name} is hard-coded: a value in .env would not reach the bot`).toMatch(
+        new RegExp(`^\\$\\{${name}(:?-.*)?\\}$`),
+      );
+    }
+    const dotEnv = {
+      OLLAMA_BASE_URL: 'http://gpu-box.lan:11434',
+      LLM_PROVIDER: 'ollama',
+      LLM_MODEL: 'qwen2.5:7b',
+      VECTOR_STORE: 'pgvector',
+      DATABASE_URL: 'postgres://me@db.lan:5432/papers',
+    };
+    expect(load(['ollama'], dotEnv).services.papercord!.environment).toMatchObject(dotEnv);
+    expect(load(['ollama'], dotEnv).services['ollama-pull']!.entrypoint).toEqual(['ollama', 'pull', 'qwen2.5:7b']);
+  });
+
+  it('given no .env, the bot should default to extractive answers and reach Ollama and PostgreSQL by service name', () => {
+    expect(bot.environment!.LLM_PROVIDER).toBe('none');
+    expect(new URL(bot.environment!.OLLAMA_BASE_URL!).host).toBe('ollama:11434');
+    expect(bot.environment!.DATABASE_URL).toContain('@postgres:5432/');
+    expect(load(['ollama']).services['ollama-pull']!.entrypoint).toEqual(['ollama', 'pull', 'llama3.2']);
   });
 
   it('given the bot volumes, it should mount the data and model folders the image declares', () => {
@@ -276,14 +417,24 @@ describe('docker-compose.yml', () => {
     expect(targets).toEqual(expect.arrayContaining([imageEnvironment.DATA_DIR, imageEnvironment.MODEL_CACHE_DIR]));
   });
 
-  it('given the optional Ollama and pgvector services, it should wire the bot to them by service name', () => {
-    const ollama = compose.services.ollama!;
-    const postgres = compose.services.postgres!;
-    expect(ollama.profiles).toEqual(['ollama']);
-    expect(postgres.profiles).toEqual(['pgvector']);
-    expect(new URL(bot.environment!.OLLAMA_BASE_URL!).host).toBe('ollama:11434');
-    expect(bot.environment!.DATABASE_URL).toContain('@postgres:5432/');
-    expect(bot.environment!.LLM_PROVIDER).toMatch(/^\$\{LLM_PROVIDER:-none\}$/);
+  it('given the playground profile, it should force playground mode, serve it on a loopback-published 3000 and keep a library of its own', () => {
+    const playground = load(['playground'], { DISCORD_TOKEN: 'a-token-in-env' }).services.playground!;
+    expect(playground.environment).toMatchObject({
+      DISCORD_TOKEN: '',
+      PLAYGROUND_HOST: '0.0.0.0',
+      PLAYGROUND_PORT: '3000',
+    });
+    expect(playground.ports).toContain('127.0.0.1:3000:3000');
+    const dataVolume = (service: ComposeService) => service.volumes!.find((volume) => volume.endsWith(':/data'));
+    expect(dataVolume(playground)).toBeDefined();
+    expect(dataVolume(playground)).not.toBe(dataVolume(bot));
+  });
+
+  it('given the ollama profile, the model should be pulled once Ollama reports ready, not after a sleep', () => {
+    const file = load(['ollama']);
+    expect(file.services.ollama!.healthcheck!.test).toEqual(['CMD', 'ollama', 'list']);
+    expect(file.services['ollama-pull']!.depends_on).toEqual({ ollama: { condition: 'service_healthy' } });
+    expect(source).not.toMatch(/\bsleep\b/);
   });
 });
 

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RUN_TS } from '../support/processes.js';
+import { freePort, RUN_TS } from '../support/processes.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -119,6 +119,23 @@ describe('starting the playground', () => {
 
     started.child.kill('SIGTERM');
     expect(await started.exited).toBe(0);
+  });
+
+  it('given HEALTH_PORT (the image sets it), /healthz should report the bot connected to the stand-in and the library open, and close on SIGTERM', async () => {
+    const healthPort = await freePort();
+    const started = await startProcess('src/main.ts', { DISCORD_TOKEN: '', HEALTH_PORT: String(healthPort) });
+    const healthz = `http://127.0.0.1:${healthPort}/healthz`;
+
+    const response = await fetch(healthz);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ status: 'ok', failing: [], gateway: true, library: true });
+    expect(body.papers).toBeGreaterThan(0);
+    expect((await fetch(`http://127.0.0.1:${healthPort}/metrics`)).status).toBe(200);
+
+    started.child.kill('SIGTERM');
+    expect(await started.exited).toBe(0);
+    await expect(fetch(healthz)).rejects.toThrow();
   });
 
   it('given the default PLAYGROUND_HOST, it should listen on loopback only, without the warning', async () => {
