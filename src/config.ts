@@ -112,7 +112,12 @@ export const configSchema = z.object({
   DISCORD_TOKEN: optional(z.string().min(1)),
   DISCORD_GUILD_ID: optional(z.string().regex(/^\d{15,25}$/, 'expected a server (guild) id, a long number')),
   DISCORD_API_BASE: withDefault(httpUrl, 'https://discord.com/api'),
+  /**
+   * Seconds for one question of a member's allowance to come back (/ask, /compare, mentions; /paper and /trending now
+   * with a model); 0: no limit. A token bucket: ASK_BURST questions in a row, then one per this many seconds.
+   */
   ASK_COOLDOWN_SECONDS: withDefault(nonNegativeNumber, '10'),
+  ASK_BURST: withDefault(positiveInt, '3'),
   MAX_CONCURRENT_ANSWERS: withDefault(positiveInt, '4'),
   /** Library worker threads of the bot (retrieval, answers, ingest); 0 does that work on the thread that talks to Discord. */
   WORKER_THREADS: withDefault(
@@ -123,6 +128,28 @@ export const configSchema = z.object({
       .max(16, 'expected a whole number from 0 to 16'),
     '1',
   ),
+
+  // Limits on bringing papers in (/add, the message command, link pickup).
+  /** Papers one /add or message command takes; the rest are listed as not added. */
+  ADD_MAX_PAPERS: withDefault(positiveInt, '20'),
+  /** A member's allowance of papers to add: ADD_BURST at once, then one more every ADD_COOLDOWN_SECONDS; 0: no limit. */
+  ADD_COOLDOWN_SECONDS: withDefault(nonNegativeNumber, '30'),
+  ADD_BURST: withDefault(positiveInt, '20'),
+  /** The same allowance per channel for papers picked up from posted links and PDFs. */
+  LINK_PICKUP_COOLDOWN_SECONDS: withDefault(nonNegativeNumber, '30'),
+  LINK_PICKUP_BURST: withDefault(positiveInt, '20'),
+  /** Intake requests one bot process works on at once (each is looked up, read and embedded in a library worker). */
+  INTAKE_CONCURRENCY: withDefault(positiveInt, '1'),
+  /** Intake requests that may wait for their turn; beyond that members are told "busy, try again in N s". */
+  INTAKE_QUEUE_MAX: withDefault(
+    z.coerce
+      .number({ invalid_type_error: 'expected a whole number' })
+      .int('expected a whole number')
+      .min(0, 'expected 0 or more'),
+    '10',
+  ),
+  /** The PDFs kept beside the library (`DATA_DIR/pdfs`) may take up to this many MB; past it, PDFs are refused. */
+  PDF_STORE_MAX_MB: withDefault(positiveInt, '1024'),
 
   // Trending posts.
   HF_API_BASE: withDefault(httpUrl, 'https://huggingface.co'),

@@ -45,6 +45,30 @@ describe('loadConfig', () => {
     );
   });
 
+  it('given no limits set, it should use the documented limits; a bad one names the variable', () => {
+    expect(loadConfig({})).toMatchObject({
+      ASK_COOLDOWN_SECONDS: 10,
+      ASK_BURST: 3,
+      ADD_MAX_PAPERS: 20,
+      ADD_COOLDOWN_SECONDS: 30,
+      ADD_BURST: 20,
+      LINK_PICKUP_COOLDOWN_SECONDS: 30,
+      LINK_PICKUP_BURST: 20,
+      INTAKE_CONCURRENCY: 1,
+      INTAKE_QUEUE_MAX: 10,
+      PDF_STORE_MAX_MB: 1024,
+    });
+    expect(() => loadConfig({ ADD_MAX_PAPERS: '0' })).toThrowError(
+      new ConfigError('ADD_MAX_PAPERS: expected a number above 0 (got "0")'),
+    );
+    expect(() => loadConfig({ LINK_PICKUP_COOLDOWN_SECONDS: '-1' })).toThrowError(
+      new ConfigError('LINK_PICKUP_COOLDOWN_SECONDS: expected 0 or more (got "-1")'),
+    );
+    expect(() => loadConfig({ INTAKE_QUEUE_MAX: 'many' })).toThrowError(
+      new ConfigError('INTAKE_QUEUE_MAX: expected a whole number (got "many")'),
+    );
+  });
+
   it('given a bad number, it should fail with one line naming the variable and the value', () => {
     expect(() => loadConfig({ LLM_TIMEOUT_MS: 'soon' })).toThrowError(
       new ConfigError('LLM_TIMEOUT_MS: expected a whole number (got "soon")'),

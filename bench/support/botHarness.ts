@@ -123,7 +123,10 @@ export async function connectBot(
       LOG_LEVEL: 'silent',
       DISCORD_TOKEN: TEST_TOKEN,
       DISCORD_API_BASE: apiBase,
+      // No allowances to spend unless a test sets one: tests run many commands from one user and channel.
       ASK_COOLDOWN_SECONDS: '0',
+      ADD_COOLDOWN_SECONDS: '0',
+      LINK_PICKUP_COOLDOWN_SECONDS: '0',
       MAX_CONCURRENT_ANSWERS: '16',
       LLM_PROVIDER: 'none',
       ...options.env,

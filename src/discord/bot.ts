@@ -4,6 +4,7 @@ import { UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { AcknowledgementGate, type AcknowledgementGateOptions } from './ackFirst.js';
 import { loadCommands } from './commandLoader.js';
+import { IntakeLimits, type IntakeLimitsConfig } from './intakeLimits.js';
 import { AnswerLimiter } from './limits.js';
 import { createLinkPickup } from './linkPickup.js';
 import { createMentionHandler } from './mentions.js';
@@ -17,8 +18,9 @@ export const MISSING_TOKEN_MESSAGE =
 
 export type BotConfig = Pick<
   Config,
-  'DISCORD_TOKEN' | 'DISCORD_API_BASE' | 'ASK_COOLDOWN_SECONDS' | 'MAX_CONCURRENT_ANSWERS'
->;
+  'DISCORD_TOKEN' | 'DISCORD_API_BASE' | 'ASK_COOLDOWN_SECONDS' | 'ASK_BURST' | 'MAX_CONCURRENT_ANSWERS'
+> &
+  IntakeLimitsConfig;
 
 export interface BotOptions {
   /** Defaults to the modules listed in `commands/index.ts`. */
@@ -26,11 +28,11 @@ export interface BotOptions {
   /** Services a command needs beyond the core (e.g. `trending`), passed through to what commands receive. */
   extraServices?: Omit<
     Partial<BotServices>,
-    keyof CoreServices | 'limiter' | 'logger' | 'startedAt' | 'acknowledgements'
+    keyof CoreServices | 'limiter' | 'intakeLimits' | 'logger' | 'startedAt' | 'acknowledgements'
   >;
   /** On stop, how long answers already running may take to finish before the connection closes anyway. */
   drainTimeoutMs?: number;
-  /** The clock the /ask cooldown is measured on; a test passes its own so the "try again in N s" it reads is exact. */
+  /** The clock the /ask and intake allowances are measured on; a test passes its own so the "try again in N s" it reads is exact. */
   now?: () => number;
   /** How long answers wait for other interactions' acknowledgements (see `AcknowledgementGate`). */
   acknowledgements?: AcknowledgementGateOptions;
@@ -84,9 +86,11 @@ export function createBot(core: CoreServices, config: BotConfig, logger: Logger,
     ...options.extraServices,
     limiter: new AnswerLimiter({
       cooldownSeconds: config.ASK_COOLDOWN_SECONDS,
+      burst: config.ASK_BURST,
       maxConcurrent: config.MAX_CONCURRENT_ANSWERS,
       now: options.now,
     }),
+    intakeLimits: new IntakeLimits(config, options.now),
     logger,
     startedAt: new Date(),
     acknowledgements,

@@ -1,6 +1,7 @@
 import { definedOnly } from '../util/options.js';
 import { EXTRACTIVE_MODEL } from '../answering/answerService.js';
 import { UserError } from '../errors.js';
+import { TokenBuckets } from '../util/tokenBuckets.js';
 import type { BotServices } from './types.js';
 
 /** Questions and paper names longer than these are refused with a message saying so. */
@@ -11,8 +12,10 @@ export const INPUT_LIMITS = {
 } as const;
 
 export interface AnswerLimiterOptions {
-  /** Seconds a user waits between two expensive commands. */
+  /** Seconds for one question of a member's allowance to come back (`ASK_COOLDOWN_SECONDS`); 0: no limit. */
   cooldownSeconds: number;
+  /** Questions a member may ask in a row after a quiet spell (`ASK_BURST`). */
+  burst?: number;
   /** Expensive commands running at once, across all users. */
   maxConcurrent: number;
   /** The clock, replaceable in tests. */
@@ -21,7 +24,7 @@ export interface AnswerLimiterOptions {
   initialAnswerSeconds?: number;
 }
 
-export const DEFAULT_LIMITER_OPTIONS = { now: () => Date.now(), initialAnswerSeconds: 5 } as const;
+export const DEFAULT_LIMITER_OPTIONS = { now: () => Date.now(), initialAnswerSeconds: 5, burst: 3 } as const;
 
 /** A slot taken by one running command; release it when the command ends, however it ends. */
 export interface LimiterSlot {
@@ -29,18 +32,25 @@ export interface LimiterSlot {
 }
 
 /**
- * Per-user cooldown and a global concurrency limit for commands that run the LLM. A refused user is told how long
- * to wait: the rest of their cooldown, or, when every slot is busy, the typical answer time measured so far.
+ * A per-member token bucket and a global concurrency limit for commands that run the LLM: a member may ask `burst`
+ * questions in a row, then one every `cooldownSeconds` (someone reading an answer asks again after a few seconds;
+ * one question per window refused that). A refused member is told how long to wait: until their next question
+ * comes back, or, when every slot is busy, the typical answer time measured so far.
  */
 export class AnswerLimiter {
   private readonly options: Required<AnswerLimiterOptions>;
-  private readonly lastStartByUser = new Map<string, number>();
+  private readonly questions: TokenBuckets;
   private running = 0;
   /** Moving average of how long a slot is held, in ms. */
   private typicalHoldMs: number;
 
   constructor(options: AnswerLimiterOptions) {
     this.options = { ...DEFAULT_LIMITER_OPTIONS, ...definedOnly(options) };
+    this.questions = new TokenBuckets({
+      burst: this.options.burst,
+      refillSeconds: this.options.cooldownSeconds,
+      now: this.options.now,
+    });
     this.typicalHoldMs = this.options.initialAnswerSeconds * 1000;
   }
 
@@ -50,38 +60,25 @@ export class AnswerLimiter {
 
   /** Takes a slot for `userId` or throws a UserError saying when to try again. */
   acquire(userId: string): LimiterSlot {
-    const now = this.options.now();
-    const cooldownMs = this.options.cooldownSeconds * 1000;
-    const lastStart = this.lastStartByUser.get(userId);
-    if (lastStart !== undefined && now - lastStart < cooldownMs) {
-      const waitSeconds = Math.ceil((cooldownMs - (now - lastStart)) / 1000);
-      throw new UserError(`You are asking too often: try again in ${waitSeconds} s.`);
-    }
     if (this.running >= this.options.maxConcurrent) {
       const waitSeconds = Math.max(1, Math.ceil(this.typicalHoldMs / 1000));
       throw new UserError(`I am busy answering others: try again in ${waitSeconds} s.`);
     }
+    if (!this.questions.tryTake(userId)) {
+      throw new UserError(`You are asking too often: try again in ${this.questions.waitSeconds(userId)} s.`);
+    }
+    const startedAt = this.options.now();
     this.running += 1;
-    this.lastStartByUser.set(userId, now);
-    this.forgetExpiredCooldowns(now, cooldownMs);
     let released = false;
     return {
       release: () => {
         if (released) return;
         released = true;
         this.running -= 1;
-        const heldMs = this.options.now() - now;
+        const heldMs = this.options.now() - startedAt;
         this.typicalHoldMs = 0.8 * this.typicalHoldMs + 0.2 * heldMs;
       },
     };
-  }
-
-  /** Keeps the per-user map from growing with every user the bot has ever seen. */
-  private forgetExpiredCooldowns(now: number, cooldownMs: number): void {
-    if (this.lastStartByUser.size < 1000) return;
-    for (const [userId, startedAt] of this.lastStartByUser) {
-      if (now - startedAt >= cooldownMs) this.lastStartByUser.delete(userId);
-    }
   }
 }
 

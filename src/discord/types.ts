@@ -13,6 +13,7 @@ import type { Paper } from '../papers/paper.js';
 import type { PaperRetriever } from '../retrieval/types.js';
 import type { TrendingRuntime } from '../trending/runtime.js';
 import type { AcknowledgementGate } from './ackFirst.js';
+import type { IntakeLimits } from './intakeLimits.js';
 import type { AnswerLimiter } from './limits.js';
 import type { PaperOutline } from './render.js';
 
@@ -43,6 +44,8 @@ export interface CoreServices {
 export interface BotServices extends CoreServices {
   /** Per-user cooldown and global concurrency for the expensive commands (/ask, /compare, mentions; /paper and /trending now with an LLM). */
   limiter: AnswerLimiter;
+  /** Per-request cap, member and channel allowances, and the queue for bringing papers in. */
+  intakeLimits: IntakeLimits;
   logger: Logger;
   /** When the bot started, for /about. */
   startedAt: Date;

@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { ApplicationCommandType, type RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import { DiscordEmulator } from '../emulator/discordEmulator.js';
 import type { Config } from '../config.js';
-import { createBot, type Bot, type BotOptions } from '../discord/bot.js';
+import { createBot, type Bot, type BotConfig, type BotOptions } from '../discord/bot.js';
 import { commandPayloads, loadCommands } from '../discord/commandLoader.js';
 import type { CoreServices } from '../discord/types.js';
 import { describeError, UserError } from '../errors.js';
@@ -25,7 +25,7 @@ import { commandInputSchema, resolveCommand } from './commandInput.js';
 /** The token the bot presents to the emulator; never a real one (a real DISCORD_TOKEN is not used here). */
 export const PLAYGROUND_TOKEN = 'papercord-playground-token';
 
-export type PlaygroundConfig = Pick<Config, 'ASK_COOLDOWN_SECONDS' | 'MAX_CONCURRENT_ANSWERS'>;
+export type PlaygroundConfig = Omit<BotConfig, 'DISCORD_TOKEN' | 'DISCORD_API_BASE' | 'ASK_COOLDOWN_SECONDS'>;
 
 export interface PlaygroundOptions {
   services: CoreServices;
@@ -132,7 +132,8 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
   const feed = new ChannelFeed(emulator);
   const bot = createBot(
     services,
-    { ...config, DISCORD_TOKEN: PLAYGROUND_TOKEN, DISCORD_API_BASE: emulator.apiBase },
+    // One local person asks: no allowance of questions to spend (intake limits stay, they protect the library).
+    { ...config, ASK_COOLDOWN_SECONDS: 0, DISCORD_TOKEN: PLAYGROUND_TOKEN, DISCORD_API_BASE: emulator.apiBase },
     logger,
     { commands, ...(extraServices ? { extraServices } : {}) },
   );

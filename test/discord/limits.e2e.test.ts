@@ -41,6 +41,7 @@ describe('/paper with a language model configured', () => {
         LLM_API_KEY: 'sk-test',
         LLM_TIMEOUT_MS: '5000',
         ASK_COOLDOWN_SECONDS: '60',
+        ASK_BURST: '1',
       },
     });
   });
@@ -67,7 +68,7 @@ describe('/paper without a language model', () => {
   let harness: BotHarness;
 
   beforeAll(async () => {
-    harness = await startBotHarness({ env: { LLM_PROVIDER: 'none', ASK_COOLDOWN_SECONDS: '60' } });
+    harness = await startBotHarness({ env: { LLM_PROVIDER: 'none', ASK_COOLDOWN_SECONDS: '60', ASK_BURST: '1' } });
   });
 
   afterAll(async () => {

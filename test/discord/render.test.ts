@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import type { Answer, Comparison } from '../../src/answering/answerService.js';
-import { AnswerLimiter } from '../../src/discord/limits.js';
 import { embedLength, renderAnswer, renderComparison, renderPaperList } from '../../src/discord/render.js';
 import { formatDigestEmbed } from '../../src/trending/format.js';
 import { messageBodyProblems } from '../../src/emulator/payloads.js';
@@ -135,35 +134,5 @@ describe('paper links in Markdown', () => {
     );
     const [, , url] = MARKDOWN_LINK.exec(embed.description) ?? [];
     expect(new URL(url!).searchParams.get('query')).toBe(title);
-  });
-});
-
-describe('the answer limiter', () => {
-  it('given every slot busy, it should refuse with an estimate, and accept again once a slot is released', () => {
-    let now = 0;
-    const limiter = new AnswerLimiter({
-      cooldownSeconds: 0,
-      maxConcurrent: 1,
-      now: () => now,
-      initialAnswerSeconds: 7,
-    });
-
-    const slot = limiter.acquire('alice');
-    expect(() => limiter.acquire('bob')).toThrow('I am busy answering others: try again in 7 s.');
-    now += 2000;
-    slot.release();
-    expect(() => limiter.acquire('bob').release()).not.toThrow();
-  });
-
-  it('given a user inside their cooldown, it should say how many seconds remain; after it, accept', () => {
-    let now = 0;
-    const limiter = new AnswerLimiter({ cooldownSeconds: 10, maxConcurrent: 4, now: () => now });
-
-    limiter.acquire('alice').release();
-    now += 3500;
-    expect(() => limiter.acquire('alice')).toThrow('You are asking too often: try again in 7 s.');
-    expect(() => limiter.acquire('bob')).not.toThrow();
-    now += 7000;
-    expect(() => limiter.acquire('alice')).not.toThrow();
   });
 });

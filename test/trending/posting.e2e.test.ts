@@ -465,6 +465,7 @@ describe('trending posts on Discord', () => {
         LLM_MODEL: 'test-model',
         LLM_API_KEY: 'sk-test',
         ASK_COOLDOWN_SECONDS: '60',
+        ASK_BURST: '1',
       };
       await bootBot(newDataDir(), fakeClock('2025-07-29T12:00:00Z').now, silentLogger(), env);
       const member = { id: nextSnowflake(), username: 'curious' };
