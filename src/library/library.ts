@@ -73,8 +73,13 @@ export interface AddOptions {
 export interface AddResult {
   /** Papers that were not in the library, now embedded and indexed. */
   added: Paper[];
-  /** Papers that were already there (by id or by title); their new metadata is merged into the stored paper. */
+  /**
+   * Papers that were already there (by id or by title), or named twice in this add: their new metadata is merged
+   * into the stored paper. Every paper given counts once, as added or as existing.
+   */
   existing: number;
+  /** For each paper given, in the same order, the library's copy after the add (merged, under its stored id). */
+  stored: Paper[];
 }
 
 export interface TermStatistics {

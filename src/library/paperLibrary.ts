@@ -17,6 +17,7 @@ import { hnswlibBuild, simdSettingOf } from './hnswlib.js';
 import type { AddResult, BulkGraph, Library, LibraryStats, RetrievedPaper, TermStatistics } from './library.js';
 import { resolvePaper, suggestPapers } from './lookup.js';
 import { paperEmbeddingText } from './paperText.js';
+import { embedPapers, planAdd, vectorsOfNewPapers } from './addPlan.js';
 import {
   DEFAULT_EF_CONSTRUCTION,
   isCheckpointFile,
@@ -175,7 +176,7 @@ interface Statements {
   byIds: Database.Statement<[string], { id: string; paper: string }>;
   maxSeq: Database.Statement<[], { seq: number | null }>;
   insertPaper: Database.Statement<[number, string, string, string]>;
-  updatePaper: Database.Statement<[string, number]>;
+  updatePaper: Database.Statement<[string, string]>;
   insertVector: Database.Statement<[number, Buffer]>;
   vectorsAfter: Database.Statement<[number], { seq: number; vector: Buffer }>;
   vectorCount: Database.Statement<[], { count: number }>;
@@ -679,48 +680,35 @@ export class PaperLibrary implements Library {
     return this.withWriteLock(async () => {
       // Another process (the bot, a CLI ingest) may have committed since: dedupe against the newest library.
       this.takeInLatest();
-      const fresh = new Map<string, Paper>();
-      const freshTitles = new Map<string, string>();
-      const updates = new Map<number, Paper>();
-      let existing = 0;
-      for (const paper of incoming) {
-        const title = normalizeTitle(paper.title);
-        const stored = this.statements.byId.get(paper.id) ?? this.statements.byTitle.get(title);
-        if (stored) {
-          existing += 1;
-          const before = updates.get(stored.seq) ?? (JSON.parse(stored.paper) as Paper);
-          const merged = mergePaper(before, paper);
-          if (JSON.stringify(merged) !== JSON.stringify(before)) updates.set(stored.seq, merged);
-          continue;
-        }
-        const knownId = fresh.has(paper.id) ? paper.id : freshTitles.get(title);
-        if (knownId !== undefined) {
-          existing += 1;
-          fresh.set(knownId, mergePaper(fresh.get(knownId)!, paper));
-          continue;
-        }
-        fresh.set(paper.id, paper);
-        freshTitles.set(title, paper.id);
-      }
-      const added = [...fresh.values()];
-      if (added.length === 0 && updates.size === 0) return { added, existing };
+      const plan = planAdd(incoming, (paper) => {
+        const row = this.statements.byId.get(paper.id) ?? this.statements.byTitle.get(normalizeTitle(paper.title));
+        return row && (JSON.parse(row.paper) as Paper);
+      });
+      const result = { added: plan.fresh, existing: plan.existing, stored: plan.stored };
+      if (plan.fresh.length === 0 && plan.updates.length === 0) return result;
 
-      if (added.length > 0)
-        this.options.logger.info(`embedding ${added.length} new paper${added.length === 1 ? '' : 's'}`);
-      const prepared = await this.preparePapers(added, options.prepared, signal);
+      const vectors = await vectorsOfNewPapers(plan.fresh, options.prepared, this.embedding(signal));
       signal?.throwIfAborted();
       await this.options.onSaveStep?.('embedded');
       this.db.transaction(() => {
-        for (const [seq, paper] of updates) this.statements.updatePaper.run(JSON.stringify(paper), seq);
-        this.insertNew(added.map((paper, index) => ({ paper, prepared: prepared[index]! })));
+        for (const paper of plan.updates) this.statements.updatePaper.run(JSON.stringify(paper), paper.id);
+        this.insertNew(
+          plan.fresh.map((paper, index) => ({
+            paper,
+            prepared: {
+              vector: vectors[index]!,
+              analyzed: options.prepared?.get(paper.id)?.analyzed ?? analyzePaper(paper),
+            },
+          })),
+        );
       })();
       // In the same synchronous step as the commit: no reader in this process sees the database and memory disagree.
       this.takeInCommitted();
-      if (added.length > 0) this.addedHere = true;
+      if (plan.fresh.length > 0) this.addedHere = true;
       await this.options.onSaveStep?.('commit');
       if (options.checkpoint !== false && this.vectorsSinceCheckpoint() >= this.options.checkpointEvery)
         await this.checkpointNow();
-      return { added, existing };
+      return result;
     }, signal);
   }
 
@@ -737,43 +725,13 @@ export class PaperLibrary implements Library {
     this.names.add(rows);
   }
 
-  private async preparePapers(
-    papers: readonly Paper[],
-    ready: ReadonlyMap<string, PreparedPaper> | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<PreparedPaper[]> {
-    const missing = papers.filter((paper) => !ready?.has(paper.id));
-    const vectors = missing.length > 0 ? await this.embedPapers(missing, signal) : [];
-    const computed = new Map(
-      missing.map((paper, index) => [paper.id, { vector: vectors[index]!, analyzed: analyzePaper(paper) }]),
-    );
-    return papers.map((paper) => {
-      const entry = ready?.get(paper.id) ?? computed.get(paper.id)!;
-      if (entry.vector.length !== this.embedder.dimension) {
-        throw new Error(
-          `embedder ${this.embedder.id} returned ${entry.vector.length} dimensions, expected ${this.embedder.dimension}`,
-        );
-      }
-      return entry;
-    });
+  private embedding(signal?: AbortSignal) {
+    const { embedder, embedBatchSize, logger } = this.options;
+    return { embedder, batchSize: embedBatchSize, logger, ...(signal ? { signal } : {}) };
   }
 
-  private async embedPapers(papers: readonly Paper[], signal: AbortSignal | undefined): Promise<number[][]> {
-    const vectors: number[][] = [];
-    for (let start = 0; start < papers.length; start += this.options.embedBatchSize) {
-      signal?.throwIfAborted();
-      const batch = papers.slice(start, start + this.options.embedBatchSize);
-      const embedded = await this.embedder.embeddings.embedDocuments(batch.map(paperEmbeddingText));
-      for (const vector of embedded) {
-        if (vector.length !== this.embedder.dimension) {
-          throw new Error(
-            `embedder ${this.embedder.id} returned ${vector.length} dimensions, expected ${this.embedder.dimension}`,
-          );
-        }
-      }
-      vectors.push(...embedded);
-    }
-    return vectors;
+  private embedPapers(papers: readonly Paper[]): Promise<number[][]> {
+    return embedPapers(papers, this.embedding());
   }
 
   private checkpointRecord(): CheckpointRecord | undefined {
@@ -919,7 +877,7 @@ export class PaperLibrary implements Library {
     }
     const sameEmbedder = salvaged.embedder === `${embedder.id}\t${embedder.dimension}`;
     const missing = salvaged.papers.filter((entry) => !sameEmbedder || !entry.vector).map((entry) => entry.paper);
-    const vectors = missing.length > 0 ? await this.embedPapers(missing, undefined) : [];
+    const vectors = missing.length > 0 ? await this.embedPapers(missing) : [];
     const fresh = new Map(missing.map((paper, index) => [paper, vectors[index]!]));
     // Dedupe as a commit would: a damaged unique index may have let a paper in twice.
     const seen = new Set<string>();
@@ -976,7 +934,7 @@ export class PaperLibrary implements Library {
       byIds: db.prepare('SELECT id, paper FROM papers WHERE id IN (SELECT value FROM json_each(?))'),
       maxSeq: db.prepare('SELECT max(seq) AS seq FROM papers'),
       insertPaper: db.prepare('INSERT INTO papers (seq, id, title_key, paper) VALUES (?, ?, ?, ?)'),
-      updatePaper: db.prepare('UPDATE papers SET paper = ? WHERE seq = ?'),
+      updatePaper: db.prepare('UPDATE papers SET paper = ? WHERE id = ?'),
       insertVector: db.prepare('INSERT INTO vectors (seq, vector) VALUES (?, ?)'),
       vectorsAfter: db.prepare('SELECT seq, vector FROM vectors WHERE seq > ? ORDER BY seq'),
       vectorCount: db.prepare('SELECT count(*) AS count FROM vectors'),
@@ -1068,10 +1026,7 @@ export class PaperLibrary implements Library {
     this.options.logger.warn(
       `${broken.length} paper${broken.length === 1 ? ' has' : 's have'} no usable vector in the library (missing, or not ${this.embedder.dimension} dimensions); embedding ${broken.length === 1 ? 'it' : 'them'} again`,
     );
-    const vectors = await this.embedPapers(
-      broken.map((row) => JSON.parse(row.paper) as Paper),
-      undefined,
-    );
+    const vectors = await this.embedPapers(broken.map((row) => JSON.parse(row.paper) as Paper));
     const replace = this.db.prepare<[number, Buffer]>('INSERT OR REPLACE INTO vectors (seq, vector) VALUES (?, ?)');
     this.db.transaction(() => broken.forEach((row, index) => replace.run(row.seq, vectorBlob(vectors[index]!))))();
     const rebuilt = broken.some((row) => row.seq <= this.vectors!.throughSeq);
@@ -1095,10 +1050,7 @@ export class PaperLibrary implements Library {
     }
     for (let start = 0; start < batch.length; start += 1000) {
       const slice = batch.slice(start, start + 1000);
-      const embedded = await this.embedPapers(
-        slice.map((entry) => entry.paper),
-        undefined,
-      );
+      const embedded = await this.embedPapers(slice.map((entry) => entry.paper));
       slice.forEach((entry, index) => vectors.push({ seq: entry.seq, vector: embedded[index]! }));
     }
     this.db.transaction(() => {
@@ -1111,33 +1063,6 @@ export class PaperLibrary implements Library {
     this.vectors.add(this.vectorRowsAfter(-1));
     await this.checkpointNow(true);
   }
-}
-
-/**
- * The stored paper with what another source knows about it: fields it lacks are filled in, counts that change
- * over time (upvotes, comments) take the newer value. Id, title, abstract and source stay as stored.
- */
-export function mergePaper(stored: Paper, incoming: Paper): Paper {
-  const merged: Paper = { ...stored };
-  const fillable = [
-    'url',
-    'publishedAt',
-    'authors',
-    'arxivId',
-    'aiSummary',
-    'keywords',
-    'githubRepo',
-    'thumbnail',
-    'primaryCategory',
-  ] as const;
-  for (const field of fillable) fillIn(merged, incoming, field);
-  if (incoming.upvotes !== undefined) merged.upvotes = incoming.upvotes;
-  if (incoming.numComments !== undefined) merged.numComments = incoming.numComments;
-  return merged;
-}
-
-function fillIn<K extends keyof Paper>(target: Paper, source: Paper, field: K): void {
-  if (target[field] === undefined && source[field] !== undefined) target[field] = source[field];
 }
 
 export type { NameMatch };

@@ -6,7 +6,7 @@ import { normalizeTitle, type Paper } from '../papers/paper.js';
 import { FILLER_TERMS, queryTerms, stemmedTerms } from '../text/analysis.js';
 import { DEFAULT_LEXICAL_TUNING } from '../text/bm25.js';
 import { definedOnly } from '../util/options.js';
-import type { AddResult, Library, LibraryStats, RetrievedPaper, TermStatistics } from './library.js';
+import type { AddOptions, AddResult, Library, LibraryStats, RetrievedPaper, TermStatistics } from './library.js';
 import {
   chooseResolved,
   EMPTY_LIBRARY_MESSAGE,
@@ -15,7 +15,7 @@ import {
   rankByTitle,
   type RankedPaper,
 } from './lookup.js';
-import { mergePaper, paperEmbeddingText } from './paperLibrary.js';
+import { embedPapers, planAdd, vectorsOfNewPapers, type FindStored } from './addPlan.js';
 import {
   migrateLegacyTable,
   PREVIOUS_TABLE_NAME,
@@ -188,49 +188,40 @@ export class PostgresLibrary implements Library {
   /** Read live: there is nothing to take. */
   async refresh(): Promise<void> {}
 
-  async add(incoming: readonly Paper[], options: { signal?: AbortSignal } = {}): Promise<AddResult> {
+  async add(incoming: readonly Paper[], options: AddOptions = {}): Promise<AddResult> {
     this.assertOpen();
-    options.signal?.throwIfAborted();
-    const { papers } = this.tables;
+    const { signal, prepared } = options;
+    signal?.throwIfAborted();
     // Embedding is the slow part and must not hold the lock that every other process's adds wait for: first find
-    // what looks new and embed it, then, under the lock, insert what is still new.
-    const candidates = dedupe(incoming);
-    const before = await this.stored(candidates);
-    const maybeNew = candidates.filter((paper) => !before.has(paper.id) && !before.has(titleKey(paper)));
-    if (maybeNew.length > 0)
-      this.settings.logger.info(`embedding ${maybeNew.length} new paper${maybeNew.length === 1 ? '' : 's'}`);
-    const vectors = await this.embed(maybeNew, options.signal);
-    options.signal?.throwIfAborted();
+    // what looks new and embed it, then, under the lock, plan again against what is stored now and write that.
+    const firstLook = planAdd(incoming, await this.stored(incoming));
+    const vectors = new Map<string, ArrayLike<number>>();
+    const embedNew = async (papers: readonly Paper[]) => {
+      const found = await vectorsOfNewPapers(papers, prepared, this.embedding(signal));
+      papers.forEach((paper, index) => vectors.set(paper.id, found[index]!));
+    };
+    await embedNew(firstLook.fresh);
+    signal?.throwIfAborted();
 
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock($1)', [ADD_LOCK_KEY]);
-      const stored = await this.stored(candidates, client);
-      const added: Paper[] = [];
-      const addedVectors: number[][] = [];
-      let existing = 0;
-      for (const paper of candidates) {
-        const known = stored.get(paper.id) ?? stored.get(titleKey(paper));
-        if (!known) {
-          const index = maybeNew.indexOf(paper);
-          // New since the first look and not embedded yet: rare (another process removed nothing, papers are only
-          // added), but embed it here rather than lose it.
-          const vector = index >= 0 ? vectors[index]! : (await this.embed([paper], options.signal))[0]!;
-          added.push(paper);
-          addedVectors.push(vector);
-          continue;
-        }
-        existing += 1;
-        const merged = mergePaper(known, paper);
-        if (JSON.stringify(merged) !== JSON.stringify(known)) {
-          await client.query(`UPDATE ${papers} SET paper = $2 WHERE id = $1`, [known.id, merged]);
-        }
-      }
-      if (added.length > 0) await this.insert(client, added, addedVectors);
+      const plan = planAdd(incoming, await this.stored(incoming, client));
+      // New since the first look and not embedded yet: rare (papers are only ever added), but embedded here rather
+      // than lost.
+      await embedNew(plan.fresh.filter((paper) => !vectors.has(paper.id)));
+      for (const paper of plan.updates)
+        await client.query(`UPDATE ${this.tables.papers} SET paper = $2 WHERE id = $1`, [paper.id, paper]);
+      if (plan.fresh.length > 0)
+        await this.insert(
+          client,
+          plan.fresh,
+          plan.fresh.map((paper) => vectors.get(paper.id)!),
+        );
       await client.query('COMMIT');
-      return { added, existing };
+      return { added: plan.fresh, existing: plan.existing, stored: plan.stored };
     } catch (error) {
       await client.query('ROLLBACK').catch((rollbackError: unknown) => (broken = rollbackError as Error));
       throw error;
@@ -495,41 +486,24 @@ export class PostgresLibrary implements Library {
     return result.rows;
   }
 
-  /** Stored papers matching `papers` by id or normalized title, keyed both ways. */
-  private async stored(
-    papers: readonly Paper[],
-    client: pg.Pool | pg.PoolClient = this.pool,
-  ): Promise<Map<string, Paper>> {
+  /** The stored papers matching `papers` by id or normalized title, read in one query. */
+  private async stored(papers: readonly Paper[], client: pg.Pool | pg.PoolClient = this.pool): Promise<FindStored> {
     this.assertOpen();
-    if (papers.length === 0) return new Map();
+    if (papers.length === 0) return () => undefined;
     const result = await client.query<PaperRow & { title_key: string }>(
       `SELECT paper, title_key FROM ${this.tables.papers} WHERE id = ANY($1::text[]) OR title_key = ANY($2::text[])`,
       [papers.map((paper) => paper.id), papers.map(titleKey)],
     );
-    const stored = new Map<string, Paper>();
-    for (const row of result.rows) {
-      stored.set(row.paper.id, row.paper);
-      stored.set(row.title_key, row.paper);
-    }
-    return stored;
+    const byId = new Map(result.rows.map((row) => [row.paper.id, row.paper]));
+    const byTitle = new Map<string, Paper>();
+    // The first added, as `getByTitle` finds it.
+    for (const row of [...result.rows].reverse()) byTitle.set(row.title_key, row.paper);
+    return (paper) => byId.get(paper.id) ?? byTitle.get(titleKey(paper));
   }
 
-  private async embed(papers: readonly Paper[], signal: AbortSignal | undefined): Promise<number[][]> {
-    const vectors: number[][] = [];
-    for (let start = 0; start < papers.length; start += this.settings.embedBatchSize) {
-      signal?.throwIfAborted();
-      const batch = papers.slice(start, start + this.settings.embedBatchSize);
-      const embedded = await this.embedder.embeddings.embedDocuments(batch.map(paperEmbeddingText));
-      for (const vector of embedded) {
-        if (vector.length !== this.embedder.dimension) {
-          throw new Error(
-            `embedder ${this.embedder.id} returned ${vector.length} dimensions, expected ${this.embedder.dimension}`,
-          );
-        }
-      }
-      vectors.push(...embedded);
-    }
-    return vectors;
+  private embedding(signal?: AbortSignal) {
+    const { embedder, settings } = this;
+    return { embedder, batchSize: settings.embedBatchSize, logger: settings.logger, ...(signal ? { signal } : {}) };
   }
 
   /**
@@ -539,7 +513,7 @@ export class PostgresLibrary implements Library {
   private async insert(
     client: pg.PoolClient,
     papers: readonly Paper[],
-    vectors: ReadonlyArray<readonly number[] | null>,
+    vectors: ReadonlyArray<ArrayLike<number> | null>,
     copyFrom?: { table: string; rowIds: ReadonlyArray<string | null> },
   ): Promise<void> {
     const { papers: table, terms, totals } = this.tables;
@@ -625,14 +599,14 @@ export class PostgresLibrary implements Library {
     const seen = new Set<string>();
     const fresh = rows.filter(({ paper }) => {
       const keys = [paper.id, titleKey(paper)];
-      if (keys.some((key) => stored.has(key) || seen.has(key))) return false;
+      if (stored(paper) || keys.some((key) => seen.has(key))) return false;
       keys.forEach((key) => seen.add(key));
       return true;
     });
     const toEmbed = fresh.filter((row) => !row.keepVector);
-    const vectors = await this.embed(
+    const vectors = await embedPapers(
       toEmbed.map((row) => row.paper),
-      undefined,
+      this.embedding(),
     );
     const embedded = new Map(toEmbed.map((row, index) => [row, vectors[index]!]));
     if (fresh.length > 0) {
@@ -778,28 +752,8 @@ function shortKey(title: string): string | null {
   return colon > 0 ? normalizeTitle(title.slice(0, colon)) : null;
 }
 
-/** One paper per id and per normalized title, the later copy's metadata merged into the first. */
-function dedupe(papers: readonly Paper[]): Paper[] {
-  const byKey = new Map<string, Paper>();
-  const unique: Paper[] = [];
-  for (const paper of papers) {
-    const earlier = byKey.get(paper.id) ?? byKey.get(titleKey(paper));
-    if (earlier) {
-      const merged = mergePaper(earlier, paper);
-      unique[unique.indexOf(earlier)] = merged;
-      byKey.set(merged.id, merged);
-      byKey.set(titleKey(merged), merged);
-      continue;
-    }
-    unique.push(paper);
-    byKey.set(paper.id, paper);
-    byKey.set(titleKey(paper), paper);
-  }
-  return unique;
-}
-
-function vectorLiteral(vector: readonly number[]): string {
-  return `[${vector.join(',')}]`;
+function vectorLiteral(vector: ArrayLike<number>): string {
+  return `[${Array.from(vector).join(',')}]`;
 }
 
 /** A tsquery literal: any of the terms (quoted, so no term is read as an operator). */

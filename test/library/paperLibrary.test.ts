@@ -138,49 +138,6 @@ describe('PaperLibrary', () => {
     });
   });
 
-  it('given the same papers ingested twice and then one more, it should embed only the papers it did not have', async () => {
-    const embedder = countingEmbedder();
-    const library = await openLibrary({ embedder });
-
-    expect(await library.add(seeds)).toMatchObject({ existing: 0, added: { length: 54 } });
-    expect(await library.add(seeds)).toMatchObject({ existing: 54, added: [] });
-    const third = await library.add([...seeds, newPaper('Sparse Routing at Scale')]);
-
-    expect(third.existing).toBe(54);
-    expect(third.added.map((paper) => paper.title)).toEqual(['Sparse Routing at Scale']);
-    expect(embedder.embeddings.embeddedDocuments).toBe(55);
-    expect((await library.stats()).vectors).toBe(55);
-  });
-
-  it('given a paper already stored under another id, it should merge its metadata into the stored paper and keep the stored id', async () => {
-    const library = await openLibrary();
-    await library.add(seeds);
-    const stored = seeds.find((paper) => paper.title.startsWith('MrT5'))!;
-
-    const result = await library.add([
-      {
-        ...stored,
-        id: 'arxiv:2410.20771',
-        arxivId: '2410.20771',
-        source: 'hf',
-        url: 'https://arxiv.org/abs/2410.20771',
-        upvotes: 12,
-        title: stored.title.toUpperCase(),
-      },
-    ]);
-
-    expect(result).toMatchObject({ added: [], existing: 1 });
-    expect(library.size).toBe(54);
-    expect(library.get(stored.id)).toMatchObject({
-      title: stored.title,
-      source: 'seeds',
-      url: 'https://arxiv.org/abs/2410.20771',
-      upvotes: 12,
-    });
-    await library.close();
-    expect((await openLibrary()).get(stored.id)?.upvotes).toBe(12);
-  });
-
   it('given an index built by another embedder, it should say so and rebuild it for the configured one', async () => {
     const first = await openLibrary();
     await first.add(seeds);

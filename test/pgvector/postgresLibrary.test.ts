@@ -20,7 +20,6 @@ import { HEALTHZ_PATH, startHealthServer } from '../../src/ops/health.js';
 import { createMetrics } from '../../src/ops/metrics.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import type { Paper } from '../../src/papers/paper.js';
-import { stemmedTerms } from '../../src/text/analysis.js';
 import { missingService } from '../support/services.js';
 
 const serverUrl = process.env.PGVECTOR_TEST_URL;
@@ -116,17 +115,6 @@ describe.skipIf(withoutPostgres)('library in PostgreSQL (real PostgreSQL with pg
     }
   });
 
-  it('given a term in the library, its document frequency should come from the one term table and match the local index', async () => {
-    const terms = [...new Set(stemmedTerms('byte tokenizer merging the a hnet preference zebrafish'))];
-    const fromPostgres = await shared.termStatistics(terms);
-    const fromLocal = local.termStatistics(terms);
-
-    expect(fromPostgres.documents).toBe(seeds.length);
-    for (const term of terms)
-      expect(fromPostgres.frequencies.get(term) ?? 0, term).toBe(fromLocal.frequencies.get(term));
-    expect(fromLocal.frequencies.get('byte')).toBeGreaterThan(0);
-  });
-
   it('given names people type, it should suggest and resolve the same papers as the local library', async () => {
     for (const typed of ['MrT5', 'Mixture-of-Rec', 'zero shot tok', 'TDPO']) {
       expect((await shared.suggest(typed, 5))[0]?.title, typed).toBe(local.suggest(typed, 5)[0]?.title);
@@ -136,25 +124,6 @@ describe.skipIf(withoutPostgres)('library in PostgreSQL (real PostgreSQL with pg
     }
     await expect(shared.resolve('xyzzy quux')).rejects.toThrow('no paper in the library matches "xyzzy quux"');
     expect(await shared.suggest('', 3)).toEqual(seeds.slice(0, 3));
-  });
-
-  it('given the same papers again, from another source with more metadata, it should keep one row each and merge what is new', async () => {
-    const again = seeds
-      .slice(0, 5)
-      .map((paper) => ({ ...paper, id: `other:${paper.id}`, url: `https://example.org/${paper.id}`, upvotes: 7 }));
-    const { added, existing } = await shared.add(again);
-
-    expect(added).toEqual([]);
-    expect(existing).toBe(5);
-    expect(await shared.count()).toBe(seeds.length);
-    expect(await shared.get(seeds[0]!.id)).toMatchObject({
-      id: seeds[0]!.id,
-      url: `https://example.org/${seeds[0]!.id}`,
-      upvotes: 7,
-    });
-    expect((await shared.termStatistics(['byte'])).frequencies.get('byte')).toBe(
-      local.termStatistics(['byte']).frequencies.get('byte'),
-    );
   });
 
   it('given two processes adding overlapping papers at once, each paper should be stored once and the term counts should add up', async () => {
@@ -172,27 +141,6 @@ describe.skipIf(withoutPostgres)('library in PostgreSQL (real PostgreSQL with pg
     expect(new Set((await second.all()).map((paper) => paper.id))).toEqual(new Set(seeds.map((paper) => paper.id)));
     const terms = ['byte', 'token', 'model', 'merg'];
     expect(await first.termStatistics(terms)).toEqual(local.termStatistics(terms));
-  });
-
-  it('given a process that was already running, it should find a paper another process adds, with no reload and no copy of its own', async () => {
-    const table = freshTable();
-    const writer = await open(table);
-    await writer.add(seeds.slice(0, 10));
-    const alreadyRunning = await open(table);
-    const newPaper: Paper = {
-      id: 'arxiv:2601.00001',
-      arxivId: '2601.00001',
-      title: 'Zebrafish Locomotion Transformers',
-      abstract: 'We model zebrafish swimming bouts with a transformer over pose sequences and predict locomotion.',
-      source: 'arxiv',
-    };
-
-    await writer.add([newPaper]);
-
-    expect((await alreadyRunning.vectorSearch('zebrafish swimming locomotion', 1))[0]!.paper).toEqual(newPaper);
-    expect((await alreadyRunning.lexicalSearch('zebrafish', 1))[0]!.paper).toEqual(newPaper);
-    expect(await alreadyRunning.get(newPaper.id)).toEqual(newPaper);
-    expect(await alreadyRunning.count()).toBe(11);
   });
 
   it("given a search wider than pgvector's default ef_search of 40, it should still return k papers", async () => {
