@@ -148,8 +148,6 @@ export const configSchema = z.object({
       .min(0, 'expected 0 or more'),
     '10',
   ),
-  /** The PDFs kept beside the library (`DATA_DIR/pdfs`) may take up to this many MB; past it, PDFs are refused. */
-  PDF_STORE_MAX_MB: withDefault(positiveInt, '1024'),
 
   // Trending posts.
   HF_API_BASE: withDefault(httpUrl, 'https://huggingface.co'),
