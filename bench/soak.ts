@@ -3,6 +3,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { UsageError } from '../src/errors.js';
 import { parseCommandArgs } from '../src/cli/command.js';
+import { commandModules } from '../commands/index.js';
 import { loadCommands } from '../src/discord/commandLoader.js';
 import { APOLOGY } from '../src/discord/router.js';
 import { instrumentCommands } from '../src/ops/instrument.js';
@@ -192,7 +193,7 @@ export async function runSoak(
     heartbeatIntervalMs: 10_000,
     historyLimit: 100,
     metrics,
-    commands: instrumentCommands(loadCommands(), metrics),
+    commands: instrumentCommands(loadCommands(commandModules), metrics),
   });
   const { emulator, bot, services } = harness;
   try {

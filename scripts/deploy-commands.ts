@@ -5,9 +5,11 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { REST, Routes, type APIApplication, type RESTPutAPIApplicationCommandsResult } from 'discord.js';
+import { commandModules } from '../commands/index.js';
 import { ConfigError, loadConfig, type Config } from '../src/config.js';
-import { commandPayloads } from '../src/discord/commandLoader.js';
+import { commandPayloads, loadCommands } from '../src/discord/commandLoader.js';
 import { MISSING_TOKEN_MESSAGE } from '../src/discord/bot.js';
+import type { BotCommand } from '../src/discord/types.js';
 
 export type DeployConfig = Pick<Config, 'DISCORD_TOKEN' | 'DISCORD_GUILD_ID' | 'DISCORD_API_BASE'>;
 
@@ -20,13 +22,18 @@ export interface DeployResult {
   labels: string[];
 }
 
-export async function deployCommands(config: DeployConfig & { DISCORD_TOKEN: string }): Promise<DeployResult> {
+export async function deployCommands(
+  config: DeployConfig & { DISCORD_TOKEN: string },
+  commands: ReadonlyMap<string, BotCommand> = loadCommands(commandModules),
+): Promise<DeployResult> {
   const rest = new REST({ api: config.DISCORD_API_BASE }).setToken(config.DISCORD_TOKEN);
   const application = (await rest.get(Routes.oauth2CurrentApplication())) as APIApplication;
   const route = config.DISCORD_GUILD_ID
     ? Routes.applicationGuildCommands(application.id, config.DISCORD_GUILD_ID)
     : Routes.applicationCommands(application.id);
-  const registered = (await rest.put(route, { body: commandPayloads() })) as RESTPutAPIApplicationCommandsResult;
+  const registered = (await rest.put(route, {
+    body: commandPayloads(commands),
+  })) as RESTPutAPIApplicationCommandsResult;
   // Slash commands read `/name`; a message command (type 3) is shown by its menu label in quotes.
   const names = registered.map((command) => (command.type === 3 ? `"${command.name}"` : command.name));
   return {

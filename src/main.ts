@@ -1,9 +1,10 @@
 /**
  * `npm start`: the one composition root of the Discord bot. Config, then logger, then services, then the bot;
  * SIGINT/SIGTERM stop the bot and close the services. Commands are registered by `npm run deploy-commands`,
- * never here.
+ * never here. The one place, with the playground's own entry point, that imports `commands/`: the modules are passed in.
  */
 import { fileURLToPath } from 'node:url';
+import { commandModules } from '../commands/index.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createBot } from './discord/bot.js';
 import { loadCommands } from './discord/commandLoader.js';
@@ -41,7 +42,7 @@ async function main(): Promise<number> {
   if (!config.DISCORD_TOKEN) {
     // Issue 8: with no token, the real bot runs against the local Discord stand-in instead of exiting.
     process.stderr.write(`${PLAYGROUND_NOTICE}\n`);
-    return runPlayground(config);
+    return runPlayground(config, loadCommands(commandModules));
   }
   if (config.SHARDS !== undefined && config.SHARD_ID === undefined)
     return superviseShards(config, createLogger(config));
@@ -60,7 +61,7 @@ async function main(): Promise<number> {
     logger,
   });
   const bot = createBot(backend.core, config, logger, {
-    commands: instrumentCommands(loadCommands(), metrics),
+    commands: instrumentCommands(loadCommands(commandModules), metrics),
     extraServices: { trending },
   });
   let libraryOpen = true;

@@ -1,8 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { commandModules } from '../../commands/index.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createBot, type Bot, type BotOptions } from '../../src/discord/bot.js';
+import { loadCommands } from '../../src/discord/commandLoader.js';
 import { openBotBackend, type BotBackend } from '../../src/discord/coreServices.js';
 import { silentLogger, type Logger } from '../../src/logger.js';
 import type { PapercordMetrics } from '../../src/ops/metrics.js';
@@ -134,7 +136,7 @@ export async function connectBot(
     const logger = options.logger ?? silentLogger();
     backend = await openBotBackend(config, logger, options.metrics ? { metrics: options.metrics } : {});
     bot = createBot(backend.core, config, logger, {
-      ...(options.commands ? { commands: options.commands } : {}),
+      commands: options.commands ?? loadCommands(commandModules),
       ...(options.now ? { now: options.now } : {}),
       ...(options.acknowledgements ? { acknowledgements: options.acknowledgements } : {}),
     });

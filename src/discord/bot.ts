@@ -3,7 +3,6 @@ import type { Config } from '../config.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { AcknowledgementGate, type AcknowledgementGateOptions } from './ackFirst.js';
-import { loadCommands } from './commandLoader.js';
 import { IntakeLimits, type IntakeLimitsConfig } from './intakeLimits.js';
 import { AnswerLimiter } from './limits.js';
 import { createLinkPickup } from './linkPickup.js';
@@ -23,8 +22,8 @@ export type BotConfig = Pick<
   IntakeLimitsConfig;
 
 export interface BotOptions {
-  /** Defaults to the modules listed in `commands/index.ts`. */
-  commands?: ReadonlyMap<string, BotCommand>;
+  /** The commands by name (`loadCommands(commandModules)` in the composition root). */
+  commands: ReadonlyMap<string, BotCommand>;
   /** Services a command needs beyond the core (e.g. `trending`), passed through to what commands receive. */
   extraServices?: Omit<
     Partial<BotServices>,
@@ -66,7 +65,7 @@ export interface Bot {
  * follow-ups in the bot's threads, and for reading paper links in channels with link pickup on). Nothing it sends can ping: `allowedMentions: { parse: [] }` is the client
  * default and is repeated on every send.
  */
-export function createBot(core: CoreServices, config: BotConfig, logger: Logger, options: BotOptions = {}): Bot {
+export function createBot(core: CoreServices, config: BotConfig, logger: Logger, options: BotOptions): Bot {
   const client = new Client({
     intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent],
     allowedMentions: NO_MENTIONS,
@@ -95,7 +94,7 @@ export function createBot(core: CoreServices, config: BotConfig, logger: Logger,
     startedAt: new Date(),
     acknowledgements,
   };
-  const commands = options.commands ?? loadCommands();
+  const { commands } = options;
   const route = createInteractionRouter(commands, services);
   const answerMention = createMentionHandler(client, services);
   const pickUpLinks = createLinkPickup(services);

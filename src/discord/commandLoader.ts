@@ -1,11 +1,11 @@
-import { commandModules } from '../../commands/index.js';
 import type { BotCommand } from './types.js';
 
 /**
- * The commands by name, from the modules listed in `commands/index.ts` (no scanning of directories: what the bot
- * can do is one readable list). Refuses a module without `data`/`execute` or a name used twice.
+ * The commands by name, from the modules the composition root passes in (`commands/index.ts` lists them; no
+ * scanning of directories: what the bot can do is one readable list). Refuses a module without `data`/`execute`
+ * or a name used twice.
  */
-export function loadCommands(modules: readonly BotCommand[] = commandModules): Map<string, BotCommand> {
+export function loadCommands(modules: readonly BotCommand[]): Map<string, BotCommand> {
   const commands = new Map<string, BotCommand>();
   for (const module of modules) {
     if (!module?.data?.name || typeof module.execute !== 'function') {
@@ -18,6 +18,6 @@ export function loadCommands(modules: readonly BotCommand[] = commandModules): M
 }
 
 /** The JSON Discord's bulk overwrite expects, for `npm run deploy-commands`. */
-export function commandPayloads(commands: ReadonlyMap<string, BotCommand> = loadCommands()) {
+export function commandPayloads(commands: ReadonlyMap<string, BotCommand>) {
   return [...commands.values()].map((command) => command.data.toJSON());
 }

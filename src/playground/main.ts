@@ -1,13 +1,15 @@
 /**
  * `npm run playground` (and `npm start` without DISCORD_TOKEN): config, services, `/healthz` when HEALTH_PORT is set,
- * the seed library when the library is empty, then the playground; SIGINT/SIGTERM close it all.
+ * the seed library when the library is empty, then the playground; SIGINT/SIGTERM close it all. Run directly, it is
+ * a composition root: it passes the modules of `commands/` in, as `src/main.ts` does.
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { commandModules } from '../../commands/index.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { loadCommands } from '../discord/commandLoader.js';
 import { coreServicesFrom } from '../discord/coreServices.js';
-import type { BotServices } from '../discord/types.js';
+import type { BotCommand, BotServices } from '../discord/types.js';
 import { describeError, isUserError, UserError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { startHealthServer, type HealthServer } from '../ops/health.js';
@@ -49,7 +51,7 @@ async function ensurePapers(services: Services, logger: Logger): Promise<void> {
 }
 
 /** Runs until SIGINT/SIGTERM; prints `papercord playground: <url>` on stdout once the page is served. */
-export async function runPlayground(config: Config): Promise<number> {
+export async function runPlayground(config: Config, commands: ReadonlyMap<string, BotCommand>): Promise<number> {
   // Someone at a terminal trying papercord out: readable lines rather than the bot's JSON log.
   const logger = createLogger(config, { human: true });
   const services = await createServices(config, logger);
@@ -82,7 +84,7 @@ export async function runPlayground(config: Config): Promise<number> {
       logger,
       port: config.PLAYGROUND_PORT,
       host: config.PLAYGROUND_HOST,
-      commands: instrumentCommands(loadCommands(), metrics),
+      commands: instrumentCommands(commands, metrics),
       extraServices: { trending: playgroundTrending(services) },
     });
   } catch (error) {
@@ -117,7 +119,7 @@ if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.me
     process.stderr.write(`papercord: ${error.message}\n`);
     process.exit(1);
   }
-  runPlayground(config).then(
+  runPlayground(config, loadCommands(commandModules)).then(
     (code) => process.exit(code),
     (error: unknown) => {
       process.stderr.write(`papercord: could not start the playground: ${describeError(error)}\n`);

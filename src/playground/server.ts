@@ -15,7 +15,7 @@ import { ApplicationCommandType, type RESTPostAPIChatInputApplicationCommandsJSO
 import { DiscordEmulator } from '../emulator/discordEmulator.js';
 import type { Config } from '../config.js';
 import { createBot, type Bot, type BotConfig, type BotOptions } from '../discord/bot.js';
-import { commandPayloads, loadCommands } from '../discord/commandLoader.js';
+import { commandPayloads } from '../discord/commandLoader.js';
 import type { CoreServices } from '../discord/types.js';
 import { describeError, UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -35,8 +35,8 @@ export interface PlaygroundOptions {
   port: number;
   /** `PLAYGROUND_HOST`: the address the page listens on; loopback by default, `0.0.0.0` to serve it from a container. */
   host?: string;
-  /** Defaults to the modules listed in `commands/index.ts`. */
-  commands?: BotOptions['commands'];
+  /** The commands by name (`loadCommands(commandModules)` in the composition root). */
+  commands: BotOptions['commands'];
   /** Passed to the bot as it is by `npm start` (e.g. `trending`). */
   extraServices?: BotOptions['extraServices'];
   /** How long an autocomplete request waits for the bot's choices. */
@@ -114,16 +114,7 @@ export function publicDirectory(): string {
 
 /** Starts the emulator, logs the real bot in to it, then serves the page; `close()` stops all three. */
 export async function startPlayground(options: PlaygroundOptions): Promise<Playground> {
-  const {
-    services,
-    config,
-    logger,
-    port,
-    host,
-    commands = loadCommands(),
-    extraServices,
-    autocompleteTimeoutMs,
-  } = {
+  const { services, config, logger, port, host, commands, extraServices, autocompleteTimeoutMs } = {
     ...DEFAULT_PLAYGROUND_OPTIONS,
     ...definedOnly(options),
   };

@@ -6,11 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { deployCommands } from '../../scripts/deploy-commands.js';
 import { loadConfig } from '../../src/config.js';
 import { createBot } from '../../src/discord/bot.js';
-import { loadCommands } from '../../src/discord/commandLoader.js';
 import { coreServicesFrom } from '../../src/discord/coreServices.js';
 import { UserError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
 import { createServices } from '../../src/services.js';
+import { allCommands } from '../support/commands.js';
 import { RUN_TS, cleanupsAfterEach, seededDataDir, startProcess, type StartedProcess } from '../support/processes.js';
 import { DiscordEmulator } from '../../src/emulator/discordEmulator.js';
 
@@ -79,7 +79,7 @@ describe('npm start and npm run deploy-commands', () => {
     const toGuild = await deployCommands({ ...base, DISCORD_GUILD_ID: emulator.guildId });
     const globally = await deployCommands(base);
 
-    const names = [...loadCommands().keys()];
+    const names = [...allCommands().keys()];
     expect(names).toEqual(expect.arrayContaining(['ask', 'search', 'paper', 'similar', 'compare', 'about']));
     expect(toGuild).toMatchObject({ applicationId: emulator.applicationId, scope: emulator.guildId, names });
     expect(globally.scope).toBe('global');
@@ -105,7 +105,7 @@ describe('logging in', () => {
     });
     const services = await createServices(config, silentLogger());
     cleanups.push(() => services.close());
-    const bot = createBot(coreServicesFrom(services), config, silentLogger());
+    const bot = createBot(coreServicesFrom(services), config, silentLogger(), { commands: allCommands() });
     cleanups.push(() => bot.stop());
     return bot.start().then(
       () => undefined,

@@ -11,6 +11,7 @@ import { createServices, type Services } from '../../src/services.js';
 import { TrendingRuntime } from '../../src/trending/runtime.js';
 import { DiscordEmulator, type EmulatedUser } from '../../src/emulator/discordEmulator.js';
 import { nextSnowflake } from '../../src/emulator/snowflake.js';
+import { allCommands } from '../support/commands.js';
 
 const TOKEN = 'trending-permissions-token';
 const admin: EmulatedUser = {
@@ -42,7 +43,10 @@ beforeAll(async () => {
   });
   services = await createServices(config, silentLogger());
   runtime = TrendingRuntime.open({ service: services.trending, dataDir, graceHours: 6, logger: silentLogger() });
-  bot = createBot(coreServicesFrom(services), config, silentLogger(), { extraServices: { trending: runtime } });
+  bot = createBot(coreServicesFrom(services), config, silentLogger(), {
+    commands: allCommands(),
+    extraServices: { trending: runtime },
+  });
   await bot.start();
 });
 afterAll(async () => {

@@ -13,6 +13,7 @@ import { playgroundTrending } from '../../src/playground/main.js';
 import { startPlayground, type Playground } from '../../src/playground/server.js';
 import { createServices, type Services } from '../../src/services.js';
 import { startOpenAICompatibleServer, type OpenAICompatibleServer } from '../helpers/openaiServer.js';
+import { allCommands } from '../support/commands.js';
 import { missingService } from '../support/services.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -68,6 +69,7 @@ describe.skipIf(withoutChromium)('the playground in a browser', () => {
       config,
       logger: silentLogger(),
       port: 0,
+      commands: allCommands(),
       extraServices: { trending: playgroundTrending(services) },
     });
     browser = await chromium.launch({
@@ -249,6 +251,7 @@ describe.skipIf(withoutChromium)('the playground with a streaming language model
       config,
       logger: silentLogger(),
       port: 0,
+      commands: allCommands(),
     });
     llmBrowser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   });

@@ -9,6 +9,7 @@ import { silentLogger } from '../../src/logger.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import { startPlayground, type Playground } from '../../src/playground/server.js';
 import { createServices, type Services } from '../../src/services.js';
+import { allCommands } from '../support/commands.js';
 
 let dataDir: string;
 let services: Services;
@@ -25,7 +26,13 @@ beforeAll(async () => {
   });
   services = await createServices(config, silentLogger());
   await services.library.add(await loadPapersFromSource('seeds'));
-  playground = await startPlayground({ services: coreServicesFrom(services), config, logger: silentLogger(), port: 0 });
+  playground = await startPlayground({
+    services: coreServicesFrom(services),
+    config,
+    logger: silentLogger(),
+    port: 0,
+    commands: allCommands(),
+  });
 });
 
 afterAll(async () => {

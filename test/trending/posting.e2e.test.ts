@@ -13,6 +13,7 @@ import { TrendingRuntime } from '../../src/trending/runtime.js';
 import { DiscordEmulator, type EmulatedMessage, type EmulatedUser } from '../../src/emulator/discordEmulator.js';
 import { nextSnowflake } from '../../src/emulator/snowflake.js';
 import { startOpenAICompatibleServer } from '../helpers/openaiServer.js';
+import { allCommands } from '../support/commands.js';
 import { FeedServer, FIXTURES } from './feedServer.js';
 import { fakeClock, recordingLogger, tempDataDir } from './helpers.js';
 
@@ -75,7 +76,10 @@ async function bootBot(
     logger,
     now,
   });
-  const bot = createBot(coreServicesFrom(services), config, logger, { extraServices: { trending: runtime } });
+  const bot = createBot(coreServicesFrom(services), config, logger, {
+    commands: allCommands(),
+    extraServices: { trending: runtime },
+  });
   await bot.start();
   let stopped = false;
   const process: BotProcess = {
