@@ -2,7 +2,14 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { describeBrokenLinks, filesInMemory, filesOnDisk, findBrokenLinks, headingAnchors } from './markdownLinks.js';
+import {
+  describeBrokenLinks,
+  filesInMemory,
+  filesOnDisk,
+  findBrokenLinks,
+  findMissingPaths,
+  headingAnchors,
+} from './markdownLinks.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -19,6 +26,21 @@ describe('links in the documentation', () => {
     expect(files).toContain('docs/configuration.md');
     const broken = findBrokenLinks(files, filesOnDisk(root));
     expect(describeBrokenLinks(broken)).toBe('');
+  });
+
+  it('given the paths of files the documentation names in code spans, it should find every one in the repository', () => {
+    const missing = findMissingPaths(documentationFiles(), filesOnDisk(root));
+    expect(describeBrokenLinks(missing)).toBe('');
+  });
+
+  it('given a code span naming a file that moved away, it should report it, and leave placeholders and other code alone', () => {
+    const files = filesInMemory({
+      'docs/a.md':
+        'See `src/config.ts`, `src/gone.ts`, `bench/data/`, `vectors-<seq>.hnsw`, `src/{id}.ts` and `npm test`.',
+      'src/config.ts': '',
+      'bench/data/x.jsonl': '',
+    });
+    expect(findMissingPaths(['docs/a.md'], files).map((link) => link.href)).toEqual(['src/gone.ts']);
   });
 
   it('given a link to a missing file or a missing heading, it should report each, naming the file and the link', () => {

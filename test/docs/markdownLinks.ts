@@ -131,6 +131,30 @@ export function findBrokenLinks(markdownPaths: readonly string[], files: Markdow
   return broken;
 }
 
+/** Top-level folders whose files the documentation names in code spans, such as `src/retrieval/hybrid.ts`. */
+const REPOSITORY_PATH = /^(\.ci|bench|commands|docs|prompts|scripts|seeds|src|test)\/[\w./-]*$/;
+
+/**
+ * Paths of the repository named in code spans (`src/config.ts`, `bench/data/`) that do not exist: files move, and the
+ * page that names them must move with them. Paths with placeholders (`vectors-<seq>.hnsw`, `{id}`) are not checked.
+ */
+export function findMissingPaths(markdownPaths: readonly string[], files: MarkdownFiles): BrokenLink[] {
+  const missing: BrokenLink[] = [];
+  for (const file of markdownPaths) {
+    const text = files.read(file);
+    if (text === undefined) continue;
+    marked.walkTokens(marked.lexer(text), (token) => {
+      if (token.type !== 'codespan') return;
+      const named = token.text.trim();
+      if (!REPOSITORY_PATH.test(named)) return;
+      if (!files.exists(named.replace(/\/$/, ''))) {
+        missing.push({ file, href: named, reason: `${named} does not exist` });
+      }
+    });
+  }
+  return missing;
+}
+
 export function describeBrokenLinks(broken: readonly BrokenLink[]): string {
   return broken.map((link) => `${link.file}: (${link.href}) ${link.reason}`).join('\n');
 }
