@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { AnswerService, type Answer } from '../src/answering/answerService.js';
-import { splitSentences } from '../src/answering/extractive.js';
+import { splitSentences } from '../src/text/sentences.js';
 import { loadConfig } from '../src/config.js';
 import { createEmbedder } from '../src/embeddings/registry.js';
 import { PaperLibrary } from '../src/library/paperLibrary.js';

@@ -18,7 +18,9 @@ import { FULL_TEXT_OFF_NOTE } from '../fulltext/service.js';
 import { BODY_CELLS_NOTICE, BODY_FACETS, bodyCell, bodyFacets } from '../fulltext/compareBody.js';
 import { verifyCitations, verifySectionCitations } from './citations.js';
 import { comparisonSchema, modelComparisonSchema, type Comparison, type ModelComparison } from './comparison.js';
-import { extractiveAnswer, extractiveComparison, keySentence } from './extractive.js';
+import { extractiveAnswer } from './extractiveAnswer.js';
+import { extractiveComparison } from './extractiveComparison.js';
+import { keySentence } from './facets.js';
 import { createChatBackend, deadline, type ChatBackend, type LlmConfig } from './llm.js';
 import {
   answerPromptValues,

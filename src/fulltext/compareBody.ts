@@ -1,4 +1,4 @@
-import { splitSentences } from '../answering/extractive.js';
+import { splitSentences } from '../text/sentences.js';
 import { sectionLabel, type FullTextDocument, type FullTextSection } from './document.js';
 
 /**

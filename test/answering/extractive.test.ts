@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnswerService } from '../../src/answering/answerService.js';
 import { verifyCitations } from '../../src/answering/citations.js';
-import { NOT_STATED, splitSentences } from '../../src/answering/extractive.js';
+import { NOT_STATED } from '../../src/answering/facets.js';
+import { splitSentences } from '../../src/text/sentences.js';
 import { openExtractiveAnswers, type SeedLibrary } from './seedLibrary.js';
 
 let seeds: SeedLibrary;

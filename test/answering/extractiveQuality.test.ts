@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnswerService } from '../../src/answering/answerService.js';
-import { extractFacets, extractiveAnswer, keyTerms, NOT_STATED } from '../../src/answering/extractive.js';
+import { extractiveAnswer } from '../../src/answering/extractiveAnswer.js';
+import { extractFacets, NOT_STATED } from '../../src/answering/facets.js';
+import { keyTerms } from '../../src/answering/keyPhrases.js';
 import type { Paper } from '../../src/papers/paper.js';
 import { openExtractiveAnswers, type SeedLibrary } from './seedLibrary.js';
 
