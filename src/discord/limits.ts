@@ -1,5 +1,5 @@
 import { definedOnly } from '../util/options.js';
-import { EXTRACTIVE_MODEL } from '../answering/answerService.js';
+import { EXTRACTIVE_MODEL } from '../answering/answers.js';
 import { UserError } from '../errors.js';
 import { TokenBuckets } from '../util/tokenBuckets.js';
 import type { BotServices } from './types.js';

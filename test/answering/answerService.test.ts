@@ -1,10 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  AnswerService,
-  COMPARISON_UNAVAILABLE_NOTICE,
-  MODEL_UNAVAILABLE_NOTICE,
-  UNCITED_ANSWER_NOTICE,
-} from '../../src/answering/answerService.js';
+import { AnswerService } from '../../src/answering/answerService.js';
+import { MODEL_UNAVAILABLE_NOTICE, UNCITED_ANSWER_NOTICE } from '../../src/answering/answers.js';
+import { COMPARISON_UNAVAILABLE_NOTICE } from '../../src/answering/paperComparison.js';
 import { createChatBackend, type LlmConfig } from '../../src/answering/llm.js';
 import { loadConfig } from '../../src/config.js';
 import { UserError } from '../../src/errors.js';
