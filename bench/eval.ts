@@ -11,7 +11,8 @@ import { loadPapersFromSource } from '../src/papers/ingest.js';
 import type { Paper } from '../src/papers/paper.js';
 import { readBeirCorpus, readBeirQueries, readQrels } from '../src/retrieval/beir.js';
 import { evaluateBeir, evaluateQuestions, readQuestions } from '../src/retrieval/evaluate.js';
-import { DEFAULT_QUERY_EXPANSION, HybridRetriever, type HybridRetrieverOptions } from '../src/retrieval/hybrid.js';
+import { HybridRetriever } from '../src/retrieval/hybrid.js';
+import { DEFAULT_QUERY_EXPANSION, type HybridRetrieverOptions } from '../src/retrieval/hybridOptions.js';
 import type { Benchmark } from './main.js';
 
 /**

@@ -5,7 +5,8 @@ import type { Library } from './library/library.js';
 import { openLibrary, type LocalLibraryOptions } from './library/vectorStores.js';
 import type { Logger } from './logger.js';
 import { checkStoragePaths } from './ops/storagePaths.js';
-import { HybridRetriever, hybridOptionsFromSettings } from './retrieval/hybrid.js';
+import { HybridRetriever } from './retrieval/hybrid.js';
+import { hybridOptionsFromSettings } from './retrieval/hybridOptions.js';
 import { createReranker } from './retrieval/rerank.js';
 import type { PaperRetriever } from './retrieval/types.js';
 

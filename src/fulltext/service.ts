@@ -3,7 +3,7 @@ import type { PaperEmbedder } from '../embeddings/types.js';
 import { describeError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { Paper } from '../papers/paper.js';
-import { DEFAULT_HYBRID_OPTIONS } from '../retrieval/hybrid.js';
+import { DEFAULT_HYBRID_OPTIONS } from '../retrieval/hybridOptions.js';
 import { FILLER_TERMS, queryTerms, stemmedTerms } from '../text/analysis.js';
 import { bm25Idf, bm25TermFrequencyWeight } from '../text/bm25.js';
 import type { RetrievedPaper } from '../retrieval/types.js';

@@ -6,15 +6,9 @@ import {
   type EvalQuestion,
   type QuestionSetMetrics,
 } from './evaluate.js';
-import {
-  DEFAULT_ABSTENTION,
-  DEFAULT_HYBRID_OPTIONS,
-  HybridRetriever,
-  gradeConfidence,
-  type HybridRetrieverOptions,
-  type RetrievalLibrary,
-  type RetrievalSignals,
-} from './hybrid.js';
+import { gradeConfidence } from './abstention.js';
+import { HybridRetriever, type RetrievalLibrary, type RetrievalSignals } from './hybrid.js';
+import { DEFAULT_ABSTENTION, DEFAULT_HYBRID_OPTIONS, type HybridRetrieverOptions } from './hybridOptions.js';
 import type { RetrievedPaper } from './types.js';
 
 /**

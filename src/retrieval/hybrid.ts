@@ -1,9 +1,15 @@
-import { definedOnly } from '../util/options.js';
 import type { PaperEmbedder } from '../embeddings/types.js';
-import type { Logger } from '../logger.js';
-import { inverseDocumentFrequency, type Library, type TermStatistics } from '../library/library.js';
+import { inverseDocumentFrequency, type Library } from '../library/library.js';
 import type { Paper } from '../papers/paper.js';
-import { FILLER_TERMS, processTerm, queryTerms, stemmedTerms, tokenize, withoutFillerWords } from '../text/analysis.js';
+import { FILLER_TERMS, processTerm, queryTerms, tokenize, withoutFillerWords } from '../text/analysis.js';
+import { definedOnly } from '../util/options.js';
+import { gradeConfidence, lexicalMatch, NO_MATCH, type LexicalMatch } from './abstention.js';
+import {
+  DEFAULT_ABSTENTION,
+  DEFAULT_HYBRID_OPTIONS,
+  type AbstentionOptions,
+  type HybridRetrieverOptions,
+} from './hybridOptions.js';
 import {
   abbreviationCandidates,
   definedLongForms,
@@ -13,8 +19,6 @@ import {
   withExpansions,
   type Expansion,
 } from './queryExpansion.js';
-import { paperNameTerms } from './paperNames.js';
-import type { Reranker } from './rerank.js';
 import type { PaperRetriever, RetrievalConfidence, RetrievalResult, RetrievedPaper, RetrieveOptions } from './types.js';
 
 /**
@@ -50,143 +54,6 @@ function canMatch(library: RetrievalLibrary): library is RetrievalLibrary & Matc
     typeof library.vectorMatches === 'function' &&
     typeof library.getMany === 'function'
   );
-}
-
-/**
- * Confidence from three signals (see gradeConfidence). `high` when the words or the closest paper say the library
- * answers the query; `none` (abstain) when both are below their floors; `low` in between: the hits are only the
- * closest papers, and the user is told so.
- * - lexical coverage: the best `depth` hits together contain this share of the query's topical words, weighted by
- *   IDF. Off-topic questions share only generic words ("model", "learning") with the library.
- * - dense similarity: the closest paper's cosine for the embedder in use. It rescues questions worded unlike any
- *   abstract ("plugging pictures into an llm").
- * Calibrated on the dev questions plus U01–U16 of bench/data/dev-queries-with-unanswerable.jsonl and the tune split
- * of bench/data/loose-questions.jsonl: see the Retrieval section of the README (`papercord eval --calibrate`).
- */
-export interface AbstentionOptions {
-  /** Coverage at which the hits count as a match (`high`). */
-  minCoverage: number;
-  /** Cosine at which the closest paper counts as a match (`high`), by embedder: their scales differ. */
-  minDenseSimilarity: Readonly<Record<PaperEmbedder['kind'], number>>;
-  /**
-   * Evidence the best hit brings, in rare words: the IDF of the query's topical words it contains, divided by the
-   * IDF of a word no paper has. Under `minEvidence` (and under the dense floor) nothing is near: `none`. The hits
-   * of an off-topic question share one or two generic words with it ("merge", "sentences"); a paraphrase still
-   * shares a few specific ones with its paper. A lexical match also needs this much to count as `high`.
-   */
-  minEvidence: number;
-  /**
-   * Coverage that counts as enough evidence on its own: a short question naming a paper ("what is MrT5?") has one
-   * rare word, all of it found.
-   */
-  fullCoverage: number;
-  /** The dense floor under which, with too little evidence, nothing is near, as a share of `minDenseSimilarity`. */
-  lowDenseRatio: number;
-  /** How many of the best hits together provide the coverage. */
-  depth: number;
-  /**
-   * A question term names one of the best hits (paperNameTerms: "MrT5", "MoR", a short title) and is this rare,
-   * as a share of the library (at least 2 papers): that is enough evidence, so "wat is the lexinvariant lm idea" is
-   * not abstained on. Rarity keeps everyday title words out ("arithmetic" in a question about model merging names
-   * nothing: it is no name).
-   */
-  maxNameShare: number;
-}
-
-/** Which query expansions run (`npm run bench -- eval` measures each). */
-export interface QueryExpansionOptions {
-  /**
-   * `weak`: only when the plain query's first pass is not `high`, keeping the expanded pass only when it is surer;
-   * `always`: on every query.
-   */
-  when: 'weak' | 'always';
-  /** Append long forms of ML chat shorthand (`dpo`, `sft`, `kv`…): ML_SHORTHAND. */
-  shorthand: boolean;
-  /** Append the abstracts' wording of ML phrases ("teacher forcing" → exposure bias…) on every query: ML_PARAPHRASES. */
-  paraphrases: boolean;
-  /** Spell out abbreviations of the query as the best hits' abstracts define them ("Mixture-of-Recursions (MoR)"). */
-  definitions: boolean;
-  /** Pseudo-relevance feedback on `low` results: reorder with the best hits' telling words. */
-  feedback: boolean;
-}
-
-export interface HybridRetrieverOptions {
-  /** Candidates taken from each side before fusion. */
-  candidates: number;
-  /**
-   * Weight of the dense side in the fused score (lexical gets the rest), by embedder. The offline hashing
-   * embedder mostly repeats what BM25 knows: on SciFact any weight above 0.05 lowers nDCG@10, on the dev questions
-   * a little of it lifts Recall@5 (`npm run bench -- eval`); it only breaks ties. A sentence encoder brings meaning
-   * BM25 lacks; its 0.5 is the usual convex-fusion starting point, not measured here (no model offline).
-   */
-  denseWeight: Readonly<Record<PaperEmbedder['kind'], number>>;
-  /** `false` never abstains and always reports `high` (benchmarks that rank every query). */
-  abstention: Readonly<AbstentionOptions> | false;
-  expansion: Readonly<QueryExpansionOptions>;
-  /** Reorders the best `rerankDepth` fused hits; none by default. */
-  reranker?: Reranker;
-  rerankDepth: number;
-  logger?: Logger;
-}
-
-export const DEFAULT_ABSTENTION: Readonly<AbstentionOptions> = Object.freeze({
-  minCoverage: 0.55,
-  // Coverage: off-topic questions reach at most 0.49, on-topic ones the dense signal does not rescue at least 0.61.
-  // Dense, hashing: off-topic at most 0.18, on-topic questions the words miss at least 0.24. Transformers: not
-  // measured here (no model offline); all-MiniLM-L6-v2 puts unrelated texts mostly below 0.3.
-  minDenseSimilarity: Object.freeze({ hashing: 0.21, transformers: 0.35 }),
-  // Evidence: on the loose tune questions, the dev set and the fresh set, off-topic questions whose closest paper is
-  // under the dense floor reach at most 1.78; answerable ones there, all but two, at least 1.86.
-  minEvidence: 1.8,
-  fullCoverage: 0.8,
-  lowDenseRatio: 0.85,
-  depth: 2,
-  maxNameShare: 0.01,
-});
-
-/**
- * Shorthand on weak first passes: loose questions (tune split) Recall@5 0.838 → 0.863, false abstention 5.0 → 3.3 %;
- * SciFact and the dev questions unchanged. Abbreviation definitions add nothing on top of it on these question sets
- * and cost SciFact 0.002 nDCG@10, so they are off (`npm run bench -- eval`).
- */
-export const DEFAULT_QUERY_EXPANSION: Readonly<QueryExpansionOptions> = Object.freeze({
-  when: 'weak',
-  shorthand: true,
-  // Against paraphrases on weak first passes only: loose tune Recall@5 0.882 → 0.919, old held-out third 0.874 →
-  // 0.955; the dev questions and SciFact unchanged (README, round 2).
-  paraphrases: true,
-  definitions: false,
-  feedback: false,
-});
-
-export const DEFAULT_HYBRID_OPTIONS: Readonly<HybridRetrieverOptions> = Object.freeze({
-  candidates: 100,
-  denseWeight: Object.freeze({ hashing: 0.05, transformers: 0.5 }),
-  abstention: DEFAULT_ABSTENTION,
-  expansion: DEFAULT_QUERY_EXPANSION,
-  rerankDepth: 20,
-});
-
-/**
- * The hybrid options the settings choose: DENSE_WEIGHT and MIN_DENSE_SIMILARITY replace the defaults for every
- * embedder (only one is in use at a time).
- */
-export function hybridOptionsFromSettings(settings: {
-  DENSE_WEIGHT?: number | undefined;
-  MIN_DENSE_SIMILARITY?: number | undefined;
-}): Partial<HybridRetrieverOptions> {
-  const options: Partial<HybridRetrieverOptions> = {};
-  if (settings.DENSE_WEIGHT !== undefined) {
-    options.denseWeight = { hashing: settings.DENSE_WEIGHT, transformers: settings.DENSE_WEIGHT };
-  }
-  if (settings.MIN_DENSE_SIMILARITY !== undefined) {
-    const similarity = settings.MIN_DENSE_SIMILARITY;
-    options.abstention = {
-      ...DEFAULT_ABSTENTION,
-      minDenseSimilarity: { hashing: similarity, transformers: similarity },
-    };
-  }
-  return options;
 }
 
 /** Pseudo-relevance feedback: words taken from this many of the best hits. */
@@ -447,53 +314,6 @@ function accumulate<Hit extends { score: number }>(
   }
 }
 
-/**
- * How well the best hits match the query's topical terms (IDF-weighted). Coverage: the share the top hits contain
- * between them (a comparison names two papers, each found by a different hit). Evidence: what the best hit alone
- * contains, in rare-word units. A term also counts when a hit contains its expansion (`dpo` → direct preference
- * optimization) or, for a word the library has never seen, a word one typo away (`tokn`).
- */
-function lexicalMatch(
-  terms: readonly string[],
-  expansions: readonly Expansion[],
-  hits: readonly RetrievedPaper[],
-  statistics: TermStatistics,
-  grading: Readonly<AbstentionOptions>,
-): LexicalMatch {
-  const topical = terms.filter((term) => !FILLER_TERMS.has(term));
-  const idf = (term: string) => inverseDocumentFrequency(statistics, term);
-  const frequency = (term: string) => statistics.frequencies.get(term) ?? 0;
-  const weights = topical.map((term) => idf(term));
-  const total = weights.reduce((sum, weight) => sum + weight, 0);
-  if (total === 0 || hits.length === 0) return NO_MATCH;
-  const longForms = new Map<string, string[]>();
-  for (const { short, long } of expansions) for (const term of queryTerms(short)) longForms.set(term, queryTerms(long));
-  const perHit = hits.map((hit) => stemmedTerms(`${hit.paper.title}\n${hit.paper.abstract}`));
-  const weightFound = (vocabulary: ReadonlySet<string>) =>
-    topical.reduce((sum, term, index) => {
-      const found =
-        matches(term, vocabulary) ||
-        (longForms.get(term)?.some((longTerm) => vocabulary.has(longTerm)) ?? false) ||
-        (frequency(term) === 0 && withinOneTypo(term, vocabulary));
-      return sum + (found ? weights[index]! : 0);
-    }, 0);
-  // Names are read from the few best hits only, so this costs the same in a library of any size.
-  const maxNameFrequency = Math.max(2, Math.floor(grading.maxNameShare * statistics.documents));
-  const rare = topical.filter((term) => frequency(term) > 0 && frequency(term) <= maxNameFrequency);
-  const names = rare.length === 0 ? [] : rare.filter((term) => hits.some((hit) => paperNameTerms(hit.paper).has(term)));
-  return {
-    coverage: weightFound(new Set(perHit.flat())) / total,
-    evidence: weightFound(new Set(perHit[0])) / idf(''),
-    names,
-  };
-}
-
-interface LexicalMatch {
-  coverage: number;
-  evidence: number;
-  names: readonly string[];
-}
-
 interface SearchPass {
   fused: RetrievedPaper[];
   denseSimilarity: number;
@@ -504,69 +324,8 @@ interface SearchPass {
 
 const CONFIDENCE_RANK: Readonly<Record<RetrievalConfidence, number>> = Object.freeze({ none: 0, low: 1, high: 2 });
 
-const NO_MATCH: LexicalMatch = Object.freeze({ coverage: 0, evidence: 0, names: [] });
-
-/**
- * `high` when the words match (coverage and evidence) or the closest paper is close; `none` when the best hit has
- * too little evidence and the closest paper is beyond the dense floor; `low` in between.
- */
-export function gradeConfidence(
-  signals: Readonly<Omit<LexicalMatch, 'names'> & { names?: readonly string[]; denseSimilarity: number }>,
-  abstention: Readonly<AbstentionOptions>,
-  embedder: PaperEmbedder['kind'],
-): RetrievalConfidence {
-  const minDense = abstention.minDenseSimilarity[embedder];
-  const enoughEvidence =
-    signals.evidence >= abstention.minEvidence ||
-    signals.coverage >= abstention.fullCoverage ||
-    (signals.names?.length ?? 0) > 0;
-  if ((signals.coverage >= abstention.minCoverage && enoughEvidence) || signals.denseSimilarity >= minDense)
-    return 'high';
-  if (!enoughEvidence && signals.denseSimilarity < minDense * abstention.lowDenseRatio) return 'none';
-  return 'low';
-}
-
 function describeExpansion({ short, long }: Expansion): string {
   return `${short} → ${long}`;
-}
-
-/** A query term matches a document that has it, or (for unknown shorthand) a word it begins: `hypernet`. */
-function matches(term: string, vocabulary: ReadonlySet<string>): boolean {
-  if (vocabulary.has(term)) return true;
-  if (term.length < 4) return false;
-  for (const word of vocabulary) {
-    if (word.startsWith(term)) return true;
-    // Porter stems one word two ways (multiply → multipli, multiplication → multipl).
-    if (word.length >= 5 && term.startsWith(word) && term.length - word.length <= 2) return true;
-  }
-  return false;
-}
-
-/** A typo of a word the hits have: one letter missing, extra, changed or two swapped (`tokn`, `recusions`). */
-function withinOneTypo(term: string, vocabulary: ReadonlySet<string>): boolean {
-  // Shorter words are one letter from too many others (gene, gener).
-  if (term.length < 5) return false;
-  for (const word of vocabulary) {
-    if (Math.abs(word.length - term.length) <= 1 && word[0] === term[0] && editDistanceAtMostOne(term, word))
-      return true;
-  }
-  return false;
-}
-
-function editDistanceAtMostOne(left: string, right: string): boolean {
-  if (left === right) return true;
-  let i = 0;
-  while (i < left.length && i < right.length && left[i] === right[i]) i += 1;
-  const restLeft = left.slice(i);
-  const restRight = right.slice(i);
-  if (restLeft.slice(1) === restRight.slice(1)) return true;
-  if (restLeft.slice(1) === restRight || restLeft === restRight.slice(1)) return true;
-  return (
-    restLeft.length > 1 &&
-    restLeft[0] === restRight[1] &&
-    restLeft[1] === restRight[0] &&
-    restLeft.slice(2) === restRight.slice(2)
-  );
 }
 
 function minMaxNormalize(scores: readonly number[]): number[] {

@@ -8,7 +8,8 @@ import type { PaperEmbedder } from '../../src/embeddings/types.js';
 import { PaperLibrary } from '../../src/library/paperLibrary.js';
 import { silentLogger } from '../../src/logger.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
-import { DEFAULT_QUERY_EXPANSION, HybridRetriever } from '../../src/retrieval/hybrid.js';
+import { HybridRetriever } from '../../src/retrieval/hybrid.js';
+import { DEFAULT_QUERY_EXPANSION } from '../../src/retrieval/hybridOptions.js';
 import { LibraryRetriever } from '../../src/retrieval/langchain.js';
 import type { Reranker } from '../../src/retrieval/rerank.js';
 

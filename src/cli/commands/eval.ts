@@ -23,12 +23,12 @@ import {
   calibrate,
   type CalibrationPoint,
 } from '../../retrieval/calibrate.js';
+import { HybridRetriever } from '../../retrieval/hybrid.js';
 import {
   DEFAULT_ABSTENTION,
   DEFAULT_HYBRID_OPTIONS,
-  HybridRetriever,
   hybridOptionsFromSettings,
-} from '../../retrieval/hybrid.js';
+} from '../../retrieval/hybridOptions.js';
 import { createReranker } from '../../retrieval/rerank.js';
 import { EMPTY_LIBRARY_HINT, parseCommandArgs, type CommandContext, type CliCommand } from '../command.js';
 
