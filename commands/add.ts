@@ -53,7 +53,8 @@ export async function execute(interaction: ChatInputCommandInteraction, services
     const entries: Array<IntakeItem | IntakeOutcome> = tokens
       .slice(0, admitted.length)
       .map((input) => ({ kind: 'reference', input }));
-    if (attachment && admitted.length === inputs.length) entries.push(...(await pdfAttachmentItems([attachment])));
+    if (attachment && admitted.length === inputs.length)
+      entries.push(...(await pdfAttachmentItems([attachment], services.attachments)));
     const progress =
       entries.length >= PROGRESS_FROM
         ? new ThrottledEdits(

@@ -40,7 +40,10 @@ export async function execute(interaction: MessageContextMenuCommandInteraction,
       .slice(0, admitted.length)
       .map((id) => ({ kind: 'reference', input: id }));
     entries.push(
-      ...(await pdfAttachmentItems([...pdfs.values()].slice(0, Math.max(0, admitted.length - links.length)))),
+      ...(await pdfAttachmentItems(
+        [...pdfs.values()].slice(0, Math.max(0, admitted.length - links.length)),
+        services.attachments,
+      )),
     );
     const outcomes = await addMixed(entries, (items) => services.addPapers(items));
     await interaction.editReply({ ...withLeftOut(renderIntakeReply(outcomes), leftOut), allowedMentions: NO_MENTIONS });

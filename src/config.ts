@@ -112,6 +112,19 @@ export const configSchema = z.object({
   DISCORD_TOKEN: optional(z.string().min(1)),
   DISCORD_GUILD_ID: optional(z.string().regex(/^\d{15,25}$/, 'expected a server (guild) id, a long number')),
   DISCORD_API_BASE: withDefault(httpUrl, 'https://discord.com/api'),
+  /** Hosts PDF attachments are downloaded from (Discord's CDN); comma-separated host names, no redirects elsewhere. */
+  DISCORD_ATTACHMENT_HOSTS: withDefault(
+    z
+      .string()
+      .transform((value) =>
+        value
+          .split(',')
+          .map((host) => host.trim().toLowerCase())
+          .filter(Boolean),
+      )
+      .refine((hosts) => hosts.length > 0, 'expected host names such as cdn.discordapp.com,media.discordapp.net'),
+    'cdn.discordapp.com,media.discordapp.net',
+  ),
   /**
    * Seconds for one question of a member's allowance to come back (/ask, /compare, mentions; /paper and /trending now
    * with a model); 0: no limit. A token bucket: ASK_BURST questions in a row, then one per this many seconds.
@@ -176,6 +189,24 @@ export const configSchema = z.object({
   FULL_TEXT: withDefault(oneOf(['on', 'off'] as const), 'on'),
   /** How long a question may wait for a paper's full text before it is answered from the abstract. */
   FULL_TEXT_TIMEOUT_MS: withDefault(positiveInt, '8000'),
+
+  // PDFs from anyone (uploads, `papercord add file.pdf`, arXiv PDFs): each is read in a child process with these limits.
+  /** A PDF with more pages is refused before any page is read. */
+  PDF_MAX_PAGES: withDefault(positiveInt, '300'),
+  /** Bytes of a PDF read from an upload or a file, whatever size it declares (25 MB, Discord's attachment limit). */
+  PDF_MAX_BYTES: withDefault(positiveInt, String(25 * 1024 * 1024)),
+  /** What a PDF's streams (images aside) may inflate to: a decompression bomb is refused before it is parsed. */
+  PDF_MAX_DECOMPRESSED_MB: withDefault(positiveInt, '200'),
+  /** Resident memory of the child reading one PDF; over it the child is killed and the PDF refused. */
+  PDF_PARSE_MEMORY_MB: withDefault(
+    z.coerce
+      .number({ invalid_type_error: 'expected a whole number of megabytes, 64 or more' })
+      .int('expected a whole number of megabytes, 64 or more')
+      .min(64, 'expected a whole number of megabytes, 64 or more'),
+    '512',
+  ),
+  /** Wall-clock time for reading one PDF; over it the child is killed and the PDF refused. */
+  PDF_PARSE_TIMEOUT_MS: withDefault(positiveInt, '20000'),
 
   // Operations.
   HEALTH_PORT: optional(port),

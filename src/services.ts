@@ -15,6 +15,7 @@ import { createTrendingService, type TrendingService } from './trending/trending
 import { PaperIntake } from './intake/paperIntake.js';
 import { LinkChannelStore } from './intake/linkChannels.js';
 import { ArxivApi } from './papers/sources/arxivApi.js';
+import { pdfLimitsFromConfig, SandboxedPdfReader } from './papers/pdfSandbox.js';
 import { createSearchServices, type CreateSearchServicesOptions, type SearchServices } from './searchServices.js';
 
 /**
@@ -68,6 +69,9 @@ export async function createServices(
     options.metrics?.setPaperCountSource(() => library.count());
     const backend = createChatBackend(config);
     if (backend && options.metrics) backend.model.callbacks = [llmErrorCallbacks(options.metrics, config.LLM_PROVIDER)];
+    // Every PDF (uploads, kept files, arXiv's) is read in a child process with limits, never on this thread.
+    const pdfReader = new SandboxedPdfReader(pdfLimitsFromConfig(config));
+    closers.push(async () => pdfReader.close());
     const fullTextStore = FullTextStore.open(config.DATA_DIR);
     closers.push(async () => fullTextStore.close());
     const fullText = new FullTextService({
@@ -77,10 +81,10 @@ export async function createServices(
       fetcher: new ArxivFullTextFetcher({
         htmlBase: config.ARXIV_HTML_BASE,
         pdfBase: config.ARXIV_PDF_BASE,
-        readPdf: pdfBytesToDocument,
+        readPdf: pdfBytesToDocument(pdfReader),
         logger,
       }),
-      localPdf: localPdfs(config.DATA_DIR),
+      localPdf: localPdfs(config.DATA_DIR, pdfReader),
       logger,
     });
     closers.push(() => fullText.close());
@@ -121,6 +125,7 @@ export async function createServices(
       arxiv,
       hfBaseUrl: config.HF_API_BASE,
       dataDir: config.DATA_DIR,
+      pdfReader,
       logger,
     });
     const linkChannels = LinkChannelStore.open({ dataDir: config.DATA_DIR });

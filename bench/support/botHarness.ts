@@ -131,6 +131,8 @@ export async function connectBot(
       LINK_PICKUP_COOLDOWN_SECONDS: '0',
       MAX_CONCURRENT_ANSWERS: '16',
       LLM_PROVIDER: 'none',
+      // The emulator serves attachments on loopback, where Discord's CDN would.
+      DISCORD_ATTACHMENT_HOSTS: '127.0.0.1',
       ...options.env,
     });
     const logger = options.logger ?? silentLogger();

@@ -7,6 +7,7 @@ import { IntakeLimits, type IntakeLimitsConfig } from './intakeLimits.js';
 import { AnswerLimiter } from './limits.js';
 import { createLinkPickup } from './linkPickup.js';
 import { createMentionHandler } from './mentions.js';
+import { attachmentPolicy } from './paperIntake.js';
 import { createInteractionRouter, NO_MENTIONS } from './router.js';
 import type { BotCommand, BotServices, CoreServices } from './types.js';
 
@@ -17,7 +18,13 @@ export const MISSING_TOKEN_MESSAGE =
 
 export type BotConfig = Pick<
   Config,
-  'DISCORD_TOKEN' | 'DISCORD_API_BASE' | 'ASK_COOLDOWN_SECONDS' | 'ASK_BURST' | 'MAX_CONCURRENT_ANSWERS'
+  | 'DISCORD_TOKEN'
+  | 'DISCORD_API_BASE'
+  | 'ASK_COOLDOWN_SECONDS'
+  | 'ASK_BURST'
+  | 'MAX_CONCURRENT_ANSWERS'
+  | 'DISCORD_ATTACHMENT_HOSTS'
+  | 'PDF_MAX_BYTES'
 > &
   IntakeLimitsConfig;
 
@@ -91,6 +98,7 @@ export function createBot(core: CoreServices, config: BotConfig, logger: Logger,
     }),
     intakeLimits: new IntakeLimits(config, options.now),
     logger,
+    attachments: attachmentPolicy(config),
     startedAt: new Date(),
     acknowledgements,
   };

@@ -24,7 +24,7 @@ export const PICKUP_REACTIONS: Record<IntakeOutcome['status'], string> = {
  * quietly (a reaction per message would flood Discord in turn), and logged once per spell.
  */
 export function createLinkPickup(
-  services: Pick<BotServices, 'addPapers' | 'linkChannels' | 'logger' | 'intakeLimits'>,
+  services: Pick<BotServices, 'addPapers' | 'linkChannels' | 'logger' | 'intakeLimits' | 'attachments'>,
 ) {
   const throttledChannels = new Set<string>();
   const skip = (channelId: string, messageId: string, why: string) => {
@@ -70,7 +70,9 @@ export function createLinkPickup(
       const entries: Array<IntakeItem | IntakeOutcome> = links
         .slice(0, granted)
         .map((id) => ({ kind: 'reference', input: id }));
-      entries.push(...(await pdfAttachmentItems(pdfs.slice(0, Math.max(0, granted - links.length)))));
+      entries.push(
+        ...(await pdfAttachmentItems(pdfs.slice(0, Math.max(0, granted - links.length)), services.attachments)),
+      );
       outcomes = await addMixed(entries, (items) => services.addPapers(items));
     } catch (error) {
       services.logger.error({ err: error, message: message.id, channel: channel.id }, 'link pickup failed');

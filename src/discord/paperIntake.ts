@@ -1,13 +1,24 @@
 import type { APIEmbed, Attachment } from 'discord.js';
+import type { Config } from '../config.js';
 import { describeError } from '../errors.js';
+import { tooLarge } from '../papers/pdf.js';
 import type { IntakeItem, IntakeOutcome, IntakeProgress } from '../intake/paperIntake.js';
 import { paperLinkUrl, type Paper } from '../papers/paper.js';
 import { DISCORD_LIMITS, truncate } from './render.js';
 
-/** Discord's attachment limit for a free server: papercord reads PDFs up to this size. */
-export const MAX_PDF_BYTES = 25 * 1024 * 1024;
 const DOWNLOAD_TIMEOUT_MS = 60_000;
 const BRAND_COLOR = 0x5865f2;
+
+/** Where PDF attachments may come from and how much of one is read (`DISCORD_ATTACHMENT_HOSTS`, `PDF_MAX_BYTES`). */
+export interface AttachmentPolicy {
+  /** Host names (no port) downloads may reach: Discord's CDN, or 127.0.0.1 for the emulator. */
+  hosts: readonly string[];
+  maxBytes: number;
+}
+
+export function attachmentPolicy(config: Pick<Config, 'DISCORD_ATTACHMENT_HOSTS' | 'PDF_MAX_BYTES'>): AttachmentPolicy {
+  return { hosts: config.DISCORD_ATTACHMENT_HOSTS, maxBytes: config.PDF_MAX_BYTES };
+}
 
 export function isPdfAttachment(attachment: Pick<Attachment, 'name' | 'contentType'>): boolean {
   return attachment.contentType?.split(';')[0]?.trim() === 'application/pdf' || /\.pdf$/i.test(attachment.name);
@@ -15,33 +26,74 @@ export function isPdfAttachment(attachment: Pick<Attachment, 'name' | 'contentTy
 
 /**
  * The PDF attachments, downloaded: an item for the intake each, or an error outcome for one too large or that could
- * not be fetched (in the order given, so replies list them where the user put them).
+ * not be fetched (in the order given, so replies list them where the user put them). Only Discord's CDN is asked,
+ * redirects are not followed, and at most `maxBytes` of body is read, whatever size the attachment declares.
  */
 export async function pdfAttachmentItems(
   attachments: Iterable<Pick<Attachment, 'name' | 'contentType' | 'size' | 'url'>>,
+  policy: AttachmentPolicy,
   signal?: AbortSignal,
 ): Promise<Array<IntakeItem | IntakeOutcome>> {
   const items: Array<IntakeItem | IntakeOutcome> = [];
   for (const attachment of attachments) {
     if (!isPdfAttachment(attachment)) continue;
     const input = attachment.name;
-    if (attachment.size > MAX_PDF_BYTES) {
-      items.push(
-        failure(input, `${input} is ${(attachment.size / 1_048_576).toFixed(1)} MB; papercord reads PDFs up to 25 MB`),
-      );
+    if (attachment.size > policy.maxBytes) {
+      items.push(failure(input, tooLarge(input, attachment.size, policy.maxBytes)));
       continue;
     }
     try {
-      const timeout = AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS);
-      const response = await fetch(attachment.url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      items.push({ kind: 'pdf', input, bytes: new Uint8Array(await response.arrayBuffer()) });
+      const bytes = await downloadAttachment(attachment.url, policy, signal);
+      items.push(
+        bytes === 'too large'
+          ? failure(input, tooLarge(input, undefined, policy.maxBytes))
+          : { kind: 'pdf', input, bytes },
+      );
     } catch (error) {
       if (signal?.aborted) throw error;
       items.push(failure(input, `could not download ${input} from Discord (${describeError(error)})`));
     }
   }
   return items;
+}
+
+async function downloadAttachment(
+  url: string,
+  policy: AttachmentPolicy,
+  signal: AbortSignal | undefined,
+): Promise<Uint8Array | 'too large'> {
+  const { hostname, protocol } = new URL(url);
+  if (!/^https?:$/.test(protocol) || !policy.hosts.includes(hostname.toLowerCase()))
+    throw new Error(`${hostname} is not Discord's CDN`);
+  const timeout = AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS);
+  const response = await fetch(url, {
+    redirect: 'manual',
+    signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+  });
+  if (response.status >= 300 && response.status < 400) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new Error(`HTTP ${response.status} redirect, not followed`);
+  }
+  if (!response.ok) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new Error(`HTTP ${response.status}`);
+  }
+  return (await readAtMost(response, policy.maxBytes)) ?? 'too large';
+}
+
+/** The body, or undefined as soon as it runs past `maxBytes` (the rest is never read). */
+async function readAtMost(response: Response, maxBytes: number): Promise<Uint8Array | undefined> {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for await (const part of response.body ?? []) {
+    total += part.byteLength;
+    if (total > maxBytes) {
+      await response.body?.cancel().catch(() => undefined);
+      return undefined;
+    }
+    parts.push(part);
+  }
+  return Buffer.concat(parts);
 }
 
 function failure(input: string, message: string): IntakeOutcome {

@@ -15,6 +15,7 @@ import type { TrendingRuntime } from '../trending/runtime.js';
 import type { AcknowledgementGate } from './ackFirst.js';
 import type { IntakeLimits } from './intakeLimits.js';
 import type { AnswerLimiter } from './limits.js';
+import type { AttachmentPolicy } from './paperIntake.js';
 import type { PaperOutline } from './render.js';
 
 /**
@@ -47,6 +48,8 @@ export interface BotServices extends CoreServices {
   /** Per-request cap, member and channel allowances, and the queue for bringing papers in. */
   intakeLimits: IntakeLimits;
   logger: Logger;
+  /** Where PDF attachments are downloaded from and how much of one is read. */
+  attachments: AttachmentPolicy;
   /** When the bot started, for /about. */
   startedAt: Date;
   /** Work that can wait (answers) lets every pending acknowledgement go first. */

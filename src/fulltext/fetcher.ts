@@ -4,6 +4,7 @@ import { describeError } from '../errors.js';
 import type { FullTextDocument } from './document.js';
 import { NotLatexmlError, parseLatexml } from './latexml.js';
 import { sleep } from '../papers/sources/http.js';
+import { waitOrAbort } from '../util/abort.js';
 
 /**
  * Fetches a paper's body from arXiv: the LaTeXML HTML rendering first, the PDF when there is none. One request at a
@@ -226,17 +227,4 @@ function networkProblem(error: unknown): string {
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause : undefined;
   const code = cause && 'code' in cause ? String((cause as { code: unknown }).code) : undefined;
   return code ?? describeError(cause ?? error);
-}
-
-function waitOrAbort(promise: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-  if (!signal) return promise;
-  signal.throwIfAborted();
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, reject);
-  });
 }

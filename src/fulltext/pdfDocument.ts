@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Paper } from '../papers/paper.js';
-import { readPdf, type PdfBlock, type PdfDocumentText } from '../papers/pdf.js';
+import type { PdfBlock, PdfDocumentText } from '../papers/pdf.js';
 import { pdfPathFor } from '../papers/pdfPaper.js';
+import type { PdfReader } from '../papers/pdfSandbox.js';
+import type { PdfToDocument } from './fetcher.js';
 import { capDocument, type FullTextBlock, type FullTextDocument, type FullTextSection } from './document.js';
 
 /**
@@ -99,25 +101,24 @@ export function pdfToDocument(text: PdfDocumentText, source: FullTextDocument['s
   return capDocument({ source, ...(title ? { title } : {}), sections: pages });
 }
 
-/** PDF bytes fetched from arXiv as a document (the fetcher's `readPdf`). */
-export async function pdfBytesToDocument(
-  bytes: Uint8Array,
-  options: { signal?: AbortSignal } = {},
-): Promise<FullTextDocument> {
-  return pdfToDocument(
-    await readPdf(bytes, { name: 'the arXiv PDF', ...(options.signal ? { signal: options.signal } : {}) }),
-  );
+/** How the fetcher reads PDF bytes from arXiv: through `reader` (a child process with limits), into sections. */
+export function pdfBytesToDocument(reader: PdfReader): PdfToDocument {
+  return async (bytes, options) =>
+    pdfToDocument(
+      await reader.read(bytes, { name: 'the arXiv PDF', ...(options.signal ? { signal: options.signal } : {}) }),
+    );
 }
 
-/** PDFs kept under DATA_DIR (added locally or from Discord), read as documents. */
-export function localPdfs(dataDir: string) {
+/** PDFs kept under DATA_DIR (added locally or from Discord), read through `reader` as documents. */
+export function localPdfs(dataDir: string, reader: PdfReader) {
   return {
     has: (paper: Paper) => existsSync(pdfPathFor(dataDir, paper.id)),
     async read(paper: Paper, signal?: AbortSignal): Promise<FullTextDocument | undefined> {
       const file = pdfPathFor(dataDir, paper.id);
       if (!existsSync(file)) return undefined;
       const bytes = new Uint8Array(await readFile(file));
-      return pdfToDocument(await readPdf(bytes, { name: file, ...(signal ? { signal } : {}) }), 'local-pdf');
+      const text = await reader.read(bytes, { name: 'the kept PDF', ...(signal ? { signal } : {}) });
+      return pdfToDocument(text, 'local-pdf');
     },
   };
 }

@@ -277,13 +277,26 @@ export class FullTextService {
   private async fetchAndStore(paper: Paper, polite: boolean): Promise<FullTextStatus> {
     const signal = this.closing.signal;
     try {
-      let document = this.options.localPdf?.has(paper) ? await this.options.localPdf.read(paper, signal) : undefined;
+      // arXiv first for a paper it knows: a kept PDF is the uploader's bytes, read only when arXiv has nothing.
+      const local = this.options.localPdf?.has(paper) ? this.options.localPdf : undefined;
+      let document: FullTextDocument | undefined;
       let url: string | null = null;
-      if (document) document = { ...document, source: 'local-pdf' };
-      else if (paper.arxivId) {
-        const fetched = await this.options.fetcher.fetch(paper.arxivId, { signal, polite, timeoutMs: this.timeoutMs });
-        document = fetched.document;
-        url = fetched.url;
+      if (paper.arxivId) {
+        try {
+          const fetched = await this.options.fetcher.fetch(paper.arxivId, {
+            signal,
+            polite,
+            timeoutMs: this.timeoutMs,
+          });
+          document = fetched.document;
+          url = fetched.url;
+        } catch (error) {
+          if (signal.aborted || !local) throw error;
+          document = await this.readKeptPdf(local, paper, signal).catch(() => undefined);
+          if (!document) throw error;
+        }
+      } else if (local) {
+        document = await this.readKeptPdf(local, paper, signal);
       } else {
         // Not remembered as a failure: a PDF for it may be added later.
         return { state: 'unavailable', reason: 'the paper has no arXiv id and no PDF' };
@@ -297,6 +310,24 @@ export class FullTextService {
       if (error instanceof FullTextUnavailableError) return this.fail(paper, error);
       this.logger.warn({ err: describeError(error), paper: paper.id }, 'full text failed');
       return this.fail(paper, new FullTextUnavailableError(describeError(error), true));
+    }
+  }
+
+  /** A kept PDF that cannot be read (damaged, over a limit) will not read better later: not retried. */
+  private async readKeptPdf(
+    local: NonNullable<FullTextServiceOptions['localPdf']>,
+    paper: Paper,
+    signal: AbortSignal,
+  ): Promise<FullTextDocument> {
+    try {
+      const document = await local.read(paper, signal);
+      if (!document) throw new Error('the kept PDF is gone');
+      return { ...document, source: 'local-pdf' };
+    } catch (error) {
+      if (signal.aborted) throw error;
+      throw new FullTextUnavailableError(`the kept PDF could not be read (${describeError(error)})`, false, {
+        cause: error,
+      });
     }
   }
 

@@ -4,7 +4,8 @@ import type { Logger } from '../logger.js';
 import { parseArxivReference } from '../papers/arxivIds.js';
 import { paperId, type Paper } from '../papers/paper.js';
 import { PdfReadError } from '../papers/pdf.js';
-import { keepPdf, readPdfPaper, type PdfPaperMetadata } from '../papers/pdfPaper.js';
+import { extractPdfPaperMetadata, keepPdf, METADATA_PAGES, type PdfPaperMetadata } from '../papers/pdfPaper.js';
+import type { PdfReader } from '../papers/pdfSandbox.js';
 import type { ArxivApi } from '../papers/sources/arxivApi.js';
 import { fetchHfPaperExtras } from '../papers/sources/arxivApi.js';
 import { definedOnly } from '../util/options.js';
@@ -46,6 +47,8 @@ export interface PaperIntakeOptions {
   hfBaseUrl?: string;
   /** PDFs are kept under `<dataDir>/pdfs/`. */
   dataDir: string;
+  /** Reads uploaded PDFs (a child process with limits, `SandboxedPdfReader`). */
+  pdfReader: PdfReader;
   logger: Logger;
   /** Hugging Face requests in flight at once. */
   hfConcurrency?: number;
@@ -129,7 +132,9 @@ export class PaperIntake {
       const record = records.get(entry.arxivId);
       if (record) entry.paper = { ...record, abstract: record.abstract || entry.pdf?.abstract || '' };
       else if (entry.pdf?.title && entry.pdf.abstract)
-        entry.paper = this.paperFromPdf(entry.item.input, entry.pdf, entry.arxivId); // arXiv down or unaware: the PDF still says enough.
+        // arXiv down or unaware of the id the PDF claims: a local paper under its own id, since a file's claim of
+        // who it is never decides what the library holds.
+        entry.paper = this.paperFromPdf(entry.item.input, entry.pdf);
       else if (lookupProblem) entry.outcome = failed(entry.item.input, lookupProblem);
       else
         entry.outcome = {
@@ -175,7 +180,8 @@ export class PaperIntake {
       const stored = (await findStored(incoming)) ?? incoming;
       const firstTime = addedIds.has(incoming.id) && !reported.has(incoming.id);
       reported.add(incoming.id);
-      if (entry.item.kind === 'pdf') await this.keep(entry.item, stored);
+      // Only a paper this upload created keeps its bytes: one already there keeps its own PDF (or none).
+      if (entry.item.kind === 'pdf' && firstTime) await this.keep(entry.item, stored);
       outcomes.push({
         input: entry.item.input,
         id: stored.id,
@@ -191,7 +197,9 @@ export class PaperIntake {
   private async readPdf(entry: Pending, bytes: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
     const input = entry.item.input;
     try {
-      entry.pdf = await readPdfPaper(bytes, { name: input, signal });
+      entry.pdf = extractPdfPaperMetadata(
+        await this.options.pdfReader.read(bytes, { name: input, maxPages: METADATA_PAGES, signal }),
+      );
     } catch (error) {
       if (error instanceof PdfReadError) {
         entry.outcome = failed(input, error.message);
@@ -211,14 +219,10 @@ export class PaperIntake {
     entry.paper = this.paperFromPdf(input, entry.pdf);
   }
 
-  private paperFromPdf(input: string, pdf: PdfPaperMetadata, arxivId?: string): Paper {
+  private paperFromPdf(input: string, pdf: PdfPaperMetadata): Paper {
     const title = pdf.title!;
-    const paper: Paper = { id: paperId({ title, arxivId }), title, abstract: pdf.abstract!, source: `pdf:${input}` };
+    const paper: Paper = { id: paperId({ title }), title, abstract: pdf.abstract!, source: `pdf:${input}` };
     if (pdf.authors.length > 0) paper.authors = pdf.authors;
-    if (arxivId) {
-      paper.arxivId = arxivId;
-      paper.url = `https://arxiv.org/abs/${arxivId}`;
-    }
     return paper;
   }
 

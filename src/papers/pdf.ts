@@ -1,5 +1,6 @@
 import { getDocumentProxy } from 'unpdf';
 import { UserError } from '../errors.js';
+import { decompressedStreamBytes } from './pdfStreams.js';
 
 /**
  * The PDF reader: bytes in, pages of positioned text lines out, through pdf.js (via `unpdf`, its serverless build,
@@ -61,7 +62,8 @@ export interface PdfDocumentText {
   info: PdfInfo;
 }
 
-export type PdfProblem = 'not_pdf' | 'encrypted' | 'no_text' | 'damaged';
+/** `over_limit`: more pages, decompressed bytes, memory or time than papercord gives one PDF (the message names the limit). */
+export type PdfProblem = 'not_pdf' | 'encrypted' | 'no_text' | 'damaged' | 'over_limit';
 
 /** A PDF papercord cannot read, for a reason the person who gave it can act on. */
 export class PdfReadError extends UserError {
@@ -78,6 +80,10 @@ export interface ReadPdfOptions {
   name?: string;
   /** Read only the first N pages (metadata needs one or two); all pages when absent. */
   maxPages?: number;
+  /** `PDF_MAX_PAGES`: a file with more pages is refused before any page is read. */
+  maxPageCount?: number;
+  /** `PDF_MAX_DECOMPRESSED_MB`, in bytes: a file whose streams inflate to more is refused before pdf.js opens it. */
+  maxDecompressedBytes?: number;
   signal?: AbortSignal;
 }
 
@@ -104,6 +110,15 @@ export async function readPdf(bytes: Uint8Array, options: ReadPdfOptions = {}): 
     throw new PdfReadError('not_pdf', `${name} is not a PDF (it has no %PDF header); nothing was added`);
   }
   options.signal?.throwIfAborted();
+  if (options.maxDecompressedBytes !== undefined) {
+    const inflated = await decompressedStreamBytes(bytes, options.maxDecompressedBytes);
+    if (inflated > options.maxDecompressedBytes) {
+      throw new PdfReadError(
+        'over_limit',
+        `${name} decompresses to more than ${megabytes(options.maxDecompressedBytes)} MB, the limit for one PDF (PDF_MAX_DECOMPRESSED_MB); nothing was added`,
+      );
+    }
+  }
 
   let document: Awaited<ReturnType<typeof getDocumentProxy>>;
   try {
@@ -116,6 +131,12 @@ export async function readPdf(bytes: Uint8Array, options: ReadPdfOptions = {}): 
 
   try {
     const pageCount = document.numPages;
+    if (options.maxPageCount !== undefined && pageCount > options.maxPageCount) {
+      throw new PdfReadError(
+        'over_limit',
+        `${name} has ${pageCount} pages; papercord reads PDFs of up to ${options.maxPageCount} pages (PDF_MAX_PAGES); nothing was added`,
+      );
+    }
     const lastPage = Math.min(pageCount, options.maxPages ?? pageCount);
     const pages: PdfPage[] = [];
     for (let pageNumber = 1; pageNumber <= lastPage; pageNumber += 1) {
@@ -140,6 +161,16 @@ export async function readPdf(bytes: Uint8Array, options: ReadPdfOptions = {}): 
   } finally {
     await document.destroy();
   }
+}
+
+export function megabytes(bytes: number): string {
+  return String(Math.round((bytes / 1_048_576) * 10) / 10);
+}
+
+/** The refusal of a file over `PDF_MAX_BYTES`, the same from the CLI and from Discord; `size` when it is known. */
+export function tooLarge(name: string, size: number | undefined, maxBytes: number): string {
+  const actual = size === undefined ? 'larger than that' : `${(size / 1_048_576).toFixed(1)} MB`;
+  return `${name} is ${actual}; papercord reads PDFs up to ${megabytes(maxBytes)} MB (PDF_MAX_BYTES); nothing was added`;
 }
 
 function toPdfReadError(error: unknown, name: string): PdfReadError {

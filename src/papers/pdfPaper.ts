@@ -14,7 +14,7 @@ export interface PdfPaperMetadata {
 }
 
 /** Pages read for metadata: the abstract of a two-column paper can run onto page 2, rarely further. */
-const METADATA_PAGES = 2;
+export const METADATA_PAGES = 2;
 /** An abstract longer than this has run into the body (the heading that ends it was not recognised). */
 const MAX_ABSTRACT_CHARACTERS = 3000;
 /** Without an "Abstract" heading, the first paragraphs of at least this length stand in for it. */

@@ -124,7 +124,14 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
   const bot = createBot(
     services,
     // One local person asks: no allowance of questions to spend (intake limits stay, they protect the library).
-    { ...config, ASK_COOLDOWN_SECONDS: 0, DISCORD_TOKEN: PLAYGROUND_TOKEN, DISCORD_API_BASE: emulator.apiBase },
+    // Files typed into the playground are served by its own emulator, on loopback.
+    {
+      ...config,
+      ASK_COOLDOWN_SECONDS: 0,
+      DISCORD_TOKEN: PLAYGROUND_TOKEN,
+      DISCORD_API_BASE: emulator.apiBase,
+      DISCORD_ATTACHMENT_HOSTS: ['127.0.0.1'],
+    },
     logger,
     { commands, ...(extraServices ? { extraServices } : {}) },
   );

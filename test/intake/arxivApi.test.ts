@@ -37,15 +37,18 @@ describe('ArxivApi', () => {
 
 describe('pdfAttachmentItems', () => {
   it('given a PDF attachment over 25 MB and a picture, it should refuse the PDF without downloading it and ignore the picture', async () => {
-    const items = await pdfAttachmentItems([
-      {
-        name: 'huge.pdf',
-        contentType: 'application/pdf',
-        size: 30 * 1024 * 1024,
-        url: `${arxiv.baseUrl}/never-fetched.pdf`,
-      },
-      { name: 'figure.png', contentType: 'image/png', size: 1000, url: `${arxiv.baseUrl}/figure.png` },
-    ]);
+    const items = await pdfAttachmentItems(
+      [
+        {
+          name: 'huge.pdf',
+          contentType: 'application/pdf',
+          size: 30 * 1024 * 1024,
+          url: `${arxiv.baseUrl}/never-fetched.pdf`,
+        },
+        { name: 'figure.png', contentType: 'image/png', size: 1000, url: `${arxiv.baseUrl}/figure.png` },
+      ],
+      { hosts: ['127.0.0.1'], maxBytes: 25 * 1024 * 1024 },
+    );
 
     expect(items).toEqual([
       {
@@ -53,7 +56,7 @@ describe('pdfAttachmentItems', () => {
         id: null,
         title: null,
         status: 'error',
-        message: 'huge.pdf is 30.0 MB; papercord reads PDFs up to 25 MB',
+        message: 'huge.pdf is 30.0 MB; papercord reads PDFs up to 25 MB (PDF_MAX_BYTES); nothing was added',
       },
     ]);
     expect(arxiv.requests.some((url) => url.pathname.endsWith('.pdf') || url.pathname.endsWith('.png'))).toBe(false);

@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { UsageError } from '../../errors.js';
 import { allSucceeded, type IntakeItem, type IntakeOutcome } from '../../intake/paperIntake.js';
 import { parseArxivReference } from '../../papers/arxivIds.js';
+import { tooLarge } from '../../papers/pdf.js';
 import { parseCommandArgs, type CliCommand } from '../command.js';
 import { createProgress } from '../progress.js';
 
@@ -27,7 +28,7 @@ export const addCommand: CliCommand = {
     /** Per input: the outcome of a file that could not be read, or undefined for one handed to the intake. */
     const unreadable: Array<IntakeOutcome | undefined> = [];
     for (const input of positionals) {
-      const item = await toItem(input);
+      const item = await toItem(input, context.config.PDF_MAX_BYTES);
       if ('status' in item) unreadable.push(item);
       else {
         items.push(item);
@@ -66,7 +67,7 @@ export const addCommand: CliCommand = {
 };
 
 /** A local PDF (by extension or because the path exists and is not an id) is read here; everything else is a reference. */
-async function toItem(input: string): Promise<IntakeItem | IntakeOutcome> {
+async function toItem(input: string, maxBytes: number): Promise<IntakeItem | IntakeOutcome> {
   const looksLikeFile = /\.pdf$/i.test(input) && !/^https?:\/\//i.test(input);
   if (!looksLikeFile && parseArxivReference(input)) return { kind: 'reference', input };
   const info = await stat(input).catch(() => undefined);
@@ -75,6 +76,8 @@ async function toItem(input: string): Promise<IntakeItem | IntakeOutcome> {
     return { kind: 'reference', input };
   }
   if (!info.isFile()) return { input, id: null, title: null, status: 'error', message: `${input}: not a file` };
+  if (info.size > maxBytes)
+    return { input, id: null, title: null, status: 'error', message: tooLarge(input, info.size, maxBytes) };
   return { kind: 'pdf', input, bytes: new Uint8Array(await readFile(input)) };
 }
 
