@@ -8,10 +8,9 @@ import {
 } from 'discord.js';
 import { UserError } from '../src/errors.js';
 import { LINK_PICKUP_PERMISSIONS, requireBotPermissions } from '../src/discord/permissions.js';
-import { DISCORD_LIMITS, truncate } from '../src/discord/render.js';
+import { DISCORD_LIMITS, paperLink, truncate } from '../src/discord/render.js';
 import { NO_MENTIONS } from '../src/discord/router.js';
 import type { BotServices } from '../src/discord/types.js';
-import { paperLinkUrl } from '../src/papers/paper.js';
 
 const RECENT_PAPERS = 5;
 const TEXT_CHANNELS = [ChannelType.GuildText, ChannelType.GuildAnnouncement, ChannelType.PublicThread] as const;
@@ -102,7 +101,7 @@ async function status(guildId: string, services: BotServices): Promise<string> {
   );
   if (recent.length) {
     lines.push('Latest additions:');
-    for (const paper of recent) lines.push(`- [${truncate(paper.title, 150)}](${paperLinkUrl(paper)})`);
+    for (const paper of recent) lines.push(`- ${paperLink(paper, 150)}`);
   }
   return lines.join('\n');
 }

@@ -4,7 +4,7 @@ import { describeError } from '../errors.js';
 import { tooLarge } from '../papers/pdf.js';
 import type { IntakeItem, IntakeOutcome, IntakeProgress } from '../intake/paperIntake.js';
 import { paperLinkUrl, type Paper } from '../papers/paper.js';
-import { DISCORD_LIMITS, truncate } from './render.js';
+import { DISCORD_LIMITS, paperLink, truncate } from './render.js';
 
 const DOWNLOAD_TIMEOUT_MS = 60_000;
 const BRAND_COLOR = 0x5865f2;
@@ -167,8 +167,7 @@ export function renderIntakeReply(outcomes: readonly IntakeOutcome[]): { content
     embeds = withPaper.map(renderIntakeCard);
   } else {
     const lines = withPaper.map(
-      (outcome) =>
-        `${STATUS_LABEL[outcome.status].split(' ')[0]} [${truncate(outcome.paper.title, 120)}](${paperLinkUrl(outcome.paper)})`,
+      (outcome) => `${STATUS_LABEL[outcome.status].split(' ')[0]} ${paperLink(outcome.paper, 120)}`,
     );
     embeds = [
       {

@@ -77,10 +77,20 @@ export function packEmbeds(embeds: APIEmbed[]): APIEmbed[][] {
   return messages;
 }
 
-function paperLink(title: string, url: string | undefined, max: number): string {
-  // Square brackets in a title would end the Markdown link early.
-  const safeTitle = truncate(title.replace(/[[\]]/g, ''), max);
-  return `[${safeTitle}](${paperLinkUrl({ title, url })})`;
+/**
+ * `[title](link)` for any paper, the one way every reply links a paper: a title is text from arXiv or from a PDF anyone
+ * uploaded, so brackets (which would end the link early and start one of the title's own), backslashes (which would
+ * escape the closing bracket) and line breaks are taken out before it goes inside the brackets.
+ */
+export function paperLink(paper: { title: string; url?: string | undefined; arxivId?: string }, max: number): string {
+  const safeTitle = truncate(
+    paper.title
+      .replace(/[[\]\\]/g, '')
+      .replace(/\s+/g, ' ')
+      .trim(),
+    max,
+  );
+  return `[${safeTitle}](${paperLinkUrl(paper)})`;
 }
 
 /**
@@ -139,7 +149,7 @@ export function renderAnswer(question: string, answer: Answer): APIEmbed[][] {
       .map((citation) => (citation.section ? `§${citation.section}` : citation.page ? `p. ${citation.page}` : ''))
       .filter(Boolean);
     const place = places.length > 0 ? ` · ${places.join('; ')}` : '';
-    return `**[${n}]** ${paperLink(cited[0]!.title, cited[0]!.url, 200)}${truncate(place, 300)}`;
+    return `**[${n}]** ${paperLink(cited[0]!, 200)}${truncate(place, 300)}`;
   });
   const last = embeds[embeds.length - 1]!;
   const footer = modelFooter(answer.model, answer.notice);
@@ -182,7 +192,7 @@ const COMPARED_ASPECTS = [
  */
 export function renderComparison(comparison: Comparison): APIEmbed[][] {
   const papers = comparison.papers;
-  const headerLines = papers.map((paper, index) => `**${index + 1}.** ${paperLink(paper.title, paper.url, 150)}`);
+  const headerLines = papers.map((paper, index) => `**${index + 1}.** ${paperLink(paper, 150)}`);
   const header: APIEmbed = {
     color: BRAND_COLOR,
     title: 'Comparison',
@@ -262,7 +272,7 @@ export function renderPaperList(
 ): APIEmbed {
   const lines = hits.map(
     (hit, index) =>
-      `**${index + 1}.** ${paperLink(hit.paper.title, hit.paper.url, 200)}\n${truncate(hit.paper.abstract.replace(/\s+/g, ' '), 180)}`,
+      `**${index + 1}.** ${paperLink(hit.paper, 200)}\n${truncate(hit.paper.abstract.replace(/\s+/g, ' '), 180)}`,
   );
   // A lead such as "the closest papers are:" says how to read the list before it starts.
   if (lines.length > 0 && options.lead) lines.unshift(options.lead);

@@ -150,28 +150,7 @@ export class ArxivFullTextFetcher {
     url: string,
     signal: AbortSignal | undefined,
   ): Promise<{ ok: true; body: Uint8Array } | { ok: false; status: number }> {
-    const fetchImpl = this.options.fetch ?? fetch;
-    let response: Response;
-    try {
-      // `redirect: 'manual'` would stop arXiv's own /html/<id> → /html/<id>v2 redirect; redirects stay on the
-      // configured host or are refused below.
-      response = await fetchImpl(url, {
-        signal,
-        headers: { 'user-agent': USER_AGENT, accept: 'text/html,application/pdf' },
-      });
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      throw new FullTextUnavailableError(`arXiv could not be reached (${networkProblem(error)})`, true, {
-        cause: error,
-      });
-    }
-    if (new URL(response.url || url).host !== new URL(url).host) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new FullTextUnavailableError(
-        `arXiv redirected to another host (${new URL(response.url).host}); not followed`,
-        false,
-      );
-    }
+    const response = await sendWithinHost(this.options.fetch ?? fetch, url, signal);
     if (response.status === 404 || response.status === 410) {
       await response.body?.cancel().catch(() => undefined);
       return { ok: false, status: response.status };
@@ -194,6 +173,45 @@ export class ArxivFullTextFetcher {
       throw new FullTextUnavailableError(`the paper is too large (${Math.round(declared / 1e6)} MB)`, false);
     }
     return { ok: true, body: await readCapped(response, this.options.maxBytes, signal) };
+  }
+}
+
+const MAX_REDIRECTS = 5;
+
+/**
+ * One GET with redirects followed by hand, and only on the host asked: a redirect elsewhere is refused before
+ * anything is sent there (fetch's own `redirect: 'follow'` would request it first and let us look only afterwards).
+ */
+async function sendWithinHost(
+  fetchImpl: typeof fetch,
+  url: string,
+  signal: AbortSignal | undefined,
+): Promise<Response> {
+  const host = new URL(url).host;
+  let current = url;
+  for (let redirects = 0; ; redirects += 1) {
+    let response: Response;
+    try {
+      response = await fetchImpl(current, {
+        signal,
+        redirect: 'manual',
+        headers: { 'user-agent': USER_AGENT, accept: 'text/html,application/pdf' },
+      });
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw new FullTextUnavailableError(`arXiv could not be reached (${networkProblem(error)})`, true, {
+        cause: error,
+      });
+    }
+    const location = response.status >= 300 && response.status < 400 ? response.headers.get('location') : null;
+    if (location === null) return response;
+    await response.body?.cancel().catch(() => undefined);
+    const next = new URL(location, current);
+    if (next.host !== host)
+      throw new FullTextUnavailableError(`arXiv redirected to another host (${next.host}); not followed`, false);
+    if (redirects >= MAX_REDIRECTS)
+      throw new FullTextUnavailableError(`arXiv redirected more than ${MAX_REDIRECTS} times; not followed`, false);
+    current = next.href;
   }
 }
 

@@ -174,7 +174,21 @@ export interface ParseLatexmlOptions {
   maxChars?: number;
 }
 
+/**
+ * A paper's sections from its LaTeXML page. A page nested too deeply for the recursive walk (htmlparser2 and the
+ * walk below run out of stack at a few thousand levels) is no LaTeXML paper: the PDF is tried instead.
+ */
 export function parseLatexml(html: string, options: ParseLatexmlOptions = {}): FullTextDocument {
+  try {
+    return parseLatexmlTree(html, options);
+  } catch (error) {
+    if (error instanceof RangeError)
+      throw new NotLatexmlError('the page is nested too deeply to be a LaTeXML rendering of a paper');
+    throw error;
+  }
+}
+
+function parseLatexmlTree(html: string, options: ParseLatexmlOptions): FullTextDocument {
   // Entities are decoded; no script runs and no resource loads: htmlparser2 only builds a tree.
   const root = parseDocument(html, { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true });
   const article =

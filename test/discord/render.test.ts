@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Answer, Comparison } from '../../src/answering/answerService.js';
 import { embedLength, renderAnswer, renderComparison, renderPaperList } from '../../src/discord/render.js';
+import { renderIntakeReply } from '../../src/discord/paperIntake.js';
 import { formatDigestEmbed } from '../../src/trending/format.js';
 import { messageBodyProblems } from '../../src/emulator/payloads.js';
 
@@ -107,6 +108,32 @@ describe('rendering within Discord limits', () => {
 });
 
 describe('paper links in Markdown', () => {
+  it('given titles that try to inject a link of their own, every reply should link the paper once, with the title as text', () => {
+    const title = 'Evil](https://evil.example) [click\\';
+    const papers = Array.from({ length: 9 }, (_, index) => ({
+      id: `t:${index}`,
+      title: index === 0 ? title : `Paper ${index}`,
+      abstract: 'x',
+      source: 'pdf:upload.pdf',
+    }));
+    const intake = renderIntakeReply(
+      papers.map((paper) => ({
+        input: 'upload.pdf',
+        id: paper.id,
+        title: paper.title,
+        status: 'added',
+        message: null,
+        paper,
+      })),
+    );
+    const list = renderPaperList('Papers', [{ paper: papers[0]!, score: 1 }], 'none');
+
+    for (const text of [intake.embeds[0]!.description!, list.description!]) {
+      expect(text).not.toContain('](https://evil.example)');
+      expect(text).toContain('[Evil(https://evil.example) click](https://arxiv.org/search/');
+    }
+  });
+
   // The playground's parser and many Markdown renderers end a link's URL at its first ")".
   const MARKDOWN_LINK = /\[([^\]\n]+)\]\((https?:\/\/[^\s)]+)\)/;
 
