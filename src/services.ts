@@ -82,6 +82,8 @@ export async function createServices(
         htmlBase: config.ARXIV_HTML_BASE,
         pdfBase: config.ARXIV_PDF_BASE,
         readPdf: pdfBytesToDocument(pdfReader),
+        // One spacing for every arXiv request of the process (API and full text), as arXiv asks.
+        spacingMs: config.ARXIV_REQUEST_INTERVAL_MS,
         logger,
       }),
       localPdf: localPdfs(config.DATA_DIR, pdfReader),

@@ -3,6 +3,7 @@ import { silentLogger } from '../logger.js';
 import { describeError } from '../errors.js';
 import type { FullTextDocument } from './document.js';
 import { NotLatexmlError, parseLatexml } from './latexml.js';
+import { processArxivPacer, type ArxivPacer } from '../papers/sources/arxivPacing.js';
 import { sleep } from '../papers/sources/http.js';
 import { waitOrAbort } from '../util/abort.js';
 
@@ -55,6 +56,8 @@ export interface ArxivFullTextFetcherOptions {
   logger?: Logger;
   /** Injected in tests that need a failing transport. */
   fetch?: typeof fetch;
+  /** Where request starts are reserved: the whole process's by default, shared with the API client and every thread. */
+  pacer?: ArxivPacer;
 }
 
 export const DEFAULT_FETCHER_OPTIONS: Readonly<{ spacingMs: number; maxBytes: number }> = Object.freeze({
@@ -69,11 +72,12 @@ export class ArxivFullTextFetcher {
   private readonly logger: Logger;
   /** The tail of the one-at-a-time queue of requests. */
   private gate: Promise<void> = Promise.resolve();
-  private lastRequestAt = 0;
+  private readonly pacer: ArxivPacer;
 
   constructor(options: ArxivFullTextFetcherOptions) {
     this.options = { ...DEFAULT_FETCHER_OPTIONS, ...options };
     this.logger = options.logger ?? silentLogger();
+    this.pacer = options.pacer ?? processArxivPacer();
   }
 
   /**
@@ -123,10 +127,9 @@ export class ArxivFullTextFetcher {
     try {
       await waitOrAbort(previous, options.signal);
       if (options.polite) {
-        const wait = this.lastRequestAt + this.options.spacingMs - Date.now();
+        const wait = this.pacer.reserve(this.options.spacingMs);
         if (wait > 0) await sleep(wait, options.signal);
-      }
-      this.lastRequestAt = Date.now();
+      } else this.pacer.mark();
       if (options.timeoutMs === undefined) return await this.get(url, options.signal);
       const timeout = AbortSignal.timeout(options.timeoutMs);
       const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;

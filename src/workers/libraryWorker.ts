@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import { isUserError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import type { IntakeProgress } from '../intake/paperIntake.js';
+import { adoptArxivPacer } from '../papers/sources/arxivPacing.js';
 import { SourceError } from '../papers/sources/http.js';
 import { createServices, type Services } from '../services.js';
 import {
@@ -23,6 +24,8 @@ import {
 
 export interface LibraryWorkerData {
   config: Config;
+  /** The main thread's arXiv pacing slot (`ArxivPacer`), so that the 3 s spacing holds across threads. */
+  arxivPacer: SharedArrayBuffer;
 }
 
 interface TaskContext {
@@ -71,7 +74,8 @@ let opening: Promise<Services> | undefined;
 
 function servicesOfThisThread(): Promise<Services> {
   opening ??= (async () => {
-    const { config } = workerData as LibraryWorkerData;
+    const { config, arxivPacer } = workerData as LibraryWorkerData;
+    adoptArxivPacer(arxivPacer);
     const logger = createLogger(config).child({ worker: threadId });
     // LLM failures are counted in the main thread's Prometheus registry, which serves /metrics.
     const metricsChannel = new BroadcastChannel(METRICS_CHANNEL);

@@ -13,6 +13,7 @@ import type { AddResult } from '../library/library.js';
 import type { Logger } from '../logger.js';
 import type { PapercordMetrics } from '../ops/metrics.js';
 import type { Paper } from '../papers/paper.js';
+import { processArxivPacer } from '../papers/sources/arxivPacing.js';
 import { SourceError } from '../papers/sources/http.js';
 import type { PaperRetriever, RetrievalResult, RetrieveOptions } from '../retrieval/types.js';
 import type { Digest } from '../trending/digest.js';
@@ -88,7 +89,7 @@ export class LibraryWorkerPool {
   static async open(options: LibraryWorkerPoolOptions): Promise<LibraryWorkerPool> {
     const threads = Math.max(1, Math.trunc(options.threads));
     const filename = workerEntry();
-    const workerData: LibraryWorkerData = { config: options.config };
+    const workerData: LibraryWorkerData = { config: options.config, arxivPacer: processArxivPacer().buffer };
     const piscina = new Piscina({
       filename,
       workerData,

@@ -73,6 +73,8 @@ function compactDate(value: string): number {
  */
 export class ArxivStandIn {
   readonly requests: URL[] = [];
+  /** When each API request (`/api/query`) arrived, in epoch milliseconds. */
+  readonly apiRequestTimes: number[] = [];
   readonly records = new Map<string, ArxivRecord>();
   private readonly queued: CannedResponse[] = [];
 
@@ -126,6 +128,7 @@ export class ArxivStandIn {
       return;
     }
     this.requests.push(url);
+    if (url.pathname === '/api/query') this.apiRequestTimes.push(Date.now());
     const hfMatch = /^\/api\/papers\/(.+)$/.exec(url.pathname);
     if (hfMatch) {
       const record = this.records.get(decodeURIComponent(hfMatch[1]!));

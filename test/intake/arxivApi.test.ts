@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ArxivPacer } from '../../src/papers/sources/arxivPacing.js';
 import { pdfAttachmentItems } from '../../src/discord/paperIntake.js';
 import { ArxivApi } from '../../src/papers/sources/arxivApi.js';
 import { ArxivStandIn, SAMPLE_RECORDS } from '../helpers/arxivServer.js';
@@ -14,7 +15,12 @@ afterAll(async () => {
 describe('ArxivApi', () => {
   it('given two requests in a row, it should wait out the rest of the 3 s interval before the second (as arXiv asks), and not before the first', async () => {
     const waits: number[] = [];
-    const api = new ArxivApi({ baseUrl: arxiv.baseUrl, intervalMs: 3_000, sleep: async (ms) => void waits.push(ms) });
+    const api = new ArxivApi({
+      baseUrl: arxiv.baseUrl,
+      intervalMs: 3_000,
+      sleep: async (ms) => void waits.push(ms),
+      pacer: new ArxivPacer(),
+    });
 
     await api.lookup(['2410.20771']);
     await api.lookup(['2507.10524']);

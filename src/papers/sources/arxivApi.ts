@@ -3,6 +3,7 @@ import type { Logger } from '../../logger.js';
 import { definedOnly } from '../../util/options.js';
 import type { Paper } from '../paper.js';
 import { parseArxivFeed } from './arxiv.js';
+import { processArxivPacer, type ArxivPacer } from './arxivPacing.js';
 import { fetchWithRetry, sleep, SourceError, type FetchWithRetryOptions } from './http.js';
 
 export interface ArxivApiOptions {
@@ -17,6 +18,8 @@ export interface ArxivApiOptions {
   http?: Omit<FetchWithRetryOptions, 'signal' | 'logger'>;
   /** The clock the pacing waits on; tests never need it (they set intervalMs to 0). */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Where request starts are reserved: the whole process's by default, shared with every worker thread. */
+  pacer?: ArxivPacer;
 }
 
 export const DEFAULT_ARXIV_API_OPTIONS = { intervalMs: 3_000, batchSize: 50 } as const;
@@ -40,14 +43,15 @@ export interface ArxivPage {
  * `intervalMs`, as arXiv's terms of use ask, whoever makes them (a backfill and a /add at once wait their turn).
  */
 export class ArxivApi {
-  private readonly settings: Required<Omit<ArxivApiOptions, 'logger' | 'http' | 'sleep'>> & ArxivApiOptions;
+  private readonly settings: Required<Omit<ArxivApiOptions, 'logger' | 'http' | 'sleep' | 'pacer'>> & ArxivApiOptions;
   private readonly sleep: NonNullable<ArxivApiOptions['sleep']>;
+  private readonly pacer: ArxivPacer;
   private turn: Promise<void> = Promise.resolve();
-  private lastRequestAt = 0;
 
   constructor(options: ArxivApiOptions) {
     this.settings = { ...DEFAULT_ARXIV_API_OPTIONS, ...definedOnly(options) };
     this.sleep = options.sleep ?? sleep;
+    this.pacer = options.pacer ?? processArxivPacer();
   }
 
   /** Papers by arXiv id (version-less), keyed by the ids asked for; ids arXiv does not know are absent. */
@@ -102,12 +106,11 @@ export class ArxivApi {
     return parseArxivFeed(xml, url);
   }
 
-  /** Runs `request` after the previous one, at least `intervalMs` after it started. */
+  /** Runs `request` after the previous one, at least `intervalMs` after any arXiv request of this process started. */
   private paced<T>(request: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
     const run = this.turn.then(async () => {
-      const wait = this.lastRequestAt + this.settings.intervalMs - Date.now();
-      if (wait > 0 && this.lastRequestAt > 0) await this.sleep(wait, signal);
-      this.lastRequestAt = Date.now();
+      const wait = this.pacer.reserve(this.settings.intervalMs);
+      if (wait > 0) await this.sleep(wait, signal);
       return request();
     });
     this.turn = run.then(
