@@ -44,7 +44,7 @@ RUN arch="$(node -p process.arch)" \
     && find node_modules -depth -type d -name onnxruntime-web -exec rm -rf {} + \
     && find node_modules/@huggingface/transformers/dist -type f ! -name 'transformers.node.mjs' ! -name 'transformers.node.cjs' -delete \
     && rm -rf node_modules/better-sqlite3/deps node_modules/better-sqlite3/src \
-    && find node_modules -path '*/build/Release/*' \( -name obj.target -o -name .deps -o -name '*.o' \) -prune -exec rm -rf {} + \
+    && find node_modules -path '*/build/Release/*' \( -name obj -o -name obj.target -o -name .deps -o -name '*.a' -o -name '*.o' \) -prune -exec rm -rf {} + \
     && find node_modules -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.js.map' -o -name '*.mjs.map' -o -name '*.cjs.map' \) -delete
 
 # ---- runtime ---------------------------------------------------------------------------------------------------
