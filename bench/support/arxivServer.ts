@@ -173,11 +173,10 @@ export class ArxivServer {
   ) {}
 
   static async start(papers: readonly FixturePaper[] = []): Promise<ArxivServer> {
-    let arxiv: ArxivServer | undefined;
-    const server = createServer((request, response) => arxiv!.handle(request, response));
+    const server = createServer((request, response) => arxiv.handle(request, response));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    arxiv = new ArxivServer(server, `http://127.0.0.1:${port}`);
+    const arxiv = new ArxivServer(server, `http://127.0.0.1:${port}`);
     for (const paper of papers) arxiv.addPaper(paper);
     return arxiv;
   }

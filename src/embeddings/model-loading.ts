@@ -78,7 +78,7 @@ export async function loadTransformersModel<Model extends { dispose(): Promise<u
     return await Promise.race([loading, aborted]);
   } catch (error) {
     loading.then((model) => model.dispose()).catch(() => {});
-    throw explainLoadError(error, settings);
+    throw explainLoadError(error);
   } finally {
     settings.signal?.removeEventListener('abort', stopOnCallerAbort);
     loadController.abort(new ModelLoadError('model load finished'));
@@ -97,7 +97,7 @@ function configureEnvironment(transformers: TransformersModule, settings: ModelL
 }
 
 /** transformers.js errors name its own settings; say it in ours. */
-function explainLoadError(error: unknown, settings: ModelLoadSettings): Error {
+function explainLoadError(error: unknown): Error {
   const message = describeError(error);
   const missingLocally = /not found locally at "([^"]+)"/.exec(message);
   if (missingLocally) {

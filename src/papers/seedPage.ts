@@ -114,11 +114,15 @@ function shorten(line: string, max = 60): string {
   return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
 }
 
+// Control characters are what these look for (no-control-regex guards against matching them by mistake).
+// eslint-disable-next-line no-control-regex
+const NUL_OR_CONTROL_RUN = /[\u0000]|[\u0001-\u0008\u000E-\u001F]{2,}/;
+// eslint-disable-next-line no-control-regex
+const NUL_UNDECODABLE_OR_CONTROL_RUN = /[\u0000\uFFFD]|[\u0001-\u0008\u000E-\u001F]{2,}/;
+
 /** Line of the first NUL, undecodable byte (U+FFFD, unless the bytes were valid UTF-8) or run of control characters. */
 export function findBinaryLine(text: string, check: BinaryCheck = {}): number | undefined {
-  const match = (
-    check.validUtf8 ? /[\u0000]|[\u0001-\u0008\u000E-\u001F]{2,}/ : /[\u0000\uFFFD]|[\u0001-\u0008\u000E-\u001F]{2,}/
-  ).exec(text);
+  const match = (check.validUtf8 ? NUL_OR_CONTROL_RUN : NUL_UNDECODABLE_OR_CONTROL_RUN).exec(text);
   if (!match) return undefined;
   return text.slice(0, match.index).split('\n').length;
 }

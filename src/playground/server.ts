@@ -13,7 +13,6 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ApplicationCommandType, type RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import { DiscordEmulator } from '../emulator/discordEmulator.js';
-import type { Config } from '../config.js';
 import { createBot, type Bot, type BotConfig, type BotOptions } from '../discord/bot.js';
 import { commandPayloads } from '../discord/commandLoader.js';
 import type { CoreServices } from '../discord/types.js';

@@ -84,11 +84,10 @@ export class ArxivStandIn {
   ) {}
 
   static async start(records: ArxivRecord[] = []): Promise<ArxivStandIn> {
-    let standIn: ArxivStandIn | undefined;
-    const server = createServer((request, response) => standIn!.handle(request, response));
+    const server = createServer((request, response) => standIn.handle(request, response));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    standIn = new ArxivStandIn(server, `http://127.0.0.1:${port}`);
+    const standIn = new ArxivStandIn(server, `http://127.0.0.1:${port}`);
     for (const record of records) standIn.records.set(record.id, record);
     return standIn;
   }

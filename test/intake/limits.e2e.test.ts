@@ -142,7 +142,7 @@ describe('/add limits', () => {
 
   it('given the queue full of waiting additions, another member should be told the bot is busy and when to try again', async () => {
     const release = arxiv.hold();
-    let queued: InteractionRecord[] = [];
+    let queued: InteractionRecord[];
     try {
       // One runs (held at arXiv) and INTAKE_QUEUE_MAX (3) wait.
       queued = [0, 1, 2, 3].map((index) =>

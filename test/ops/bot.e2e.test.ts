@@ -2,7 +2,6 @@
  * `npm start` with HEALTH_PORT, as a container runs it: the real bot process against the loopback Discord emulator,
  * probed over HTTP the way the Dockerfile HEALTHCHECK and Prometheus do.
  */
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/logger.js';

@@ -11,7 +11,6 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse as parseYaml } from 'yaml';
 import composeSpecSchema from '../fixtures/compose-spec/compose-spec.json' with { type: 'json' };
 import { configSchema } from '../../src/config.js';
-import { HEALTHZ_PATH } from '../../src/ops/health.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const read = (file: string): string => readFileSync(join(root, file), 'utf8');
@@ -331,7 +330,7 @@ describe('docker-compose.yml', () => {
         },
       );
     }
-    return result.replace(/\u0000/g, '$');
+    return result.replaceAll('\u0000', '$');
   }
   function interpolateAll(value: unknown, env: Record<string, string>): unknown {
     if (typeof value === 'string') return interpolate(value, env);

@@ -30,11 +30,10 @@ export class FeedServer {
   ) {}
 
   static async start(): Promise<FeedServer> {
-    let feed: FeedServer | undefined;
-    const server = createServer((request, response) => void feed!.handle(request, response));
+    const server = createServer((request, response) => void feed.handle(request, response));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    feed = new FeedServer(server, `http://127.0.0.1:${port}`);
+    const feed = new FeedServer(server, `http://127.0.0.1:${port}`);
     return feed;
   }
 

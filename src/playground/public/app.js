@@ -60,7 +60,8 @@ function connectEvents() {
       state.autoOpened.add(message.thread.id);
       state.openThread = message.thread.id;
     }
-    isNew ? renderAll() : rerenderOne(message);
+    if (isNew) renderAll();
+    else rerenderOne(message);
   });
   events.addEventListener('remove', (event) => {
     state.messages.delete(JSON.parse(event.data).id);
