@@ -17,6 +17,7 @@ import {
   memberPayload,
   MEMBER_PERMISSIONS,
   textChannelPayload,
+  userPayload,
   type EmulatedUser,
   type JsonObject,
 } from './payloads.js';
@@ -259,7 +260,7 @@ export class DiscordEmulator extends EventEmitter {
   ): InteractionRecord {
     const state = this.#state;
     const user = options.user ?? this.user;
-    const channelId = options.channelId ?? this.channelId;
+    const channelId = options.directMessage ? nextSnowflake() : (options.channelId ?? this.channelId);
     const guildId = state.guildOf(channelId);
     const record: InteractionRecord = {
       id: nextSnowflake(),
@@ -281,16 +282,25 @@ export class DiscordEmulator extends EventEmitter {
         token: record.token,
         version: 1,
         data: this.#commandData(commandName, options, focused, guildId, targetMessage),
-        guild_id: guildId,
         channel_id: channelId,
-        channel: this.channels.get(channelId) ?? textChannelPayload(channelId, guildId),
-        member: memberPayload(user, state.joinedAt),
+        ...(options.directMessage
+          ? {
+              channel: { id: channelId, type: 1, last_message_id: null, recipients: [userPayload(user)] },
+              user: userPayload(user),
+              authorizing_integration_owners: { '0': guildId },
+              context: 1,
+            }
+          : {
+              guild_id: guildId,
+              channel: this.channels.get(channelId) ?? textChannelPayload(channelId, guildId),
+              member: memberPayload(user, state.joinedAt),
+              guild_locale: 'en-US',
+              authorizing_integration_owners: { '0': guildId },
+              context: 0,
+            }),
         app_permissions: MEMBER_PERMISSIONS,
         locale: 'en-US',
-        guild_locale: 'en-US',
         entitlements: [],
-        authorizing_integration_owners: { '0': guildId },
-        context: 0,
         attachment_size_limit: 10_485_760,
       },
       guildId,

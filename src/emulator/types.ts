@@ -108,6 +108,8 @@ export interface DispatchCommandOptions {
   subcommand?: string;
   user?: EmulatedUser;
   channelId?: string;
+  /** Sent in a direct message with the bot, as Discord does: no server, no member (the user instead), a DM channel. */
+  directMessage?: boolean;
 }
 
 export interface DispatchAutocompleteOptions extends DispatchCommandOptions {

@@ -107,6 +107,22 @@ describe('/add limits', () => {
     expect(idsLookedUp().length).toBe(before);
   });
 
+  it('given /add in a direct message with the bot, it should refuse it privately and look nothing up', async () => {
+    const before = idsLookedUp().length;
+
+    const record = harness.emulator.dispatchCommand('add', {
+      options: { papers: '2502.00600' },
+      user: newMember('in-dm'),
+      directMessage: true,
+    });
+
+    expect(replyOf(await privateReply(record))).toMatchObject({
+      content: 'Papers are added from a server, not in direct messages.',
+      flags: EPHEMERAL,
+    });
+    expect(idsLookedUp().length).toBe(before);
+  });
+
   it('given 10,000 ids in /add, it should refuse the request privately, naming the length limit, and look nothing up', async () => {
     const before = idsLookedUp().length;
     const papers = ids(10_000, 1).join(' ');
