@@ -1,6 +1,6 @@
 import { InteractionContextType, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { UserError } from '../src/errors.js';
-import { admitIntake, withLeftOut } from '../src/discord/intakeLimits.js';
+import { admitIntake, memberStanding, missingAdderRole, withLeftOut } from '../src/discord/intakeLimits.js';
 import {
   addMixed,
   describeProgress,
@@ -44,7 +44,16 @@ export async function execute(interaction: ChatInputCommandInteraction, services
   const inputs = attachment ? [...tokens, attachment.name] : tokens;
   const { admitted, leftOut, turn } = admitIntake(
     services.intakeLimits,
-    { userId: interaction.user.id, inServer: interaction.inGuild(), command: '/add' },
+    {
+      userId: interaction.user.id,
+      inServer: interaction.inGuild(),
+      command: '/add',
+      missingRole: missingAdderRole(
+        services.linkChannels,
+        interaction.guildId,
+        memberStanding(interaction.member, interaction.memberPermissions),
+      ),
+    },
     inputs,
   );
   try {

@@ -5,7 +5,7 @@ import {
   type MessageContextMenuCommandInteraction,
 } from 'discord.js';
 import { UserError } from '../src/errors.js';
-import { admitIntake, withLeftOut } from '../src/discord/intakeLimits.js';
+import { admitIntake, memberStanding, missingAdderRole, withLeftOut } from '../src/discord/intakeLimits.js';
 import { addMixed, isPdfAttachment, pdfAttachmentItems, renderIntakeReply } from '../src/discord/paperIntake.js';
 import { NO_MENTIONS } from '../src/discord/router.js';
 import type { BotServices } from '../src/discord/types.js';
@@ -30,7 +30,16 @@ export async function execute(interaction: MessageContextMenuCommandInteraction,
   const inputs = [...links, ...pdfs.map((attachment) => attachment.name)];
   const { admitted, leftOut, turn } = admitIntake(
     services.intakeLimits,
-    { userId: interaction.user.id, inServer: interaction.inGuild(), command: 'Add papers to library' },
+    {
+      userId: interaction.user.id,
+      inServer: interaction.inGuild(),
+      command: 'Add papers to library',
+      missingRole: missingAdderRole(
+        services.linkChannels,
+        interaction.guildId,
+        memberStanding(interaction.member, interaction.memberPermissions),
+      ),
+    },
     inputs,
   );
   try {

@@ -17,7 +17,7 @@ const TEXT_CHANNELS = [ChannelType.GuildText, ChannelType.GuildAnnouncement, Cha
 
 /**
  * `/library status` is for everyone, so the command carries no default member permission; switching link pickup
- * (`/library links on|off`) checks Manage Server when it runs.
+ * (`/library links on|off`) and choosing who may add papers (`/library adders`) check Manage Server when they run.
  */
 export const data = new SlashCommandBuilder()
   .setName('library')
@@ -50,6 +50,14 @@ export const data = new SlashCommandBuilder()
       ),
   )
   .addSubcommand((subcommand) =>
+    subcommand
+      .setName('adders')
+      .setDescription('Who may add papers here: members with a role, or everyone (Manage Server)')
+      .addRoleOption((option) =>
+        option.setName('role').setDescription('Only members with this role may add papers (leave out: everyone)'),
+      ),
+  )
+  .addSubcommand((subcommand) =>
     subcommand.setName('status').setDescription("The library's size, latest papers and link-pickup channels"),
   );
 
@@ -63,6 +71,15 @@ export async function execute(interaction: ChatInputCommandInteraction, services
     content = await status(interaction.guildId, services);
     await interaction.editReply({ content: truncate(content, DISCORD_LIMITS.content), allowedMentions: NO_MENTIONS });
     return;
+  } else if (subcommand === 'adders') {
+    if (!interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) {
+      throw new UserError('You need the Manage Server permission to choose who may add papers.');
+    }
+    const role = interaction.options.getRole('role');
+    services.linkChannels.setAdderRole(interaction.guildId, role?.id ?? null, interaction.user.id);
+    content = role
+      ? `Only members with the <@&${role.id}> role (and members with Manage Server) may add papers now: \`/add\`, the message command and link pickup.`
+      : 'Everyone may add papers now.';
   } else {
     if (!interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) {
       throw new UserError('You need the Manage Server permission to switch link pickup on or off.');
@@ -98,6 +115,12 @@ async function status(guildId: string, services: BotServices): Promise<string> {
     channels.length
       ? `Link pickup is on in ${channels.map((channel) => `<#${channel.channelId}>`).join(', ')}.`
       : 'Link pickup is off in every channel (`/library links on` switches it on).',
+  );
+  const adderRole = services.linkChannels.adderRole(guildId);
+  lines.push(
+    adderRole
+      ? `Papers may be added by members with the <@&${adderRole}> role.`
+      : 'Everyone may add papers (`/library adders` can limit it to a role).',
   );
   if (recent.length) {
     lines.push('Latest additions:');

@@ -1,4 +1,11 @@
+import {
+  PermissionFlagsBits,
+  type APIInteractionGuildMember,
+  type GuildMember,
+  type PermissionsBitField,
+} from 'discord.js';
 import type { Config } from '../config.js';
+import type { LinkChannelStore } from '../intake/linkChannels.js';
 import { UserError } from '../errors.js';
 import { definedOnly } from '../util/options.js';
 import { TokenBuckets } from '../util/tokenBuckets.js';
@@ -190,6 +197,44 @@ export interface IntakeRequester {
   inServer: boolean;
   /** `/add` or the message command's name, for messages. */
   command: string;
+  /** The role `/library adders` requires, when the member lacks it (see `missingAdderRole`). */
+  missingRole?: string | undefined;
+}
+
+/** What `missingAdderRole` needs to know about a member. */
+export interface MemberStanding {
+  hasRole(roleId: string): boolean;
+  /** Members with Manage Server may always add: they are the ones who set the role. */
+  managesServer: boolean;
+}
+
+/**
+ * The role a member needs to add papers in their server and lacks (undefined when they may add): everyone may,
+ * unless `/library adders role:<role>` named one.
+ */
+export function missingAdderRole(
+  store: Pick<LinkChannelStore, 'adderRole'>,
+  guildId: string | null,
+  member: MemberStanding,
+): string | undefined {
+  const roleId = guildId === null ? undefined : store.adderRole(guildId);
+  return roleId === undefined || member.managesServer || member.hasRole(roleId) ? undefined : roleId;
+}
+
+/** A member's roles as an interaction or a message carries them (a cached member, or the raw one Discord sent). */
+export function memberStanding(
+  member: GuildMember | APIInteractionGuildMember | null,
+  permissions: Readonly<PermissionsBitField> | null,
+): MemberStanding {
+  return {
+    hasRole: (roleId) =>
+      member === null
+        ? false
+        : Array.isArray(member.roles)
+          ? member.roles.includes(roleId)
+          : member.roles.cache.has(roleId),
+    managesServer: permissions?.has(PermissionFlagsBits.ManageGuild) ?? false,
+  };
 }
 
 /** A request that passed the limits: its turn in the queue and what it may add. */
@@ -207,6 +252,10 @@ export function admitIntake(
   inputs: readonly string[],
 ): AdmittedIntake {
   if (!requester.inServer) throw new UserError('Papers are added from a server, not in direct messages.');
+  if (requester.missingRole !== undefined)
+    throw new UserError(
+      `Only members with the <@&${requester.missingRole}> role may add papers in this server (\`/library adders\`).`,
+    );
   const turn = limits.queue.enter();
   try {
     return { ...limits.admitMember(requester.userId, inputs, requester.command), turn };

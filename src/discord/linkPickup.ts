@@ -2,7 +2,7 @@ import type { Message } from 'discord.js';
 import { describeError } from '../errors.js';
 import type { IntakeItem, IntakeOutcome } from '../intake/paperIntake.js';
 import { findArxivLinks } from '../papers/arxivIds.js';
-import type { IntakeTurn } from './intakeLimits.js';
+import { memberStanding, missingAdderRole, type IntakeTurn } from './intakeLimits.js';
 import { addMixed, isPdfAttachment, pdfAttachmentItems } from './paperIntake.js';
 import type { BotServices } from './types.js';
 
@@ -44,6 +44,9 @@ export function createLinkPickup(
     const links = findArxivLinks(message.content);
     const pdfs = [...message.attachments.values()].filter((attachment) => isPdfAttachment(attachment));
     if (links.length === 0 && pdfs.length === 0) return;
+    const member = message.member;
+    if (missingAdderRole(services.linkChannels, message.guildId, memberStanding(member, member?.permissions ?? null)))
+      return;
 
     let turn: IntakeTurn;
     try {

@@ -37,8 +37,8 @@ export interface CoreServices {
   addPapers(items: readonly IntakeItem[], options?: IntakeRunOptions): Promise<IntakeOutcome[]>;
   /** The newest papers of the library, newest first, for `/library status`. */
   recentPapers(limit: number): Promise<Paper[]>;
-  /** Channels where posted paper links are picked up (`/library links`): a small store the bot's own thread keeps. */
-  linkChannels: Pick<LinkChannelStore, 'enable' | 'disable' | 'isEnabled' | 'list'>;
+  /** Channels where posted paper links are picked up (`/library links`) and the role that may add papers (`/library adders`): a small store the bot's own thread keeps. */
+  linkChannels: Pick<LinkChannelStore, 'enable' | 'disable' | 'isEnabled' | 'list' | 'adderRole' | 'setAdderRole'>;
 }
 
 /** What every command's `execute` receives: the core, plus what the bot itself owns. */

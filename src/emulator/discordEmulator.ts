@@ -16,6 +16,7 @@ import { EmulatedGateway, GATEWAY_OPCODES, shardPair } from './gateway.js';
 import {
   memberPayload,
   MEMBER_PERMISSIONS,
+  rolePayload,
   textChannelPayload,
   userPayload,
   type EmulatedUser,
@@ -188,6 +189,13 @@ export class DiscordEmulator extends EventEmitter {
 
   // ---- Shaping the server ----------------------------------------------------------------------------------------
 
+  /** Adds a role to the default server (before the bot connects: it arrives with GUILD_CREATE); returns its id. */
+  addRole(name: string): string {
+    const roleId = nextSnowflake();
+    this.#state.roles.push(rolePayload(roleId, name, this.#state.roles.length + 1));
+    return roleId;
+  }
+
   /**
    * Adds a text channel to the default server. `botDeny` is a permission overwrite denying the bot those bits in it,
    * as a server admin would set one. Add it before the bot connects, or it is announced with CHANNEL_CREATE.
@@ -336,7 +344,14 @@ export class DiscordEmulator extends EventEmitter {
         ...(name === focused ? { focused: true } : {}),
       })),
       ...Object.entries(options.channelOptions ?? {}).map(([name, value]) => ({ name, type: 7, value })),
+      ...Object.entries(options.roleOptions ?? {}).map(([name, value]) => ({ name, type: 8, value })),
     ];
+    const resolvedRoles = Object.fromEntries(
+      Object.values(options.roleOptions ?? {}).map((roleId) => [
+        roleId,
+        this.#state.roles.find((role) => role.id === roleId) ?? rolePayload(roleId, 'unknown role', 1),
+      ]),
+    );
     const resolvedChannels = Object.fromEntries(
       Object.values(options.channelOptions ?? {}).map((channelId) => [
         channelId,
@@ -355,6 +370,7 @@ export class DiscordEmulator extends EventEmitter {
     const resolved = {
       ...(Object.keys(resolvedAttachments).length > 0 ? { attachments: resolvedAttachments } : {}),
       ...(Object.keys(resolvedChannels).length > 0 ? { channels: resolvedChannels } : {}),
+      ...(Object.keys(resolvedRoles).length > 0 ? { roles: resolvedRoles } : {}),
     };
     const subcommandOptions = options.subcommand
       ? [{ name: options.subcommand, type: 1, options: commandOptions }]

@@ -161,7 +161,14 @@ export class EmulatedGateway {
       this.#send(
         session,
         'GUILD_CREATE',
-        guildPayload(guildId, state.guildChannels(guildId), state.bot, state.joinedAt, state.guildThreads(guildId)),
+        guildPayload(
+          guildId,
+          state.guildChannels(guildId),
+          state.bot,
+          state.joinedAt,
+          state.guildThreads(guildId),
+          guildId === state.guildId ? state.roles : [],
+        ),
       );
     }
     return session;

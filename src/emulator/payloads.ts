@@ -15,6 +15,8 @@ export interface EmulatedUser {
   bot?: boolean;
   /** The member's permission bits in the guild, as a decimal string; an ordinary member's by default. */
   permissions?: string;
+  /** Ids of the member's roles (see `DiscordEmulator.addRole`); none by default. */
+  roles?: string[];
 }
 
 export function userPayload(user: EmulatedUser): JsonObject {
@@ -33,7 +35,7 @@ export function userPayload(user: EmulatedUser): JsonObject {
 export function memberPayload(user: EmulatedUser, joinedAt: string): JsonObject {
   return {
     user: userPayload(user),
-    roles: [],
+    roles: user.roles ?? [],
     joined_at: joinedAt,
     deaf: false,
     mute: false,
@@ -66,6 +68,7 @@ export function guildPayload(
   bot: EmulatedUser,
   joinedAt: string,
   threads: JsonObject[] = [],
+  roles: JsonObject[] = [],
 ): JsonObject {
   return {
     id: guildId,
@@ -89,6 +92,7 @@ export function guildPayload(
         mentionable: false,
         flags: 0,
       },
+      ...roles,
     ],
     emojis: [],
     stickers: [],
@@ -205,4 +209,19 @@ export function mentionsThatWouldPing(body: JsonObject): string[] {
       return parse.has('roles') || (allowed.roles ?? []).includes(mention.replace(/\D/g, ''));
     return parse.has('users') || (allowed.users ?? []).includes(mention.replace(/\D/g, ''));
   });
+}
+
+/** A role of the server, with no permissions of its own. */
+export function rolePayload(roleId: string, name: string, position: number): JsonObject {
+  return {
+    id: roleId,
+    name,
+    color: 0,
+    hoist: false,
+    position,
+    permissions: '0',
+    managed: false,
+    mentionable: false,
+    flags: 0,
+  };
 }

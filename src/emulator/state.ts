@@ -54,6 +54,8 @@ export class EmulatorState {
   /** Every guild the bot is in: the default one first, then those of `addGuild`. */
   readonly guildIds: string[] = [];
   readonly joinedAt = new Date().toISOString();
+  /** Roles of the default server beyond @everyone (`DiscordEmulator.addRole`). */
+  readonly roles: JsonObject[] = [];
   /** Where the emulator listens once started: attachment URLs point at it. */
   origin = 'http://127.0.0.1:0';
 

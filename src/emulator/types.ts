@@ -104,6 +104,8 @@ export interface DispatchCommandOptions {
   subcommandGroup?: string;
   /** CHANNEL options: channel ids by option name, sent with the channels resolved, as Discord does. */
   channelOptions?: Record<string, string>;
+  /** ROLE options: role ids (from `addRole`) by option name, sent with the roles resolved, as Discord does. */
+  roleOptions?: Record<string, string>;
   /** A subcommand (`/trending now`): the options are sent nested under it, as Discord does. */
   subcommand?: string;
   user?: EmulatedUser;

@@ -25,6 +25,12 @@ CREATE TABLE IF NOT EXISTS link_channels (
   enabled_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS link_channels_guild ON link_channels (guild_id);
+CREATE TABLE IF NOT EXISTS adder_roles (
+  guild_id TEXT NOT NULL PRIMARY KEY,
+  role_id TEXT NOT NULL,
+  set_by TEXT NOT NULL,
+  set_at TEXT NOT NULL
+);
 `;
 
 interface LinkChannelRow {
@@ -42,11 +48,14 @@ const toLinkChannel = (row: LinkChannelRow): LinkChannel => ({
 });
 
 /**
- * Which channels have link pickup switched on (`/library links on|off`), in SQLite so it survives restarts and is
+ * Which channels have link pickup switched on (`/library links on|off`) and which role may add papers (`/library
+ * adders`), in SQLite so it survives restarts and is
  * shared by every shard. `isEnabled` runs for every message the bot sees, so it is one indexed lookup, cached.
  */
 export class LinkChannelStore {
   private readonly cache = new Map<string, boolean>();
+  /** Guild id → the role that may add papers, or null for everyone; read on every intake, so cached. */
+  private readonly adderRoles = new Map<string, string | null>();
 
   private constructor(
     private readonly db: Database.Database,
@@ -92,6 +101,34 @@ export class LinkChannelStore {
       .prepare('SELECT * FROM link_channels WHERE guild_id = ? ORDER BY enabled_at')
       .all(guildId) as LinkChannelRow[];
     return rows.map(toLinkChannel);
+  }
+
+  /**
+   * The role a member needs to add papers in a server (`/library adders`), or undefined when everyone may: set in
+   * the same database as the link-pickup channels, so it survives restarts and holds for every shard.
+   */
+  adderRole(guildId: string): string | undefined {
+    let roleId = this.adderRoles.get(guildId);
+    if (roleId === undefined) {
+      const row = this.db.prepare('SELECT role_id FROM adder_roles WHERE guild_id = ?').get(guildId) as
+        { role_id: string } | undefined;
+      roleId = row?.role_id ?? null;
+      this.adderRoles.set(guildId, roleId);
+    }
+    return roleId ?? undefined;
+  }
+
+  /** Only members with `roleId` may add papers in the server from now on; null: everyone may again. */
+  setAdderRole(guildId: string, roleId: string | null, setBy: string): void {
+    if (roleId === null) this.db.prepare('DELETE FROM adder_roles WHERE guild_id = ?').run(guildId);
+    else
+      this.db
+        .prepare(
+          'INSERT INTO adder_roles (guild_id, role_id, set_by, set_at) VALUES (?, ?, ?, ?) ' +
+            'ON CONFLICT (guild_id) DO UPDATE SET role_id = excluded.role_id, set_by = excluded.set_by, set_at = excluded.set_at',
+        )
+        .run(guildId, roleId, setBy, this.now().toISOString());
+    this.adderRoles.set(guildId, roleId);
   }
 
   close(): void {

@@ -26,6 +26,9 @@ const ids = (count: number, from: number) =>
 let arxiv: ArxivStandIn;
 let harness: BotHarness;
 const clock = 1_000_000;
+let readersRole: string;
+/** A channel of its own for link pickup by role (the flood spends the default channel's allowance). */
+let rolesChannel: string;
 
 beforeAll(async () => {
   arxiv = await ArxivStandIn.start(SAMPLE_RECORDS);
@@ -40,6 +43,10 @@ beforeAll(async () => {
       INTAKE_QUEUE_MAX: '3',
     },
     now: () => clock,
+    beforeConnect: (emulator) => {
+      readersRole = emulator.addRole('readers');
+      rolesChannel = emulator.addChannel({ name: 'reading-group' });
+    },
     ...(process.env.DEBUG_LIMITS ? { logger: createLogger({ LOG_LEVEL: 'debug' }) } : {}),
   });
 });
@@ -224,5 +231,81 @@ describe('link pickup under a flood', () => {
     expect(idsLookedUp().slice(before)).toEqual(ids(3, 40_000));
     const flooded = new Set(flood.map((message) => message.id));
     expect(harness.emulator.reactions.filter((reaction) => flooded.has(reaction.messageId))).toHaveLength(3);
+  });
+});
+
+describe('/library adders', () => {
+  const ordinary = (username: string, roles: string[] = []): EmulatedUser => ({
+    ...newMember(username),
+    permissions: String(ORDINARY & ~PermissionFlagsBits.ManageGuild),
+    roles,
+  });
+
+  it('given a member without Manage Server, it should refuse to choose who may add papers', async () => {
+    const record = harness.emulator.dispatchCommand('library', {
+      subcommand: 'adders',
+      roleOptions: { role: readersRole },
+      user: ordinary('eager'),
+    });
+
+    expect(replyOf(await privateReply(record))).toMatchObject({
+      content: 'You need the Manage Server permission to choose who may add papers.',
+      flags: EPHEMERAL,
+    });
+  });
+
+  it('given a role set by an admin, only members with it should add papers, by /add and by link pickup; unset, everyone again', async () => {
+    const set = harness.emulator.dispatchCommand('library', {
+      subcommand: 'adders',
+      roleOptions: { role: readersRole },
+      user: admin,
+    });
+    expect(replyOf(await privateReply(set)).content).toMatch(
+      new RegExp(
+        `^Only members with the <@&${readersRole}> role \\(and members with Manage Server\\) may add papers now`,
+      ),
+    );
+
+    const refused = harness.emulator.dispatchCommand('add', {
+      options: { papers: '2502.00900' },
+      user: ordinary('outsider'),
+    });
+    expect(replyOf(await privateReply(refused))).toMatchObject({
+      content: `Only members with the <@&${readersRole}> role may add papers in this server (\`/library adders\`).`,
+      flags: EPHEMERAL,
+    });
+    const allowed = harness.emulator.dispatchCommand('add', {
+      options: { papers: '2502.00901' },
+      user: ordinary('reader', [readersRole]),
+    });
+    expect(replyOf(await finalReply(allowed)).content).toMatch(/^1 not found\./);
+
+    const on = harness.emulator.dispatchCommand('library', {
+      subcommandGroup: 'links',
+      subcommand: 'on',
+      user: admin,
+      channelOptions: { channel: rolesChannel },
+    });
+    await privateReply(on);
+    // Handled in order: once the second message has its reaction, the first was seen and left alone.
+    const ignored = harness.emulator.dispatchMessage('https://arxiv.org/abs/2502.00902', {
+      author: ordinary('outsider2'),
+      channelId: rolesChannel,
+    });
+    const picked = harness.emulator.dispatchMessage('https://arxiv.org/abs/2502.00903', {
+      author: ordinary('reader2', [readersRole]),
+      channelId: rolesChannel,
+    });
+    expect((await harness.emulator.waitForReaction(picked.id)).emoji).toBe('❓');
+    expect(harness.emulator.reactions.some((reaction) => reaction.messageId === ignored.id)).toBe(false);
+    expect(idsLookedUp()).not.toContain('2502.00902');
+
+    const unset = harness.emulator.dispatchCommand('library', { subcommand: 'adders', user: admin });
+    expect(replyOf(await privateReply(unset)).content).toBe('Everyone may add papers now.');
+    const again = harness.emulator.dispatchCommand('add', {
+      options: { papers: '2502.00904' },
+      user: ordinary('outsider3'),
+    });
+    expect(replyOf(await finalReply(again)).content).toMatch(/^1 not found\./);
   });
 });
