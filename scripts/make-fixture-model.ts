@@ -1,10 +1,13 @@
 /**
- * Writes a tiny BERT-shaped model that transformers.js loads like any Hugging Face model, with no download:
+ * Writes tiny BERT-shaped models that transformers.js loads like any Hugging Face model, with no download:
  * `config.json`, `tokenizer.json`, `tokenizer_config.json` and `onnx/model.onnx` (the file transformers.js 3.8
- * picks for dtype fp32). The network is one ONNX Gather: the hidden state of each token is its row of
- * `FIXTURE_EMBEDDING_TABLE`, so tests can compute exactly what the feature-extraction pipeline must return.
+ * picks for dtype fp32). Tests can compute exactly what the feature-extraction pipeline must return:
+ * - `papercord/tiny-bert`: one ONNX Gather, the hidden state of each token is its row of `FIXTURE_EMBEDDING_TABLE`;
+ * - `papercord/tiny-bert-contextual`: each token's state is the sum of the rows of the real (unmasked) tokens from it
+ *   to the end, so the first token's state ([CLS]) depends on the whole text, as in a real encoder, and CLS pooling
+ *   can be told from mean pooling.
  *
- *   npm run fixture-model -- <directory>     (writes <directory>/papercord/tiny-bert/…)
+ *   npm run fixture-model -- <directory>     (writes <directory>/papercord/tiny-bert/… and …/tiny-bert-contextual/…)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -15,6 +18,8 @@ const { onnx } = onnxProto;
 
 /** The id tests give to transformers.js; it must look like a Hub id for transformers.js to search local paths. */
 export const FIXTURE_MODEL_ID = 'papercord/tiny-bert';
+/** The contextual fixture (see above). */
+export const FIXTURE_CONTEXTUAL_MODEL_ID = 'papercord/tiny-bert-contextual';
 export const FIXTURE_HIDDEN_SIZE = 8;
 export const FIXTURE_MAX_LENGTH = 32;
 
@@ -48,6 +53,10 @@ export const FIXTURE_VOCABULARY: readonly string[] = Object.freeze([
   'you',
   'need',
   '##s',
+  // For prefixes such as E5's "query: " and "passage: ".
+  'query',
+  'passage',
+  ':',
 ]);
 
 export const FIXTURE_TOKEN_IDS: Readonly<Record<string, number>> = Object.freeze(
@@ -69,15 +78,18 @@ export const FIXTURE_EMBEDDING_TABLE: readonly (readonly number[])[] = Object.fr
   ),
 );
 
-/** Writes the model into `<directory>/<FIXTURE_MODEL_ID>` and returns that path. */
-export async function writeFixtureModel(directory: string): Promise<string> {
-  const modelDirectory = join(directory, FIXTURE_MODEL_ID);
+/**
+ * Writes the model into `<directory>/<FIXTURE_MODEL_ID>` (or the contextual one into
+ * `<directory>/<FIXTURE_CONTEXTUAL_MODEL_ID>`) and returns that path.
+ */
+export async function writeFixtureModel(directory: string, { contextual = false } = {}): Promise<string> {
+  const modelDirectory = join(directory, contextual ? FIXTURE_CONTEXTUAL_MODEL_ID : FIXTURE_MODEL_ID);
   await mkdir(join(modelDirectory, 'onnx'), { recursive: true });
   await Promise.all([
     writeJson(join(modelDirectory, 'config.json'), modelConfig()),
-    writeJson(join(modelDirectory, 'tokenizer.json'), tokenizerDefinition()),
-    writeJson(join(modelDirectory, 'tokenizer_config.json'), tokenizerConfig()),
-    writeFile(join(modelDirectory, 'onnx', 'model.onnx'), onnxModel()),
+    writeJson(join(modelDirectory, 'tokenizer.json'), wordPieceTokenizer(FIXTURE_TOKEN_IDS)),
+    writeJson(join(modelDirectory, 'tokenizer_config.json'), wordPieceTokenizerConfig(FIXTURE_MAX_LENGTH)),
+    writeFile(join(modelDirectory, 'onnx', 'model.onnx'), onnxModel(contextual)),
   ]);
   return modelDirectory;
 }
@@ -97,9 +109,10 @@ function modelConfig() {
   };
 }
 
-function tokenizerDefinition() {
+/** A BERT-style (uncased) WordPiece `tokenizer.json` over `vocabulary`, which must hold the five special tokens. */
+export function wordPieceTokenizer(vocabulary: Readonly<Record<string, number>>) {
   const special = (token: string) => ({
-    id: FIXTURE_TOKEN_IDS[token],
+    id: vocabulary[token],
     content: token,
     single_word: false,
     lstrip: false,
@@ -132,7 +145,7 @@ function tokenizerDefinition() {
         { SpecialToken: { id: '[SEP]', type_id: 1 } },
       ],
       special_tokens: Object.fromEntries(
-        ['[CLS]', '[SEP]'].map((token) => [token, { id: token, ids: [FIXTURE_TOKEN_IDS[token]], tokens: [token] }]),
+        ['[CLS]', '[SEP]'].map((token) => [token, { id: token, ids: [vocabulary[token]], tokens: [token] }]),
       ),
     },
     decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
@@ -141,16 +154,16 @@ function tokenizerDefinition() {
       unk_token: '[UNK]',
       continuing_subword_prefix: '##',
       max_input_chars_per_word: 100,
-      vocab: FIXTURE_TOKEN_IDS,
+      vocab: vocabulary,
     },
   };
 }
 
-function tokenizerConfig() {
+export function wordPieceTokenizerConfig(maxLength: number) {
   return {
     tokenizer_class: 'BertTokenizer',
     do_lower_case: true,
-    model_max_length: FIXTURE_MAX_LENGTH,
+    model_max_length: maxLength,
     clean_up_tokenization_spaces: true,
     pad_token: '[PAD]',
     unk_token: '[UNK]',
@@ -160,8 +173,11 @@ function tokenizerConfig() {
   };
 }
 
-/** last_hidden_state = Gather(FIXTURE_EMBEDDING_TABLE, input_ids); the mask and token types are declared, unused. */
-function onnxModel(): Uint8Array {
+/**
+ * last_hidden_state = Gather(FIXTURE_EMBEDDING_TABLE, input_ids); the mask and token types are declared, unused.
+ * Contextual: the gathered rows times the attention mask, summed from each position to the end (reverse CumSum).
+ */
+function onnxModel(contextual: boolean): Uint8Array {
   const { DataType } = onnx.TensorProto;
   const batchBySequence = [{ dimParam: 'batch_size' }, { dimParam: 'sequence_length' }];
   const int64Input = (name: string) => ({
@@ -177,15 +193,22 @@ function onnxModel(): Uint8Array {
         dims: [FIXTURE_VOCABULARY.length, FIXTURE_HIDDEN_SIZE],
         floatData: FIXTURE_EMBEDDING_TABLE.flat(),
       },
+      ...(contextual
+        ? [
+            { name: 'unsqueeze_axes', dataType: DataType.INT64, dims: [1], int64Data: [2] },
+            { name: 'sequence_axis', dataType: DataType.INT64, dims: [], int64Data: [1] },
+          ]
+        : []),
     ],
     node: [
       {
         name: 'token_embeddings',
         opType: 'Gather',
         input: ['embedding_table', 'input_ids'],
-        output: ['last_hidden_state'],
+        output: [contextual ? 'token_rows' : 'last_hidden_state'],
         attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }],
       },
+      ...(contextual ? contextualNodes() : []),
     ],
     input: [int64Input('input_ids'), int64Input('attention_mask'), int64Input('token_type_ids')],
     output: [
@@ -209,7 +232,29 @@ function onnxModel(): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
-async function writeJson(path: string, value: unknown): Promise<void> {
+function contextualNodes() {
+  const { INT } = onnx.AttributeProto.AttributeType;
+  return [
+    {
+      name: 'mask_as_float',
+      opType: 'Cast',
+      input: ['attention_mask'],
+      output: ['mask_float'],
+      attribute: [{ name: 'to', type: INT, i: onnx.TensorProto.DataType.FLOAT }],
+    },
+    { name: 'mask_column', opType: 'Unsqueeze', input: ['mask_float', 'unsqueeze_axes'], output: ['mask_3d'] },
+    { name: 'masked_rows', opType: 'Mul', input: ['token_rows', 'mask_3d'], output: ['kept_rows'] },
+    {
+      name: 'sum_to_end',
+      opType: 'CumSum',
+      input: ['kept_rows', 'sequence_axis'],
+      output: ['last_hidden_state'],
+      attribute: [{ name: 'reverse', type: INT, i: 1 }],
+    },
+  ];
+}
+
+export async function writeJson(path: string, value: unknown): Promise<void> {
   await writeFile(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
@@ -220,6 +265,8 @@ if (isMain) {
     process.stderr.write('usage: npm run fixture-model -- <directory>\n');
     process.exit(2);
   }
-  const written = await writeFixtureModel(resolve(target));
-  process.stdout.write(`fixture model ${FIXTURE_MODEL_ID} written to ${written}\n`);
+  for (const contextual of [false, true]) {
+    const written = await writeFixtureModel(resolve(target), { contextual });
+    process.stdout.write(`fixture model written to ${written}\n`);
+  }
 }

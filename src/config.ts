@@ -53,7 +53,10 @@ export const configSchema = z.object({
 
   // Embeddings (transformers.js, with an offline fallback).
   EMBEDDINGS: withDefault(oneOf(['auto', 'transformers', 'hashing'] as const), 'auto'),
-  EMBEDDING_MODEL: withDefault(z.string().min(1), 'Xenova/all-MiniLM-L6-v2'),
+  /** Hugging Face model id; the models with a profile (src/embeddings/profiles.ts) run with their own pooling and prefixes. */
+  EMBEDDING_MODEL: withDefault(z.string().min(1), 'Xenova/gte-small'),
+  /** Weights: `auto` takes the model profile's (int8 where the model ships them), else fp32 or q8. */
+  EMBEDDING_DTYPE: withDefault(oneOf(['auto', 'fp32', 'q8'] as const), 'auto'),
   MODEL_CACHE_DIR: withDefault(z.string(), './models'),
   ALLOW_REMOTE_MODELS: withDefault(booleanFlag, 'true'),
   /** Where transformers.js downloads models from; a mirror or a loopback server in tests. */

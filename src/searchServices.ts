@@ -52,7 +52,7 @@ export async function createSearchServices(
     const reranker = await createReranker(config, logger, { signal: options.signal });
     if (reranker) closers.push(() => reranker.close());
     const retriever: PaperRetriever = new HybridRetriever(library, {
-      ...hybridOptionsFromSettings(config),
+      ...hybridOptionsFromSettings(config, embedder),
       reranker,
       logger,
     });

@@ -6,7 +6,7 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config.DATA_DIR).toBe('./data');
     expect(config.EMBEDDINGS).toBe('auto');
-    expect(config.EMBEDDING_MODEL).toBe('Xenova/all-MiniLM-L6-v2');
+    expect(config.EMBEDDING_MODEL).toBe('Xenova/gte-small');
     expect(config.ALLOW_REMOTE_MODELS).toBe(true);
     expect(config.LLM_PROVIDER).toBe('none');
     expect(config.DISCORD_API_BASE).toBe('https://discord.com/api');

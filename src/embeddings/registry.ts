@@ -1,8 +1,10 @@
 import type { Config } from '../config.js';
+import { definedOnly } from '../util/options.js';
 import { UserError, describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { HashingEmbeddings, type HashingOptions } from './hashing.js';
 import { modelLoadSettings } from './model-loading.js';
+import type { EmbeddingModelProfile } from './profiles.js';
 import { TransformersEmbeddings } from './transformers.js';
 import { describeEmbedder, type PaperEmbedder } from './types.js';
 
@@ -13,6 +15,12 @@ export interface CreateEmbedderOptions {
   localModelPath?: string;
   /** Texts per transformers.js call; bigger is faster until memory runs out. */
   batchSize?: number;
+  /** Overrides of the model's profile (tests; models without an entry in profiles.ts). */
+  profile?: Partial<EmbeddingModelProfile>;
+  /** Threads onnxruntime uses per forward pass; default: its own choice (one per core). */
+  threads?: number;
+  /** Batches by text length (default) or in input order (benchmarks of the old behaviour). */
+  batchOrder?: 'length' | 'input';
   /** Tuning of the offline embedder (retrieval experiments); defaults are `DEFAULT_HASHING_OPTIONS`. */
   hashing?: Partial<HashingOptions>;
 }
@@ -66,10 +74,22 @@ async function transformersEmbedder(
   const startedAt = performance.now();
   const embeddings = await TransformersEmbeddings.load(modelLoadSettings(config, options), {
     model: config.EMBEDDING_MODEL,
-    ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+    ...definedOnly({
+      batchSize: options.batchSize,
+      dtype: config.EMBEDDING_DTYPE === 'auto' ? undefined : config.EMBEDDING_DTYPE,
+      profile: options.profile,
+      threads: options.threads,
+      batchOrder: options.batchOrder,
+    }),
   });
   logger.debug(
-    { model: embeddings.model, dimension: embeddings.dimension, ms: Math.round(performance.now() - startedAt) },
+    {
+      model: embeddings.model,
+      dtype: embeddings.dtype,
+      dimension: embeddings.dimension,
+      pooling: embeddings.profile.pooling,
+      ms: Math.round(performance.now() - startedAt),
+    },
     'embedding model loaded',
   );
   return {
@@ -77,6 +97,7 @@ async function transformersEmbedder(
     id: embeddings.id,
     kind: 'transformers',
     dimension: embeddings.dimension,
+    minDenseSimilarity: embeddings.profile.minDenseSimilarity,
     description: describeEmbedder(embeddings.id, embeddings.dimension),
     close: () => embeddings.close(),
   };

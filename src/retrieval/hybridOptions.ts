@@ -121,12 +121,16 @@ export const DEFAULT_HYBRID_OPTIONS: Readonly<HybridRetrieverOptions> = Object.f
 
 /**
  * The hybrid options the settings choose: DENSE_WEIGHT and MIN_DENSE_SIMILARITY replace the defaults for every
- * embedder (only one is in use at a time).
+ * embedder (only one is in use at a time). Without MIN_DENSE_SIMILARITY, a model's own floor (its profile's: models
+ * spread similarities very differently) replaces the transformers default.
  */
-export function hybridOptionsFromSettings(settings: {
-  DENSE_WEIGHT?: number | undefined;
-  MIN_DENSE_SIMILARITY?: number | undefined;
-}): Partial<HybridRetrieverOptions> {
+export function hybridOptionsFromSettings(
+  settings: {
+    DENSE_WEIGHT?: number | undefined;
+    MIN_DENSE_SIMILARITY?: number | undefined;
+  },
+  embedder?: Pick<PaperEmbedder, 'minDenseSimilarity'>,
+): Partial<HybridRetrieverOptions> {
   const options: Partial<HybridRetrieverOptions> = {};
   if (settings.DENSE_WEIGHT !== undefined) {
     options.denseWeight = { hashing: settings.DENSE_WEIGHT, transformers: settings.DENSE_WEIGHT };
@@ -136,6 +140,11 @@ export function hybridOptionsFromSettings(settings: {
     options.abstention = {
       ...DEFAULT_ABSTENTION,
       minDenseSimilarity: { hashing: similarity, transformers: similarity },
+    };
+  } else if (embedder?.minDenseSimilarity !== undefined) {
+    options.abstention = {
+      ...DEFAULT_ABSTENTION,
+      minDenseSimilarity: { ...DEFAULT_ABSTENTION.minDenseSimilarity, transformers: embedder.minDenseSimilarity },
     };
   }
   return options;

@@ -123,7 +123,8 @@ export async function buildDigest(options: BuildDigestOptions): Promise<Digest> 
   let kept = candidates.map((paper, index) => ({ paper, vector: vectors[index] }));
   const topics = settings.topics.map((topic) => topic.trim()).filter(Boolean);
   if (topics.length) {
-    const topicVectors = await embedder.embeddings.embedDocuments(topics);
+    // Topics are what members search for: queries, embedded with the model's query prefix.
+    const topicVectors = await Promise.all(topics.map((topic) => embedder.embeddings.embedQuery(topic)));
     const patterns = topics.map(topicPattern);
     kept = kept.filter(({ paper, vector }) => {
       const haystack = [paper.title, paper.abstract, ...(paper.keywords ?? [])].join('\n');

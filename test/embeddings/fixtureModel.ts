@@ -6,7 +6,10 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { FIXTURE_MODEL_ID, writeFixtureModel } from '../../scripts/make-fixture-model.js';
 
-/** A temp folder holding the generated fixture model at `<root>/papercord/tiny-bert`; `remove()` deletes it. */
+/**
+ * A temp folder holding the generated fixture models at `<root>/papercord/tiny-bert` (`modelDirectory`) and
+ * `<root>/papercord/tiny-bert-contextual`; `remove()` deletes it.
+ */
 export interface FixtureModelFolder {
   root: string;
   modelDirectory: string;
@@ -16,6 +19,7 @@ export interface FixtureModelFolder {
 export async function createFixtureModelFolder(): Promise<FixtureModelFolder> {
   const root = await mkdtemp(join(tmpdir(), 'papercord-fixture-model-'));
   const modelDirectory = await writeFixtureModel(root);
+  await writeFixtureModel(root, { contextual: true });
   return { root, modelDirectory, remove: () => rm(root, { recursive: true, force: true }) };
 }
 

@@ -89,7 +89,7 @@ async function calibrateOnQuestions(file: string, json: boolean, context: Comman
   const reranker = await createReranker(config, logger, { signal });
   try {
     const kind = library.embedder.kind;
-    const settings = hybridOptionsFromSettings(config);
+    const settings = hybridOptionsFromSettings(config, library.embedder);
     const currentWeight = (settings.denseWeight ?? DEFAULT_HYBRID_OPTIONS.denseWeight)[kind];
     const currentSimilarity = (settings.abstention || DEFAULT_ABSTENTION).minDenseSimilarity[kind];
     context.stderr.write(`calibrating on ${questions.length} questions with ${library.embedder.description}…\n`);
