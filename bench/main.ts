@@ -51,6 +51,11 @@ const BENCHMARKS: Record<string, { summary: string; load: () => Promise<Benchmar
       'wall time of papercord stats / search on a library (--data-dir): npm run cli vs the bin vs tsx, Node start included',
     load: async () => (await import('./cli.js')).cliBenchmark,
   },
+  embed: {
+    summary:
+      'abstracts/s of the default and old default models (their exact shape, random weights) by threads and dtype, bulk ingest before/after',
+    load: async () => (await import('./embed.js')).embedBenchmark,
+  },
   soak: {
     summary: 'mixed Discord traffic at a fixed rate for --minutes (default 2): errors, RSS growth, p50/p99',
     load: async () => (await import('./soak.js')).soakBenchmark,

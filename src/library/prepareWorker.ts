@@ -4,12 +4,12 @@ import { createEmbedder } from '../embeddings/registry.js';
 import { silentLogger } from '../logger.js';
 import type { Paper } from '../papers/paper.js';
 import { analyzePaper } from '../text/analysis.js';
-import type { PrepareReply, PrepareRequest } from './preparer.js';
+import type { PrepareReply, PrepareRequest, PreparerEmbedderOptions } from './preparer.js';
 import { paperEmbeddingText } from './paperText.js';
 
 /** The worker thread of `PaperPreparer`: embeds and analyzes batches of papers for a bulk ingest. */
-const { config } = workerData as { config: Config };
-const embedder = await createEmbedder(config, silentLogger());
+const { config, embedderOptions } = workerData as { config: Config; embedderOptions: PreparerEmbedderOptions };
+const embedder = await createEmbedder(config, silentLogger(), embedderOptions);
 parentPort!.postMessage({ ready: embedder.id } satisfies PrepareReply);
 parentPort!.on('message', (request: PrepareRequest | 'close') => {
   if (request === 'close') {

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config.js';
+import type { CreateEmbedderOptions } from '../embeddings/registry.js';
 import type { PaperEmbedder } from '../embeddings/types.js';
 import type { Logger } from '../logger.js';
 import type { Paper } from '../papers/paper.js';
@@ -20,6 +21,9 @@ export type PrepareReply =
   | { ready: string }
   | { id: number; prepared: ReadonlyArray<readonly [string, { vector: Float32Array; analyzed: AnalyzedPaper }]> }
   | { id: number; error: string };
+
+/** How the worker runs its model (benchmarks compare settings); cloned to the worker, so plain data only. */
+export type PreparerEmbedderOptions = Pick<CreateEmbedderOptions, 'threads' | 'batchOrder'>;
 
 /** Built JavaScript, or from TypeScript sources through tsx's API (see prepareWorkerFromSource.mjs). */
 const WORKER_FILE = import.meta.url.endsWith('.ts') ? './prepareWorkerFromSource.mjs' : './prepareWorker.js';
@@ -49,8 +53,13 @@ export class PaperPreparer {
    * A worker with the same embedder as `embedder`, or undefined (with a warning) when one cannot be started or
    * builds another embedder (a model that loads here but not there): the library then embeds on this thread.
    */
-  static async start(config: Config, embedder: PaperEmbedder, logger: Logger): Promise<PaperPreparer | undefined> {
-    const worker = new Worker(new URL(WORKER_FILE, import.meta.url), { workerData: { config } });
+  static async start(
+    config: Config,
+    embedder: PaperEmbedder,
+    logger: Logger,
+    embedderOptions: PreparerEmbedderOptions = {},
+  ): Promise<PaperPreparer | undefined> {
+    const worker = new Worker(new URL(WORKER_FILE, import.meta.url), { workerData: { config, embedderOptions } });
     try {
       const ready = await new Promise<string>((resolve, reject) => {
         worker.once('message', (reply: PrepareReply) =>
