@@ -7,11 +7,13 @@ import {
   isPdfAttachment,
   pdfAttachmentItems,
   renderIntakeReply,
+  sendIntakeReply,
 } from '../src/discord/paperIntake.js';
 import { NO_MENTIONS } from '../src/discord/router.js';
 import { ThrottledEdits } from '../src/discord/throttledEdits.js';
 import type { BotServices } from '../src/discord/types.js';
 import type { IntakeItem, IntakeOutcome } from '../src/intake/paperIntake.js';
+import { tooLarge } from '../src/papers/pdf.js';
 
 const MAX_TEXT = 4000;
 /** From this many inputs on, the reply shows progress while the papers are looked up. */
@@ -40,6 +42,8 @@ export async function execute(interaction: ChatInputCommandInteraction, services
     throw new UserError('Give me arXiv ids or paper links in `papers`, or attach a PDF.');
   if (attachment && !isPdfAttachment(attachment))
     throw new UserError(`${attachment.name} is not a PDF; attach the paper as a .pdf file.`);
+  if (attachment && attachment.size > services.attachments.maxBytes)
+    throw new UserError(tooLarge(attachment.name, attachment.size, services.attachments.maxBytes));
 
   const inputs = attachment ? [...tokens, attachment.name] : tokens;
   const { admitted, leftOut, turn } = admitIntake(
@@ -79,7 +83,7 @@ export async function execute(interaction: ChatInputCommandInteraction, services
     } finally {
       await progress?.finish();
     }
-    await interaction.editReply({ ...withLeftOut(renderIntakeReply(outcomes), leftOut), allowedMentions: NO_MENTIONS });
+    await sendIntakeReply(interaction, withLeftOut(renderIntakeReply(outcomes), leftOut), outcomes);
   } finally {
     turn.release();
   }

@@ -6,8 +6,13 @@ import {
 } from 'discord.js';
 import { UserError } from '../src/errors.js';
 import { admitIntake, memberStanding, missingAdderRole, withLeftOut } from '../src/discord/intakeLimits.js';
-import { addMixed, isPdfAttachment, pdfAttachmentItems, renderIntakeReply } from '../src/discord/paperIntake.js';
-import { NO_MENTIONS } from '../src/discord/router.js';
+import {
+  addMixed,
+  isPdfAttachment,
+  pdfAttachmentItems,
+  renderIntakeReply,
+  sendIntakeReply,
+} from '../src/discord/paperIntake.js';
 import type { BotServices } from '../src/discord/types.js';
 import type { IntakeItem, IntakeOutcome } from '../src/intake/paperIntake.js';
 import { findArxivLinks } from '../src/papers/arxivIds.js';
@@ -55,7 +60,7 @@ export async function execute(interaction: MessageContextMenuCommandInteraction,
       )),
     );
     const outcomes = await addMixed(entries, (items) => services.addPapers(items));
-    await interaction.editReply({ ...withLeftOut(renderIntakeReply(outcomes), leftOut), allowedMentions: NO_MENTIONS });
+    await sendIntakeReply(interaction, withLeftOut(renderIntakeReply(outcomes), leftOut), outcomes);
   } finally {
     turn.release();
   }

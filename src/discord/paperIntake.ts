@@ -1,10 +1,17 @@
-import type { APIEmbed, Attachment } from 'discord.js';
+import {
+  MessageFlags,
+  type APIEmbed,
+  type Attachment,
+  type ChatInputCommandInteraction,
+  type MessageContextMenuCommandInteraction,
+} from 'discord.js';
 import type { Config } from '../config.js';
 import { describeError } from '../errors.js';
 import { tooLarge } from '../papers/pdf.js';
 import type { IntakeItem, IntakeOutcome, IntakeProgress } from '../intake/paperIntake.js';
 import { paperLinkUrl, type Paper } from '../papers/paper.js';
 import { DISCORD_LIMITS, paperLink, truncate } from './render.js';
+import { NO_MENTIONS } from './router.js';
 
 const DOWNLOAD_TIMEOUT_MS = 60_000;
 const BRAND_COLOR = 0x5865f2;
@@ -182,6 +189,24 @@ export function renderIntakeReply(outcomes: readonly IntakeOutcome[]): { content
     DISCORD_LIMITS.content,
   );
   return { content, embeds };
+}
+
+/**
+ * Shows the reply to an add (deferred publicly, before anything was read): in the channel when something was added or
+ * found, and only to the member when every input was refused (a PDF over a limit, a bad id), as any refusal is.
+ */
+export async function sendIntakeReply(
+  interaction: ChatInputCommandInteraction | MessageContextMenuCommandInteraction,
+  reply: { content: string; embeds: APIEmbed[] },
+  outcomes: readonly IntakeOutcome[],
+): Promise<void> {
+  const refusedAll = outcomes.length > 0 && outcomes.every((outcome) => outcome.status === 'error');
+  if (!refusedAll) {
+    await interaction.editReply({ ...reply, allowedMentions: NO_MENTIONS });
+    return;
+  }
+  await interaction.deleteReply();
+  await interaction.followUp({ ...reply, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
 }
 
 /** "Looking up 20 of 50 papers on arXiv…": what a long `/add` shows while it works. */
