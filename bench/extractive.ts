@@ -7,7 +7,7 @@ import { AnswerService, type Answer } from '../src/answering/answerService.js';
 import { splitSentences } from '../src/text/sentences.js';
 import { loadConfig } from '../src/config.js';
 import { createEmbedder } from '../src/embeddings/registry.js';
-import { PaperLibrary } from '../src/library/paperLibrary.js';
+import { PaperLibrary } from '../src/library/sqlite/paperLibrary.js';
 import { silentLogger } from '../src/logger.js';
 import { loadPapersFromSource } from '../src/papers/ingest.js';
 import { readQuestions, type EvalQuestion } from '../src/retrieval/evaluate.js';

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { parseCommandArgs, parseCount } from '../src/cli/command.js';
-import { type HnswlibBuildName, loadHnswlibBinding, runnableHnswlibBuilds } from '../src/library/hnswlib.js';
+import { type HnswlibBuildName, loadHnswlibBinding, runnableHnswlibBuilds } from '../src/library/sqlite/hnswlib.js';
 import { clusteredVectors, DEFAULT_INDEX_BENCH_OPTIONS, exactTopK, type IndexBenchOptions } from './index.js';
 import type { Benchmark } from './main.js';
 

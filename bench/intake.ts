@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { parseCommandArgs, parseCount } from '../src/cli/command.js';
 import { loadConfig } from '../src/config.js';
 import { createEmbedder } from '../src/embeddings/registry.js';
-import { PaperLibrary } from '../src/library/paperLibrary.js';
+import { PaperLibrary } from '../src/library/sqlite/paperLibrary.js';
 import { silentLogger } from '../src/logger.js';
 import { snapshotPaperBatches, validateSnapshot } from '../src/papers/formats/arxivSnapshot.js';
 import { readPdf } from '../src/papers/pdf.js';

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { loadConfig } from '../src/config.js';
 import { createEmbedder } from '../src/embeddings/registry.js';
-import { PaperLibrary } from '../src/library/paperLibrary.js';
+import { PaperLibrary } from '../src/library/sqlite/paperLibrary.js';
 import { silentLogger } from '../src/logger.js';
 import { HybridRetriever } from '../src/retrieval/hybrid.js';
 import { type CorpusMix, generatePapers, readSentencePool } from './libraryCorpus.js';

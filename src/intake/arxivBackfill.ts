@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';
-import type { PaperLibrary } from '../library/paperLibrary.js';
+import type { PaperLibrary } from '../library/sqlite/paperLibrary.js';
 import type { Logger } from '../logger.js';
 import type { ArxivApi } from '../papers/sources/arxivApi.js';
 import { definedOnly } from '../util/options.js';

@@ -1,6 +1,6 @@
 import type { Paper } from '../papers/paper.js';
 import type { BulkGraph, Library } from './library.js';
-import type { PreparedPaper } from './paperLibrary.js';
+import type { PreparedPaper } from './library.js';
 
 /**
  * Adding a large source to the library: papers are taken from a stream in batches, each batch embedded and

@@ -1,7 +1,7 @@
 import type { PaperEmbedder } from '../embeddings/types.js';
 import type { Paper } from '../papers/paper.js';
 import { bm25Idf } from '../text/bm25.js';
-import type { PreparedPaper } from './paperLibrary.js';
+import type { AnalyzedPaper } from '../text/analysis.js';
 
 /** A paper found by a search, with its score. */
 export interface RetrievedPaper {
@@ -68,6 +68,12 @@ export interface AddOptions {
   checkpoint?: boolean;
   /** Vectors and analyses computed elsewhere (a worker thread), by paper id; the PostgreSQL library embeds itself. */
   prepared?: ReadonlyMap<string, PreparedPaper>;
+}
+
+/** What a paper needs before it can be committed: its vector and its analyzed text. */
+export interface PreparedPaper {
+  vector: ArrayLike<number>;
+  analyzed: AnalyzedPaper;
 }
 
 export interface AddResult {

@@ -1,8 +1,6 @@
 import { UserError } from '../errors.js';
 import { normalizeTitle, type Paper } from '../papers/paper.js';
-import { nameTokens } from './names.js';
 import type { Library } from './library.js';
-import type { PaperLibrary } from './paperLibrary.js';
 
 /**
  * Finding a paper by what a person types: an id, a title, the start of a title, a short name ("MrT5",
@@ -15,6 +13,30 @@ export interface RankedPaper {
   score: number;
   /** Has only some of the words typed. */
   partial?: boolean;
+}
+
+/** Words, keeping hyphenated names whole as well as split ("h-net", "h", "net"). */
+export function nameTokens(text: string): string[] {
+  const tokens: string[] = [];
+  for (const word of text
+    .normalize('NFKC')
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}-]+/u)) {
+    const trimmed = word.replace(/^-+|-+$/g, '');
+    if (!trimmed) continue;
+    tokens.push(trimmed);
+    if (trimmed.includes('-')) tokens.push(...trimmed.split('-').filter(Boolean));
+  }
+  return tokens;
+}
+
+/** What ranking names reads from a library that answers at once (the local one; PostgreSQL ranks in SQL). */
+export interface NamedPapers {
+  readonly size: number;
+  first(limit: number): Paper[];
+  get(id: string): Paper | undefined;
+  getByTitle(title: string): Paper | undefined;
+  matchNames(query: string, options: { all: boolean; limit: number }): Array<{ paper: Paper; score: number }>;
 }
 
 /** A top match at least this many times the score of the next is taken as the one meant. */
@@ -41,7 +63,7 @@ function shortName(title: string): string | undefined {
  * Papers having every word typed come first; papers having only some follow when `broaden` is set (autocomplete
  * wants candidates) or when nothing has every word (a typo, an extra word).
  */
-function rankPapers(library: PaperLibrary, query: string, limit: number, broaden: boolean): RankedPaper[] {
+function rankPapers(library: NamedPapers, query: string, limit: number, broaden: boolean): RankedPaper[] {
   const wanted = normalizeTitle(query);
   if (!wanted) return library.first(limit).map((paper) => ({ paper, score: 0 }));
   // Enough candidates that an exact title ranked low by BM25 is still among them.
@@ -81,7 +103,7 @@ export function rankByTitle(query: string, found: readonly RankedPaper[]): Ranke
 }
 
 /** Papers whose title (or abstract) matches what was typed so far, best first; the first papers when empty. */
-export function suggestPapers(library: PaperLibrary, query: string, limit = 25): Paper[] {
+export function suggestPapers(library: NamedPapers, query: string, limit = 25): Paper[] {
   return rankPapers(library, query, limit, true).map((hit) => hit.paper);
 }
 
@@ -89,7 +111,7 @@ export function suggestPapers(library: PaperLibrary, query: string, limit = 25):
  * The paper meant by `nameOrId`: an id (`t:…`, `arxiv:…`), an arXiv id, an exact title, or a name that clearly
  * points at one paper. Throws a UserError listing the closest titles when it matches none or several.
  */
-export function resolvePaper(library: PaperLibrary, nameOrId: string): Paper {
+export function resolvePaper(library: NamedPapers, nameOrId: string): Paper {
   const wanted = nameOrId.trim();
   if (library.size === 0) throw new UserError(EMPTY_LIBRARY_MESSAGE);
   if (!wanted) throw new UserError(NO_NAME_MESSAGE);

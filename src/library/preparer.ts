@@ -5,7 +5,7 @@ import type { PaperEmbedder } from '../embeddings/types.js';
 import type { Logger } from '../logger.js';
 import type { Paper } from '../papers/paper.js';
 import type { AnalyzedPaper } from '../text/analysis.js';
-import type { PreparedPaper } from './paperLibrary.js';
+import type { PreparedPaper } from './library.js';
 
 /**
  * Embeds and analyzes papers on a worker thread, so a bulk ingest uses both cores: the worker prepares the next

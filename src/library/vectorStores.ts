@@ -3,9 +3,9 @@ import type { PaperEmbedder } from '../embeddings/types.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { isMainThread } from 'node:worker_threads';
-import { useHnswlibBuild } from './hnswlib.js';
+import { useHnswlibBuild } from './sqlite/hnswlib.js';
 import type { Library, LibraryStats } from './library.js';
-import { PaperLibrary, type PaperLibraryOptions } from './paperLibrary.js';
+import { PaperLibrary, storedStats, type PaperLibraryOptions } from './sqlite/paperLibrary.js';
 
 export type LocalLibraryOptions = Partial<Omit<PaperLibraryOptions, 'dataDir' | 'embedder' | 'logger'>>;
 
@@ -42,7 +42,7 @@ export const LIBRARY_STORES: Readonly<Record<Config['VECTOR_STORE'], LibraryFact
       );
     }
     // Loaded here, not at the top: a local library never needs the PostgreSQL client.
-    const { PostgresLibrary } = await import('./postgresLibrary.js');
+    const { PostgresLibrary } = await import('./postgres/postgresLibrary.js');
     return PostgresLibrary.open({ connectionString: config.DATABASE_URL, embedder, logger });
   },
 };
@@ -58,9 +58,9 @@ export function openLibrary(
 }
 
 /**
- * What the library holds, read from its database without an embedder or the HNSW graph (`PaperLibrary.storedStats`).
+ * What the library holds, read from its database without an embedder or the HNSW graph (`storedStats`).
  * Undefined when the library must be opened to say: in PostgreSQL, or a local library that is new or empty.
  */
 export function storedLibraryStats(config: Config): Promise<LibraryStats | undefined> {
-  return config.VECTOR_STORE === 'hnsw' ? PaperLibrary.storedStats(config.DATA_DIR) : Promise.resolve(undefined);
+  return config.VECTOR_STORE === 'hnsw' ? storedStats(config.DATA_DIR) : Promise.resolve(undefined);
 }

@@ -7,7 +7,7 @@ import { FILLER_WORDS, SHORTHAND, STOPWORDS } from './vocabulary.js';
  * passages) and by abstention: hyphen-aware tokens (`H-Net` meets `hnet`, `h net`), chat shorthand spelled out,
  * English stopwords dropped, Porter stemming. Porter beats plural-only stemming on SciFact's train split by 0.014
  * nDCG@10 and no stemming by 0.027. Changing it changes what the lexical index holds: bump LEXICAL_FORMAT
- * (src/library/lexicalIndex.ts) when touching `tokenize` or `processTerm`.
+ * (src/library/sqlite/lexicalIndex.ts) when touching `tokenize` or `processTerm`.
  */
 
 /** Stemming each word of each paper again was most of the analysis time in bulk ingest. */

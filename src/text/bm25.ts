@@ -1,6 +1,6 @@
 /**
  * BM25, the one set of constants and the one IDF for every BM25 in papercord: the library's lexical index
- * (src/library/lexicalIndex.ts), PostgreSQL's (the same formula in SQL, fed these constants), full-text passages
+ * (src/library/sqlite/lexicalIndex.ts), PostgreSQL's (the same formula in SQL, fed these constants), full-text passages
  * and abstention's term weights.
  *
  * Tuned on SciFact's train split (`npm run bench -- eval`): minisearch's defaults score nDCG@10 0.60 there, this

@@ -3,7 +3,7 @@ import stopword from 'stopword';
 /**
  * The word lists of search analysis: what is dropped from papers and queries (stopwords), what is dropped from
  * queries only (filler of chat questions), and chat shorthand spelled out before stemming. Changing a list changes
- * what the lexical index holds: bump LEXICAL_FORMAT (src/library/lexicalIndex.ts) when touching STOPWORDS or SHORTHAND.
+ * what the lexical index holds: bump LEXICAL_FORMAT (src/library/sqlite/lexicalIndex.ts) when touching STOPWORDS or SHORTHAND.
  */
 
 export const STOPWORDS: ReadonlySet<string> = new Set<string>([

@@ -5,7 +5,7 @@ import { AnswerService } from '../../src/answering/answerService.js';
 import { loadConfig } from '../../src/config.js';
 import { createEmbedder } from '../../src/embeddings/registry.js';
 import { resolvePaper } from '../../src/library/lookup.js';
-import { PaperLibrary } from '../../src/library/paperLibrary.js';
+import { PaperLibrary } from '../../src/library/sqlite/paperLibrary.js';
 import { silentLogger } from '../../src/logger.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import type { Paper } from '../../src/papers/paper.js';

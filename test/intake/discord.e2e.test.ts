@@ -1,6 +1,6 @@
 import { PermissionFlagsBits, type APIEmbed } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PaperLibrary } from '../../src/library/paperLibrary.js';
+import { PaperLibrary } from '../../src/library/sqlite/paperLibrary.js';
 import { startBotHarness, type BotHarness } from '../../bench/support/botHarness.js';
 import type { EmulatedUser, InteractionRecord } from '../../src/emulator/discordEmulator.js';
 import { nextSnowflake } from '../../src/emulator/snowflake.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PaperLibrary } from '../../src/library/paperLibrary.js';
+import { PaperLibrary } from '../../src/library/sqlite/paperLibrary.js';
 import { createEmbedder } from '../../src/embeddings/registry.js';
 import { loadConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/logger.js';

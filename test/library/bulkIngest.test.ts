@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { ingestInBatches } from '../../src/library/bulkIngest.js';
-import { PaperLibrary } from '../../src/library/paperLibrary.js';
+import { PaperLibrary } from '../../src/library/sqlite/paperLibrary.js';
 import { PaperPreparer } from '../../src/library/preparer.js';
 import type { Paper } from '../../src/papers/paper.js';
 import { countingEmbedder, recordingLogger, temporaryDirectory } from './support.js';

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
-import { PaperLibrary, type PaperLibraryOptions } from '../../src/library/paperLibrary.js';
+import { PaperLibrary, type PaperLibraryOptions } from '../../src/library/sqlite/paperLibrary.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import { countingEmbedder, recordingLogger, temporaryDirectory } from './support.js';
 import { libraryScriptImports, signalThatEnds } from '../support/processes.js';

@@ -2,7 +2,7 @@ import path from 'node:path';
 import stock from 'hnswlib-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
-import { BUILD_CPU_FLAGS, chooseBuild, cpuFlags, hnswlibBuild } from '../../src/library/hnswlib.js';
+import { BUILD_CPU_FLAGS, chooseBuild, cpuFlags, hnswlibBuild } from '../../src/library/sqlite/hnswlib.js';
 import { seededVectors } from '../support/vectors.js';
 import { temporaryDirectory } from './support.js';
 

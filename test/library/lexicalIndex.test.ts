@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import type { Paper } from '../../src/papers/paper.js';
 import { generatePapers, seededRandom } from '../../bench/libraryCorpus.js';
-import { LexicalIndex } from '../../src/library/lexicalIndex.js';
+import { LexicalIndex } from '../../src/library/sqlite/lexicalIndex.js';
 import { analyzePaper, FILLER_TERMS, queryTerms, stemmedTerms } from '../../src/text/analysis.js';
 
 const papers: Paper[] = [

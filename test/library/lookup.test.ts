@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
 import { resolvePaper, suggestPapers } from '../../src/library/lookup.js';
-import { PaperLibrary } from '../../src/library/paperLibrary.js';
+import { PaperLibrary } from '../../src/library/sqlite/paperLibrary.js';
 import { silentLogger } from '../../src/logger.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import { countingEmbedder, temporaryDirectory } from './support.js';

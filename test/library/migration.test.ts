@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PaperLibrary } from '../../src/library/paperLibrary.js';
+import { PaperLibrary } from '../../src/library/sqlite/paperLibrary.js';
 import type { Logger } from '../../src/logger.js';
 import { countingEmbedder, temporaryDirectory } from './support.js';
 import { libraryScriptImports, signalThatEnds } from '../support/processes.js';

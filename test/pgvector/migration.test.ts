@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresLibrary } from '../../src/library/postgresLibrary.js';
+import { PostgresLibrary } from '../../src/library/postgres/postgresLibrary.js';
 import type { Logger } from '../../src/logger.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import type { Paper } from '../../src/papers/paper.js';

@@ -9,7 +9,7 @@ import { Document } from '@langchain/core/documents';
 import { PGVectorStore } from '@langchain/community/vectorstores/pgvector';
 import pg from 'pg';
 import type { PaperEmbedder } from '../../src/embeddings/types.js';
-import { paperEmbeddingText } from '../../src/library/paperLibrary.js';
+import { paperEmbeddingText } from '../../src/library/paperText.js';
 import type { Paper } from '../../src/papers/paper.js';
 
 export async function writePreviousLayout(

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/logger.js';
 import type { TermStatistics } from '../../src/library/library.js';
-import { PaperLibrary } from '../../src/library/paperLibrary.js';
+import { PaperLibrary } from '../../src/library/sqlite/paperLibrary.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import type { Paper } from '../../src/papers/paper.js';
 import { stemmedTerms } from '../../src/text/analysis.js';

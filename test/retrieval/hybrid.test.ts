@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createEmbedder } from '../../src/embeddings/registry.js';
 import type { PaperEmbedder } from '../../src/embeddings/types.js';
-import { PaperLibrary } from '../../src/library/paperLibrary.js';
+import { PaperLibrary } from '../../src/library/sqlite/paperLibrary.js';
 import { silentLogger } from '../../src/logger.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import { HybridRetriever } from '../../src/retrieval/hybrid.js';

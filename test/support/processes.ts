@@ -29,7 +29,7 @@ export const RUN_TS: readonly string[] = [
 /** The first lines of a crash test's child script: the real library, the counting test embedder, a silent logger. */
 export function libraryScriptImports(repo: string): string[] {
   return [
-    `import { PaperLibrary } from ${JSON.stringify(path.join(repo, 'src/library/paperLibrary.ts'))};`,
+    `import { PaperLibrary } from ${JSON.stringify(path.join(repo, 'src/library/sqlite/paperLibrary.ts'))};`,
     `import { countingEmbedder } from ${JSON.stringify(path.join(repo, 'test/library/support.ts'))};`,
     `import { silentLogger } from ${JSON.stringify(path.join(repo, 'src/logger.ts'))};`,
   ];

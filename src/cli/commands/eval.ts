@@ -6,8 +6,8 @@ import { UsageError, UserError } from '../../errors.js';
 import type { Config } from '../../config.js';
 import type { PaperEmbedder } from '../../embeddings/types.js';
 import type { Library } from '../../library/library.js';
-import { PaperLibrary } from '../../library/paperLibrary.js';
-import { PostgresLibrary } from '../../library/postgresLibrary.js';
+import { PaperLibrary } from '../../library/sqlite/paperLibrary.js';
+import { PostgresLibrary } from '../../library/postgres/postgresLibrary.js';
 import type { Logger } from '../../logger.js';
 import { readBeirCorpus, readBeirQueries, readQrels } from '../../retrieval/beir.js';
 import {

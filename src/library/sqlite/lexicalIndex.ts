@@ -1,8 +1,8 @@
 import type { Database, Statement } from 'better-sqlite3';
 import SearchableMap from 'minisearch/SearchableMap';
-import { FILLER_TERMS, queryTerms, stemmedTerms, type AnalyzedPaper } from '../text/analysis.js';
-import { bm25Idf, DEFAULT_LEXICAL_TUNING, type LexicalTuning } from '../text/bm25.js';
-import { TopK } from '../util/topK.js';
+import { FILLER_TERMS, queryTerms, stemmedTerms, type AnalyzedPaper } from '../../text/analysis.js';
+import { bm25Idf, DEFAULT_LEXICAL_TUNING, type LexicalTuning } from '../../text/bm25.js';
+import { TopK } from '../../util/topK.js';
 
 /**
  * Full-text index over titles and abstracts, kept in the library's SQLite database and updated incrementally.

@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import type { PaperEmbedder } from '../embeddings/types.js';
-import type { Paper } from '../papers/paper.js';
+import type { PaperEmbedder } from '../../embeddings/types.js';
+import type { Paper } from '../../papers/paper.js';
 
 /**
  * Upgrades a PostgreSQL library of the previous layout in place. Before the library moved wholly into PostgreSQL,

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
-import { UserError } from '../errors.js';
+import { UserError } from '../../errors.js';
 
 /**
  * On-disk layout of the library: `library/gen-NNNNNN/` directories, each a complete snapshot with its own

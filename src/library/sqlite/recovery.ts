@@ -2,8 +2,8 @@ import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { describeError } from '../errors.js';
-import type { Paper } from '../papers/paper.js';
+import { describeError } from '../../errors.js';
+import type { Paper } from '../../papers/paper.js';
 import { syncDirectory, syncFile } from './storage.js';
 
 /**

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import stock from 'hnswlib-node';
-import { UserError } from '../errors.js';
+import { UserError } from '../../errors.js';
 
 /**
  * Which build of hnswlib-node's addon runs the HNSW graph. hnswlib chooses its distance kernels when it is compiled

@@ -3,11 +3,11 @@ import path from 'node:path';
 import type Database from 'better-sqlite3';
 import type hnswlib from 'hnswlib-node';
 import { hnswlibBuild } from './hnswlib.js';
-import type { PaperEmbedder } from '../embeddings/types.js';
-import { describeError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import { normalizeTitle, type Paper } from '../papers/paper.js';
-import { analyzePaper } from '../text/analysis.js';
+import type { PaperEmbedder } from '../../embeddings/types.js';
+import { describeError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import { normalizeTitle, type Paper } from '../../papers/paper.js';
+import { analyzePaper } from '../../text/analysis.js';
 import { LexicalIndex } from './lexicalIndex.js';
 import { NameIndex } from './names.js';
 import {

@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { Paper } from '../papers/paper.js';
-import { editDistance } from '../text/editDistance.js';
+import type { Paper } from '../../papers/paper.js';
+import { editDistance } from '../../text/editDistance.js';
+import { nameTokens } from '../lookup.js';
 
 /**
  * The index behind finding a paper by what a person types (autocomplete, `/paper <name>`): an SQLite FTS5 table
@@ -20,21 +21,6 @@ const TITLE_WEIGHT = 4;
 /** Words at least this long may be misspelled by `round(length × FUZZINESS)` edits. */
 const FUZZY_MIN_LENGTH = 5;
 const FUZZINESS = 0.2;
-
-/** Words, keeping hyphenated names whole as well as split ("h-net", "h", "net"). */
-export function nameTokens(text: string): string[] {
-  const tokens: string[] = [];
-  for (const word of text
-    .normalize('NFKC')
-    .toLowerCase()
-    .split(/[^\p{L}\p{N}-]+/u)) {
-    const trimmed = word.replace(/^-+|-+$/g, '');
-    if (!trimmed) continue;
-    tokens.push(trimmed);
-    if (trimmed.includes('-')) tokens.push(...trimmed.split('-').filter(Boolean));
-  }
-  return tokens;
-}
 
 export interface NameMatch {
   seq: number;

@@ -1,9 +1,9 @@
 import { Document, type DocumentInterface } from '@langchain/core/documents';
 import { VectorStore } from '@langchain/core/vectorstores';
-import { paperId, type Paper } from '../papers/paper.js';
+import { paperId, type Paper } from '../../papers/paper.js';
 import type { PaperLibrary, PreparedPaper } from './paperLibrary.js';
-import { analyzePaper } from '../text/analysis.js';
-import { paperEmbeddingText } from './paperText.js';
+import { analyzePaper } from '../../text/analysis.js';
+import { paperEmbeddingText } from '../paperText.js';
 
 /**
  * LangChain's `VectorStore` interface on the library's own storage, for LangChain chains and retrievers. LangChain's
