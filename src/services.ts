@@ -94,7 +94,7 @@ export async function createServices(
     const queueingFullText: Pick<Library, 'add' | 'get' | 'getByTitle'> = {
       add: async (papers, addOptions) => {
         const result = await library.add(papers, addOptions);
-        fullText.enqueue(await Promise.all(papers.map(async (paper) => (await library.get(paper.id)) ?? paper)));
+        fullText.enqueue(result.stored);
         return result;
       },
       get: (id) => library.get(id),

@@ -163,21 +163,24 @@ export class PaperIntake {
       seen.add(key);
     }
     onProgress?.({ stage: 'adding', done: 0, total: candidates.length });
-    const { added } =
-      candidates.length > 0 ? await this.options.library.add(candidates, { signal }) : { added: [] as Paper[] };
+    const { added, stored } =
+      candidates.length > 0
+        ? await this.options.library.add(candidates, { signal })
+        : { added: [] as Paper[], stored: [] as Paper[] };
     onProgress?.({ stage: 'adding', done: candidates.length, total: candidates.length });
     const addedIds = new Set(added.map((paper) => paper.id));
+    // The paper each one became (its stored id, merged metadata), as the library reports it: nothing is read back.
+    const storedAs = new Map(candidates.map((paper, index) => [paper.id, stored[index]!]));
 
     const reported = new Set<string>();
     const outcomes: IntakeOutcome[] = [];
-    const findStored = this.storedPaperFinder();
     for (const entry of pending) {
       if (entry.outcome) {
         outcomes.push(entry.outcome);
         continue;
       }
       const incoming = entry.paper!;
-      const stored = (await findStored(incoming)) ?? incoming;
+      const stored = storedAs.get(incoming.id) ?? incoming;
       const firstTime = addedIds.has(incoming.id) && !reported.has(incoming.id);
       reported.add(incoming.id);
       // Only a paper this upload created keeps its bytes: one already there keeps its own PDF (or none).
@@ -237,15 +240,6 @@ export class PaperIntake {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.options.hfConcurrency, queue.length) }, worker));
-  }
-
-  /**
-   * Finds the stored paper an incoming one became: by id, else by normalized title (how the library itself dedupes).
-   * Both are index look-ups, so an add costs the same in a library of 100,000 papers as in one of 50.
-   */
-  private storedPaperFinder(): (paper: Paper) => Promise<Paper | undefined> {
-    return async (paper) =>
-      (await this.options.library.get(paper.id)) ?? (await this.options.library.getByTitle(paper.title));
   }
 
   private async keep(item: Extract<IntakeItem, { kind: 'pdf' }>, paper: Paper): Promise<void> {

@@ -28,9 +28,8 @@ export class PaperVectorStore extends VectorStore {
 
   /** Adds documents as papers (title from `metadata.title` or the first line); returns the stored papers' ids. */
   async addDocuments(documents: DocumentInterface[]): Promise<string[]> {
-    const papers = documents.map(toPaper);
-    await this.library.add(papers);
-    return papers.map((paper) => this.library.getByTitle(paper.title)?.id ?? paper.id);
+    const { stored } = await this.library.add(documents.map(toPaper));
+    return stored.map((paper) => paper.id);
   }
 
   async addVectors(vectors: number[][], documents: DocumentInterface[]): Promise<string[]> {
@@ -38,8 +37,8 @@ export class PaperVectorStore extends VectorStore {
     const prepared = new Map<string, PreparedPaper>(
       papers.map((paper, index) => [paper.id, { vector: vectors[index]!, analyzed: analyzePaper(paper) }]),
     );
-    await this.library.add(papers, { prepared });
-    return papers.map((paper) => this.library.getByTitle(paper.title)?.id ?? paper.id);
+    const { stored } = await this.library.add(papers, { prepared });
+    return stored.map((paper) => paper.id);
   }
 
   async similaritySearchVectorWithScore(query: number[], k: number): Promise<[Document, number][]> {

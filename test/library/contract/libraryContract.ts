@@ -180,7 +180,7 @@ export function describeLibraryContract(store: string, backend: ContractBackend)
       await dataDir.remove();
     });
 
-    it('given the seed papers, it should add each once, embed each once, and find each by id and by title', async () => {
+    it('given the seed papers, it should add each once, embed each once, report each as stored, and find each by id and by title', async () => {
       const library = await open();
       const embeddedBefore = embedder.embeddings.embeddedDocuments;
 
@@ -188,6 +188,7 @@ export function describeLibraryContract(store: string, backend: ContractBackend)
 
       expect(result.existing).toBe(0);
       expect(result.added.map((paper) => paper.id)).toEqual(seeds.map((paper) => paper.id));
+      expect(result.stored).toEqual(seeds);
       expect(embedder.embeddings.embeddedDocuments - embeddedBefore).toBe(seeds.length);
       expect(await library.count()).toBe(seeds.length);
       expect((await library.stats()).papers).toBe(seeds.length);
@@ -200,7 +201,7 @@ export function describeLibraryContract(store: string, backend: ContractBackend)
       expect((await library.recent(2)).map((paper) => paper.id)).toEqual([seeds.at(-1)!.id, seeds.at(-2)!.id]);
     });
 
-    it('given a batch naming one paper three times (same id, then same title under another id), it should add it once, count the other two as existing, and merge their metadata', async () => {
+    it('given a batch naming one paper three times (same id, then same title under another id), it should add it once, count the other two as existing, and report the merged paper for all three', async () => {
       const library = await open();
       const paper = newPaper('Sparse Routing at Scale');
       const embeddedBefore = embedder.embeddings.embeddedDocuments;
@@ -215,6 +216,7 @@ export function describeLibraryContract(store: string, backend: ContractBackend)
       const merged = { ...paper, url: 'https://example.org/sparse', upvotes: 9, arxivId: '2601.00042' };
       expect(result.existing).toBe(2);
       expect(result.added).toEqual([merged, newPaper('Another Routing Paper')]);
+      expect(result.stored).toEqual([merged, merged, merged, newPaper('Another Routing Paper')]);
       expect(embedder.embeddings.embeddedDocuments - embeddedBefore).toBe(2);
       expect(await library.count()).toBe(2);
       expect(await library.get(paper.id)).toEqual(merged);
@@ -236,6 +238,7 @@ export function describeLibraryContract(store: string, backend: ContractBackend)
       expect(again).toMatchObject({ added: [], existing: seeds.length });
       expect(third.existing).toBe(10);
       expect(third.added.map((paper) => paper.title)).toEqual(['Sparse Routing at Scale']);
+      expect(third.stored).toEqual([...seeds.slice(0, 10), newPaper('Sparse Routing at Scale')]);
       expect(embedder.embeddings.embeddedDocuments - embeddedBefore).toBe(1);
       expect(await library.count()).toBe(seeds.length + 1);
       expect((await library.stats()).vectors).toBe(seeds.length + 1);
@@ -261,7 +264,7 @@ export function describeLibraryContract(store: string, backend: ContractBackend)
       ]);
 
       const merged = { ...stored, arxivId: '2410.20771', upvotes: 12, numComments: 2 };
-      expect(result).toMatchObject({ added: [], existing: 1 });
+      expect(result).toEqual({ added: [], existing: 1, stored: [merged] });
       expect(await library.count()).toBe(1);
       expect(await library.get(stored.id)).toEqual(merged);
       expect(await library.getByTitle(stored.title)).toEqual(merged);
