@@ -10,8 +10,8 @@ import { silentLogger } from '../../src/logger.js';
 import { PaperLibrary, type PaperLibraryOptions, type SaveStep } from '../../src/library/sqlite/paperLibrary.js';
 import { PaperVectorStore } from '../../src/library/sqlite/paperVectorStore.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
-import { paperId, type Paper } from '../../src/papers/paper.js';
-import { countingEmbedder, recordingLogger, temporaryDirectory } from './support.js';
+import type { Paper } from '../../src/papers/paper.js';
+import { countingEmbedder, newPaper, recordingLogger, temporaryDirectory } from './support.js';
 import { libraryScriptImports, signalThatEnds } from '../support/processes.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -19,16 +19,6 @@ const ROUTER_QUERY =
   'recursive transformer where a router picks how many times each token goes through the shared layers';
 
 const seeds = await loadPapersFromSource('seeds');
-
-function newPaper(title: string, extra: Partial<Paper> = {}): Paper {
-  return {
-    id: paperId({ title }),
-    title,
-    abstract: `${title}. We describe a method for sparse routing of tokens through expert layers and evaluate it at scale.`,
-    source: 'test',
-    ...extra,
-  };
-}
 
 let dataDir: { path: string; remove(): Promise<void> };
 const opened: PaperLibrary[] = [];

@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import type { PaperEmbedder } from '../../src/embeddings/types.js';
 import { HashingEmbeddings, type HashingOptions } from '../../src/embeddings/hashing.js';
 import type { Logger } from '../../src/logger.js';
+import { paperId, type Paper } from '../../src/papers/paper.js';
 
 /** The real hashing embedder, counting the texts it embeds (to tell incremental ingest from re-embedding). */
 export class CountingEmbeddings extends Embeddings {
@@ -62,4 +63,15 @@ export function recordingLogger(): { logger: Logger; warnings: string[] } {
 export async function temporaryDirectory(prefix: string): Promise<{ path: string; remove(): Promise<void> }> {
   const directory = await mkdtemp(path.join(tmpdir(), prefix));
   return { path: directory, remove: () => rm(directory, { recursive: true, force: true }) };
+}
+
+/** A paper the seed library does not hold, on sparse routing (its id from its title, as ingest gives it). */
+export function newPaper(title: string, extra: Partial<Paper> = {}): Paper {
+  return {
+    id: paperId({ title }),
+    title,
+    abstract: `${title}. We describe a method for sparse routing of tokens through expert layers and evaluate it at scale.`,
+    source: 'test',
+    ...extra,
+  };
 }

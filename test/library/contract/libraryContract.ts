@@ -14,10 +14,10 @@ import type { Library } from '../../../src/library/library.js';
 import { openLibrary } from '../../../src/library/vectorStores.js';
 import { silentLogger } from '../../../src/logger.js';
 import { loadPapersFromSource } from '../../../src/papers/ingest.js';
-import { paperId, type Paper } from '../../../src/papers/paper.js';
+import type { Paper } from '../../../src/papers/paper.js';
 import { stemmedTerms } from '../../../src/text/analysis.js';
 import { RUN_TS } from '../../support/processes.js';
-import { countingEmbedder, temporaryDirectory } from '../support.js';
+import { countingEmbedder, newPaper, temporaryDirectory } from '../support.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -96,16 +96,6 @@ const ZEBRAFISH: Paper = {
   abstract: 'We model zebrafish swimming bouts with a transformer over pose sequences and predict locomotion.',
   source: 'arxiv',
 };
-
-function newPaper(title: string, extra: Partial<Paper> = {}): Paper {
-  return {
-    id: paperId({ title }),
-    title,
-    abstract: `${title}. We describe a method for sparse routing of tokens through expert layers and evaluate it at scale.`,
-    source: 'test',
-    ...extra,
-  };
-}
 
 /** Scores rounded as `SEED_SEARCHES` records them. */
 function rounded(hits: ReadonlyArray<{ paper: Paper; score: number }>): Array<[string, number]> {
