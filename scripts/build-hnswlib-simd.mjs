@@ -2,7 +2,7 @@
 // Runs after `npm install`/`npm ci` (package.json postinstall): builds hnswlib-node's addon twice more, for CPUs with
 // AVX2+FMA and with AVX-512, into node_modules/.papercord/hnswlib/<build>/addon.node. hnswlib picks its distance
 // kernels at compile time (SSE in npm's stock build); the AVX-512 build inserts about 1.8 times faster and searches
-// about 1.5 times faster on the same graph (`npm run bench -- hnswlib`). src/library/hnswlib.ts loads the best build
+// about 1.5 times faster on the same graph (`npm run bench -- hnswlib`). src/library/sqlite/hnswlib.ts loads the best build
 // the CPU supports at run time, so an image built here still runs on an older CPU. Any failure leaves the stock
 // build in use: this script prints one line and exits 0.
 import { execFile } from 'node:child_process';
@@ -18,7 +18,7 @@ const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(path.join(root, 'package.json'));
 
-/** Compiler flags per build; the names are what src/library/hnswlib.ts looks for. */
+/** Compiler flags per build; the names are what src/library/sqlite/hnswlib.ts looks for. */
 const SIMD_BUILDS = {
   avx2: ['-mavx2', '-mfma'],
   avx512: ['-mavx512f', '-mavx512dq', '-mavx512bw', '-mavx512vl', '-mavx2', '-mfma'],

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { PaperEmbedder } from '../../embeddings/types.js';
 import type { Logger } from '../../logger.js';
+import type { EmbedPapersOptions } from '../addPlan.js';
 import { normalizeTitle, type Paper } from '../../papers/paper.js';
 
 /**
@@ -64,6 +65,7 @@ export function assertOpen(store: PostgresStore): void {
   if (store.closed) throw new Error('the PostgreSQL library is closed');
 }
 
+/** A query on the pool; rejects once the library is closed. */
 export function queryRows<Row extends pg.QueryResultRow>(
   store: PostgresStore,
   text: string,
@@ -73,7 +75,8 @@ export function queryRows<Row extends pg.QueryResultRow>(
   return store.pool.query<Row>(text, values);
 }
 
-export function embedding(store: PostgresStore, signal?: AbortSignal) {
+/** How this library embeds papers (see `embedPapers` and `vectorsOfNewPapers` in addPlan.ts). */
+export function embedding(store: PostgresStore, signal?: AbortSignal): EmbedPapersOptions & { logger: Logger } {
   const { embedder, settings } = store;
   return { embedder, batchSize: settings.embedBatchSize, logger: settings.logger, ...(signal ? { signal } : {}) };
 }

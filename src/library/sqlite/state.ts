@@ -1,8 +1,8 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { PaperEmbedder } from '../../embeddings/types.js';
 import type { Logger } from '../../logger.js';
 import type { Paper } from '../../papers/paper.js';
-import { embedPapers as embedInBatches } from '../addPlan.js';
+import { embedPapers as embedInBatches, type EmbedPapersOptions } from '../addPlan.js';
 import type { LexicalIndex } from './lexicalIndex.js';
 import type { NameIndex } from './names.js';
 import { blobVector, type Statements } from './database.js';
@@ -100,6 +100,7 @@ export function takeInLatest(state: SqliteLibraryState): void {
   state.db.transaction(() => takeInCommitted(state))();
 }
 
+/** Reads what is committed now into this process's counts, lexical index and graph; inside a transaction. */
 export function takeInCommitted(state: SqliteLibraryState): void {
   state.lexical.refresh();
   state.paperCount = state.lexical.size;
@@ -122,6 +123,10 @@ export function* vectorRowsAfter(
   }
 }
 
+/**
+ * Runs `work` holding `write.lock`, waiting up to `timeoutMs` for another process's write; re-entrant, so a
+ * checkpoint inside an add does not wait for itself.
+ */
 export async function withWriteLock<T>(
   state: SqliteLibraryState,
   work: () => Promise<T>,
@@ -139,15 +144,18 @@ export async function withWriteLock<T>(
   }
 }
 
-export function embedding(state: SqliteLibraryState, signal?: AbortSignal) {
+/** How this library embeds papers (see `embedPapers` and `vectorsOfNewPapers` in addPlan.ts). */
+export function embedding(state: SqliteLibraryState, signal?: AbortSignal): EmbedPapersOptions & { logger: Logger } {
   const { embedder, embedBatchSize, logger } = state.options;
   return { embedder, batchSize: embedBatchSize, logger, ...(signal ? { signal } : {}) };
 }
 
+/** Embeds papers already in the library again (repair, another embedder, recovery). */
 export function embedPapers(state: SqliteLibraryState, papers: readonly Paper[]): Promise<number[][]> {
   return embedInBatches(papers, embedding(state));
 }
 
+/** The HNSW checkpoint the database records, if any. */
 export function checkpointRecord(state: SqliteLibraryState): CheckpointRecord | undefined {
   const value = state.statements.meta.get('checkpoint')?.value;
   return value === undefined ? undefined : (JSON.parse(value) as CheckpointRecord);
