@@ -199,7 +199,7 @@ describe.skipIf(withoutPostgres)(
         await writeFile(
           script,
           [
-            `import { PostgresLibrary } from ${JSON.stringify(path.join(REPO, 'src/library/postgresLibrary.ts'))};`,
+            `import { PostgresLibrary } from ${JSON.stringify(path.join(REPO, 'src/library/postgres/postgresLibrary.ts'))};`,
             `import { countingEmbedder } from ${JSON.stringify(path.join(REPO, 'test/library/support.ts'))};`,
             `import { silentLogger } from ${JSON.stringify(path.join(REPO, 'src/logger.ts'))};`,
             `await PostgresLibrary.open({ connectionString: ${JSON.stringify(databaseUrl)}, embedder: countingEmbedder(), logger: silentLogger(),`,
