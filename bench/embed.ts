@@ -10,7 +10,7 @@ import { embeddingModelProfile, type EmbeddingDtype } from '../src/embeddings/pr
 import { createEmbedder } from '../src/embeddings/registry.js';
 import { TransformersEmbeddings } from '../src/embeddings/transformers.js';
 import { ingestInBatches } from '../src/library/bulkIngest.js';
-import { PaperLibrary } from '../src/library/paperLibrary.js';
+import { PaperLibrary } from '../src/library/sqlite/paperLibrary.js';
 import { PaperPreparer, type PreparerEmbedderOptions } from '../src/library/preparer.js';
 import { paperEmbeddingText } from '../src/library/paperText.js';
 import { silentLogger } from '../src/logger.js';

@@ -11,7 +11,7 @@ import { createEmbedder } from '../../src/embeddings/registry.js';
 import { TransformersEmbeddings } from '../../src/embeddings/transformers.js';
 import { gradeConfidence } from '../../src/retrieval/abstention.js';
 import { hybridOptionsFromSettings } from '../../src/retrieval/hybridOptions.js';
-import { PaperLibrary } from '../../src/library/paperLibrary.js';
+import { PaperLibrary } from '../../src/library/sqlite/paperLibrary.js';
 import { silentLogger } from '../../src/logger.js';
 import { paperId, type Paper } from '../../src/papers/paper.js';
 import {
