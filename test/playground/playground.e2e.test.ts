@@ -5,15 +5,14 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { coreServicesFrom } from '../../src/discord/coreServices.js';
 import { silentLogger } from '../../src/logger.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import { paperId, type Paper } from '../../src/papers/paper.js';
 import { playgroundTrending } from '../../src/playground/main.js';
-import { startPlayground, type Playground } from '../../src/playground/server.js';
+import type { Playground } from '../../src/playground/server.js';
 import { createServices, type Services } from '../../src/services.js';
 import { startOpenAICompatibleServer, type OpenAICompatibleServer } from '../helpers/openaiServer.js';
-import { allCommands } from '../support/commands.js';
+import { startTestPlayground } from '../support/playground.js';
 import { missingService } from '../support/services.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -64,12 +63,7 @@ describe.skipIf(withoutChromium)('the playground in a browser', () => {
     services = await createServices(config, silentLogger());
     // The seed pages carry no links; papers from the feeds do, and answers link their sources.
     await services.library.add([...(await loadPapersFromSource('seeds')), ...LINKED_PAPERS]);
-    playground = await startPlayground({
-      services: coreServicesFrom(services),
-      config,
-      logger: silentLogger(),
-      port: 0,
-      commands: allCommands(),
+    playground = await startTestPlayground(services, config, {
       extraServices: { trending: playgroundTrending(services) },
     });
     browser = await chromium.launch({
@@ -246,13 +240,7 @@ describe.skipIf(withoutChromium)('the playground with a streaming language model
     });
     llmServices = await createServices(config, silentLogger());
     await llmServices.library.add(await loadPapersFromSource('seeds'));
-    llmPlayground = await startPlayground({
-      services: coreServicesFrom(llmServices),
-      config,
-      logger: silentLogger(),
-      port: 0,
-      commands: allCommands(),
-    });
+    llmPlayground = await startTestPlayground(llmServices, config);
     llmBrowser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   });
 

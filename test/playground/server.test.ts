@@ -4,12 +4,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { coreServicesFrom } from '../../src/discord/coreServices.js';
 import { silentLogger } from '../../src/logger.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
-import { startPlayground, type Playground } from '../../src/playground/server.js';
+import type { Playground } from '../../src/playground/server.js';
 import { createServices, type Services } from '../../src/services.js';
-import { allCommands } from '../support/commands.js';
+import { startTestPlayground } from '../support/playground.js';
 
 let dataDir: string;
 let services: Services;
@@ -26,13 +25,7 @@ beforeAll(async () => {
   });
   services = await createServices(config, silentLogger());
   await services.library.add(await loadPapersFromSource('seeds'));
-  playground = await startPlayground({
-    services: coreServicesFrom(services),
-    config,
-    logger: silentLogger(),
-    port: 0,
-    commands: allCommands(),
-  });
+  playground = await startTestPlayground(services, config);
 });
 
 afterAll(async () => {
