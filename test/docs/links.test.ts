@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -26,6 +26,14 @@ describe('links in the documentation', () => {
     expect(files).toContain('docs/configuration.md');
     const broken = findBrokenLinks(files, filesOnDisk(root));
     expect(describeBrokenLinks(broken)).toBe('');
+  });
+
+  it('given the pages in docs/, it should find each linked from the README, so none is out of reach', () => {
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    const unlinked = documentationFiles()
+      .filter((file) => file.startsWith('docs/'))
+      .filter((file) => !readme.includes(`](${file})`) && !readme.includes(`](${file}#`));
+    expect(unlinked, 'pages of docs/ the README does not link to').toEqual([]);
   });
 
   it('given the paths of files the documentation names in code spans, it should find every one in the repository', () => {
