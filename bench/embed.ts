@@ -164,6 +164,9 @@ export const embedBenchmark: Benchmark = {
       cache: { type: 'string', default: DEFAULT_CACHE },
       corpus: { type: 'string', default: SCIFACT_CORPUS },
       'no-ingest': { type: 'boolean', default: false },
+      // onnxruntime-node aborts the process when a second worker thread runs a model after the first one ended
+      // (napi handle scope); until that is fixed, run each ingest setting in its own process with --ingest-only.
+      'ingest-only': { type: 'string' },
     });
     const count = parseCount(values.abstracts, '--abstracts', 160, 5000);
     const ingestCount = parseCount(values.ingest, '--ingest', 1000, 5183);
@@ -180,6 +183,10 @@ export const embedBenchmark: Benchmark = {
     const rows: EmbedBenchRow[] = [];
     const modelIds = new Map<string, string>();
     for (const name of models) {
+      if (values['ingest-only'] !== undefined) {
+        modelIds.set(name, await writeBenchModel(values.cache, name, []));
+        continue;
+      }
       const startedAt = performance.now();
       const modelId = await writeBenchModel(
         values.cache,
@@ -215,7 +222,10 @@ export const embedBenchmark: Benchmark = {
       say(
         `bulk ingest of ${papers.length} abstracts with ${modelIds.get(name)}, before and after (load: ${loadAverage()})`,
       );
-      for (const setting of INGEST_SETTINGS) {
+      const only = values['ingest-only'];
+      if (only !== undefined && !INGEST_SETTINGS.some((setting) => setting.name === only))
+        throw new UsageError(`--ingest-only is before or after, not "${only}"`);
+      for (const setting of INGEST_SETTINGS.filter((candidate) => only === undefined || candidate.name === only)) {
         const row = await measureIngest(values.cache, modelIds.get(name)!, papers, setting);
         ingestRows.push(row);
         say(`  ${JSON.stringify(row)} (load: ${loadAverage()})`);
