@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { parseCommandArgs, parseCount } from '../src/cli/command.js';
 import { loadConfig } from '../src/config.js';
 import { UsageError } from '../src/errors.js';
@@ -31,6 +33,7 @@ import type { Benchmark } from './main.js';
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DEFAULT_CACHE = path.join(REPO, '.cache', 'bench-models');
 const PROJECTED_ABSTRACTS = 100_000;
+const run = promisify(execFile);
 
 export interface EmbedBenchRow {
   model: string;
@@ -130,6 +133,25 @@ async function measureIngest(
   }
 }
 
+async function ingestInChild(
+  setting: IngestBenchRow['ingest'],
+  model: string,
+  count: number,
+  cache: string,
+  corpus: string,
+): Promise<IngestBenchRow> {
+  const args = ['--import', 'tsx', path.join(REPO, 'bench', 'main.ts'), 'embed', '--json', '--ingest-only', setting];
+  args.push('--models', model, '--ingest', String(count), '--cache', cache, '--corpus', corpus);
+  const { stdout } = await run(process.execPath, args, { cwd: REPO, maxBuffer: 1024 * 1024 });
+  const row = stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Partial<IngestBenchRow>)
+    .find((parsed) => parsed.ingest === setting);
+  if (!row) throw new Error(`the ${setting} ingest printed no result`);
+  return row as IngestBenchRow;
+}
+
 async function meanTokens(cache: string, modelId: string, texts: readonly string[]): Promise<number> {
   const { AutoTokenizer, env } = await import('@huggingface/transformers');
   env.allowRemoteModels = false;
@@ -226,7 +248,11 @@ export const embedBenchmark: Benchmark = {
       if (only !== undefined && !INGEST_SETTINGS.some((setting) => setting.name === only))
         throw new UsageError(`--ingest-only is before or after, not "${only}"`);
       for (const setting of INGEST_SETTINGS.filter((candidate) => only === undefined || candidate.name === only)) {
-        const row = await measureIngest(values.cache, modelIds.get(name)!, papers, setting);
+        // Each setting in a process of its own when both run (see --ingest-only).
+        const row =
+          only === undefined
+            ? await ingestInChild(setting.name, name, ingestCount, values.cache, values.corpus)
+            : await measureIngest(values.cache, modelIds.get(name)!, papers, setting);
         ingestRows.push(row);
         say(`  ${JSON.stringify(row)} (load: ${loadAverage()})`);
       }
