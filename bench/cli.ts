@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCommandArgs, parseCount } from '../src/cli/command.js';
 import { UsageError } from '../src/errors.js';
-import type { Benchmark } from './main.js';
+import type { Benchmark } from './benchmark.js';
 
 /**
  * The CLI's wall time on a library, Node's start included, the ways it can be started side by side in one run:

@@ -15,7 +15,7 @@ import { connectBot, TEST_TOKEN, type ConnectedBot } from './support/botHarness.
 import { runBurst, type BurstOutcome, type BurstRequest } from './discordBurst.js';
 import type { EmulatorProcessReply, EmulatorProcessRequest } from './discordEmulatorProcess.js';
 import { generatePapers, readSentencePool } from './libraryCorpus.js';
-import type { Benchmark } from './main.js';
+import type { Benchmark } from './benchmark.js';
 
 /**
  * The Discord burst benchmark: N `/ask` interactions from N different users dispatched at once through the loopback

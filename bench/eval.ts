@@ -13,7 +13,7 @@ import { readBeirCorpus, readBeirQueries, readQrels } from '../src/retrieval/bei
 import { evaluateBeir, evaluateQuestions, readQuestions } from '../src/retrieval/evaluate.js';
 import { HybridRetriever } from '../src/retrieval/hybrid.js';
 import { DEFAULT_QUERY_EXPANSION, type HybridRetrieverOptions } from '../src/retrieval/hybridOptions.js';
-import type { Benchmark } from './main.js';
+import type { Benchmark } from './benchmark.js';
 
 /**
  * Retrieval ablation with the offline default embedder: lexical only, dense only and the default hybrid, on a

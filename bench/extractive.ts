@@ -12,7 +12,7 @@ import { silentLogger } from '../src/logger.js';
 import { loadPapersFromSource } from '../src/papers/ingest.js';
 import { readQuestions, type EvalQuestion } from '../src/retrieval/evaluate.js';
 import { HybridRetriever } from '../src/retrieval/hybrid.js';
-import type { Benchmark } from './main.js';
+import type { Benchmark } from './benchmark.js';
 
 /**
  * Quality of the extractive (no-LLM) answers on the dev questions over the seed library, hashing embedder:

@@ -14,7 +14,7 @@ import {
   ingestJson,
   type FixtureQuestion,
 } from './support/arxivServer.js';
-import type { Benchmark } from './main.js';
+import type { Benchmark } from './benchmark.js';
 
 /**
  * Body-only questions over the full-text fixture papers (`bench/data/fulltext/`, written before any tuning): the

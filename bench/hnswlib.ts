@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { parseCommandArgs, parseCount } from '../src/cli/command.js';
 import { type HnswlibBuildName, loadHnswlibBinding, runnableHnswlibBuilds } from '../src/library/sqlite/hnswlib.js';
 import { clusteredVectors, DEFAULT_INDEX_BENCH_OPTIONS, exactTopK, type IndexBenchOptions } from './index.js';
-import type { Benchmark } from './main.js';
+import type { Benchmark } from './benchmark.js';
 
 /**
  * The builds of hnswlib-node's addon side by side (scripts/build-hnswlib-simd.mjs): each one builds the same graph

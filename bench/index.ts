@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import hnswlib from 'hnswlib-node';
 import { parseCommandArgs, parseCount } from '../src/cli/command.js';
 import { seededRandom } from './libraryCorpus.js';
-import type { Benchmark } from './main.js';
+import type { Benchmark } from './benchmark.js';
 
 /**
  * The vector index benchmark: HNSW (hnswlib-node, the engine under LangChain's HNSWLib and the library) against an

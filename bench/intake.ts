@@ -13,7 +13,7 @@ import { snapshotPaperBatches, validateSnapshot } from '../src/papers/formats/ar
 import { readPdf } from '../src/papers/pdf.js';
 import { readPdfPaper } from '../src/papers/pdfPaper.js';
 import { makePaperPdf, SAMPLE_PAPER } from './support/pdfFixtures.js';
-import type { Benchmark } from './main.js';
+import type { Benchmark } from './benchmark.js';
 
 const WORDS =
   'model token attention layer sequence retrieval language training data benchmark transformer context reasoning'.split(

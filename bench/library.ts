@@ -15,7 +15,7 @@ import { bytesUnder } from '../src/library/sqlite/storage.js';
 import { silentLogger } from '../src/logger.js';
 import { type CorpusMix, generatePapers, readSentencePool } from './libraryCorpus.js';
 import type { ProbeResult } from './libraryProbe.js';
-import type { Benchmark } from './main.js';
+import type { Benchmark } from './benchmark.js';
 
 /**
  * The library at scale: builds a library of n realistic papers (abstracts recombined from SciFact's sentences,

@@ -1,12 +1,5 @@
 import { describeError, UsageError } from '../src/errors.js';
-
-/** One `npm run bench -- <name> [args]` benchmark, in `bench/<name>.ts`. */
-export interface Benchmark {
-  readonly name: string;
-  readonly summary: string;
-  /** Resolves to the exit code (0 when omitted). Results on stdout, progress on stderr. */
-  run(args: string[]): Promise<number | void>;
-}
+import type { Benchmark } from './benchmark.js';
 
 /** Every benchmark; loaded only when chosen, so one benchmark's dependencies never slow another. Add one line. */
 const BENCHMARKS: Record<string, { summary: string; load: () => Promise<Benchmark> }> = {

@@ -10,7 +10,7 @@ import { instrumentCommands } from '../src/ops/instrument.js';
 import { createMetrics } from '../src/ops/metrics.js';
 import type { DiscordEmulator, EmulatedUser, InteractionRecord, JsonObject } from '../src/emulator/discordEmulator.js';
 import { startBotHarness } from './support/botHarness.js';
-import type { Benchmark } from './main.js';
+import type { Benchmark } from './benchmark.js';
 
 /**
  * The soak: mixed Discord traffic (/ask, /search, /paper, /similar, /compare, autocomplete, mentions) at a fixed

@@ -2,7 +2,6 @@ import { definedOnly } from '../util/options.js';
 import { EXTRACTIVE_MODEL } from '../answering/answers.js';
 import { UserError } from '../errors.js';
 import { TokenBuckets } from '../util/tokenBuckets.js';
-import type { BotServices } from './types.js';
 
 /** Questions and paper names longer than these are refused with a message saying so. */
 export const INPUT_LIMITS = {
@@ -89,7 +88,11 @@ const NOTHING_TO_RELEASE: LimiterSlot = { release: () => undefined };
  * write a TL;DR per paper): with a model each run can cost money, so it is limited like /ask; without one it is
  * cheap and unlimited.
  */
-export function acquireIfModelRuns(services: Pick<BotServices, 'answers' | 'limiter'>, userId: string): LimiterSlot {
+export function acquireIfModelRuns(
+  // Structural, not BotServices: the services port (types.ts) names AnswerLimiter, and this module must not name it back.
+  services: { answers: { readonly modelLabel: string }; limiter: Pick<AnswerLimiter, 'acquire'> },
+  userId: string,
+): LimiterSlot {
   return services.answers.modelLabel === EXTRACTIVE_MODEL ? NOTHING_TO_RELEASE : services.limiter.acquire(userId);
 }
 

@@ -1,5 +1,4 @@
 import { stemmer } from 'stemmer';
-import type { Paper } from '../papers/paper.js';
 import { FILLER_WORDS, SHORTHAND, STOPWORDS } from './vocabulary.js';
 
 /**
@@ -108,7 +107,7 @@ function termFrequencies(terms: readonly string[]): Array<[string, number]> {
 }
 
 /** `text` is title and abstract together (one BM25 document, as BEIR's BM25 baseline indexes it); the title alone counts a little extra. */
-export function analyzePaper(paper: Pick<Paper, 'title' | 'abstract'>): AnalyzedPaper {
+export function analyzePaper(paper: { title: string; abstract: string }): AnalyzedPaper {
   return {
     title: termFrequencies(stemmedTerms(paper.title)),
     text: termFrequencies(stemmedTerms(`${paper.title}\n${paper.abstract}`)),
