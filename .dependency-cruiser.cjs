@@ -13,31 +13,37 @@
  *   composition  src/services.ts, src/searchServices.ts, src/workers/   builds the services, in-thread or on workers
  *   front ends   src/discord/, src/cli/, src/playground/, src/emulator/, src/main.ts, and commands/
  */
-/** Each layer's modules, bottom to top. */
-const LAYERS = {
-  foundation: '^src/(errors|logger|config)\\.ts$|^src/util/',
-  ops: '^src/ops/',
-  text: '^src/text/',
-  model: '^src/(papers|embeddings)/',
-  library: '^src/library/',
-  retrieval: '^src/retrieval/',
-  fulltext: '^src/fulltext/',
-  answering: '^src/answering/',
-  intake: '^src/intake/',
-  trending: '^src/trending/',
-};
+/** Each layer's modules, bottom to top; a layer imports itself and the layers before it. */
+const LAYERS = [
+  { name: 'foundation', path: '^src/(errors|logger|config)\\.ts$|^src/util/' },
+  { name: 'ops', path: '^src/ops/' },
+  { name: 'text', path: '^src/text/' },
+  { name: 'model', path: '^src/(papers|embeddings)/' },
+  { name: 'library', path: '^src/library/' },
+  { name: 'retrieval', path: '^src/retrieval/' },
+  // The features share one level: none imports another, except answering, which may use full text.
+  { name: 'fulltext', path: '^src/fulltext/', level: 'features' },
+  { name: 'answering', path: '^src/answering/', level: 'features', alsoUses: ['fulltext'] },
+  { name: 'intake', path: '^src/intake/', level: 'features' },
+  { name: 'trending', path: '^src/trending/', level: 'features' },
+];
 const FRONT_ENDS = '^src/(discord|cli|playground|emulator)/|^src/main\\.ts$';
 const COMPOSITION = '^src/(services|searchServices)\\.ts$|^src/workers/';
 
-/** A layer may import itself and the layers listed; anything else in src/ is a wrong-way (or sideways) import. */
-function layer(name, own, ...allowed) {
-  return {
-    name,
-    severity: 'error',
-    comment: `${own} (${LAYERS[own]}) imports only ${allowed.join(', ') || 'itself'}: see docs/architecture.md`,
-    from: { path: LAYERS[own] },
-    to: { path: '^src/', pathNot: [own, ...allowed].map((other) => LAYERS[other]).join('|') },
-  };
+/** One rule per layer: an import of anything else in src/ is a wrong-way (or sideways) import. */
+function layerRules() {
+  return LAYERS.map((layer, index) => {
+    const lower = LAYERS.slice(0, index).filter((other) => !(layer.level && other.level === layer.level));
+    const allowed = [...lower.map((other) => other.name), ...(layer.alsoUses ?? [])];
+    const paths = [layer.name, ...allowed].map((name) => LAYERS.find((other) => other.name === name).path);
+    return {
+      name: `${layer.name}-imports-only-lower-layers`,
+      severity: 'error',
+      comment: `${layer.name} (${layer.path}) imports only ${allowed.join(', ') || 'itself'}: see docs/architecture.md`,
+      from: { path: layer.path },
+      to: { path: '^src/', pathNot: paths.join('|') },
+    };
+  });
 }
 
 /** Interface modules, and the modules that implement them. */
@@ -108,44 +114,7 @@ module.exports = {
       from: { path: '^src/emulator/' },
       to: { path: '^src/', pathNot: '^src/emulator/' },
     },
-    layer('foundation-imports-nothing-above', 'foundation'),
-    layer('ops-imports-only-foundation', 'ops', 'foundation'),
-    layer('text-is-the-bottom-layer', 'text', 'foundation'),
-    layer('model-imports-only-text', 'model', 'foundation', 'ops', 'text'),
-    layer('library-imports-only-lower-layers', 'library', 'foundation', 'ops', 'text', 'model'),
-    layer('retrieval-imports-only-lower-layers', 'retrieval', 'foundation', 'ops', 'text', 'model', 'library'),
-    layer(
-      'fulltext-imports-only-lower-layers',
-      'fulltext',
-      'foundation',
-      'ops',
-      'text',
-      'model',
-      'library',
-      'retrieval',
-    ),
-    layer(
-      'answering-imports-only-lower-layers',
-      'answering',
-      'foundation',
-      'ops',
-      'text',
-      'model',
-      'library',
-      'retrieval',
-      'fulltext',
-    ),
-    layer('intake-imports-only-lower-layers', 'intake', 'foundation', 'ops', 'text', 'model', 'library', 'retrieval'),
-    layer(
-      'trending-imports-only-lower-layers',
-      'trending',
-      'foundation',
-      'ops',
-      'text',
-      'model',
-      'library',
-      'retrieval',
-    ),
+    ...layerRules(),
     {
       name: 'composition-not-to-front-ends',
       severity: 'error',
