@@ -19,7 +19,7 @@ import { silentLogger } from '../src/logger.js';
 import type { Paper } from '../src/papers/paper.js';
 import { BENCH_ARCHITECTURES, writeBenchModel } from '../scripts/make-bench-model.js';
 import { readCorpusPapers, spreadSample, SCIFACT_CORPUS } from './embedCorpus.js';
-import type { Benchmark } from './main.js';
+import type { Benchmark } from './benchmark.js';
 
 /**
  * Real embedding speed on this machine: models with exactly the architecture of the default model (gte-small) and of
