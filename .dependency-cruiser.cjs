@@ -49,7 +49,7 @@ function layerRules() {
 /** Interface modules, and the modules that implement them. */
 const INTERFACES = '^src/(library/library|retrieval/types|embeddings/types|discord/types|workers/protocol)\\.ts$';
 const IMPLEMENTATIONS =
-  '^src/library/(paperLibrary|postgresLibrary)\\.ts$|^src/library/(sqlite|postgres)/|^src/retrieval/hybrid\\.ts$|' +
+  '^src/library/(sqlite|postgres)/|^src/retrieval/hybrid\\.ts$|' +
   '^src/embeddings/(hashing|transformers|registry)\\.ts$|^src/discord/coreServices\\.ts$|^src/workers/(workerPool|libraryWorker)\\.ts$';
 const DISCORD_JS = '^node_modules/(discord\\.js|@discordjs)/';
 
@@ -59,9 +59,7 @@ module.exports = {
       name: 'no-circular',
       severity: 'error',
       comment: 'A cycle ties modules so that neither can be understood, tested or moved without the other.',
-      // Known, being removed by the library split (issue 22 item 3): library.ts, paperLibrary.ts and lookup.ts
-      // import each other. Delete this line when src/library/ is split.
-      from: { pathNot: '^src/library/(library|paperLibrary|lookup)\\.ts$' },
+      from: {},
       to: { circular: true },
     },
     {
@@ -100,11 +98,7 @@ module.exports = {
       comment:
         'An interface module describes a contract (Library, PaperRetriever, PaperEmbedder, the bot services port, the ' +
         'worker protocol); its implementations import it, never the other way round.',
-      from: {
-        path: INTERFACES,
-        // Known, being removed by the library split (issue 22 item 3): the interface borrows PreparedPaper.
-        pathNot: '^src/library/library\\.ts$',
-      },
+      from: { path: INTERFACES },
       to: { path: IMPLEMENTATIONS },
     },
     {

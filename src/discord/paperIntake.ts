@@ -12,16 +12,10 @@ import type { IntakeItem, IntakeOutcome, IntakeProgress } from '../intake/paperI
 import { paperLinkUrl, type Paper } from '../papers/paper.js';
 import { DISCORD_LIMITS, paperLink, truncate } from './render.js';
 import { NO_MENTIONS } from './router.js';
+import type { AttachmentPolicy } from './types.js';
 
 const DOWNLOAD_TIMEOUT_MS = 60_000;
 const BRAND_COLOR = 0x5865f2;
-
-/** Where PDF attachments may come from and how much of one is read (`DISCORD_ATTACHMENT_HOSTS`, `PDF_MAX_BYTES`). */
-export interface AttachmentPolicy {
-  /** Host names (no port) downloads may reach: Discord's CDN, or 127.0.0.1 for the emulator. */
-  hosts: readonly string[];
-  maxBytes: number;
-}
 
 export function attachmentPolicy(config: Pick<Config, 'DISCORD_ATTACHMENT_HOSTS' | 'PDF_MAX_BYTES'>): AttachmentPolicy {
   return { hosts: config.DISCORD_ATTACHMENT_HOSTS, maxBytes: config.PDF_MAX_BYTES };

@@ -15,8 +15,14 @@ import type { TrendingRuntime } from '../trending/runtime.js';
 import type { AcknowledgementGate } from './ackFirst.js';
 import type { IntakeLimits } from './intakeLimits.js';
 import type { AnswerLimiter } from './limits.js';
-import type { AttachmentPolicy } from './paperIntake.js';
 import type { PaperOutline } from './render.js';
+
+/** Where PDF attachments may come from and how much of one is read (`DISCORD_ATTACHMENT_HOSTS`, `PDF_MAX_BYTES`). */
+export interface AttachmentPolicy {
+  /** Host names (no port) downloads may reach: Discord's CDN, or 127.0.0.1 for the emulator. */
+  hosts: readonly string[];
+  maxBytes: number;
+}
 
 /**
  * What the bot needs from the core, and nothing more: commands depend on this port, `src/main.ts` fills it from

@@ -64,3 +64,16 @@ export function bm25TermFrequencyWeight(
 ): number {
   return (frequency * (k1 + 1)) / (frequency + k1 * (1 - b + (b * length) / averageLength));
 }
+
+/**
+ * Query terms the library has never seen (chat shorthand, truncated names) are expanded to known terms they begin
+ * or nearly spell, weighted as minisearch weighs them; both lexical indexes (SQLite and PostgreSQL) apply these.
+ */
+export const TERM_EXPANSION = Object.freeze({
+  /** Weight of a known term an unknown query term begins (`hypernet` → `hypernetwork`). */
+  prefixWeight: 0.375,
+  /** Weight of a known term within the fuzzy edit distance. */
+  fuzzyWeight: 0.45,
+  /** Cap on the edit distance of a fuzzy match. */
+  maxFuzzyDistance: 6,
+});

@@ -1,5 +1,5 @@
 import { FILLER_TERMS, queryTerms, stemmedTerms } from '../../text/analysis.js';
-import { DEFAULT_LEXICAL_TUNING } from '../../text/bm25.js';
+import { DEFAULT_LEXICAL_TUNING, TERM_EXPANSION } from '../../text/bm25.js';
 import type { RetrievedPaper } from '../library.js';
 import { queryRows, type PaperRow, type PostgresStore } from './store.js';
 
@@ -9,11 +9,7 @@ import { queryRows, type PaperRow, type PostgresStore } from './store.js';
  * GIN index finding candidates, the score computed in SQL from the tsvector's positions and the term table.
  */
 
-/** minisearch's weights for prefix and fuzzy expansions of an unknown query term, which the local index applies. */
-const PREFIX_WEIGHT = 0.375;
-const FUZZY_WEIGHT = 0.45;
-/** minisearch's cap on the edit distance of a fuzzy match. */
-const MAX_FUZZY = 6;
+const { prefixWeight: PREFIX_WEIGHT, fuzzyWeight: FUZZY_WEIGHT, maxFuzzyDistance: MAX_FUZZY } = TERM_EXPANSION;
 /**
  * Known terms one unknown query term expands to, most frequent first (minisearch takes them all; a short prefix in a
  * 100,000-paper vocabulary would match thousands).

@@ -1,7 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import SearchableMap from 'minisearch/SearchableMap';
 import { FILLER_TERMS, queryTerms, stemmedTerms, type AnalyzedPaper } from '../../text/analysis.js';
-import { bm25Idf, DEFAULT_LEXICAL_TUNING, type LexicalTuning } from '../../text/bm25.js';
+import { bm25Idf, DEFAULT_LEXICAL_TUNING, TERM_EXPANSION, type LexicalTuning } from '../../text/bm25.js';
 import { TopK } from '../../util/topK.js';
 
 /**
@@ -28,10 +28,7 @@ export const LEXICAL_FORMAT = 'papercord-lexical/3';
 const TITLE_FIELD = 0;
 const TEXT_FIELD = 1;
 const FIELDS = [TITLE_FIELD, TEXT_FIELD] as const;
-/** Weights of prefix and edit-distance expansions of unknown query terms (minisearch's defaults). */
-const PREFIX_WEIGHT = 0.375;
-const FUZZY_WEIGHT = 0.45;
-const MAX_FUZZY_DISTANCE = 6;
+const { prefixWeight: PREFIX_WEIGHT, fuzzyWeight: FUZZY_WEIGHT, maxFuzzyDistance: MAX_FUZZY_DISTANCE } = TERM_EXPANSION;
 /** Posting segments a term may have before a compaction merges them. */
 const MAX_SEGMENTS = 4;
 

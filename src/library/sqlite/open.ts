@@ -1,11 +1,14 @@
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { UserError } from '../../errors.js';
+import type Database from 'better-sqlite3';
+import { describeError, UserError } from '../../errors.js';
 import { normalizeTitle } from '../../papers/paper.js';
 import { analyzePaper } from '../../text/analysis.js';
 import { loadVectors, reembedAll } from './checkpoints.js';
-import { attach, DATABASE_FILE, detach } from './database.js';
+import { DATABASE_FILE, DATABASE_FORMAT, openLibraryDatabase } from './database.js';
+import { LEXICAL_FORMAT, LexicalIndex } from './lexicalIndex.js';
 import { migrateGenerations, hasGenerations } from './migration.js';
+import { NameIndex } from './names.js';
 import {
   corruptionReason,
   finishInterruptedRecovery,
@@ -169,4 +172,67 @@ export async function recover(state: SqliteLibraryState, file: string, reason: s
       `(${entries.length - missing.length} vectors kept, ${missing.length} papers embedded again` +
       `${salvaged.lost > 0 ? `, ${salvaged.lost} unreadable rows lost` : ''}); the damaged file is kept as ${kept}`,
   );
+}
+
+/** Opens the database into `state`: its statements, lexical and name indexes; checks (or records) its formats. */
+function attach(state: SqliteLibraryState, file: string): Database.Database {
+  let db: Database.Database;
+  try {
+    db = openLibraryDatabase(file);
+  } catch (error) {
+    throw new UserError(
+      `the library database ${file} cannot be opened (${describeError(error)}); move it away and ingest again`,
+      { cause: error },
+    );
+  }
+  state.db = db;
+  state.statements = {
+    meta: db.prepare('SELECT value FROM meta WHERE key = ?'),
+    setMeta: db.prepare(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    ),
+    byId: db.prepare('SELECT seq, paper FROM papers WHERE id = ?'),
+    byTitle: db.prepare('SELECT seq, paper FROM papers WHERE title_key = ? ORDER BY seq LIMIT 1'),
+    bySeq: db.prepare('SELECT paper FROM papers WHERE seq = ?'),
+    bySeqs: db.prepare('SELECT seq, paper FROM papers WHERE seq IN (SELECT value FROM json_each(?))'),
+    // The planner prefers the rowid; the covering index reads far fewer pages.
+    idsBySeqs: db.prepare(
+      'SELECT seq, id FROM papers INDEXED BY papers_ids_by_seq WHERE seq IN (SELECT value FROM json_each(?))',
+    ),
+    byIds: db.prepare('SELECT id, paper FROM papers WHERE id IN (SELECT value FROM json_each(?))'),
+    maxSeq: db.prepare('SELECT max(seq) AS seq FROM papers'),
+    insertPaper: db.prepare('INSERT INTO papers (seq, id, title_key, paper) VALUES (?, ?, ?, ?)'),
+    updatePaper: db.prepare('UPDATE papers SET paper = ? WHERE id = ?'),
+    insertVector: db.prepare('INSERT INTO vectors (seq, vector) VALUES (?, ?)'),
+    vectorsAfter: db.prepare('SELECT seq, vector FROM vectors WHERE seq > ? ORDER BY seq'),
+    vectorCount: db.prepare('SELECT count(*) AS count FROM vectors'),
+    first: db.prepare('SELECT paper FROM papers ORDER BY seq LIMIT ?'),
+    latest: db.prepare('SELECT paper FROM papers ORDER BY seq DESC LIMIT ?'),
+    all: db.prepare('SELECT paper FROM papers ORDER BY seq'),
+  };
+  state.lexical = new LexicalIndex(db);
+  state.names = new NameIndex(db);
+  const format = state.statements.meta.get('format')?.value;
+  if (format === undefined && !state.options.readOnly) state.statements.setMeta.run('format', DATABASE_FORMAT);
+  else if (format !== undefined && format !== DATABASE_FORMAT)
+    throw new UserError(
+      `the library database ${file} has format ${format}, this papercord reads ${DATABASE_FORMAT}; upgrade papercord`,
+    );
+  if (state.statements.meta.get('lexical')?.value === undefined && !state.options.readOnly)
+    state.statements.setMeta.run('lexical', LEXICAL_FORMAT);
+  return db;
+}
+
+/** Closes the database after a failed open, so that it can be repaired and opened again. */
+function detach(state: SqliteLibraryState): void {
+  try {
+    state.db?.close();
+  } catch {
+    // Already unusable.
+  }
+  state.db = undefined as unknown as Database.Database;
+  state.vectors = undefined;
+  state.dataVersion = -1;
+  state.paperCount = 0;
+  state.nextSeq = 0;
 }
