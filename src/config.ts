@@ -165,6 +165,9 @@ export const configSchema = z.object({
     '10',
   ),
 
+  /** The PDFs kept beside the library (`DATA_DIR/pdfs`) may take up to this many MB; past it, uploads are refused. */
+  PDF_STORE_MAX_MB: withDefault(positiveInt, '1024'),
+
   // Trending posts.
   HF_API_BASE: withDefault(httpUrl, 'https://huggingface.co'),
   ARXIV_API_BASE: withDefault(httpUrl, 'https://export.arxiv.org'),

@@ -129,6 +129,7 @@ export async function createServices(
       dataDir: config.DATA_DIR,
       pdfReader,
       logger,
+      pdfStoreMaxMb: config.PDF_STORE_MAX_MB,
     });
     const linkChannels = LinkChannelStore.open({ dataDir: config.DATA_DIR });
     closers.push(async () => linkChannels.close());

@@ -56,6 +56,7 @@ describe('loadConfig', () => {
       LINK_PICKUP_BURST: 20,
       INTAKE_CONCURRENCY: 1,
       INTAKE_QUEUE_MAX: 10,
+      PDF_STORE_MAX_MB: 1024,
     });
     expect(() => loadConfig({ ADD_MAX_PAPERS: '0' })).toThrowError(
       new ConfigError('ADD_MAX_PAPERS: expected a number above 0 (got "0")'),

@@ -4,7 +4,13 @@ import type { Logger } from '../logger.js';
 import { parseArxivReference } from '../papers/arxivIds.js';
 import { paperId, type Paper } from '../papers/paper.js';
 import { PdfReadError } from '../papers/pdf.js';
-import { extractPdfPaperMetadata, keepPdf, METADATA_PAGES, type PdfPaperMetadata } from '../papers/pdfPaper.js';
+import {
+  extractPdfPaperMetadata,
+  keepPdf,
+  keptPdfBytes,
+  METADATA_PAGES,
+  type PdfPaperMetadata,
+} from '../papers/pdfPaper.js';
 import type { PdfReader } from '../papers/pdfSandbox.js';
 import type { ArxivApi } from '../papers/sources/arxivApi.js';
 import { fetchHfPaperExtras } from '../papers/sources/arxivApi.js';
@@ -52,9 +58,11 @@ export interface PaperIntakeOptions {
   logger: Logger;
   /** Hugging Face requests in flight at once. */
   hfConcurrency?: number;
+  /** `PDF_STORE_MAX_MB` in MB: an uploaded PDF that would take the kept PDFs past it is refused before it is read. */
+  pdfStoreMaxMb?: number;
 }
 
-export const DEFAULT_INTAKE_OPTIONS = { hfConcurrency: 4 } as const;
+export const DEFAULT_INTAKE_OPTIONS = { hfConcurrency: 4, pdfStoreMaxMb: Number.POSITIVE_INFINITY } as const;
 
 export const NOT_A_REFERENCE = 'not an arXiv id, an arXiv or Hugging Face paper link, an arXiv DOI, or a PDF';
 
@@ -85,13 +93,16 @@ export class PaperIntake {
 
     // 1. What each input names.
     let read = 0;
+    const pdfStore = this.pdfStoreRoom();
     for (const entry of pending) {
       signal?.throwIfAborted();
       if (entry.item.kind === 'reference') {
         entry.arxivId = parseArxivReference(entry.item.input);
         if (!entry.arxivId) entry.outcome = failed(entry.item.input, NOT_A_REFERENCE);
       } else {
-        await this.readPdf(entry, entry.item.bytes, signal);
+        const full = await pdfStore.reserve(entry.item.bytes.byteLength);
+        if (full) entry.outcome = failed(entry.item.input, `${entry.item.input}: ${full}`);
+        else await this.readPdf(entry, entry.item.bytes, signal);
       }
       onProgress?.({ stage: 'reading', done: ++read, total: pending.length });
     }
@@ -240,6 +251,29 @@ export class PaperIntake {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.options.hfConcurrency, queue.length) }, worker));
+  }
+
+  /**
+   * The room left under `PDF_STORE_MAX_MB` for this request's uploads, measured on the first PDF: `reserve` says why
+   * a PDF does not fit (undefined when it does). A PDF is counted whether or not it is kept in the end, which only
+   * errs on the safe side.
+   */
+  private pdfStoreRoom(): { reserve(bytes: number): Promise<string | undefined> } {
+    const maxMb = this.options.pdfStoreMaxMb;
+    let used: number | undefined;
+    return {
+      reserve: async (bytes) => {
+        if (!Number.isFinite(maxMb)) return undefined;
+        used ??= await keptPdfBytes(this.options.dataDir);
+        const maxBytes = maxMb * 1024 * 1024;
+        if (used + bytes > maxBytes) {
+          const usedMb = (used / 1_048_576).toFixed(1);
+          return `not added: the kept PDFs take ${usedMb} MB and the limit is ${maxMb} MB (PDF_STORE_MAX_MB); add the paper by its arXiv id, or ask whoever runs papercord to raise the limit`;
+        }
+        used += bytes;
+        return undefined;
+      },
+    };
   }
 
   private async keep(item: Extract<IntakeItem, { kind: 'pdf' }>, paper: Paper): Promise<void> {

@@ -1,4 +1,4 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { findArxivIdInText } from './arxivIds.js';
 import { joinLines, readPdf, type PdfBlock, type PdfDocumentText, type PdfLine, type ReadPdfOptions } from './pdf.js';
@@ -166,4 +166,29 @@ export async function keepPdf(dataDir: string, paperId: string, bytes: Uint8Arra
   await writeFile(temporary, bytes);
   await rename(temporary, target);
   return target;
+}
+
+/**
+ * Bytes the kept PDFs take (`DATA_DIR/pdfs`), for the `PDF_STORE_MAX_MB` quota. One listing of the folder, read
+ * fresh so that PDFs kept by other threads and processes count; the quota itself keeps the folder small.
+ */
+export async function keptPdfBytes(dataDir: string): Promise<number> {
+  const folder = path.join(dataDir, 'pdfs');
+  let names: string[];
+  try {
+    names = await readdir(folder);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
+  let total = 0;
+  for (const name of names) {
+    if (!name.endsWith('.pdf')) continue;
+    // A file removed between the listing and here takes no room.
+    total += await stat(path.join(folder, name)).then(
+      (info) => info.size,
+      () => 0,
+    );
+  }
+  return total;
 }

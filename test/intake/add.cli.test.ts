@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -121,6 +121,25 @@ describe('papercord add', () => {
     ) as Array<{ id: string }>;
     expect(search[0]!.id).toBe(row!.id);
     expect(await readdir(path.join(dataDir, 'pdfs'))).toEqual([`${row!.id!.replace(/[^A-Za-z0-9._-]/g, '_')}.pdf`]);
+  });
+
+  it('given kept PDFs at PDF_STORE_MAX_MB, it should refuse another PDF naming the limit, keep nothing and add nothing', async () => {
+    await mkdir(path.join(dataDir, 'pdfs'), { recursive: true });
+    await writeFile(path.join(dataDir, 'pdfs', 'arxiv_2401.00001.pdf'), new Uint8Array(1024 * 1024));
+    const file = path.join(dataDir, 'routers.pdf');
+    await writeFile(file, await makePaperPdf(SAMPLE_PAPER));
+
+    const run = await runPapercord(['add', file, '--json'], { ...env, PDF_STORE_MAX_MB: '1' });
+
+    expect(run.code).toBe(1);
+    const [row] = JSON.parse(run.stdout) as Row[];
+    expect(row).toMatchObject({ input: file, id: null, status: 'error' });
+    expect(row!.message).toBe(
+      `${file}: not added: the kept PDFs take 1.0 MB and the limit is 1 MB (PDF_STORE_MAX_MB); add the paper by its arXiv id, or ask whoever runs papercord to raise the limit`,
+    );
+    expect(await readdir(path.join(dataDir, 'pdfs'))).toEqual(['arxiv_2401.00001.pdf']);
+    const withRoom = await runPapercord(['add', file, '--json'], { ...env, PDF_STORE_MAX_MB: '2' });
+    expect((JSON.parse(withRoom.stdout) as Row[])[0]).toMatchObject({ title: SAMPLE_PAPER.title, status: 'added' });
   });
 
   it('given a PDF carrying an arXiv id, it should take the arXiv record, not the PDF text', async () => {
