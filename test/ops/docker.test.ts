@@ -4,6 +4,7 @@
  * image, compiled entry points (`dist/…js` mapped back to their `.ts` sources), npm scripts, and the environment
  * variables papercord reads. Renaming any of those without updating the deployment files fails here.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, posix, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -229,6 +230,29 @@ describe('Dockerfile', () => {
         `${file} is imported at run time but its compiled file is not in the runtime image`,
       ).toBe(true);
       expect(dockerignored(file), `${file} is imported at run time but .dockerignore excludes it`).toBe(false);
+    }
+  });
+
+  it('given every TypeScript file the build stage compiles, its relative imports should be in the build stage too', () => {
+    // `npm run build` compiles everything tsconfig includes that the context holds: one file importing a folder the
+    // image leaves out (bench/, test/) fails the build, as scripts/make-bench-model.ts did until .dockerignore left it out.
+    const buildCopies = of(buildStage, 'COPY').flatMap(copySources);
+    const compiled = execFileSync('git', ['ls-files', '*.ts'], { cwd: root, encoding: 'utf8' })
+      .split('\n')
+      .filter((file) => file !== '' && coveredBy(buildCopies, file) && !dockerignored(file));
+    expect(compiled.length).toBeGreaterThan(50);
+    for (const file of compiled) {
+      const source = read(file);
+      const specifiers = [
+        ...source.matchAll(/(?:\sfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"](\.{1,2}\/[^'"]+)['"]/gm),
+      ];
+      for (const [, specifier] of specifiers) {
+        const target = posix.join(posix.dirname(file), specifier!.replace(/\.js$/, '.ts'));
+        expect(
+          coveredBy(buildCopies, target) && !dockerignored(target),
+          `${file} imports ${specifier}, which the build stage does not have`,
+        ).toBe(true);
+      }
     }
   });
 
