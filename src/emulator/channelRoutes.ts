@@ -13,6 +13,13 @@ export function addChannelRoutes(routes: RouteTable, parts: EmulatorParts): void
     return channel ? { status: 200, body: channel } : discordError(404, 10003, 'Unknown Channel');
   });
   routes.on('POST', new RegExp(`^/channels/${ID}/typing$`), () => ({ status: 204 }));
+  // Opening a DM always works on Discord; closed DMs show when a message is sent (50007).
+  routes.on('POST', /^\/users\/@me\/channels$/, ({ body }) => {
+    const recipientId = body?.recipient_id;
+    if (typeof recipientId !== 'string' || !/^\d+$/.test(recipientId))
+      return discordError(400, 50035, 'Invalid Form Body: recipient_id');
+    return { status: 200, body: state.openDm(recipientId) };
+  });
   routes.on('POST', new RegExp(`^/channels/${ID}/messages$`), ({ params, body }) =>
     createChannelMessage(parts, params[0]!, body ?? {}),
   );
@@ -38,14 +45,18 @@ export function addChannelRoutes(routes: RouteTable, parts: EmulatorParts): void
 function createChannelMessage({ state, gateway }: EmulatorParts, channelId: string, body: JsonObject): RouteResult {
   if (!state.channels.has(channelId)) return discordError(404, 10003, 'Unknown Channel');
   if (state.channelsWithoutSendPermission.has(channelId)) return discordError(403, 50013, 'Missing Permissions');
+  const recipient = state.dmRecipientOf(channelId);
+  if (recipient !== undefined && state.closedDms.has(recipient))
+    return discordError(403, 50007, 'Cannot send messages to this user');
   const problems = messageBodyProblems(body);
   if (problems.length > 0) return { status: 400, body: invalidFormBody(problems) };
   if (!body.content && !(Array.isArray(body.embeds) && body.embeds.length > 0)) {
     return discordError(400, 50006, 'Cannot send an empty message');
   }
   const message = state.storeMessage(channelId, state.bot, body, { type: body.message_reference ? 19 : 0 });
-  // Discord echoes the bot's own messages on the gateway; a bot must not answer itself.
-  gateway.dispatch('MESSAGE_CREATE', message, state.guildOf(channelId));
+  // Discord echoes the bot's own messages on the gateway; a bot must not answer itself. DMs need the DirectMessages
+  // intent, which papercord does not ask for.
+  if (recipient === undefined) gateway.dispatch('MESSAGE_CREATE', message, state.guildOf(channelId));
   return { status: 200, body: message };
 }
 

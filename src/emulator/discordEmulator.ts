@@ -259,6 +259,48 @@ export class DiscordEmulator extends EventEmitter {
     );
   }
 
+  /**
+   * A user clicks the button `customId` on a message the bot sent (in a server channel or the user's DM). The
+   * interaction carries the message, as Discord's MESSAGE_COMPONENT interactions do.
+   */
+  dispatchButton(message: EmulatedMessage, customId: string, options: { user?: EmulatedUser } = {}): InteractionRecord {
+    const directMessage = this.#state.dmRecipientOf(message.channel_id) !== undefined;
+    return this.#dispatchInteraction(
+      'component',
+      customId,
+      { channelId: message.channel_id, directMessage, ...(options.user ? { user: options.user } : {}) },
+      undefined,
+      message,
+    );
+  }
+
+  /** Closes (or reopens) a user's DMs to the bot: messages to them then get 403 Cannot send messages (50007). */
+  setDmsClosed(userId: string, closed = true): void {
+    if (closed) this.#state.closedDms.add(userId);
+    else this.#state.closedDms.delete(userId);
+  }
+
+  /** The bot's messages in its DM channel with `userId`, oldest first; empty when it never wrote to them. */
+  directMessagesTo(userId: string): EmulatedMessage[] {
+    const channelId = this.#state.dmChannels.get(userId);
+    return channelId ? [...(this.messages.get(channelId) ?? [])] : [];
+  }
+
+  /** Resolves with the first DM (past or future) the bot sends to `userId` matching `predicate`. */
+  waitForDirectMessage(
+    userId: string,
+    predicate: (message: EmulatedMessage) => boolean = () => true,
+    timeoutMs = 10_000,
+  ): Promise<EmulatedMessage> {
+    const toUser = (message: EmulatedMessage) =>
+      this.#state.dmRecipientOf(message.channel_id) === userId &&
+      (message.author as JsonObject).id === this.bot.id &&
+      predicate(message);
+    const seen = this.directMessagesTo(userId).find(toUser);
+    if (seen) return Promise.resolve(seen);
+    return this.#waitForEvent('message', toUser, timeoutMs, `a DM to ${userId}`);
+  }
+
   #dispatchInteraction(
     kind: InteractionKind,
     commandName: string,
@@ -268,7 +310,10 @@ export class DiscordEmulator extends EventEmitter {
   ): InteractionRecord {
     const state = this.#state;
     const user = options.user ?? this.user;
-    const channelId = options.directMessage ? nextSnowflake() : (options.channelId ?? this.channelId);
+    state.knownUsers.set(user.id, user);
+    const channelId = options.directMessage
+      ? (options.channelId ?? (state.openDm(user.id).id as string))
+      : (options.channelId ?? this.channelId);
     const guildId = state.guildOf(channelId);
     const record: InteractionRecord = {
       id: nextSnowflake(),
@@ -286,14 +331,23 @@ export class DiscordEmulator extends EventEmitter {
       {
         id: record.id,
         application_id: this.applicationId,
-        type: kind === 'command' ? 2 : 4,
+        type: kind === 'command' ? 2 : kind === 'component' ? 3 : 4,
         token: record.token,
         version: 1,
-        data: this.#commandData(commandName, options, focused, guildId, targetMessage),
+        data:
+          kind === 'component'
+            ? { custom_id: commandName, component_type: 2 }
+            : this.#commandData(commandName, options, focused, guildId, targetMessage),
+        ...(kind === 'component' && targetMessage ? { message: targetMessage } : {}),
         channel_id: channelId,
         ...(options.directMessage
           ? {
-              channel: { id: channelId, type: 1, last_message_id: null, recipients: [userPayload(user)] },
+              channel: this.channels.get(channelId) ?? {
+                id: channelId,
+                type: 1,
+                last_message_id: null,
+                recipients: [userPayload(user)],
+              },
               user: userPayload(user),
               authorizing_integration_owners: { '0': guildId },
               context: 1,

@@ -103,7 +103,7 @@ function interactionCallback(
     body: {
       interaction: {
         id: record.id,
-        type: record.kind === 'command' ? 2 : 4,
+        type: record.kind === 'command' ? 2 : record.kind === 'component' ? 3 : 4,
         activity_instance_id: null,
         response_message_id: record.original?.id ?? null,
         response_message_loading: type === 5,

@@ -56,6 +56,12 @@ export class EmulatorState {
   readonly joinedAt = new Date().toISOString();
   /** Roles of the default server beyond @everyone (`DiscordEmulator.addRole`). */
   readonly roles: JsonObject[] = [];
+  /** DM channel ids by recipient user id (`POST /users/@me/channels`). */
+  readonly dmChannels = new Map<string, string>();
+  /** Users whose DMs are closed to the bot: a message to their DM channel gets 403 (50007), as on Discord. */
+  readonly closedDms = new Set<string>();
+  /** Users the emulator has seen (they typed a command or clicked a button): DM channels name them. */
+  readonly knownUsers = new Map<string, EmulatedUser>();
   /** Where the emulator listens once started: attachment URLs point at it. */
   origin = 'http://127.0.0.1:0';
 
@@ -87,6 +93,26 @@ export class EmulatorState {
     this.guildIds.push(guildId);
     this.addTextChannel(channelId, guildId);
     return { guildId, channelId };
+  }
+
+  /** The user's DM channel with the bot, created on first use as Discord does. */
+  openDm(userId: string): JsonObject {
+    const existing = this.dmChannels.get(userId);
+    if (existing) return this.channels.get(existing)!;
+    const channelId = nextSnowflake();
+    const recipient = this.knownUsers.get(userId) ?? { id: userId, username: `user${userId.slice(-4)}` };
+    const channel: JsonObject = { id: channelId, type: 1, last_message_id: null, recipients: [userPayload(recipient)] };
+    this.channels.set(channelId, channel);
+    this.messages.set(channelId, []);
+    this.dmChannels.set(userId, channelId);
+    return channel;
+  }
+
+  /** The recipient of a DM channel; undefined for a server channel. */
+  dmRecipientOf(channelId: string): string | undefined {
+    const channel = this.channels.get(channelId);
+    if (channel?.type !== 1) return undefined;
+    return ((channel.recipients as JsonObject[])[0]?.id as string | undefined) ?? undefined;
   }
 
   /** The guild a channel (or thread) belongs to; the default guild for channels the emulator never saw. */
@@ -143,7 +169,8 @@ export class EmulatorState {
     const message: EmulatedMessage = {
       id: nextSnowflake(),
       channel_id: channelId,
-      guild_id: this.guildOf(channelId),
+      // A DM belongs to no server.
+      ...(this.dmRecipientOf(channelId) === undefined ? { guild_id: this.guildOf(channelId) } : {}),
       author: userPayload(author),
       content,
       embeds: Array.isArray(body.embeds) ? (body.embeds as JsonObject[]) : [],

@@ -61,7 +61,8 @@ export interface EmulatedMessage extends JsonObject {
   flags: number;
 }
 
-export type InteractionKind = 'command' | 'autocomplete';
+/** `component`: a click on a message's button. */
+export type InteractionKind = 'command' | 'autocomplete' | 'component';
 
 /** What happened to one dispatched interaction, as the bot answered it. */
 export interface InteractionRecord {

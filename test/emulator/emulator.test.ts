@@ -123,4 +123,39 @@ describe('the Discord emulator', () => {
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ code: 50035, errors: { content: expect.any(Object) } });
   });
+
+  it('given discord.js sending a DM, it should open the DM channel and keep the message; with DMs closed, it should refuse with 50007', async () => {
+    const server = await emulator();
+    const client = await connectedClient(server);
+    const reader = { id: '1234567890123', username: 'reader-two' };
+
+    const sent = await client.users.send(reader.id, { content: 'hello', allowedMentions: { parse: [] } });
+    expect(sent.channel.isDMBased()).toBe(true);
+    expect(server.directMessagesTo(reader.id).map((message) => message.content)).toEqual(['hello']);
+    expect(server.directMessagesTo(reader.id)[0]).not.toHaveProperty('guild_id');
+
+    server.setDmsClosed(reader.id);
+    await expect(client.users.send(reader.id, { content: 'again' })).rejects.toMatchObject({ code: 50007 });
+    expect(server.directMessagesTo(reader.id)).toHaveLength(1);
+  });
+
+  it('given a click on a button of a DM, it should dispatch a component interaction carrying the message and custom id', async () => {
+    const server = await emulator();
+    const client = await connectedClient(server);
+    await client.users.send(server.user.id, { content: 'a paper', allowedMentions: { parse: [] } });
+    const clicked = new Promise<{ customId: string; messageId: string; dm: boolean }>((resolve) =>
+      client.on(Events.InteractionCreate, (interaction) => {
+        if (interaction.isButton())
+          resolve({
+            customId: interaction.customId,
+            messageId: interaction.message.id,
+            dm: interaction.channel?.isDMBased() ?? false,
+          });
+      }),
+    );
+    const message = server.directMessagesTo(server.user.id)[0]!;
+    server.dispatchButton(message, 'feed:like:arxiv:2501.00001');
+
+    expect(await clicked).toEqual({ customId: 'feed:like:arxiv:2501.00001', messageId: message.id, dm: true });
+  });
 });
