@@ -49,6 +49,11 @@ const BENCHMARKS: Record<string, { summary: string; load: () => Promise<Benchmar
       'abstracts/s of the default and old default models (their exact shape, random weights) by threads and dtype, bulk ingest before/after',
     load: async () => (await import('./embed.js')).embedBenchmark,
   },
+  feed: {
+    summary:
+      'N follows of every kind (--follows, default 10000) over generated papers: per-paper match p50/p99, deliveries/s, ranker AUC',
+    load: async () => (await import('./feed.js')).feedBenchmark,
+  },
   soak: {
     summary: 'mixed Discord traffic at a fixed rate for --minutes (default 2): errors, RSS growth, p50/p99',
     load: async () => (await import('./soak.js')).soakBenchmark,
