@@ -24,11 +24,11 @@ export interface Library {
   getByTitle(title: string): Paper | undefined | Promise<Paper | undefined>;
   /**
    * Adds papers, embedding only the new ones (matched by id and by normalized title). A bulk ingest passes
-   * `checkpoint: false` and calls `checkpoint()` once at the end.
+   * `checkpoint: false` and calls `checkpoint({ whenDue: true })` once at the end.
    */
   add(papers: readonly Paper[], options?: AddOptions): Promise<AddResult>;
   /** Persists derived structures now (the local HNSW graph); PostgreSQL maintains its own indexes, so there a no-op. */
-  checkpoint(): Promise<void>;
+  checkpoint(options?: CheckpointOptions): Promise<void>;
   /**
    * For a bulk ingest: the vector index built on a worker thread beside the commits (the local library); absent or
    * undefined where there is nothing to build (PostgreSQL indexes as it inserts).
@@ -54,6 +54,14 @@ export interface Library {
   /** Resolves when the store can be read; for /healthz. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface CheckpointOptions {
+  /**
+   * Only when enough was added since the last checkpoint to be worth rewriting it (the local library's
+   * `checkpointEvery` vectors); what is left is replayed by the next open.
+   */
+  whenDue?: boolean;
 }
 
 /** A bulk ingest's vector index on another thread: told after each commit, finished (checkpointed) at the end. */

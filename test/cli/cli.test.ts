@@ -4,6 +4,10 @@ import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { createEmbedder } from '../../src/embeddings/registry.js';
+import { PaperLibrary } from '../../src/library/sqlite/paperLibrary.js';
+import { silentLogger } from '../../src/logger.js';
 import { runPapercord } from '../support/cli.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -37,6 +41,21 @@ function spawnPapercord(
 }
 
 const seeded = () => path.join(root, 'seeded');
+
+/**
+ * A copy of the seeded library with its HNSW graph checkpointed (an ingest of 54 papers leaves them to be replayed),
+ * as a library that has grown past the checkpoint count is.
+ */
+async function checkpointedCopy(name: string): Promise<string> {
+  const dataDir = path.join(root, name);
+  await cp(seeded(), dataDir, { recursive: true });
+  const logger = silentLogger();
+  const embedder = await createEmbedder(loadConfig({ EMBEDDINGS: 'hashing' }), logger);
+  const library = await PaperLibrary.open({ dataDir, embedder, logger });
+  await library.checkpoint();
+  await library.close();
+  return dataDir;
+}
 
 beforeAll(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'papercord-cli-'));
@@ -158,8 +177,7 @@ describe('papercord stats', () => {
   });
 
   it('given a library whose HNSW checkpoint is missing, it should answer from the database and leave the repair to a search', async () => {
-    const dataDir = path.join(root, 'no-checkpoint');
-    await cp(seeded(), dataDir, { recursive: true });
+    const dataDir = await checkpointedCopy('no-checkpoint');
     const library = path.join(dataDir, 'library');
     const checkpoints = async () => (await readdir(library)).filter((name) => name.endsWith('.hnsw'));
     for (const name of await checkpoints()) await rm(path.join(library, name));
@@ -179,8 +197,7 @@ describe('papercord stats', () => {
   });
 
   it('given another process writing the library, stats and search should answer without waiting for it', async () => {
-    const dataDir = path.join(root, 'being-written');
-    await cp(seeded(), dataDir, { recursive: true });
+    const dataDir = await checkpointedCopy('being-written');
     const checkpoint = (await readdir(path.join(dataDir, 'library'))).find((name) => name.endsWith('.hnsw'))!;
     const checkpointBefore = await stat(path.join(dataDir, 'library', checkpoint));
     // The write lock as a live writer of this machine holds it: a command that took it would wait 30 s, then fail.

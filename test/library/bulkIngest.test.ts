@@ -74,7 +74,13 @@ describe('bulk ingest on worker threads', () => {
     await library.add(papers.slice(0, 10));
     await library.close();
 
-    const ingesting = await PaperLibrary.open({ dataDir: directory, embedder: countingEmbedder(), logger });
+    // The 50 papers of this ingest take it past the checkpoint count, so it ends with a checkpoint.
+    const ingesting = await PaperLibrary.open({
+      dataDir: directory,
+      embedder: countingEmbedder(),
+      logger,
+      checkpointEvery: 30,
+    });
     const graph = await ingesting.startBulkGraph();
     expect(graph, warnings.join('\n')).toBeDefined();
     let foundDuringIngest: string | undefined;
@@ -114,7 +120,7 @@ describe('bulk ingest on worker threads', () => {
           ...libraryScriptImports(REPO),
           `import { ingestInBatches } from ${JSON.stringify(path.join(REPO, 'src/library/bulkIngest.ts'))};`,
           `let commits = 0;`,
-          `const library = await PaperLibrary.open({ dataDir: ${JSON.stringify(directory)}, embedder: countingEmbedder(), logger: silentLogger(),`,
+          `const library = await PaperLibrary.open({ dataDir: ${JSON.stringify(directory)}, embedder: countingEmbedder(), logger: silentLogger(), checkpointEvery: 30,`,
           `  onSaveStep: (step) => { if (step === 'commit') commits += 1; if (step === ${JSON.stringify(step)} && (step !== 'commit' || commits === 2)) process.kill(process.pid, 'SIGKILL'); } });`,
           `const graph = await library.startBulkGraph();`,
           `if (!graph) process.exit(3);`,

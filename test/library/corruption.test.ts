@@ -34,7 +34,7 @@ async function openLibrary(options: Partial<PaperLibraryOptions> = {}): Promise<
   return library;
 }
 
-/** The seed library, written and closed (checkpointed) by a process that is gone. */
+/** The seed library, written, checkpointed and closed by a process that is gone. */
 async function seedLibrary(options: Partial<PaperLibraryOptions> = {}): Promise<void> {
   const library = await PaperLibrary.open({
     dataDir: dataDir.path,
@@ -43,6 +43,7 @@ async function seedLibrary(options: Partial<PaperLibraryOptions> = {}): Promise<
     ...options,
   });
   await library.add(seeds);
+  await library.checkpoint();
   await library.close();
 }
 

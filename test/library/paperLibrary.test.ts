@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
-import { readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ingestInBatches } from '../../src/library/bulkIngest.js';
 import { silentLogger } from '../../src/logger.js';
 import { PaperLibrary, type PaperLibraryOptions, type SaveStep } from '../../src/library/sqlite/paperLibrary.js';
 import { PaperVectorStore } from '../../src/library/sqlite/paperVectorStore.js';
@@ -148,6 +149,7 @@ describe('PaperLibrary', () => {
   it('given a truncated checkpoint of the vector index, it should warn once, rebuild it from the stored vectors without embedding, and load cleanly afterwards', async () => {
     const first = await openLibrary();
     await first.add(seeds);
+    await first.checkpoint();
     await first.close();
     await truncate(await checkpointFile(), 1000);
 
@@ -171,6 +173,7 @@ describe('PaperLibrary', () => {
   it('given more vectors since the checkpoint than checkpointEvery while another process holds the write lock, opening should neither wait for it nor warn', async () => {
     const first = await openLibrary();
     await first.add(seeds);
+    await first.checkpoint();
     await first.close();
     // As a bulk ingest killed before its checkpoint leaves it: 54 vectors in the database, no checkpoint.
     const db = new Database(path.join(dataDir.path, 'library', 'library.db'));
@@ -203,6 +206,7 @@ describe('PaperLibrary', () => {
   it('given a checkpoint recorded with the sha256 of earlier versions, it should load it, and detect it corrupted in place', async () => {
     const first = await openLibrary();
     await first.add(seeds);
+    await first.checkpoint();
     await first.close();
     const file = await checkpointFile();
     const bytes = await readFile(file);
@@ -232,6 +236,7 @@ describe('PaperLibrary', () => {
   it('given a checkpoint corrupted in place (same size), it should detect it by checksum and rebuild', async () => {
     const first = await openLibrary();
     await first.add(seeds);
+    await first.checkpoint();
     await first.close();
     const file = await checkpointFile();
     const bytes = await readFile(file);
@@ -260,6 +265,40 @@ describe('PaperLibrary', () => {
     expect(embedder.embeddings.embeddedDocuments).toBe(0);
     const late = seeds[40]!;
     expect((await reopened.vectorSearch(`${late.title}\n\n${late.abstract}`, 1))[0].paper.id).toBe(late.id);
+  });
+
+  it('given a library with a checkpoint, a process that adds fewer papers than checkpointEvery should leave the checkpoint as it was, and the next open should find them without embedding again', async () => {
+    const first = await openLibrary();
+    await first.add(seeds.slice(0, 40));
+    await first.checkpoint();
+    await first.close();
+    const file = await checkpointFile();
+    const before = await stat(file);
+
+    // A short CLI run in its own process: adds 14 papers, closes.
+    expect(await addInAnotherProcess(seeds.slice(40), 30_000)).toMatchObject({ code: 0, stderr: '' });
+
+    expect(await checkpointFile()).toBe(file);
+    expect((await stat(file)).mtimeMs).toBe(before.mtimeMs);
+    const embedder = countingEmbedder();
+    const reopened = await openLibrary({ embedder });
+    expect(await reopened.stats()).toMatchObject({ papers: 54, vectors: 54, vectorsSinceCheckpoint: 14 });
+    const late = seeds[50]!;
+    expect((await reopened.vectorSearch(`${late.title}\n\n${late.abstract}`, 1))[0].paper.id).toBe(late.id);
+    expect(embedder.embeddings.embeddedDocuments).toBe(0);
+  });
+
+  it('given small ingests one after another, the one that takes the papers since the checkpoint past checkpointEvery should write it, and only that one', async () => {
+    const checkpoints = async () =>
+      (await readdir(path.join(dataDir.path, 'library'))).filter((name) => name.endsWith('.hnsw'));
+    for (const [index, start] of [0, 10, 20].entries()) {
+      const run = await openLibrary({ checkpointEvery: 25 });
+      await ingestInBatches(run, seeds.slice(start, start + 10));
+      await run.close();
+      expect(await checkpoints()).toHaveLength(index < 2 ? 0 : 1);
+    }
+    const reopened = await openLibrary({ checkpointEvery: 25 });
+    expect(await reopened.stats()).toMatchObject({ papers: 30, vectorsSinceCheckpoint: 0 });
   });
 
   const steps: SaveStep[] = ['embedded', 'commit', 'checkpoint-written', 'checkpoint'];
@@ -345,6 +384,7 @@ describe('PaperLibrary', () => {
   it('given a process killed while writing a checkpoint, it should open with every committed paper once and no warning', async () => {
     const first = await openLibrary();
     await first.add(seeds.slice(0, 30));
+    await first.checkpoint();
     await first.close();
 
     await killedAt('checkpoint-written', seeds.slice(30), { checkpointEvery: 5 });

@@ -20,9 +20,18 @@ import { isCheckpointFile, removeFile, VectorIndex } from './vectorIndex.js';
  * recorded in the database) so the next open replays little.
  */
 
+/** Vectors committed after the recorded checkpoint (as of the last look at the database): what an open replays. */
 export function vectorsSinceCheckpoint(state: SqliteLibraryState): number {
-  if (!state.vectors) return 0;
-  return state.vectors.throughSeq - (checkpointRecord(state)?.throughSeq ?? -1);
+  return Math.max(0, state.nextSeq - 1 - (checkpointRecord(state)?.throughSeq ?? -1));
+}
+
+/**
+ * Whether enough vectors were committed since the last checkpoint to write one. Below `checkpointEvery`, the next
+ * open replays them cheaply, while a checkpoint rewrites the whole graph (hundreds of MB at 100,000 papers): so a
+ * process that added a few papers leaves them to be replayed, and whichever process crosses the threshold writes it.
+ */
+export function checkpointDue(state: SqliteLibraryState): boolean {
+  return vectorsSinceCheckpoint(state) >= state.options.checkpointEvery;
 }
 
 /** `rewrite`: the recorded checkpoint is unusable, so write one even when it claims to be up to date. */
@@ -46,10 +55,14 @@ export async function removeStaleCheckpoints(state: SqliteLibraryState, keep: st
   }
 }
 
-/** Records the bulk-ingest worker's checkpoint (under the write lock, so no other writer removes its file first). */
+/**
+ * Records the bulk-ingest worker's checkpoint (under the write lock, so no other writer removes its file first), when
+ * one is due (see `checkpointDue`).
+ */
 export async function adoptCheckpoint(state: SqliteLibraryState, worker: GraphWorker): Promise<void> {
   try {
     takeInLatest(state);
+    if (!checkpointDue(state)) return;
     const record = await worker.checkpoint();
     if (!record) return;
     if (record.throughSeq <= (checkpointRecord(state)?.throughSeq ?? -1)) {
@@ -112,7 +125,7 @@ export async function loadVectors(state: SqliteLibraryState): Promise<void> {
     await withWriteLock(state, () => checkpointNow(state, true)).catch((error: unknown) => {
       logger.warn(`could not checkpoint the vector index (${describeError(error)})`);
     });
-  } else if (!state.options.readOnly && vectorsSinceCheckpoint(state) >= state.options.checkpointEvery) {
+  } else if (!state.options.readOnly && checkpointDue(state)) {
     // Only saves the next open some work, so it never waits: while another process writes (a bulk ingest, which
     // checkpoints when it ends), a search opening the library goes ahead without it.
     await withWriteLock(state, () => checkpointNow(state), undefined, 0).catch((error: unknown) => {

@@ -10,6 +10,7 @@ import type {
   AddOptions,
   AddResult,
   BulkGraph,
+  CheckpointOptions,
   Library,
   LibraryStats,
   RetrievedPaper,
@@ -17,7 +18,7 @@ import type {
 } from '../library.js';
 import { resolvePaper, suggestPapers } from '../lookup.js';
 import { GraphWorker } from './bulkGraph.js';
-import { adoptCheckpoint, checkpointNow, loadVectors } from './checkpoints.js';
+import { adoptCheckpoint, checkpointDue, checkpointNow, loadVectors } from './checkpoints.js';
 import { DATABASE_FILE, type Statements } from './database.js';
 import { hnswlibBuild, simdSettingOf } from './hnswlib.js';
 import type { LexicalIndex } from './lexicalIndex.js';
@@ -79,7 +80,6 @@ export class PaperLibrary implements Library {
       paperCount: 0,
       nextSeq: 0,
       holdingWriteLock: false,
-      addedHere: false,
       closed: false,
     };
   }
@@ -307,10 +307,19 @@ export class PaperLibrary implements Library {
 
   /**
    * Writes the HNSW graph to disk when vectors were added since the last checkpoint, so the next open has none
-   * to add again. Also merges the lexical index's posting rows.
+   * to add again; with `whenDue`, only once `checkpointEvery` vectors have been. Also merges the lexical index's
+   * posting rows.
    */
-  checkpoint(): Promise<void> {
-    return this.serialized(() => withWriteLock(this.state, () => checkpointNow(this.state)));
+  checkpoint(options: CheckpointOptions = {}): Promise<void> {
+    return this.serialized(() =>
+      withWriteLock(this.state, async () => {
+        if (options.whenDue) {
+          takeInLatest(this.state);
+          if (!checkpointDue(this.state)) return;
+        }
+        await checkpointNow(this.state);
+      }),
+    );
   }
 
   /**
@@ -349,18 +358,15 @@ export class PaperLibrary implements Library {
     });
   }
 
-  /** Waits for queued writes and checkpoints what this process added; the embedder belongs to whoever created it. */
+  /**
+   * Waits for queued writes and closes the database; the embedder belongs to whoever created it. Writes no
+   * checkpoint: a process that added fewer vectors than `checkpointEvery` leaves them to be replayed by the next open
+   * (a commit that crosses the threshold has already checkpointed), so a short run that adds a few papers to a large
+   * library does not rewrite the whole graph.
+   */
   async close(): Promise<void> {
     if (this.state.closed) return;
-    const finalCheckpoint = this.state.addedHere
-      ? this.checkpoint().catch((error: unknown) => {
-          this.state.options.logger.warn(
-            `could not checkpoint the vector index at close (${describeError(error)}); the next start adds the newest vectors again`,
-          );
-        })
-      : Promise.resolve();
     this.state.closed = true;
-    await finalCheckpoint;
     await this.writeQueue.catch(() => undefined);
     this.state.db.close();
   }

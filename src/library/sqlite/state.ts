@@ -40,8 +40,8 @@ export interface PaperLibraryOptions {
   /**
    * Vectors added since the last HNSW checkpoint that make a commit write a new one. Each is added to the graph
    * again when a process opens the library, so this bounds the work of opening; a checkpoint rewrites the graph
-   * (hundreds of MB at 100,000 papers), so it is not done on every commit. Closing a library that added papers
-   * checkpoints too.
+   * (hundreds of MB at 100,000 papers), so it is not done on every commit, nor when a process that added fewer
+   * closes: the commit that crosses the threshold writes it, in whichever process makes it.
    */
   checkpointEvery?: number;
   /**
@@ -83,8 +83,6 @@ export interface SqliteLibraryState {
   nextSeq: number;
   /** True while this library holds `write.lock` (a checkpoint inside an add must not wait for itself). */
   holdingWriteLock: boolean;
-  /** This process committed papers, so closing it checkpoints the graph. */
-  addedHere: boolean;
   closed: boolean;
 }
 

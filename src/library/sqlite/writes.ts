@@ -2,7 +2,7 @@ import { normalizeTitle, type Paper } from '../../papers/paper.js';
 import { analyzePaper } from '../../text/analysis.js';
 import { planAdd, vectorsOfNewPapers } from '../addPlan.js';
 import type { AddOptions, AddResult, PreparedPaper } from '../library.js';
-import { checkpointNow, vectorsSinceCheckpoint } from './checkpoints.js';
+import { checkpointDue, checkpointNow } from './checkpoints.js';
 import { vectorBlob } from './database.js';
 import { embedding, takeInCommitted, takeInLatest, withWriteLock, type SqliteLibraryState } from './state.js';
 
@@ -48,10 +48,8 @@ export function addPapers(
       })();
       // In the same synchronous step as the commit: no reader in this process sees the database and memory disagree.
       takeInCommitted(state);
-      if (plan.fresh.length > 0) state.addedHere = true;
       await state.options.onSaveStep?.('commit');
-      if (options.checkpoint !== false && vectorsSinceCheckpoint(state) >= state.options.checkpointEvery)
-        await checkpointNow(state);
+      if (options.checkpoint !== false && checkpointDue(state)) await checkpointNow(state);
       return result;
     },
     signal,
