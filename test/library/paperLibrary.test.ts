@@ -491,7 +491,7 @@ describe('PaperLibrary', () => {
     expect(reopened.get(newPaper('Another Routing Paper').id)).toBeDefined();
   });
 
-  it('given another process writing for longer than the lock timeout, it should give up with a message naming it', async () => {
+  it('given another writer in this process (a second library, as in another worker thread) writing for longer than the lock timeout, it should give up with a message naming the process and thread', async () => {
     const first = await openLibrary();
     await first.add(seeds.slice(0, 5));
     let resume: () => void = () => {};
@@ -510,7 +510,7 @@ describe('PaperLibrary', () => {
 
     const impatient = await openLibrary({ lockTimeoutMs: 200 });
     await expect(impatient.add([newPaper('Another Routing Paper')])).rejects.toThrow(
-      new RegExp(`is being written by process ${process.pid} on .*; try again when it has finished`),
+      new RegExp(`is being written by process ${process.pid} \\(thread \\d+\\) on .*; try again when it has finished`),
     );
     resume();
     await slowAdd;

@@ -1,8 +1,10 @@
-import { createHash } from 'node:crypto';
-import { open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { link, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { threadId } from 'node:worker_threads';
 import { z } from 'zod';
 import { UserError } from '../../errors.js';
 
@@ -149,13 +151,21 @@ export interface WriteLock {
 interface LockOwner {
   pid: number;
   hostname: string;
+  /** Which run of `pid` this is (see `processStart`); absent in locks written before threads were told apart. */
+  started?: string;
+  /** The worker thread (0: the main thread); for people reading the file. */
+  thread?: number;
+  /** Names this one taking of the lock, so that a release never removes another owner's lock. */
+  token?: string;
   since: string;
 }
 
 /**
- * Takes `<directory>/write.lock`, so that two processes (the bot and a CLI ingest) never write generations over
- * each other. A lock left by a process that died (same host, pid gone) is taken over; a live owner is waited for
- * up to `timeoutMs`, then a UserError names it.
+ * Takes `<directory>/write.lock`, so that two writers, in two processes or in two threads of one process (the bot's
+ * library workers), never write at once. The file is created complete in one step (a hard link to a written file),
+ * so it is never seen half-written. A lock left by a run that is gone (same host, and its pid gone or now another
+ * process's) is taken over; a live owner, another thread of this process included, is waited for up to
+ * `timeoutMs`, then a UserError names it.
  */
 export async function acquireWriteLock(
   directory: string,
@@ -163,33 +173,29 @@ export async function acquireWriteLock(
 ): Promise<WriteLock> {
   const file = path.join(directory, WRITE_LOCK);
   const deadline = Date.now() + options.timeoutMs;
-  const me: LockOwner = { pid: process.pid, hostname: os.hostname(), since: new Date().toISOString() };
+  const me: LockOwner = {
+    pid: process.pid,
+    hostname: os.hostname(),
+    ...(processStart(process.pid) === undefined ? {} : { started: processStart(process.pid) }),
+    thread: threadId,
+    token: randomUUID(),
+    since: new Date().toISOString(),
+  };
   for (;;) {
     options.signal?.throwIfAborted();
-    try {
-      const handle = await open(file, 'wx');
-      try {
-        await handle.writeFile(JSON.stringify(me));
-      } finally {
-        await handle.close();
-      }
-      heldLocks.add(file);
-      return {
-        release: async () => {
-          heldLocks.delete(file);
-          await rm(file, { force: true });
-        },
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    if (await createLockFile(file, JSON.stringify(me))) {
+      return { release: () => releaseLockFile(file, me.token!) };
     }
-    const owner = await readLockOwner(file);
-    if (owner && owner.hostname === me.hostname && !ownerIsAlive(owner.pid, file)) {
-      await rm(file, { force: true });
+    const held = await readLockFile(file);
+    if (held && held.owner?.hostname === me.hostname && !ownerIsAlive(held.owner)) {
+      await takeOver(file, held.text);
       continue;
     }
     if (Date.now() >= deadline) {
-      const who = owner ? `process ${owner.pid} on ${owner.hostname}, since ${owner.since}` : 'another process';
+      const owner = held?.owner;
+      const who = owner
+        ? `process ${owner.pid}${owner.pid === process.pid && owner.thread !== undefined ? ` (thread ${owner.thread})` : ''} on ${owner.hostname}, since ${owner.since}`
+        : 'another process';
       throw new UserError(
         `the library in ${directory} is being written by ${who}; try again when it has finished (or remove ${file} if that process is gone)`,
       );
@@ -200,24 +206,75 @@ export async function acquireWriteLock(
 
 const LOCK_RETRY_MS = 50;
 
-/** Lock files this process holds now. */
-const heldLocks = new Set<string>();
-
-/**
- * A lock naming this very process, which does not hold it, was left by an earlier run that had the same pid: in a
- * container restarted after a crash, node is pid 1 again on the same hostname, and would otherwise wait for itself.
- */
-function ownerIsAlive(pid: number, file: string): boolean {
-  return pid === process.pid ? heldLocks.has(file) : processIsAlive(pid);
+/** Creates `file` holding `text`, unless it exists: written aside, then linked into place (link fails on EEXIST). */
+async function createLockFile(file: string, text: string): Promise<boolean> {
+  const aside = `${file}.${randomUUID()}.tmp`;
+  await writeFile(aside, text);
+  try {
+    await link(aside, file);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return false;
+  } finally {
+    await rm(aside, { force: true });
+  }
 }
 
-async function readLockOwner(file: string): Promise<LockOwner | undefined> {
+async function releaseLockFile(file: string, token: string): Promise<void> {
+  // Only our own: a lock that is no longer ours (removed by hand, say) is someone else's now.
+  if ((await readLockFile(file))?.owner?.token === token) await rm(file, { force: true });
+}
+
+/**
+ * Removes a stale lock, exactly that one: waiters that all found it stale would otherwise each remove it, and a late
+ * one would remove the lock an earlier one has just taken. So the remover first claims that lock's content with an
+ * exclusive create; only the claim's holder checks that the content is unchanged and removes it.
+ */
+async function takeOver(file: string, staleText: string): Promise<void> {
+  const claim = `${file}.takeover-${createHash('sha256').update(staleText).digest('hex').slice(0, 16)}`;
+  let handle;
   try {
-    const owner = JSON.parse(await readFile(file, 'utf8')) as Partial<LockOwner>;
-    return typeof owner.pid === 'number' && typeof owner.hostname === 'string' ? (owner as LockOwner) : undefined;
+    handle = await open(claim, 'wx');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    // Another waiter is taking it over.
+    await delay(LOCK_RETRY_MS);
+    return;
+  }
+  try {
+    await handle.close();
+    const now = await readFile(file, 'utf8').catch(() => undefined);
+    if (now === staleText) await rm(file, { force: true });
+  } finally {
+    await rm(claim, { force: true });
+  }
+}
+
+/**
+ * Whether the process (and run of it) that wrote a lock still runs. A lock naming this pid is this process's (another
+ * thread's, or another library's in this thread) when it names this run, and was otherwise left by an earlier run with
+ * the same pid: in a container restarted after a crash, node is pid 1 again on the same hostname.
+ */
+function ownerIsAlive(owner: LockOwner): boolean {
+  if (owner.pid === process.pid) return owner.started !== undefined && owner.started === processStart(process.pid);
+  if (!processIsAlive(owner.pid)) return false;
+  // The pid may have been reused by another process since.
+  const now = owner.started === undefined ? undefined : processStart(owner.pid);
+  return now === undefined || now === owner.started;
+}
+
+async function readLockFile(file: string): Promise<{ text: string; owner: LockOwner | undefined } | undefined> {
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    const owner = JSON.parse(text) as Partial<LockOwner>;
+    return {
+      text,
+      owner: typeof owner.pid === 'number' && typeof owner.hostname === 'string' ? (owner as LockOwner) : undefined,
+    };
   } catch {
-    // Being written right now, or already gone.
-    return undefined;
+    return { text, owner: undefined };
   }
 }
 
@@ -229,4 +286,30 @@ function processIsAlive(pid: number): boolean {
     // EPERM: it exists but belongs to someone else.
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * When a process started, as the kernel counts it (the boot and the clock ticks since boot, from /proc), so that two
+ * runs with the same pid are told apart; the same in every thread of a process. Undefined where /proc is missing.
+ */
+function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces and parentheses); starttime is field 22 of the line.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return `${bootId()}:${fields[19]}`;
+  } catch {
+    return undefined;
+  }
+}
+
+let cachedBootId: string | undefined;
+
+function bootId(): string {
+  try {
+    cachedBootId ??= readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    cachedBootId = 'unknown';
+  }
+  return cachedBootId;
 }

@@ -27,25 +27,36 @@ export function addPapers(
         const row = state.statements.byId.get(paper.id) ?? state.statements.byTitle.get(normalizeTitle(paper.title));
         return row && (JSON.parse(row.paper) as Paper);
       });
-      const result = { added: plan.fresh, existing: plan.existing, stored: plan.stored };
-      if (plan.fresh.length === 0 && plan.updates.length === 0) return result;
+      if (plan.fresh.length === 0 && plan.updates.length === 0)
+        return { added: plan.fresh, existing: plan.existing, stored: plan.stored };
 
       const vectors = await vectorsOfNewPapers(plan.fresh, options.prepared, embedding(state, signal));
       signal?.throwIfAborted();
       await state.options.onSaveStep?.('embedded');
-      state.db.transaction(() => {
-        for (const paper of plan.updates) state.statements.updatePaper.run(JSON.stringify(paper), paper.id);
-        insertNew(
-          state,
-          plan.fresh.map((paper, index) => ({
-            paper,
-            prepared: {
-              vector: vectors[index]!,
-              analyzed: options.prepared?.get(paper.id)?.analyzed ?? analyzePaper(paper),
-            },
-          })),
-        );
-      })();
+      // IMMEDIATE: the transaction takes SQLite's write lock at its start, so nothing another connection commits can
+      // come between the check below and the inserts. Under write.lock nothing can; the check makes sure of it for
+      // a writer that does not hold it (a lock file removed by hand): a paper stored meanwhile is not stored twice.
+      const added = state.db
+        .transaction(() => {
+          for (const paper of plan.updates) state.statements.updatePaper.run(JSON.stringify(paper), paper.id);
+          const entries = plan.fresh
+            .map((paper, index) => ({
+              paper,
+              prepared: {
+                vector: vectors[index]!,
+                analyzed: options.prepared?.get(paper.id)?.analyzed ?? analyzePaper(paper),
+              },
+            }))
+            .filter(({ paper }) => !isStored(state, paper));
+          insertNew(state, entries);
+          return entries.map((entry) => entry.paper);
+        })
+        .immediate();
+      const result = {
+        added,
+        existing: plan.existing + plan.fresh.length - added.length,
+        stored: plan.stored,
+      };
       // In the same synchronous step as the commit: no reader in this process sees the database and memory disagree.
       takeInCommitted(state);
       await state.options.onSaveStep?.('commit');
@@ -53,6 +64,13 @@ export function addPapers(
       return result;
     },
     signal,
+  );
+}
+
+function isStored(state: SqliteLibraryState, paper: Paper): boolean {
+  return (
+    state.statements.byId.get(paper.id) !== undefined ||
+    state.statements.byTitle.get(normalizeTitle(paper.title)) !== undefined
   );
 }
 
