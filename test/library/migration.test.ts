@@ -1,4 +1,4 @@
-import { cp, readdir, writeFile } from 'node:fs/promises';
+import { cp, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
@@ -71,16 +71,59 @@ describe('PaperLibrary upgrading a library of the first format', () => {
     expect(reopened.size).toBe(8);
   });
 
-  it('given an old library whose current papers file is damaged, it should fall back to the previous generation with a warning', async () => {
-    await writeFile(path.join(dataDir.path, 'library/gen-000002/papers.jsonl'), '{"id":');
+  it('given an old library whose current papers file is damaged, it should keep every paper still readable (the older generation, the newest papers from its docstore) and move the damaged generation aside with one warning', async () => {
+    const damaged = '{"id":';
+    await writeFile(path.join(dataDir.path, 'library/gen-000002/papers.jsonl'), damaged);
+    const { logger, lines } = capturingLogger();
+    const embedder = countingEmbedder();
+
+    const library = await openLibrary(logger, embedder);
+
+    const warnings = lines.filter((line) => line.level === 40).map((line) => line.msg);
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /^the old library was damaged \(generation 2: papers\.jsonl has 6 bytes.*\); the 8 papers still readable are kept, and the damaged files moved to .*\/library\/damaged-[\dT-]+Z$/,
+      ),
+    ]);
+    expect(library.size).toBe(8);
+    // The vectors and graph of generation 2 were intact: nothing was embedded again.
+    expect(embedder.embeddings.embeddedDocuments).toBe(0);
+    const aside = warnings[0]!.replace(/^.* moved to /, '');
+    expect(await readdir(aside)).toEqual(['gen-000002']);
+    expect(await readFile(path.join(aside, 'gen-000002/papers.jsonl'), 'utf8')).toBe(damaged);
+    const files = await readdir(path.join(dataDir.path, 'library'));
+    expect(files.filter((name) => name.startsWith('gen-') || name === 'current.json')).toEqual([]);
+  });
+
+  it("given an old library with one flipped bit in each generation's papers file, it should keep every paper and move both generations aside, deleting nothing", async () => {
+    const original = new Map<string, Buffer>();
+    for (const generation of ['gen-000001', 'gen-000002']) {
+      const file = path.join(dataDir.path, 'library', generation, 'papers.jsonl');
+      const bytes = await readFile(file);
+      original.set(generation, Buffer.from(bytes));
+      // A bit in a JSON delimiter of the middle line, so that line no longer reads.
+      const lineStart = bytes.indexOf('\n{', Math.floor(bytes.length / 2)) + 1;
+      bytes[lineStart] ^= 0x01;
+      await writeFile(file, bytes);
+      original.set(generation, bytes);
+    }
     const { logger, lines } = capturingLogger();
 
     const library = await openLibrary(logger);
 
-    expect(lines.filter((line) => line.level === 40).map((line) => line.msg)).toEqual([
-      expect.stringMatching(/papers are damaged .*falling back to generation 1 \(6 papers\)/),
+    const warnings = lines.filter((line) => line.level === 40).map((line) => line.msg);
+    expect(warnings).toEqual([
+      expect.stringMatching(/the 8 papers still readable are kept, and the damaged files moved to .*damaged-/),
     ]);
-    expect(library.size).toBe(6);
+    expect(library.size).toBe(8);
+    expect(new Set(library.all().map((paper) => paper.id)).size).toBe(8);
+    const aside = warnings[0]!.replace(/^.* moved to /, '');
+    expect((await readdir(aside)).sort()).toEqual(['gen-000001', 'gen-000002']);
+    for (const [generation, bytes] of original)
+      expect(await readFile(path.join(aside, generation, 'papers.jsonl'))).toEqual(bytes);
+    expect((await readdir(path.join(aside, 'gen-000002'))).sort()).toEqual(
+      (await readdir(path.join(FIXTURE, 'gen-000002'))).sort(),
+    );
   });
 
   it('given an old library opened with another embedder, it should re-embed its papers while upgrading', async () => {

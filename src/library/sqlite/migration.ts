@@ -1,4 +1,4 @@
-import { link, readdir, rm, stat } from 'node:fs/promises';
+import { link, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import type hnswlib from 'hnswlib-node';
@@ -51,6 +51,17 @@ interface CommittedGeneration {
   directory: string;
 }
 
+interface OldLibrary {
+  /** The newest manifest that could be read: the embedder of the vectors, and the graph to keep. */
+  manifest: LibraryManifest | undefined;
+  /** The generation directory of that manifest. */
+  directory: string;
+  generation: number;
+  papers: Paper[];
+  /** What was found damaged, for the warning; undefined when the committed generation was intact. */
+  damage?: string;
+}
+
 export async function migrateGenerations(options: MigrationOptions): Promise<void> {
   const { directory, embedder, logger } = options;
   const db = options.createDatabase(path.join(directory, 'library.db'));
@@ -60,18 +71,23 @@ export async function migrateGenerations(options: MigrationOptions): Promise<voi
   );
   if (meta.get('migrated_from')) {
     // Killed after the upgrade committed, before the old files were gone.
-    await removeOldFiles(directory);
+    const aside = await clearOldFiles(directory);
+    if (aside) logger.warn(`the damaged files of the old library are kept in ${aside}`);
     return;
   }
-  const committed = await readCommittedGeneration(directory, logger);
-  if (!committed) {
-    await removeOldFiles(directory);
+  const old = await readOldLibrary(directory);
+  if (!old) {
+    await clearOldFiles(directory);
     return;
   }
-  const { manifest, papers } = committed;
-  const sameEmbedder = manifest.embedder.id === embedder.id && manifest.embedder.dimension === embedder.dimension;
-  const graph = sameEmbedder && manifest.vectors > 0 ? await readGraph(committed, logger) : undefined;
-  if (!sameEmbedder) {
+  const { manifest, papers } = old;
+  const sameEmbedder =
+    manifest !== undefined &&
+    manifest.embedder.id === embedder.id &&
+    manifest.embedder.dimension === embedder.dimension;
+  const graph =
+    sameEmbedder && manifest.vectors > 0 ? await readGraph({ manifest, directory: old.directory }, logger) : undefined;
+  if (manifest && !sameEmbedder) {
     logger.warn(
       `the library index was built by embedder ${manifest.embedder.id} (${manifest.embedder.dimension} dimensions), ` +
         `now configured: ${embedder.id} (${embedder.dimension} dimensions); re-embedding ${papers.length} papers`,
@@ -103,8 +119,8 @@ export async function migrateGenerations(options: MigrationOptions): Promise<voi
   let checkpoint: CheckpointRecord | undefined;
   if (graph) {
     const file = `vectors-${graph.maxLabel}-${Date.now().toString(36)}.hnsw`;
-    await link(path.join(committed.directory, 'hnswlib.index'), path.join(directory, file));
-    const record = manifest.files['hnswlib.index']!;
+    await link(path.join(old.directory, 'hnswlib.index'), path.join(directory, file));
+    const record = manifest!.files['hnswlib.index']!;
     checkpoint = {
       file,
       throughSeq: graph.maxLabel,
@@ -130,27 +146,68 @@ export async function migrateGenerations(options: MigrationOptions): Promise<voi
     names.add(rows);
     setMeta.run('embedder', `${embedder.id}\t${embedder.dimension}`);
     if (checkpoint) setMeta.run('checkpoint', JSON.stringify(checkpoint));
-    setMeta.run('migrated_from', String(manifest.generation));
+    setMeta.run('migrated_from', String(old.generation));
   })();
   await options.onStep?.('migrated');
-  await removeOldFiles(directory);
+  const aside = await clearOldFiles(directory);
+  if (old.damage || aside) {
+    logger.warn(
+      `the old library was damaged (${old.damage ?? 'files that do not match their checksums'}); the ${rows.length} ` +
+        `papers still readable are kept${aside ? `, and the damaged files moved to ${aside}` : ''}`,
+    );
+  }
   logger.info(
     `upgraded the library in ${directory} to the database format: ${rows.length} papers, ` +
       (graph ? `${rows.length - toEmbed.length} vectors and the HNSW graph kept` : `${toEmbed.length} papers embedded`),
   );
 }
 
-async function removeOldFiles(directory: string): Promise<void> {
-  for (const generation of await listGenerations(directory)) await removeGeneration(directory, generation);
+/**
+ * Removes the old library's files once the database holds what they held, except damaged ones: a generation whose
+ * files do not match its manifest, and a `current.json` that cannot be read, are moved to
+ * `damaged-<timestamp>/` beside the database, never deleted. Returns that folder when it made one.
+ */
+async function clearOldFiles(directory: string): Promise<string | undefined> {
+  let aside: string | undefined;
+  const setAside = async (name: string) => {
+    aside ??= path.join(directory, `damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+    await mkdir(aside, { recursive: true });
+    await rename(path.join(directory, name), path.join(aside, name));
+  };
+  for (const generation of await listGenerations(directory)) {
+    if (await generationIsIntact(directory, generation)) await removeGeneration(directory, generation);
+    else await setAside(generationDirectoryName(generation));
+  }
   for (const name of await readdir(directory)) {
-    if (name === CURRENT_MANIFEST || name.startsWith(`${CURRENT_MANIFEST}.`))
+    if (name === CURRENT_MANIFEST) {
+      const readable = await readManifest(path.join(directory, name)).then(
+        () => true,
+        () => false,
+      );
+      if (readable) await rm(path.join(directory, name), { force: true });
+      else await setAside(name);
+    } else if (name.startsWith(`${CURRENT_MANIFEST}.`)) {
+      // A temporary file of a save that never committed.
       await rm(path.join(directory, name), { force: true });
+    }
+  }
+  return aside;
+}
+
+async function generationIsIntact(directory: string, generation: number): Promise<boolean> {
+  const generationDirectory = path.join(directory, generationDirectoryName(generation));
+  try {
+    const manifest = await readManifest(path.join(generationDirectory, GENERATION_MANIFEST));
+    for (const name of Object.keys(manifest.files)) await readVerifiedFile(generationDirectory, name, manifest);
+    return true;
+  } catch {
+    return false;
   }
 }
 
 /** The graph of a generation and its labels by paper id; undefined (with a warning) when its files are damaged. */
 async function readGraph(
-  generation: CommittedGeneration,
+  generation: { manifest: LibraryManifest; directory: string },
   logger: Logger,
 ): Promise<{ index: hnswlib.HierarchicalNSW; labels: Map<string, number>; maxLabel: number } | undefined> {
   try {
@@ -182,43 +239,107 @@ async function readGraph(
   }
 }
 
-/** The committed generation's papers, or an earlier generation's when they are damaged (with a warning). */
-async function readCommittedGeneration(directory: string, logger: Logger): Promise<CommittedGeneration | undefined> {
+/**
+ * The papers of an old library. When the committed generation is intact, its papers. When it is damaged, every
+ * paper still readable in it or in an earlier generation: intact generations first, then, from damaged ones, each
+ * line of papers.jsonl that still reads as a paper and each paper of docstore.json (its title and abstract) that
+ * none of those gave. `manifest` is the newest readable one (its embedder, its graph).
+ */
+async function readOldLibrary(directory: string): Promise<OldLibrary | undefined> {
   const generations = await listGenerations(directory);
   let current: LibraryManifest | undefined;
-  let problem: string | undefined;
+  let damage: string | undefined;
   try {
     current = await readManifest(path.join(directory, CURRENT_MANIFEST));
   } catch (error) {
-    problem = describeError(error);
+    damage = describeError(error);
   }
   if (current) {
     try {
-      return await readGenerationPapers(directory, current);
+      const committed = await readGenerationPapers(directory, current);
+      return { ...committed, generation: current.generation };
     } catch (error) {
-      problem = `generation ${current.generation}: ${describeError(error)}`;
+      damage = `generation ${current.generation}: ${describeError(error)}`;
     }
   }
-  for (const generation of generations.filter((candidate) => !current || candidate < current.generation)) {
+  const candidates = generations.filter((generation) => !current || generation <= current.generation);
+  if (candidates.length === 0) return undefined;
+  let newest: { manifest: LibraryManifest; directory: string } | undefined;
+  const intact: Paper[] = [];
+  const salvaged: Paper[] = [];
+  for (const generation of candidates) {
+    const generationDirectory = path.join(directory, generationDirectoryName(generation));
+    const manifest =
+      current?.generation === generation
+        ? current
+        : await readManifest(path.join(generationDirectory, GENERATION_MANIFEST)).catch(() => undefined);
+    newest ??= manifest && { manifest, directory: generationDirectory };
+    const read = manifest && (await readGenerationPapers(directory, manifest).catch(() => undefined));
+    if (read) intact.push(...read.papers);
+    else salvaged.push(...(await readablePapers(generationDirectory)));
+  }
+  return {
+    manifest: newest?.manifest,
+    directory: newest?.directory ?? path.join(directory, generationDirectoryName(candidates[0]!)),
+    generation: newest?.manifest.generation ?? candidates[0]!,
+    papers: distinctPapers([...intact, ...salvaged]),
+    damage,
+  };
+}
+
+/** What a damaged generation still holds: the lines of papers.jsonl that read as papers, then docstore.json's. */
+async function readablePapers(generationDirectory: string): Promise<Paper[]> {
+  const papers: Paper[] = [];
+  const lines = await readFile(path.join(generationDirectory, 'papers.jsonl'), 'utf8').catch(() => '');
+  for (const line of lines.split('\n')) {
     try {
-      const manifest = await readManifest(
-        path.join(directory, generationDirectoryName(generation), GENERATION_MANIFEST),
-      );
-      const loaded = await readGenerationPapers(directory, manifest);
-      logger.warn(
-        `the library's papers are damaged (${problem}); falling back to generation ${generation} (${loaded.papers.length} papers)`,
-      );
-      return loaded;
+      const paper = JSON.parse(line) as Partial<Paper>;
+      if (isPaper(paper)) papers.push(paper);
     } catch {
-      // Try an older one.
+      // An unreadable line: its paper may still be in docstore.json or an earlier generation.
     }
   }
-  if (current || generations.length > 0) {
-    logger.warn(
-      `the library's papers are damaged (${problem}) and no earlier generation is usable; starting with an empty library, run ingest again`,
-    );
+  try {
+    const docstore = JSON.parse(await readFile(path.join(generationDirectory, 'docstore.json'), 'utf8')) as Array<
+      [string, { pageContent?: unknown; metadata?: { id?: unknown; title?: unknown } }]
+    >;
+    for (const [, document] of docstore) {
+      const { id, title } = document.metadata ?? {};
+      const text = document.pageContent;
+      if (typeof id !== 'string' || typeof title !== 'string' || typeof text !== 'string') continue;
+      // The text embedded was `${title}\n\n${abstract}`.
+      if (!text.startsWith(`${title}\n\n`)) continue;
+      papers.push({ id, title, abstract: text.slice(title.length + 2), source: 'upgrade' });
+    }
+  } catch {
+    // No usable docstore either.
   }
-  return undefined;
+  return papers;
+}
+
+function isPaper(value: Partial<Paper>): value is Paper {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof value.id === 'string' &&
+    value.id.length > 0 &&
+    typeof value.title === 'string' &&
+    typeof value.abstract === 'string' &&
+    typeof value.source === 'string'
+  );
+}
+
+/** The first paper of each id and of each title: the database holds each once. */
+function distinctPapers(papers: readonly Paper[]): Paper[] {
+  const ids = new Set<string>();
+  const titles = new Set<string>();
+  return papers.filter((paper) => {
+    const title = normalizeTitle(paper.title);
+    if (ids.has(paper.id) || titles.has(title)) return false;
+    ids.add(paper.id);
+    titles.add(title);
+    return true;
+  });
 }
 
 async function readGenerationPapers(directory: string, manifest: LibraryManifest): Promise<CommittedGeneration> {
