@@ -17,6 +17,7 @@ import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import type { Paper } from '../../src/papers/paper.js';
 import { stemmedTerms } from '../../src/text/analysis.js';
 import { createServices, type Services } from '../../src/services.js';
+import { LibraryWorkerPool } from '../../src/workers/workerPool.js';
 import { missingService } from '../support/services.js';
 import { cleanupsAfterEach } from '../support/processes.js';
 
@@ -74,7 +75,10 @@ describe.skipIf(withoutPostgres)(
     }
 
     /** `papercord <args>` as `npm run cli` starts it, as another process on another machine: its own DATA_DIR, the shared database. */
-    async function papercord(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    async function papercord(
+      args: string[],
+      env: { DATABASE_URL?: string } = {},
+    ): Promise<{ code: number | null; stdout: string; stderr: string }> {
       const dataDir = await temporary('papercord-shared-cli-');
       const child = spawn(process.execPath, [CLI, ...args], {
         env: {
@@ -85,7 +89,7 @@ describe.skipIf(withoutPostgres)(
           EMBEDDINGS: 'hashing',
           LOG_LEVEL: 'warn',
           VECTOR_STORE: 'pgvector',
-          DATABASE_URL: databaseUrl,
+          DATABASE_URL: env.DATABASE_URL ?? databaseUrl,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -164,6 +168,37 @@ describe.skipIf(withoutPostgres)(
       expect((await running.library.suggest('MrT', 1))[0]!.title).toMatch(/^MrT5/);
       expect((await running.library.resolve('MrT5')).title).toMatch(/^MrT5/);
       expect((await running.library.stats()).vectors).toBe(seeds.length);
+    });
+
+    it('given the library worker threads of a bot opened the library empty, they should answer from the papers another process ingests afterwards', async () => {
+      // The bot reads the library in worker threads (WORKER_THREADS), each with its own connections: the path
+      // a Discord question takes. A fresh database, so the threads start on an empty library.
+      const botDatabase = `${database}_bot`;
+      await admin.query(`CREATE DATABASE ${botDatabase}`);
+      cleanups.push(() => admin.query(`DROP DATABASE IF EXISTS ${botDatabase} WITH (FORCE)`).then(() => undefined));
+      const botUrl = Object.assign(new URL(serverUrl!), { pathname: `/${botDatabase}` }).href;
+      const config = loadConfig({
+        DATA_DIR: await temporary('papercord-shared-bot-'),
+        EMBEDDINGS: 'hashing',
+        FULL_TEXT: 'off',
+        VECTOR_STORE: 'pgvector',
+        DATABASE_URL: botUrl,
+      });
+      // One task per thread: two questions at once run on both threads.
+      const pool = await LibraryWorkerPool.open({ config, logger, threads: 2, tasksPerThread: 1 });
+      cleanups.push(() => pool.close());
+      const question = 'byte-level models that merge tokens to shorten sequences';
+      expect((await pool.describe()).papers).toBe(0);
+      expect((await pool.retriever.retrieve(question)).hits).toEqual([]);
+
+      const ingest = await papercord(['ingest', '--source', 'seeds', '--json'], { DATABASE_URL: botUrl });
+      expect(ingest.code, ingest.stderr).toBe(0);
+
+      const answers = await Promise.all([question, question].map((asked) => pool.answers.ask(asked)));
+      for (const answer of answers) expect(answer.citations[0]!.title).toMatch(/^MrT5/);
+      expect((await pool.describe()).papers).toBe(seeds.length);
+      expect((await pool.resolvePaper('MrT5')).title).toMatch(/^MrT5/);
+      expect((await pool.suggestPapers('MrT', 1))[0]!.title).toMatch(/^MrT5/);
     });
 
     it('given the library holds papers, papers other processes add while it runs should be found, and what it adds they should find', async () => {
