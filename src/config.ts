@@ -168,6 +168,14 @@ export const configSchema = z.object({
   /** The PDFs kept beside the library (`DATA_DIR/pdfs`) may take up to this many MB; past it, uploads are refused. */
   PDF_STORE_MAX_MB: withDefault(positiveInt, '1024'),
 
+  /** Longer titles and abstracts are cut (at a word, ending in "…") when a paper is added, whatever brought it in. */
+  PAPER_MAX_TITLE_CHARS: withDefault(positiveInt, '500'),
+  PAPER_MAX_ABSTRACT_CHARS: withDefault(positiveInt, '10000'),
+  /** A paper file `papercord ingest` reads whole (BibTeX, CSL-JSON, JSON, seed pages) may hold this many MB. */
+  IMPORT_MAX_FILE_MB: withDefault(positiveInt, '50'),
+  /** One BibTeX entry or CSL-JSON item may hold this many KB; a larger one is skipped, saying so, the others kept. */
+  IMPORT_MAX_ENTRY_KB: withDefault(positiveInt, '64'),
+
   // Trending posts.
   HF_API_BASE: withDefault(httpUrl, 'https://huggingface.co'),
   ARXIV_API_BASE: withDefault(httpUrl, 'https://export.arxiv.org'),

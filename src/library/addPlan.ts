@@ -1,6 +1,6 @@
 import type { PaperEmbedder } from '../embeddings/types.js';
 import type { Logger } from '../logger.js';
-import { normalizeTitle, type Paper } from '../papers/paper.js';
+import { boundPaperText, normalizeTitle, type Paper, type PaperTextLimits } from '../papers/paper.js';
 import { paperEmbeddingText } from './paperText.js';
 
 /**
@@ -24,6 +24,24 @@ export interface AddPlan {
   existing: number;
   /** For each paper given, in the same order, the library's copy once the plan is written. */
   stored: Paper[];
+}
+
+/**
+ * The papers as the library will hold them, titles and abstracts cut to the limits (see `boundPaperText`), whatever
+ * path brought them (a file, a feed, an upload); a paper that was cut loses the vector and analysis computed
+ * elsewhere for its longer text, and is embedded again.
+ */
+export function boundedForAdd<Prepared>(
+  incoming: readonly Paper[],
+  prepared: ReadonlyMap<string, Prepared> | undefined,
+  limits: PaperTextLimits,
+): { papers: Paper[]; prepared: ReadonlyMap<string, Prepared> | undefined } {
+  const papers = incoming.map((paper) => boundPaperText(paper, limits));
+  const cut = papers.filter((paper, index) => paper !== incoming[index]);
+  if (cut.length === 0 || !prepared) return { papers, prepared };
+  const kept = new Map(prepared);
+  for (const paper of cut) kept.delete(paper.id);
+  return { papers, prepared: kept };
 }
 
 export function planAdd(incoming: readonly Paper[], findStored: FindStored): AddPlan {

@@ -2,6 +2,7 @@ import type { Config } from '../config.js';
 import type { PaperEmbedder } from '../embeddings/types.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { PaperTextLimits } from '../papers/paper.js';
 import { isMainThread } from 'node:worker_threads';
 import { useHnswlibBuild } from './sqlite/hnswlib.js';
 import type { Library, LibraryStats } from './library.js';
@@ -29,6 +30,7 @@ export const LIBRARY_STORES: Readonly<Record<Config['VECTOR_STORE'], LibraryFact
     return PaperLibrary.open({
       efSearch: config.HNSW_EF_SEARCH,
       efConstruction: config.HNSW_EF_CONSTRUCTION,
+      paperTextLimits: paperTextLimitsFromConfig(config),
       ...options,
       dataDir: config.DATA_DIR,
       embedder,
@@ -43,9 +45,18 @@ export const LIBRARY_STORES: Readonly<Record<Config['VECTOR_STORE'], LibraryFact
     }
     // Loaded here, not at the top: a local library never needs the PostgreSQL client.
     const { PostgresLibrary } = await import('./postgres/postgresLibrary.js');
-    return PostgresLibrary.open({ connectionString: config.DATABASE_URL, embedder, logger });
+    return PostgresLibrary.open({
+      connectionString: config.DATABASE_URL,
+      embedder,
+      logger,
+      paperTextLimits: paperTextLimitsFromConfig(config),
+    });
   },
 };
+
+function paperTextLimitsFromConfig(config: Config): PaperTextLimits {
+  return { maxTitleChars: config.PAPER_MAX_TITLE_CHARS, maxAbstractChars: config.PAPER_MAX_ABSTRACT_CHARS };
+}
 
 /** The library `VECTOR_STORE` asks for. */
 export function openLibrary(

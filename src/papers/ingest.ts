@@ -11,7 +11,7 @@ import { findBinaryLine, parseSeedPage, type BinaryCheck } from './seedPage.js';
 import { looksLikeArxivSnapshot, snapshotPaperBatches, validateSnapshot } from './formats/arxivSnapshot.js';
 import { looksLikeBibtex, readBibtex } from './formats/bibtex.js';
 import { looksLikeCslJson, readCslJson } from './formats/cslJson.js';
-import type { ReadingListOptions, ReadingListResult } from './formats/types.js';
+import { DEFAULT_IMPORT_LIMITS, formatSize, type ReadingListOptions, type ReadingListResult } from './formats/types.js';
 
 /** Files a directory source is read from; anything else in it is ignored. */
 const PAPER_FILE_EXTENSIONS = new Set(['.txt', '.json', '.jsonl', '.bib']);
@@ -167,6 +167,15 @@ async function readPaperFile(
     const papers: Paper[] = [];
     for await (const batch of snapshotPaperBatches(file, options)) papers.push(...batch);
     return { papers, skipped: [] };
+  }
+  // Held whole in memory and parsed at once: the size is checked before a byte is read.
+  const limits = options.limits ?? DEFAULT_IMPORT_LIMITS;
+  const { size } = await stat(file);
+  if (size > limits.maxFileBytes) {
+    throw new UserError(
+      `${file}: the file takes ${formatSize(size)}, over the ${formatSize(limits.maxFileBytes)} a paper file may take (IMPORT_MAX_FILE_MB); ` +
+        'nothing from this file was ingested (split it, or save it as JSONL, which is streamed)',
+    );
   }
   // Non-fatal decoding turns invalid UTF-8 into U+FFFD, which the parsers report as binary content; a file of valid
   // UTF-8 may hold U+FFFD as a character.

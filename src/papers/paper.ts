@@ -55,3 +55,39 @@ export function paperLinkUrl(paper: { title: string; url?: string | null; arxivI
   );
   return `https://arxiv.org/search/?searchtype=title&query=${query}`;
 }
+
+/**
+ * How long a stored title and abstract may be. Real abstracts stay under 2,000 characters (arXiv's own limit is
+ * 1,920) and titles under 300; a file, a feed or a PDF can claim megabytes, which would then be embedded, indexed,
+ * rendered and sent to a model on every question that finds it.
+ */
+export interface PaperTextLimits {
+  /** `PAPER_MAX_TITLE_CHARS`. */
+  maxTitleChars: number;
+  /** `PAPER_MAX_ABSTRACT_CHARS`. */
+  maxAbstractChars: number;
+}
+
+export const DEFAULT_PAPER_TEXT_LIMITS: Readonly<PaperTextLimits> = Object.freeze({
+  maxTitleChars: 500,
+  maxAbstractChars: 10_000,
+});
+
+/**
+ * The paper with its title and abstract cut to the limits (at a word boundary, ending in "…"); the same object when
+ * both fit, so a caller can tell whether anything was cut.
+ */
+export function boundPaperText(paper: Paper, limits: PaperTextLimits = DEFAULT_PAPER_TEXT_LIMITS): Paper {
+  const title = cutAtWord(paper.title, limits.maxTitleChars);
+  const abstract = cutAtWord(paper.abstract, limits.maxAbstractChars);
+  return title === paper.title && abstract === paper.abstract ? paper : { ...paper, title, abstract };
+}
+
+function cutAtWord(text: string, maxChars: number): string {
+  if (text.length <= maxChars) return text;
+  const kept = Array.from(text.slice(0, maxChars)).slice(0, -1).join('');
+  const lastSpace = kept.search(/\s\S*$/);
+  // A cut inside the last word, unless that word is most of the text (a title with no spaces).
+  const cut = lastSpace > maxChars / 2 ? kept.slice(0, lastSpace) : kept;
+  return `${cut.trimEnd()}…`;
+}

@@ -119,6 +119,33 @@ describe('papercord ingest of BibTeX', () => {
     expect(await storedPapers()).toEqual([]);
   });
 
+  it('given IMPORT_MAX_ENTRY_KB and an entry over it, it should add the other entries and list that one as skipped naming the limit', async () => {
+    const file = path.join(dataDir, 'references.bib');
+    const entry = (key: string, title: string, abstract: string) =>
+      `@article{${key},\n  title = {${title}},\n  abstract = {${abstract}}\n}\n`;
+    await writeFile(
+      file,
+      entry('small', 'Sparse Routers for Long Documents', 'We route questions to passages.') +
+        entry('long', 'A Paper With a Long Abstract', 'tokens '.repeat(400)),
+    );
+
+    const run = await runPapercord(['ingest', '--source', file, '--json'], { ...env, IMPORT_MAX_ENTRY_KB: '1' });
+
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({
+      new: 1,
+      existing: 0,
+      papers: 1,
+      skipped: [
+        {
+          where: `${file}:5 (long)`,
+          title: null,
+          reason: 'the entry takes 3 KB, over the 1 KB one entry may take (IMPORT_MAX_ENTRY_KB)',
+        },
+      ],
+    });
+  });
+
   it('given BibTeX saved without the .bib extension, it should recognise it by content', async () => {
     const file = path.join(dataDir, 'references.txt');
     await copyFile(path.join(FIXTURES, 'reading-list.bib'), file);

@@ -83,7 +83,11 @@ export const ingestCommand: CliCommand = {
       report(context, values.json, { added, existing, total: await library.count(), skipped: [] });
       return;
     }
-    const { papers, skipped } = await loadPaperSource(values.source, { lookup, category: values.category });
+    const limits = {
+      maxFileBytes: context.config.IMPORT_MAX_FILE_MB * 1024 * 1024,
+      maxEntryBytes: context.config.IMPORT_MAX_ENTRY_KB * 1024,
+    };
+    const { papers, skipped } = await loadPaperSource(values.source, { lookup, category: values.category, limits });
     const { library } = await context.services();
     const { added, existing } = await addInBatches(papers, papers.length, context);
     report(context, values.json, { added, existing, total: await library.count(), skipped });

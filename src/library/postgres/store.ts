@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { PaperEmbedder } from '../../embeddings/types.js';
 import type { Logger } from '../../logger.js';
 import type { EmbedPapersOptions } from '../addPlan.js';
-import { normalizeTitle, type Paper } from '../../papers/paper.js';
+import { DEFAULT_PAPER_TEXT_LIMITS, normalizeTitle, type Paper, type PaperTextLimits } from '../../papers/paper.js';
 
 /**
  * What every part of the PostgreSQL library works with: the connection pool, the names of its tables, the embedder
@@ -27,12 +27,14 @@ export interface PostgresLibraryOptions {
    * Default: `papercord_papers` for the default library, none for a library of another name (eval's throwaway tables).
    */
   previousTableName?: string;
+  /** Titles and abstracts longer than these are cut when added (`PAPER_MAX_TITLE_CHARS`, `PAPER_MAX_ABSTRACT_CHARS`). */
+  paperTextLimits?: PaperTextLimits;
   /** Test hook, called after each batch of an upgrade from the previous layout is inserted. */
   onMigrationBatch?: () => void | Promise<void>;
 }
 
 export type PostgresLibraryDefaults = Required<
-  Pick<PostgresLibraryOptions, 'tableName' | 'efSearch' | 'poolSize' | 'embedBatchSize'>
+  Pick<PostgresLibraryOptions, 'tableName' | 'efSearch' | 'poolSize' | 'embedBatchSize' | 'paperTextLimits'>
 >;
 
 export const DEFAULT_POSTGRES_LIBRARY_OPTIONS: Readonly<PostgresLibraryDefaults> = Object.freeze({
@@ -40,6 +42,7 @@ export const DEFAULT_POSTGRES_LIBRARY_OPTIONS: Readonly<PostgresLibraryDefaults>
   efSearch: 200,
   poolSize: 4,
   embedBatchSize: 32,
+  paperTextLimits: DEFAULT_PAPER_TEXT_LIMITS,
 });
 
 /** Key of the advisory lock that serializes adds (and opening) across processes (any constant; ASCII of "pcrd"). */

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Paper } from '../../papers/paper.js';
 import { stemmedTerms } from '../../text/analysis.js';
-import { embedPapers, planAdd, vectorsOfNewPapers, type FindStored } from '../addPlan.js';
+import { boundedForAdd, embedPapers, planAdd, vectorsOfNewPapers, type FindStored } from '../addPlan.js';
 import type { AddOptions, AddResult } from '../library.js';
 import type { LegacyRow } from './migration.js';
 import {
@@ -22,11 +22,12 @@ import {
 
 export async function addPapers(
   store: PostgresStore,
-  incoming: readonly Paper[],
+  given: readonly Paper[],
   options: AddOptions = {},
 ): Promise<AddResult> {
   assertOpen(store);
-  const { signal, prepared } = options;
+  const { signal } = options;
+  const { papers: incoming, prepared } = boundedForAdd(given, options.prepared, store.settings.paperTextLimits);
   signal?.throwIfAborted();
   // Embedding is the slow part and must not hold the lock that every other process's adds wait for: first find
   // what looks new and embed it, then, under the lock, plan again against what is stored now and write that.

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { PaperEmbedder } from '../../embeddings/types.js';
 import type { Logger } from '../../logger.js';
-import type { Paper } from '../../papers/paper.js';
+import { DEFAULT_PAPER_TEXT_LIMITS, type Paper, type PaperTextLimits } from '../../papers/paper.js';
 import { embedPapers as embedInBatches, type EmbedPapersOptions } from '../addPlan.js';
 import type { LexicalIndex } from './lexicalIndex.js';
 import type { NameIndex } from './names.js';
@@ -49,6 +49,8 @@ export interface PaperLibraryOptions {
    * still takes in what other processes commit. `add` rejects.
    */
   readOnly?: boolean;
+  /** Titles and abstracts longer than these are cut when added (`PAPER_MAX_TITLE_CHARS`, `PAPER_MAX_ABSTRACT_CHARS`). */
+  paperTextLimits?: PaperTextLimits;
   /** Test hook, called at each step of a write. */
   onSaveStep?: (step: SaveStep) => void | Promise<void>;
 }
@@ -60,6 +62,7 @@ export const DEFAULT_LIBRARY_OPTIONS = Object.freeze({
   lockTimeoutMs: 30_000,
   checkpointEvery: 1_000,
   readOnly: false,
+  paperTextLimits: DEFAULT_PAPER_TEXT_LIMITS,
 });
 
 export type ResolvedLibraryOptions = Required<Omit<PaperLibraryOptions, 'onSaveStep'>> &

@@ -1,6 +1,6 @@
 import { normalizeTitle, type Paper } from '../../papers/paper.js';
 import { analyzePaper } from '../../text/analysis.js';
-import { planAdd, vectorsOfNewPapers } from '../addPlan.js';
+import { boundedForAdd, planAdd, vectorsOfNewPapers } from '../addPlan.js';
 import type { AddOptions, AddResult, PreparedPaper } from '../library.js';
 import { checkpointDue, checkpointNow } from './checkpoints.js';
 import { vectorBlob } from './database.js';
@@ -13,9 +13,11 @@ import { embedding, takeInCommitted, takeInLatest, withWriteLock, type SqliteLib
 
 export function addPapers(
   state: SqliteLibraryState,
-  incoming: readonly Paper[],
-  options: AddOptions,
+  given: readonly Paper[],
+  givenOptions: AddOptions,
 ): Promise<AddResult> {
+  const { papers: incoming, prepared } = boundedForAdd(given, givenOptions.prepared, state.options.paperTextLimits);
+  const options = { ...givenOptions, prepared };
   const { signal } = options;
   signal?.throwIfAborted();
   return withWriteLock(

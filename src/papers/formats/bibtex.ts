@@ -2,7 +2,16 @@ import { parse, type Creator, type Entry } from '@retorquere/bibtex-parser';
 import { UserError } from '../../errors.js';
 import { parseArxivReference } from '../arxivIds.js';
 import { isoDate, papersFromEntries, webLink } from './readingList.js';
-import { plainText, type ListEntry, type ReadingListOptions, type ReadingListResult } from './types.js';
+import {
+  DEFAULT_IMPORT_LIMITS,
+  oversizedEntryReason,
+  plainText,
+  type ImportLimits,
+  type ListEntry,
+  type ReadingListOptions,
+  type ReadingListResult,
+  type SkippedEntry,
+} from './types.js';
 
 /**
  * A `.bib` file through `@retorquere/bibtex-parser` (the parser of Better BibTeX for Zotero): LaTeX accents and
@@ -10,11 +19,19 @@ import { plainText, type ListEntry, type ReadingListOptions, type ReadingListRes
  * rejects the file, naming the line where the broken entry starts.
  */
 export async function readBibtex(
-  text: string,
+  fileText: string,
   file: string,
   options: ReadingListOptions = {},
 ): Promise<ReadingListResult> {
-  const library = parse(text, { sentenceCase: false, english: false, unsupported: 'ignore' });
+  const { text, oversized } = withoutOversizedEntries(fileText, file, options.limits ?? DEFAULT_IMPORT_LIMITS);
+  let library: ReturnType<typeof parse>;
+  try {
+    library = parse(text, { sentenceCase: false, english: false, unsupported: 'ignore' });
+  } catch (error) {
+    // The parser reports most damage as errors, but some (a stray brace in a field) make it throw.
+    const detail = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').slice(0, 160);
+    throw new UserError(`${file}: malformed BibTeX (${detail}); nothing from this file was ingested`, { cause: error });
+  }
   const firstError = library.errors[0];
   if (firstError) {
     const line = firstError.input ? lineOf(text, text.indexOf(firstError.input)) : undefined;
@@ -29,7 +46,57 @@ export async function readBibtex(
     if (at >= 0) searchFrom = at + entry.input.length;
     return toListEntry(entry, `${file}:${at >= 0 ? lineOf(text, at) : '?'} (${entry.key})`);
   });
-  return papersFromEntries(entries, file, options);
+  const result = await papersFromEntries(entries, file, options);
+  return { papers: result.papers, skipped: [...oversized, ...result.skipped] };
+}
+
+/** Where an entry starts (`@article{key,`), at the start of a line: its type and key, both bounded. */
+const ENTRY_START = /^[ \t]*@[ \t]*([A-Za-z]{1,40})[ \t]*[{(][ \t]*([^,\s{}()]{0,100})/gm;
+
+/**
+ * The file with every entry over `maxEntryBytes` blanked out before the parser sees it (its lines kept as empty
+ * lines, so the parser's line numbers still match the file), and those entries as skipped. An entry runs from its
+ * `@type{` to the next one: no brace counting, so an entry whose braces never close is measured too.
+ */
+function withoutOversizedEntries(
+  text: string,
+  file: string,
+  limits: ImportLimits,
+): { text: string; oversized: SkippedEntry[] } {
+  const starts = [...text.matchAll(ENTRY_START)];
+  const oversized: SkippedEntry[] = [];
+  const kept: string[] = [];
+  let copiedTo = 0;
+  let line = 1;
+  let lineCountedTo = 0;
+  starts.forEach((start, index) => {
+    const from = start.index;
+    const to = starts[index + 1]?.index ?? text.length;
+    // Bytes at most 3 per UTF-16 unit here: only an entry that might be over the limit is measured exactly.
+    if ((to - from) * 3 <= limits.maxEntryBytes) return;
+    const entry = text.slice(from, to);
+    const bytes = Buffer.byteLength(entry, 'utf8');
+    if (bytes <= limits.maxEntryBytes) return;
+    line += countNewlines(text, lineCountedTo, from);
+    lineCountedTo = from;
+    const [, type, key] = start;
+    oversized.push({
+      where: `${file}:${line} (${key || `@${type}`})`,
+      title: null,
+      reason: oversizedEntryReason(bytes, limits),
+    });
+    kept.push(text.slice(copiedTo, from), '\n'.repeat(countNewlines(text, from, to)));
+    copiedTo = to;
+  });
+  if (oversized.length === 0) return { text, oversized };
+  kept.push(text.slice(copiedTo));
+  return { text: kept.join(''), oversized };
+}
+
+function countNewlines(text: string, from: number, to: number): number {
+  let count = 0;
+  for (let at = text.indexOf('\n', from); at >= 0 && at < to; at = text.indexOf('\n', at + 1)) count += 1;
+  return count;
 }
 
 function lineOf(text: string, index: number): number | undefined {

@@ -2,7 +2,15 @@ import { z } from 'zod';
 import { UserError } from '../../errors.js';
 import { parseArxivReference } from '../arxivIds.js';
 import { isoDate, papersFromEntries, webLink } from './readingList.js';
-import { plainText, type ListEntry, type ReadingListOptions, type ReadingListResult } from './types.js';
+import {
+  DEFAULT_IMPORT_LIMITS,
+  oversizedEntryReason,
+  plainText,
+  type ListEntry,
+  type ReadingListOptions,
+  type ReadingListResult,
+  type SkippedEntry,
+} from './types.js';
 
 /** The CSL-JSON fields papercord reads; others (and unknown types) are ignored, wrong types reject the file. */
 const cslNameSchema = z
@@ -47,8 +55,19 @@ export async function readCslJson(
   if (!Array.isArray(value))
     throw new UserError(`${file}:1: expected a CSL-JSON array of items; nothing from this file was ingested`);
   const lines = topLevelItemLines(text);
-  const entries = value.map((item, index) => {
+  const limits = options.limits ?? DEFAULT_IMPORT_LIMITS;
+  const oversized: SkippedEntry[] = [];
+  const entries = value.flatMap((item: unknown, index) => {
     const where = `${file}:${lines[index] ?? '?'}`;
+    const bytes = Buffer.byteLength(JSON.stringify(item) ?? '', 'utf8');
+    if (bytes > limits.maxEntryBytes) {
+      oversized.push({
+        where: `${where} (item ${index + 1})`,
+        title: null,
+        reason: oversizedEntryReason(bytes, limits),
+      });
+      return [];
+    }
     const parsed = cslItemSchema.safeParse(item);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
@@ -56,9 +75,10 @@ export async function readCslJson(
         `${where}: item ${index + 1}: ${issue.path.join('.') || 'item'}: ${issue.message}; nothing from this file was ingested`,
       );
     }
-    return toListEntry(parsed.data, `${where}${parsed.data.id === undefined ? '' : ` (${parsed.data.id})`}`);
+    return [toListEntry(parsed.data, `${where}${parsed.data.id === undefined ? '' : ` (${parsed.data.id})`}`)];
   });
-  return papersFromEntries(entries, file, options);
+  const result = await papersFromEntries(entries, file, options);
+  return { papers: result.papers, skipped: [...oversized, ...result.skipped] };
 }
 
 function toListEntry(item: z.infer<typeof cslItemSchema>, where: string): ListEntry {

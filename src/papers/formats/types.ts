@@ -14,6 +14,34 @@ export type ArxivLookup = (arxivIds: readonly string[]) => Promise<Map<string, P
 export interface ReadingListOptions {
   /** Looks up entries that have an arXiv id but no abstract; without it they are skipped with that reason. */
   lookup?: ArxivLookup;
+  /** Sizes a file and one entry may have; defaults: `DEFAULT_IMPORT_LIMITS`. */
+  limits?: ImportLimits;
+}
+
+/**
+ * What a paper file may hold. A BibTeX parser's cost grows faster than the entry (one 2 MB abstract took 3.2 GB and
+ * more than 14 minutes), and whole-file formats are held in memory: both are bounded before anything is parsed.
+ */
+export interface ImportLimits {
+  /** Bytes of a file read whole (`IMPORT_MAX_FILE_MB`). */
+  maxFileBytes: number;
+  /** Bytes of one BibTeX entry or CSL-JSON item (`IMPORT_MAX_ENTRY_KB`); a larger one is skipped, the others kept. */
+  maxEntryBytes: number;
+}
+
+export const DEFAULT_IMPORT_LIMITS: Readonly<ImportLimits> = Object.freeze({
+  maxFileBytes: 50 * 1024 * 1024,
+  maxEntryBytes: 64 * 1024,
+});
+
+/** The skipped entry's reason when it is over `maxEntryBytes`. */
+export function oversizedEntryReason(bytes: number, limits: ImportLimits): string {
+  return `the entry takes ${formatSize(bytes)}, over the ${formatSize(limits.maxEntryBytes)} one entry may take (IMPORT_MAX_ENTRY_KB)`;
+}
+
+export function formatSize(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  return `${Math.ceil(bytes / 1024)} KB`;
 }
 
 export interface ReadingListResult {

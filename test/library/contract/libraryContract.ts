@@ -217,6 +217,29 @@ export function describeLibraryContract(store: string, backend: ContractBackend)
       });
     });
 
+    it('given a paper with a 2 MB abstract and a 100,000-character title, it should store both cut to PAPER_MAX_ABSTRACT_CHARS and PAPER_MAX_TITLE_CHARS, ending in an ellipsis, and find it by its words', async () => {
+      const library = await open();
+      const words = (count: number, lead: string) =>
+        `${lead} ${Array.from({ length: count }, (_, index) => `word${index % 97}`).join(' ')}`;
+      const huge = newPaper(words(12_000, 'Hydroacoustic Whale Census'), { abstract: words(300_000, 'Narwhal') });
+      expect(huge.abstract.length).toBeGreaterThan(2_000_000);
+
+      const result = await library.add([huge, newPaper('Sparse Routing at Scale')]);
+
+      const stored = (await library.get(huge.id))!;
+      expect(result.stored[0]).toEqual(stored);
+      expect(stored.title.length).toBeLessThanOrEqual(500);
+      expect(stored.title).toMatch(/^Hydroacoustic Whale Census word0 .*word\d+…$/);
+      expect(stored.abstract.length).toBeLessThanOrEqual(10_000);
+      expect(stored.abstract.length).toBeGreaterThan(9_000);
+      expect(stored.abstract).toMatch(/^Narwhal word0 word1 .*word\d+…$/);
+      expect((await library.lexicalSearch('narwhal', 1))[0]!.paper.id).toBe(huge.id);
+      expect((await library.getByTitle(stored.title))?.id).toBe(huge.id);
+      // Added again as given, it is the same paper.
+      expect(await library.add([huge])).toMatchObject({ added: [], existing: 1 });
+      expect(await library.get(newPaper('Sparse Routing at Scale').id)).toEqual(newPaper('Sparse Routing at Scale'));
+    });
+
     it('given the same papers in a later batch, it should count them as existing and embed only the one it did not have', async () => {
       const library = await open();
       await library.add(seeds);
