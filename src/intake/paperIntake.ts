@@ -64,6 +64,13 @@ export interface PaperIntakeOptions {
 
 export const DEFAULT_INTAKE_OPTIONS = { hfConcurrency: 4, pdfStoreMaxMb: Number.POSITIVE_INFINITY } as const;
 
+/**
+ * Papers per embedding call when intake adds. The bot's intake runs on the library worker threads that answer
+ * questions, and a model call blocks its thread until it returns: 20 abstracts in one call would hold a question for the
+ * whole call, 4 at a time let it run between them.
+ */
+export const INTAKE_EMBED_BATCH = 4;
+
 export const NOT_A_REFERENCE = 'not an arXiv id, an arXiv or Hugging Face paper link, an arXiv DOI, or a PDF';
 
 interface Pending {
@@ -176,7 +183,7 @@ export class PaperIntake {
     onProgress?.({ stage: 'adding', done: 0, total: candidates.length });
     const { added, stored } =
       candidates.length > 0
-        ? await this.options.library.add(candidates, { signal })
+        ? await this.options.library.add(candidates, { signal, embedBatchSize: INTAKE_EMBED_BATCH })
         : { added: [] as Paper[], stored: [] as Paper[] };
     onProgress?.({ stage: 'adding', done: candidates.length, total: candidates.length });
     const addedIds = new Set(added.map((paper) => paper.id));

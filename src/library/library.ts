@@ -72,6 +72,12 @@ export interface BulkGraph {
 
 export interface AddOptions {
   signal?: AbortSignal;
+  /**
+   * Papers per embedding call, instead of the library's own batch size. Running a model blocks the thread it runs on
+   * for the whole call, so work that shares a thread with questions (the bot's intake) embeds a few papers at a time
+   * and a question's own steps run between the calls.
+   */
+  embedBatchSize?: number;
   /** Whether this commit may write an HNSW checkpoint (the local library); a bulk ingest checkpoints once at the end. */
   checkpoint?: boolean;
   /** Vectors and analyses computed elsewhere (a worker thread), by paper id; the PostgreSQL library embeds itself. */

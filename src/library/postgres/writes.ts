@@ -34,7 +34,10 @@ export async function addPapers(
   const firstLook = planAdd(incoming, await storedMatching(store, incoming));
   const vectors = new Map<string, ArrayLike<number>>();
   const embedNew = async (papers: readonly Paper[]) => {
-    const found = await vectorsOfNewPapers(papers, prepared, embedding(store, signal));
+    const found = await vectorsOfNewPapers(papers, prepared, {
+      ...embedding(store, signal),
+      ...(options.embedBatchSize ? { batchSize: options.embedBatchSize } : {}),
+    });
     papers.forEach((paper, index) => vectors.set(paper.id, found[index]!));
   };
   await embedNew(firstLook.fresh);

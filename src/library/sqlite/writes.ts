@@ -32,7 +32,10 @@ export function addPapers(
       if (plan.fresh.length === 0 && plan.updates.length === 0)
         return { added: plan.fresh, existing: plan.existing, stored: plan.stored };
 
-      const vectors = await vectorsOfNewPapers(plan.fresh, options.prepared, embedding(state, signal));
+      const vectors = await vectorsOfNewPapers(plan.fresh, options.prepared, {
+        ...embedding(state, signal),
+        ...(options.embedBatchSize ? { batchSize: options.embedBatchSize } : {}),
+      });
       signal?.throwIfAborted();
       await state.options.onSaveStep?.('embedded');
       // IMMEDIATE: the transaction takes SQLite's write lock at its start, so nothing another connection commits can
