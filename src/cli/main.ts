@@ -39,6 +39,12 @@ function findCommand(name: string): CommandEntry | undefined {
  * Runs one command and returns the exit code: 0 done, 1 a problem the user can fix (or a bug), 2 bad arguments.
  * All error reporting happens here.
  */
+/**
+ * The CLI loads the local library's HNSW graph when a command first searches: `ingest`, `add` and `stats` never do,
+ * and at 100,000 papers reading the graph is most of a short run.
+ */
+const CLI_LIBRARY = Object.freeze({ deferGraph: true });
+
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const fail = (message: string, code: number) => {
     io.stderr.write(`papercord: ${message}\n`);
@@ -86,13 +92,17 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       (search ??=
         services ??
         import('../searchServices.js').then(({ createSearchServices }) =>
-          createSearchServices(config, logger, { signal: io.signal }),
+          createSearchServices(config, logger, { signal: io.signal, library: CLI_LIBRARY }),
         )),
     services: () =>
       (services ??= (async () => {
         const { createServices } = await import('../services.js');
         // What `searchServices()` built is taken over, not opened twice.
-        return createServices(config, logger, { signal: io.signal, ...(search ? { search: await search } : {}) });
+        return createServices(config, logger, {
+          signal: io.signal,
+          library: CLI_LIBRARY,
+          ...(search ? { search: await search } : {}),
+        });
       })()),
   };
   try {

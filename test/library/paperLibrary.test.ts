@@ -301,6 +301,41 @@ describe('PaperLibrary', () => {
     expect(await reopened.stats()).toMatchObject({ papers: 30, vectorsSinceCheckpoint: 0 });
   });
 
+  it('given a library opened as the CLI opens it (deferGraph), it should add papers without reading the HNSW graph, and load it for the first vector search', async () => {
+    const first = await openLibrary();
+    await first.add(seeds.slice(0, 40));
+    await first.checkpoint();
+    await first.close();
+    // A damaged checkpoint is noticed (and rebuilt, with a warning) only by whoever reads the graph.
+    await truncate(await checkpointFile(), 1000);
+
+    const { logger, warnings } = recordingLogger();
+    const cli = await openLibrary({ logger, deferGraph: true });
+    await cli.add(seeds.slice(40));
+    expect(warnings).toEqual([]);
+    expect(cli.size).toBe(54);
+
+    const late = seeds[50]!;
+    expect((await cli.vectorSearch(`${late.title}\n\n${late.abstract}`, 1))[0].paper.id).toBe(late.id);
+    expect(warnings).toEqual([expect.stringMatching(/vector index vectors-\S+ is unusable/)]);
+  });
+
+  it('given a library opened with deferGraph whose adds cross checkpointEvery, it should load the graph and write a checkpoint holding every vector', async () => {
+    const first = await openLibrary();
+    await first.add(seeds.slice(0, 30));
+    await first.checkpoint();
+    await first.close();
+
+    const cli = await openLibrary({ deferGraph: true, checkpointEvery: 20 });
+    await cli.add(seeds.slice(30));
+    await cli.close();
+
+    const reopened = await openLibrary();
+    expect(await reopened.stats()).toMatchObject({ papers: 54, vectors: 54, vectorsSinceCheckpoint: 0 });
+    const late = seeds[50]!;
+    expect((await reopened.vectorSearch(`${late.title}\n\n${late.abstract}`, 1))[0].paper.id).toBe(late.id);
+  });
+
   const steps: SaveStep[] = ['embedded', 'commit', 'checkpoint-written', 'checkpoint'];
   it.each(steps)(
     'given a write that fails at the "%s" step, it should leave a library that loads, old or new, never half',

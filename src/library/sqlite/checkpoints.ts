@@ -38,6 +38,8 @@ export function checkpointDue(state: SqliteLibraryState): boolean {
 export async function checkpointNow(state: SqliteLibraryState, rewrite = false): Promise<void> {
   takeInLatest(state);
   state.lexical.compact();
+  // A library opened with `deferGraph` that crosses the checkpoint count loads its graph now.
+  if (!state.vectors && state.options.deferGraph) await loadVectors(state);
   const vectors = state.vectors;
   if (!vectors || vectors.count === 0) return;
   const recorded = checkpointRecord(state);

@@ -119,7 +119,7 @@ export async function loadDatabase(state: SqliteLibraryState, file: string): Pro
     await withWriteLock(state, () => reembedAll(state));
     return;
   }
-  await loadVectors(state);
+  if (!state.options.deferGraph) await loadVectors(state);
 }
 
 /**

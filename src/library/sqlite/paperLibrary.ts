@@ -58,8 +58,11 @@ export interface PaperMatch {
  */
 export class PaperLibrary implements Library {
   private readonly state: SqliteLibraryState;
-  /** A bulk ingest's worker thread holds the graph (see `startBulkGraph`); a vector search here loads it again. */
-  private graphDetached = false;
+  /**
+   * The graph is not in this thread: a bulk ingest's worker thread holds it (see `startBulkGraph`), or it was not
+   * loaded at open (`deferGraph`). A vector search here loads it.
+   */
+  private graphDetached: boolean;
   private graphLoading: Promise<void> | undefined;
   /** A read met damage and said so (once per process). */
   private damageReported = false;
@@ -82,6 +85,7 @@ export class PaperLibrary implements Library {
       holdingWriteLock: false,
       closed: false,
     };
+    this.graphDetached = this.state.options.deferGraph;
   }
 
   static async open(options: PaperLibraryOptions): Promise<PaperLibrary> {

@@ -45,6 +45,12 @@ export interface PaperLibraryOptions {
    */
   checkpointEvery?: number;
   /**
+   * Loads the HNSW graph at the first vector search, or when a checkpoint is due, instead of at open: for the CLI,
+   * whose `ingest`, `add` and `stats` never search, so adding 20 papers to a library of 100,000 does not read its
+   * 424 MB graph. Commits meanwhile go to the database only, and the graph takes them in when it is loaded.
+   */
+  deferGraph?: boolean;
+  /**
    * For processes and worker threads that only search: never writes, upgrades or checkpoints (the writer does),
    * still takes in what other processes commit. `add` rejects.
    */
@@ -61,6 +67,7 @@ export const DEFAULT_LIBRARY_OPTIONS = Object.freeze({
   efConstruction: DEFAULT_EF_CONSTRUCTION,
   lockTimeoutMs: 30_000,
   checkpointEvery: 1_000,
+  deferGraph: false,
   readOnly: false,
   paperTextLimits: DEFAULT_PAPER_TEXT_LIMITS,
 });
