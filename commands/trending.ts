@@ -10,6 +10,7 @@ import { UserError } from '../src/errors.js';
 import { acquireIfModelRuns } from '../src/discord/limits.js';
 import { DISCORD_LIMITS, truncate } from '../src/discord/render.js';
 import { NO_MENTIONS } from '../src/discord/router.js';
+import { autocompleteTimeZones } from '../src/discord/timeZones.js';
 import { requireBotPermissions, TRENDING_POST_PERMISSIONS } from '../src/discord/permissions.js';
 import type { BotServices } from '../src/discord/types.js';
 import { formatDigestEmbed } from '../src/trending/format.js';
@@ -64,6 +65,12 @@ export const data = new SlashCommandBuilder()
           .setDescription('Only papers about these, comma-separated, e.g. agents, video')
           .setMaxLength(400),
       )
+      .addStringOption((option) =>
+        option
+          .setName('exclude')
+          .setDescription('Never papers mentioning these, comma-separated, e.g. video, robotics')
+          .setMaxLength(400),
+      )
       .addIntegerOption((option) =>
         option
           .setName('count')
@@ -111,6 +118,7 @@ function describeStatus({ subscription, nextRunAt, lastPost }: SubscriptionStatu
     `top ${subscription.count}`,
     subscription.topics.length ? `topics: ${subscription.topics.join(', ')}` : 'all topics',
   ];
+  if (subscription.exclude.length) parts.push(`not: ${subscription.exclude.join(', ')}`);
   if (subscription.thread) parts.push('with a thread');
   parts.push(
     subscription.enabled
@@ -170,6 +178,7 @@ export async function execute(interaction: ChatInputCommandInteraction, services
       time: interaction.options.getString('time', true),
       timezone: interaction.options.getString('timezone', true),
       topics: parseTopics(interaction.options.getString('topics')),
+      exclude: parseTopics(interaction.options.getString('exclude')),
       count: interaction.options.getInteger('count') ?? undefined,
       thread,
     });
@@ -217,33 +226,7 @@ function fitLines(lines: string[], max: number): string {
   return kept.join('\n');
 }
 
-/**
- * Node's list of zones has neither UTC nor the current names of renamed ones (it lists Asia/Calcutta, Europe/Kiev);
- * these are offered too, and `parseTimezone` accepts them all.
- */
-const ZONES_NOT_LISTED = [
-  'UTC',
-  'Asia/Kolkata',
-  'Europe/Kyiv',
-  'Asia/Kathmandu',
-  'Asia/Yangon',
-  'Asia/Ho_Chi_Minh',
-  'America/Nuuk',
-  'America/Argentina/Buenos_Aires',
-  'America/Indiana/Indianapolis',
-  'America/Kentucky/Louisville',
-  'Atlantic/Faroe',
-  'Africa/Asmara',
-  'Pacific/Kanton',
-  'Pacific/Chuuk',
-  'Pacific/Pohnpei',
-];
-let timeZones: string[] | undefined;
-
 /** Time zones matching what has been typed, e.g. `paris` → Europe/Paris, `utc` → UTC. */
-export async function autocomplete(interaction: AutocompleteInteraction): Promise<void> {
-  const typed = interaction.options.getFocused().toLowerCase().replace(/\s+/g, '_');
-  timeZones ??= [...new Set([...ZONES_NOT_LISTED, ...Intl.supportedValuesOf('timeZone')])];
-  const zones = timeZones.filter((zone) => zone.toLowerCase().includes(typed));
-  await interaction.respond(zones.slice(0, 25).map((zone) => ({ name: zone, value: zone })));
+export function autocomplete(interaction: AutocompleteInteraction): Promise<void> {
+  return autocompleteTimeZones(interaction);
 }

@@ -38,6 +38,8 @@ export interface BuildDigestOptions {
   count?: number;
   /** Keep papers matching any topic: as a phrase in the title, abstract or keywords, or by embedding similarity. */
   topics?: readonly string[];
+  /** Words or phrases that keep a paper out (in its title, abstract or keywords), whatever its topics. */
+  exclude?: readonly string[];
   /** Cosine similarity from which a paper counts as on-topic without mentioning it. */
   topicSimilarity?: number;
   /** Papers clustered into themes; the rest of the day is ignored for the themes line. */
@@ -121,6 +123,16 @@ export async function buildDigest(options: BuildDigestOptions): Promise<Digest> 
   signal?.throwIfAborted();
 
   let kept = candidates.map((paper, index) => ({ paper, vector: vectors[index] }));
+  const excluded = (settings.exclude ?? [])
+    .map((phrase) => phrase.trim())
+    .filter(Boolean)
+    .map(topicPattern);
+  if (excluded.length) {
+    kept = kept.filter(({ paper }) => {
+      const haystack = [paper.title, paper.abstract, ...(paper.keywords ?? [])].join('\n');
+      return !excluded.some((pattern) => pattern.test(haystack));
+    });
+  }
   const topics = settings.topics.map((topic) => topic.trim()).filter(Boolean);
   if (topics.length) {
     // Topics are what members search for: queries, embedded with the model's query prefix.

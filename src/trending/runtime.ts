@@ -81,7 +81,13 @@ export class TrendingRuntime {
       graceHours,
       now,
       digestFor: (subscription, localDate, signal) =>
-        service.digest({ date: localDate, count: subscription.count, topics: subscription.topics, signal }),
+        service.digest({
+          date: localDate,
+          count: subscription.count,
+          topics: subscription.topics,
+          exclude: subscription.exclude,
+          signal,
+        }),
     });
     await this.scheduler.start();
   }

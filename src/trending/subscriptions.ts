@@ -13,6 +13,8 @@ export interface Subscription {
   /** IANA name, e.g. `Europe/Paris`. */
   timezone: string;
   topics: string[];
+  /** Words or phrases that keep a paper out of the post (`/trending subscribe exclude:`). */
+  exclude: string[];
   count: number;
   /** Open a discussion thread on each post. */
   thread: boolean;
@@ -28,6 +30,7 @@ export interface SubscriptionInput {
   time: string;
   timezone: string;
   topics?: string[];
+  exclude?: string[];
   count?: number;
   thread?: boolean;
 }
@@ -101,6 +104,7 @@ interface SubscriptionRow {
   time: string;
   timezone: string;
   topics: string;
+  exclude: string;
   count: number;
   thread: number;
   enabled: number;
@@ -127,6 +131,7 @@ const toSubscription = (row: SubscriptionRow): Subscription => ({
   time: row.time,
   timezone: row.timezone,
   topics: JSON.parse(row.topics) as string[],
+  exclude: JSON.parse(row.exclude) as string[],
   count: row.count,
   thread: row.thread === 1,
   enabled: row.enabled === 1,
@@ -210,6 +215,10 @@ export class SubscriptionStore {
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     db.exec(SCHEMA);
+    // Subscriptions stored before `exclude:` existed get an empty list.
+    const columns = db.prepare<[], { name: string }>('PRAGMA table_info(trending_subscriptions)').all();
+    if (!columns.some((column) => column.name === 'exclude'))
+      db.exec(`ALTER TABLE trending_subscriptions ADD COLUMN exclude TEXT NOT NULL DEFAULT '[]'`);
     return new SubscriptionStore(db, options.now ?? (() => new Date()));
   }
 
@@ -223,10 +232,11 @@ export class SubscriptionStore {
     }
     const row = this.db
       .prepare<unknown[], SubscriptionRow>(
-        `INSERT INTO trending_subscriptions (guild_id, channel_id, time, timezone, topics, count, thread, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO trending_subscriptions (guild_id, channel_id, time, timezone, topics, exclude, count, thread, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (guild_id, channel_id) DO UPDATE SET
-           time = excluded.time, timezone = excluded.timezone, topics = excluded.topics, count = excluded.count,
+           time = excluded.time, timezone = excluded.timezone, topics = excluded.topics, exclude = excluded.exclude,
+           count = excluded.count,
            thread = excluded.thread, enabled = 1, disabled_reason = NULL
          RETURNING *`,
       )
@@ -236,6 +246,7 @@ export class SubscriptionStore {
         parseTimeOfDay(input.time),
         parseTimezone(input.timezone),
         JSON.stringify(input.topics ?? DEFAULT_SUBSCRIPTION.topics),
+        JSON.stringify(input.exclude ?? []),
         count,
         (input.thread ?? DEFAULT_SUBSCRIPTION.thread) ? 1 : 0,
         this.now().toISOString(),

@@ -40,6 +40,8 @@ export interface DigestRequest {
   source?: SourceName;
   count?: number;
   topics?: readonly string[];
+  /** Words or phrases that keep a paper out of the digest. */
+  exclude?: readonly string[];
   signal?: AbortSignal;
 }
 
@@ -75,6 +77,7 @@ export class TrendingService {
       papers,
       count: request.count,
       topics: request.topics,
+      exclude: request.exclude,
       embedder: this.settings.embedder,
       summarize: this.settings.summarize,
       signal: request.signal,

@@ -19,7 +19,7 @@ describe('/trending command definition', () => {
     expect(json.name).toBe('trending');
     expect(json.options.map((option) => option.name)).toEqual(['now', 'subscribe', 'unsubscribe', 'status']);
     expect(shape('now')).toEqual(['date?']);
-    expect(shape('subscribe')).toEqual(['channel', 'time', 'timezone', 'topics?', 'count?', 'thread?']);
+    expect(shape('subscribe')).toEqual(['channel', 'time', 'timezone', 'topics?', 'exclude?', 'count?', 'thread?']);
     expect(shape('unsubscribe')).toEqual(['channel?']);
     expect(shape('status')).toEqual([]);
     expect(subcommand('subscribe').options!.find((option) => option.name === 'timezone')!.autocomplete).toBe(true);

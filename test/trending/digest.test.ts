@@ -90,6 +90,18 @@ describe('buildDigest', () => {
     expect(digest.papers.map((paper) => paper.id).sort()).toEqual(['arxiv:2507.20534', 'arxiv:2507.21001']);
   });
 
+  it('given a topic with an exclusion, it should leave out the papers that mention the excluded word', async () => {
+    const digest = await buildDigest({
+      date: '2025-07-29',
+      papers: day,
+      topics: ['unit tests'],
+      exclude: ['CodeRefine'],
+      embedder,
+      summarize: keySentence,
+    });
+    expect(digest.papers.map((paper) => paper.id)).toEqual(['arxiv:2507.21001']);
+  });
+
   it('given a short topic such as "GAN", it should not keep papers where it is only part of a word ("organizes")', async () => {
     const digest = await buildDigest({
       date: '2025-07-29',

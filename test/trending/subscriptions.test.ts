@@ -41,12 +41,13 @@ describe('subscription settings', () => {
 describe('SubscriptionStore', () => {
   it('given a subscription, it should keep it across a reopen, in WAL mode', () => {
     const { store, dir } = openStore();
-    const created = store.subscribe({ ...input, topics: ['agents'], count: 3 });
+    const created = store.subscribe({ ...input, topics: ['agents'], exclude: ['video'], count: 3 });
     expect(existsSync(path.join(dir, 'papercord.sqlite-wal'))).toBe(true);
     expect(created).toMatchObject({
       time: '09:30',
       timezone: 'Asia/Tokyo',
       topics: ['agents'],
+      exclude: ['video'],
       count: 3,
       enabled: true,
     });
