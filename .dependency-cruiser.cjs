@@ -9,7 +9,7 @@
  *   model        src/papers/, src/embeddings/   the paper model with its sources and parsers; the embedders
  *   library      src/library/        storage, lexical and vector indexes
  *   retrieval    src/retrieval/
- *   features     src/fulltext/, src/answering/, src/intake/, src/trending/, src/feed/   (answering may use full text; not back)
+ *   features     src/fulltext/, src/answering/, src/intake/, src/trending/, src/feed/, src/graph/   (answering may use full text; not back)
  *   composition  src/services.ts, src/searchServices.ts, src/workers/   builds the services, in-thread or on workers
  *   front ends   src/discord/, src/cli/, src/playground/, src/emulator/, src/main.ts, and commands/
  */
@@ -27,6 +27,7 @@ const LAYERS = [
   { name: 'intake', path: '^src/intake/', level: 'features' },
   { name: 'trending', path: '^src/trending/', level: 'features' },
   { name: 'feed', path: '^src/feed/', level: 'features' },
+  { name: 'graph', path: '^src/graph/', level: 'features' },
 ];
 const FRONT_ENDS = '^src/(discord|cli|playground|emulator)/|^src/main\\.ts$';
 const COMPOSITION = '^src/(services|searchServices)\\.ts$|^src/workers/';

@@ -204,6 +204,24 @@ export const configSchema = z.object({
   /** How long a question may wait for a paper's full text before it is answered from the abstract. */
   FULL_TEXT_TIMEOUT_MS: withDefault(positiveInt, '8000'),
 
+  // The paper graph: references and citations (Semantic Scholar, else OpenAlex, else the paper's own bibliography).
+  /** `{S2_API_BASE}/graph/v1/paper/arXiv:{id}` and its `/references` and `/citations`. */
+  S2_API_BASE: withDefault(httpUrl, 'https://api.semanticscholar.org'),
+  /** Semantic Scholar API key, sent as the `x-api-key` header (a higher, dedicated rate limit); never logged. */
+  S2_API_KEY: optional(z.string().min(1)),
+  /** Least time between two Semantic Scholar requests of one process (about one a second is allowed); tests set 0. */
+  S2_REQUEST_INTERVAL_MS: withDefault(
+    z.coerce
+      .number({ invalid_type_error: 'expected a number of milliseconds' })
+      .int('expected a whole number')
+      .min(0, 'expected 0 or more'),
+    '1000',
+  ),
+  /** OpenAlex, asked when Semantic Scholar fails or does not know a paper. */
+  OPENALEX_API_BASE: withDefault(httpUrl, 'https://api.openalex.org'),
+  /** A paper's cached references and citations are fetched again when older than this; until then the cache answers. */
+  GRAPH_REFRESH_HOURS: withDefault(positiveInt, '168'),
+
   // PDFs from anyone (uploads, `papercord add file.pdf`, arXiv PDFs): each is read in a child process with these limits.
   /** A PDF with more pages is refused before any page is read. */
   PDF_MAX_PAGES: withDefault(positiveInt, '300'),
@@ -238,7 +256,7 @@ export const configSchema = z.object({
 export type Config = Readonly<z.output<typeof configSchema>>;
 
 /** Variables whose values must never be printed, not even in a validation error. */
-const SECRET_VARIABLES = new Set(['DISCORD_TOKEN', 'LLM_API_KEY', 'DATABASE_URL']);
+const SECRET_VARIABLES = new Set(['DISCORD_TOKEN', 'LLM_API_KEY', 'DATABASE_URL', 'S2_API_KEY']);
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

@@ -15,6 +15,10 @@ import { createTrendingService, type TrendingService } from './trending/trending
 import { PaperIntake } from './intake/paperIntake.js';
 import { LinkChannelStore } from './intake/linkChannels.js';
 import { ArxivApi } from './papers/sources/arxivApi.js';
+import { OpenAlexClient } from './papers/sources/openAlex.js';
+import { SemanticScholarClient } from './papers/sources/semanticScholar.js';
+import { PaperGraphService } from './graph/paperGraph.js';
+import { SqliteGraphCache } from './graph/store.js';
 import { pdfLimitsFromConfig, SandboxedPdfReader } from './papers/pdfSandbox.js';
 import { createSearchServices, type CreateSearchServicesOptions, type SearchServices } from './searchServices.js';
 
@@ -42,6 +46,8 @@ export interface Services {
   readonly intake: PaperIntake;
   /** Channels where posted paper links are added (`/library links on`), in `<DATA_DIR>/papercord.sqlite`. */
   readonly linkChannels: LinkChannelStore;
+  /** References and citations (Semantic Scholar, else OpenAlex, plus the paper's bibliography), cached under DATA_DIR. */
+  readonly graph: PaperGraphService;
   /** Releases everything, in reverse order of creation. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -133,6 +139,8 @@ export async function createServices(
     });
     const linkChannels = LinkChannelStore.open({ dataDir: config.DATA_DIR });
     closers.push(async () => linkChannels.close());
+    const graph = createPaperGraph(config, logger, library, fullText);
+    closers.push(() => graph.close());
     return {
       config,
       logger,
@@ -145,10 +153,36 @@ export async function createServices(
       arxiv,
       intake,
       linkChannels,
+      graph,
       close: closeAll,
     };
   } catch (error) {
     await closeAll();
     throw error;
   }
+}
+
+/** The paper graph over this process's library and full text; its cache is `DATA_DIR/graph.sqlite`. */
+function createPaperGraph(
+  config: Config,
+  logger: Logger,
+  library: Library,
+  fullText: FullTextService,
+): PaperGraphService {
+  return new PaperGraphService({
+    sources: [
+      new SemanticScholarClient({
+        baseUrl: config.S2_API_BASE,
+        intervalMs: config.S2_REQUEST_INTERVAL_MS,
+        logger,
+        ...(config.S2_API_KEY ? { apiKey: config.S2_API_KEY } : {}),
+      }),
+      new OpenAlexClient({ baseUrl: config.OPENALEX_API_BASE, logger }),
+    ],
+    cache: SqliteGraphCache.open(config.DATA_DIR),
+    library,
+    bibliography: (paperId) => fullText.bibliography(paperId),
+    refreshMs: config.GRAPH_REFRESH_HOURS * 3_600_000,
+    logger,
+  });
 }

@@ -32,7 +32,19 @@ export interface FullTextDocument {
   sections: FullTextSection[];
   /** True when the paper was longer than papercord keeps and its end was left out. */
   truncated?: boolean;
+  /** The works the paper cites, as its rendering lists them (LaTeXML's bibliography); absent for PDFs and older documents. */
+  bibliography?: BibliographyEntry[];
 }
+
+/** One entry of a paper's bibliography: its text, its title when the rendering sets it apart, an arXiv id when it names one. */
+export interface BibliographyEntry {
+  text: string;
+  title?: string;
+  arxivId?: string;
+}
+
+/** Entries kept from one bibliography: enough for any paper, bounded for a hostile page. */
+export const MAX_BIBLIOGRAPHY_ENTRIES = 1000;
 
 /** `4.1 Training setup`, or the title alone for an unnumbered section. */
 export function sectionHeading(section: Pick<FullTextSection, 'number' | 'title'>): string {

@@ -1,6 +1,14 @@
 import { hasChildren, isTag, isText, type AnyNode, type Element } from 'domhandler';
 import { parseDocument } from 'htmlparser2';
-import { capDocument, type FullTextBlock, type FullTextDocument, type FullTextSection } from './document.js';
+import { findArxivLinks } from '../papers/arxivIds.js';
+import {
+  capDocument,
+  MAX_BIBLIOGRAPHY_ENTRIES,
+  type BibliographyEntry,
+  type FullTextBlock,
+  type FullTextDocument,
+  type FullTextSection,
+} from './document.js';
 
 /**
  * arXiv's HTML rendering (LaTeXML) to sections, paragraphs and captions. The HTML is data: it is parsed into a tree
@@ -13,7 +21,9 @@ import { capDocument, type FullTextBlock, type FullTextDocument, type FullTextSe
  * - `div.ltx_para` paragraphs, `ltx_paragraph` run-in headings, `figure.ltx_figure` / `figure.ltx_table` with a
  *   `figcaption.ltx_caption`;
  * - `math.ltx_Math` with the LaTeX source in `alttext`, which replaces the MathML.
- * The bibliography, page header and footer, and footnote bodies are left out.
+ * - `section.ltx_bibliography` with one `li.ltx_bibitem` per work cited, its `span.ltx_bibblock`s the authors, the
+ *   title and the venue, read apart from the prose (`bibliography`).
+ * The page header and footer and footnote bodies are left out.
  */
 
 /** The page is HTML but not a LaTeXML paper (an error page, a landing page): the caller tries the PDF. */
@@ -282,7 +292,51 @@ function parseLatexmlTree(html: string, options: ParseLatexmlOptions): FullTextD
     throw new NotLatexmlError('the LaTeXML page has no sections with text');
   }
   const title = titleElement ? textOf(titleElement) : undefined;
-  return capDocument({ source: 'html', ...(title ? { title } : {}), sections: body }, options.maxChars);
+  const bibliography = bibliographyOf(article);
+  return capDocument(
+    {
+      source: 'html',
+      ...(title ? { title } : {}),
+      sections: body,
+      ...(bibliography.length > 0 ? { bibliography } : {}),
+    },
+    options.maxChars,
+  );
+}
+
+/** Every element under `node` that passes `test`, in document order (not looking inside a match). */
+function findAll(node: AnyNode, test: (element: Element) => boolean, found: Element[] = []): Element[] {
+  if (isTag(node) && test(node)) {
+    found.push(node);
+    return found;
+  }
+  if (hasChildren(node)) for (const child of node.children) findAll(child, test, found);
+  return found;
+}
+
+/**
+ * The entries of LaTeXML's bibliography. Most styles set the authors, the title and the venue in separate
+ * `ltx_bibblock`s, so the second block is taken as the title; an arXiv id is read from the text or a link.
+ */
+function bibliographyOf(article: Element): BibliographyEntry[] {
+  const list = findFirst(article, (element) => hasClass(element, 'ltx_bibliography'));
+  if (!list) return [];
+  const entries: BibliographyEntry[] = [];
+  for (const item of findAll(list, (element) => hasClass(element, 'ltx_bibitem'))) {
+    if (entries.length >= MAX_BIBLIOGRAPHY_ENTRIES) break;
+    const blocks = findAll(item, (element) => hasClass(element, 'ltx_bibblock'))
+      .map(textOf)
+      .filter(Boolean);
+    const text = blocks.join(' ');
+    if (!text) continue;
+    const links = findAll(item, (element) => element.name === 'a' && Boolean(element.attribs.href))
+      .map((link) => link.attribs.href)
+      .join(' ');
+    const arxivId = findArxivLinks(`${text} ${links}`)[0];
+    const title = blocks.length >= 2 ? blocks[1]!.replace(/[.,\s]+$/, '').trim() : undefined;
+    entries.push({ text, ...(title ? { title } : {}), ...(arxivId ? { arxivId } : {}) });
+  }
+  return entries;
 }
 
 function isFigure(element: Element): boolean {

@@ -7,8 +7,9 @@ import { DEFAULT_HYBRID_OPTIONS } from '../retrieval/hybridOptions.js';
 import { FILLER_TERMS, queryTerms, stemmedTerms } from '../text/analysis.js';
 import { bm25Idf, bm25TermFrequencyWeight } from '../text/bm25.js';
 import type { RetrievedPaper } from '../retrieval/types.js';
+import { bibliographyOf } from './bibliography.js';
 import { chunkDocument, type FullTextChunk } from './chunking.js';
-import type { FullTextDocument, FullTextSource } from './document.js';
+import type { BibliographyEntry, FullTextDocument, FullTextSource } from './document.js';
 import { FullTextUnavailableError, type ArxivFullTextFetcher } from './fetcher.js';
 import type { FullTextStore, OutlineEntry, StoredChunk } from './store.js';
 
@@ -113,6 +114,12 @@ export class FullTextService {
   /** The stored document, without fetching; undefined when the paper has no full text (or full text is off). */
   document(paperId: string): FullTextDocument | undefined {
     return this.enabled ? this.options.store.get(paperId)?.document : undefined;
+  }
+
+  /** The works a stored full text cites (see `bibliographyOf`), without fetching; undefined without full text. */
+  bibliography(paperId: string): BibliographyEntry[] | undefined {
+    const document = this.document(paperId);
+    return document ? bibliographyOf(document) : undefined;
   }
 
   /** What is known without fetching: ready, a recorded failure, or nothing yet (undefined). */

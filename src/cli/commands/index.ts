@@ -36,6 +36,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./fulltext.js')).fulltextCommand,
   },
   {
+    name: 'graph',
+    summary: "a paper's references and citations (Semantic Scholar, else OpenAlex), marked when in the library",
+    load: async () => (await import('./graph.js')).graphCommand,
+  },
+  {
     name: 'ingest',
     summary:
       'add papers to the library: the seeds, paper files, BibTeX, CSL-JSON, the arXiv snapshot, or an arXiv backfill',

@@ -28,6 +28,8 @@ export interface FetchWithRetryOptions {
   fetch?: typeof fetch;
   /** Jitter source, injected so retry delays are reproducible in tests. */
   random?: () => number;
+  /** Statuses handed back to the caller instead of failing: 404 when "unknown paper" is an answer, not an error. */
+  passStatuses?: readonly number[];
 }
 
 export const DEFAULT_FETCH_OPTIONS = {
@@ -90,7 +92,7 @@ export async function fetchWithRetry(url: string, options: FetchWithRetryOptions
         signal: attemptSignal,
         headers: { 'user-agent': USER_AGENT, ...settings.headers },
       });
-      if (response.ok) return response;
+      if (response.ok || settings.passStatuses?.includes(response.status)) return response;
       // Drain the body so the connection can be reused.
       await response.body?.cancel().catch(() => undefined);
       lastProblem = `HTTP ${response.status}`;
