@@ -6,6 +6,7 @@ import * as ask from './ask.js';
 import * as compare from './compare.js';
 import * as library from './library.js';
 import * as paper from './paper.js';
+import * as related from './related.js';
 import * as search from './search.js';
 import * as similar from './similar.js';
 import * as trending from './trending.js';
@@ -16,6 +17,7 @@ export const commandModules: readonly BotCommand[] = [
   search,
   paper,
   similar,
+  related,
   compare,
   add,
   library,

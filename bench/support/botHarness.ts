@@ -122,6 +122,10 @@ export async function connectBot(
       EMBEDDINGS: 'hashing',
       // Full text stays off unless a test turns it on: no test may reach arxiv.org.
       FULL_TEXT: 'off',
+      // Nothing listens on port 2: the paper graph fails at once (connection refused) unless a test points it at a stand-in.
+      S2_API_BASE: 'http://127.0.0.1:2',
+      OPENALEX_API_BASE: 'http://127.0.0.1:2',
+      S2_REQUEST_INTERVAL_MS: '0',
       LOG_LEVEL: 'silent',
       DISCORD_TOKEN: TEST_TOKEN,
       DISCORD_API_BASE: apiBase,

@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { FullTextService } from '../fulltext/service.js';
+import { PaperGraphService } from '../graph/paperGraph.js';
 import { LinkChannelStore } from '../intake/linkChannels.js';
 import type { Logger } from '../logger.js';
 import type { PapercordMetrics } from '../ops/metrics.js';
@@ -24,6 +25,7 @@ export function coreServicesFrom(services: Services): CoreServices {
       embedderDescription: services.embedder.description,
     }),
     paperOutline: async (paperId) => outlineOf(services.fullText, paperId),
+    paperGraph: (paper) => services.graph.graph(PaperGraphService.subjectOf(paper)),
     addPapers: (items, options) => services.intake.add(items, options),
     recentPapers: async (limit) => services.library.recent(limit),
     linkChannels: services.linkChannels,
@@ -42,6 +44,7 @@ export function coreServicesFromPool(pool: LibraryWorkerPool, linkChannels: Link
     resolvePaper: (nameOrId) => pool.resolvePaper(nameOrId),
     describeLibrary: () => pool.describe(),
     paperOutline: (paperId) => pool.paperOutline(paperId),
+    paperGraph: (paper) => pool.paperGraph(paper),
     addPapers: (items, options) => pool.addPapers(items, options),
     recentPapers: (limit) => pool.recentPapers(limit),
     linkChannels,

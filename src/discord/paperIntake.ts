@@ -2,6 +2,7 @@ import {
   MessageFlags,
   type APIEmbed,
   type Attachment,
+  type ButtonInteraction,
   type ChatInputCommandInteraction,
   type MessageContextMenuCommandInteraction,
 } from 'discord.js';
@@ -190,7 +191,7 @@ export function renderIntakeReply(outcomes: readonly IntakeOutcome[]): { content
  * found, and only to the member when every input was refused (a PDF over a limit, a bad id), as any refusal is.
  */
 export async function sendIntakeReply(
-  interaction: ChatInputCommandInteraction | MessageContextMenuCommandInteraction,
+  interaction: ChatInputCommandInteraction | MessageContextMenuCommandInteraction | ButtonInteraction,
   reply: { content: string; embeds: APIEmbed[] },
   outcomes: readonly IntakeOutcome[],
 ): Promise<void> {

@@ -19,7 +19,7 @@ export const DISCORD_LIMITS = {
 
 /** Answer text per embed: under the 4,096 limit with room for the other parts of a 6,000-character message. */
 const ANSWER_CHUNK = 3500;
-const BRAND_COLOR = 0x5865f2;
+export const BRAND_COLOR = 0x5865f2;
 
 /** Cuts `text` to at most `max` characters, ending in an ellipsis when cut. */
 export function truncate(text: string, max: number): string {

@@ -1,11 +1,12 @@
 import {
   MessageFlags,
   type AutocompleteInteraction,
+  type ButtonInteraction,
   type ChatInputCommandInteraction,
   type Interaction,
   type MessageContextMenuCommandInteraction,
 } from 'discord.js';
-import { describeError, isUserError } from '../errors.js';
+import { describeError, isUserError, UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { isMessageMenuCommand, type BotCommand, type BotServices } from './types.js';
 
@@ -66,6 +67,16 @@ export function createInteractionRouter(
       } catch (error) {
         await reportCommandError(interaction, error, logger);
       }
+    } else if (interaction.isButton()) {
+      // A button's customId is `<command name>:<rest>`: the command that put it on its reply handles it.
+      const found = commands.get(interaction.customId.split(':')[0] ?? '');
+      const command = found && !isMessageMenuCommand(found) ? found : undefined;
+      try {
+        if (!command?.button) throw new UserError('This button no longer works in this version of the bot.');
+        await command.button(interaction, services);
+      } catch (error) {
+        await reportCommandError(interaction, error, logger);
+      }
     } else if (interaction.isAutocomplete()) {
       const found = commands.get(interaction.commandName);
       const command = found && !isMessageMenuCommand(found) ? found : undefined;
@@ -79,7 +90,7 @@ export function createInteractionRouter(
 }
 
 async function reportCommandError(
-  interaction: ChatInputCommandInteraction | MessageContextMenuCommandInteraction,
+  interaction: ChatInputCommandInteraction | MessageContextMenuCommandInteraction | ButtonInteraction,
   error: unknown,
   logger: Logger,
 ): Promise<void> {
@@ -88,7 +99,7 @@ async function reportCommandError(
     logger.error(
       {
         err: error,
-        command: interaction.commandName,
+        command: interaction.isButton() ? interaction.customId : interaction.commandName,
         interaction: interaction.id,
         user: interaction.user.id,
         guild: interaction.guildId,
@@ -109,7 +120,10 @@ async function reportCommandError(
     }
   } catch (replyError) {
     logger.warn(
-      { err: describeError(replyError), command: interaction.commandName },
+      {
+        err: describeError(replyError),
+        command: interaction.isButton() ? interaction.customId : interaction.commandName,
+      },
       'could not tell the user about an error',
     );
   }

@@ -1,5 +1,6 @@
 import type {
   AutocompleteInteraction,
+  ButtonInteraction,
   ChatInputCommandInteraction,
   MessageContextMenuCommandInteraction,
   RESTPostAPIChatInputApplicationCommandsJSONBody,
@@ -8,6 +9,7 @@ import type {
 import type { IntakeItem, IntakeOutcome, IntakeRunOptions } from '../intake/paperIntake.js';
 import type { LinkChannelStore } from '../intake/linkChannels.js';
 import type { AnswerService } from '../answering/answerService.js';
+import type { PaperGraph } from '../graph/paperGraph.js';
 import type { Logger } from '../logger.js';
 import type { Paper } from '../papers/paper.js';
 import type { PaperRetriever } from '../retrieval/types.js';
@@ -39,6 +41,11 @@ export interface CoreServices {
   describeLibrary(): Promise<{ papers: number; embedderDescription: string }>;
   /** A stored full text's outline (for /paper); absent when the bot runs without full text, undefined for a paper without one. */
   paperOutline?(paperId: string): Promise<PaperOutline | undefined>;
+  /**
+   * A paper's references and citations, marked when in the library (for /paper and /related); rejects with a
+   * UserError when the sources are down and nothing is cached. Absent when the bot runs without the graph.
+   */
+  paperGraph?(paper: Paper): Promise<PaperGraph>;
   /** Papers brought in by id, link or PDF: `/add`, the context menu, links posted in a switched-on channel. */
   addPapers(items: readonly IntakeItem[], options?: IntakeRunOptions): Promise<IntakeOutcome[]>;
   /** The newest papers of the library, newest first, for `/library status`. */
@@ -70,6 +77,8 @@ export interface SlashCommand {
   data: { readonly name: string; toJSON(): RESTPostAPIChatInputApplicationCommandsJSONBody };
   execute(interaction: ChatInputCommandInteraction, services: BotServices): Promise<void>;
   autocomplete?(interaction: AutocompleteInteraction, services: BotServices): Promise<void>;
+  /** Buttons the command put on its replies: their customId starts with `<command name>:`, which routes them here. */
+  button?(interaction: ButtonInteraction, services: BotServices): Promise<void>;
 }
 
 /** A message context-menu command (right-click a message → Apps → …), also a module listed in `commands/index.ts`. */

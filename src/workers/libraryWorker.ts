@@ -6,6 +6,7 @@
 import { BroadcastChannel, threadId, workerData } from 'node:worker_threads';
 import type { Config } from '../config.js';
 import { isUserError } from '../errors.js';
+import { PaperGraphService } from '../graph/paperGraph.js';
 import { createLogger } from '../logger.js';
 import type { IntakeProgress } from '../intake/paperIntake.js';
 import { adoptArxivPacer } from '../papers/sources/arxivPacing.js';
@@ -68,6 +69,7 @@ const OPERATIONS: { [Name in OperationName]: Handler<Name> } = {
     const source = services.fullText.source(paperId);
     return sections && source ? { source, sections } : null;
   },
+  graph: (services, { paper }, { signal }) => services.graph.graph(PaperGraphService.subjectOf(paper), { signal }),
 };
 
 let opening: Promise<Services> | undefined;

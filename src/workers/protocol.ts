@@ -9,6 +9,7 @@ import type { OutlineEntry } from '../fulltext/store.js';
 import type { IntakeItem, IntakeOutcome, IntakeProgress } from '../intake/paperIntake.js';
 import type { AddResult } from '../library/library.js';
 import type { LlmErrorKind } from '../ops/metrics.js';
+import type { PaperGraph } from '../graph/paperGraph.js';
 
 /**
  * What the main thread asks a library worker, and what comes back. Everything here crosses a thread boundary by
@@ -34,6 +35,8 @@ export interface WorkerOperations {
   recent: { args: { limit: number }; result: Paper[] };
   /** A stored full text's outline, for /paper; null for a paper without one. */
   outline: { args: { paperId: string }; result: { source: FullTextSource; sections: OutlineEntry[] } | null };
+  /** A paper's references and citations, for /paper and /related. */
+  graph: { args: { paper: Paper }; result: PaperGraph };
 }
 
 export type OperationName = keyof WorkerOperations;

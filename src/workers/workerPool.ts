@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import { UserError } from '../errors.js';
 import type { FullTextSource } from '../fulltext/document.js';
 import type { OutlineEntry } from '../fulltext/store.js';
+import type { PaperGraph } from '../graph/paperGraph.js';
 import type { IntakeItem, IntakeOutcome, IntakeProgress, IntakeRunOptions } from '../intake/paperIntake.js';
 import type { AddResult } from '../library/library.js';
 import type { Logger } from '../logger.js';
@@ -185,6 +186,11 @@ export class LibraryWorkerPool {
 
   async paperOutline(paperId: string): Promise<{ source: FullTextSource; sections: OutlineEntry[] } | undefined> {
     return (await this.run('outline', { paperId })) ?? undefined;
+  }
+
+  /** A paper's references and citations, fetched (or read from the cache) in a worker. */
+  paperGraph(paper: Paper): Promise<PaperGraph> {
+    return this.run('graph', { paper });
   }
 
   /** Papers brought in by id, link or PDF, looked up, parsed and added in a worker. */

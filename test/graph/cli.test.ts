@@ -147,10 +147,10 @@ describe('papercord graph', () => {
 
   it('given both services down and nothing cached, it should say so in one line and exit 1', async () => {
     citations.down.set('s2', 503);
-    // Nothing listens on port 1: OpenAlex is unreachable rather than failing.
+    // Nothing listens on port 2 (port 1 is one fetch refuses to call): OpenAlex is unreachable rather than failing.
     const run = await runPapercord(['graph', SMA!.arxivId, '--json'], {
       ...env,
-      OPENALEX_API_BASE: 'http://127.0.0.1:1',
+      OPENALEX_API_BASE: 'http://127.0.0.1:2',
     });
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
