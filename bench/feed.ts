@@ -71,9 +71,9 @@ function makeFollows(count: number, pool: SentencePool, libraryIds: readonly str
     switch (index % 5) {
       case 0: {
         const words = pick(topics).titleWords;
-        const text = Array.from({ length: 2 + Math.floor(random() * 2) }, () =>
-          pick(words.length > 0 ? words : pool.titleWords),
-        ).join(' ');
+        const text = [
+          ...new Set(Array.from({ length: 3 }, () => pick(words.length > 0 ? words : pool.titleWords))),
+        ].join(' ');
         follows.push({ ...base, kind: 'topic', text, exclude: random() < 0.3 ? [pick(pool.titleWords)] : [] });
         break;
       }

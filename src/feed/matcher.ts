@@ -37,14 +37,19 @@ export interface FollowMatcherOptions {
   minPaperSimilarity?: Readonly<Record<PaperEmbedder['kind'], number>>;
   /** How many of an answer's hits it cites. */
   citedSources?: number;
+  /** Papers matched between two reads of the follow words' IDF. */
+  idfRefreshPapers?: number;
 }
 
-type MatcherDefaults = Required<Pick<FollowMatcherOptions, 'vectorCandidates' | 'minPaperSimilarity' | 'citedSources'>>;
+type MatcherDefaults = Required<
+  Pick<FollowMatcherOptions, 'vectorCandidates' | 'minPaperSimilarity' | 'citedSources' | 'idfRefreshPapers'>
+>;
 
 export const DEFAULT_FOLLOW_MATCHER_OPTIONS: Readonly<MatcherDefaults> = Object.freeze({
   vectorCandidates: 64,
   minPaperSimilarity: Object.freeze({ hashing: 0.4, transformers: 0.75 }),
   citedSources: 5,
+  idfRefreshPapers: 1000,
 });
 
 interface TextEntry {
@@ -72,6 +77,13 @@ export class IndexedFollowMatcher implements FollowMatcher {
   private readonly slotsById = new Map<string, number>();
   private readonly postings = new Map<string, number[]>();
   private readonly idf = new Map<string, number>();
+  /** Follow words whose IDF is not known yet (new follows); read with the next paper. */
+  private readonly idfStale = new Set<string>();
+  private idfAge = Number.POSITIVE_INFINITY;
+  private unknownIdf = 1;
+  /** By slot: each text follow's total word weight, and the weight found in the paper being matched (scratch). */
+  private totals: Float64Array;
+  private found: Float64Array;
   private vectors: Float32Array;
   private graph: hnswlib.HierarchicalNSW;
   private capacity = INITIAL_CAPACITY;
@@ -82,8 +94,10 @@ export class IndexedFollowMatcher implements FollowMatcher {
     this.abstention = options.abstention ?? DEFAULT_ABSTENTION;
     const dimension = options.embedder.dimension;
     this.vectors = new Float32Array(INITIAL_CAPACITY * dimension);
+    this.totals = new Float64Array(INITIAL_CAPACITY);
+    this.found = new Float64Array(INITIAL_CAPACITY);
     this.graph = new (hnswlibBuild().binding.HierarchicalNSW)('ip', dimension);
-    this.graph.initIndex({ maxElements: INITIAL_CAPACITY, m: 16, efConstruction: 100 });
+    this.graph.initIndex({ maxElements: INITIAL_CAPACITY, m: 16, efConstruction: 64 });
     this.graph.setEf(Math.max(64, this.options.vectorCandidates));
   }
 
@@ -188,23 +202,49 @@ export class IndexedFollowMatcher implements FollowMatcher {
   private async matchText(paper: Paper, signal: AbortSignal | undefined): Promise<FeedMatch[]> {
     const sequence = stemmedTerms(`${paper.title}\n${paper.abstract}`);
     const paperTerms = new Set(sequence);
-    const [vector] = await this.options.embedder.embeddings.embedDocuments([paperEmbeddingText(paper)]);
-    const paperVector = Float32Array.from(vector!);
-    const candidates = new Set<number>();
-    for (const term of paperTerms) for (const slot of this.postings.get(term) ?? []) candidates.add(slot);
-    const lexical = [...candidates];
-    const k = Math.min(this.options.vectorCandidates, this.graph.getCurrentCount());
-    const nearest = k > 0 ? this.graph.searchKnn([...paperVector], k).neighbors : [];
-    await this.refreshIdf(paperTerms, lexical);
+    await this.freshIdf();
+    // Lexical candidates: the IDF weight of each follow's words this paper has, summed through the postings.
+    const touched: number[] = [];
+    for (const term of paperTerms) {
+      const posting = this.postings.get(term);
+      if (!posting) continue;
+      const weight = this.idf.get(term) ?? this.unknownIdf;
+      for (const slot of posting) {
+        if (this.found[slot] === 0) touched.push(slot);
+        this.found[slot]! += weight;
+      }
+    }
     const kind = this.options.embedder.kind;
     const minDense = this.options.embedder.minDenseSimilarity ?? this.abstention.minDenseSimilarity[kind];
     const abstention = {
       ...this.abstention,
       minDenseSimilarity: { ...this.abstention.minDenseSimilarity, [kind]: minDense },
     };
-    const unknown = inverseDocumentFrequency({ documents: this.documents, frequencies: new Map() }, '');
+    const { minCoverage, minEvidence, fullCoverage } = abstention;
+    const graded = new Map<number, { coverage: number; evidence: number }>();
+    for (const slot of touched) {
+      const found = this.found[slot]!;
+      this.found[slot] = 0;
+      const coverage = found / this.totals[slot]!;
+      const evidence = found / this.unknownIdf;
+      // Only these can be `high` by their words; the dense path is the graph's, below.
+      if (coverage >= minCoverage && (evidence >= minEvidence || coverage >= fullCoverage))
+        graded.set(slot, { coverage, evidence });
+    }
+    // Dense candidates: the follows nearest the paper in the graph, close enough to count on their own.
+    const [vector] = await this.options.embedder.embeddings.embedDocuments([paperEmbeddingText(paper)]);
+    const paperVector = Float32Array.from(vector!);
+    const k = Math.min(this.options.vectorCandidates, this.graph.getCurrentCount());
+    if (k > 0) {
+      const { neighbors, distances } = this.graph.searchKnn([...paperVector], k);
+      const floor = Math.min(minDense, ...Object.values(this.options.minPaperSimilarity));
+      neighbors.forEach((slot, index) => {
+        if (graded.has(slot) || 1 - distances[index]! < floor) return;
+        graded.set(slot, { coverage: 0, evidence: 0 });
+      });
+    }
     const matches: FeedMatch[] = [];
-    for (const slot of new Set([...lexical, ...nearest])) {
+    for (const [slot, lexical] of graded) {
       const entry = this.texts.get(slot);
       if (!entry) continue;
       const dense = this.similarity(slot, paperVector);
@@ -213,17 +253,9 @@ export class IndexedFollowMatcher implements FollowMatcher {
         matches.push({ ...matchOf(entry.follow, paper), score: clamp(dense), why: `like *${entry.follow.title}*` });
         continue;
       }
-      let total = 0;
-      let found = 0;
-      for (const term of entry.terms) {
-        const weight = this.idf.get(term) ?? unknown;
-        total += weight;
-        if (paperTerms.has(term)) found += weight;
-      }
-      const coverage = total > 0 ? found / total : 0;
-      const grade = gradeConfidence({ coverage, evidence: found / unknown, denseSimilarity: dense }, abstention, kind);
+      const grade = gradeConfidence({ ...lexical, denseSimilarity: dense }, abstention, kind);
       if (grade !== 'high' || excluded(entry.excludes, sequence)) continue;
-      const score = clamp((coverage + Math.min(1, dense / minDense)) / 2);
+      const score = clamp((lexical.coverage + Math.min(1, dense / minDense)) / 2);
       if (entry.follow.kind === 'topic') {
         matches.push({ ...matchOf(entry.follow, paper), score, why: `follows topic "${entry.follow.text}"` });
         continue;
@@ -236,16 +268,28 @@ export class IndexedFollowMatcher implements FollowMatcher {
     return matches.sort((left, right) => right.score - left.score);
   }
 
-  private documents = 0;
-
-  /** IDF of the paper's terms (fresh: the paper was just added) and of candidate follows' terms never weighed before. */
-  private async refreshIdf(paperTerms: ReadonlySet<string>, candidates: readonly number[]): Promise<void> {
-    const wanted = new Set(paperTerms);
-    for (const slot of candidates)
-      for (const term of this.texts.get(slot)?.terms ?? []) if (!this.idf.has(term)) wanted.add(term);
-    const statistics: TermStatistics = await this.options.library.termStatistics([...wanted]);
-    this.documents = statistics.documents;
-    for (const term of wanted) this.idf.set(term, inverseDocumentFrequency(statistics, term));
+  /**
+   * IDF of every follow word, and each follow's total word weight, as of the library now; read again after
+   * `idfRefreshPapers` papers, as the library grows (IDF moves slowly; a read per paper would be most of the cost).
+   */
+  private async freshIdf(): Promise<void> {
+    const refreshAll = this.idfAge >= this.options.idfRefreshPapers;
+    this.idfAge += 1;
+    if (!refreshAll && this.idfStale.size === 0) return;
+    const terms = refreshAll ? [...this.postings.keys()] : [...this.idfStale];
+    const statistics: TermStatistics = await this.options.library.termStatistics(terms);
+    this.unknownIdf = inverseDocumentFrequency({ documents: statistics.documents, frequencies: new Map() }, '');
+    for (const term of terms) this.idf.set(term, inverseDocumentFrequency(statistics, term));
+    const slots = refreshAll
+      ? [...this.texts.keys()]
+      : [...new Set([...this.idfStale].flatMap((term) => this.postings.get(term) ?? []))];
+    for (const slot of slots) {
+      const entry = this.texts.get(slot);
+      if (entry)
+        this.totals[slot] = entry.terms.reduce((sum, term) => sum + (this.idf.get(term) ?? this.unknownIdf), 0);
+    }
+    this.idfStale.clear();
+    if (refreshAll) this.idfAge = 1;
   }
 
   private async citedFor(question: string, paper: Paper, signal: AbortSignal | undefined): Promise<boolean> {
@@ -260,7 +304,11 @@ export class IndexedFollowMatcher implements FollowMatcher {
     this.vectors.set(vector, slot * dimension);
     this.graph.addPoint([...vector], slot);
     const terms = follow.kind === 'paper' ? [] : queryTerms(follow.text).filter((term) => !FILLER_TERMS.has(term));
-    for (const term of terms) push(this.postings, term, slot);
+    for (const term of terms) {
+      push(this.postings, term, slot);
+      if (!this.idf.has(term)) this.idfStale.add(term);
+    }
+    this.totals[slot] = terms.reduce((sum, term) => sum + (this.idf.get(term) ?? this.unknownIdf), 0);
     const excludes =
       follow.kind === 'topic' ? follow.exclude.map((phrase) => stemmedTerms(phrase)).filter((p) => p.length > 0) : [];
     this.texts.set(slot, { follow, slot, terms, excludes });
@@ -273,6 +321,10 @@ export class IndexedFollowMatcher implements FollowMatcher {
     const vectors = new Float32Array(this.capacity * this.options.embedder.dimension);
     vectors.set(this.vectors);
     this.vectors = vectors;
+    const totals = new Float64Array(this.capacity);
+    totals.set(this.totals);
+    this.totals = totals;
+    this.found = new Float64Array(this.capacity);
   }
 
   private similarity(slot: number, vector: Float32Array): number {

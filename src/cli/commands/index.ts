@@ -31,6 +31,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./eval.js')).evalCommand,
   },
   {
+    name: 'feed',
+    summary: 'preview what a follow (topic, author, category, paper, question) would have delivered lately',
+    load: async () => (await import('./feed.js')).feedCommand,
+  },
+  {
     name: 'fulltext',
     summary: "fetch a paper's full text if needed (arXiv HTML, else PDF) and print its outline",
     load: async () => (await import('./fulltext.js')).fulltextCommand,
