@@ -22,7 +22,7 @@ const BENCHMARKS: Record<string, { summary: string; load: () => Promise<Benchmar
   },
   library: {
     summary:
-      'library of n generated papers (default 100000) and one of n/10: ingest, add 20, open, query p50/p99, recall@10, RSS, disk',
+      'library of n generated papers (default 100000) and one of n/10, --store local|pgvector|local,pgvector: ingest, add 20, open, query p50/p99, recall@10, RSS, disk',
     load: async () => (await import('./library.js')).libraryBenchmark,
   },
   hnswlib: {
