@@ -30,8 +30,8 @@ export interface Library {
   /** Persists derived structures now (the local HNSW graph); PostgreSQL maintains its own indexes, so there a no-op. */
   checkpoint(options?: CheckpointOptions): Promise<void>;
   /**
-   * For a bulk ingest: the vector index built on a worker thread beside the commits (the local library); absent or
-   * undefined where there is nothing to build (PostgreSQL indexes as it inserts).
+   * For a bulk ingest: the vector index built on a worker thread beside the commits (the local library), or built
+   * once after them (a new PostgreSQL library); undefined where the index grows as rows are inserted.
    */
   startBulkGraph?(): Promise<BulkGraph | undefined>;
   /** Best first; score is cosine similarity (higher is closer). */

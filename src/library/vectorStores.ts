@@ -50,6 +50,7 @@ export const LIBRARY_STORES: Readonly<Record<Config['VECTOR_STORE'], LibraryFact
       embedder,
       logger,
       paperTextLimits: paperTextLimitsFromConfig(config),
+      efSearch: config.HNSW_EF_SEARCH,
     });
   },
 };

@@ -13,6 +13,7 @@ import { loadConfig } from '../../src/config.js';
 import { createEmbedder } from '../../src/embeddings/registry.js';
 import type { PaperEmbedder } from '../../src/embeddings/types.js';
 import { UserError } from '../../src/errors.js';
+import { ingestInBatches } from '../../src/library/bulkIngest.js';
 import { PaperLibrary } from '../../src/library/sqlite/paperLibrary.js';
 import { PostgresLibrary } from '../../src/library/postgres/postgresLibrary.js';
 import { silentLogger } from '../../src/logger.js';
@@ -146,6 +147,26 @@ describe.skipIf(withoutPostgres)('library in PostgreSQL (real PostgreSQL with pg
   it("given a search wider than pgvector's default ef_search of 40, it should still return k papers", async () => {
     const hits = await shared.vectorSearch(QUERIES[0]!, 50);
     expect(hits).toHaveLength(50);
+  });
+
+  it('given a bulk ingest into a new library, it should insert without the vector index, build it once at the end and find the papers by vector', async () => {
+    const table = freshTable();
+    const library = await open(table);
+    const vectorIndexExists = async () =>
+      (await admin.query(`SELECT 1 FROM pg_indexes WHERE indexname = $1`, [`${table}_embedding_idx`])).rowCount === 1;
+    expect(await vectorIndexExists()).toBe(true);
+
+    const graph = await library.startBulkGraph();
+    expect(await vectorIndexExists()).toBe(false);
+    const result = await ingestInBatches(library, seeds, { batchSize: 20, graph });
+
+    expect(result.added).toBe(seeds.length);
+    expect(await vectorIndexExists()).toBe(true);
+    for (const query of QUERIES.slice(0, 3)) {
+      expect((await library.vectorSearch(query, 5)).map((hit) => hit.paper.id)).toEqual(
+        (await local.vectorSearch(query, 5)).map((hit) => hit.paper.id),
+      );
+    }
   });
 
   it('given a library built by an embedder of another dimension, it should refuse to open, naming both', async () => {

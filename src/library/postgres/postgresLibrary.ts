@@ -1,10 +1,19 @@
+import { isMainThread } from 'node:worker_threads';
 import pg from 'pg';
 import type { PaperEmbedder } from '../../embeddings/types.js';
 import { UserError, describeError } from '../../errors.js';
 import { normalizeTitle, type Paper } from '../../papers/paper.js';
 import { stemmedTerms } from '../../text/analysis.js';
 import { definedOnly } from '../../util/options.js';
-import type { AddOptions, AddResult, Library, LibraryStats, RetrievedPaper, TermStatistics } from '../library.js';
+import type {
+  AddOptions,
+  AddResult,
+  BulkGraph,
+  Library,
+  LibraryStats,
+  RetrievedPaper,
+  TermStatistics,
+} from '../library.js';
 import {
   chooseResolved,
   EMPTY_LIBRARY_MESSAGE,
@@ -13,12 +22,13 @@ import {
   rankByTitle,
   type RankedPaper,
 } from '../lookup.js';
+import { startBulkVectorIndex } from './bulkIndex.js';
 import { andPrefixQuery, bm25Search, orQuery } from './lexicalSearch.js';
+import { connectionSettings, nearestPapers } from './vectorSearch.js';
 import { PREVIOUS_TABLE_NAME } from './migration.js';
 import { createSchema, reportMigration } from './schema.js';
 import {
   DEFAULT_POSTGRES_LIBRARY_OPTIONS,
-  vectorLiteral,
   queryRows,
   tablesOf,
   type PaperRow,
@@ -82,8 +92,7 @@ export class PostgresLibrary implements Library {
     const pool = new pg.Pool({
       connectionString: settings.connectionString,
       max: settings.poolSize,
-      // pgvector's default of 40 would cap a 100-candidate hybrid search at 40 rows.
-      options: `-c hnsw.ef_search=${Math.trunc(settings.efSearch)}`,
+      options: connectionSettings(settings.efSearch),
     });
     // An idle client losing its server (a database restart) must not crash the bot; the next query reconnects.
     pool.on('error', (error) => logger.warn({ err: describeError(error) }, 'PostgreSQL connection lost'));
@@ -93,7 +102,8 @@ export class PostgresLibrary implements Library {
       library.store.fuzzy = fuzzy;
       reportMigration(library.store, migration);
       const papers = await library.count();
-      logger.info({ table: tableName, papers }, 'PostgreSQL library opened');
+      logger.debug({ table: tableName, papers }, 'PostgreSQL library opened');
+      await warnWhenIndexOutgrowsMemory(library.store);
       return library;
     } catch (error) {
       await pool.end().catch(() => undefined);
@@ -153,14 +163,7 @@ export class PostgresLibrary implements Library {
 
   async vectorSearch(query: string, k: number): Promise<RetrievedPaper[]> {
     if (k <= 0) return [];
-    const vector = await this.store.embedder.embeddings.embedQuery(query);
-    const result = await queryRows<PaperRow & { distance: number }>(
-      this.store,
-      `SELECT paper, embedding <=> $1::vector AS distance FROM ${this.store.tables.papers} ORDER BY embedding <=> $1::vector LIMIT $2`,
-      [vectorLiteral(vector), k],
-    );
-    // Cosine distance, as hnswlib's cosine space reports it: similarity is 1 - distance in both stores.
-    return result.rows.map((row) => ({ paper: row.paper, score: 1 - row.distance }));
+    return nearestPapers(this.store, await this.store.embedder.embeddings.embedQuery(query), k);
   }
 
   /**
@@ -225,6 +228,11 @@ export class PostgresLibrary implements Library {
     };
   }
 
+  /** A bulk ingest into a new library builds the vector index once at the end (see bulkIndex.ts). */
+  startBulkGraph(): Promise<BulkGraph | undefined> {
+    return startBulkVectorIndex(this.store);
+  }
+
   /** PostgreSQL keeps its own indexes current: nothing to write. */
   async checkpoint(): Promise<void> {}
 
@@ -280,4 +288,27 @@ export class PostgresLibrary implements Library {
     }
     return rankByTitle(query, found).slice(0, limit);
   }
+}
+
+/**
+ * A vector index larger than the server's shared_buffers is read from disk (or the OS cache) on every search, which
+ * is what made searches slow in a 100,000-paper library on a default server. Said once per process (every library
+ * worker thread opens the library too).
+ */
+async function warnWhenIndexOutgrowsMemory(store: PostgresStore): Promise<void> {
+  const result = await queryRows<{ index_bytes: string | null; buffer_bytes: string }>(
+    store,
+    `SELECT pg_relation_size(to_regclass($1)) AS index_bytes, pg_size_bytes(current_setting('shared_buffers')) AS buffer_bytes`,
+    [store.tables.vectorIndex],
+  );
+  const row = result.rows[0];
+  const indexBytes = Number(row?.index_bytes ?? 0);
+  const bufferBytes = Number(row?.buffer_bytes ?? 0);
+  if (indexBytes <= bufferBytes) return;
+  const megabytes = (bytes: number) => `${Math.ceil(bytes / 1024 / 1024)} MB`;
+  const message =
+    `the vector index of the PostgreSQL library ${store.tables.tableName} (${megabytes(indexBytes)}) is larger than the server's ` +
+    `shared_buffers (${megabytes(bufferBytes)}): vector searches will wait on reads; raise shared_buffers above the index size (see docs/postgresql.md)`;
+  if (isMainThread) store.settings.logger.warn(message);
+  else store.settings.logger.debug(message);
 }

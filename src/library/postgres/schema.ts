@@ -108,7 +108,7 @@ export async function createSchema(
     await client.query(`CREATE INDEX IF NOT EXISTS ${papers}_terms_idx ON ${papers} USING gin (terms)`);
     await client.query(`CREATE INDEX IF NOT EXISTS ${papers}_short_key_idx ON ${papers} (short_key)`);
     await client.query(
-      `CREATE INDEX IF NOT EXISTS ${papers}_embedding_idx ON ${papers} USING hnsw (embedding vector_cosine_ops)`,
+      `CREATE INDEX IF NOT EXISTS ${store.tables.vectorIndex} ON ${papers} USING hnsw (embedding vector_cosine_ops)`,
     );
     await client.query('COMMIT');
     return { fuzzy, migration };

@@ -16,7 +16,7 @@ export interface PostgresLibraryOptions {
   logger: Logger;
   /** Name of the papers table; the term table and the totals row use it as a prefix. */
   tableName?: string;
-  /** Candidates the PostgreSQL HNSW index visits per search; it returns at most this many rows. */
+  /** Candidates the HNSW index keeps per search (`hnsw.ef_search`; `HNSW_EF_SEARCH`). */
   efSearch?: number;
   /** Connections per process (each worker thread opens its own library). */
   poolSize?: number;
@@ -39,7 +39,8 @@ export type PostgresLibraryDefaults = Required<
 
 export const DEFAULT_POSTGRES_LIBRARY_OPTIONS: Readonly<PostgresLibraryDefaults> = Object.freeze({
   tableName: 'papercord_library',
-  efSearch: 200,
+  // HNSW_EF_SEARCH's default.
+  efSearch: 128,
   poolSize: 4,
   embedBatchSize: 32,
   paperTextLimits: DEFAULT_PAPER_TEXT_LIMITS,
@@ -89,10 +90,18 @@ export interface Tables {
   papers: string;
   terms: string;
   totals: string;
+  /** The HNSW index on the papers' vectors. */
+  vectorIndex: string;
 }
 
 export function tablesOf(tableName: string): Tables {
-  return { tableName, papers: tableName, terms: `${tableName}_terms`, totals: `${tableName}_totals` };
+  return {
+    tableName,
+    papers: tableName,
+    terms: `${tableName}_terms`,
+    totals: `${tableName}_totals`,
+    vectorIndex: `${tableName}_embedding_idx`,
+  };
 }
 
 export function titleKey(paper: Paper): string {
