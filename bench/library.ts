@@ -161,14 +161,26 @@ async function measure(measurement: Measurement): Promise<LibraryBenchRow> {
 }
 
 /**
+ * The throwaway server's settings: those docs/postgresql.md gives for a library of up to 100,000 papers (the vector
+ * index in memory, room to build it in one pass); every other setting is PostgreSQL's default, fsync on.
+ */
+const BENCH_SERVER_SETTINGS = { shared_buffers: '1GB', maintenance_work_mem: '1GB' };
+
+/**
  * The database for `--store pgvector`: DATABASE_URL (as PostgreSQL mode reads it), else a throwaway cluster started
  * for this run with fsync on, stopped at the end.
  */
 async function benchDatabase(): Promise<{ url: string; stop: () => Promise<void> }> {
   const configured = loadConfig({ DATABASE_URL: process.env.DATABASE_URL }).DATABASE_URL;
   if (configured) return { url: configured, stop: async () => {} };
-  process.stderr.write('  pgvector: DATABASE_URL is not set; starting a throwaway PostgreSQL (fsync on)\n');
-  return startThrowawayCluster();
+  process.stderr.write(
+    `  pgvector: DATABASE_URL is not set; starting a throwaway PostgreSQL (fsync on, ${Object.entries(
+      BENCH_SERVER_SETTINGS,
+    )
+      .map(([name, value]) => `${name}=${value}`)
+      .join(', ')})\n`,
+  );
+  return startThrowawayCluster({ settings: BENCH_SERVER_SETTINGS });
 }
 
 function round(value: number): number {

@@ -72,8 +72,8 @@ export const configSchema = z.object({
   /** Cosine at which the closest paper alone makes retrieval sure; unset: 0.21 hashing, 0.35 transformers. */
   MIN_DENSE_SIMILARITY: optional(unitInterval),
   /**
-   * Candidates the local HNSW search keeps (hnswlib's ef): higher finds the exact nearest papers more often and costs
-   * more per query. Read when a library opens.
+   * Candidates the HNSW search keeps (hnswlib's ef locally, `hnsw.ef_search` in PostgreSQL): higher finds the exact
+   * nearest papers more often and costs more per query. Read when a library opens.
    */
   HNSW_EF_SEARCH: withDefault(
     z.coerce

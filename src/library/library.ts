@@ -129,3 +129,9 @@ export function inverseDocumentFrequency(statistics: TermStatistics, term: strin
   const frequency = statistics.frequencies.get(term) ?? 0;
   return bm25Idf(statistics.documents, frequency);
 }
+
+/** A paper found by a search, by id; score as the search defines it. */
+export interface PaperMatch {
+  id: string;
+  score: number;
+}

@@ -4,6 +4,8 @@
  * Needs PGVECTOR_TEST_URL (see postgresLibrary.test.ts).
  */
 import pg from 'pg';
+import pino from 'pino';
+import { startThrowawayCluster, type ThrowawayCluster } from '../../bench/support/pgCluster.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createEmbedder } from '../../src/embeddings/registry.js';
@@ -120,4 +122,48 @@ describe.skipIf(withoutPostgres)('vector search in PostgreSQL at 20,000 papers (
     const scores = hits.map((hit) => hit.score);
     expect(scores).toEqual([...scores].sort((a, b) => b - a));
   });
+});
+
+describe.skipIf(withoutPostgres)('a vector index larger than the server memory (a throwaway PostgreSQL)', () => {
+  let cluster: ThrowawayCluster | undefined;
+  let embedder: PaperEmbedder;
+  afterAll(async () => {
+    await embedder?.close();
+    await cluster?.stop();
+  });
+
+  it('given a vector index larger than shared_buffers, opening should warn once, naming both sizes', async () => {
+    // The smallest memory PostgreSQL starts with, so a few hundred papers outgrow it.
+    cluster = await startThrowawayCluster({ settings: { shared_buffers: '1MB', max_connections: '20', fsync: 'off' } });
+    embedder = await createEmbedder(loadConfig({ EMBEDDINGS: 'hashing' }), logger);
+    const first = await PostgresLibrary.open({ connectionString: cluster.url, embedder, logger });
+    const tables = tablesOf('papercord_library');
+    await first.add([
+      { id: 'real:1', title: 'A real paper', abstract: 'Tokenizers merge bytes into tokens.', source: 'test' },
+    ]);
+    const direct = new pg.Client({ connectionString: cluster.url });
+    await direct.connect();
+    await direct.query(
+      `INSERT INTO ${tables.papers} (id, title_key, paper, title_terms, abstract_terms, title_length, text_length, embedding)
+       SELECT 'generated:' || g, 'generated paper ' || g, jsonb_build_object('id', 'generated:' || g), 'generat paper', '', 2, 2,
+              (SELECT array_agg(random() - 0.5) FROM generate_series(1, $2::int) WHERE g > 0)::vector
+       FROM generate_series(1, $1::int) g`,
+      [600, embedder.dimension],
+    );
+    await direct.end();
+    await first.close();
+
+    const lines: Array<{ level: number; msg: string }> = [];
+    const capturing = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const reopened = await PostgresLibrary.open({ connectionString: cluster.url, embedder, logger: capturing });
+    await reopened.close();
+
+    const warnings = lines.filter((line) => line.level === 40).map((line) => line.msg);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /^the vector index of the PostgreSQL library papercord_library \(\d+ MB\) is larger than the server's shared_buffers \(1 MB\)/,
+    );
+    // The routine line is for the log, not for a CLI user's terminal.
+    expect(lines.find((line) => line.msg === 'PostgreSQL library opened')?.level).toBe(20);
+  }, 120_000);
 });

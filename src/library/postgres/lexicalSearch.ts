@@ -1,6 +1,6 @@
 import { FILLER_TERMS, queryTerms, stemmedTerms } from '../../text/analysis.js';
 import { DEFAULT_LEXICAL_TUNING, TERM_EXPANSION } from '../../text/bm25.js';
-import type { RetrievedPaper } from '../library.js';
+import type { PaperMatch, RetrievedPaper } from '../library.js';
 import { queryRows, type PaperRow, type PostgresStore } from './store.js';
 
 /**
@@ -26,12 +26,28 @@ const PRUNE_FROM = 1_000;
  * gives document frequencies. Query terms no paper has are expanded to known terms they begin, as the local index does.
  */
 export async function bm25Search(store: PostgresStore, query: string, k: number): Promise<RetrievedPaper[]> {
+  const rows = await bm25Rows<PaperRow>(store, query, k, 'paper');
+  return rows.map((row) => ({ paper: row.paper, score: row.score }));
+}
+
+/** As `bm25Search`, paper ids only (hybrid retrieval reads only the papers it keeps). */
+export async function bm25Matches(store: PostgresStore, query: string, k: number): Promise<PaperMatch[]> {
+  const rows = await bm25Rows<{ id: string }>(store, query, k, 'id');
+  return rows.map((row) => ({ id: row.id, score: row.score }));
+}
+
+async function bm25Rows<Row extends object>(
+  store: PostgresStore,
+  query: string,
+  k: number,
+  read: 'paper' | 'id',
+): Promise<Array<Row & { score: number }>> {
   if (k <= 0) return [];
   const { k1, b, titleBoost } = DEFAULT_LEXICAL_TUNING;
   const weighted = await weightedQueryTerms(store, query);
   if (weighted.length === 0) return [];
   const { terms: termTable, papers, totals } = store.tables;
-  const result = await queryRows<PaperRow & { score: number }>(
+  const result = await queryRows<Row & { score: number }>(
     store,
     `WITH params AS (SELECT $4::float8 AS k1, $5::float8 AS b, $6::float8 AS title_boost),
      query(term, weight) AS (SELECT * FROM unnest($1::text[], $2::float8[])),
@@ -56,7 +72,7 @@ export async function bm25Search(store: PostgresStore, query: string, k: number)
               )) AS score
        FROM matched JOIN idf ON idf.term = matched.lexeme, params p
        GROUP BY matched.seq ORDER BY score DESC, matched.seq LIMIT $7::int)
-     SELECT p.paper, scored.score FROM scored JOIN ${papers} p USING (seq) ORDER BY scored.score DESC, scored.seq`,
+     SELECT p.${read}, scored.score FROM scored JOIN ${papers} p USING (seq) ORDER BY scored.score DESC, scored.seq`,
     [
       weighted.map((entry) => entry.term),
       weighted.map((entry) => entry.weight),
@@ -67,7 +83,7 @@ export async function bm25Search(store: PostgresStore, query: string, k: number)
       k,
     ],
   );
-  return result.rows.map((row) => ({ paper: row.paper, score: row.score }));
+  return result.rows;
 }
 
 /**

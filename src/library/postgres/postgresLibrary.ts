@@ -11,6 +11,7 @@ import type {
   BulkGraph,
   Library,
   LibraryStats,
+  PaperMatch,
   RetrievedPaper,
   TermStatistics,
 } from '../library.js';
@@ -23,8 +24,8 @@ import {
   type RankedPaper,
 } from '../lookup.js';
 import { startBulkVectorIndex } from './bulkIndex.js';
-import { andPrefixQuery, bm25Search, orQuery } from './lexicalSearch.js';
-import { connectionSettings, nearestPapers } from './vectorSearch.js';
+import { andPrefixQuery, bm25Matches, bm25Search, orQuery } from './lexicalSearch.js';
+import { connectionSettings, nearestIds, nearestPapers } from './vectorSearch.js';
 import { PREVIOUS_TABLE_NAME } from './migration.js';
 import { createSchema, reportMigration } from './schema.js';
 import {
@@ -164,6 +165,29 @@ export class PostgresLibrary implements Library {
   async vectorSearch(query: string, k: number): Promise<RetrievedPaper[]> {
     if (k <= 0) return [];
     return nearestPapers(this.store, await this.store.embedder.embeddings.embedQuery(query), k);
+  }
+
+  /** As `vectorSearch`, paper ids only: a retriever fusing 100 candidates reads only the papers it returns. */
+  async vectorMatches(query: string, k: number): Promise<PaperMatch[]> {
+    if (k <= 0) return [];
+    return nearestIds(this.store, await this.store.embedder.embeddings.embedQuery(query), k);
+  }
+
+  /** As `lexicalSearch`, paper ids only. */
+  lexicalMatches(query: string, k: number): Promise<PaperMatch[]> {
+    return bm25Matches(this.store, query, k);
+  }
+
+  /** The papers with these ids, in that order; ids not in the library are skipped. */
+  async getMany(ids: readonly string[]): Promise<Paper[]> {
+    if (ids.length === 0) return [];
+    const result = await queryRows<PaperRow & { id: string }>(
+      this.store,
+      `SELECT id, paper FROM ${this.store.tables.papers} WHERE id = ANY($1::text[])`,
+      [[...ids]],
+    );
+    const papers = new Map(result.rows.map((row) => [row.id, row.paper]));
+    return ids.flatMap((id) => papers.get(id) ?? []);
   }
 
   /**

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { RetrievedPaper } from '../library.js';
+import type { PaperMatch, RetrievedPaper } from '../library.js';
 import { queryRows, vectorLiteral, type PaperRow, type PostgresStore, type Tables } from './store.js';
 
 /**
@@ -30,14 +30,19 @@ export function connectionSettings(efSearch: number): string {
  * thousand (20,000 papers: 368 ms scanning and sorting every vector, 66 ms from the index). The values are numbers
  * written into the text, which a multi-statement query needs (it cannot take parameters).
  */
-export function nearestPapersStatements(tables: Tables, vector: ArrayLike<number>, k: number): string[] {
+export function nearestPapersStatements(
+  tables: Tables,
+  vector: ArrayLike<number>,
+  k: number,
+  read: 'paper' | 'id' = 'paper',
+): string[] {
   const literal = `'${vectorLiteral(Array.from(vector, finiteNumber))}'::vector`;
   return [
     'SET LOCAL enable_seqscan = off',
     `WITH nearest AS MATERIALIZED (
       SELECT seq, embedding <=> ${literal} AS distance FROM ${tables.papers} ORDER BY embedding <=> ${literal}
       LIMIT ${Math.trunc(k)})
-    SELECT p.paper, nearest.distance FROM nearest JOIN ${tables.papers} p USING (seq)
+    SELECT p.${read}, nearest.distance FROM nearest JOIN ${tables.papers} p USING (seq)
     ORDER BY nearest.distance, nearest.seq`,
   ];
 }
@@ -47,12 +52,28 @@ export async function nearestPapers(
   vector: ArrayLike<number>,
   k: number,
 ): Promise<RetrievedPaper[]> {
+  const rows = await nearestRows<PaperRow>(store, vector, k, 'paper');
+  // Cosine distance, as hnswlib's cosine space reports it: similarity is 1 - distance in both stores.
+  return rows.map((row) => ({ paper: row.paper, score: 1 - row.distance }));
+}
+
+/** As `nearestPapers`, paper ids only (hybrid retrieval reads only the papers it keeps). */
+export async function nearestIds(store: PostgresStore, vector: ArrayLike<number>, k: number): Promise<PaperMatch[]> {
+  const rows = await nearestRows<{ id: string }>(store, vector, k, 'id');
+  return rows.map((row) => ({ id: row.id, score: 1 - row.distance }));
+}
+
+async function nearestRows<Row extends object>(
+  store: PostgresStore,
+  vector: ArrayLike<number>,
+  k: number,
+  read: 'paper' | 'id',
+): Promise<Array<Row & { distance: number }>> {
   const results = (await queryRows(
     store,
-    nearestPapersStatements(store.tables, vector, k).join(';\n'),
-  )) as unknown as Array<pg.QueryResult<PaperRow & { distance: number }>>;
-  // Cosine distance, as hnswlib's cosine space reports it: similarity is 1 - distance in both stores.
-  return results.at(-1)!.rows.map((row) => ({ paper: row.paper, score: 1 - row.distance }));
+    nearestPapersStatements(store.tables, vector, k, read).join(';\n'),
+  )) as unknown as Array<pg.QueryResult<Row & { distance: number }>>;
+  return results.at(-1)!.rows;
 }
 
 function finiteNumber(value: number): number {

@@ -15,6 +15,7 @@ import type {
   LibraryStats,
   RetrievedPaper,
   TermStatistics,
+  PaperMatch,
 } from '../library.js';
 import { resolvePaper, suggestPapers } from '../lookup.js';
 import { GraphWorker } from './bulkGraph.js';
@@ -40,14 +41,8 @@ import type { VectorIndex } from './vectorIndex.js';
 export { DEFAULT_LIBRARY_OPTIONS, type PaperLibraryOptions, type SaveStep } from './state.js';
 export { DATABASE_FILE, openLibraryDatabase } from './database.js';
 export { storedStats } from './storedStats.js';
-export type { AddOptions, AddResult, LibraryStats, PreparedPaper } from '../library.js';
+export type { AddOptions, AddResult, LibraryStats, PaperMatch, PreparedPaper } from '../library.js';
 export type { NameMatch };
-
-/** A paper found by a search, by id; score as the search defines it. */
-export interface PaperMatch {
-  id: string;
-  score: number;
-}
 
 /**
  * The local paper library: papers and their metadata in SQLite (`library/library.db`), with their vectors, the
