@@ -25,6 +25,20 @@ describe('the reference pages', () => {
     expect(missing, 'variables of src/config.ts with no row in docs/configuration.md').toEqual([]);
   });
 
+  it('given the limits in docs/configuration.md, it should find each variable in the Limits section of docs/discord-bot.md', () => {
+    const section = (markdown: string, heading: string) =>
+      markdown.split(/^## /m).find((part) => part.startsWith(`${heading}\n`)) ?? '';
+    const configuration = read('docs/configuration.md');
+    const limits = ['Limits', 'PDFs']
+      .flatMap((heading) => firstCells(section(configuration, heading)))
+      .map((cell) => cell.replace(/`/g, ''))
+      .filter((cell) => /^[A-Z][A-Z0-9_]+$/.test(cell));
+    expect(limits).toContain('PDF_MAX_PAGES');
+    const listed = section(read('docs/discord-bot.md'), 'Limits');
+    const missing = limits.filter((variable) => !listed.includes(`\`${variable}\``));
+    expect(missing, 'limits missing from the Limits section of docs/discord-bot.md').toEqual([]);
+  });
+
   it('given the slash and message commands the bot registers, it should find each in the README command table', () => {
     const cells = firstCells(read('README.md'));
     const missing = commandModules
