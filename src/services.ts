@@ -18,7 +18,8 @@ import { ArxivApi } from './papers/sources/arxivApi.js';
 import { OpenAlexClient } from './papers/sources/openAlex.js';
 import { SemanticScholarClient } from './papers/sources/semanticScholar.js';
 import { PaperGraphService } from './graph/paperGraph.js';
-import { SqliteGraphCache } from './graph/store.js';
+import { PostgresGraphCache } from './graph/postgresStore.js';
+import { SqliteGraphCache, type GraphCache } from './graph/store.js';
 import { pdfLimitsFromConfig, SandboxedPdfReader } from './papers/pdfSandbox.js';
 import { createSearchServices, type CreateSearchServicesOptions, type SearchServices } from './searchServices.js';
 
@@ -139,7 +140,11 @@ export async function createServices(
     });
     const linkChannels = LinkChannelStore.open({ dataDir: config.DATA_DIR });
     closers.push(async () => linkChannels.close());
-    const graph = createPaperGraph(config, logger, library, fullText);
+    const graphCache: GraphCache =
+      config.VECTOR_STORE === 'pgvector' && config.DATABASE_URL
+        ? await PostgresGraphCache.open(config.DATABASE_URL)
+        : SqliteGraphCache.open(config.DATA_DIR);
+    const graph = createPaperGraph(config, logger, library, fullText, graphCache);
     closers.push(() => graph.close());
     return {
       config,
@@ -162,12 +167,13 @@ export async function createServices(
   }
 }
 
-/** The paper graph over this process's library and full text; its cache is `DATA_DIR/graph.sqlite`. */
+/** The paper graph over this process's library and full text, cached in `DATA_DIR/graph.sqlite` or PostgreSQL. */
 function createPaperGraph(
   config: Config,
   logger: Logger,
   library: Library,
   fullText: FullTextService,
+  cache: GraphCache,
 ): PaperGraphService {
   return new PaperGraphService({
     sources: [
@@ -179,7 +185,7 @@ function createPaperGraph(
       }),
       new OpenAlexClient({ baseUrl: config.OPENALEX_API_BASE, logger }),
     ],
-    cache: SqliteGraphCache.open(config.DATA_DIR),
+    cache,
     library,
     bibliography: (paperId) => fullText.bibliography(paperId),
     refreshMs: config.GRAPH_REFRESH_HOURS * 3_600_000,
