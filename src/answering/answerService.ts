@@ -9,7 +9,7 @@ import { LibraryRetriever, type PaperDocumentMetadata } from '../retrieval/langc
 import type { PaperRetriever, RetrievalConfidence, RetrievedPaper } from '../retrieval/types.js';
 import type { FullTextService, PaperPassages } from '../fulltext/service.js';
 import { FULL_TEXT_OFF_NOTE } from '../fulltext/service.js';
-import { verifyCitations } from './citations.js';
+import { verifyCitations, withoutMissingClaims } from './citations.js';
 import type { Comparison } from './comparison.js';
 import {
   abstention,
@@ -137,14 +137,14 @@ export class AnswerService {
     }
     // With no model, the extractive answer picks its papers by their sentences from a wider pool of candidates.
     const pool = this.backend ? options.k : (options.k ?? this.k) * EXTRACTIVE_POOL_FACTOR;
-    const { hits, confidence } = await this.retrieveSources(trimmed, history, { ...options, k: pool });
-    if (hits.length === 0) return abstention(trimmed);
+    const { hits, confidence, missing } = await this.retrieveSources(trimmed, history, { ...options, k: pool });
+    if (hits.length === 0) return abstention(trimmed, missing);
     // With full text, the passages of these papers answer; when none of them has any, their abstracts do, as before.
     const fromPassages = this.fullText?.enabled
-      ? await this.askFromPassages(trimmed, hits, history, options)
+      ? await this.askFromPassages(trimmed, hits, history, options, undefined, missing)
       : undefined;
-    const answer = fromPassages ?? (await this.answerFrom(trimmed, hits, history, options));
-    return confidence === 'low' ? unsure(answer) : answer;
+    const answer = fromPassages ?? (await this.answerFrom(trimmed, hits, history, options, missing));
+    return confidence === 'low' ? unsure(answer, trimmed, missing) : answer;
   }
 
   private async answerFrom(
@@ -152,6 +152,7 @@ export class AnswerService {
     hits: RetrievedPaper[],
     history: ChatTurn[],
     options: AskOptions,
+    missing: readonly string[] = [],
   ): Promise<Answer> {
     const sources = hits.map((hit) => hit.paper);
     // The extractive answer leaves out papers retrieved much worse than the best one.
@@ -161,7 +162,7 @@ export class AnswerService {
     try {
       generated = await this.generateAnswer(
         this.backend,
-        answerPromptValues({ sources, question: trimmed, history }),
+        answerPromptValues({ sources, question: trimmed, history, missing }),
         options,
       );
     } catch (error) {
@@ -176,7 +177,7 @@ export class AnswerService {
       this.logger.warn({ model: this.backend.label }, 'LLM answer was empty; answering extractively');
       return { ...answerFromAbstracts(trimmed, sources, scores), notice: MODEL_UNAVAILABLE_NOTICE };
     }
-    const verified = verifyCitations(generated, sources.length);
+    const verified = verifyCitations(this.refuseMissingClaims(generated, missing), sources.length);
     if (verified.removed.length > 0) {
       this.logger.warn(
         { removed: verified.removed, sources: sources.length },
@@ -244,6 +245,7 @@ export class AnswerService {
     history: ChatTurn[],
     options: AskOptions,
     passageOptions?: { limit: number; perPaper: number },
+    missing: readonly string[] = [],
   ): Promise<Answer | undefined> {
     const focused = passageOptions !== undefined;
     let notice: string | undefined;
@@ -279,7 +281,10 @@ export class AnswerService {
     if (!this.backend) return withNotice(extractiveFromPassages(question, sources));
     let generated: string;
     try {
-      generated = await this.generateAnswer(this.backend, passagePromptValues({ sources, question, history }), options);
+      generated = this.refuseMissingClaims(
+        await this.generateAnswer(this.backend, passagePromptValues({ sources, question, history, missing }), options),
+        missing,
+      );
     } catch (error) {
       if (options.signal?.aborted) throw error;
       this.logger.warn(
@@ -303,6 +308,14 @@ export class AnswerService {
     }
     return withNotice(answer.answer);
   }
+  /** The model's answer without its sentences claiming a concept no source covers (logged: the prompt forbids it). */
+  private refuseMissingClaims(generated: string, missing: readonly string[]): string {
+    const checked = withoutMissingClaims(generated, missing);
+    if (checked.refused.length > 0)
+      this.logger.warn({ refused: checked.refused }, 'removed sentences claiming concepts no source covers');
+    return checked.text;
+  }
+
   private async retrieveSources(question: string, history: ChatTurn[], options: AskOptions): Promise<RetrievedSources> {
     // The first step of the answer pipeline is the library's LangChain retriever; an abstention is no documents.
     const retriever = new LibraryRetriever({ retriever: this.retriever, k: options.k ?? this.k });
@@ -315,7 +328,13 @@ export class AnswerService {
     const first: RetrievedSources = {
       hits: await this.papersOf(documents),
       confidence: documents[0]?.metadata.confidence ?? 'none',
+      // An abstention has no documents to carry what was missing; asking again is cheap next to an answer.
+      missing:
+        documents[0]?.metadata.missing ??
+        (await this.retriever.retrieve(question, { k: 1, signal: options.signal })).missing ??
+        [],
     };
+    // A rewritten query is graded like any other: it is `high` only when its own key concepts are covered.
     if (first.confidence !== 'low' || !this.backend) return first;
     return this.retrieveRewritten(this.backend, question, first, options);
   }
@@ -358,7 +377,7 @@ export class AnswerService {
     }
     this.logger.debug({ queries, matched: matched.length }, 'rewrote a low-confidence question');
     if (matched.length === 0) return first;
-    return { hits: reciprocalRankFusion(matched).slice(0, k), confidence: 'high' };
+    return { hits: reciprocalRankFusion(matched).slice(0, k), confidence: 'high', missing: [] };
   }
 
   private papersOf(documents: readonly Document<PaperDocumentMetadata>[]): Promise<RetrievedPaper[]> {
@@ -390,6 +409,7 @@ export class AnswerService {
 interface RetrievedSources {
   hits: RetrievedPaper[];
   confidence: RetrievalConfidence;
+  missing: string[];
 }
 
 /** Papers of several rankings by the sum of 1 / (60 + rank), the usual RRF constant; scores are rescaled to the best. */

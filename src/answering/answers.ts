@@ -1,5 +1,6 @@
 import type { Paper } from '../papers/paper.js';
 import type { PaperPassages } from '../fulltext/service.js';
+import { closestTopic, notInLibrary } from '../retrieval/keyConcepts.js';
 import { LOW_CONFIDENCE_LEAD } from '../retrieval/types.js';
 import type { RetrievalConfidence } from '../retrieval/types.js';
 import { verifyCitations, verifySectionCitations } from './citations.js';
@@ -31,6 +32,11 @@ export interface Answer {
   model: string;
   /** One line for the user when the answer is not what was configured, e.g. the model was unavailable. */
   notice?: string;
+  /**
+   * The question's key concepts no paper given covers ("federated learning"); the answer opens by saying so.
+   * Absent or empty when nothing is missing.
+   */
+  missing?: string[];
 }
 
 export const EXTRACTIVE_MODEL = 'extractive';
@@ -43,9 +49,11 @@ const EXTRACTIVE_PASSAGE_SHARE = 0.6;
 /** Longest question echoed back in an abstention, so a pasted essay does not fill the reply. */
 const ECHOED_QUESTION_CHARS = 200;
 
-export function abstention(question: string): Answer {
+export function abstention(question: string, missing: readonly string[] = []): Answer {
   const shown = question.length > ECHOED_QUESTION_CHARS ? `${question.slice(0, ECHOED_QUESTION_CHARS)}…` : question;
+  // "Nothing in the library about …" already says the library lacks it; `missing` still names the concepts.
   return {
+    ...(missing.length > 0 ? { missing: [...missing] } : {}),
     answer: `I found nothing in the library about “${shown}”.`,
     citations: [],
     confidence: 'none',
@@ -54,14 +62,24 @@ export function abstention(question: string): Answer {
   };
 }
 
-export /** A `low` answer opens by saying nothing clearly matched and which of the closest papers it drew on. */
-function unsure(answer: Answer): Answer {
+/**
+ * A `low` answer opens by saying nothing clearly matched and which of the closest papers it drew on; when key
+ * concepts of the question are missing, it first names them: "No paper in the library mentions federated learning
+ * or differential privacy. The closest papers, on llm finetuning, are [1] and [2], and this answer draws on them."
+ */
+export function unsure(answer: Answer, question = '', missing: readonly string[] = []): Answer {
   const cited = [...new Set(answer.citations.map((citation) => citation.n))].map((n) => `[${n}]`);
   const list = cited.length <= 1 ? cited.join('') : `${cited.slice(0, -1).join(', ')} and ${cited.at(-1)}`;
+  const topic = missing.length > 0 ? closestTopic(question, missing) : '';
+  const lead =
+    missing.length > 0
+      ? `${notInLibrary(missing)} The closest ${cited.length === 1 ? 'paper' : 'papers'}${topic ? `, on ${topic},` : ''} ${cited.length === 1 ? 'is' : 'are'} ${list}`
+      : `${LOW_CONFIDENCE_LEAD} ${list}`;
   return {
     ...answer,
     confidence: 'low',
-    answer: `${LOW_CONFIDENCE_LEAD} ${list}, and this answer draws on them.\n\n${answer.answer}`,
+    ...(missing.length > 0 ? { missing: [...missing] } : {}),
+    answer: `${lead}, and this answer draws on them.\n\n${answer.answer}`,
   };
 }
 

@@ -134,3 +134,28 @@ export function verifySectionCitations(text: string, sources: readonly CitablePl
     places: distinct,
   };
 }
+
+/**
+ * The answer without the sentences that claim a concept the sources lack: a sentence naming a missing concept
+ * ("federated learning") is dropped unless it says it is absent ("no source covers federated learning"). The
+ * prompt already forbids such claims; this is the check that a model followed it.
+ */
+export function withoutMissingClaims(text: string, missing: readonly string[]): { text: string; refused: string[] } {
+  if (missing.length === 0) return { text, refused: [] };
+  const refused: string[] = [];
+  const patterns = missing.map((concept) => {
+    const words = concept.split(/[\s-]+/).map((word) => word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    return { concept, pattern: new RegExp(`\\b${words.join('[\\s-]+')}`, 'i') };
+  });
+  const kept = text.split(/(?<=[.!?])\s+/).filter((sentence) => {
+    const claimed = patterns.filter(({ pattern }) => pattern.test(sentence));
+    if (claimed.length === 0 || NEGATION.test(sentence)) return true;
+    refused.push(...claimed.map(({ concept }) => concept));
+    return false;
+  });
+  if (refused.length === 0) return { text, refused: [] };
+  return { text: kept.join(' ').trim(), refused: [...new Set(refused)] };
+}
+
+/** A sentence that says something is absent: "no source", "does not cover", "none of the papers"… */
+const NEGATION = /\b(?:no|not|none|nothing|neither|nor|without|lacks?|absent)\b|n't\b/i;

@@ -19,7 +19,7 @@ export type PromptName = (typeof PROMPT_NAMES)[number];
 
 /** The placeholders each prompt file must use: exactly the keys of the values the code passes. */
 export const PROMPT_PLACEHOLDERS: Readonly<Record<PromptName, readonly string[]>> = {
-  answer: ['history', 'question', 'sources'],
+  answer: ['history', 'missing', 'question', 'sources'],
   compare: ['paper_ids', 'papers'],
   summarize: ['paper'],
   rewrite: ['question'],
@@ -167,11 +167,13 @@ export function answerPromptValues(input: {
   sources: readonly Paper[];
   question: string;
   history?: readonly ChatTurn[];
+  missing?: readonly string[];
 }) {
   return {
     sources: formatSources(input.sources),
     history: formatHistory(input.history ?? []),
     question: neutralize(input.question),
+    missing: formatMissing(input.missing ?? []),
   };
 }
 
@@ -179,12 +181,19 @@ export function passagePromptValues(input: {
   sources: readonly PaperPassages[];
   question: string;
   history?: readonly ChatTurn[];
+  missing?: readonly string[];
 }) {
   return {
     sources: formatPassageSources(input.sources),
     history: formatHistory(input.history ?? []),
     question: neutralize(input.question),
+    missing: formatMissing(input.missing ?? []),
   };
+}
+
+/** The question's concepts that no source covers, one a line (they come from the question: data, neutralized). */
+function formatMissing(missing: readonly string[]): string {
+  return missing.map((concept) => `- ${neutralize(concept)}`).join('\n');
 }
 
 export function comparePromptValues(

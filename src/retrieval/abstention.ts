@@ -30,17 +30,13 @@ export function lexicalMatch(
   const weights = topical.map((term) => idf(term));
   const total = weights.reduce((sum, weight) => sum + weight, 0);
   if (total === 0 || hits.length === 0) return NO_MATCH;
-  const longForms = new Map<string, string[]>();
-  for (const { short, long } of expansions) for (const term of queryTerms(short)) longForms.set(term, queryTerms(long));
+  const longForms = expansionLongForms(expansions);
   const perHit = hits.map((hit) => stemmedTerms(`${hit.paper.title}\n${hit.paper.abstract}`));
   const weightFound = (vocabulary: ReadonlySet<string>) =>
-    topical.reduce((sum, term, index) => {
-      const found =
-        matches(term, vocabulary) ||
-        (longForms.get(term)?.some((longTerm) => vocabulary.has(longTerm)) ?? false) ||
-        (frequency(term) === 0 && withinOneTypo(term, vocabulary));
-      return sum + (found ? weights[index]! : 0);
-    }, 0);
+    topical.reduce(
+      (sum, term, index) => sum + (termFound(term, vocabulary, longForms, frequency(term)) ? weights[index]! : 0),
+      0,
+    );
   // Names are read from the few best hits only, so this costs the same in a library of any size.
   const maxNameFrequency = Math.max(2, Math.floor(grading.maxNameShare * statistics.documents));
   const rare = topical.filter((term) => frequency(term) > 0 && frequency(term) <= maxNameFrequency);
@@ -78,6 +74,30 @@ export function gradeConfidence(
     return 'high';
   if (!enoughEvidence && signals.denseSimilarity < minDense * abstention.lowDenseRatio) return 'none';
   return 'low';
+}
+
+/** Each expanded short form's terms mapped to its long form's terms (`dpo` → direct, prefer, optim). */
+export function expansionLongForms(expansions: readonly Expansion[]): Map<string, string[]> {
+  const longForms = new Map<string, string[]>();
+  for (const { short, long } of expansions) for (const term of queryTerms(short)) longForms.set(term, queryTerms(long));
+  return longForms;
+}
+
+/**
+ * A query term is in a text's vocabulary: as it is or as a word it begins, through its expansion (`dpo` → direct
+ * preference optimization), or, for a word the library has never seen (`frequency` 0), one typo away (`tokn`).
+ */
+export function termFound(
+  term: string,
+  vocabulary: ReadonlySet<string>,
+  longForms: ReadonlyMap<string, readonly string[]>,
+  frequency: number,
+): boolean {
+  return (
+    matches(term, vocabulary) ||
+    (longForms.get(term)?.some((longTerm) => vocabulary.has(longTerm)) ?? false) ||
+    (frequency === 0 && withinOneTypo(term, vocabulary))
+  );
 }
 
 /** A query term matches a document that has it, or (for unknown shorthand) a word it begins: `hypernet`. */

@@ -143,6 +143,15 @@ export interface QuestionSetMetrics {
   false_abstention: number | null;
   /** Share of all questions graded `low`: answered with the closest papers, labelled as unsure. */
   low_rate: number;
+  /**
+   * Share of unanswerable questions graded `high`: answered as if the library covered them (lower is better);
+   * null when the set has none. Its complement is the share graded `none` or `low`.
+   */
+  false_high: number | null;
+  /** Share of unanswerable questions graded `none` or `low` (1 - false_high); null when the set has none. */
+  abstention_or_low: number | null;
+  /** Share of answerable questions graded `low`: answered, but said to be only the closest papers. */
+  low_answerable: number | null;
   queries: number;
 }
 
@@ -153,6 +162,8 @@ export interface QuestionOutcome {
   abstained: boolean;
   /** Titles returned, best first. */
   titles: string[];
+  /** The question's key concepts the hits did not cover. */
+  missing: string[];
   'recall@5': number;
   'mrr@10': number;
   'ndcg@10': number;
@@ -172,8 +183,8 @@ export async function evaluateQuestions(
   const outcomes: QuestionOutcome[] = [];
   for (const { question, judgments } of judged) {
     options.signal?.throwIfAborted();
-    const { hits, confidence } = await retriever.retrieve(question.query, { k: 10, signal: options.signal });
-    outcomes.push(scoreQuestion(question, judgments, hits, confidence));
+    const { hits, confidence, missing } = await retriever.retrieve(question.query, { k: 10, signal: options.signal });
+    outcomes.push(scoreQuestion(question, judgments, hits, confidence, missing));
   }
   return { metrics: questionSetMetrics(outcomes), outcomes, missingTitles };
 }
@@ -218,6 +229,7 @@ export function scoreQuestion(
   judgments: Judgments,
   hits: readonly RetrievedPaper[],
   confidence: RetrievalConfidence,
+  missing: readonly string[] = [],
 ): QuestionOutcome {
   const abstained = confidence === 'none';
   const ranking = abstained ? [] : hits.map((hit) => hit.paper.id);
@@ -226,6 +238,7 @@ export function scoreQuestion(
     confidence,
     abstained,
     titles: abstained ? [] : hits.map((hit) => hit.paper.title),
+    missing: [...missing],
     'recall@5': recallAtK(ranking, judgments, 5),
     'mrr@10': mrrAtK(ranking, judgments, 10),
     'ndcg@10': ndcgAtK(ranking, judgments, 10),
@@ -236,8 +249,9 @@ export function questionSetMetrics(outcomes: readonly QuestionOutcome[]): Questi
   const answerable = outcomes.filter((outcome) => Object.keys(outcome.question.relevant).length > 0);
   const unanswerable = outcomes.filter((outcome) => Object.keys(outcome.question.relevant).length === 0);
   // A rate over no questions is unknown, not 0% (which would read as "never abstains").
-  const share = (items: readonly QuestionOutcome[]) =>
-    items.length === 0 ? null : round(mean(items.map((outcome) => (outcome.abstained ? 1 : 0))));
+  const shareOf = (items: readonly QuestionOutcome[], counted: (outcome: QuestionOutcome) => boolean) =>
+    items.length === 0 ? null : round(mean(items.map((outcome) => (counted(outcome) ? 1 : 0))));
+  const share = (items: readonly QuestionOutcome[]) => shareOf(items, (outcome) => outcome.abstained);
   return {
     'recall@5': round(mean(answerable.map((outcome) => outcome['recall@5']))),
     'mrr@10': round(mean(answerable.map((outcome) => outcome['mrr@10']))),
@@ -245,6 +259,9 @@ export function questionSetMetrics(outcomes: readonly QuestionOutcome[]): Questi
     abstention: share(unanswerable),
     false_abstention: share(answerable),
     low_rate: round(mean(outcomes.map((outcome) => (outcome.confidence === 'low' ? 1 : 0)))),
+    false_high: shareOf(unanswerable, (outcome) => outcome.confidence === 'high'),
+    abstention_or_low: shareOf(unanswerable, (outcome) => outcome.confidence !== 'high'),
+    low_answerable: shareOf(answerable, (outcome) => outcome.confidence === 'low'),
     queries: outcomes.length,
   };
 }

@@ -3,7 +3,8 @@ import { inverseDocumentFrequency, type Library } from '../library/library.js';
 import type { Paper } from '../papers/paper.js';
 import { FILLER_TERMS, processTerm, queryTerms, tokenize, withoutFillerWords } from '../text/analysis.js';
 import { definedOnly } from '../util/options.js';
-import { gradeConfidence, lexicalMatch, NO_MATCH, type LexicalMatch } from './abstention.js';
+import { expansionLongForms, gradeConfidence, lexicalMatch, NO_MATCH, type LexicalMatch } from './abstention.js';
+import { conceptCoverage, conceptTerms, missingOutweighs, questionRuns, type ConceptCoverage } from './keyConcepts.js';
 import {
   DEFAULT_ABSTENTION,
   DEFAULT_HYBRID_OPTIONS,
@@ -60,6 +61,9 @@ function canMatch(library: RetrievalLibrary): library is RetrievalLibrary & Matc
 const FEEDBACK_DOCUMENTS = 3;
 const FEEDBACK_WORDS = 8;
 
+/** Nearest papers of a key concept read when a sentence encoder checks its coverage in meaning. */
+const NEAREST_TO_A_CONCEPT = 10;
+
 /** Papers of a first pass whose abstracts are read for abbreviation definitions. */
 const DEFINITION_DEPTH = 10;
 
@@ -77,6 +81,8 @@ export interface RetrievalSignals {
   queryTerms: string[];
   /** Expansions appended to the query, e.g. `dpo → direct preference optimization`. */
   expansions: string[];
+  /** The question's key concepts and whether the best hits cover them (keyConcepts.ts). */
+  concepts: ConceptCoverage[];
 }
 
 export interface ExplainedRetrievalResult extends RetrievalResult {
@@ -105,8 +111,8 @@ export class HybridRetriever implements PaperRetriever {
   }
 
   async retrieve(query: string, options: RetrieveOptions = {}): Promise<RetrievalResult> {
-    const { hits, confidence, abstained } = await this.retrieveExplained(query, options);
-    return { hits, confidence, abstained };
+    const { hits, confidence, abstained, missing } = await this.retrieveExplained(query, options);
+    return { hits, confidence, abstained, missing };
   }
 
   async retrieveExplained(rawQuery: string, options: RetrieveOptions = {}): Promise<ExplainedRetrievalResult> {
@@ -119,7 +125,7 @@ export class HybridRetriever implements PaperRetriever {
       abstained: true,
       signals,
     });
-    if (k <= 0) return nothing({ ...NO_MATCH, denseSimilarity: 0, queryTerms: terms, expansions: [] });
+    if (k <= 0) return nothing({ ...NO_MATCH, denseSimilarity: 0, queryTerms: terms, expansions: [], concepts: [] });
     options.signal?.throwIfAborted();
 
     // Even a benchmark that never abstains grades its first pass, to know whether expanding is worth it.
@@ -162,7 +168,13 @@ export class HybridRetriever implements PaperRetriever {
     options.signal?.throwIfAborted();
     // An empty library finds nothing, whether or not abstention is on.
     if (pass.fused.length === 0)
-      return nothing({ ...NO_MATCH, denseSimilarity: pass.denseSimilarity, queryTerms: terms, expansions: [] });
+      return nothing({
+        ...NO_MATCH,
+        denseSimilarity: pass.denseSimilarity,
+        queryTerms: terms,
+        expansions: [],
+        concepts: [],
+      });
     let fused = pass.fused;
     if (expansion.feedback && pass.confidence === 'low') {
       // Pseudo-relevance feedback reorders only: the grade stays the one the question's own words earned.
@@ -177,13 +189,20 @@ export class HybridRetriever implements PaperRetriever {
       fused = [...reranked, ...fused.slice(head.length)];
     }
 
+    const concepts = this.options.abstention
+      ? await this.conceptsCovered(query, pass.expansions, fused.slice(0, grading.conceptDepth), options)
+      : [];
+    const missing = concepts.filter((concept) => concept.state !== 'covered').map((concept) => concept.name);
+    if (missing.length > 0 && !(await this.missingOutweighs(query, missing, fused[0]))) missing.length = 0;
     const signals: RetrievalSignals = {
       ...pass.match,
       denseSimilarity: pass.denseSimilarity,
       queryTerms: terms,
       expansions: pass.expansions.map(describeExpansion),
+      concepts,
     };
-    if (!this.options.abstention) return { hits: fused.slice(0, k), confidence: 'high', abstained: false, signals };
+    if (!this.options.abstention)
+      return { hits: fused.slice(0, k), confidence: 'high', abstained: false, missing: [], signals };
     if (pass.confidence === 'none') {
       this.options.logger?.debug(
         {
@@ -193,9 +212,56 @@ export class HybridRetriever implements PaperRetriever {
         },
         'abstained: nothing relevant in the library',
       );
-      return nothing(signals);
+      return { ...nothing(signals), missing };
     }
-    return { hits: fused.slice(0, k), confidence: pass.confidence, abstained: false, signals };
+    // The words match, but not what the question is about: the closest papers, said to be only that.
+    const confidence = missing.length > 0 && pass.confidence === 'high' ? 'low' : pass.confidence;
+    return { hits: fused.slice(0, k), confidence, abstained: false, missing, signals };
+  }
+
+  /**
+   * The question's key concepts and whether the evidence covers them. With a sentence encoder, a concept whose
+   * words no evidence paper has is still covered when one of them is among its nearest papers, at least as close
+   * as a match must be (a paraphrase); the hashing embedder only repeats the words, so it never decides this.
+   */
+  private async conceptsCovered(
+    query: string,
+    expansions: readonly Expansion[],
+    evidence: readonly RetrievedPaper[],
+    options: RetrieveOptions,
+  ): Promise<ConceptCoverage[]> {
+    const runs = questionRuns(query);
+    if (runs.length === 0 || evidence.length === 0) return [];
+    const statistics = await this.library.termStatistics(conceptTerms(runs));
+    const coverage = conceptCoverage(runs, evidence, statistics, expansionLongForms(expansions), this.grading());
+    const library = this.library;
+    if (library.embedder.kind === 'hashing' || !canMatch(library)) return coverage;
+    const minDense = this.grading().minDenseSimilarity[library.embedder.kind];
+    const ids = new Set(evidence.map((hit) => hit.paper.id));
+    return Promise.all(
+      coverage.map(async (concept) => {
+        if (concept.state !== 'absent') return concept;
+        options.signal?.throwIfAborted();
+        const nearest = await library.vectorMatches(concept.name, NEAREST_TO_A_CONCEPT);
+        const near = nearest.some((match) => ids.has(match.id) && match.score >= minDense);
+        return near ? { ...concept, state: 'covered' as const } : concept;
+      }),
+    );
+  }
+
+  /** Missing concepts count only when they weigh as much as what the best hit specifically shares with the question. */
+  private async missingOutweighs(
+    query: string,
+    missing: readonly string[],
+    best: RetrievedPaper | undefined,
+  ): Promise<boolean> {
+    const runs = questionRuns(query);
+    const statistics = await this.library.termStatistics(conceptTerms(runs));
+    return missingOutweighs(runs, missing, best, statistics, this.grading().missingWeight);
+  }
+
+  private grading(): Readonly<AbstentionOptions> {
+    return this.options.abstention || DEFAULT_ABSTENTION;
   }
 
   /** The best hits' most telling words the query lacks (RM3-style: frequent in them, rare in the library). */

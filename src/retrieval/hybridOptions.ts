@@ -43,6 +43,20 @@ export interface AbstentionOptions {
    * nothing: it is no name).
    */
   maxNameShare: number;
+  /** How many of the best hits are the evidence that must cover every key concept of the question for `high`. */
+  conceptDepth: number;
+  /** A question word in at most this share of the library is a key concept (keyConcepts.ts). */
+  rareShare: number;
+  /** Content words between a key concept's rare word and its neighbour from the question, in a paper. */
+  window: number;
+  /** Two question words side by side, the rarer in at most this share of the library, must stand together in a paper. */
+  phraseShare: number;
+  /**
+   * Missing concepts cap confidence when their IDF is at least this share of the IDF of the specific words (outside
+   * the library's everyday vocabulary) that the best hit shares with the question: chat words a well-matched
+   * question adds ("any trick", "go quiet") are not what it asks about.
+   */
+  missingWeight: number;
 }
 
 /** Which query expansions run (`npm run bench -- eval` measures each). */
@@ -94,6 +108,11 @@ export const DEFAULT_ABSTENTION: Readonly<AbstentionOptions> = Object.freeze({
   lowDenseRatio: 0.85,
   depth: 2,
   maxNameShare: 0.01,
+  conceptDepth: 3,
+  rareShare: 0.05,
+  window: 3,
+  phraseShare: 0.1,
+  missingWeight: 0.8,
 });
 
 /**

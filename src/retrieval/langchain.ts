@@ -12,6 +12,8 @@ export interface PaperDocumentMetadata {
   n: number;
   /** The retrieval's confidence, the same on every document of one result: `low` when these are only the closest. */
   confidence: RetrievalConfidence;
+  /** The question's key concepts these papers do not cover, the same on every document of one result. */
+  missing: string[];
 }
 
 export interface LibraryRetrieverInput extends BaseRetrieverInput {
@@ -48,7 +50,7 @@ export class LibraryRetriever extends BaseRetriever<PaperDocumentMetadata> {
 
   override async _getRelevantDocuments(query: string): Promise<Document<PaperDocumentMetadata>[]> {
     const signal = callSignal.getStore();
-    const { hits, abstained, confidence } = await this.retriever.retrieve(query, { k: this.k, signal });
+    const { hits, abstained, confidence, missing = [] } = await this.retriever.retrieve(query, { k: this.k, signal });
     if (abstained) return [];
     return hits.map(
       (hit, index) =>
@@ -61,6 +63,7 @@ export class LibraryRetriever extends BaseRetriever<PaperDocumentMetadata> {
             score: hit.score,
             n: index + 1,
             confidence,
+            missing,
           },
         }),
     );

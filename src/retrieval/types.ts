@@ -17,6 +17,11 @@ export interface RetrievalResult {
   confidence: RetrievalConfidence;
   /** True exactly when confidence is `none`: the library holds nothing relevant ("I found nothing in the library about …"). */
   abstained: boolean;
+  /**
+   * The question's key concepts that the best hits do not cover ("federated learning"), in question order; when any
+   * is, confidence is at most `low`. Absent from retrievers that do not check (treat as none missing).
+   */
+  missing?: string[];
 }
 
 export interface RetrieveOptions {

@@ -169,6 +169,7 @@ describe('AnswerService.ask with an OpenAI-compatible server', () => {
       confidence: 'none',
       abstained: true,
       model: 'extractive',
+      missing: ['recipe', 'sourdough bread'],
     });
     expect(server.requests).toHaveLength(0);
   });
@@ -203,7 +204,8 @@ describe('AnswerService.ask when nothing clearly matches', () => {
   it('given no LLM, it should say nothing clearly matches, name the closest papers it cites, and answer from them', async () => {
     const answer = await service(loadConfig({ LLM_PROVIDER: 'none' })).ask(LOOSE_QUESTION);
     expect(answer).toMatchObject({ confidence: 'low', abstained: false, model: 'extractive' });
-    expect(answer.answer).toMatch(/^I found nothing that clearly matches; the closest papers are \[1\]/);
+    // Its chat words ("engine", "doc") are in no paper it cites: the answer names them before anything else.
+    expect(answer.answer).toMatch(/^No paper in the library mentions .+\. The closest papers.* are \[1\]/);
     expect(answer.citations[0]!.title).toMatch(/^DynamicRetriever/);
   });
 
@@ -233,8 +235,8 @@ describe('AnswerService.ask when nothing clearly matches', () => {
 
     expect(requestBodies()).toHaveLength(2);
     expect(answer).toMatchObject({ confidence: 'low', model: 'openai/test-model' });
-    expect(answer.answer).toBe(
-      'I found nothing that clearly matches; the closest papers are [1], and this answer draws on them.\n\nThe closest is a model-based retriever [1].',
+    expect(answer.answer).toMatch(
+      /^No paper in the library mentions .+ are \[1\], and this answer draws on them\.\n\nThe closest is a model-based retriever \[1\]\.$/,
     );
     expect(answer.citations[0]!.title).toMatch(/^DynamicRetriever/);
   });
@@ -359,5 +361,34 @@ describe('LLM backends', () => {
 
   it('given openai without a key or a server, it should say which variable to set', () => {
     expect(() => createChatBackend(loadConfig({ LLM_PROVIDER: 'openai' }))).toThrow(/LLM_API_KEY.*LLM_BASE_URL/);
+  });
+});
+
+describe('AnswerService.ask when key concepts of the question are missing', () => {
+  const question = 'federated learning with differential privacy for llm finetuning';
+
+  it('given no LLM, it should say first that no paper mentions them, then answer from the closest papers', async () => {
+    const answer = await service(loadConfig({ LLM_PROVIDER: 'none' })).ask(question);
+    expect(answer.confidence).toBe('low');
+    expect(answer.missing).toEqual(['federated learning', 'differential privacy']);
+    expect(answer.answer).toMatch(
+      /^No paper in the library mentions federated learning or differential privacy\. The closest papers, on llm finetuning, are \[1\]/,
+    );
+  });
+
+  it('given an LLM, it should tell it the missing concepts and drop a sentence claiming one', async () => {
+    server.script({
+      kind: 'text',
+      content:
+        'Federated learning is used to fine-tune the model [1]. Concept-aware fine-tuning predicts several tokens [1].',
+    });
+    const answer = await service().ask(question);
+
+    const messages = server.requests[0]!.body.messages as Array<{ content: string }>;
+    expect(messages.at(-1)!.content).toMatch(/<missing>\n- federated learning\n- differential privacy\n<\/missing>/);
+    expect(messages[0]!.content).toMatch(/Never claim or suggest that a source covers/);
+    expect(answer.answer).toMatch(/^No paper in the library mentions federated learning or differential privacy\./);
+    expect(answer.answer).not.toMatch(/Federated learning is used/);
+    expect(answer.answer).toMatch(/Concept-aware fine-tuning predicts several tokens \[1\]\.$/);
   });
 });

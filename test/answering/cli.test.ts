@@ -50,7 +50,8 @@ describe('papercord ask', () => {
       abstained: boolean;
       model: string;
     };
-    expect(Object.keys(answer)).toEqual(['answer', 'citations', 'confidence', 'abstained', 'model']);
+    expect(Object.keys(answer)).toEqual(['answer', 'citations', 'confidence', 'abstained', 'model', 'missing']);
+    expect(answer.missing).toEqual([]);
     // Issue 13: citations name the section and page cited; both null for an answer from abstracts.
     expect(Object.keys(answer.citations[0]!)).toEqual(['n', 'id', 'title', 'url', 'section', 'page']);
     expect(answer.citations[0]).toMatchObject({ section: null, page: null });
@@ -72,6 +73,7 @@ describe('papercord ask', () => {
       confidence: 'none',
       abstained: true,
       model: 'extractive',
+      missing: ['recipe', 'sourdough bread'],
     });
   });
 
@@ -87,7 +89,7 @@ describe('papercord ask', () => {
       citations: { title: string }[];
     };
     expect(answer).toMatchObject({ confidence: 'low', abstained: false });
-    expect(answer.answer).toMatch(/^I found nothing that clearly matches; the closest papers are \[1\]/);
+    expect(answer.answer).toMatch(/^No paper in the library mentions .+\. The closest papers.* are \[1\]/);
     expect(answer.citations[0]!.title).toMatch(/^DynamicRetriever/);
   });
 

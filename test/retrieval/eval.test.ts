@@ -147,6 +147,10 @@ describe('papercord eval on a question set', () => {
       false_abstention: 0,
       // The loosely worded question is answered with its paper, graded low: one of four.
       low_rate: 0.25,
+      // The steak question is abstained on, never answered `high`.
+      false_high: 0,
+      abstention_or_low: 1,
+      low_answerable: expect.closeTo(1 / 3, 4),
       queries: 4,
     });
   });
@@ -168,6 +172,9 @@ describe('papercord eval on a question set', () => {
       'abstention',
       'false_abstention',
       'low_rate',
+      'false_high',
+      'abstention_or_low',
+      'low_answerable',
       'queries',
     ]);
     const objective = (metrics: Record<string, number>) =>

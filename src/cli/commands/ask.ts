@@ -11,8 +11,9 @@ export const askCommand: CliCommand = {
     '',
     `  -k        how many papers to answer from (1 to ${MAX_K}, default ${DEFAULT_K})`,
     '  --paper   answer from this one paper (its full text when there is one): an id, a title or a short name',
-    '  --json    print {"answer","citations":[{"n","id","title","url","section","page"}],"confidence","abstained","model"}',
-    '            confidence: high, low (nothing clearly matches; answered from the closest papers) or none (abstained)',
+    '  --json    print {"answer","citations":[{"n","id","title","url","section","page"}],"confidence","abstained","model",',
+    '            "missing"}; confidence: high, low (nothing clearly matches; answered from the closest papers) or none',
+    '            (abstained); missing: the key concepts of the question no paper covers ([] when none is missing)',
   ].join('\n'),
   async run(args, context) {
     const { values, positionals } = parseCommandArgs(
@@ -54,6 +55,7 @@ export function answerJson(answer: Answer) {
     confidence: answer.confidence,
     abstained: answer.abstained,
     model: answer.model,
+    missing: answer.missing ?? [],
   };
 }
 

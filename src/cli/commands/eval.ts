@@ -46,7 +46,9 @@ export const evalCommand: CliCommand = {
     '  Without --corpus: asks each question ({"id","query","kind","relevant":{"<exact title>":grade}}) of the',
     '  current library and prints Recall@5, MRR@10, nDCG@10, the abstention rate (confidence none) on unanswerable',
     '  questions (empty "relevant"), the false-abstention rate on the others, and the share graded low.',
-    '    --json   print {"recall@5","mrr@10","ndcg@10","abstention","false_abstention","low_rate","queries"}',
+    '    --json   print {"recall@5","mrr@10","ndcg@10","abstention","false_abstention","low_rate","false_high",',
+    '             "abstention_or_low","low_answerable","queries"}: false_high is the share of unanswerable questions',
+    '             answered with confidence high, abstention_or_low the share graded none or low',
     '',
     '  With --calibrate: tries dense weights 0 to 0.8 and dense similarity thresholds 0.10 to 0.60 on the question',
     '  set and prints the best DENSE_WEIGHT and MIN_DENSE_SIMILARITY with their metrics, beside the current ones.',
@@ -253,13 +255,14 @@ async function evaluateQuestionSet(file: string, json: boolean, context: Command
       ['abstention', rate(metrics.abstention, outcomes.length - answerable, 'unanswerable')],
       ['false abstention', rate(metrics.false_abstention, answerable, 'answerable')],
       ['low confidence', lowRates(outcomes)],
+      ['false high', rate(metrics.false_high, outcomes.length - answerable, 'unanswerable')],
       ['queries', String(metrics.queries)],
     ]),
   );
   const misses = outcomes.filter((outcome) =>
     Object.keys(outcome.question.relevant).length === 0
       ? !outcome.abstained
-      : outcome.abstained || outcome['recall@5'] < 1,
+      : outcome.abstained || outcome['recall@5'] < 1 || outcome.confidence === 'low',
   );
   for (const miss of misses) {
     const what =
@@ -268,7 +271,8 @@ async function evaluateQuestionSet(file: string, json: boolean, context: Command
         : miss.abstained
           ? 'abstained'
           : `recall@5 ${miss['recall@5'].toFixed(2)} (confidence ${miss.confidence})`;
-    context.stderr.write(`  ${miss.question.id}: ${what}: ${miss.question.query}\n`);
+    const missing = miss.missing.length > 0 ? ` (missing: ${miss.missing.join(', ')})` : '';
+    context.stderr.write(`  ${miss.question.id}: ${what}${missing}: ${miss.question.query}\n`);
   }
 }
 

@@ -1,4 +1,5 @@
 import { UserError } from '../../errors.js';
+import { missingLead } from '../../retrieval/keyConcepts.js';
 import { LOW_CONFIDENCE_LEAD } from '../../retrieval/types.js';
 import { EMPTY_LIBRARY_HINT, parseTextQuery, type CliCommand } from '../command.js';
 
@@ -22,7 +23,12 @@ export const searchCommand: CliCommand = {
     const { library, retriever } = await context.searchServices();
     if ((await library.count()) === 0) throw new UserError(EMPTY_LIBRARY_HINT);
 
-    const { hits, abstained, confidence } = await retriever.retrieve(query, { k, signal: context.signal });
+    const {
+      hits,
+      abstained,
+      confidence,
+      missing = [],
+    } = await retriever.retrieve(query, { k, signal: context.signal });
     if (json) {
       const rows = hits.map((hit) => ({
         id: hit.paper.id,
@@ -37,7 +43,8 @@ export const searchCommand: CliCommand = {
       context.stdout.write(`Nothing in the library is relevant to "${query}".\n`);
       return;
     }
-    if (confidence === 'low') context.stdout.write(`${LOW_CONFIDENCE_LEAD}:\n`);
+    if (missing.length > 0) context.stdout.write(`${missingLead(query, missing)}:\n`);
+    else if (confidence === 'low') context.stdout.write(`${LOW_CONFIDENCE_LEAD}:\n`);
     hits.forEach((hit, index) => {
       context.stdout.write(
         `${String(index + 1).padStart(2)}. ${hit.score.toFixed(3)}  ${hit.paper.title}  [${hit.paper.id}]\n`,
