@@ -79,7 +79,7 @@ export function unsure(answer: Answer, question = '', missing: readonly string[]
     ...answer,
     confidence: 'low',
     ...(missing.length > 0 ? { missing: [...missing] } : {}),
-    answer: `${lead}, and this answer draws on them.\n\n${answer.answer}`,
+    answer: `${lead}, and this answer draws on ${missing.length > 0 && cited.length === 1 ? 'it' : 'them'}.\n\n${answer.answer}`,
   };
 }
 

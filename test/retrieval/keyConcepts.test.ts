@@ -55,6 +55,7 @@ describe('conceptCoverage', () => {
       ['languag', 90],
       ['model', 95],
       ['design', 40],
+      ['llm', 80],
     ]),
   };
   const runs = questionRuns('protein language models');
@@ -74,7 +75,7 @@ describe('conceptCoverage', () => {
   });
 
   it('given a paper that never says the rare word, it should call the concept absent', () => {
-    const coverage = conceptCoverage(questionRuns('llm debate'), [paper('Language models answer.')], statistics);
+    const coverage = conceptCoverage(questionRuns('llm debate'), [paper('An LLM answers questions.')], statistics);
     expect(coverage).toEqual([{ name: 'debate', state: 'absent' }]);
   });
 });
