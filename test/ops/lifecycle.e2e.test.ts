@@ -182,7 +182,8 @@ describe('SIGTERM in the middle of ingest and answers', () => {
     });
     const questions = [
       'How do byte-level models avoid very long sequences?',
-      'What is retrieval augmented generation?',
+      // Questions the library answers (`high`): a `low` one would first ask the model to rewrite it.
+      'How does TokenSelect select the KV cache tokens?',
       'Which papers learn tokenization end to end?',
     ];
     const asked = questions.map((question, index) =>
