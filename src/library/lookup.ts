@@ -1,5 +1,6 @@
 import { UserError } from '../errors.js';
 import { normalizeTitle, type Paper } from '../papers/paper.js';
+import { parseArxivReference } from '../papers/arxivIds.js';
 import type { Library } from './library.js';
 
 /**
@@ -125,9 +126,17 @@ export function resolvePaper(library: NamedPapers, nameOrId: string): Paper {
 export const EMPTY_LIBRARY_MESSAGE = 'the library is empty; add papers first with `papercord ingest`';
 export const NO_NAME_MESSAGE = 'no paper named: give a title, a short name or an id';
 
-/** Ids a typed name can be, in order: itself (`t:…`, `arxiv:…`), then as an arXiv id without its version. */
+/**
+ * Ids a typed name can be, in order: itself (`t:…`, `arxiv:…`), then as an arXiv id without its version, then the
+ * paper an arXiv, Hugging Face or DOI link names.
+ */
 export function idsMeant(wanted: string): string[] {
-  return [wanted, `arxiv:${wanted.replace(/^arxiv:/i, '').replace(/v\d+$/, '')}`];
+  const linked = parseArxivReference(wanted);
+  return [
+    wanted,
+    `arxiv:${wanted.replace(/^arxiv:/i, '').replace(/v\d+$/, '')}`,
+    ...(linked ? [`arxiv:${linked}`] : []),
+  ];
 }
 
 /** The one paper `ranked` (best first, from `rankByTitle`) clearly points at; a UserError listing them otherwise. */

@@ -99,6 +99,9 @@ function countNewlines(text: string, from: number, to: number): number {
   return count;
 }
 
+/** `cs.CL`, `hep-ph`, `math.GT`: what arXiv calls a category. */
+export const ARXIV_CATEGORY = /^[a-z-]+(?:\.[A-Za-z-]+)?$/;
+
 function lineOf(text: string, index: number): number | undefined {
   if (index < 0) return undefined;
   let line = 1;
@@ -141,6 +144,13 @@ function toListEntry(entry: Entry, where: string): ListEntry {
   const date = /^(\d{4})-(\d{2})-(\d{2})$/.exec(field('date') ?? '');
   const publishedAt = date ? isoDate([Number(date[1]), Number(date[2]), Number(date[3])]) : undefined;
   if (publishedAt) listEntry.publishedAt = publishedAt;
+  const primaryCategory = field('primaryclass')?.trim();
+  if (primaryCategory && ARXIV_CATEGORY.test(primaryCategory)) listEntry.primaryCategory = primaryCategory;
+  const keywords = (fields as Record<string, unknown>).keywords;
+  const keywordList = (Array.isArray(keywords) ? keywords : typeof keywords === 'string' ? keywords.split(',') : [])
+    .map((keyword) => plainText(String(keyword)))
+    .filter((keyword): keyword is string => keyword !== undefined);
+  if (keywordList.length) listEntry.keywords = keywordList;
   return listEntry;
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { UserError } from '../../errors.js';
 import { parseArxivReference } from '../arxivIds.js';
+import { ARXIV_CATEGORY } from './bibtex.js';
 import { isoDate, papersFromEntries, webLink } from './readingList.js';
 import {
   DEFAULT_IMPORT_LIMITS,
@@ -30,6 +31,8 @@ const cslItemSchema = z
     URL: z.string().optional(),
     DOI: z.string().optional(),
     number: z.union([z.string(), z.number()]).optional(),
+    note: z.string().optional(),
+    keyword: z.string().optional(),
   })
   .passthrough();
 
@@ -102,6 +105,14 @@ function toListEntry(item: z.infer<typeof cslItemSchema>, where: string): ListEn
   const parts = item.issued?.['date-parts']?.[0]?.map(Number);
   const publishedAt = isoDate(parts);
   if (publishedAt) entry.publishedAt = publishedAt;
+  // "arXiv:2410.20771 [cs.CL]", as arXiv prints an id with its primary category (papercord's exports write it in `note`).
+  const primaryCategory = /\barxiv:\s*\S+\s+\[([^\]\s]+)\]/i.exec(item.note ?? '')?.[1];
+  if (primaryCategory && ARXIV_CATEGORY.test(primaryCategory)) entry.primaryCategory = primaryCategory;
+  const keywords = (item.keyword ?? '')
+    .split(',')
+    .map((keyword) => plainText(keyword))
+    .filter((keyword): keyword is string => keyword !== undefined);
+  if (keywords.length) entry.keywords = keywords;
   return entry;
 }
 

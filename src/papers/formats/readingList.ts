@@ -54,6 +54,8 @@ function toPaper(entry: ListEntry, source: string): Paper {
   const url = entry.url ?? (entry.arxivId ? `https://arxiv.org/abs/${entry.arxivId}` : undefined);
   if (url) paper.url = url;
   if (entry.publishedAt) paper.publishedAt = entry.publishedAt;
+  if (entry.primaryCategory && entry.arxivId) paper.primaryCategory = entry.primaryCategory;
+  if (entry.keywords?.length) paper.keywords = entry.keywords;
   return paper;
 }
 

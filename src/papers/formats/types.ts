@@ -58,6 +58,9 @@ export interface ListEntry {
   arxivId?: string;
   url?: string;
   publishedAt?: string;
+  /** arXiv's primary category (`cs.CL`), as papercord's own exports write it. */
+  primaryCategory?: string;
+  keywords?: string[];
 }
 
 const HTML_TAG = /<\/?(?:i|b|em|strong|sup|sub|sc|span|u|tt)(?:\s[^>]*)?>/gi;
