@@ -4,8 +4,10 @@ import * as addPapersMenu from './addPapersMenu.js';
 import * as about from './about.js';
 import * as ask from './ask.js';
 import * as compare from './compare.js';
+import * as exportCommand from './export.js';
 import * as library from './library.js';
 import * as paper from './paper.js';
+import * as read from './read.js';
 import * as related from './related.js';
 import * as search from './search.js';
 import * as similar from './similar.js';
@@ -19,6 +21,8 @@ export const commandModules: readonly BotCommand[] = [
   similar,
   related,
   compare,
+  read,
+  exportCommand,
   add,
   library,
   trending,

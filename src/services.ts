@@ -14,6 +14,7 @@ import type { PaperRetriever } from './retrieval/types.js';
 import { createTrendingService, type TrendingService } from './trending/trendingService.js';
 import { PaperIntake } from './intake/paperIntake.js';
 import { LinkChannelStore } from './intake/linkChannels.js';
+import { ReadingSessionStore } from './answering/readingSessions.js';
 import { ArxivApi } from './papers/sources/arxivApi.js';
 import { OpenAlexClient } from './papers/sources/openAlex.js';
 import { SemanticScholarClient } from './papers/sources/semanticScholar.js';
@@ -47,6 +48,8 @@ export interface Services {
   readonly intake: PaperIntake;
   /** Channels where posted paper links are added (`/library links on`), in `<DATA_DIR>/papercord.sqlite`. */
   readonly linkChannels: LinkChannelStore;
+  /** Threads opened by `/read` and the papers each is about, in `<DATA_DIR>/papercord.sqlite`. */
+  readonly readingSessions: ReadingSessionStore;
   /** References and citations (Semantic Scholar, else OpenAlex, plus the paper's bibliography), cached under DATA_DIR. */
   readonly graph: PaperGraphService;
   /** Releases everything, in reverse order of creation. Safe to call twice. */
@@ -140,6 +143,9 @@ export async function createServices(
     });
     const linkChannels = LinkChannelStore.open({ dataDir: config.DATA_DIR });
     closers.push(async () => linkChannels.close());
+    const readingSessions = ReadingSessionStore.open({ dataDir: config.DATA_DIR });
+    closers.push(async () => readingSessions.close());
+    const graph = createPaperGraph(config, logger, library, fullText);
     const graphCache: GraphCache =
       config.VECTOR_STORE === 'pgvector' && config.DATABASE_URL
         ? await PostgresGraphCache.open(config.DATABASE_URL)
@@ -158,6 +164,7 @@ export async function createServices(
       arxiv,
       intake,
       linkChannels,
+      readingSessions,
       graph,
       close: closeAll,
     };

@@ -51,7 +51,15 @@ export interface AskOptions {
   onPartial?: (text: string) => void;
   /** Answer from this one paper (an id or a title), from its full text when there is one. */
   paper?: string;
+  /**
+   * Answer from these papers only (ids or titles; a reading session's), from their full text when there is one:
+   * passages of each are weighed together, so a question comparing them draws on all of them.
+   */
+  papers?: readonly string[];
 }
+
+/** Papers one question may be restricted to (`/read`, `papercord ask --paper … --paper …`). */
+export const MAX_SESSION_PAPERS = 5;
 
 export interface AnswerServiceOptions {
   retriever: PaperRetriever;
@@ -78,6 +86,8 @@ const EXTRACTIVE_POOL_FACTOR = 2;
 const ON_DEMAND_PAPERS = 3;
 /** Passages given for a question about one paper. */
 const PAPER_PASSAGES = 6;
+/** Passages given for a question about a reading session's papers, shared among them. */
+const SESSION_PASSAGES = 10;
 
 /**
  * Answers questions from the library with checked citations, compares papers and writes TL;DRs, with the configured
@@ -115,6 +125,21 @@ export class AnswerService {
     const trimmed = question.trim();
     if (!trimmed) throw new UserError('Ask a question, e.g. "how do byte-level models avoid very long sequences?"');
     const history = options.history ?? [];
+    if (options.papers !== undefined && options.papers.length > 0) {
+      if (options.papers.length > MAX_SESSION_PAPERS)
+        throw new UserError(`A question can be about at most ${MAX_SESSION_PAPERS} papers (got ${options.papers.length}).`);
+      const papers = await Promise.all(options.papers.map((name) => this.resolvePaper(name)));
+      const unique = [...new Map(papers.map((paper) => [paper.id, paper])).values()];
+      // Every paper keeps a share of the passages, so "how do they differ?" is answered from all of them.
+      const perPaper = Math.max(2, Math.floor(SESSION_PASSAGES / unique.length));
+      return (await this.askFromPassages(
+        trimmed,
+        unique.map((paper) => ({ paper, score: 1 })),
+        history,
+        options,
+        { limit: Math.max(PAPER_PASSAGES, perPaper * unique.length), perPaper },
+      ))!;
+    }
     if (options.paper !== undefined) {
       const paper = await this.resolvePaper(options.paper);
       // With passage options given, an answer always comes back (from the abstract at worst).
@@ -254,13 +279,18 @@ export class AnswerService {
       if (!focused) return undefined;
       notice = fullText ? FULL_TEXT_OFF_NOTE : undefined;
     } else {
-      const top = hits.slice(0, ON_DEMAND_PAPERS);
+      // The papers a question is restricted to are all fetched; otherwise the best few.
+      const top = focused ? hits : hits.slice(0, ON_DEMAND_PAPERS);
       const statuses = await Promise.all(
         top.map((hit) => fullText.ensure(hit.paper, { signal: options.signal, budgetMs: fullText.timeoutMs })),
       );
       if (!statuses.some((status) => status.state === 'ready') && !focused) return undefined;
       const first = statuses[0]!;
-      if (first.state === 'unavailable')
+      if (focused && hits.length > 1) {
+        const missing = top.filter((_, index) => statuses[index]!.state === 'unavailable');
+        if (missing.length > 0)
+          notice = `The full text of ${missing.map((hit) => `“${hit.paper.title}”`).join(', ')} is not available, so the answer draws on ${missing.length === 1 ? 'its abstract' : 'their abstracts'} there.`;
+      } else if (first.state === 'unavailable')
         notice = `The full text of this paper is not available (${first.reason}), so this answer draws on its abstract.`;
       if (!focused && notice)
         notice = notice

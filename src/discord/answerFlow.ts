@@ -12,6 +12,8 @@ export interface AnswerFlowOptions {
   history?: ChatTurn[];
   /** Answer from this one paper (its id), from its full text when there is one. */
   paper?: string;
+  /** Answer from these papers only (their ids): a reading session's. */
+  papers?: readonly string[];
   /** Shows the answer while the model writes it; called at most about once a second. */
   showPartial?: (embed: APIEmbed) => Promise<unknown>;
   signal?: AbortSignal;
@@ -44,6 +46,7 @@ export async function answerAsMessages(
       ...(options.k !== undefined ? { k: options.k } : {}),
       ...(options.history ? { history: options.history } : {}),
       ...(options.paper !== undefined ? { paper: options.paper } : {}),
+      ...(options.papers !== undefined ? { papers: options.papers } : {}),
       signal,
       ...(partials ? { onPartial: (text: string) => partials.push(text) } : {}),
     });

@@ -2,6 +2,7 @@ import type { Config } from '../config.js';
 import type { FullTextService } from '../fulltext/service.js';
 import { PaperGraphService } from '../graph/paperGraph.js';
 import { LinkChannelStore } from '../intake/linkChannels.js';
+import { ReadingSessionStore } from '../answering/readingSessions.js';
 import type { Logger } from '../logger.js';
 import type { PapercordMetrics } from '../ops/metrics.js';
 import { createServices, type Services } from '../services.js';
@@ -29,6 +30,7 @@ export function coreServicesFrom(services: Services): CoreServices {
     addPapers: (items, options) => services.intake.add(items, options),
     recentPapers: async (limit) => services.library.recent(limit),
     linkChannels: services.linkChannels,
+    readingSessions: services.readingSessions,
   };
 }
 
@@ -36,7 +38,11 @@ export function coreServicesFrom(services: Services): CoreServices {
  * The bot's view of the core services, computed in library worker threads so that the bot's thread stays free. The
  * link-pickup channels, a small SQLite table, stay on this thread.
  */
-export function coreServicesFromPool(pool: LibraryWorkerPool, linkChannels: LinkChannelStore): CoreServices {
+export function coreServicesFromPool(
+  pool: LibraryWorkerPool,
+  linkChannels: LinkChannelStore,
+  readingSessions: ReadingSessionStore,
+): CoreServices {
   return {
     retriever: pool.retriever,
     answers: pool.answers,
@@ -48,6 +54,7 @@ export function coreServicesFromPool(pool: LibraryWorkerPool, linkChannels: Link
     addPapers: (items, options) => pool.addPapers(items, options),
     recentPapers: (limit) => pool.recentPapers(limit),
     linkChannels,
+    readingSessions,
   };
 }
 
@@ -107,9 +114,10 @@ export async function openBotBackend(
     ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   const linkChannels = LinkChannelStore.open({ dataDir: config.DATA_DIR });
+  const readingSessions = ReadingSessionStore.open({ dataDir: config.DATA_DIR });
   options.metrics?.setPaperCountSource(async () => (await pool.describe()).papers);
   return {
-    core: coreServicesFromPool(pool, linkChannels),
+    core: coreServicesFromPool(pool, linkChannels, readingSessions),
     trending: pool.trending,
     paperCount: async () => (await pool.describe()).papers,
     ping: () => pool.ping(),
@@ -118,6 +126,7 @@ export async function openBotBackend(
     close: async () => {
       await pool.close();
       linkChannels.close();
+      readingSessions.close();
     },
   };
 }

@@ -41,7 +41,10 @@ export function createMentionHandler(
     if (!inOwnThread && !mentioned) return;
     // In its own thread the bot reads every message: a picture or a sticker alone asks nothing, so it gets no reply.
     if (!mentioned && !stripBotMention(message.content, client.user.id)) return;
-    const inConversation = inOwnThread && (await threadKinds.isConversation(channel, client.user.id));
+    // A reading session (`/read`) answers every message from its papers only, with the thread's turns as context.
+    const session = inOwnThread ? services.readingSessions.get(channel.id) : undefined;
+    const inConversation =
+      inOwnThread && (session !== undefined || (await threadKinds.isConversation(channel, client.user.id)));
     if (!mentioned && !inConversation) return;
 
     let thread: AnyThreadChannel | undefined = inOwnThread ? channel : undefined;
@@ -57,7 +60,10 @@ export function createMentionHandler(
         await thread.sendTyping().catch(() => undefined);
         // Chatter in a discussion thread was not addressed to the bot: only a conversation's turns are context.
         const turns = inConversation ? await threadHistory(thread, message, client.user.id, history) : [];
-        const messages = await answerAsMessages(services, question, { history: turns });
+        const messages = await answerAsMessages(services, question, {
+          history: turns,
+          ...(session ? { papers: session.paperIds } : {}),
+        });
         for (const embeds of messages) await thread.send({ embeds, allowedMentions: NO_MENTIONS });
       } finally {
         slot.release();

@@ -9,6 +9,7 @@ import type {
 import type { IntakeItem, IntakeOutcome, IntakeRunOptions } from '../intake/paperIntake.js';
 import type { LinkChannelStore } from '../intake/linkChannels.js';
 import type { AnswerService } from '../answering/answerService.js';
+import type { ReadingSessionStore } from '../answering/readingSessions.js';
 import type { PaperGraph } from '../graph/paperGraph.js';
 import type { Logger } from '../logger.js';
 import type { Paper } from '../papers/paper.js';
@@ -52,6 +53,8 @@ export interface CoreServices {
   recentPapers(limit: number): Promise<Paper[]>;
   /** Channels where posted paper links are picked up (`/library links`) and the role that may add papers (`/library adders`): a small store the bot's own thread keeps. */
   linkChannels: Pick<LinkChannelStore, 'enable' | 'disable' | 'isEnabled' | 'list' | 'adderRole' | 'setAdderRole'>;
+  /** Threads opened by `/read` and their papers: a small store the bot's own thread keeps, like the link channels. */
+  readingSessions: Pick<ReadingSessionStore, 'open' | 'get' | 'end'>;
 }
 
 /** What every command's `execute` receives: the core, plus what the bot itself owns. */

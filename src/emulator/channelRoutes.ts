@@ -1,9 +1,10 @@
 /**
  * The REST routes of channels: reading a channel, posting and listing messages (with Discord's permission and
- * body checks), reactions, typing and threads started from a message.
+ * body checks), reactions, typing, and threads, started from a message or on their own.
  */
 import { invalidFormBody, messageBodyProblems, type JsonObject } from './payloads.js';
 import { discordError, ID, type EmulatorParts, type RouteResult, type RouteTable } from './routeTable.js';
+import { nextSnowflake } from './snowflake.js';
 import type { RecordedReaction } from './types.js';
 
 export function addChannelRoutes(routes: RouteTable, parts: EmulatorParts): void {
@@ -40,6 +41,9 @@ export function addChannelRoutes(routes: RouteTable, parts: EmulatorParts): void
   routes.on('POST', new RegExp(`^/channels/${ID}/messages/${ID}/threads$`), ({ params, body }) =>
     startThread(parts, params[0]!, params[1]!, body ?? {}),
   );
+  routes.on('POST', new RegExp(`^/channels/${ID}/threads$`), ({ params, body }) =>
+    startThread(parts, params[0]!, undefined, body ?? {}),
+  );
 }
 
 function createChannelMessage({ state, gateway }: EmulatorParts, channelId: string, body: JsonObject): RouteResult {
@@ -50,7 +54,8 @@ function createChannelMessage({ state, gateway }: EmulatorParts, channelId: stri
     return discordError(403, 50007, 'Cannot send messages to this user');
   const problems = messageBodyProblems(body);
   if (problems.length > 0) return { status: 400, body: invalidFormBody(problems) };
-  if (!body.content && !(Array.isArray(body.embeds) && body.embeds.length > 0)) {
+  const hasFiles = Array.isArray(body.attachments) && body.attachments.length > 0;
+  if (!body.content && !(Array.isArray(body.embeds) && body.embeds.length > 0) && !hasFiles) {
     return discordError(400, 50006, 'Cannot send an empty message');
   }
   const message = state.storeMessage(channelId, state.bot, body, { type: body.message_reference ? 19 : 0 });
@@ -69,23 +74,28 @@ function listMessages({ state }: EmulatorParts, channelId: string, query: Record
   return { status: 200, body: newestFirst.slice(0, limit) };
 }
 
+/** A thread on a message (`messageId`), or one without a starter message (`POST /channels/:id/threads`). */
 function startThread(
   { state, gateway }: EmulatorParts,
   channelId: string,
-  messageId: string,
+  messageId: string | undefined,
   body: JsonObject,
 ): RouteResult {
-  const starter = state.findMessage(channelId, messageId);
-  if (!starter) return discordError(404, 10008, 'Unknown Message');
-  if (state.channels.has(messageId))
+  const parent = state.channels.get(channelId);
+  if (!parent) return discordError(404, 10003, 'Unknown Channel');
+  if (parent.thread_metadata) return discordError(400, 50024, 'Cannot execute action on this channel type');
+  const starter = messageId === undefined ? undefined : state.findMessage(channelId, messageId);
+  if (messageId !== undefined && !starter) return discordError(404, 10008, 'Unknown Message');
+  if (messageId !== undefined && state.channels.has(messageId))
     return discordError(400, 160004, 'A thread has already been created for this message');
   const name = String(body.name ?? '');
   if (name.length < 1 || name.length > 100)
     return discordError(400, 50035, 'Invalid Form Body: name must be 1 to 100 characters');
-  // A thread started from a message takes the message's id, as on Discord.
+  // A thread started from a message takes the message's id, as on Discord; one without a starter gets its own.
+  const threadId = messageId ?? nextSnowflake();
   const thread: JsonObject = {
-    id: messageId,
-    type: 11,
+    id: threadId,
+    type: messageId === undefined ? Number(body.type ?? 11) : 11,
     guild_id: state.guildOf(channelId),
     parent_id: channelId,
     owner_id: state.bot.id,
@@ -104,9 +114,9 @@ function startThread(
       create_timestamp: new Date().toISOString(),
     },
   };
-  state.channels.set(messageId, thread);
-  state.messages.set(messageId, []);
-  starter.thread = thread;
+  state.channels.set(threadId, thread);
+  state.messages.set(threadId, []);
+  if (starter) starter.thread = thread;
   gateway.dispatch('THREAD_CREATE', { ...thread, newly_created: true }, state.guildOf(channelId));
   return { status: 201, body: thread };
 }

@@ -45,11 +45,16 @@ export class EmulatedRest {
     const query = Object.fromEntries(url.searchParams);
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
+    const bytes = Buffer.concat(chunks);
     let body: JsonObject | undefined;
     let result: RouteResult;
     try {
-      body = raw ? (JSON.parse(raw) as JsonObject) : undefined;
+      const contentType = request.headers['content-type'] ?? '';
+      body = contentType.startsWith('multipart/form-data')
+        ? await this.#multipartBody(bytes, contentType)
+        : bytes.length > 0
+          ? (JSON.parse(bytes.toString('utf8')) as JsonObject)
+          : undefined;
       const authorized = request.headers.authorization === `Bot ${options.token}`;
       result =
         this.#rateLimited(method, route) ?? this.#routes.handle(method, route, { params: [], query, body, authorized });
@@ -67,6 +72,30 @@ export class EmulatedRest {
       response.writeHead(result.status, headers).end(JSON.stringify(result.body));
     }
     events.emit('request', recorded);
+  }
+
+  /**
+   * A message with files, as Discord takes it: `payload_json` and `files[n]` parts. The files are kept on the CDN
+   * and stand in the body's `attachments` with their URLs, so a test reads a sent file as a member downloads it.
+   */
+  async #multipartBody(bytes: Buffer, contentType: string): Promise<JsonObject> {
+    // The platform's own multipart parser (undici's, behind fetch's Response).
+    const form = await new Response(bytes, { headers: { 'content-type': contentType } }).formData();
+    const payload = form.get('payload_json');
+    const body = (typeof payload === 'string' ? JSON.parse(payload) : {}) as JsonObject;
+    const files: JsonObject[] = [];
+    for (const [name, value] of form.entries()) {
+      if (typeof value === 'string' || !/^files\[\d+\]$/.test(name)) continue;
+      files.push(
+        this.#parts.state.hostAttachment({
+          filename: value.name,
+          bytes: new Uint8Array(await value.arrayBuffer()),
+          ...(value.type ? { contentType: value.type } : {}),
+        }),
+      );
+    }
+    body.attachments = files;
+    return body;
   }
 
   #rateLimited(method: string, route: string): RouteResult | undefined {

@@ -175,7 +175,10 @@ export class EmulatorState {
       content,
       embeds: Array.isArray(body.embeds) ? (body.embeds as JsonObject[]) : [],
       components: Array.isArray(body.components) ? body.components : [],
-      attachments: [],
+      // Files the bot sent (multipart bodies): hosted, with their URLs.
+      attachments: Array.isArray(body.attachments)
+        ? (body.attachments as JsonObject[]).filter((attachment) => typeof attachment.url === 'string')
+        : [],
       mentions: mentioned.map(userPayload),
       mention_roles: [],
       mention_everyone: false,

@@ -58,6 +58,8 @@ export interface EmulatedMessage extends JsonObject {
   channel_id: string;
   content: string;
   embeds: JsonObject[];
+  /** Files attached: a member's uploads, or the bot's (kept on the CDN, with their `url`). */
+  attachments: JsonObject[];
   flags: number;
 }
 

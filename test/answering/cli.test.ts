@@ -40,6 +40,32 @@ afterAll(async () => {
 });
 
 describe('papercord ask', () => {
+  it('given two --paper options, it should answer from those two papers only, citing nothing else', async () => {
+    const { code, stdout } = await papercord([
+      'ask',
+      BYTE_QUESTION,
+      '--paper',
+      'MrT5',
+      '--paper',
+      'Zero-Shot Tokenizer Transfer',
+      '--json',
+    ]);
+
+    expect(code).toBe(0);
+    const answer = JSON.parse(stdout) as { citations: Array<{ title: string }>; abstained: boolean };
+    expect(answer.abstained).toBe(false);
+    expect(answer.citations.length).toBeGreaterThan(0);
+    const cited = new Set(answer.citations.map((citation) => citation.title));
+    for (const title of cited) expect(title).toMatch(/^(MrT5|Zero-Shot Tokenizer Transfer)/);
+  });
+
+  it('given six --paper options, it should refuse with the limit and exit 2', async () => {
+    const { code, stderr } = await papercord(['ask', 'why?', ...Array(6).fill(['--paper', 'MrT5']).flat()]);
+
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^papercord: --paper can be given at most 5 times \(got 6\)/);
+  });
+
   it('given no LLM, it should print the documented JSON, citing byte-level papers with every [n] resolving', async () => {
     const { code, stdout } = await papercord(['ask', BYTE_QUESTION, '--json']);
     expect(code).toBe(0);

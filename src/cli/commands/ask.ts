@@ -1,4 +1,4 @@
-import type { Answer } from '../../answering/answerService.js';
+import { MAX_SESSION_PAPERS, type Answer } from '../../answering/answerService.js';
 import { UsageError, UserError } from '../../errors.js';
 import { EMPTY_LIBRARY_HINT, parseCommandArgs, parseCount, type CliCommand } from '../command.js';
 
@@ -7,9 +7,13 @@ const MAX_K = 20;
 
 export const askCommand: CliCommand = {
   usage: [
-    'papercord ask "<question>" [-k 5] [--paper "<title or id>"] [--json]',
+    'papercord ask "<question>" [-k 5] [--paper "<title or id>" …] [--json]',
     '',
     `  -k        how many papers to answer from (1 to ${MAX_K}, default ${DEFAULT_K})`,
+    '  --paper   answer from this paper only (its full text when there is one): an id, a link, a title or a short name;',
+    `            repeat it for up to ${MAX_SESSION_PAPERS} papers: the answer draws on those papers only, as a /read thread does`,
+    '  --json    print {"answer","citations":[{"n","id","title","url","section","page"}],"confidence","abstained","model"}',
+    '            confidence: high, low (nothing clearly matches; answered from the closest papers) or none (abstained)',
     '  --paper   answer from this one paper (its full text when there is one): an id, a title or a short name',
     '  --json    print {"answer","citations":[{"n","id","title","url","section","page"}],"confidence","abstained","model",',
     '            "missing"}; confidence: high, low (nothing clearly matches; answered from the closest papers) or none',
@@ -18,19 +22,29 @@ export const askCommand: CliCommand = {
   async run(args, context) {
     const { values, positionals } = parseCommandArgs(
       args,
-      { k: { type: 'string', short: 'k' }, paper: { type: 'string' }, json: { type: 'boolean', default: false } },
+      {
+        k: { type: 'string', short: 'k' },
+        paper: { type: 'string', multiple: true },
+        json: { type: 'boolean', default: false },
+      },
       true,
     );
     const question = positionals.join(' ').trim();
     if (!question) throw new UsageError('ask needs a question');
     const k = parseCount(values.k, '-k', DEFAULT_K, MAX_K);
     const json = values.json;
-    const paper = values.paper?.trim();
-    if (values.paper !== undefined && !paper) throw new UsageError('--paper needs a title or an id');
+    const papers = (values.paper ?? []).map((paper) => paper.trim());
+    if (papers.some((paper) => !paper)) throw new UsageError('--paper needs a title or an id');
+    if (papers.length > MAX_SESSION_PAPERS)
+      throw new UsageError(`--paper can be given at most ${MAX_SESSION_PAPERS} times (got ${papers.length})`);
     const { library, answers } = await context.services();
     if ((await library.count()) === 0) throw new UserError(EMPTY_LIBRARY_HINT);
 
-    const answer = await answers.ask(question, { k, signal: context.signal, ...(paper ? { paper } : {}) });
+    const answer = await answers.ask(question, {
+      k,
+      signal: context.signal,
+      ...(papers.length === 1 ? { paper: papers[0] } : papers.length > 1 ? { papers } : {}),
+    });
     if (json) {
       // The notice is for the person at the terminal; stdout keeps the documented shape.
       if (answer.notice) context.stderr.write(`${answer.notice}\n`);
