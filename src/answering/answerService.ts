@@ -127,7 +127,9 @@ export class AnswerService {
     const history = options.history ?? [];
     if (options.papers !== undefined && options.papers.length > 0) {
       if (options.papers.length > MAX_SESSION_PAPERS)
-        throw new UserError(`A question can be about at most ${MAX_SESSION_PAPERS} papers (got ${options.papers.length}).`);
+        throw new UserError(
+          `A question can be about at most ${MAX_SESSION_PAPERS} papers (got ${options.papers.length}).`,
+        );
       const papers = await Promise.all(options.papers.map((name) => this.resolvePaper(name)));
       const unique = [...new Map(papers.map((paper) => [paper.id, paper])).values()];
       // Every paper keeps a share of the passages, so "how do they differ?" is answered from all of them.

@@ -77,8 +77,7 @@ export class ReadingSessionStore {
     let session = this.cache.get(threadId);
     if (session === undefined) {
       const row = this.db.prepare('SELECT * FROM reading_sessions WHERE thread_id = ?').get(threadId) as
-        | SessionRow
-        | undefined;
+        SessionRow | undefined;
       session = row ? toSession(row) : null;
       this.remember(threadId, session);
     }
