@@ -34,6 +34,8 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: 'export',
     summary: 'export papers (a search or a list of ids) as BibTeX, CSL-JSON or RIS for a reference manager',
     load: async () => (await import('./export.js')).exportCommand,
+  },
+  {
     name: 'feed',
     summary: 'preview what a follow (topic, author, category, paper, question) would have delivered lately',
     load: async () => (await import('./feed.js')).feedCommand,
