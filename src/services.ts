@@ -145,7 +145,6 @@ export async function createServices(
     closers.push(async () => linkChannels.close());
     const readingSessions = ReadingSessionStore.open({ dataDir: config.DATA_DIR });
     closers.push(async () => readingSessions.close());
-    const graph = createPaperGraph(config, logger, library, fullText);
     const graphCache: GraphCache =
       config.VECTOR_STORE === 'pgvector' && config.DATABASE_URL
         ? await PostgresGraphCache.open(config.DATABASE_URL)
