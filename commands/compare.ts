@@ -1,6 +1,7 @@
 import { SlashCommandBuilder, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import { checkLength, INPUT_LIMITS } from '../src/discord/limits.js';
 import { autocompletePapers, declarePaperOption } from '../src/discord/paperOptions.js';
+import { discussButtonRow } from '../src/discord/readingThreads.js';
 import { renderComparison } from '../src/discord/render.js';
 import { NO_MENTIONS } from '../src/discord/router.js';
 import type { BotServices } from '../src/discord/types.js';
@@ -35,7 +36,7 @@ export async function execute(interaction: ChatInputCommandInteraction, services
       { signal: AbortSignal.timeout(14 * 60 * 1000) },
     );
     const [first = [], ...rest] = renderComparison(comparison);
-    await interaction.editReply({ embeds: first, allowedMentions: NO_MENTIONS });
+    await interaction.editReply({ embeds: first, components: discussButtonRow(papers), allowedMentions: NO_MENTIONS });
     for (const embeds of rest) await interaction.followUp({ embeds, allowedMentions: NO_MENTIONS });
   } finally {
     slot.release();

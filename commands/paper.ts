@@ -1,6 +1,7 @@
 import { SlashCommandBuilder, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import { acquireIfModelRuns } from '../src/discord/limits.js';
 import { autocompletePapers, declarePaperOption, paperName, paperOption } from '../src/discord/paperOptions.js';
+import { discussButtonRow } from '../src/discord/readingThreads.js';
 import { renderPaper } from '../src/discord/render.js';
 import { graphOrReason, withGraph } from '../src/discord/renderGraph.js';
 import { NO_MENTIONS } from '../src/discord/router.js';
@@ -24,6 +25,7 @@ export async function execute(interaction: ChatInputCommandInteraction, services
     const known = await graph;
     await interaction.editReply({
       embeds: [known === undefined ? embed : withGraph(embed, known, paper)],
+      components: discussButtonRow([paper]),
       allowedMentions: NO_MENTIONS,
     });
   } finally {

@@ -1,5 +1,6 @@
 import {
   MessageFlags,
+  type ButtonInteraction,
   SlashCommandBuilder,
   type AutocompleteInteraction,
   type ChatInputCommandInteraction,
@@ -12,7 +13,7 @@ import {
   resolvePaperList,
   splitPaperList,
 } from '../src/discord/paperLists.js';
-import { openReadingThread, readingThreadParent } from '../src/discord/readingThreads.js';
+import { discussedPaperIds, openReadingThread, readingThreadParent } from '../src/discord/readingThreads.js';
 import { NO_MENTIONS } from '../src/discord/router.js';
 import type { BotServices } from '../src/discord/types.js';
 
@@ -42,6 +43,21 @@ export async function execute(interaction: ChatInputCommandInteraction, services
       content: `Opened <#${thread.id}> on ${papers.length} paper${papers.length === 1 ? '' : 's'}: ask there.`,
       allowedMentions: NO_MENTIONS,
     });
+  } finally {
+    slot.release();
+  }
+}
+
+/** "Discuss in a thread" under a /paper or /compare reply: a reading session on its papers. */
+export async function button(interaction: ButtonInteraction, services: BotServices): Promise<void> {
+  const ids = discussedPaperIds(interaction.customId).slice(0, MAX_SESSION_PAPERS);
+  const parent = await readingThreadParent(interaction.channel);
+  const slot = services.limiter.acquire(interaction.user.id);
+  try {
+    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    const papers = await resolvePaperList(services, ids);
+    const thread = await openReadingThread(parent, papers, interaction.user.id, services);
+    await interaction.editReply({ content: `Opened <#${thread.id}>: ask there.`, allowedMentions: NO_MENTIONS });
   } finally {
     slot.release();
   }

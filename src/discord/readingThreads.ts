@@ -1,4 +1,7 @@
 import {
+  ActionRowBuilder,
+  ButtonBuilder,
+  ButtonStyle,
   ChannelType,
   ThreadAutoArchiveDuration,
   type APIEmbed,
@@ -66,4 +69,28 @@ function readingIntro(papers: readonly Paper[]): APIEmbed {
         ' exports them. The session ends when the thread is archived.',
     ].join('\n'),
   };
+}
+
+/** The customId of a "Discuss in a thread" button: `read:` and the papers' ids, comma-separated. */
+const DISCUSS_PREFIX = 'read:';
+/** Discord's limit on a customId. */
+const CUSTOM_ID_CHARS = 100;
+
+/**
+ * A "Discuss in a thread" button opening a reading session on `papers` (the `/read` command handles it); none when
+ * their ids do not fit in a button's 100-character customId.
+ */
+export function discussButtonRow(papers: readonly Pick<Paper, 'id'>[]): ActionRowBuilder<ButtonBuilder>[] {
+  const customId = `${DISCUSS_PREFIX}${papers.map((paper) => paper.id).join(',')}`;
+  if (customId.length > CUSTOM_ID_CHARS || papers.length === 0) return [];
+  return [
+    new ActionRowBuilder<ButtonBuilder>().addComponents(
+      new ButtonBuilder().setCustomId(customId).setLabel('Discuss in a thread').setStyle(ButtonStyle.Secondary),
+    ),
+  ];
+}
+
+/** The paper ids a "Discuss in a thread" button carries. */
+export function discussedPaperIds(customId: string): string[] {
+  return customId.slice(DISCUSS_PREFIX.length).split(',').filter(Boolean);
 }

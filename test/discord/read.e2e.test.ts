@@ -97,6 +97,26 @@ describe('/read', () => {
     for (const record of [many, inDm]) expect(Number(record.original?.flags) & EPHEMERAL).toBe(EPHEMERAL);
   });
 
+  it('given "Discuss in a thread" under a /compare reply, it should open a session on the compared papers', async () => {
+    const compared = harness.emulator.dispatchCommand('compare', { options: { paper_a: MRT5, paper_b: ZETT } });
+    const reply = await harness.emulator.waitForInteraction(
+      compared.id,
+      (record) => (record.original?.embeds.length ?? 0) > 0,
+      30_000,
+    );
+    const button = (
+      reply.original!.components as Array<{ components: Array<{ custom_id: string; label: string }> }>
+    )[0]!.components[0]!;
+    expect(button.label).toBe('Discuss in a thread');
+
+    const click = harness.emulator.dispatchButton(reply.original!, button.custom_id);
+    const opened = await harness.emulator.waitForInteraction(click.id, settled);
+
+    const newThread = /<#(\d+)>/.exec(opened.original?.content ?? '')![1]!;
+    const answer = await ask(newThread, QUESTION);
+    for (const title of citedTitles(answer)) expect([MRT5, ZETT]).toContain(title);
+  });
+
   it('given a restart of the bot, the thread should still be answered from its two papers only', async () => {
     await harness.bot.stop();
     await harness.backend.close();
