@@ -5,6 +5,8 @@ import * as about from './about.js';
 import * as ask from './ask.js';
 import * as compare from './compare.js';
 import * as exportCommand from './export.js';
+import * as feed from './feed.js';
+import * as follow from './follow.js';
 import * as library from './library.js';
 import * as paper from './paper.js';
 import * as read from './read.js';
@@ -26,6 +28,8 @@ export const commandModules: readonly BotCommand[] = [
   add,
   library,
   trending,
+  follow,
+  feed,
   about,
   addPapersMenu,
 ];

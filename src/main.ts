@@ -17,6 +17,8 @@ import { instrumentCommands } from './ops/instrument.js';
 import { createMetrics } from './ops/metrics.js';
 import { PLAYGROUND_NOTICE, runPlayground } from './playground/main.js';
 import { DiscordTrendingPoster } from './discord/trendingPoster.js';
+import { DiscordFeedSender } from './discord/feedSender.js';
+import { FeedRuntime } from './feed/runtime.js';
 import { TrendingRuntime } from './trending/runtime.js';
 import { checkStoragePaths } from './ops/storagePaths.js';
 
@@ -60,9 +62,11 @@ async function main(): Promise<number> {
     graceHours: config.TRENDING_GRACE_HOURS,
     logger,
   });
+  // Follows, settings and deliveries of each member's research feed; the library's workers record the matches.
+  const feed = FeedRuntime.open({ dataDir: config.DATA_DIR, logger });
   const bot = createBot(backend.core, config, logger, {
     commands: instrumentCommands(loadCommands(commandModules), metrics),
-    extraServices: { trending },
+    extraServices: { trending, feed },
   });
   let libraryOpen = true;
   // Off unless HEALTH_PORT is set; up before login so an orchestrator sees "starting" (503) rather than nothing.
@@ -90,6 +94,7 @@ async function main(): Promise<number> {
     logger.info({ signal }, 'stopping');
     shutdown.abort();
     await trending.close();
+    await feed.close();
     await bot.stop();
     libraryOpen = false;
     await backend.close();
@@ -121,9 +126,12 @@ async function main(): Promise<number> {
       trending
         .start(new DiscordTrendingPoster(bot.client, logger))
         .catch((error: unknown) => logger.error({ err: error }, 'trending schedule failed to start'));
+      // Feed DMs too: one process delivers, and each delivery's claim in SQLite stops a second one anyway.
+      feed.start(new DiscordFeedSender(bot.client));
     }
   } catch (error) {
     await trending.close();
+    await feed.close();
     await bot.stop();
     await backend.close();
     await health?.close();

@@ -8,6 +8,10 @@ import { localPdfs, pdfBytesToDocument } from './fulltext/pdfDocument.js';
 import { FullTextService } from './fulltext/service.js';
 import { FullTextStore } from './fulltext/store.js';
 import type { Library } from './library/library.js';
+import { FeedMatching, withAddEvents } from './feed/addEvents.js';
+import { IndexedFollowMatcher } from './feed/matcher.js';
+import { LinearFeedRanker } from './feed/ranker.js';
+import { FeedStore } from './feed/store.js';
 import { paperNamedIn } from './library/lookup.js';
 import { llmErrorCallbacks, type PapercordMetrics } from './ops/metrics.js';
 import type { PaperRetriever } from './retrieval/types.js';
@@ -52,6 +56,8 @@ export interface Services {
   readonly readingSessions: ReadingSessionStore;
   /** References and citations (Semantic Scholar, else OpenAlex, plus the paper's bibliography), cached under DATA_DIR. */
   readonly graph: PaperGraphService;
+  /** Matching of newly added papers against the members' follows; `drain()` waits for adds made so far. */
+  readonly feedMatching: Pick<FeedMatching, 'drain'>;
   /** Releases everything, in reverse order of creation. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -75,7 +81,20 @@ export async function createServices(
   try {
     const search = options.search ?? (await createSearchServices(config, logger, options));
     closers.push(() => search.close());
-    const { embedder, library, retriever } = search;
+    const { embedder, retriever } = search;
+    // Every add, whichever path makes it, is matched against the members' follows (issue 24): the library every
+    // service and command holds reports what it newly stored, and the matches are recorded for delivery.
+    const feedStore = FeedStore.open({ dataDir: config.DATA_DIR });
+    closers.push(async () => feedStore.close());
+    const feedMatching = new FeedMatching(
+      feedStore,
+      new IndexedFollowMatcher({ library: search.library, embedder, retriever }),
+      logger,
+      // Members' 👍/👎 reorder their new matches, and leave out what they strongly disliked.
+      new LinearFeedRanker({ library: search.library, embedder }),
+    );
+    closers.push(() => feedMatching.drain());
+    const library = withAddEvents(search.library, (added) => feedMatching.enqueue(added));
     options.metrics?.setPaperCountSource(() => library.count());
     const backend = createChatBackend(config);
     if (backend && options.metrics) backend.model.callbacks = [llmErrorCallbacks(options.metrics, config.LLM_PROVIDER)];
@@ -165,6 +184,7 @@ export async function createServices(
       linkChannels,
       readingSessions,
       graph,
+      feedMatching,
       close: closeAll,
     };
   } catch (error) {

@@ -11,6 +11,8 @@ import type { PapercordMetrics } from '../../src/ops/metrics.js';
 import { loadPapersFromSource } from '../../src/papers/ingest.js';
 import { createServices, type Services } from '../../src/services.js';
 import { DiscordEmulator } from '../../src/emulator/discordEmulator.js';
+import { DiscordFeedSender } from '../../src/discord/feedSender.js';
+import { FeedRuntime } from '../../src/feed/runtime.js';
 
 export const TEST_TOKEN = 'emulator-bot-token';
 
@@ -24,6 +26,8 @@ export interface BotHarness {
   services: Services;
   /** What the bot runs on: library worker threads (WORKER_THREADS, 1 unless `env` says otherwise). */
   backend: BotBackend;
+  /** The research feed as `npm start` runs it, delivering by DM every `feedTickMs`. */
+  feed: FeedRuntime;
   config: Config;
   close(): Promise<void>;
 }
@@ -46,6 +50,8 @@ export interface BotHarnessOptions {
   now?: BotOptions['now'];
   /** How long answers wait for other interactions' acknowledgements. */
   acknowledgements?: BotOptions['acknowledgements'];
+  /** How often the feed looks for deliveries due (the bot's default is 10 s). */
+  feedTickMs?: number;
 }
 
 /** A bot and the emulator it is connected to, on a library it was given. */
@@ -112,7 +118,9 @@ export async function connectBot(
 ): Promise<ConnectedBot> {
   let backend: BotBackend | undefined;
   let bot: Bot | undefined;
+  let feed: FeedRuntime | undefined;
   const close = async () => {
+    await feed?.close();
     await bot?.stop();
     await backend?.close();
   };
@@ -141,13 +149,20 @@ export async function connectBot(
     });
     const logger = options.logger ?? silentLogger();
     backend = await openBotBackend(config, logger, options.metrics ? { metrics: options.metrics } : {});
+    feed = FeedRuntime.open({
+      dataDir,
+      logger,
+      ...(options.feedTickMs === undefined ? {} : { delivery: { tickMs: options.feedTickMs } }),
+    });
     bot = createBot(backend.core, config, logger, {
+      extraServices: { feed },
       commands: options.commands ?? loadCommands(commandModules),
       ...(options.now ? { now: options.now } : {}),
       ...(options.acknowledgements ? { acknowledgements: options.acknowledgements } : {}),
     });
     await bot.start();
-    return { bot, backend, config, close };
+    feed.start(new DiscordFeedSender(bot.client));
+    return { bot, backend, feed, config, close };
   } catch (error) {
     await close();
     throw error;

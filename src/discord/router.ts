@@ -67,12 +67,13 @@ export function createInteractionRouter(
       } catch (error) {
         await reportCommandError(interaction, error, logger);
       }
+      await tellAboutClosedDms(interaction, services);
     } else if (interaction.isButton()) {
-      // A button's customId is `<command name>:<rest>`: the command that put it on its reply handles it.
-      const found = commands.get(interaction.customId.split(':')[0] ?? '');
+      // A button's custom id starts with the name of the command that handles it: `feed:like:<paper id>`.
+      const found = commands.get(interaction.customId.split(':', 1)[0]!);
       const command = found && !isMessageMenuCommand(found) ? found : undefined;
       try {
-        if (!command?.button) throw new UserError('This button no longer works in this version of the bot.');
+        if (!command?.button) throw new UserError('This button no longer does anything in this version of the bot.');
         await command.button(interaction, services);
       } catch (error) {
         await reportCommandError(interaction, error, logger);
@@ -88,6 +89,24 @@ export function createInteractionRouter(
     }
   };
 }
+
+/** Once after a feed DM was refused, the member's next command says so (ephemerally): they can open DMs or use /feed now. */
+async function tellAboutClosedDms(interaction: ChatInputCommandInteraction, services: BotServices): Promise<void> {
+  if (!services.feed?.takeDmsClosedNotice(interaction.user.id)) return;
+  if (!interaction.replied && !interaction.deferred) return;
+  await interaction
+    .followUp({
+      content: CLOSED_DMS_NOTICE,
+      flags: MessageFlags.Ephemeral,
+      allowedMentions: NO_MENTIONS,
+    })
+    .catch((error: unknown) =>
+      services.logger.warn({ err: describeError(error) }, 'could not tell a member their DMs are closed'),
+    );
+}
+
+export const CLOSED_DMS_NOTICE =
+  "I could not send you your research feed: your DMs are closed to me. Your papers are kept: see them with /feed now, or allow direct messages from this server's members and run /feed settings to resume delivery.";
 
 async function reportCommandError(
   interaction: ChatInputCommandInteraction | MessageContextMenuCommandInteraction | ButtonInteraction,

@@ -9,6 +9,7 @@ import {
   type PostRequest,
   type TrendingPoster,
 } from '../trending/poster.js';
+import { feedbackButtons } from './feedSender.js';
 import { NO_MENTIONS } from './router.js';
 
 /** Discord errors that retrying will not fix: the subscription is disabled instead. */
@@ -74,6 +75,8 @@ export class DiscordTrendingPoster implements TrendingPoster {
     try {
       message = await channel.send({
         embeds: [formatDigestEmbed(digest, marker)],
+        // 👍/👎 per paper, numbered as in the post: clicks train the channel's ranking (`/feed`'s buttons).
+        components: feedbackButtons(digest.papers.map((paper) => ({ paper }))),
         allowedMentions: NO_MENTIONS,
         nonce,
         enforceNonce: true,

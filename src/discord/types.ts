@@ -11,6 +11,7 @@ import type { LinkChannelStore } from '../intake/linkChannels.js';
 import type { AnswerService } from '../answering/answerService.js';
 import type { ReadingSessionStore } from '../answering/readingSessions.js';
 import type { PaperGraph } from '../graph/paperGraph.js';
+import type { FeedRuntime } from '../feed/runtime.js';
 import type { Logger } from '../logger.js';
 import type { Paper } from '../papers/paper.js';
 import type { PaperRetriever } from '../retrieval/types.js';
@@ -72,7 +73,24 @@ export interface BotServices extends CoreServices {
   acknowledgements: Pick<AcknowledgementGate, 'yieldToAcknowledgements'>;
   /** `/trending`: digests and subscriptions (`TrendingRuntime`); absent when the bot runs without trending. */
   trending?: Pick<TrendingRuntime, 'digest' | 'subscribe' | 'unsubscribe' | 'status'>;
+  /** `/follow` and `/feed`: the member's research feed (`FeedRuntime`); absent when the bot runs without it. */
+  feed?: FeedPort;
 }
+
+/** What the commands use of the research feed. */
+export type FeedPort = Pick<
+  FeedRuntime,
+  | 'follow'
+  | 'follows'
+  | 'unfollow'
+  | 'settings'
+  | 'updateSettings'
+  | 'takeUnseen'
+  | 'recordFeedback'
+  | 'resetFeedback'
+  | 'forget'
+  | 'takeDmsClosedNotice'
+>;
 
 /** One slash command: a module in `commands/` exporting these, listed in `commands/index.ts`. */
 export interface SlashCommand {
