@@ -83,10 +83,15 @@ export class FeedMatching {
     return kept;
   }
 
-  /** Matches what an add newly stored after the adds before it, without making the add wait. */
-  enqueue(papers: readonly Paper[]): void {
-    if (papers.length === 0) return;
-    this.queue = this.queue.then(() => this.papersAdded(papers));
+  /**
+   * Matches what an add newly stored, after the adds before it; resolves once the matches are recorded (never
+   * rejects). The add awaits it: a worker thread's task is not over before its papers are matched.
+   */
+  enqueue(papers: readonly Paper[]): Promise<number> {
+    if (papers.length === 0) return Promise.resolve(0);
+    const run = this.queue.then(() => this.papersAdded(papers));
+    this.queue = run;
+    return run;
   }
 
   /** Resolves once every add made so far has been matched and recorded. */
@@ -119,21 +124,21 @@ export class FeedMatching {
 }
 
 /**
- * The library, with every add reporting the papers it newly stored to `onAdded` (after the commit, never failing
- * the add). Every path that adds (the daily feed, intake, backfill, `ingest`, the LangChain vector store) holds this
+ * The library, with every add reporting the papers it newly stored to `onAdded` and waiting for it (after the
+ * commit; `onAdded` must not reject). Every path that adds (the daily feed, intake, backfill, `ingest`, the LangChain vector store) holds this
  * object, so none can add without the event. A Proxy rather than a copy of the interface: every other member is the
  * library's own, bound to it (its private fields stay reachable).
  */
 export function withAddEvents<L extends Pick<Library, 'add'>>(
   library: L,
-  onAdded: (added: Paper[], signal?: AbortSignal) => void,
+  onAdded: (added: Paper[]) => Promise<unknown>,
 ): L {
   return new Proxy(library, {
     get(target, property) {
       if (property === 'add') {
         const add: Library['add'] = async (papers, options) => {
           const result = await target.add(papers, options);
-          onAdded(result.added, options?.signal);
+          await onAdded(result.added);
           return result;
         };
         return add;
