@@ -94,8 +94,9 @@ async function main(): Promise<number> {
     logger.info({ signal }, 'stopping');
     shutdown.abort();
     await trending.close();
-    await feed.close();
     await bot.stop();
+    // After the bot: commands still draining may read the feed.
+    await feed.close();
     libraryOpen = false;
     await backend.close();
     await health?.close();
@@ -131,8 +132,8 @@ async function main(): Promise<number> {
     }
   } catch (error) {
     await trending.close();
-    await feed.close();
     await bot.stop();
+    await feed.close();
     await backend.close();
     await health?.close();
     if (isUserError(error)) {

@@ -120,8 +120,9 @@ export async function connectBot(
   let bot: Bot | undefined;
   let feed: FeedRuntime | undefined;
   const close = async () => {
-    await feed?.close();
+    // Commands still running may read the feed: it closes after the bot has stopped.
     await bot?.stop();
+    await feed?.close();
     await backend?.close();
   };
   try {

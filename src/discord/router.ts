@@ -92,8 +92,14 @@ export function createInteractionRouter(
 
 /** Once after a feed DM was refused, the member's next command says so (ephemerally): they can open DMs or use /feed now. */
 async function tellAboutClosedDms(interaction: ChatInputCommandInteraction, services: BotServices): Promise<void> {
-  if (!services.feed?.takeDmsClosedNotice(interaction.user.id)) return;
   if (!interaction.replied && !interaction.deferred) return;
+  let closed = false;
+  try {
+    closed = services.feed?.takeDmsClosedNotice(interaction.user.id) ?? false;
+  } catch (error) {
+    services.logger.warn({ err: describeError(error) }, 'could not read the feed notice');
+  }
+  if (!closed) return;
   await interaction
     .followUp({
       content: CLOSED_DMS_NOTICE,
