@@ -125,6 +125,11 @@ export function createBot(core: CoreServices, config: BotConfig, logger: Logger,
         .catch(() => undefined);
     } else if (interaction.isAutocomplete()) void interaction.respond([]).catch(() => undefined);
   });
+  // A reading session ends with its thread: a member reopening it by posting gets ordinary thread behaviour.
+  client.on(Events.ThreadUpdate, (_before, thread) => {
+    if (thread.archived) services.readingSessions.end(thread.id);
+  });
+  client.on(Events.ThreadDelete, (thread) => void services.readingSessions.end(thread.id));
   client.on(Events.MessageCreate, (message) => {
     if (stopping) return;
     track(answerMention(message));

@@ -214,6 +214,16 @@ export class DiscordEmulator extends EventEmitter {
    * Adds a server the bot is in, with one text channel. `onShard: [id, count]` picks a guild id whose events
    * Discord would send to that shard. Add guilds before the bot connects: READY lists the guilds of each shard.
    */
+  /** Archives a thread, as Discord does after its auto-archive duration or when a moderator closes it (THREAD_UPDATE). */
+  archiveThread(threadId: string): void {
+    const thread = this.#state.channels.get(threadId);
+    const metadata = thread?.thread_metadata as JsonObject | undefined;
+    if (!thread || !metadata) throw new Error(`no thread ${threadId}`);
+    metadata.archived = true;
+    metadata.archive_timestamp = new Date().toISOString();
+    this.#gateway.dispatch('THREAD_UPDATE', thread, this.#state.guildOf(threadId));
+  }
+
   addGuild(options: { onShard?: readonly [number, number] } = {}): { guildId: string; channelId: string } {
     const [shardId, shardCount] = options.onShard ?? [0, 1];
     return this.#state.addGuild(shardId, shardCount);

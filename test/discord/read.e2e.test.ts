@@ -1,5 +1,5 @@
 import type { APIEmbed } from 'discord.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { EmulatedMessage, InteractionRecord } from '../../src/emulator/discordEmulator.js';
 import { connectBot, startBotHarness, type BotHarness, type ConnectedBot } from '../../bench/support/botHarness.js';
 
@@ -115,6 +115,24 @@ describe('/read', () => {
     const newThread = /<#(\d+)>/.exec(opened.original?.content ?? '')![1]!;
     const answer = await ask(newThread, QUESTION);
     for (const title of citedTitles(answer)) expect([MRT5, ZETT]).toContain(title);
+  });
+
+  it('given the session thread archived, it should end the session: /export there no longer finds its papers', async () => {
+    const read2 = await read(`${MRT5}, ${ZETT}`);
+    const archivedId = /<#(\d+)>/.exec(read2.original?.content ?? '')![1]!;
+    harness.emulator.archiveThread(archivedId);
+
+    await vi.waitFor(
+      async () => {
+        const record = harness.emulator.dispatchCommand('export', {
+          options: { format: 'ris' },
+          channelId: archivedId,
+        });
+        const done = await harness.emulator.waitForInteraction(record.id, settled);
+        expect(done.original?.content).toMatch(/^Give `query:` \(a search\) or `papers:`/);
+      },
+      { timeout: 10_000, interval: 200 },
+    );
   });
 
   it('given a restart of the bot, the thread should still be answered from its two papers only', async () => {
