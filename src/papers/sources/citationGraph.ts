@@ -1,5 +1,6 @@
+import type { z } from 'zod';
 import type { Logger } from '../../logger.js';
-import { sleep } from './http.js';
+import { fetchWithRetry, sleep, SourceError, type FetchWithRetryOptions } from './http.js';
 
 /**
  * A paper's place in the citation graph as a bibliographic service reports it: what it cites (references) and what
@@ -79,4 +80,43 @@ export class RequestPacer {
     );
     return run;
   }
+}
+
+export interface GraphJsonRequest<T> {
+  url: string;
+  schema: z.ZodType<T>;
+  /** How the service is named in the error when its answer is not the documented shape. */
+  service: string;
+  pacer: RequestPacer;
+  headers?: Record<string, string>;
+  http?: Omit<FetchWithRetryOptions, 'signal' | 'logger' | 'headers'>;
+  logger?: Logger;
+  signal?: AbortSignal;
+}
+
+/**
+ * One paced GET of a graph service: the body parsed by `schema`, or undefined on 404 (the service does not know the
+ * paper). Retries and timeouts as `fetchWithRetry`; an answer of another shape is a SourceError, so the next source
+ * (or the cache) answers instead of a half-read graph.
+ */
+export async function getGraphJson<T>(request: GraphJsonRequest<T>): Promise<T | undefined> {
+  const { url, schema, service, pacer, signal } = request;
+  return pacer.run(async () => {
+    const response = await fetchWithRetry(url, {
+      timeoutMs: GRAPH_REQUEST_TIMEOUT_MS,
+      attempts: 3,
+      ...request.http,
+      passStatuses: [404],
+      headers: { accept: 'application/json', ...request.headers },
+      signal,
+      logger: request.logger,
+    });
+    if (response.status === 404) {
+      await response.body?.cancel().catch(() => undefined);
+      return undefined;
+    }
+    const parsed = schema.safeParse(await response.json().catch(() => undefined));
+    if (!parsed.success) throw new SourceError(`GET ${url}: the answer is not ${service}'s documented shape`);
+    return parsed.data;
+  }, signal);
 }

@@ -2,14 +2,14 @@ import { z } from 'zod';
 import type { Logger } from '../../logger.js';
 import { parseArxivReference } from '../arxivIds.js';
 import {
-  GRAPH_REQUEST_TIMEOUT_MS,
+  getGraphJson,
   MAX_GRAPH_NEIGHBORS,
   RequestPacer,
   type CitationGraph,
   type CitationSource,
   type GraphPaper,
 } from './citationGraph.js';
-import { fetchWithRetry, SourceError, type FetchWithRetryOptions } from './http.js';
+import type { FetchWithRetryOptions } from './http.js';
 
 export interface SemanticScholarOptions {
   /** `S2_API_BASE`, without a trailing slash. */
@@ -72,29 +72,17 @@ export class SemanticScholarClient implements CitationSource {
     };
   }
 
-  /** The body parsed by `schema`, or undefined on 404. */
-  private async getJson<T>(url: string, schema: z.ZodType<T>, signal?: AbortSignal): Promise<T | undefined> {
-    return this.pacer.run(async () => {
-      const response = await fetchWithRetry(url, {
-        timeoutMs: GRAPH_REQUEST_TIMEOUT_MS,
-        attempts: 3,
-        ...this.options.http,
-        passStatuses: [404],
-        headers: {
-          accept: 'application/json',
-          ...(this.options.apiKey ? { 'x-api-key': this.options.apiKey } : {}),
-        },
-        signal,
-        logger: this.options.logger,
-      });
-      if (response.status === 404) {
-        await response.body?.cancel().catch(() => undefined);
-        return undefined;
-      }
-      const parsed = schema.safeParse(await response.json().catch(() => undefined));
-      if (!parsed.success) throw new SourceError(`GET ${url}: the answer is not Semantic Scholar's documented shape`);
-      return parsed.data;
-    }, signal);
+  private getJson<T>(url: string, schema: z.ZodType<T>, signal?: AbortSignal): Promise<T | undefined> {
+    return getGraphJson({
+      url,
+      schema,
+      service: 'Semantic Scholar',
+      pacer: this.pacer,
+      headers: this.options.apiKey ? { 'x-api-key': this.options.apiKey } : undefined,
+      http: this.options.http,
+      logger: this.options.logger,
+      signal,
+    });
   }
 }
 
